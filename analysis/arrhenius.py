@@ -1,0 +1,234 @@
+"""Arrhenius analysis of ionic conductivity.
+
+Forms (kB = 8.617333262e-5 eV/K):
+  "sigma"  : sigma   = sigma0 * exp(-Ea / (kB T))  -> ln(sigma)   = ln(sigma0) - (Ea/kB)(1/T)
+  "sigmaT" : sigma*T = A      * exp(-Ea / (kB T))  -> ln(sigma T) = ln(A)      - (Ea/kB)(1/T)
+Fitted by ordinary least squares of the log-linear form in 1/T (e.g. A. R. West,
+Solid State Chemistry and its Applications, 2nd ed., ch. 8; Bachman et al., Chem. Rev.
+116, 140 (2016)).
+
+DEFAULT FORM: "sigma" (the simple form). The sigmaT form (the physically motivated
+hopping form) gives an Ea larger by ~kB*T_mean (~0.03 eV at 350 K); always store which
+form was used (ArrheniusResult.form).
+
+Slope breaks (order-disorder transitions, e.g. NaCB11H12 / Na2B12H12 closo-borates,
+Tang et al., Energy Environ. Sci. 8, 3637 (2015)): every split of the T-sorted data into
+two contiguous segments with >= 3 points each is fitted with two independent lines.
+The best split is accepted as a break only when it is clearly better than a single line:
+F-test p < 1e-3 (2 extra coefficients) AND dBIC = BIC_1 - BIC_2 > 10 ("very strong",
+Kass & Raftery, JASA 90, 773 (1995)), counting the break location as a parameter.
+When a break is detected: break_detected=True, break_T_K and `segments` (low-T first) are
+set, and the single-line fields Ea_eV, Ea_stderr_eV, prefactor, prefactor_stderr and r2
+are None (an averaged Ea across a transition is not physically meaningful).
+sigma_25C_S_per_cm is then taken from the segment whose T range is nearest to 298.15 K.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+from scipy import stats
+
+from ._common import DictMixin, LineFit, as_float_array, linear_fit, same_length
+from .errors import InsufficientDataError, InvalidInputError
+
+__all__ = ["KB_EV", "T_25C_K", "ArrheniusSegment", "ArrheniusResult", "fit_arrhenius",
+           "BatchArrheniusResult", "fit_arrhenius_batch", "DEFAULT_FORM"]
+
+KB_EV = 8.617333262e-5  # eV/K (CODATA 2018, exact)
+T_25C_K = 298.15
+DEFAULT_FORM = "sigma"
+FORMS = ("sigma", "sigmaT")
+BREAK_P_VALUE = 1e-3
+BREAK_DELTA_BIC = 10.0
+
+
+@dataclass(frozen=True)
+class ArrheniusSegment(DictMixin):
+    Ea_eV: float
+    Ea_stderr_eV: float
+    prefactor: float
+    prefactor_stderr: float
+    r2: float
+    n: int
+    T_min_K: float
+    T_max_K: float
+
+
+@dataclass(frozen=True)
+class ArrheniusResult(DictMixin):
+    """Result of :func:`fit_arrhenius`. prefactor unit: S/cm ("sigma") or S K/cm ("sigmaT")."""
+
+    form: str
+    Ea_eV: Optional[float]
+    Ea_stderr_eV: Optional[float]
+    prefactor: Optional[float]
+    prefactor_stderr: Optional[float]
+    prefactor_unit: str
+    r2: Optional[float]
+    n: int
+    T_min_K: float
+    T_max_K: float
+    sigma_25C_S_per_cm: float
+    sigma_25C_stderr_S_per_cm: float
+    extrapolated: bool
+    break_detected: bool = False
+    break_T_K: Optional[float] = None
+    segments: tuple = ()
+    break_p_value: Optional[float] = None
+    break_delta_bic: Optional[float] = None
+
+
+def _y(T: np.ndarray, sigma: np.ndarray, form: str) -> np.ndarray:
+    return np.log(sigma) + (np.log(T) if form == "sigmaT" else 0.0)
+
+
+def _segment(fit: LineFit, T: np.ndarray) -> ArrheniusSegment:
+    pref = math.exp(fit.intercept)
+    return ArrheniusSegment(-fit.slope * KB_EV, fit.slope_stderr * KB_EV, pref, pref * fit.intercept_stderr,
+                            fit.r2, fit.n, float(T.min()), float(T.max()))
+
+
+def _sigma_at(fit: LineFit, T0: float, form: str) -> tuple[float, float]:
+    lny = fit.intercept + fit.slope / T0
+    val = math.exp(lny) / (T0 if form == "sigmaT" else 1.0)
+    return val, val * fit.predict_stderr(1.0 / T0)
+
+
+def _bic(rss: float, n: int, k: int, floor: float) -> float:
+    return n * math.log(max(rss, floor) / n) + k * math.log(n)
+
+
+def fit_arrhenius(temperature_K: np.ndarray, sigma_S_per_cm: np.ndarray, form: str = DEFAULT_FORM,
+                  detect_break: bool = True) -> ArrheniusResult:
+    """Fit sigma = sigma0 exp(-Ea/kB T) ("sigma", default) or sigma T = A exp(-Ea/kB T) ("sigmaT").
+
+    OLS of ln(sigma) [or ln(sigma T)] vs 1/T; Ea = -slope*kB (eV), stderr from the slope's
+    standard error; sigma(298.15 K) from the fitted line, extrapolated=True when 298.15 K is
+    outside [T_min, T_max]. Needs >= 3 distinct temperatures. See module docstring for
+    break detection and which fields are set when a break is found.
+    """
+    if form not in FORMS:
+        raise InvalidInputError(f"form must be one of {FORMS}, got {form!r}")
+    T = as_float_array("temperature_K", temperature_K)
+    s = as_float_array("sigma_S_per_cm", sigma_S_per_cm)
+    n = same_length(temperature_K=T, sigma_S_per_cm=s)
+    if np.any(T <= 0):
+        raise InvalidInputError(f"temperature_K must be > 0 K (index {int(np.flatnonzero(T <= 0)[0])}); "
+                                "convert from degrees Celsius first")
+    if np.any(s <= 0):
+        raise InvalidInputError(f"sigma_S_per_cm must be > 0 (index {int(np.flatnonzero(s <= 0)[0])})")
+    n_distinct = len(np.unique(T))
+    if n_distinct < 3:
+        raise InsufficientDataError(f"Arrhenius fit needs >= 3 distinct temperatures, got {n_distinct}")
+    order = np.argsort(T, kind="stable")
+    T, s = T[order], s[order]
+    x, y = 1.0 / T, _y(T, s, form)
+    full = linear_fit(x, y)
+    unit = "S/cm" if form == "sigma" else "S K/cm"
+    extrap = not (T[0] <= T_25C_K <= T[-1])
+
+    if detect_break and n >= 6:
+        syy = float(np.sum((y - y.mean()) ** 2))
+        floor = max(1e-24 * syy, 1e-300)
+        best = None
+        for k in range(3, n - 2):
+            if T[k - 1] == T[k]:
+                continue  # never split points measured at the same temperature
+            if len(np.unique(T[:k])) < 2 or len(np.unique(T[k:])) < 2:
+                continue
+            lo, hi = linear_fit(x[:k], y[:k]), linear_fit(x[k:], y[k:])
+            rss2 = lo.rss + hi.rss
+            if best is None or rss2 < best[0]:
+                best = (rss2, k, lo, hi)
+        if best is not None and full.rss > floor and n > 5:
+            rss2, k, lo, hi = best
+            dof = n - 4
+            F = ((full.rss - rss2) / 2.0) / (max(rss2, floor) / dof)
+            p = float(stats.f.sf(F, 2, dof))
+            dbic = _bic(full.rss, n, 3, floor) - _bic(rss2, n, 6, floor)
+            if p < BREAK_P_VALUE and dbic > BREAK_DELTA_BIC:
+                ta, tb = T[k - 1], T[k]
+                # intersection of the two lines in 1/T, if it lies between the bracketing points
+                tbk = 2.0 / (1.0 / ta + 1.0 / tb)
+                if hi.slope != lo.slope:
+                    xi = (lo.intercept - hi.intercept) / (hi.slope - lo.slope)
+                    if xi > 0 and ta <= 1.0 / xi <= tb:
+                        tbk = 1.0 / xi
+                segs = (_segment(lo, T[:k]), _segment(hi, T[k:]))
+                use = lo if T_25C_K <= tbk else hi
+                s25, u25 = _sigma_at(use, T_25C_K, form)
+                seg_T = T[:k] if use is lo else T[k:]
+                return ArrheniusResult(form, None, None, None, None, unit, None, n, float(T[0]), float(T[-1]),
+                                       s25, u25, not (seg_T[0] <= T_25C_K <= seg_T[-1]), True, float(tbk),
+                                       segs, p, float(dbic))
+
+    seg = _segment(full, T)
+    s25, u25 = _sigma_at(full, T_25C_K, form)
+    return ArrheniusResult(form, seg.Ea_eV, seg.Ea_stderr_eV, seg.prefactor, seg.prefactor_stderr, unit,
+                           full.r2, n, float(T[0]), float(T[-1]), s25, u25, extrap)
+
+
+@dataclass(frozen=True)
+class BatchArrheniusResult(DictMixin):
+    """Per-series arrays (NaN where a series has < 3 distinct temperatures)."""
+
+    Ea_eV: np.ndarray
+    Ea_stderr_eV: np.ndarray
+    prefactor: np.ndarray
+    r2: np.ndarray
+    n: np.ndarray
+
+
+def fit_arrhenius_batch(temperature_K: np.ndarray, sigma_S_per_cm: np.ndarray,
+                        form: str = DEFAULT_FORM) -> BatchArrheniusResult:
+    """Vectorised single-line Arrhenius fits of many series (rows) at once.
+
+    Inputs: 2-D arrays (n_series, max_points), padded with NaN or given as numpy masked
+    arrays. Closed-form OLS per row of ln(sigma) [or ln(sigma T)] vs 1/T with centred sums;
+    same equations as :func:`fit_arrhenius` (no break detection). Rows with < 3 distinct
+    temperatures give NaN. Finite T <= 0 or sigma <= 0 raise InvalidInputError.
+    """
+    if form not in FORMS:
+        raise InvalidInputError(f"form must be one of {FORMS}, got {form!r}")
+    T = np.ma.filled(np.ma.asarray(temperature_K, dtype=float), np.nan) if np.ma.isMaskedArray(temperature_K) \
+        else as_float_array("temperature_K", temperature_K, ndim=2, allow_nan=True)
+    S = np.ma.filled(np.ma.asarray(sigma_S_per_cm, dtype=float), np.nan) if np.ma.isMaskedArray(sigma_S_per_cm) \
+        else as_float_array("sigma_S_per_cm", sigma_S_per_cm, ndim=2, allow_nan=True)
+    if T.ndim != 2 or T.shape != S.shape:
+        raise InvalidInputError(f"temperature and sigma must be 2-D arrays of equal shape, got {T.shape} and {S.shape}")
+    valid = np.isfinite(T) & np.isfinite(S)
+    with np.errstate(invalid="ignore"):
+        badT, badS = valid & (T <= 0), valid & (S <= 0)
+    if badT.any():
+        r, c = np.argwhere(badT)[0]
+        raise InvalidInputError(f"temperature_K must be > 0 (series {r}, point {c})")
+    if badS.any():
+        r, c = np.argwhere(badS)[0]
+        raise InvalidInputError(f"sigma_S_per_cm must be > 0 (series {r}, point {c})")
+    Tv = np.where(valid, T, 1.0)
+    x = np.where(valid, 1.0 / Tv, 0.0)
+    y = np.where(valid, np.log(np.where(valid, S, 1.0)) + (np.log(Tv) if form == "sigmaT" else 0.0), 0.0)
+    n = valid.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        xm = x.sum(axis=1) / n
+        ym = y.sum(axis=1) / n
+        dx = np.where(valid, x - xm[:, None], 0.0)
+        dy = np.where(valid, y - ym[:, None], 0.0)
+        sxx = np.einsum("ij,ij->i", dx, dx)
+        sxy = np.einsum("ij,ij->i", dx, dy)
+        syy = np.einsum("ij,ij->i", dy, dy)
+        slope = sxy / sxx
+        intercept = ym - slope * xm
+        res = dy - slope[:, None] * dx
+        rss = np.einsum("ij,ij->i", res, res)
+        se = np.sqrt(rss / (n - 2) / sxx)
+        r2 = np.where(syy > 0, 1.0 - rss / syy, 1.0)
+    Ts = np.sort(np.where(valid, T, np.inf), axis=1)
+    distinct = valid.any(axis=1).astype(int) + np.sum((np.diff(Ts, axis=1) > 0) & np.isfinite(Ts[:, 1:]), axis=1)
+    ok = distinct >= 3
+    nan = np.nan
+    return BatchArrheniusResult(np.where(ok, -slope * KB_EV, nan), np.where(ok, se * KB_EV, nan),
+                                np.where(ok, np.exp(intercept), nan), np.where(ok, r2, nan), n.astype(int))

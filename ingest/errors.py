@@ -1,0 +1,40 @@
+"""Import errors: every problem names the file, the row or line, and the field."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem found while reading or validating an import."""
+
+    file: str
+    message: str
+    row: int | None = None  # 1-based row (tabular) or line (text formats)
+    field: str | None = None
+    record: str | None = None  # e.g. "samples[3]"
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.record:
+            where += f" ({self.record})"
+        if self.field:
+            where += f", field '{self.field}'"
+        return f"{where}: {self.message}"
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+class ImportFailed(Exception):
+    """The batch had errors and nothing was written."""
+
+    def __init__(self, issues: list[Issue], report: dict | None = None):
+        self.issues = issues
+        self.report = report or {}
+        head = "; ".join(str(i) for i in issues[:5])
+        more = f" (and {len(issues) - 5} more)" if len(issues) > 5 else ""
+        super().__init__(f"{len(issues)} error(s), nothing was written: {head}{more}")

@@ -1,0 +1,831 @@
+"""Bulk import: validate everything, then write it as one batch that becomes visible at once.
+
+Atomicity without multi-document transactions:
+
+1. Every record is validated and built first; a batch with errors writes nothing (unless
+   ``skip_invalid``).
+2. A batch document is created with status ``pending``. New documents are inserted carrying
+   ``batch_id``; queries exclude documents of batches that are not committed
+   (``Store.visible``), so a batch killed at this stage is invisible. Changed documents are staged
+   in ``import_staging``, not touched.
+3. The batch flips to ``committing`` (one document update: the commit point). Staged replacements
+   are applied, each saving the previous version in ``import_history`` for rollback; then the batch
+   flips to ``committed``. A process killed while ``committing`` is rolled forward by the next
+   import or ``ionbase import recover``; one killed while ``pending`` is cleaned away.
+
+Re-importing identical files finds every document by its deterministic id with the same content
+hash: nothing is written.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import getpass
+import hashlib
+import logging
+import os
+import socket
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import yaml
+
+from ingest.errors import ImportFailed, Issue
+from ingest.loaders import (
+    LAB_RECORD_SUFFIXES,
+    TABULAR_SUFFIXES,
+    LoadError,
+    LoadedFile,
+    RawRecord,
+    dump_records,
+    load_lab_file,
+)
+from schemas import build as B
+
+log = logging.getLogger(__name__)
+
+COLLECTIONS = ("materials", "routes", "samples", "structures", "measurements", "measurement_arrays", "properties")
+INSTRUMENT_SUFFIXES = (".mpt", ".mpr", ".dta", ".z", ".txt", ".par", ".cif", ".csv", ".xlsx")
+IGNORED_NAMES = {"readme.md", ".ds_store"}
+_CHUNK = 5000
+
+
+@dataclass
+class ImportOptions:
+    dry_run: bool = False
+    skip_invalid: bool = False
+    user: str | None = None
+    progress: bool = False
+    max_file_bytes: int = 200 * 1024 * 1024
+    max_rows: int = 2_000_000
+    rejected_dir: Path | None = None
+    #: test hook: called with a stage name during the write phase
+    on_stage: Callable[[str], None] | None = None
+
+
+@dataclass
+class FileReport:
+    path: str
+    format: str
+    records: list[dict] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+    sha256: str | None = None
+    size: int | None = None
+
+
+@dataclass
+class ImportReport:
+    batch_id: str | None
+    status: str
+    dry_run: bool
+    files: list[FileReport] = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+    errors: list[Issue] = field(default_factory=list)
+    touched_samples: list[str] = field(default_factory=list)
+    changed_ids: list[str] = field(default_factory=list)
+    rejected_file: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "batch_id": self.batch_id,
+            "status": self.status,
+            "dry_run": self.dry_run,
+            "counts": self.counts,
+            "files": [
+                {"path": f.path, "format": f.format, "sha256": f.sha256, "records": f.records, "errors": f.errors}
+                for f in self.files
+            ],
+            "errors": [i.to_dict() for i in self.errors],
+            "touched_samples": self.touched_samples,
+            "rejected_file": self.rejected_file,
+        }
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files named, and data files found below folders (sorted, deterministic)."""
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if f.is_file() and f.name.lower() not in IGNORED_NAMES and not any(
+                    part.startswith(".") for part in f.relative_to(p).parts
+                ) and f.suffix.lower() in LAB_RECORD_SUFFIXES + TABULAR_SUFFIXES + INSTRUMENT_SUFFIXES:
+                    out.append(f)
+        elif p.exists():
+            out.append(p)
+        else:
+            raise ImportFailed([Issue(str(p), "no such file or folder")])
+    seen, unique = set(), []
+    for f in out:
+        r = f.resolve()
+        if r not in seen:
+            seen.add(r)
+            unique.append(f)
+    return unique
+
+
+class _Plan:
+    """Documents built from the batch, keyed by collection and id."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, dict[str, dict]] = {c: {} for c in COLLECTIONS}
+        self.origin: dict[str, tuple[str, Any]] = {}  # doc id -> (file, row)
+
+    def add(self, coll: str, doc: dict, where: tuple[str, Any]) -> Issue | None:
+        existing = self.docs[coll].get(doc["_id"])
+        if existing is not None and existing.get("content_hash") != doc.get("content_hash"):
+            first = self.origin.get(doc["_id"], ("?", None))
+            return Issue(
+                where[0], f"duplicate natural key: {coll[:-1]} {doc['_id']} is also defined, differently, "
+                f"in {first[0]}" + (f" row {first[1]}" if first[1] else ""), row=where[1],
+            )
+        self.docs[coll][doc["_id"]] = doc
+        self.origin.setdefault(doc["_id"], where)
+        return None
+
+
+def content_hash(doc: dict) -> str:
+    return B.stable_hash({k: v for k, v in doc.items() if k not in ("_id", "content_hash", "batch_id", "updated_at")})
+
+
+class Importer:
+    """Validates and writes one import batch."""
+
+    def __init__(self, store, options: ImportOptions | None = None):
+        self.store = store
+        self.db = store.db
+        self.opt = options or ImportOptions()
+
+    # ------------------------------------------------------------ planning
+
+    def plan(self, paths: Iterable[Path]) -> tuple[_Plan, ImportReport, list[Path], dict]:
+        files = expand_paths(paths)
+        report = ImportReport(batch_id=None, status="planned", dry_run=self.opt.dry_run)
+        plan = _Plan()
+        loaded_files: list[LoadedFile] = []
+        referenced: set[Path] = set()
+        file_meta: dict[str, dict] = {}
+        for path in files:
+            if path.suffix.lower() in LAB_RECORD_SUFFIXES or (
+                path.suffix.lower() in TABULAR_SUFFIXES and _is_lab_table(path)
+            ):
+                try:
+                    lf = load_lab_file(path, self.opt.max_file_bytes)
+                except LoadError as exc:
+                    report.errors.append(exc.issue)
+                    report.files.append(FileReport(str(path), "unreadable", errors=[exc.issue.to_dict()]))
+                    continue
+                loaded_files.append(lf)
+                report.errors.extend(lf.issues)
+                for rec in lf.records:
+                    ref = rec.data.get("file") if rec.kind == "measurement" else rec.data.get("cif") if rec.kind == "structure" else None
+                    if ref:
+                        referenced.add((path.parent / str(ref)).resolve())
+        for path in files:
+            if path.resolve() in referenced or any(lf.path == path for lf in loaded_files):
+                continue
+            if path.suffix.lower() in LAB_RECORD_SUFFIXES + TABULAR_SUFFIXES + INSTRUMENT_SUFFIXES:
+                issue = Issue(path.name, "instrument file not linked to a sample: list it in a manifest "
+                              "(a measurements record with 'file:', or a CSV manifest with a 'file' column)")
+                report.errors.append(issue)
+                report.files.append(FileReport(str(path), _detect(path), errors=[issue.to_dict()]))
+        total = sum(len(lf.records) for lf in loaded_files)
+        if total > self.opt.max_rows:
+            raise ImportFailed([Issue("batch", f"{total} records exceed the limit of {self.opt.max_rows} per batch "
+                                       "(IONBASE_MAX_ROWS_PER_BATCH)")])
+        rejected: list[tuple[LoadedFile, RawRecord]] = []
+        self._build(loaded_files, plan, report, rejected)
+        for lf in loaded_files:
+            size = lf.path.stat().st_size
+            file_meta[str(lf.path)] = {"path": str(lf.path), "name": lf.path.name, "sha256": sha256_file(lf.path), "size": size, "format": lf.format}
+        for ref in referenced:
+            if ref.exists():
+                file_meta[str(ref)] = {"path": str(ref), "name": ref.name, "sha256": sha256_file(ref), "size": ref.stat().st_size, "format": _detect(ref)}
+        for fr in report.files:
+            meta = file_meta.get(fr.path)
+            if meta:
+                fr.sha256, fr.size = meta["sha256"], meta["size"]
+        report._rejected = rejected  # type: ignore[attr-defined]
+        return plan, report, files, file_meta
+
+    def _build(self, loaded_files: list[LoadedFile], plan: _Plan, report: ImportReport, rejected: list) -> None:
+        progress = _progress(sum(len(lf.records) for lf in loaded_files), self.opt.progress, "validating")
+        file_reports: dict[Path, FileReport] = {}
+        # materials and samples first, across all files, so references resolve in any file order
+        materials_by_key: dict[tuple[str, str], dict] = {}
+        samples_by_key: dict[tuple[str, str], dict] = {}
+        pending_samples: list[tuple[LoadedFile, RawRecord, dict]] = []
+        bad_samples: set[tuple[str, str]] = set()
+
+        def fail(lf: LoadedFile, rec: RawRecord, exc: B.RecordError | str, fieldname: str | None = None) -> None:
+            msg = exc.message if isinstance(exc, B.RecordError) else str(exc)
+            fld = exc.field if isinstance(exc, B.RecordError) else fieldname
+            issue = Issue(lf.path.name, msg, row=rec.row, field=fld, record=rec.ref)
+            report.errors.append(issue)
+            file_reports[lf.path].errors.append(issue.to_dict())
+            rejected.append((lf, rec))
+
+        for lf in loaded_files:
+            file_reports[lf.path] = FileReport(str(lf.path), lf.format, errors=[i.to_dict() for i in lf.issues])
+            report.files.append(file_reports[lf.path])
+        for lf in loaded_files:
+            for rec in lf.records:
+                if rec.kind != "material":
+                    continue
+                progress.update(1)
+                try:
+                    mat = B.build_material(rec.data, lf.source, rec.ref)
+                except B.RecordError as exc:
+                    fail(lf, rec, exc)
+                    continue
+                issue = plan.add("materials", mat, (lf.path.name, rec.row))
+                if issue:
+                    fail(lf, rec, issue.message)
+                    continue
+                materials_by_key[(str(lf.path), mat["key"])] = mat
+                file_reports[lf.path].records.append({"kind": "material", "id": mat["_id"], "key": mat["key"]})
+        for lf in loaded_files:
+            for rec in lf.records:
+                if rec.kind != "sample":
+                    continue
+                progress.update(1)
+                try:
+                    smp = B.build_sample(rec.data, lf.source, rec.ref)
+                    skey = smp["source_key"]
+                    mref = smp.pop("_material_ref")
+                    mat = materials_by_key.get((str(lf.path), mref)) or self._material_from_ref(mref, lf, plan, rec)
+                    smp["material"] = mat["_id"]
+                    smp["_material"] = mat
+                except B.RecordError as exc:
+                    fail(lf, rec, exc)
+                    bad_samples.add((lf.source.get("doi") or lf.source.get("notebook") or "", str(rec.data.get("label"))))
+                    continue
+                if (skey, smp["label"]) in samples_by_key:
+                    fail(lf, rec, B.RecordError(f"duplicate sample label {smp['label']!r} for source {skey}", "label"))
+                    continue
+                samples_by_key[(skey, smp["label"])] = smp
+                pending_samples.append((lf, rec, smp))
+        # routes need parents first
+        resolved: dict[str, dict] = {}
+        order = _parents_first(pending_samples)
+        for lf, rec, smp in order:
+            parent_label = smp.pop("_parent_ref", None)
+            steps = smp["own_steps"]
+            try:
+                if parent_label is not None:
+                    parent = samples_by_key.get((smp["source_key"], parent_label))
+                    if parent is not None and parent["_id"] not in resolved:
+                        raise B.RecordError(f"parent {parent_label!r} is invalid or part of a cycle", f"{rec.ref}.parent")
+                    if parent is None:
+                        parent = self._sample_from_db(smp["source_key"], parent_label)
+                    if parent is None:
+                        raise B.RecordError(f"parent sample {parent_label!r} not found in this batch or the store", f"{rec.ref}.parent")
+                    smp["parent"] = parent["_id"]
+                    parent_steps = self._route_steps(parent, plan)
+                    steps = [dict(s) for s in parent_steps] + [dict(s, order=len(parent_steps) + i) for i, s in enumerate(smp["own_steps"])]
+                route = B.build_route(steps)
+            except B.RecordError as exc:
+                fail(lf, rec, exc)
+                continue
+            route["content_hash"] = content_hash(route)
+            plan.add("routes", route, (lf.path.name, rec.row))
+            mat = smp.pop("_material")
+            smp["route"] = route["_id"]
+            smp["reduced_formula"] = mat["reduced_formula"]
+            smp["elements"] = mat["elements"]
+            if mat.get("family"):
+                smp["family"] = mat["family"]
+            smp["summary"] = route["summary"]
+            smp["content_hash"] = content_hash(smp)
+            issue = plan.add("samples", smp, (lf.path.name, rec.row))
+            if issue:
+                fail(lf, rec, issue.message)
+                continue
+            resolved[smp["_id"]] = smp
+            smp["_mat"] = mat
+            file_reports[lf.path].records.append({"kind": "sample", "id": smp["_id"], "label": smp["label"]})
+        # everything that hangs off a sample
+        for lf in loaded_files:
+            for rec in lf.records:
+                if rec.kind in ("material", "sample"):
+                    continue
+                progress.update(1)
+                try:
+                    self._build_dependent(lf, rec, plan, samples_by_key, resolved, file_reports[lf.path])
+                except B.RecordError as exc:
+                    fail(lf, rec, exc)
+                except _Rejected as exc:
+                    fail(lf, rec, exc.issue.message, exc.issue.field)
+        progress.close()
+        for smp in plan.docs["samples"].values():
+            smp.pop("_mat", None)
+
+    def _material_from_ref(self, ref: str, lf: LoadedFile, plan: _Plan, rec: RawRecord) -> dict:
+        """A sample may name its material by formula when the file does not declare it."""
+        try:
+            mat = B.build_material({"key": ref, "formula": ref}, lf.source, f"{rec.ref}.material")
+        except B.RecordError:
+            raise B.RecordError(f"material {ref!r} is neither declared in this file nor a formula pymatgen can parse", f"{rec.ref}.material") from None
+        existing = self.db.materials.find_one({"_id": mat["_id"]})
+        if existing:
+            return existing
+        plan.add("materials", mat, (lf.path.name, rec.row))
+        return mat
+
+    def _sample_from_db(self, skey: str, label: str) -> dict | None:
+        doc = self.db.samples.find_one(self.store.visible({"source_key": skey, "label": label}))
+        if doc is None:
+            return None
+        doc["_mat"] = self.db.materials.find_one({"_id": doc["material"]}) or {}
+        return doc
+
+    def _route_steps(self, sample: dict, plan: _Plan) -> list[dict]:
+        rid = sample.get("route")
+        route = plan.docs["routes"].get(rid) or (self.db.routes.find_one({"_id": rid}) if rid else None)
+        return list(route["steps"]) if route else []
+
+    def _resolve_sample(self, label: str, source: dict, samples_by_key: dict, resolved: dict, fieldname: str) -> dict:
+        skey = B.source_key(source)
+        smp = samples_by_key.get((skey, label))
+        if smp is not None:
+            if smp["_id"] not in resolved:
+                raise B.RecordError(f"sample {label!r} was rejected (see its error)", fieldname)
+            return smp
+        smp = self._sample_from_db(skey, label)
+        if smp is None:
+            raise B.RecordError(f"sample {label!r} not found in this batch or the store (source {skey})", fieldname)
+        return smp
+
+    def _route_summary(self, smp: dict, plan: _Plan) -> dict:
+        return smp.get("summary") or {}
+
+    def _build_dependent(self, lf, rec, plan: _Plan, samples_by_key, resolved, fr: FileReport) -> None:
+        where = (lf.path.name, rec.row)
+        if rec.kind == "property":
+            prop = B.build_property(rec.data, lf.source, rec.ref)
+            smp = self._resolve_sample(prop["_sample_ref"], prop["source"], samples_by_key, resolved, f"{rec.ref}.sample")
+            prop = B.denormalize(prop, smp, smp["_mat"], self._route_summary(smp, plan))
+            self._add(plan, "properties", prop, where)
+            fr.records.append({"kind": "property", "id": prop["_id"], "sample": smp["label"], "name": prop["name"]})
+        elif rec.kind == "structure":
+            st = B.build_structure(rec.data, lf.source, rec.ref)
+            smp = self._resolve_sample(st.pop("_sample_ref"), st["source"], samples_by_key, resolved, f"{rec.ref}.sample")
+            cif = st.pop("_cif", None)
+            if cif:
+                st["phases"] = st.get("phases", []) + self._phases_from_cif(lf.path.parent / cif, f"{rec.ref}.cif")
+            st["sample"] = smp["_id"]
+            st["_id"] = B.make_id("str", smp["_id"], st["label"], st["method"])
+            st["content_hash"] = content_hash(st)
+            self._add(plan, "structures", st, where)
+            for p in B.structure_properties(st):
+                self._add(plan, "properties", B.denormalize(p, smp, smp["_mat"], self._route_summary(smp, plan)), where)
+            fr.records.append({"kind": "structure", "id": st["_id"], "sample": smp["label"], "phases": len(st["phases"])})
+        elif rec.kind == "measurement":
+            m = B.build_measurement(rec.data, lf.source, rec.ref)
+            smp = self._resolve_sample(m.pop("_sample_ref"), m["source"], samples_by_key, resolved, f"{rec.ref}.sample")
+            file_ref = m.pop("_file", None)
+            variants = [m]
+            if file_ref:
+                variants = self._measurements_from_file(m, lf.path.parent / str(file_ref), f"{rec.ref}.file")
+            for mv in variants:
+                arrays = mv.pop("_arrays", {}) or {}
+                mv["sample"] = smp["_id"]
+                mv["_id"] = B.make_id("meas", smp["_id"], mv["label"])
+                if arrays:
+                    mv["array_names"] = sorted(arrays)
+                    mv["n_points"] = len(next(iter(arrays.values())))
+                chunks = B.chunk_arrays(mv["_id"], arrays)
+                mv["n_chunks"] = len(chunks)
+                for ch in chunks:
+                    ch["content_hash"] = content_hash(ch)
+                    self._add(plan, "measurement_arrays", ch, where)
+                mv["content_hash"] = B.stable_hash([content_hash(mv), [c["content_hash"] for c in chunks]])
+                self._add(plan, "measurements", mv, where)
+                for p in B.measurement_properties(mv):
+                    self._add(plan, "properties", B.denormalize(p, smp, smp["_mat"], self._route_summary(smp, plan)), where)
+                entry = {"kind": mv["kind"], "id": mv["_id"], "sample": smp["label"], "label": mv["label"]}
+                if arrays:
+                    entry["points"] = mv["n_points"]
+                if mv.get("file", {}).get("loop") is not None:
+                    entry["loop"] = mv["file"]["loop"]
+                if file_ref:
+                    entry["loops"] = len(variants)
+                fr.records.append(entry)
+
+    def _add(self, plan: _Plan, coll: str, doc: dict, where) -> None:
+        if "content_hash" not in doc:
+            doc["content_hash"] = content_hash(doc)
+        issue = plan.add(coll, doc, where)
+        if issue:
+            raise _Rejected(issue)
+
+    def _phases_from_cif(self, path: Path, fieldname: str) -> list[dict]:
+        from ingest.parsers import read_cif
+        from ingest.parsers.errors import ParseError
+
+        if not path.exists():
+            raise B.RecordError(f"CIF file {path.name} not found next to the record file", fieldname)
+        try:
+            phases = read_cif(path)
+        except ParseError as exc:
+            raise B.RecordError(str(exc), fieldname) from None
+        out = []
+        for ph in phases:
+            lattice = {k: {"value": v["value"], "unit": "Å" if k in "abc" else "deg", **({"uncertainty": v["uncertainty"]} if v.get("uncertainty") else {})}
+                       for k, v in ph.lattice.items()}
+            sites = [B._drop_none({
+                "label": s["label"], "wyckoff": s.get("wyckoff"), "multiplicity": s.get("multiplicity"),
+                "x": s.get("x"), "y": s.get("y"), "z": s.get("z"),
+                "species": {sp["element"]: sp["occupancy"] for sp in s["species"]},
+                "b_iso": {"value": s["b_iso"], "unit": ""} if s.get("b_iso") is not None else None,
+                "u_iso": {"value": s["u_iso"], "unit": ""} if s.get("u_iso") is not None else None,
+            }) for s in ph.sites]
+            out.append(B._drop_none({
+                "name": ph.formula, "formula": ph.formula, "space_group_symbol": ph.space_group_symbol,
+                "space_group_number": ph.space_group_number, "lattice": lattice,
+                "volume": {"value": ph.volume_A3, "unit": "Å^3"}, "z": ph.z, "sites": sites,
+                "structure": ph.structure_dict, "cif": ph.cif_text,
+            }))
+        return out
+
+    def _measurements_from_file(self, m: dict, path: Path, fieldname: str) -> list[dict]:
+        from ingest.parsers import parse_file
+        from ingest.parsers.errors import ParseError
+
+        if not path.exists():
+            raise B.RecordError(f"file {path.name} not found next to the record file", fieldname)
+        try:
+            parsed = parse_file(path)
+        except ParseError as exc:
+            raise B.RecordError(str(exc), fieldname) from None
+        sha = sha256_file(path)
+        out = []
+        if parsed.kind == "impedance":
+            if m["kind"] != "impedance_spectrum":
+                raise B.RecordError(f"{path.name} holds impedance spectra but the record's kind is {m['kind']}", fieldname)
+            many = len(parsed.records) > 1
+            for i, spec in enumerate(parsed.records):
+                mv = dict(m)
+                loop = spec.loop if spec.loop is not None else i
+                if many:
+                    mv["label"] = f"{m['label']} loop {loop}"
+                mv["file"] = {"name": path.name, "sha256": sha, "format": parsed.format, "loop": loop if many else None}
+                mv["file"] = {k: v for k, v in mv["file"].items() if v is not None}
+                if "temperature" not in mv and spec.temperature_k:
+                    mv["temperature"] = {"value": float(spec.temperature_k), "unit": "K"}
+                mv["_arrays"] = {
+                    "frequency": [float(x) for x in spec.frequency_hz],
+                    "z_real": [float(x) for x in spec.z_real_ohm],
+                    "z_imag": [float(x) for x in spec.z_imag_ohm],
+                }
+                mv["array_units"] = {"frequency": "Hz", "z_real": "ohm", "z_imag": "ohm"}
+                out.append(mv)
+        elif parsed.kind == "cycling":
+            if m["kind"] != "galvanostatic_cycling":
+                raise B.RecordError(f"{path.name} holds cycling data but the record's kind is {m['kind']}", fieldname)
+            cyc = parsed.records[0]
+            mv = dict(m)
+            mv["file"] = {"name": path.name, "sha256": sha, "format": parsed.format}
+            payload = dict(mv.get("payload", {}))
+            payload["cycles"] = [
+                B._drop_none({
+                    "cycle": int(c),
+                    "charge_capacity": {"value": float(q), "unit": cyc.capacity_unit} if q == q else None,
+                    "discharge_capacity": {"value": float(d), "unit": cyc.capacity_unit} if d == d else None,
+                    "coulombic_efficiency": {"value": float(e), "unit": "%"} if e == e else None,
+                })
+                for c, q, d, e in zip(cyc.cycle, cyc.charge_capacity, cyc.discharge_capacity, cyc.coulombic_efficiency)
+            ]
+            mv["payload"] = payload
+            out.append(mv)
+        else:
+            raise B.RecordError(f"{path.name} is a {parsed.kind} file; reference CIFs from a structures record", fieldname)
+        return out
+
+    # ------------------------------------------------------------ diff and write
+
+    def diff(self, plan: _Plan) -> dict[str, dict[str, list]]:
+        """Classify planned documents as new / changed / unchanged against the store."""
+        hidden = set(self.store.hidden_batches())
+        out: dict[str, dict[str, list]] = {}
+        for coll in COLLECTIONS:
+            docs = plan.docs[coll]
+            new, changed, unchanged = [], [], []
+            ids = list(docs)
+            for start in range(0, len(ids), _CHUNK):
+                part = ids[start : start + _CHUNK]
+                existing = {
+                    d["_id"]: d for d in self.db[coll].find({"_id": {"$in": part}}, {"_id": 1, "content_hash": 1, "batch_id": 1})
+                }
+                for i in part:
+                    doc = docs[i]
+                    old = existing.get(i)
+                    if old is None or old.get("batch_id") in hidden:
+                        new.append(doc)
+                    elif old.get("content_hash") != doc.get("content_hash"):
+                        changed.append(doc)
+                    else:
+                        unchanged.append(doc)
+            out[coll] = {"new": new, "changed": changed, "unchanged": unchanged}
+        return out
+
+    def run(self, paths: Iterable[Path]) -> ImportReport:
+        recover(self.store)
+        plan, report, files, file_meta = self.plan(paths)
+        rejected = getattr(report, "_rejected", [])
+        if report.errors and not self.opt.skip_invalid:
+            report.status = "invalid"
+            raise ImportFailed(report.errors, report.to_dict())
+        if report.errors and self.opt.skip_invalid and rejected:
+            report.rejected_file = self._write_rejected(rejected)
+        d = self.diff(plan)
+        report.counts = {
+            coll: {k: len(v) for k, v in parts.items()} for coll, parts in d.items()
+        }
+        report.counts["total"] = {
+            k: sum(report.counts[c][k] for c in COLLECTIONS) for k in ("new", "changed", "unchanged")
+        }
+        report.counts["errors"] = len(report.errors)
+        report.touched_samples = sorted(
+            {doc["_id"] for part in ("new", "changed") for doc in d["samples"][part]}
+            | {doc["sample"] for coll in ("properties", "measurements", "structures") for part in ("new", "changed") for doc in d[coll][part]}
+        )
+        if self.opt.dry_run:
+            report.status = "dry_run"
+            return report
+        nothing = report.counts["total"]["new"] == 0 and report.counts["total"]["changed"] == 0
+        batch_id = "imp-" + _now().strftime("%Y%m%dT%H%M%S") + "-" + os.urandom(3).hex()
+        report.batch_id = batch_id
+        batch = {
+            "_id": batch_id,
+            "status": "pending",
+            "files": list(file_meta.values()),
+            "counts": report.counts,
+            "user": self.opt.user or _user(),
+            "started_at": _now(),
+            "errors": [i.to_dict() for i in report.errors][:1000],
+            "options": {"skip_invalid": self.opt.skip_invalid, "pid": os.getpid(), "host": socket.gethostname()},
+            "touched_samples": report.touched_samples[:10000],
+        }
+        self.db.import_batches.insert_one(batch)
+        if nothing:
+            self.db.import_batches.update_one({"_id": batch_id}, {"$set": {"status": "committed", "finished_at": _now()}})
+            report.status = "committed"
+            return report
+        stage = self.opt.on_stage or (lambda name: None)
+        now = _now()
+        progress = _progress(sum(len(d[c]["new"]) + len(d[c]["changed"]) for c in COLLECTIONS), self.opt.progress, "writing")
+        for coll in COLLECTIONS:
+            new_docs = d[coll]["new"]
+            for start in range(0, len(new_docs), _CHUNK):
+                part = [_clean(doc, batch_id, now) for doc in new_docs[start : start + _CHUNK]]
+                self._insert_or_replace(coll, part)
+                progress.update(len(part))
+                stage(f"inserted:{coll}")
+            changed = d[coll]["changed"]
+            for start in range(0, len(changed), _CHUNK):
+                part = changed[start : start + _CHUNK]
+                self.db.import_staging.insert_many(
+                    [{"_id": f"{batch_id}:{coll}:{doc['_id']}", "batch_id": batch_id, "coll": coll, "doc": _clean(doc, batch_id, now)} for doc in part]
+                )
+                progress.update(len(part))
+        stage("staged")
+        # the commit point: one document update
+        self.db.import_batches.update_one({"_id": batch_id}, {"$set": {"status": "committing"}})
+        stage("committing")
+        _apply_staged(self.db, batch_id, stage)
+        changed_ids = [doc["_id"] for coll in COLLECTIONS for doc in d[coll]["changed"]]
+        _mark_stale(self.db, changed_ids)
+        self.db.import_batches.update_one({"_id": batch_id}, {"$set": {"status": "committed", "finished_at": _now()}})
+        progress.close()
+        report.status = "committed"
+        report.changed_ids = changed_ids
+        return report
+
+    def _insert_or_replace(self, coll: str, docs: list[dict]) -> None:
+        import pymongo
+        from pymongo.errors import BulkWriteError
+
+        try:
+            self.db[coll].insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            dup_ids = {e["op"]["_id"] for e in exc.details.get("writeErrors", []) if e.get("code") == 11000}
+            other = [e for e in exc.details.get("writeErrors", []) if e.get("code") != 11000]
+            if other:
+                raise
+            # leftovers of an abandoned batch with the same ids: replace them
+            self.db[coll].bulk_write([pymongo.ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in docs if doc["_id"] in dup_ids])
+
+    def _write_rejected(self, rejected: list[tuple[LoadedFile, RawRecord]]) -> str:
+        folder = Path(self.opt.rejected_dir or ".")
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"ionbase-rejected-{_now().strftime('%Y%m%dT%H%M%S')}.yaml"
+        by_file: dict[Path, list[RawRecord]] = defaultdict(list)
+        sources = {}
+        for lf, rec in rejected:
+            by_file[lf.path].append(rec)
+            sources[lf.path] = lf.source
+        docs = [dict(dump_records(recs, sources[p]), notes=f"rejected from {p.name}") for p, recs in by_file.items()]
+        with open(target, "w") as fh:
+            yaml.safe_dump_all(docs, fh, sort_keys=False, allow_unicode=True)
+        return str(target)
+
+
+class _Rejected(Exception):
+    def __init__(self, issue: Issue):
+        self.issue = issue
+        super().__init__(str(issue))
+
+
+def _clean(doc: dict, batch_id: str, now) -> dict:
+    out = {k: v for k, v in doc.items() if not k.startswith("_") or k == "_id"}
+    out["batch_id"] = batch_id
+    out["updated_at"] = now
+    return out
+
+
+def _apply_staged(db, batch_id: str, stage: Callable[[str], None] = lambda s: None) -> None:
+    """Apply staged replacements of a committing batch, saving previous versions (idempotent)."""
+    import pymongo
+
+    while True:
+        staged = list(db.import_staging.find({"batch_id": batch_id}).limit(_CHUNK))
+        if not staged:
+            break
+        ids_by_coll: dict[str, list[str]] = defaultdict(list)
+        for s in staged:
+            ids_by_coll[s["coll"]].append(s["doc"]["_id"])
+        for coll, ids in ids_by_coll.items():
+            current = {d["_id"]: d for d in db[coll].find({"_id": {"$in": ids}})}
+            history = [
+                pymongo.ReplaceOne({"_id": f"{batch_id}:{coll}:{i}"}, {"_id": f"{batch_id}:{coll}:{i}", "batch_id": batch_id, "coll": coll, "doc": current[i]}, upsert=True)
+                for i in ids if i in current and current[i].get("batch_id") != batch_id
+            ]
+            if history:
+                db.import_history.bulk_write(history, ordered=False)
+            docs = [s["doc"] for s in staged if s["coll"] == coll]
+            db[coll].bulk_write([pymongo.ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in docs], ordered=False)
+            stage(f"applied:{coll}")
+        db.import_staging.delete_many({"_id": {"$in": [s["_id"] for s in staged]}})
+
+
+def _mark_stale(db, changed_ids: list[str]) -> int:
+    """Derived properties computed from a changed record are stale until recomputed."""
+    n = 0
+    for start in range(0, len(changed_ids), _CHUNK):
+        part = changed_ids[start : start + _CHUNK]
+        res = db.properties.update_many(
+            {"origin": "derived", "provenance.inputs": {"$in": part}}, {"$set": {"stale": True}}
+        )
+        n += res.modified_count
+    return n
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def recover(store, *, force: bool = False) -> list[dict]:
+    """Finish or clean away batches whose importing process died.
+
+    ``pending`` batches (never committed, never visible) are deleted; ``committing`` batches are
+    rolled forward. Returns what was done.
+    """
+    db = store.db
+    done = []
+    here = socket.gethostname()
+    for batch in db.import_batches.find({"status": {"$in": ["pending", "committing"]}}):
+        opts = batch.get("options") or {}
+        if not force and opts.get("host") == here and _pid_alive(opts.get("pid")) and opts.get("pid") != os.getpid():
+            continue  # another live import
+        if batch["status"] == "committing":
+            _apply_staged(db, batch["_id"])
+            db.import_batches.update_one({"_id": batch["_id"]}, {"$set": {"status": "committed", "finished_at": _now(), "recovered": True}})
+            done.append({"batch": batch["_id"], "action": "rolled forward"})
+        else:
+            for coll in COLLECTIONS:
+                db[coll].delete_many({"batch_id": batch["_id"]})
+            db.import_staging.delete_many({"batch_id": batch["_id"]})
+            db.import_batches.update_one({"_id": batch["_id"]}, {"$set": {"status": "failed", "finished_at": _now(), "errors": [{"message": "import process died before commit; cleaned"}]}})
+            done.append({"batch": batch["_id"], "action": "cleaned"})
+    return done
+
+
+def rollback(store, batch_id: str) -> dict:
+    """Undo a committed batch: hide it at once, then delete its new documents and restore changed ones."""
+    db = store.db
+    batch = db.import_batches.find_one({"_id": batch_id})
+    if batch is None:
+        raise LookupError(f"no import batch {batch_id!r}")
+    if batch["status"] == "rolled_back":
+        return {"batch": batch_id, "status": "rolled_back", "deleted": 0, "restored": 0}
+    db.import_batches.update_one({"_id": batch_id}, {"$set": {"status": "rolled_back", "rolled_back_at": _now()}})
+    restored = 0
+    import pymongo
+
+    for hist in db.import_history.find({"batch_id": batch_id}):
+        db[hist["coll"]].replace_one({"_id": hist["doc"]["_id"]}, hist["doc"], upsert=True)
+        restored += 1
+    restored_ids = {h["doc"]["_id"] for h in db.import_history.find({"batch_id": batch_id}, {"doc._id": 1})}
+    deleted = 0
+    for coll in COLLECTIONS:
+        q = {"batch_id": batch_id}
+        if restored_ids:
+            q = {"batch_id": batch_id, "_id": {"$nin": list(restored_ids)}}
+        deleted += db[coll].delete_many(q).deleted_count
+    db.import_staging.delete_many({"batch_id": batch_id})
+    _ = pymongo
+    return {"batch": batch_id, "status": "rolled_back", "deleted": deleted, "restored": restored}
+
+
+def list_batches(store, limit: int = 50) -> list[dict]:
+    return list(
+        store.db.import_batches.find({}, {"files.path": 0, "errors": 0, "touched_samples": 0}).sort("started_at", -1).limit(limit)
+    )
+
+
+def _parents_first(items: list[tuple[LoadedFile, RawRecord, dict]]) -> list[tuple[LoadedFile, RawRecord, dict]]:
+    by_key = {(s["source_key"], s["label"]): (lf, r, s) for lf, r, s in items}
+    out, state = [], {}
+
+    def visit(key, depth=0):
+        if state.get(key) == "done" or depth > 1000:
+            return
+        if state.get(key) == "visiting":
+            return  # cycle: reported when the parent is found unresolved
+        state[key] = "visiting"
+        item = by_key[key]
+        parent = item[2].get("_parent_ref")
+        if parent is not None and (key[0], parent) in by_key:
+            visit((key[0], parent), depth + 1)
+        state[key] = "done"
+        out.append(item)
+
+    for key in by_key:
+        visit(key)
+    return out
+
+
+def _is_lab_table(path: Path) -> bool:
+    from ingest.tabular import sniff_table_kind
+
+    try:
+        return sniff_table_kind(path) is not None
+    except Exception:
+        return False
+
+
+def _detect(path: Path) -> str:
+    try:
+        from ingest.parsers import detect_format
+
+        return detect_format(path)
+    except Exception:
+        return "unknown"
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
+
+
+class _NoProgress:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, enabled: bool, desc: str):
+    if not enabled or not sys.stderr.isatty() or total < 200:
+        return _NoProgress()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="rec", file=sys.stderr, leave=False)

@@ -1,0 +1,160 @@
+"""Read lab-record files (YAML, JSON, JSONL, CSV, XLSX) into raw records with their locations.
+
+Only data formats are read: ``yaml.safe_load`` and ``json`` never execute code, and spreadsheet
+formulas are read as their cached values, never evaluated.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ingest.errors import Issue
+
+SECTIONS = {"materials": "material", "samples": "sample", "structures": "structure",
+            "measurements": "measurement", "properties": "property"}
+RECORD_KINDS = tuple(SECTIONS.values())
+LAB_RECORD_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl")
+TABULAR_SUFFIXES = (".csv", ".tsv", ".xlsx", ".xlsm")
+
+
+@dataclass
+class RawRecord:
+    kind: str  # material | sample | structure | measurement | property
+    data: dict
+    row: int | None  # 1-based line (YAML/JSONL) or spreadsheet row
+    ref: str  # e.g. "samples[3]" or "sheet 'properties'"
+
+
+@dataclass
+class LoadedFile:
+    path: Path
+    format: str
+    source: dict = field(default_factory=dict)
+    records: list[RawRecord] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+
+
+class LoadError(Exception):
+    def __init__(self, issue: Issue):
+        self.issue = issue
+        super().__init__(str(issue))
+
+
+def load_records_text(text: str, path: Path, fmt: str) -> LoadedFile:
+    """Parse a YAML/JSON/JSONL lab-record document."""
+    name = path.name
+    if fmt == "jsonl":
+        return _load_jsonl(text, path)
+    try:
+        if fmt == "json":
+            doc = json.loads(text)
+            lines: dict[tuple[str, int], int] = {}
+        else:
+            doc = yaml.safe_load(text)
+            lines = _yaml_item_lines(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        line = line + 1 if line is not None else getattr(exc, "lineno", None)
+        raise LoadError(Issue(name, f"not valid {fmt.upper()}: {exc}", row=line)) from None
+    if not isinstance(doc, dict):
+        raise LoadError(Issue(name, f"expected a mapping with sections {sorted(SECTIONS)} at the top"))
+    unknown = set(doc) - set(SECTIONS) - {"source", "ionbase_format", "notes", "description"}
+    if unknown:
+        raise LoadError(Issue(name, f"unknown top-level key(s) {sorted(unknown)}; expected {sorted(SECTIONS)} and 'source'"))
+    src = doc.get("source") or {}
+    if not isinstance(src, dict):
+        raise LoadError(Issue(name, "source must be a mapping {doi, citation, title} or {notebook}", field="source"))
+    loaded = LoadedFile(path, fmt, source=src)
+    for section, kind in SECTIONS.items():
+        items = doc.get(section) or []
+        if not isinstance(items, list):
+            loaded.issues.append(Issue(name, f"'{section}' must be a list", field=section))
+            continue
+        for i, item in enumerate(items):
+            ref = f"{section}[{i}]"
+            if not isinstance(item, dict):
+                loaded.issues.append(Issue(name, "expected a mapping", row=lines.get((section, i)), record=ref))
+                continue
+            loaded.records.append(RawRecord(kind, item, lines.get((section, i)), ref))
+    return loaded
+
+
+def _yaml_item_lines(text: str) -> dict[tuple[str, int], int]:
+    """(section, index) -> 1-based line of each list item, from the YAML node tree."""
+    out: dict[tuple[str, int], int] = {}
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return out
+    if not isinstance(root, yaml.MappingNode):
+        return out
+    for key_node, value_node in root.value:
+        if isinstance(value_node, yaml.SequenceNode):
+            for i, item in enumerate(value_node.value):
+                out[(key_node.value, i)] = item.start_mark.line + 1
+    return out
+
+
+def _load_jsonl(text: str, path: Path) -> LoadedFile:
+    """One JSON object per line: ``{"record": "sample", ...}``; a line ``{"source": {...}}`` sets the source."""
+    loaded = LoadedFile(path, "jsonl")
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            loaded.issues.append(Issue(path.name, f"not valid JSON: {exc.msg}", row=lineno))
+            continue
+        if not isinstance(obj, dict):
+            loaded.issues.append(Issue(path.name, "expected a JSON object", row=lineno))
+            continue
+        if set(obj) == {"source"}:
+            loaded.source = obj["source"]
+            continue
+        kind = obj.pop("record", None)
+        if kind not in RECORD_KINDS:
+            loaded.issues.append(Issue(path.name, f"'record' must be one of {list(RECORD_KINDS)}, got {kind!r}", row=lineno, field="record"))
+            continue
+        loaded.records.append(RawRecord(kind, obj, lineno, f"line {lineno}"))
+    return loaded
+
+
+def load_lab_file(path: Path, max_bytes: int) -> LoadedFile:
+    """Load any lab-record file by its format (YAML/JSON/JSONL/CSV/XLSX)."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise LoadError(Issue(path.name, f"file is {size} bytes, above the limit of {max_bytes} (IONBASE_MAX_FILE_BYTES)"))
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv", ".xlsx", ".xlsm"):
+        from ingest.tabular import load_tabular
+
+        return load_tabular(path)
+    text = _read_text(path)
+    fmt = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".jsonl": "jsonl"}[suffix]
+    return load_records_text(text, path, fmt)
+
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    for enc in ("utf-8-sig", "latin-1"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise LoadError(Issue(path.name, "cannot decode the file as text"))
+
+
+def dump_records(loaded: list[RawRecord], source: dict) -> dict[str, Any]:
+    """Group raw records back into the YAML document shape (for rejected-record files)."""
+    doc: dict[str, Any] = {"source": source}
+    for section, kind in SECTIONS.items():
+        items = [r.data for r in loaded if r.kind == kind]
+        if items:
+            doc[section] = items
+    return doc

@@ -1,0 +1,238 @@
+"""Shared helpers: safe file opening, number parsing, column recognition, loop splitting."""
+
+from __future__ import annotations
+
+import codecs
+import io
+import os
+import re
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from .errors import ParseError
+
+DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+SNIFF_BYTES = 64 * 1024
+
+
+def check_size(path: str | os.PathLike, max_bytes: int | None) -> int:
+    """Size of ``path`` in bytes; ParseError if missing, empty-check is left to callers."""
+    try:
+        size = os.path.getsize(path)
+    except OSError as exc:
+        raise ParseError(f"cannot read file: {exc.strerror or exc}", file=str(path)) from None
+    if max_bytes is not None and size > max_bytes:
+        raise ParseError(f"file is {size} bytes, larger than the limit of {max_bytes} bytes "
+                         "(pass a larger max_bytes to read it)", file=str(path))
+    return size
+
+
+def check_text_size(text: str, filename: str, max_bytes: int | None) -> None:
+    if max_bytes is not None and len(text) > max_bytes:
+        raise ParseError(f"text is {len(text)} characters, larger than the limit of "
+                         f"{max_bytes}", file=filename)
+
+
+def sniff_encoding(head: bytes, default: str = "latin-1") -> str:
+    """'utf-8-sig' with a BOM; 'utf-8' if the head decodes as UTF-8; else ``default``."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        return default
+
+
+def read_head(path: str | os.PathLike, n: int = SNIFF_BYTES) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(n)
+
+
+@contextmanager
+def open_lines(path: str | os.PathLike, max_bytes: int | None, encoding: str | None = None):
+    """Yield an iterator of (1-based line number, line without EOL), streamed from disk.
+
+    Raises ParseError for oversized or empty files.  The encoding is sniffed from the head
+    (BOM / UTF-8 / Latin-1) unless given.
+    """
+    size = check_size(path, max_bytes)
+    if size == 0:
+        raise ParseError("file is empty, expected instrument data", file=str(path))
+    if encoding is None:
+        encoding = sniff_encoding(read_head(path))
+    with open(path, "r", encoding=encoding, errors="strict", newline=None) as fh:
+        yield _numbered(fh, str(path), encoding)
+
+
+def _numbered(lines: Iterable[str], filename: str, encoding: str | None = None
+              ) -> Iterator[tuple[int, str]]:
+    n = 0
+    it = iter(lines)
+    while True:
+        try:
+            line = next(it)
+        except StopIteration:
+            return
+        except UnicodeDecodeError:
+            raise ParseError(f"expected {encoding} text, found undecodable bytes",
+                             file=filename, line=n + 1) from None
+        n += 1
+        if n == 1 and line.startswith("\ufeff"):
+            line = line[1:]
+        yield n, line.rstrip("\r\n")
+
+
+def str_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, line) pairs of a string, numbered like a file read in universal mode."""
+    return _numbered(io.StringIO(text, newline=None), "<string>")
+
+
+def decode_bytes(data: bytes) -> str:
+    enc = sniff_encoding(data[:SNIFF_BYTES])
+    try:
+        return data.decode(enc)
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+# --------------------------------------------------------------------------- numbers
+
+_NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(nan|inf|infinity)$",
+                        re.IGNORECASE)
+
+
+def to_float(token: str, *, decimal_comma: bool = False, file: str | None = None,
+             line: int | None = None, field: str | None = None) -> float:
+    """Parse one number exactly as written (``float()``), accepting a decimal comma if allowed.
+
+    Raises ParseError naming file, line and field otherwise.
+    """
+    tok = token.strip()
+    if decimal_comma and "," in tok and "." not in tok and tok.count(",") == 1:
+        tok = tok.replace(",", ".")
+    if not _NUMBER_RE.match(tok):
+        raise ParseError(f"expected a number, got {token.strip()!r}", file=file, line=line,
+                         field=field)
+    return float(tok)
+
+
+def is_number(token: str, decimal_comma: bool = True) -> bool:
+    tok = token.strip()
+    if decimal_comma and "," in tok and "." not in tok and tok.count(",") == 1:
+        tok = tok.replace(",", ".")
+    return bool(_NUMBER_RE.match(tok))
+
+
+# --------------------------------------------------------------------------- column names
+
+def _norm(name: str) -> str:
+    name = name.strip().strip('"').strip()
+    name = name.replace("\u2212", "-").replace("\u2033", "''").replace("\u2032", "'")
+    name = name.replace('"', "''").replace("\u00b4", "'").replace("`", "'")
+    return re.sub(r"\s+", "", name.lower())
+
+
+def _strip_unit(n: str) -> str:
+    n = re.sub(r"\(.*?\)$", "", n)       # "freq(hz)" -> "freq"; "z'(a)" stays "z'(a)"? no: see below
+    n = re.sub(r"\[.*?\]$", "", n)
+    if "/" in n and not n.startswith("-im(") and not n.startswith("im("):
+        n = n.split("/", 1)[0]
+    return n
+
+
+_FREQ = {"freq", "frequency", "f", "freq.", "frequenz", "frequencies"}
+_REAL = {"z'", "z'(a)", "zre", "zreal", "z_re", "z_real", "re(z)", "realz", "re_z", "zr", "zreal",
+         "z'real", "real", "re", "zre'", "realimpedance"}
+_IMAG = {"z''", "z''(b)", "zim", "zimag", "zimg", "z_im", "z_imag", "im(z)", "imagz", "im_z",
+         "zi", "z'imag", "imag", "im", "imaginaryimpedance", "zimaginary"}
+
+
+def classify_column(name: str) -> tuple[str | None, bool]:
+    """('freq'|'real'|'imag'|None, negated) for a header name, case-insensitively.
+
+    A leading minus on an imaginary column (``-Im(Z)``, ``-Z''``) means -Im(Z) is stored.
+    """
+    n = _norm(name)
+    if not n:
+        return None, False
+    neg = n.startswith("-")
+    if neg:
+        n = n[1:]
+    bare = n
+    for cand in (n, _strip_unit(n), re.sub(r"\(.*?\)", "", n), re.sub(r"[\(\[].*$", "", n)):
+        if not cand:
+            continue
+        if cand in _IMAG or (cand.startswith("im(z") and ")" in cand):
+            return "imag", neg
+        if neg:
+            continue
+        if cand in _FREQ or cand.startswith("freq"):
+            return "freq", False
+        if cand in _REAL or (cand.startswith("re(z") and ")" in cand):
+            return "real", False
+    del bare
+    return None, False
+
+
+def map_columns(names: list[str]) -> dict[str, tuple[int, bool]] | None:
+    """Indices of the frequency, real and imaginary columns, or None if not all found."""
+    found: dict[str, tuple[int, bool]] = {}
+    for i, name in enumerate(names):
+        kind, neg = classify_column(name)
+        if kind and kind not in found:
+            found[kind] = (i, neg)
+    if {"freq", "real", "imag"} <= found.keys():
+        return found
+    return None
+
+
+# --------------------------------------------------------------------------- splitting
+
+def split_sweeps(freq: np.ndarray, groups: np.ndarray | None = None,
+                 rel_tol: float = 0.2) -> list[tuple[int, int]]:
+    """[start, stop) ranges of the individual spectra in a point series.
+
+    A new spectrum starts where ``groups`` (loop / cycle column) changes, or where the
+    frequency sweep turns back to (within ``rel_tol``) the frequency the current spectrum
+    started at (e.g. 1 MHz -> 0.1 Hz, then back to 1 MHz).
+    """
+    n = len(freq)
+    if n == 0:
+        return []
+    bounds = [0]
+    if groups is not None:
+        for i in range(1, n):
+            if groups[i] != groups[i - 1]:
+                bounds.append(i)
+    bounds.append(n)
+    out: list[tuple[int, int]] = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        start = a
+        for i in range(a + 2, b):
+            f0, f_prev, f = freq[start], freq[i - 1], freq[i]
+            if i - start < 2 or not (f0 > 0 and f > 0 and f_prev > 0):
+                continue
+            direction = np.sign(freq[start + 1] - f0)
+            if direction == 0:
+                continue
+            reversed_ = np.sign(f - f_prev) == -direction
+            near_start = abs(np.log(f / f0)) <= np.log1p(rel_tol)
+            if reversed_ and near_start:
+                out.append((start, i))
+                start = i
+        out.append((start, b))
+    return out
+
+
+def display_name(path) -> str:
+    return str(path)
+
+
+def as_path(path) -> Path:
+    return Path(os.fspath(path))

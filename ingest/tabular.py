@@ -1,0 +1,438 @@
+"""The spreadsheet template: CSV files or XLSX sheets of samples, steps, properties, conductivities,
+structures, sites and instrument-file manifests, linked by sample label.
+
+A table's kind comes from its sheet name (XLSX) or, for CSV, from its header. Units go in the
+header (``sigma (mS/cm)``, ``T (°C)``) or in a units row directly under it whose first cell is
+``units``. See docs/import-template.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+from ingest.errors import Issue
+from ingest.loaders import LoadedFile, LoadError, RawRecord
+from schemas import registry
+
+_HEADER_RE = re.compile(r"^\s*(?P<name>[^()\[\]]+?)\s*(?:[(\[](?P<unit>[^()\[\]]*)[)\]])?\s*$")
+
+#: column aliases -> canonical column names
+ALIASES = {
+    "t": "temperature", "temp": "temperature", "temperature": "temperature",
+    "sigma": "conductivity", "σ": "conductivity", "conductivity": "conductivity",
+    "ea": "value", "sample_label": "sample", "sample label": "sample", "space group": "space_group",
+    "spacegroup": "space_group", "x (composition)": "x", "property": "property", "name": "property",
+    "χ2": "chi2", "chi²": "chi2", "gof": "chi2",
+}
+
+KIND_COLUMNS = {
+    "manifest": {"file", "sample"},
+    "sites": {"sample", "element", "occupancy"},
+    "structures": {"sample", "method"},
+    "steps": {"sample", "type"},
+    "properties": {"sample", "property", "value"},
+    "conductivity": {"sample", "temperature", "conductivity"},
+    "samples": {"label"},
+}
+SHEET_KINDS = {k: k for k in KIND_COLUMNS} | {"measurements": "manifest", "files": "manifest", "structure": "structures",
+                                              "sample": "samples", "step": "steps", "property": "properties",
+                                              "conductivities": "conductivity", "source": "source"}
+
+
+def _split_header(cell: Any) -> tuple[str, str | None]:
+    text = str(cell or "").strip()
+    m = _HEADER_RE.match(text)
+    if not m:
+        return text.lower(), None
+    name = m["name"].strip().lower().replace("-", "_")
+    name = ALIASES.get(name, name).replace(" ", "_")
+    unit = m["unit"].strip() if m["unit"] else None
+    return name, unit or None
+
+
+def _kind_from_columns(columns: set[str]) -> str | None:
+    for kind, needed in KIND_COLUMNS.items():
+        if needed <= columns:
+            return kind
+    return None
+
+
+def sniff_table_kind(path: Path) -> str | None:
+    """'samples', 'steps', ... for a template table; None for anything else (e.g. a spectrum CSV)."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        from openpyxl import load_workbook
+
+        wb = load_workbook(path, read_only=True, data_only=True)
+        try:
+            for ws in wb.worksheets:
+                if ws.title.strip().lower() in SHEET_KINDS:
+                    return "workbook"
+                header = next(ws.iter_rows(max_row=1, values_only=True), None)
+                if header and _kind_from_columns({_split_header(c)[0] for c in header if c is not None}):
+                    return "workbook"
+        finally:
+            wb.close()
+        return None
+    with open(path, "r", encoding="utf-8-sig", errors="replace") as fh:
+        for line in fh:
+            if line.strip() and not line.startswith("#"):
+                header = next(csv.reader([line], dialect=_dialect(line)))
+                return _kind_from_columns({_split_header(c)[0] for c in header})
+    return None
+
+
+def _dialect(sample_line: str):
+    if "\t" in sample_line:
+        return "excel-tab"
+    if sample_line.count(";") > sample_line.count(","):
+        class Semi(csv.excel):
+            delimiter = ";"
+
+        return Semi
+    return "excel"
+
+
+def _csv_rows(path: Path) -> tuple[dict, Iterator[tuple[int, list[str]]]]:
+    """Stream (line number, cells) of a CSV; leading ``# key: value`` lines give the source."""
+    fh = open(path, "r", encoding="utf-8-sig", errors="strict", newline="")
+    source: dict[str, str] = {}
+    first = ""
+    lineno = 0
+    for raw in fh:
+        lineno += 1
+        if raw.startswith("#"):
+            m = re.match(r"#\s*(doi|notebook|citation|title)\s*[:=]\s*(.+)", raw.strip(), re.I)
+            if m:
+                source[m.group(1).lower()] = m.group(2).strip()
+            continue
+        if raw.strip():
+            first = raw
+            break
+    dialect = _dialect(first)
+    start = lineno
+
+    def rows():
+        try:
+            yield start, next(csv.reader([first], dialect=dialect))
+            reader = csv.reader(fh, dialect=dialect)
+            for i, row in enumerate(reader, start + 1):
+                yield i, row
+        finally:
+            fh.close()
+
+    return source, rows()
+
+
+def load_tabular(path: Path) -> LoadedFile:
+    """Read a CSV or an XLSX workbook of template tables into raw records."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return _load_workbook(path)
+    try:
+        source, rows = _csv_rows(path)
+        tables = [(None, rows)]
+        loaded = LoadedFile(path, "csv", source=source)
+        _convert_tables(loaded, tables)
+    except UnicodeDecodeError as exc:
+        raise LoadError(Issue(path.name, f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the CSV as UTF-8")) from None
+    return loaded
+
+
+def _load_workbook(path: Path) -> LoadedFile:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:
+        raise LoadError(Issue(path.name, f"not a readable XLSX workbook: {exc}")) from None
+    loaded = LoadedFile(path, "xlsx")
+    try:
+        tables = []
+        for ws in wb.worksheets:
+            title = ws.title.strip().lower()
+            rows = ((i, ["" if c is None else c for c in row]) for i, row in enumerate(ws.iter_rows(values_only=True), 1))
+            if SHEET_KINDS.get(title) == "source":
+                for _i, row in rows:
+                    if len(row) >= 2 and str(row[0]).strip().lower() in ("doi", "notebook", "citation", "title") and row[1]:
+                        loaded.source[str(row[0]).strip().lower()] = str(row[1]).strip()
+                continue
+            tables.append((ws.title, rows))
+        _convert_tables(loaded, tables)
+    finally:
+        wb.close()
+    return loaded
+
+
+def _convert_tables(loaded: LoadedFile, tables) -> None:
+    """Turn each table into records; steps rows are attached to their samples."""
+    name = loaded.path.name
+    steps_by_sample: dict[str, list[tuple[int, dict]]] = {}
+    samples: list[RawRecord] = []
+    materials: dict[str, dict] = {}
+    structures: dict[tuple[str, str], RawRecord] = {}
+    site_rows: list[tuple[int, str, dict]] = []
+    for sheet, rows in tables:
+        header_row = next(rows, None)
+        if header_row is None:
+            continue
+        header_line, header = header_row
+        columns = [_split_header(c) for c in header]
+        names = [c[0] for c in columns]
+        kind = SHEET_KINDS.get(str(sheet).strip().lower()) if sheet else None
+        kind = kind or _kind_from_columns(set(names))
+        where = f"sheet '{sheet}'" if sheet else "table"
+        if kind is None:
+            loaded.issues.append(Issue(name, f"cannot tell what the {where} holds from its columns {names}; "
+                                       "see docs/import-template.md", row=header_line))
+            continue
+        units = [c[1] for c in columns]
+        for lineno, cells in rows:
+            if not any(str(c).strip() for c in cells):
+                continue
+            first = str(cells[0]).strip().lower() if cells else ""
+            if first in ("units", "unit", "[units]"):
+                units = [str(c).strip() or None if i else None for i, c in enumerate(cells)] + [None] * (len(names) - len(cells))
+                continue
+            if len(cells) > len(names) and any(str(c).strip() for c in cells[len(names):]):
+                loaded.issues.append(Issue(name, f"row has {len(cells)} cells but the header has {len(names)} columns", row=lineno))
+                continue
+            row = {}
+            for (col, unit), cell in zip(zip(names, units), cells):
+                if cell is None or (isinstance(cell, str) and not cell.strip()):
+                    continue
+                row[col] = _cell(cell, unit)
+            ref = f"{where} row {lineno}"
+            try:
+                _row_to_records(kind, row, lineno, ref, loaded, samples, materials, steps_by_sample, structures, site_rows)
+            except _RowError as exc:
+                loaded.issues.append(Issue(name, exc.message, row=lineno, field=exc.field, record=ref))
+    for rec in samples:
+        label = str(rec.data.get("label"))
+        steps = sorted(steps_by_sample.pop(label, []), key=lambda t: t[0])
+        if steps:
+            rec.data["steps"] = [s for _o, s in steps]
+    for label, steps in steps_by_sample.items():
+        loaded.issues.append(Issue(name, f"steps given for sample {label!r}, which the samples table does not define", row=steps[0][0], field="sample"))
+    for lineno, key, site in site_rows:
+        st = structures.get(key)
+        if st is None:
+            loaded.issues.append(Issue(name, f"site for sample/phase {key} has no row in the structures table", row=lineno, field="sample"))
+            continue
+        phase = st.data["phases"][0]
+        phase.setdefault("sites", []).append(site)
+    loaded.records[:0] = [RawRecord("material", m, None, f"material {k}") for k, m in materials.items()]
+    loaded.records.extend(structures.values())
+
+
+class _RowError(Exception):
+    def __init__(self, message: str, field: str | None = None):
+        self.message, self.field = message, field
+        super().__init__(message)
+
+
+def _cell(cell: Any, unit: str | None) -> Any:
+    if isinstance(cell, str):
+        cell = cell.strip()
+        if unit:
+            try:
+                return {"value": float(cell.replace(",", ".") if cell.count(",") == 1 and "." not in cell else cell), "unit": unit}
+            except ValueError:
+                return f"{cell} {unit}"  # e.g. "4.2307(3)" with the header's unit
+        return cell
+    if unit and isinstance(cell, (int, float)) and not isinstance(cell, bool):
+        return {"value": cell, "unit": unit}
+    return cell
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, dict):
+        return str(v["value"])
+    return str(v).strip()
+
+
+def _qty(v: Any) -> Any:
+    """A cell that may be a number, a {value, unit}, or text such as '4.2307(3) Å'."""
+    return v
+
+
+def _row_to_records(kind, row, lineno, ref, loaded, samples, materials, steps_by_sample, structures, site_rows) -> None:
+    src_override = {k: _text(row.pop(k)) for k in ("doi", "notebook", "table", "figure", "section", "quote", "page") if k in row}
+    if kind == "samples":
+        label = row.get("label")
+        if label is None:
+            raise _RowError("a sample row needs a label", "label")
+        formula = row.pop("formula", None)
+        mat_key = row.pop("material", None) or formula
+        if mat_key is None:
+            raise _RowError("a sample row needs a formula or material", "formula")
+        mat_key = _text(mat_key)
+        if formula is not None or any(k in row for k in ("family", "series", "x")):
+            mat = materials.setdefault(mat_key, {"key": mat_key, "formula": _text(formula or mat_key)})
+            if row.get("family"):
+                mat["family"] = _text(row.pop("family"))
+            if row.get("series"):
+                mat["series"] = {"name": _text(row.pop("series")), "parameter": "x"}
+                if row.get("x") is not None:
+                    mat["series"]["nominal"] = row.pop("x")
+        row.pop("family", None)
+        data = {"label": _text(label), "material": mat_key}
+        for k in ("parent", "operator", "date", "notes"):
+            if row.get(k) is not None:
+                data[k] = _text(row.pop(k))
+        if row.get("tags"):
+            data["tags"] = [t.strip() for t in _text(row.pop("tags")).split(";") if t.strip()]
+        extra = set(row) - {"label"}
+        if extra:
+            raise _RowError(f"unknown column(s) {sorted(extra)} in the samples table", sorted(extra)[0])
+        if src_override:
+            data["source"] = src_override
+        samples.append(RawRecord("sample", data, lineno, ref))
+        loaded.records.append(samples[-1])
+    elif kind == "steps":
+        sample = _text(row.pop("sample"))
+        order = row.pop("step", None) or row.pop("order", None) or lineno
+        step = {"type": _text(row.pop("type"))}
+        for k, v in row.items():
+            step[k] = v
+        steps_by_sample.setdefault(sample, []).append((float(_text(order)) if not isinstance(order, (int, float)) else order, step))
+    elif kind in ("properties", "conductivity"):
+        cond = {}
+        if kind == "conductivity":
+            carrier = _text(row.pop("carrier", "ionic")).lower()
+            name = {"ionic": "ionic_conductivity", "electronic": "electronic_conductivity", "total": "total_conductivity"}.get(carrier)
+            if name is None:
+                raise _RowError(f"carrier must be ionic, electronic or total, got {carrier!r}", "carrier")
+            value = row.pop("conductivity")
+        else:
+            name = _text(row.pop("property"))
+            value = row.pop("value")
+        data: dict[str, Any] = {"sample": _text(row.pop("sample")), "name": name}
+        if isinstance(value, str) and row.get("unit"):
+            data["value"] = _num(value, "value")
+            data["unit"] = _text(row.pop("unit"))
+        else:
+            data["value"] = value
+            row.pop("unit", None)
+        for k in ("uncertainty", "qualifier", "notes"):
+            if k in row:
+                v = row.pop(k)
+                data[k] = v["value"] if isinstance(v, dict) and k == "uncertainty" else v
+        for k in list(row):
+            if k in registry.CONDITIONS:
+                cond[k] = row.pop(k)
+        if row:
+            raise _RowError(f"unknown column(s) {sorted(row)}; conditions must be one of {sorted(registry.CONDITIONS)}", sorted(row)[0])
+        if cond:
+            data["conditions"] = cond
+        if src_override:
+            data["source"] = src_override
+        loaded.records.append(RawRecord("property", data, lineno, ref))
+    elif kind == "structures":
+        sample = _text(row.pop("sample"))
+        phase_name = _text(row.pop("phase", "") or "")
+        phase: dict[str, Any] = {}
+        if phase_name:
+            phase["name"] = phase_name
+        if row.get("formula"):
+            phase["formula"] = _text(row.pop("formula"))
+        if row.get("space_group"):
+            sg = _text(row.pop("space_group"))
+            phase["space_group"] = {"symbol": sg}
+        if row.get("space_group_number"):
+            phase["space_group"] = dict(phase.get("space_group", {}), number=int(_num(row.pop("space_group_number"), "space_group_number")))
+        lattice = {}
+        for k in ("a", "b", "c", "alpha", "beta", "gamma"):
+            if k in row:
+                lattice[k] = _with_default_unit(row.pop(k), "Å" if k in "abc" else "degree")
+        if lattice:
+            phase["lattice"] = lattice
+        for k in ("volume", "density", "crystallite_size", "microstrain", "coherence_length", "phase_fraction"):
+            if k in row:
+                phase[k] = row.pop(k)
+        if "z" in row:
+            phase["z"] = int(_num(row.pop("z"), "z"))
+        fit = {}
+        for k in ("rp", "rwp", "rexp", "chi2", "rw"):
+            if k in row:
+                fit[{"rp": "Rp", "rwp": "Rwp", "rexp": "Rexp", "chi2": "chi2", "rw": "Rw"}[k]] = _num(row.pop(k), k)
+        if fit:
+            phase["fit"] = fit
+        data = {"sample": sample, "method": _text(row.pop("method")), "phases": [phase]}
+        for k in ("radiation", "notes", "label"):
+            if k in row:
+                data[k] = _text(row.pop(k))
+        for k in ("wavelength", "temperature"):
+            if k in row:
+                data[k] = row.pop(k)
+        if row:
+            raise _RowError(f"unknown column(s) {sorted(row)} in the structures table", sorted(row)[0])
+        if src_override:
+            data["source"] = src_override
+        structures[(sample, phase_name)] = RawRecord("structure", data, lineno, ref)
+    elif kind == "sites":
+        sample = _text(row.pop("sample"))
+        phase_name = _text(row.pop("phase", "") or "")
+        site: dict[str, Any] = {"label": _text(row.pop("label", row.get("element"))),
+                                "species": {_text(row.pop("element")): _num(row.pop("occupancy"), "occupancy")}}
+        for k in ("wyckoff",):
+            if k in row:
+                site[k] = _text(row.pop(k))
+        if "multiplicity" in row:
+            site["multiplicity"] = int(_num(row.pop("multiplicity"), "multiplicity"))
+        for k in ("x", "y", "z", "b", "u"):
+            if k in row:
+                site[k.upper() if k in "bu" else k] = row.pop(k) if isinstance(row.get(k), str) else _num(row.pop(k), k)
+        if row:
+            raise _RowError(f"unknown column(s) {sorted(row)} in the sites table", sorted(row)[0])
+        site_rows.append((lineno, (sample, phase_name), site))
+    elif kind == "manifest":
+        data = {"sample": _text(row.pop("sample")), "file": _text(row.pop("file")),
+                "kind": _text(row.pop("kind", "impedance_spectrum"))}
+        cell = {}
+        for k in ("thickness", "area", "diameter", "electrodes", "blocking"):
+            if k in row:
+                cell[k] = row.pop(k) if not isinstance(row[k], str) or k in ("electrodes", "blocking") else row.pop(k)
+        if cell:
+            data["cell"] = cell
+        for k in ("temperature", "label", "method", "notes"):
+            if k in row:
+                data[k] = row.pop(k)
+        if row:
+            raise _RowError(f"unknown column(s) {sorted(row)} in the manifest", sorted(row)[0])
+        if src_override:
+            data["source"] = src_override
+        loaded.records.append(RawRecord("measurement", data, lineno, ref))
+
+
+def _num(v: Any, field: str) -> float:
+    if isinstance(v, dict):
+        v = v["value"]
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    text = str(v).strip()
+    if re.fullmatch(r"-?\d+,\d+", text):
+        text = text.replace(",", ".")
+    try:
+        return float(text)
+    except ValueError:
+        raise _RowError(f"expected a number, got {v!r}", field) from None
+
+
+def _with_default_unit(v: Any, unit: str) -> Any:
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return {"value": v, "unit": unit}
+    if isinstance(v, str) and re.fullmatch(r"[-+\d.eE]+(\(\d+\))?", v.strip()):
+        return f"{v.strip()} {unit}"
+    return v
+
+
+def write_csv(rows: list[dict], header: list[str]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=header)
+    w.writeheader()
+    for r in rows:
+        w.writerow(r)
+    return buf.getvalue()

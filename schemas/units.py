@@ -1,0 +1,285 @@
+"""Units at the edge: parse what a user wrote, convert it to the canonical unit, keep the original.
+
+One pint registry for the whole application (created lazily, not at import time). Temperatures are
+created as quantities (``Q_(25, "degC")``) and converted, never multiplied, which avoids pint's
+offset-unit traps.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from schemas.registry import QUANTITIES
+
+
+class UnitError(ValueError):
+    """A value could not be read or converted; ``field`` names where it came from."""
+
+    def __init__(self, message: str, field: str | None = None):
+        self.field = field
+        super().__init__(f"{field}: {message}" if field else message)
+
+
+@lru_cache(maxsize=1)
+def ureg():
+    """The application's pint UnitRegistry (built once, on first use)."""
+    import pint
+
+    reg = pint.UnitRegistry(autoconvert_offset_to_baseunit=False, on_redefinition="ignore")
+    reg.define("rpm = revolution / minute")  # pint has rpm, but make sure it is 1/min
+    reg.define("percent_unit = 0.01 = pct")
+    return reg
+
+
+# Spellings users type that pint does not know.
+_REPLACEMENTS = [
+    ("°C", "degC"), ("° C", "degC"), ("ºC", "degC"), ("℃", "degC"), ("°K", "K"), ("°", "degree"),
+    ("Å", "angstrom"), ("Ω", "ohm"), ("µ", "u"), ("μ", "u"), ("⁻¹", "^-1"), ("⁻²", "^-2"), ("²", "^2"),
+    ("³", "^3"), ("·", "*"), ("×", "*"),
+]
+_WORDS = {
+    "%": "percent", "mAh": "mA*h", "Ah": "A*h", "Wh": "W*h", "S": "siemens", "A": "ampere",
+    "ohm cm2": "ohm*cm^2", "rpm": "rpm", "C": "coulomb",
+}
+_COMPACT = re.compile(r"^(mA|uA|A)h")
+
+
+def normalize_unit_text(text: str) -> str:
+    """Rewrite common lab spellings (°C, Å, µm, mAh/g, mA/cm2, Ohm) into pint syntax."""
+    out = text.strip()
+    for old, new in _REPLACEMENTS:
+        out = out.replace(old, new)
+    out = re.sub(r"\bmAh\b", "mA*h", out)
+    out = re.sub(r"\bAh\b", "A*h", out)
+    out = re.sub(r"\bWh\b", "W*h", out)
+    out = re.sub(r"\bOhm\b", "ohm", out)
+    out = re.sub(r"\bohms\b", "ohm", out)
+    out = re.sub(r"\bsec\b", "s", out)
+    out = re.sub(r"\bdeg\s?C\b", "degC", out)
+    out = re.sub(r"\bhrs?\b", "h", out)
+    out = re.sub(r"\bmins?\b", "min", out)
+    out = re.sub(r"\b(vol|wt|mol)\s*%", "percent", out)
+    out = out.replace("%", "percent")
+    # cm2 -> cm^2 (a unit followed directly by a digit)
+    out = re.sub(r"\b([a-zA-Z]+)([23])\b", r"\1^\2", out)
+    out = re.sub(r"\bS\b", "siemens", out)
+    return out
+
+
+@lru_cache(maxsize=512)
+def parse_unit(text: str):
+    """Parse a unit string into a pint Unit, or raise UnitError."""
+    if text is None:
+        raise UnitError("no unit given")
+    norm = normalize_unit_text(str(text))
+    if norm in ("", "1", "dimensionless", "-"):
+        return ureg().dimensionless
+    if not re.fullmatch(r"[A-Za-z0-9_\^\*/\.\(\) \-]+", norm):
+        raise UnitError(f"unit {text!r} contains characters that are not part of a unit")
+    try:
+        return ureg().parse_units(norm)
+    except Exception as exc:  # pint raises several types
+        raise UnitError(f"unknown unit {text!r}") from exc
+
+
+@dataclass(frozen=True)
+class Value:
+    """A number in a canonical unit, with its uncertainty and what the user wrote."""
+
+    value: float
+    unit: str
+    uncertainty: float | None = None
+    qualifier: str | None = None
+    range: tuple[float, float] | None = None
+    entered: dict | None = None
+
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {"value": self.value, "unit": self.unit}
+        if self.uncertainty is not None:
+            out["uncertainty"] = self.uncertainty
+        if self.qualifier:
+            out["qualifier"] = self.qualifier
+        if self.range:
+            out["range"] = list(self.range)
+        if self.entered:
+            out["entered"] = self.entered
+        return out
+
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_QTY_RE = re.compile(
+    rf"^\s*(?P<qual>~|≈|<=|>=|<|>|≤|≥)?\s*(?P<num>{_NUMBER})\s*"
+    rf"(?:\((?P<paren>\d+)\))?\s*"
+    rf"(?:(?:±|\+/-|\+-)\s*(?P<pm>{_NUMBER}))?\s*"
+    rf"(?P<unit>.*?)\s*$"
+)
+_RANGE_RE = re.compile(rf"^\s*(?P<lo>{_NUMBER})\s*(?:-|–|to)\s*(?P<hi>{_NUMBER})\s*(?P<unit>.*?)\s*$")
+_QUALIFIERS = {"~": "approximate", "≈": "approximate", "<": "upper_bound", "<=": "upper_bound",
+               "≤": "upper_bound", ">": "lower_bound", ">=": "lower_bound", "≥": "lower_bound"}
+
+
+def _paren_uncertainty(number: str, digits: str) -> float:
+    """4.2307(3) -> 0.0003; 12.5(12) -> 1.2; 1.23e-4(5) -> 0.05e-4."""
+    mantissa, _, exponent = number.lower().partition("e")
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    unc = int(digits) * 10.0 ** (-decimals)
+    if exponent:
+        unc *= 10.0 ** int(exponent)
+    return unc
+
+
+def quantity_kind_unit(kind: str) -> str:
+    """Canonical pint unit string of a registry quantity kind."""
+    try:
+        return QUANTITIES[kind].unit
+    except KeyError:
+        raise UnitError(f"unknown quantity kind {kind!r}") from None
+
+
+def convert(value: float, from_unit: str, to_unit: str, field: str | None = None) -> float:
+    """Convert a number between units, rejecting a dimension mismatch with a clear error."""
+    try:
+        scale, offset = _affine(str(from_unit), str(to_unit), None)
+    except UnitError as exc:
+        raise UnitError(f"{value:g} {from_unit} is not a valid value here: {exc}", field) from None
+    return value * scale + offset
+
+
+@lru_cache(maxsize=1024)
+def _affine(from_unit: str, to_unit: str, field: str | None) -> tuple[float, float]:
+    """Every unit conversion Ionbase needs is affine (y = a*x + b); compute a and b once with pint."""
+    src = parse_unit(from_unit)
+    dst = parse_unit(to_unit)
+    if src == dst:
+        return 1.0, 0.0
+    reg = ureg()
+    try:
+        y0 = float(reg.Quantity(0.0, src).to(dst).magnitude)
+        y1 = float(reg.Quantity(1.0, src).to(dst).magnitude)
+    except Exception as exc:
+        raise UnitError(
+            f"cannot express {from_unit} in {to_unit} (dimension {src.dimensionality} "
+            f"is not {dst.dimensionality})",
+            field,
+        ) from exc
+    return y1 - y0, y0
+
+
+def _scale_uncertainty(unc: float, num: float, from_unit: str, to_unit: str) -> float:
+    """Uncertainties are differences: convert (num + unc) - num, which drops any unit offset."""
+    return abs(convert(num + unc, from_unit, to_unit) - convert(num, from_unit, to_unit))
+
+
+def parse_value(raw: Any, kind: str, field: str, default_unit: str | None = None) -> Value:
+    """Read a quantity in any accepted form and return it in the canonical unit of ``kind``.
+
+    Accepted: a number (taken in ``default_unit`` or the canonical unit), a string such as
+    ``"4.2307(3) Å"``, ``"600 °C"``, ``"0.71 ± 0.02 eV"``, ``"~0.5 eV"``, ``"200-400 µm"``, or a
+    mapping ``{value, unit, uncertainty, qualifier, range}``.
+    """
+    canonical = quantity_kind_unit(kind)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        raise UnitError("a value is required", field)
+    if isinstance(raw, bool):
+        raise UnitError(f"expected a quantity, got {raw!r}", field)
+    entered: dict[str, Any]
+    qualifier = None
+    rng = None
+    unc = None
+    if isinstance(raw, (int, float)):
+        num, unit = float(raw), default_unit or canonical
+        entered = {"value": raw, "unit": unit}
+    elif isinstance(raw, str):
+        text = raw.strip()
+        m_range = _RANGE_RE.match(text)
+        m = _QTY_RE.match(text)
+        if m_range and not text.lstrip().startswith("-"):
+            lo, hi = float(m_range["lo"]), float(m_range["hi"])
+            unit = m_range["unit"] or default_unit or canonical
+            num, rng, qualifier = (lo + hi) / 2, (lo, hi), "range"
+            unc = (hi - lo) / 2
+        elif m:
+            num = float(m["num"])
+            unit = m["unit"] or default_unit or canonical
+            if m["qual"]:
+                qualifier = _QUALIFIERS[m["qual"]]
+            if m["paren"]:
+                unc = _paren_uncertainty(m["num"], m["paren"])
+            elif m["pm"]:
+                unc = abs(float(m["pm"]))
+        else:
+            raise UnitError(f"expected a number with a unit (e.g. '12 h'), got {raw!r}", field)
+        entered = {"text": raw}
+    elif isinstance(raw, dict):
+        unknown = set(raw) - {"value", "unit", "uncertainty", "qualifier", "range", "note", "notes"}
+        if unknown:
+            raise UnitError(f"unknown keys {sorted(unknown)} in quantity", field)
+        if "value" not in raw and "range" not in raw:
+            raise UnitError("a quantity mapping needs 'value'", field)
+        unit = raw.get("unit") or default_unit or canonical
+        if raw.get("range") is not None:
+            r = raw["range"]
+            if not (isinstance(r, (list, tuple)) and len(r) == 2):
+                raise UnitError("range must be [low, high]", field)
+            rng = (_as_float(r[0], field), _as_float(r[1], field))
+        num = _as_float(raw["value"], field) if raw.get("value") is not None else sum(rng) / 2
+        if raw.get("uncertainty") is not None:
+            unc = abs(_as_float(raw["uncertainty"], field))
+        qualifier = raw.get("qualifier")
+        entered = {k: raw[k] for k in ("value", "unit", "uncertainty", "range") if k in raw}
+    else:
+        raise UnitError(f"expected a quantity, got {type(raw).__name__}", field)
+
+    if qualifier is not None and qualifier not in ("exact", "approximate", "upper_bound", "lower_bound", "range"):
+        raise UnitError(f"unknown qualifier {qualifier!r}", field)
+    if not math.isfinite(num):
+        raise UnitError(f"value {num} is not finite", field)
+    value = convert(num, unit, canonical, field)
+    if unc is not None:
+        unc = _scale_uncertainty(unc, num, unit, canonical)
+    if rng is not None:
+        rng = (convert(rng[0], unit, canonical, field), convert(rng[1], unit, canonical, field))
+    return Value(_sig(value), _display(canonical), _sig(unc), qualifier,
+                 (_sig(rng[0]), _sig(rng[1])) if rng else None, entered)
+
+
+def _sig(x: float | None, digits: int = 12) -> float | None:
+    """Round away binary noise from unit conversion (12 significant digits)."""
+    return None if x is None else float(f"{x:.{digits}g}")
+
+
+def _as_float(x: Any, field: str) -> float:
+    if isinstance(x, bool):
+        raise UnitError(f"expected a number, got {x!r}", field)
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        raise UnitError(f"expected a number, got {x!r}", field) from None
+
+
+def _display(unit: str) -> str:
+    """The canonical unit as Ionbase shows it (registry symbol)."""
+    for q in QUANTITIES.values():
+        if q.unit == unit:
+            return q.display_unit or unit
+    return unit
+
+
+def canonical_unit_of(kind: str) -> str:
+    """Display form of the canonical unit of a quantity kind (e.g. 'S/cm', 'K', 'Å')."""
+    return QUANTITIES[kind].display_unit
+
+
+def to_celsius(kelvin: float | None) -> float | None:
+    if kelvin is None:
+        return None
+    return round(kelvin - 273.15, 6)
+
+
+def convert_display(value: float, kind: str, to_unit: str, field: str = "unit") -> float:
+    """Convert a canonical value of ``kind`` to a user-requested unit (API output)."""
+    return convert(value, quantity_kind_unit(kind), to_unit, field)

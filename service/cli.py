@@ -1,0 +1,324 @@
+"""The ``ionbase`` command line.
+
+Every command builds its settings from the environment once, at invocation (``Settings.from_env``),
+and opens the store through ``store.open_store``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from ionbase import __version__
+from ionbase.settings import Settings
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.obj["settings"]
+
+
+def _open(ctx: click.Context):
+    from store import open_store
+
+    if "store" not in ctx.obj:
+        ctx.obj["store"] = open_store(_settings(ctx))
+        ctx.call_on_close(ctx.obj["store"].close)
+    return ctx.obj["store"]
+
+
+def _echo_json(obj) -> None:
+    click.echo(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
+
+
+class DefaultGroup(click.Group):
+    """A group that runs ``default_cmd`` when the first argument is not a subcommand."""
+
+    def __init__(self, *args, default_cmd: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.default_cmd = default_cmd
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = [self.default_cmd, *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="ionbase")
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens.")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """Ionbase: a materials database for solid-state battery research."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    ctx.ensure_object(dict)
+    ctx.obj["settings"] = Settings.from_env()
+
+
+# ------------------------------------------------------------------ db
+
+
+@main.group()
+def db() -> None:
+    """The store: status and maintenance."""
+
+
+@db.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def db_status(ctx: click.Context, as_json: bool) -> None:
+    """Which store is in use, its version, collections and document counts."""
+    status = _open(ctx).status()
+    if as_json:
+        _echo_json(status)
+        return
+    click.echo(f"store: {status['store']} ({status['uri']}), server version {status['server_version']}")
+    if status.get("embedded"):
+        e = status["embedded"]
+        click.echo(f"embedded nx-27017: data in {e['data_dir']}, pid {e['pid']}, port {e['port']}")
+    click.echo(f"database: {status['database']}")
+    for name, count in status["collections"].items():
+        click.echo(f"  {name:<22} {count:>10}")
+
+
+# ------------------------------------------------------------------ import
+
+
+@main.group("import", cls=DefaultGroup, default_cmd="files")
+def import_group() -> None:
+    """Import lab records and instrument files (ionbase import PATH...; list; rollback ID)."""
+
+
+@import_group.command("files")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--skip-invalid", is_flag=True, help="Import the valid records; write the rejected ones to a file.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--no-analyze", is_flag=True, help="Do not run the analysis jobs for the samples touched.")
+@click.option("--rejected-dir", type=click.Path(path_type=Path), default=None, help="Folder for the rejected-records file.")
+@click.pass_context
+def import_files(ctx, paths, dry_run, as_json, skip_invalid, quiet, no_analyze, rejected_dir) -> None:
+    """Import PATH... (files or folders)."""
+    from ingest.errors import ImportFailed
+    from ingest.importer import Importer, ImportOptions
+
+    settings = _settings(ctx)
+    store = _open(ctx)
+    opts = ImportOptions(
+        dry_run=dry_run, skip_invalid=skip_invalid, progress=not quiet and not as_json,
+        max_file_bytes=settings.max_file_bytes, max_rows=settings.max_rows_per_batch, rejected_dir=rejected_dir,
+    )
+    try:
+        report = Importer(store, opts).run(paths)
+    except ImportFailed as exc:
+        if as_json:
+            _echo_json({"status": "invalid", "errors": [i.to_dict() for i in exc.issues], **{k: v for k, v in exc.report.items() if k not in ("errors", "status")}})
+        else:
+            click.echo(f"Import failed: {len(exc.issues)} error(s); nothing was written.", err=True)
+            for issue in exc.issues[:200]:
+                click.echo(f"  {issue}", err=True)
+            if len(exc.issues) > 200:
+                click.echo(f"  ... and {len(exc.issues) - 200} more (use --json for all)", err=True)
+        sys.exit(1)
+    analyzed = None
+    if not dry_run and not no_analyze and report.touched_samples and report.status == "committed":
+        analyzed = _run_analysis(store, settings, samples=report.touched_samples, quiet=True)
+    if as_json:
+        out = report.to_dict()
+        if analyzed is not None:
+            out["analysis"] = analyzed
+        _echo_json(out)
+        return
+    t = report.counts.get("total", {})
+    verb = "Would import" if dry_run else "Imported"
+    click.echo(f"{verb}: {t.get('new', 0)} new, {t.get('changed', 0)} changed, {t.get('unchanged', 0)} unchanged documents"
+               + (f" (batch {report.batch_id})" if report.batch_id else ""))
+    for f in report.files:
+        kinds: dict[str, int] = {}
+        for r in f.records:
+            kinds[r["kind"]] = kinds.get(r["kind"], 0) + 1
+        summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+        click.echo(f"  {Path(f.path).name} [{f.format}]: {summary or 'no records'}" + (f", {len(f.errors)} error(s)" if f.errors else ""))
+    if report.errors:
+        click.echo(f"{len(report.errors)} record(s) rejected; written to {report.rejected_file}", err=True)
+        for issue in report.errors[:50]:
+            click.echo(f"  {issue}", err=True)
+    if analyzed:
+        click.echo(f"Analysis: {analyzed.get('computed', 0)} computed, {analyzed.get('failed', 0)} failed")
+
+
+@import_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--limit", default=50, show_default=True)
+@click.pass_context
+def import_list(ctx, as_json, limit) -> None:
+    """List import batches, newest first."""
+    from ingest.importer import list_batches
+
+    batches = list_batches(_open(ctx), limit)
+    if as_json:
+        _echo_json(batches)
+        return
+    for b in batches:
+        t = (b.get("counts") or {}).get("total", {})
+        files = ", ".join(f["name"] for f in b.get("files", [])[:3]) + (" ..." if len(b.get("files", [])) > 3 else "")
+        click.echo(f"{b['_id']}  {b['status']:<11} {str(b.get('started_at'))[:19]}  {b.get('user', '')}  "
+                   f"new {t.get('new', 0)} changed {t.get('changed', 0)}  {files}")
+
+
+@import_group.command("rollback")
+@click.argument("batch_id")
+@click.pass_context
+def import_rollback(ctx, batch_id) -> None:
+    """Undo an import batch."""
+    from ingest.importer import rollback
+
+    try:
+        result = rollback(_open(ctx), batch_id)
+    except LookupError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"Rolled back {batch_id}: {result['deleted']} documents deleted, {result['restored']} restored")
+
+
+@import_group.command("recover")
+@click.pass_context
+def import_recover(ctx) -> None:
+    """Finish or clean away imports whose process died."""
+    from ingest.importer import recover
+
+    for entry in recover(_open(ctx)) or [{"batch": "-", "action": "nothing to recover"}]:
+        click.echo(f"{entry['batch']}: {entry['action']}")
+
+
+# ------------------------------------------------------------------ analysis
+
+
+def _run_analysis(store, settings, samples=None, jobs=None, force=False, quiet=False):
+    try:
+        from jobs.runner import run_jobs
+    except ImportError:
+        return None
+    return run_jobs(store, settings, job_names=jobs, sample_ids=samples, force=force, progress=not quiet)
+
+
+@main.command("analyze")
+@click.option("--job", "jobs", multiple=True, help="Run only this job (repeatable).")
+@click.option("--sample", "samples", multiple=True, help="Only this sample id (repeatable).")
+@click.option("--force", is_flag=True, help="Recompute even when inputs did not change.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def analyze(ctx, jobs, samples, force, as_json) -> None:
+    """Compute derived properties for what changed since the last run."""
+    result = _run_analysis(_open(ctx), _settings(ctx), samples=list(samples) or None, jobs=list(jobs) or None, force=force)
+    if result is None:
+        raise click.ClickException("the analysis jobs are not installed")
+    if as_json:
+        _echo_json(result)
+    else:
+        click.echo(json.dumps(result, default=str))
+
+
+# ------------------------------------------------------------------ vocabulary
+
+
+@main.command("vocab")
+@click.option("--json", "as_json", is_flag=True)
+def vocab(as_json) -> None:
+    """Print the controlled vocabulary: properties, conditions, step types, canonical units."""
+    from schemas import registry
+
+    data = {
+        "properties": {n: {"unit": registry.QUANTITIES[p.quantity].display_unit, "category": p.category, "description": p.description}
+                       for n, p in registry.PROPERTIES.items()},
+        "conditions": {n: (registry.QUANTITIES[c.quantity].display_unit if c.quantity else "text") for n, c in registry.CONDITIONS.items()},
+        "steps": {n: {p: (registry.QUANTITIES[q.quantity].display_unit if q.quantity else "text") for p, q in s.params.items()}
+                  for n, s in registry.STEP_TYPES.items()},
+        "families": list(registry.FAMILIES),
+        "measurement_kinds": list(registry.MEASUREMENT_KINDS),
+    }
+    if as_json:
+        _echo_json(data)
+        return
+    for section, entries in data.items():
+        click.echo(f"[{section}]")
+        if isinstance(entries, dict):
+            for k, v in entries.items():
+                click.echo(f"  {k}: {v}")
+        else:
+            click.echo("  " + ", ".join(entries))
+
+
+# ------------------------------------------------------------------ serving
+
+
+def _seed_if_empty(store, settings) -> dict | None:
+    from ingest.importer import Importer, ImportOptions
+
+    if store.db.samples.estimated_document_count() > 0:
+        return None
+    seed = settings.seed_path
+    if not seed.exists():
+        click.echo(f"no seed data at {seed}", err=True)
+        return None
+    report = Importer(store, ImportOptions(progress=True, max_file_bytes=settings.max_file_bytes)).run([seed])
+    return report.counts.get("total")
+
+
+@main.command("run")
+@click.option("--host", default=None, help="Interface to serve on (default IONBASE_HOST or 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default IONBASE_PORT or 8000).")
+@click.option("--no-serve", is_flag=True, help="Load and analyse, then exit.")
+@click.pass_context
+def run(ctx, host, port, no_serve) -> None:
+    """The main job: start the store, load seed_data/ when empty, run the analyses, serve the API."""
+    settings = _settings(ctx)
+    store = _open(ctx)
+    click.echo(f"store: {store.kind} ({store.status()['uri']})" + (f", data in {store.embedded.mongo_dir}" if store.embedded else ""))
+    loaded = _seed_if_empty(store, settings)
+    if loaded is not None:
+        click.echo(f"seed data loaded: {loaded.get('new', 0)} documents")
+    result = _run_analysis(store, settings, quiet=True)
+    if result is not None:
+        click.echo(f"analysis: {result.get('computed', 0)} computed, {result.get('skipped', 0)} up to date, {result.get('failed', 0)} failed")
+    if no_serve:
+        return
+    _serve(settings.with_(host=host or settings.host, port=port or settings.port), store)
+
+
+@main.command("serve")
+@click.option("--host", default=None)
+@click.option("--port", default=None, type=int)
+@click.pass_context
+def serve(ctx, host, port) -> None:
+    """Serve the API (development server; see README for gunicorn)."""
+    settings = _settings(ctx)
+    _serve(settings.with_(host=host or settings.host, port=port or settings.port), _open(ctx))
+
+
+def _serve(settings: Settings, store) -> None:
+    from service.app import create_app
+
+    app = create_app(settings, store=store)
+    url = f"http://{settings.host}:{settings.port}"
+    click.echo(f"Ionbase API on {url}/api/v1  (docs: {url}/api/v1/docs, health: {url}/api/v1/health)")
+    from werkzeug.serving import run_simple
+
+    run_simple(settings.host, settings.port, app, threaded=True, use_reloader=False)
+
+
+def _register_optional_commands() -> None:
+    """Commands from other modules, registered explicitly (a failing import is an error, not silence)."""
+    from service.commands import COMMANDS
+
+    for cmd in COMMANDS:
+        main.add_command(cmd)
+
+
+_register_optional_commands()
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,3 @@
+"""Click commands defined outside service/cli.py, listed explicitly."""
+
+COMMANDS: list = []
