@@ -2,12 +2,23 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 
 from .errors import InsufficientDataError, InvalidInputError
+
+
+
+def uf(value: float, stderr: float):
+    """uncertainties.ufloat without the std_dev==0 warning (exact inputs are normal here)."""
+    from uncertainties import ufloat
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return ufloat(value, stderr)
 
 
 def plain(value: Any) -> Any:

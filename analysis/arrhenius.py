@@ -15,7 +15,8 @@ Slope breaks (order-disorder transitions, e.g. NaCB11H12 / Na2B12H12 closo-borat
 Tang et al., Energy Environ. Sci. 8, 3637 (2015)): every split of the T-sorted data into
 two contiguous segments with >= 3 points each is fitted with two independent lines.
 The best split is accepted as a break only when it is clearly better than a single line:
-F-test p < 1e-3 (2 extra coefficients) AND dBIC = BIC_1 - BIC_2 > 10 ("very strong",
+F-test p < 1e-4 (2 extra coefficients; Bonferroni-corrected for the number of candidate
+splits) AND dBIC = BIC_1 - BIC_2 > 10 ("very strong",
 Kass & Raftery, JASA 90, 773 (1995)), counting the break location as a parameter.
 When a break is detected: break_detected=True, break_T_K and `segments` (low-T first) are
 set, and the single-line fields Ea_eV, Ea_stderr_eV, prefactor, prefactor_stderr and r2
@@ -41,7 +42,7 @@ KB_EV = 8.617333262e-5  # eV/K (CODATA 2018, exact)
 T_25C_K = 298.15
 DEFAULT_FORM = "sigma"
 FORMS = ("sigma", "sigmaT")
-BREAK_P_VALUE = 1e-3
+BREAK_P_VALUE = 1e-4
 BREAK_DELTA_BIC = 10.0
 
 
@@ -134,11 +135,13 @@ def fit_arrhenius(temperature_K: np.ndarray, sigma_S_per_cm: np.ndarray, form: s
         syy = float(np.sum((y - y.mean()) ** 2))
         floor = max(1e-24 * syy, 1e-300)
         best = None
+        n_splits = 0
         for k in range(3, n - 2):
             if T[k - 1] == T[k]:
                 continue  # never split points measured at the same temperature
             if len(np.unique(T[:k])) < 2 or len(np.unique(T[k:])) < 2:
                 continue
+            n_splits += 1
             lo, hi = linear_fit(x[:k], y[:k]), linear_fit(x[k:], y[k:])
             rss2 = lo.rss + hi.rss
             if best is None or rss2 < best[0]:
@@ -147,7 +150,8 @@ def fit_arrhenius(temperature_K: np.ndarray, sigma_S_per_cm: np.ndarray, form: s
             rss2, k, lo, hi = best
             dof = n - 4
             F = ((full.rss - rss2) / 2.0) / (max(rss2, floor) / dof)
-            p = float(stats.f.sf(F, 2, dof))
+            # Bonferroni: the best of n_splits candidate splits was selected
+            p = min(1.0, float(stats.f.sf(F, 2, dof)) * n_splits)
             dbic = _bic(full.rss, n, 3, floor) - _bic(rss2, n, 6, floor)
             if p < BREAK_P_VALUE and dbic > BREAK_DELTA_BIC:
                 ta, tb = T[k - 1], T[k]
@@ -227,7 +231,9 @@ def fit_arrhenius_batch(temperature_K: np.ndarray, sigma_S_per_cm: np.ndarray,
         se = np.sqrt(rss / (n - 2) / sxx)
         r2 = np.where(syy > 0, 1.0 - rss / syy, 1.0)
     Ts = np.sort(np.where(valid, T, np.inf), axis=1)
-    distinct = valid.any(axis=1).astype(int) + np.sum((np.diff(Ts, axis=1) > 0) & np.isfinite(Ts[:, 1:]), axis=1)
+    with np.errstate(invalid="ignore"):
+        steps = (np.diff(Ts, axis=1) > 0) & np.isfinite(Ts[:, 1:])
+    distinct = valid.any(axis=1).astype(int) + np.sum(steps, axis=1)
     ok = distinct >= 3
     nan = np.nan
     return BatchArrheniusResult(np.where(ok, -slope * KB_EV, nan), np.where(ok, se * KB_EV, nan),

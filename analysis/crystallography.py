@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from uncertainties import ufloat, umath
+from uncertainties import umath
 
-from ._common import DictMixin, Estimate, as_float, as_float_array, linear_fit, same_length
+from ._common import uf, DictMixin, Estimate, as_float, as_float_array, linear_fit, same_length
 from .errors import InsufficientDataError, InvalidInputError
 
 __all__ = ["cell_volume", "density", "VegardResult", "vegard_fit", "AVOGADRO"]
@@ -25,22 +25,26 @@ AVOGADRO = 6.02214076e23  # mol^-1, exact (SI 2019)
 
 
 def cell_volume(
-    a: float, b: float, c: float, alpha: float = 90.0, beta: float = 90.0, gamma: float = 90.0,
+    a: float, b: "float | None" = None, c: "float | None" = None,
+    alpha: float = 90.0, beta: float = 90.0, gamma: float = 90.0,
     *, a_err: float = 0.0, b_err: float = 0.0, c_err: float = 0.0,
     alpha_err: float = 0.0, beta_err: float = 0.0, gamma_err: float = 0.0,
 ) -> Estimate:
     """Unit-cell volume (A^3) from lengths (A) and angles (degrees), with uncertainty.
 
     V = abc sqrt(1 - cos^2 a - cos^2 b - cos^2 g + 2 cos a cos b cos g) (Int. Tables Vol. B 1.1.2).
+    b=None / c=None mean "constrained equal to a" (cubic/tetragonal): the same refined
+    variable, so its uncertainty is fully correlated (cubic: u_V = 3 a^2 u_a).
     """
-    lengths = [ufloat(as_float(n, v, positive=True), as_float(n + "_err", e, nonnegative=True))
-               for n, v, e in (("a", a, a_err), ("b", b, b_err), ("c", c, c_err))]
+    ua = uf(as_float("a", a, positive=True), as_float("a_err", a_err, nonnegative=True))
+    lengths = [ua] + [ua if v is None else uf(as_float(n, v, positive=True), as_float(n + "_err", e, nonnegative=True))
+                      for n, v, e in (("b", b, b_err), ("c", c, c_err))]
     angles = []
     for n, v, e in (("alpha", alpha, alpha_err), ("beta", beta, beta_err), ("gamma", gamma, gamma_err)):
         deg = as_float(n, v, positive=True)
         if deg >= 180:
             raise InvalidInputError(f"{n}: angle must be in (0, 180) degrees, got {deg}")
-        angles.append(umath.radians(ufloat(deg, as_float(n + "_err", e, nonnegative=True))))
+        angles.append(umath.radians(uf(deg, as_float(n + "_err", e, nonnegative=True))))
     ca, cb, cg = (umath.cos(x) for x in angles)
     arg = 1 - ca**2 - cb**2 - cg**2 + 2 * ca * cb * cg
     if arg.nominal_value <= 0:
@@ -59,11 +63,11 @@ def density(composition: "str | object", z: float, volume_A3: float, volume_err:
 
     try:
         comp = composition if isinstance(composition, Composition) else Composition(str(composition))
+        mass = float(comp.weight)  # g/mol per formula unit
     except Exception as exc:  # pymatgen raises several types for bad formulas
         raise InvalidInputError(f"composition {composition!r} could not be parsed: {exc}") from None
     zz = as_float("z", z, positive=True)
-    vol = ufloat(as_float("volume_A3", volume_A3, positive=True), as_float("volume_err", volume_err, nonnegative=True))
-    mass = float(comp.weight)  # g/mol per formula unit
+    vol = uf(as_float("volume_A3", volume_A3, positive=True), as_float("volume_err", volume_err, nonnegative=True))
     rho = zz * mass / (AVOGADRO * vol * 1e-24)
     return Estimate(float(rho.nominal_value), float(rho.std_dev), "g/cm^3")
 

@@ -17,9 +17,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from uncertainties import ufloat
 
-from ._common import DictMixin, Estimate, as_float, as_float_array, linear_fit, same_length
+from ._common import uf, DictMixin, Estimate, as_float, as_float_array, linear_fit, same_length
 from .errors import InsufficientDataError, InvalidInputError
 
 __all__ = ["ElectronicConductivityResult", "electronic_conductivity", "ion_transport_number",
@@ -52,10 +51,10 @@ def electronic_conductivity(
     fit = linear_fit(v, i)
     if fit.slope <= 0:
         raise InvalidInputError(f"dI/dV = {fit.slope:.3g} S is not positive; check current sign convention")
-    g = ufloat(fit.slope, fit.slope_stderr)
-    length = ufloat(as_float("thickness_cm", thickness_cm, positive=True),
+    g = uf(fit.slope, fit.slope_stderr)
+    length = uf(as_float("thickness_cm", thickness_cm, positive=True),
                     as_float("thickness_stderr", thickness_stderr, nonnegative=True))
-    area = ufloat(as_float("area_cm2", area_cm2, positive=True),
+    area = uf(as_float("area_cm2", area_cm2, positive=True),
                   as_float("area_stderr", area_stderr, nonnegative=True))
     s = g * length / area
     return ElectronicConductivityResult(s.nominal_value, s.std_dev, fit.slope, fit.slope_stderr,
@@ -65,8 +64,8 @@ def electronic_conductivity(
 def ion_transport_number(i0_A: float, iss_A: float, *, i0_stderr: float = 0.0,
                          iss_stderr: float = 0.0) -> Estimate:
     """t_ion = (I0 - Iss) / I0 (Wagner DC polarisation, blocking electrodes; Riess 2003)."""
-    i0 = ufloat(as_float("i0_A", i0_A, positive=True), as_float("i0_stderr", i0_stderr, nonnegative=True))
-    iss = ufloat(as_float("iss_A", iss_A, nonnegative=True), as_float("iss_stderr", iss_stderr, nonnegative=True))
+    i0 = uf(as_float("i0_A", i0_A, positive=True), as_float("i0_stderr", i0_stderr, nonnegative=True))
+    iss = uf(as_float("iss_A", iss_A, nonnegative=True), as_float("iss_stderr", iss_stderr, nonnegative=True))
     if iss.nominal_value > i0.nominal_value:
         raise InvalidInputError(f"steady-state current {iss_A} A exceeds initial current {i0_A} A")
     t = (i0 - iss) / i0
@@ -82,11 +81,11 @@ def bruce_vincent(
 
     R0, Rss: interfacial (charge-transfer + passivation) resistances before/after polarisation.
     """
-    dv = ufloat(as_float("delta_V", delta_V, positive=True), as_float("delta_V_stderr", delta_V_stderr, nonnegative=True))
-    i0 = ufloat(as_float("i0_A", i0_A, positive=True), as_float("i0_stderr", i0_stderr, nonnegative=True))
-    iss = ufloat(as_float("iss_A", iss_A, positive=True), as_float("iss_stderr", iss_stderr, nonnegative=True))
-    r0 = ufloat(as_float("r0_ohm", r0_ohm, nonnegative=True), as_float("r0_stderr", r0_stderr, nonnegative=True))
-    rss = ufloat(as_float("rss_ohm", rss_ohm, nonnegative=True), as_float("rss_stderr", rss_stderr, nonnegative=True))
+    dv = uf(as_float("delta_V", delta_V, positive=True), as_float("delta_V_stderr", delta_V_stderr, nonnegative=True))
+    i0 = uf(as_float("i0_A", i0_A, positive=True), as_float("i0_stderr", i0_stderr, nonnegative=True))
+    iss = uf(as_float("iss_A", iss_A, positive=True), as_float("iss_stderr", iss_stderr, nonnegative=True))
+    r0 = uf(as_float("r0_ohm", r0_ohm, nonnegative=True), as_float("r0_stderr", r0_stderr, nonnegative=True))
+    rss = uf(as_float("rss_ohm", rss_ohm, nonnegative=True), as_float("rss_stderr", rss_stderr, nonnegative=True))
     if i0.nominal_value * r0.nominal_value >= dv.nominal_value:
         raise InvalidInputError(f"I0*R0 = {i0_A * r0_ohm:.4g} V must be smaller than dV = {delta_V} V")
     if iss.nominal_value * rss.nominal_value >= dv.nominal_value:

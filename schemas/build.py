@@ -873,3 +873,20 @@ class BuiltRecords:
     structures: list[dict] = field(default_factory=list)
     measurements: list[dict] = field(default_factory=list)
     properties: list[dict] = field(default_factory=list)
+
+
+def stable_json(obj: Any) -> Any:
+    """A JSON-safe copy (numpy scalars to floats, tuples to lists, NaN/inf to None) for storage."""
+    if isinstance(obj, dict):
+        return {str(k): stable_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [stable_json(v) for v in obj]
+    if hasattr(obj, "tolist"):
+        return stable_json(obj.tolist())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    if hasattr(obj, "to_dict"):
+        return stable_json(obj.to_dict())
+    return str(obj)

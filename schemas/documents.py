@@ -414,6 +414,7 @@ class JobItemState(Document):
     id = StringField(primary_key=True)  # <job>:<item id>
     job = StringField(required=True)
     item = StringField(required=True)
+    sample = StringField()
     job_version = StringField()
     input_fingerprint = StringField()
     state = StringField(validation=_in(("ok", "failed", "skipped")))
@@ -422,7 +423,7 @@ class JobItemState(Document):
     run_id = StringField()
     updated_at = DateTimeField()
 
-    meta = {"collection": "job_items", "indexes": [("job", "item"), "state"]}
+    meta = {"collection": "job_items", "indexes": [("job", "item"), ("job", "sample"), "state"]}
 
 
 class ApiKey(Document):

@@ -138,6 +138,7 @@ PROPERTIES: dict[str, PropertyType] = {
         ("initial_coulombic_efficiency", "percent", "First-cycle coulombic efficiency"),
         ("mean_coulombic_efficiency", "percent", "Mean coulombic efficiency over a window"),
         ("cycles_to_80_soh", "count", "Cycles until capacity falls below 80 % state of health"),
+        ("cycle_life_increase", "percent", "Relative cycle-life gain over a reference electrode (see conditions.reference_sample)"),
         ("specific_energy", "energy_density", "Specific energy"),
     ),
     **_props(
@@ -198,6 +199,7 @@ CONDITIONS: dict[str, ConditionType] = {
         ConditionType("electrode", None, "Electrode or counter electrode"),
         ConditionType("atmosphere", None, "Atmosphere during the measurement"),
         ConditionType("phase", None, "Phase or regime the value refers to"),
+        ConditionType("reference_sample", None, "Label of the reference sample a relative value compares against"),
     )
 }
 
@@ -299,6 +301,7 @@ STEP_TYPES: dict[str, StepType] = {
         _step(
             "purchase", "Material as received from a supplier",
             ("supplier", None), ("purity", "percent"), ("product", None),
+            ("thickness", "micro_length", "Thickness of a foil as received"),
         ),
         _step(
             "synthesis", "Solid-state or solution synthesis of a precursor",

@@ -238,6 +238,8 @@ def parse_value(raw: Any, kind: str, field: str, default_unit: str | None = None
         raise UnitError(f"unknown qualifier {qualifier!r}", field)
     if not math.isfinite(num):
         raise UnitError(f"value {num} is not finite", field)
+    if kind == "c_rate" and str(unit).strip() in ("C", "c"):
+        unit = "1/h"  # a C-rate of 0.2C means 0.2 per hour, not 0.2 coulomb
     value = convert(num, unit, canonical, field)
     if unc is not None:
         unc = _scale_uncertainty(unc, num, unit, canonical)

@@ -1,0 +1,260 @@
+"""Generic cycling tables: CSV / TSV and XLSX (every sheet), one row per cycle (or several rows
+per cycle, aggregated) with cycle, charge capacity, discharge capacity and optionally coulombic
+efficiency columns.  Units are taken from the headers, e.g. ``Q discharge (mAh/g)``."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import os
+import re
+from typing import Any, Iterator
+
+import numpy as np
+
+from ._base import TextInstrumentFile
+from ._common import DEFAULT_MAX_BYTES, check_size, to_float
+from .delimited import SEPARATORS, _SEP_NAMES, splitter
+from .errors import ParseError
+from .models import CyclingData
+
+_HEADER_SCAN_ROWS = 30
+
+
+def _unit(name: str) -> str:
+    m = re.search(r"[\(\[]([^\)\]]*)[\)\]]\s*$", name)
+    if m:
+        return m.group(1).strip()
+    if "/" in name:
+        return name.split("/", 1)[1].strip()
+    return ""
+
+
+def _base(name: str) -> str:
+    n = re.sub(r"[\(\[][^\)\]]*[\)\]]\s*$", "", str(name)).strip().lower()
+    if "/" in n:
+        n = n.split("/", 1)[0]
+    return re.sub(r"[\s_\-\.]+", " ", n).strip()
+
+
+def classify_cycling_column(name: Any) -> str | None:
+    if name is None:
+        return None
+    b = _base(str(name))
+    if not b:
+        return None
+    if re.fullmatch(r"(cycle|cycle number|cycle index|cycle no|cycle nr|cycle#|cyc|"
+                    r"cycle id|n cycle)", b):
+        return "cycle"
+    if "efficiency" in b or b in ("ce", "coulombic eff", "ce %"):
+        return "efficiency"
+    if "discharge" in b or re.search(r"\bdchg\b|\bdis\b", b):
+        if "capacity" in b or "cap" in b.split() or b.startswith("q ") or b in (
+                "discharge", "dchg", "q discharge"):
+            return "discharge"
+        return None
+    if "charge" in b or re.search(r"\bchg\b", b):
+        if "capacity" in b or "cap" in b.split() or b.startswith("q ") or b in (
+                "charge", "chg", "q charge"):
+            return "charge"
+    return None
+
+
+def map_cycling_columns(names: list) -> dict[str, int] | None:
+    found: dict[str, int] = {}
+    for i, n in enumerate(names):
+        k = classify_cycling_column(n)
+        if k and k not in found:
+            found[k] = i
+    if {"cycle", "charge", "discharge"} <= found.keys():
+        return found
+    return None
+
+
+def _build(rows: list[tuple[int, float, float, float | None]], names: list, mapping: dict,
+           filename: str, header_line: int, metadata: dict) -> CyclingData:
+    if not rows:
+        raise ParseError("expected cycling rows after the header, found none (truncated "
+                         "file?)", file=filename, line=header_line)
+    qc_unit = _unit(str(names[mapping["charge"]]))
+    qd_unit = _unit(str(names[mapping["discharge"]]))
+    if qc_unit and qd_unit and qc_unit != qd_unit:
+        raise ParseError(f"expected charge and discharge capacity in the same unit, got "
+                         f"{qc_unit!r} and {qd_unit!r}", file=filename, line=header_line,
+                         field=str(names[mapping["discharge"]]))
+    unit = qc_unit or qd_unit
+    order = list(dict.fromkeys(r[0] for r in rows))
+    agg: dict[int, list] = {c: [-np.inf, -np.inf, None] for c in order}
+    for c, qc, qd, ce in rows:
+        a = agg[c]
+        a[0] = max(a[0], qc)
+        a[1] = max(a[1], qd)
+        if ce is not None and not np.isnan(ce):
+            a[2] = ce
+    charge = np.array([agg[c][0] for c in order], dtype=float)
+    discharge = np.array([agg[c][1] for c in order], dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        computed = np.where(charge > 0, discharge / charge * 100.0, np.nan)
+    ce = np.array([agg[c][2] if agg[c][2] is not None else computed[k]
+                   for k, c in enumerate(order)], dtype=float)
+    meta = dict(metadata)
+    meta["columns"] = {k: str(names[i]) for k, i in mapping.items()}
+    meta["header_line"] = header_line
+    meta["coulombic_efficiency_source"] = ("file" if "efficiency" in mapping and
+                                           all(agg[c][2] is not None for c in order)
+                                           else "computed as discharge / charge * 100 where "
+                                                "the file has none")
+    if len(order) != len(rows):
+        meta["aggregation"] = "several rows per cycle: max capacity per cycle"
+    return CyclingData(cycle=np.array(order, dtype=int), charge_capacity=charge,
+                       discharge_capacity=discharge, coulombic_efficiency=ce,
+                       capacity_unit=unit, metadata=meta, source_file=filename)
+
+
+def _row_values(values: list, mapping: dict, names: list, filename: str, line: int,
+                decimal_comma: bool, where: str = ""):
+    def num(key, optional=False):
+        i = mapping[key]
+        v = values[i] if i < len(values) else None
+        if v is None or (isinstance(v, str) and not v.strip()):
+            if optional:
+                return None
+            raise ParseError(f"{where}expected a number, got an empty cell", file=filename,
+                             line=line, field=str(names[i]))
+        if isinstance(v, bool):
+            raise ParseError(f"{where}expected a number, got {v!r}", file=filename,
+                             line=line, field=str(names[i]))
+        if isinstance(v, (int, float)):
+            return float(v)
+        try:
+            return to_float(str(v), decimal_comma=decimal_comma, file=filename, line=line,
+                            field=str(names[i]))
+        except ParseError as exc:
+            raise ParseError(where + exc.message, file=filename, line=line,
+                             field=str(names[i])) from None
+
+    cyc = num("cycle")
+    if cyc != int(cyc):
+        raise ParseError(f"{where}expected an integer cycle number, got {cyc!r}",
+                         file=filename, line=line, field=str(names[mapping["cycle"]]))
+    ce = num("efficiency", optional=True) if "efficiency" in mapping else None
+    return int(cyc), num("charge"), num("discharge"), ce
+
+
+class CyclingCsv(TextInstrumentFile):
+    """Cycling summary as delimited text (comma, semicolon, tab or whitespace)."""
+
+    format = "cycling_csv"
+
+    def __init__(self, tables: list[CyclingData], filename: str):
+        self.tables = tables
+        self.filename = filename
+
+    @property
+    def cycling(self) -> CyclingData:
+        return self.tables[0]
+
+    @classmethod
+    def _parse(cls, lines: Iterator[tuple[int, str]], filename: str) -> "CyclingCsv":
+        head = list(itertools.islice(lines, _HEADER_SCAN_ROWS))
+        found = None
+        for lineno, line in head:
+            for sep in SEPARATORS:
+                names = splitter(sep)(line)
+                m = map_cycling_columns(names)
+                if m:
+                    found = (lineno, sep, names, m)
+                    break
+            if found:
+                break
+        if not found:
+            raise ParseError("expected a header with cycle, charge capacity and discharge "
+                             "capacity columns (e.g. 'cycle', 'Q charge (mAh/g)', "
+                             "'Q discharge (mAh/g)')", file=filename, line=1, field="cycle")
+        header_line, sep, names, mapping = found
+        split = splitter(sep)
+        rows = []
+        for lineno, line in itertools.chain(head, lines):
+            if lineno <= header_line or not line.strip():
+                continue
+            fields = split(line)
+            need = max(mapping.values()) + 1
+            if len(fields) < min(need, max(mapping["cycle"], mapping["charge"],
+                                           mapping["discharge"]) + 1):
+                raise ParseError(f"expected {len(names)} {_SEP_NAMES[sep]}-separated fields, "
+                                 f"got {len(fields)} (truncated row?)", file=filename,
+                                 line=lineno, field=str(names[len(fields)]))
+            rows.append(_row_values(fields, mapping, names, filename, lineno, sep != ","))
+        meta = {"separator": _SEP_NAMES[sep]}
+        return cls([_build(rows, names, mapping, filename, header_line, meta)], filename)
+
+
+class CyclingXlsx:
+    """Cycling summary in an ``.xlsx`` workbook; every sheet with a recognised header becomes
+    one CyclingData (``metadata["sheet"]``).  Formulas are read as their cached values."""
+
+    format = "xlsx"
+
+    def __init__(self, tables: list[CyclingData], filename: str):
+        self.tables = tables
+        self.filename = filename
+
+    @property
+    def cycling(self) -> CyclingData:
+        return self.tables[0]
+
+    @classmethod
+    def from_file(cls, path, *, max_bytes: int | None = DEFAULT_MAX_BYTES) -> "CyclingXlsx":
+        size = check_size(path, max_bytes)
+        if size == 0:
+            raise ParseError("file is empty, expected an .xlsx workbook", file=str(path))
+        with open(path, "rb") as fh:
+            return cls.from_bytes(fh.read(), filename=os.fspath(path), max_bytes=max_bytes)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, filename: str = "<bytes>", *,
+                   max_bytes: int | None = DEFAULT_MAX_BYTES) -> "CyclingXlsx":
+        if max_bytes is not None and len(data) > max_bytes:
+            raise ParseError(f"file is {len(data)} bytes, larger than the limit of "
+                             f"{max_bytes} bytes", file=filename)
+        import openpyxl
+
+        try:
+            wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except Exception as exc:
+            raise ParseError(f"expected an .xlsx workbook: {exc}", file=filename) from None
+        tables = []
+        try:
+            for ws in wb.worksheets:
+                rows_iter = ws.iter_rows(values_only=True)
+                header = None
+                head = []
+                for r, values in enumerate(rows_iter, start=1):
+                    head.append((r, values))
+                    m = map_cycling_columns(list(values))
+                    if m:
+                        header = (r, list(values), m)
+                        break
+                    if r >= _HEADER_SCAN_ROWS:
+                        break
+                if header is None:
+                    continue
+                header_row, names, mapping = header
+                where = f"sheet {ws.title!r}: "
+                rows = []
+                for r, values in enumerate(rows_iter, start=header_row + 1):
+                    if values is None or all(v is None or (isinstance(v, str) and not v.strip())
+                                             for v in values):
+                        continue
+                    rows.append(_row_values(list(values), mapping, names, filename, r, True,
+                                            where))
+                tables.append(_build(rows, names, mapping, filename, header_row,
+                                     {"sheet": ws.title}))
+        finally:
+            wb.close()
+        if not tables:
+            raise ParseError("expected a sheet with cycle, charge capacity and discharge "
+                             "capacity columns, found none in sheets "
+                             + ", ".join(repr(s) for s in wb.sheetnames), file=filename,
+                             field="cycle")
+        return cls(tables, filename)

@@ -1,0 +1,1 @@
+"""Analysis jobs: a registry of derived-property builders and an incremental runner."""

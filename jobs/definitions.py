@@ -1,0 +1,402 @@
+"""Analysis jobs: what each selects from the store and the pure function that computes it.
+
+A job's ``select`` reads the store and returns items whose ``inputs`` are plain data (numbers,
+lists, strings). Its ``compute`` is a module-level pure function of those inputs, so it can run in
+a process pool or on a Dask worker, and it returns property values (name, value, uncertainty,
+conditions, parameters) that the runner turns into Property documents with provenance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from schemas.units import to_celsius
+
+#: properties written by jobs that other jobs must not read back as inputs
+CONDUCTIVITY_NAMES = {"ionic_conductivity": "ionic", "total_conductivity": "total", "electronic_conductivity": "electronic"}
+
+
+@dataclass
+class Item:
+    """One unit of work: a sample-level group of inputs."""
+
+    id: str
+    sample: str
+    inputs: dict
+    input_ids: list[str]
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    version: str
+    description: str
+    writes: tuple[str, ...]
+    select: Callable[[Any, list[str] | None], Iterable[Item]]
+    compute: Callable[[dict], list[dict]]
+    functions: tuple[str, ...] = field(default=())
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _sample_filter(sample_ids: list[str] | None) -> dict:
+    return {"sample": {"$in": list(sample_ids)}} if sample_ids else {}
+
+
+def _measured(m: dict | None) -> tuple[float | None, float]:
+    if not m:
+        return None, 0.0
+    return m.get("value"), m.get("uncertainty") or 0.0
+
+
+def _cell_geometry(cell: dict | None) -> dict:
+    """Thickness (cm) and area (cm²) of a pellet from its cell record (area from diameter if needed)."""
+    import math
+
+    out: dict[str, Any] = {}
+    if not cell:
+        return out
+    t, ut = _measured(cell.get("thickness"))  # µm
+    if t:
+        out["thickness_cm"], out["thickness_stderr"] = t * 1e-4, ut * 1e-4
+    a, ua = _measured(cell.get("area"))  # cm²
+    if a:
+        out["area_cm2"], out["area_stderr"] = a, ua
+    else:
+        d, ud = _measured(cell.get("diameter"))  # mm
+        if d:
+            dcm, udcm = d / 10, ud / 10
+            out["area_cm2"], out["area_stderr"] = math.pi * dcm**2 / 4, math.pi * dcm / 2 * udcm
+    layers = [
+        {"name": layer.get("material") or f"layer{i}", "r": layer["resistance"]["value"], "u": layer["resistance"].get("uncertainty") or 0.0}
+        for i, layer in enumerate(cell.get("layers") or [])
+        if layer.get("resistance")
+    ]
+    if layers:
+        out["layers"] = layers
+    return out
+
+
+def _temperature_conditions(t_k: float | None) -> dict:
+    if t_k is None:
+        return {}
+    return {"temperature_k": round(t_k, 6), "temperature_c": to_celsius(t_k)}
+
+
+# ----------------------------------------------------------------------------- Arrhenius
+
+
+def select_arrhenius(store, sample_ids: list[str] | None) -> Iterable[Item]:
+    """Per sample and carrier: conductivities at >= 3 distinct temperatures (not job outputs)."""
+    query = store.visible({
+        "name": {"$in": list(CONDUCTIVITY_NAMES)},
+        "origin": {"$in": ["reported", "measured"]},
+        "temperature_k": {"$gt": 0},
+        **_sample_filter(sample_ids),
+    })
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for p in store.db.properties.find(query, {"_id": 1, "sample": 1, "name": 1, "value": 1, "uncertainty": 1, "temperature_k": 1, "qualifier": 1}):
+        if p.get("qualifier") in ("upper_bound", "lower_bound"):
+            continue
+        groups.setdefault((p["sample"], p["name"]), []).append(p)
+    for (sample, name), props in sorted(groups.items()):
+        props.sort(key=lambda p: (p["temperature_k"], p["_id"]))
+        if len({round(p["temperature_k"], 3) for p in props}) < 3:
+            continue
+        yield Item(
+            id=f"{sample}:{name}",
+            sample=sample,
+            inputs={"name": name, "T": [p["temperature_k"] for p in props], "sigma": [p["value"] for p in props]},
+            input_ids=[p["_id"] for p in props],
+        )
+
+
+def compute_arrhenius(inputs: dict) -> list[dict]:
+    from analysis.arrhenius import fit_arrhenius
+
+    res = fit_arrhenius(inputs["T"], inputs["sigma"], form="sigma")
+    carrier = CONDUCTIVITY_NAMES[inputs["name"]]
+    params = {"form": res.form, "carrier": carrier, "n": res.n, "T_min_K": res.T_min_K, "T_max_K": res.T_max_K}
+    span = {"temperature_range_low_k": res.T_min_K, "temperature_range_high_k": res.T_max_K,
+            "temperature_range_low_c": to_celsius(res.T_min_K), "temperature_range_high_c": to_celsius(res.T_max_K)}
+    out: list[dict] = []
+    if res.break_detected:
+        out.append({"name": "phase_transition_temperature", "value": res.break_T_K, "conditions": {"method": "Arrhenius slope break"},
+                    "parameters": {**params, "break_p_value": res.break_p_value}})
+        for label, seg in zip(("low-T", "high-T"), res.segments):
+            out.append({
+                "name": "activation_energy", "value": seg.Ea_eV, "uncertainty": seg.Ea_stderr_eV,
+                "conditions": {"phase": label, "temperature_range_low_k": seg.T_min_K, "temperature_range_high_k": seg.T_max_K,
+                               "temperature_range_low_c": to_celsius(seg.T_min_K), "temperature_range_high_c": to_celsius(seg.T_max_K)},
+                "parameters": {**params, "r2": seg.r2, "n": seg.n, "prefactor_S_per_cm": seg.prefactor, "segment": label},
+            })
+    else:
+        out.append({"name": "activation_energy", "value": res.Ea_eV, "uncertainty": res.Ea_stderr_eV, "conditions": dict(span),
+                    "parameters": {**params, "r2": res.r2, "prefactor_S_per_cm": res.prefactor, "prefactor_stderr": res.prefactor_stderr}})
+        out.append({"name": "conductivity_prefactor", "value": res.prefactor, "uncertainty": res.prefactor_stderr, "conditions": dict(span),
+                    "parameters": {**params, "r2": res.r2}})
+    if not any(abs(t - 298.15) < 0.01 for t in inputs["T"]):
+        out.append({
+            "name": inputs["name"], "value": res.sigma_25C_S_per_cm, "uncertainty": res.sigma_25C_stderr_S_per_cm,
+            "conditions": {**_temperature_conditions(298.15), "method": "Arrhenius interpolation" if not res.extrapolated else "Arrhenius extrapolation"},
+            "qualifier": "approximate" if res.extrapolated else None,
+            "parameters": {**params, "extrapolated": res.extrapolated},
+            "notes": "extrapolated outside the measured temperature range" if res.extrapolated else "interpolated within the measured range",
+        })
+    return out
+
+
+# ----------------------------------------------------------------------------- impedance
+
+
+def select_eis(store, sample_ids: list[str] | None) -> Iterable[Item]:
+    """Impedance spectra with their arrays and cell geometry."""
+    db = store.db
+    query = store.visible({"kind": "impedance_spectrum", "n_points": {"$gt": 5}, **_sample_filter(sample_ids)})
+    for m in db.measurements.find(query).sort("_id", 1):
+        chunks = list(db.measurement_arrays.find({"measurement": m["_id"]}).sort("chunk", 1))
+        arrays: dict[str, list] = {"frequency": [], "z_real": [], "z_imag": []}
+        for ch in chunks:
+            for k in arrays:
+                arrays[k].extend(ch["arrays"].get(k, []))
+        inputs = {
+            "measurement": m["_id"],
+            **arrays,
+            "circuit": (m.get("payload") or {}).get("circuit"),
+            "temperature_k": (m.get("temperature") or {}).get("value"),
+            "method": m.get("method") or "EIS",
+            **_cell_geometry(m.get("cell")),
+        }
+        yield Item(id=m["_id"], sample=m["sample"], inputs=inputs, input_ids=[m["_id"], *[c["_id"] for c in chunks]])
+
+
+def compute_eis(inputs: dict) -> list[dict]:
+    from analysis.conductivity import conductivity
+    from analysis.impedance import fit_spectrum
+    from analysis.stacks import subtract_series_layers
+
+    res = fit_spectrum(inputs["frequency"], inputs["z_real"], inputs["z_imag"], circuit=inputs.get("circuit"))
+    cond = {**_temperature_conditions(inputs.get("temperature_k")), "method": inputs.get("method") or "EIS"}
+    arcs = [a for a in res.arcs if a.kind == "arc" and a.resistance_ohm]
+    params = {"circuit": res.circuit, "residual": res.residual, "kk": res.kk, "measurement": inputs["measurement"],
+              "fit_parameters": res.parameters}
+    out: list[dict] = []
+    if not arcs:
+        return out
+    bulk = arcs[0]  # highest-frequency arc
+    out.append({"name": "bulk_resistance", "value": bulk.resistance_ohm, "uncertainty": bulk.resistance_stderr_ohm,
+                "conditions": dict(cond), "parameters": {**params, "assignment": bulk.assignment}})
+    out.append({"name": "bulk_capacitance", "value": bulk.capacitance_F, "conditions": dict(cond),
+                "parameters": {**params, "assignment": bulk.assignment}})
+    if "thickness_cm" in inputs and "area_cm2" in inputs:
+        r, ur = bulk.resistance_ohm, bulk.resistance_stderr_ohm or 0.0
+        layer_note = None
+        if inputs.get("layers"):
+            sub = subtract_series_layers(r, {l["name"]: (l["r"], l["u"]) for l in inputs["layers"]}, total_stderr=ur)
+            r, ur = sub.resistance_ohm, sub.stderr_ohm
+            layer_note = sub.layers_ohm
+        c = conductivity(r, inputs["thickness_cm"], inputs["area_cm2"], resistance_stderr=ur,
+                         thickness_stderr=inputs.get("thickness_stderr", 0.0), area_stderr=inputs.get("area_stderr", 0.0))
+        out.append({"name": "ionic_conductivity", "value": c.sigma_S_per_cm, "uncertainty": c.stderr_S_per_cm,
+                    "conditions": dict(cond),
+                    "parameters": {**params, "R_ohm": r, "thickness_cm": inputs["thickness_cm"], "area_cm2": inputs["area_cm2"],
+                                   "subtracted_layers": layer_note}})
+    return out
+
+
+# ----------------------------------------------------------------------------- DC methods
+
+
+def select_dc(store, sample_ids: list[str] | None) -> Iterable[Item]:
+    query = store.visible({"kind": {"$in": ["dc_polarization", "iv_steady_state"]}, **_sample_filter(sample_ids)})
+    for m in store.db.measurements.find(query).sort("_id", 1):
+        p = m.get("payload") or {}
+        inputs: dict[str, Any] = {"kind": m["kind"], "temperature_k": (m.get("temperature") or {}).get("value"),
+                                  "method": m.get("method"), **_cell_geometry(m.get("cell"))}
+        if m["kind"] == "dc_polarization":
+            if not (p.get("initial_current") and p.get("steady_state_current")):
+                continue
+            for key in ("applied_voltage", "initial_current", "steady_state_current", "initial_resistance", "steady_state_resistance"):
+                if p.get(key):
+                    inputs[key] = [p[key]["value"], p[key].get("uncertainty") or 0.0]
+        else:
+            pts = [pt for pt in p.get("points", []) if "voltage" in pt and "current" in pt]
+            if len(pts) < 3 or "thickness_cm" not in inputs or "area_cm2" not in inputs:
+                continue
+            inputs["V"] = [pt["voltage"]["value"] for pt in pts]
+            inputs["I"] = [pt["current"]["value"] for pt in pts]
+        yield Item(id=m["_id"], sample=m["sample"], inputs=inputs, input_ids=[m["_id"]])
+
+
+def compute_dc(inputs: dict) -> list[dict]:
+    from analysis.dc import bruce_vincent, electronic_conductivity, ion_transport_number
+
+    cond = {**_temperature_conditions(inputs.get("temperature_k")), "method": inputs.get("method") or "DC polarization"}
+    out = []
+    if inputs["kind"] == "dc_polarization":
+        (i0, ui0), (iss, uiss) = inputs["initial_current"], inputs["steady_state_current"]
+        t = ion_transport_number(i0, iss, i0_stderr=ui0, iss_stderr=uiss)
+        params = {"I0_A": i0, "Iss_A": iss, "equation": "t_ion = (I0 - Iss)/I0"}
+        out.append({"name": "ionic_transport_number", "value": t.value, "uncertainty": t.stderr, "conditions": dict(cond), "parameters": params})
+        out.append({"name": "electronic_transport_number", "value": 1 - t.value, "uncertainty": t.stderr, "conditions": dict(cond), "parameters": params})
+        if all(k in inputs for k in ("applied_voltage", "initial_resistance", "steady_state_resistance")):
+            dv, r0, rss = inputs["applied_voltage"], inputs["initial_resistance"], inputs["steady_state_resistance"]
+            bv = bruce_vincent(dv[0], i0, iss, r0[0], rss[0], delta_V_stderr=dv[1], i0_stderr=ui0, iss_stderr=uiss,
+                               r0_stderr=r0[1], rss_stderr=rss[1])
+            out.append({"name": "cation_transference_number", "value": bv.value, "uncertainty": bv.stderr,
+                        "conditions": {**cond, "method": "Bruce-Vincent"}, "parameters": {**params, "dV_V": dv[0], "R0_ohm": r0[0], "Rss_ohm": rss[0]}})
+    else:
+        res = electronic_conductivity(inputs["V"], inputs["I"], inputs["thickness_cm"], inputs["area_cm2"],
+                                      thickness_stderr=inputs.get("thickness_stderr", 0.0), area_stderr=inputs.get("area_stderr", 0.0))
+        out.append({"name": "electronic_conductivity", "value": res.sigma_e_S_per_cm, "uncertainty": res.stderr_S_per_cm,
+                    "conditions": {**cond, "method": "steady-state I-V"}, "parameters": {"dI_dV_S": res.conductance_S, "r2": res.r2, "n": res.n}})
+    return out
+
+
+# ----------------------------------------------------------------------------- cycling
+
+
+def select_cycling(store, sample_ids: list[str] | None) -> Iterable[Item]:
+    query = store.visible({"kind": "galvanostatic_cycling", **_sample_filter(sample_ids)})
+    for m in store.db.measurements.find(query).sort("_id", 1):
+        p = m.get("payload") or {}
+        cycles = [c for c in p.get("cycles", []) if "cycle" in c and "discharge_capacity" in c]
+        if len(cycles) < 2:
+            continue
+        cycles.sort(key=lambda c: c["cycle"])
+        inputs = {
+            "cycle": [c["cycle"] for c in cycles],
+            "discharge": [c["discharge_capacity"]["value"] for c in cycles],
+            "charge": [c.get("charge_capacity", {}).get("value") for c in cycles],
+            "ce": [c.get("coulombic_efficiency", {}).get("value") for c in cycles],
+            "temperature_k": (m.get("temperature") or {}).get("value"),
+            "c_rate": (p.get("c_rate") or {}).get("value"),
+            "current_density": (p.get("current_density") or {}).get("value"),
+        }
+        yield Item(id=m["_id"], sample=m["sample"], inputs=inputs, input_ids=[m["_id"]])
+
+
+def compute_cycling(inputs: dict) -> list[dict]:
+    import numpy as np
+
+    from analysis.cycling import capacity_retention, coulombic_efficiency, cycles_to_soh, mean_ce
+
+    cond: dict[str, Any] = _temperature_conditions(inputs.get("temperature_k"))
+    for key in ("c_rate", "current_density"):
+        if inputs.get(key) is not None:
+            cond[key] = inputs[key]
+    disch = np.asarray(inputs["discharge"], float)
+    cyc = np.asarray(inputs["cycle"], float)
+    out = [{"name": "initial_discharge_capacity", "value": float(disch[0]), "conditions": dict(cond), "parameters": {"cycle": float(cyc[0])}}]
+    ret = capacity_retention(disch, 0)
+    out.append({"name": "capacity_retention", "value": float(ret[-1] * 100), "conditions": {**cond, "cycle_number": int(cyc[-1]), "reference_cycle": int(cyc[0])},
+                "parameters": {"reference_cycle": float(cyc[0])}})
+    soh = cycles_to_soh(disch, 0.8, 0, cyc)
+    if soh.reached:
+        out.append({"name": "cycles_to_80_soh", "value": soh.cycle, "conditions": dict(cond), "parameters": soh.to_dict()})
+    ce = inputs.get("ce")
+    if ce and all(v is not None for v in ce):
+        ce_arr = np.asarray(ce, float)
+    elif all(v is not None for v in inputs.get("charge", [])):
+        ce_arr = coulombic_efficiency(np.asarray(inputs["charge"], float), disch) * 100
+    else:
+        ce_arr = None
+    if ce_arr is not None and len(ce_arr) >= 2:
+        mean, sd, n = mean_ce(ce_arr, 1)
+        out.append({"name": "mean_coulombic_efficiency", "value": mean, "uncertainty": None if sd != sd else sd,
+                    "conditions": dict(cond), "parameters": {"window": [int(cyc[1]), int(cyc[-1])], "n": n}})
+    return out
+
+
+# ----------------------------------------------------------------------------- crystallography
+
+
+def select_crystallography(store, sample_ids: list[str] | None) -> Iterable[Item]:
+    query = store.visible({"phases": {"$elemMatch": {"lattice.a": {"$exists": True}}}, **_sample_filter(sample_ids)})
+    for st in store.db.structures.find(query).sort("_id", 1):
+        phases = []
+        for i, ph in enumerate(st.get("phases", [])):
+            lat = ph.get("lattice") or {}
+            if "a" not in lat:
+                continue
+            phases.append({
+                "index": i, "name": ph.get("name") or ph.get("formula") or f"phase {i + 1}",
+                "formula": ph.get("formula"), "z": ph.get("z"),
+                "lattice": {k: [v["value"], v.get("uncertainty") or 0.0] for k, v in lat.items()},
+                "space_group_number": ph.get("space_group_number"),
+            })
+        if phases:
+            yield Item(id=st["_id"], sample=st["sample"], inputs={"phases": phases, "structure": st["_id"]}, input_ids=[st["_id"]])
+
+
+def _complete_lattice(lat: dict, sg: int | None) -> dict:
+    """Fill b, c and angles from the crystal system when a refinement reports only a."""
+    out = dict(lat)
+    a = out["a"]
+    cubic = sg is not None and sg >= 195
+    tetragonal_hex = sg is not None and 75 <= sg < 195
+    if "b" not in out and (cubic or tetragonal_hex or sg is None):
+        out["b"] = a
+    if "c" not in out and (cubic or sg is None):
+        out["c"] = a
+    for ang in ("alpha", "beta"):
+        out.setdefault(ang, [90.0, 0.0])
+    out.setdefault("gamma", [120.0, 0.0] if sg is not None and 143 <= sg < 195 else [90.0, 0.0])
+    return out
+
+
+def compute_crystallography(inputs: dict) -> list[dict]:
+    from analysis.crystallography import cell_volume, density
+
+    out = []
+    for ph in inputs["phases"]:
+        lat = _complete_lattice(ph["lattice"], ph.get("space_group_number"))
+        if "c" not in lat or "b" not in lat:
+            continue
+        v = cell_volume(lat["a"][0], lat["b"][0], lat["c"][0], lat["alpha"][0], lat["beta"][0], lat["gamma"][0],
+                        a_err=lat["a"][1], b_err=lat["b"][1], c_err=lat["c"][1],
+                        alpha_err=lat["alpha"][1], beta_err=lat["beta"][1], gamma_err=lat["gamma"][1])
+        cond = {"phase": ph["name"]}
+        params = {"structure": inputs["structure"], "lattice": lat}
+        out.append({"name": "cell_volume", "value": v.value, "uncertainty": v.stderr or None, "conditions": cond, "parameters": params})
+        if ph.get("formula") and ph.get("z"):
+            d = density(ph["formula"], ph["z"], v.value, v.stderr)
+            out.append({"name": "density", "value": d.value, "uncertainty": d.stderr or None, "conditions": cond,
+                        "parameters": {**params, "formula": ph["formula"], "z": ph["z"]}})
+    return out
+
+
+# ----------------------------------------------------------------------------- the registry
+
+JOBS: dict[str, Job] = {
+    j.name: j
+    for j in (
+        Job("crystallography", "1", "Cell volume and X-ray density from refined lattice parameters",
+            ("cell_volume", "density"), select_crystallography, compute_crystallography,
+            ("analysis.crystallography.cell_volume", "analysis.crystallography.density")),
+        Job("eis", "1", "Equivalent-circuit fit of impedance spectra; bulk resistance and sigma = L/(R A)",
+            ("bulk_resistance", "bulk_capacitance", "ionic_conductivity"), select_eis, compute_eis,
+            ("analysis.impedance.fit_spectrum", "analysis.conductivity.conductivity", "analysis.stacks.subtract_series_layers")),
+        Job("dc", "1", "Transport numbers from DC polarization; electronic conductivity from steady-state I-V",
+            ("ionic_transport_number", "electronic_transport_number", "cation_transference_number", "electronic_conductivity"),
+            select_dc, compute_dc,
+            ("analysis.dc.ion_transport_number", "analysis.dc.bruce_vincent", "analysis.dc.electronic_conductivity")),
+        Job("cycling", "1", "Capacity retention, cycles to 80 % SOH and mean coulombic efficiency",
+            ("initial_discharge_capacity", "capacity_retention", "cycles_to_80_soh", "mean_coulombic_efficiency"),
+            select_cycling, compute_cycling,
+            ("analysis.cycling.capacity_retention", "analysis.cycling.cycles_to_soh", "analysis.cycling.mean_ce")),
+        Job("arrhenius", "1", "Arrhenius fit of conductivity vs temperature: Ea, prefactor, sigma(25 °C)",
+            ("activation_energy", "conductivity_prefactor", "ionic_conductivity", "phase_transition_temperature"),
+            select_arrhenius, compute_arrhenius, ("analysis.arrhenius.fit_arrhenius",)),
+    )
+}
+
+
+def compute_item(job_name: str, inputs: dict) -> tuple[bool, Any]:
+    """Run one item's pure computation; never raises (the runner records failures per item)."""
+    try:
+        return True, JOBS[job_name].compute(inputs)
+    except Exception as exc:  # recorded per item, the batch goes on
+        return False, f"{type(exc).__name__}: {exc}"

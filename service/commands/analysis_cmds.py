@@ -1,0 +1,188 @@
+"""Click commands for the analysis package (registered on the `ionbase` group by the lead).
+
+    eis fit FILE [--circuit C] [--json] [--thickness-cm L --area-cm2 A]
+    arrhenius FILE [--form sigma|sigmaT] [--json]
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from pathlib import Path
+
+import click
+
+__all__ = ["eis", "eis_fit", "arrhenius"]
+
+
+def _read_spectra(path: str) -> list:
+    """Spectra via ingest.parsers.read_spectra; TEMPORARY fallback to impedance.py's readCSV
+    (columns f, Z', Z'' without header) while ingest.parsers is not available."""
+    try:
+        from ingest.parsers import read_spectra  # type: ignore[import-not-found]
+    except ImportError:
+        read_spectra = None
+    if read_spectra is not None:
+        return list(read_spectra(path))
+    from types import SimpleNamespace
+
+    from impedance.preprocessing import readCSV
+
+    try:
+        f, z = readCSV(path)
+    except Exception as exc:
+        raise click.ClickException(f"{path}: could not read spectrum as f,Z',Z'' CSV ({exc})") from None
+    return [SimpleNamespace(frequency_hz=f, z_real_ohm=z.real, z_imag_ohm=z.imag)]
+
+
+@click.group("eis")
+def eis() -> None:
+    """Electrochemical impedance spectroscopy analysis."""
+
+
+@eis.command("fit")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--circuit", default=None, help="Circuit in impedance.py notation, e.g. 'R0-p(R1,CPE1)-CPE2'. "
+                                             "Default: choose among the standard circuits by BIC.")
+@click.option("--thickness-cm", type=float, default=None, help="Pellet thickness (cm) to convert R_bulk to sigma.")
+@click.option("--area-cm2", type=float, default=None, help="Electrode area (cm^2).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def eis_fit(file: str, circuit: str | None, thickness_cm: float | None, area_cm2: float | None, as_json: bool) -> None:
+    """Fit an equivalent circuit to the spectrum in FILE."""
+    from analysis.errors import AnalysisError
+    from analysis.impedance import fit_spectrum
+
+    spectra = _read_spectra(file)
+    if not spectra:
+        raise click.ClickException(f"{file}: no impedance spectrum found")
+    results = []
+    for i, sp in enumerate(spectra):
+        try:
+            r = fit_spectrum(sp.frequency_hz, sp.z_real_ohm, sp.z_imag_ohm, circuit=circuit,
+                             thickness_cm=thickness_cm, area_cm2=area_cm2)
+        except AnalysisError as exc:
+            raise click.ClickException(f"{file}: spectrum {i + 1}: {exc}") from None
+        results.append(r.to_dict())
+    if as_json:
+        click.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2))
+        return
+    for i, d in enumerate(results):
+        if len(results) > 1:
+            click.echo(f"== spectrum {i + 1} ==")
+        click.echo(f"circuit: {d['circuit']}   residual (RMS rel.): {d['residual']:.4g}")
+        click.echo(f"{'parameter':<10} {'value':>12} {'stderr':>12}  unit")
+        for name, p in d["parameters"].items():
+            se = "n/a" if p["stderr"] is None else f"{p['stderr']:.4g}"
+            click.echo(f"{name:<10} {p['value']:>12.5g} {se:>12}  {p['unit']}")
+        for a in d["arcs"]:
+            click.echo(f"arc {a['element']}: C = {a['capacitance_F']:.3g} F -> {a['assignment']}")
+        kk = d["kk"]
+        if kk:
+            click.echo(f"Lin-KK: M={kk['M']} mu={kk['mu']:.3f} max residual="
+                       f"{max(kk['max_residual_real'], kk['max_residual_imag']):.3%} "
+                       f"{'PASS' if kk['passed'] else 'FAIL'}")
+        if d.get("sigma_bulk_S_per_cm") is not None:
+            click.echo(f"sigma_bulk = {d['sigma_bulk_S_per_cm']:.4g} +/- {d['sigma_bulk_stderr_S_per_cm']:.2g} S/cm")
+
+
+_HEADER = re.compile(r"^\s*([^()\[\]]+?)\s*[\(\[]\s*(.+?)\s*[\)\]]\s*$")
+_T_NAMES = ("t", "temp", "temperature")
+_S_NAMES = ("sigma", "σ", "conductivity", "cond", "s")
+
+
+def _parse_header(path: str, header: list[str]) -> tuple[int, str, int, str]:
+    t_col = s_col = None
+    for j, cell in enumerate(header):
+        m = _HEADER.match(cell)
+        if not m:
+            continue
+        name, unit = m.group(1).strip().lower(), m.group(2)
+        if name in _T_NAMES and t_col is None:
+            t_col = (j, unit)
+        elif name in _S_NAMES and s_col is None:
+            s_col = (j, unit)
+    if t_col is None or s_col is None:
+        raise click.ClickException(
+            f"{path}: row 1: header must name a temperature and a conductivity column with units, "
+            f"e.g. 'T (°C),sigma (S/cm)'; got {header!r}")
+    return t_col[0], t_col[1], s_col[0], s_col[1]
+
+
+def read_arrhenius_csv(path: str) -> tuple[list[float], list[float]]:
+    """Read T and sigma from a CSV whose header carries units; returns (T in K, sigma in S/cm)."""
+    import pint
+
+    ureg = pint.UnitRegistry()
+    text = Path(path).read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(text.splitlines()))
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if len(rows) < 2:
+        raise click.ClickException(f"{path}: no data rows")
+    header = rows[0]
+    tj, tunit, sj, sunit = _parse_header(path, header)
+    for col, unit, target in ((tj, tunit, "kelvin"), (sj, sunit, "S/cm")):
+        try:
+            ureg.Quantity(1.0, unit).to(target)
+        except Exception as exc:
+            raise click.ClickException(f"{path}: row 1, column '{header[col]}': unit {unit!r} cannot be "
+                                       f"converted to {target} ({exc.__class__.__name__})") from None
+    T, S = [], []
+    for i, row in enumerate(text.splitlines()[1:], start=2):
+        cells = next(csv.reader([row]), [])
+        if not any(c.strip() for c in cells):
+            continue
+        vals = []
+        for col, unit, target in ((tj, tunit, "kelvin"), (sj, sunit, "S/cm")):
+            if col >= len(cells):
+                raise click.ClickException(f"{path}: row {i}, column '{header[col]}': missing value")
+            raw = cells[col].strip()
+            try:
+                v = float(raw)
+            except ValueError:
+                raise click.ClickException(f"{path}: row {i}, column '{header[col]}': {raw!r} is not a number") from None
+            if not math.isfinite(v):
+                raise click.ClickException(f"{path}: row {i}, column '{header[col]}': {raw!r} is not finite")
+            # offset units (degC) must be built as quantities, never multiplied
+            vals.append(float(ureg.Quantity(v, unit).to(target).magnitude))
+        if vals[0] <= 0:
+            raise click.ClickException(f"{path}: row {i}, column '{header[tj]}': {vals[0]:.6g} K is not above absolute zero")
+        if vals[1] <= 0:
+            raise click.ClickException(f"{path}: row {i}, column '{header[sj]}': conductivity must be > 0")
+        T.append(vals[0])
+        S.append(vals[1])
+    return T, S
+
+
+@click.command("arrhenius")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--form", type=click.Choice(["sigma", "sigmaT"]), default="sigma", show_default=True,
+              help="sigma = sigma0 exp(-Ea/kT) or sigma*T = A exp(-Ea/kT).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def arrhenius(file: str, form: str, as_json: bool) -> None:
+    """Arrhenius fit of a CSV of temperature and conductivity (units in the header)."""
+    from analysis.arrhenius import fit_arrhenius
+    from analysis.errors import AnalysisError
+
+    T, S = read_arrhenius_csv(file)
+    try:
+        r = fit_arrhenius(T, S, form=form)
+    except AnalysisError as exc:
+        raise click.ClickException(f"{file}: {exc}") from None
+    out = {"Ea_eV": r.Ea_eV, "Ea_stderr_eV": r.Ea_stderr_eV, "prefactor": r.prefactor, "r2": r.r2, "n": r.n,
+           "sigma_25C_S_per_cm": r.sigma_25C_S_per_cm, "extrapolated": r.extrapolated}
+    if r.break_detected:
+        out.update({"break_detected": True, "break_T_K": r.break_T_K,
+                    "segments": [s.to_dict() for s in r.segments]})
+    if as_json:
+        click.echo(json.dumps(out, indent=2))
+        return
+    click.echo(f"form: {form}  n = {r.n}  T = {r.T_min_K:.1f}-{r.T_max_K:.1f} K")
+    if r.break_detected:
+        click.echo(f"slope break detected at ~{r.break_T_K:.1f} K; no single Ea reported")
+        for s in r.segments:
+            click.echo(f"  {s.T_min_K:.1f}-{s.T_max_K:.1f} K: Ea = {s.Ea_eV:.4f} +/- {s.Ea_stderr_eV:.4f} eV (r2 {s.r2:.4f})")
+    else:
+        click.echo(f"Ea = {r.Ea_eV:.4f} +/- {r.Ea_stderr_eV:.4f} eV   prefactor = {r.prefactor:.4g} {r.prefactor_unit}"
+                   f"   r2 = {r.r2:.5f}")
+    click.echo(f"sigma(25 °C) = {r.sigma_25C_S_per_cm:.4g} S/cm{' (extrapolated)' if r.extrapolated else ''}")
