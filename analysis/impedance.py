@@ -14,7 +14,8 @@ Fitting (fixed design decisions):
   (R Q)^(1/alpha) = 1/(2 pi f_apex), the blocking CPE from the low-frequency tail slope
   d log(-Z'')/d log(w) = -alpha. User guesses override.
 * scipy.optimize.least_squares (TRF); parameter covariance = s^2 (J^T J)^-1 with
-  s^2 = chi^2/(2N - p), mapped back from log space by sigma_p = p * sigma_ln p.
+  s^2 = chi^2/(2N - p), J mapped back from log space by the chain rule (equivalent to
+  sigma_p = p * sigma_ln p to first order, but well-defined when p -> 0).
 * ``chi_square`` = sum of squared weighted residuals; ``residual`` = sqrt(chi^2 / 2N), i.e.
   the RMS relative residual (0.01 = 1 %) for modulus weighting.
 
@@ -350,12 +351,18 @@ def fit_circuit(frequency_hz: np.ndarray, z_real_ohm: np.ndarray, z_imag_ohm: np
     m = len(r)
     dof = max(m - npar, 1)
     s2 = chi2 / dof
+    # Covariance in parameter space: J_p = J_u * du/dp (du/dp = 1/p for log parameters); same
+    # first-order result as sigma_p = p sigma_ln p, but stays honest when p -> 0 (then the
+    # ln-space column vanishes and sigma_p would collapse to 0). Columns are normalised before
+    # the pseudo-inverse for conditioning.
     try:
-        cov_u = np.linalg.pinv(res.jac.T @ res.jac) * s2
-        su = np.sqrt(np.clip(np.diag(cov_u), 0, None))
+        jp = res.jac / np.where(kinds, p, 1.0)[None, :]
+        norms = np.linalg.norm(jp, axis=0)
+        norms = np.where(norms > 0, norms, 1.0)
+        cov_s = np.linalg.pinv((jp / norms).T @ (jp / norms))
+        se = np.sqrt(np.clip(np.diag(cov_s), 0, None) * s2) / norms
     except np.linalg.LinAlgError:
-        su = np.full(npar, np.nan)
-    se = np.where(kinds, p * su, su)
+        se = np.full(npar, np.nan)
     params = {name: {"value": float(v), "stderr": float(e) if np.isfinite(e) else None, "unit": u}
               for name, v, e, u in zip(cc.param_names, p, se, cc.param_units)}
     bic = m * math.log(max(chi2, 1e-300) / m) + npar * math.log(m)

@@ -286,7 +286,7 @@ class Importer:
         order = _parents_first(pending_samples)
         for lf, rec, smp in order:
             parent_label = smp.pop("_parent_ref", None)
-            steps = smp["own_steps"]
+            steps = smp.get("own_steps", [])
             try:
                 if parent_label is not None:
                     parent = samples_by_key.get((smp["source_key"], parent_label))
@@ -298,7 +298,7 @@ class Importer:
                         raise B.RecordError(f"parent sample {parent_label!r} not found in this batch or the store", f"{rec.ref}.parent")
                     smp["parent"] = parent["_id"]
                     parent_steps = self._route_steps(parent, plan)
-                    steps = [dict(s) for s in parent_steps] + [dict(s, order=len(parent_steps) + i) for i, s in enumerate(smp["own_steps"])]
+                    steps = [dict(s) for s in parent_steps] + [dict(s, order=len(parent_steps) + i) for i, s in enumerate(smp.get("own_steps", []))]
                 route = B.build_route(steps)
             except B.RecordError as exc:
                 fail(lf, rec, exc)

@@ -89,7 +89,7 @@ def location_key(source: dict) -> str:
 
 def parse_formula(formula: Any, field: str) -> dict:
     """Reduced formula, elements, chemical system with pymatgen; error names the field."""
-    from pymatgen.core import Composition
+    from pymatgen.core import Composition, Element
 
     if not isinstance(formula, str) or not formula.strip():
         raise RecordError("a chemical formula is required", field)
@@ -97,6 +97,9 @@ def parse_formula(formula: Any, field: str) -> dict:
         comp = Composition(formula.strip())
         if comp.num_atoms <= 0:
             raise ValueError("empty composition")
+        dummies = [str(e) for e in comp.elements if not isinstance(e, Element)]
+        if dummies:
+            raise ValueError(f"not chemical elements: {', '.join(d.rstrip('0+') for d in dummies)}")
         elements = sorted(str(e) for e in comp.elements)
         reduced = comp.reduced_formula
     except Exception as exc:

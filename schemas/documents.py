@@ -147,6 +147,8 @@ class SynthesisRoute(Document):
     steps = EmbeddedDocumentListField(Step)
     summary = EmbeddedDocumentField(RouteSummary)
     batch_id = StringField()
+    content_hash = StringField()
+    updated_at = DateTimeField()
 
     meta = {"collection": "routes", "indexes": ["summary.step_types", "batch_id"]}
 
@@ -303,6 +305,8 @@ class MeasurementArrays(Document):
     chunk = IntField(required=True, min_value=0)
     arrays = DictField()  # name -> list of floats
     batch_id = StringField()
+    content_hash = StringField()
+    updated_at = DateTimeField()
 
     meta = {
         "collection": "measurement_arrays",
@@ -389,7 +393,9 @@ class ImportBatch(Document):
     finished_at = DateTimeField()
     errors = ListField(DictField())
     options = DictField()
-    previous = DictField()  # id -> previous version of documents this batch changed (for rollback)
+    touched_samples = ListField(StringField())
+    rolled_back_at = DateTimeField()
+    recovered = BooleanField()
 
     meta = {"collection": "import_batches", "indexes": ["status", "-started_at"]}
 

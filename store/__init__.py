@@ -104,7 +104,7 @@ def open_store(settings: Settings, *, create_indexes: bool = True) -> Store:
     client.admin.command("ping")
     db = client[settings.db_name]
     mongoengine.disconnect(alias="default")
-    mongoengine.connect(db=settings.db_name, host=uri, alias="default", serverSelectionTimeoutMS=10000)
+    mongoengine.connect(db=settings.db_name, host=uri, alias="default", serverSelectionTimeoutMS=10000, uuidRepresentation="standard")
     store = Store(client=client, db=db, kind=kind, uri=uri, embedded=embedded)
     if create_indexes:
         ensure_indexes()

@@ -20,8 +20,8 @@ _NB_HEADER = re.compile(r"^\s*Nb header lines\s*:\s*(\d+)\s*$", re.IGNORECASE)
 
 LOOP_COLUMNS = ("z cycle", "loop", "cycle number")
 CYCLING_MARKERS = ("Q charge/mA.h", "Q discharge/mA.h", "ox/red", "Ewe/V", "half cycle")
-_Q_CHARGE = re.compile(r"^Q charge/(.+)$", re.IGNORECASE)
-_Q_DISCHARGE = re.compile(r"^Q discharge/(.+)$", re.IGNORECASE)
+_Q_CHARGE = re.compile(r"^Q charge/([^/]+)$", re.IGNORECASE)
+_Q_DISCHARGE = re.compile(r"^Q discharge/([^/]+)$", re.IGNORECASE)
 
 
 def _is_impedance(names: list[str]) -> dict | None:

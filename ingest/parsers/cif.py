@@ -111,7 +111,7 @@ class CifFile:
             data = block.data
             if "_cell_length_a" not in data:
                 continue
-            phases.append(cls._phase(name, btext, data, filename, offset,
+            phases.append(cls._phase(name, btext, block, filename, offset,
                                      occupancy_tolerance, CifParser))
         if not phases:
             raise ParseError("expected a data block with a unit cell (_cell_length_a), "
@@ -119,7 +119,8 @@ class CifFile:
         return cls(phases, filename)
 
     @staticmethod
-    def _phase(name, btext, data, filename, offset, occ_tol, CifParser) -> CifPhase:
+    def _phase(name, btext, block, filename, offset, occ_tol, CifParser) -> CifPhase:
+        data = block.data
         def where(tag):
             ln = _line_of(btext, tag)
             return None if ln is None else ln + offset
@@ -179,14 +180,15 @@ class CifFile:
         formula = (re.sub(r"\s+", "", formula.strip("'\"")) if formula not in (None, "?", ".")
                    else structure.composition.formula.replace(" ", ""))
 
-        sites = CifFile._sites(data, parser, filename, btext, offset)
+        sites = CifFile._sites(block, parser, filename, btext, offset)
         return CifPhase(formula=formula, space_group_symbol=symbol, space_group_number=number,
                         lattice=lattice, volume_A3=volume, z=z, sites=sites, cif_text=btext,
                         structure_dict=structure.as_dict(), block_name=name,
                         source_file=filename)
 
     @staticmethod
-    def _sites(data, parser, filename, btext, offset) -> list[dict]:
+    def _sites(block, parser, filename, btext, offset) -> list[dict]:
+        data = block.data
         labels = data.get("_atom_site_label")
         if labels is None:
             raise ParseError("expected an _atom_site_ loop", file=filename, line=offset + 1,
@@ -214,7 +216,7 @@ class CifFile:
                                  line=offset + (_line_of(btext, tag) or 1), field=tag) from None
 
         try:
-            symops = parser.get_symops(data)
+            symops = parser.get_symops(block)
         except Exception:
             symops = []
         types = col("_atom_site_type_symbol")

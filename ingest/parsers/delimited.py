@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ._base import TextInstrumentFile
-from ._common import is_number, map_columns, split_sweeps, to_float
+from ._common import classify_column, is_number, map_columns, split_sweeps, to_float
 from .errors import ParseError
 from .models import ImpedanceSpectrum
 
@@ -106,6 +106,17 @@ class DelimitedSpectra(TextInstrumentFile):
             if m is not None and mapping is None:
                 names, mapping, header_line = cand, m, lineno
                 continue
+            if mapping is None and len(cand) >= 2:
+                kinds = {classify_column(c)[0] for c in cand} - {None}
+                if len(kinds) >= 2 or (kinds and len(cand) >= 3 and
+                                       _numeric_count(cand, dec_comma) == 0 and
+                                       "=" not in line and ":" not in line):
+                    missing = next(k for k in ("freq", "real", "imag") if k not in kinds)
+                    label = {"freq": "frequency", "real": "Z' (real part)",
+                             "imag": "Z'' (imaginary part)"}[missing]
+                    raise ParseError(f"expected a {label} column in the header, found "
+                                     f"{', '.join(cand)}", file=filename, line=lineno,
+                                     field=label)
             metadata["preamble"].append(line)
             mm = re.match(r"^\s*([^=:]+?)\s*[=:]\s*(.*?)\s*$", line)
             if mm:

@@ -24,6 +24,11 @@ def synth_spectrum(circuit="R0-p(R1,CPE1)-CPE2", params=(10, 1e5, 1e-10, 0.9, 1e
 
 
 @pytest.fixture
+def synth():
+    return synth_spectrum
+
+
+@pytest.fixture
 def example_csv():
     p = EIS_FIXTURES / "exampleData.csv"
     if not p.exists():

@@ -1,0 +1,124 @@
+"""One error format for every error: ``{code, status, message, errors}``.
+
+``code`` is the HTTP status code (int), ``status`` its reason phrase, ``message`` a sentence for
+humans and ``errors`` a mapping with details (validation messages, filter positions, import issues).
+This is the payload flask-smorest documents as its ``Error`` schema, so every error the API returns
+also matches the OpenAPI document. Typed exceptions carry their status; raise them from views and
+query code.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(HTTPException):
+    """Base of Ionbase's typed API errors; ``code`` is the HTTP status."""
+
+    code = 400
+    description = "Bad request"
+
+    def __init__(self, message: str | None = None, errors: dict | None = None, headers: dict | None = None):
+        super().__init__(description=message or self.description)
+        self.message = message or self.description
+        self.errors = errors
+        self.extra_headers = headers or {}
+
+
+class BadRequest(ApiError):
+    code = 400
+    description = "The request is not valid."
+
+
+class Unauthorized(ApiError):
+    code = 401
+    description = "An API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'."
+
+    def __init__(self, message: str | None = None, errors: dict | None = None, headers: dict | None = None):
+        super().__init__(message, errors, {"WWW-Authenticate": 'Bearer realm="ionbase"', **(headers or {})})
+
+
+class Forbidden(ApiError):
+    code = 403
+    description = "This API key's role does not allow this operation."
+
+
+class NotFound(ApiError):
+    code = 404
+    description = "Not found."
+
+
+class Conflict(ApiError):
+    code = 409
+    description = "Conflict."
+
+
+class PayloadTooLarge(ApiError):
+    code = 413
+    description = "The request body is too large."
+
+
+class Unprocessable(ApiError):
+    code = 422
+    description = "The request could not be processed."
+
+
+class TooManyRequests(ApiError):
+    code = 429
+    description = "Too many requests; slow down."
+
+
+class ServiceUnavailable(ApiError):
+    code = 503
+    description = "The service is not available."
+
+
+def error_payload(code: int, name: str, message: str | None, errors: Any = None) -> dict:
+    """The error body (also used by the OpenAPI ``Error`` schema)."""
+    out: dict[str, Any] = {"code": code, "status": name, "message": message or name}
+    if errors is not None:
+        out["errors"] = errors if isinstance(errors, dict) else {"detail": errors}
+    return out
+
+
+def _handle_http(error: HTTPException):
+    code = error.code or 500
+    headers: dict = {}
+    if isinstance(error, ApiError):
+        body = error_payload(code, error.name, error.message, error.errors)
+        headers.update(error.extra_headers)
+    else:
+        data = getattr(error, "data", None) or {}
+        errors = data.get("errors", data.get("messages"))
+        message = data.get("message")
+        if message is None:
+            message = "The request is not valid." if code == 422 else error.description
+        if code == 422 and isinstance(errors, dict):
+            # webargs nests messages by location ({"query": {"page_limit": [...]}}): keep that
+            errors = errors
+        body = error_payload(code, error.name, message, errors)
+        headers.update(data.get("headers") or {})
+        if code == 405 and getattr(error, "valid_methods", None):
+            headers["Allow"] = ", ".join(error.valid_methods)
+    resp = jsonify(body)
+    resp.status_code = code
+    for k, v in headers.items():
+        resp.headers[k] = v
+    return resp
+
+
+def _handle_unexpected(error: Exception):
+    log.exception("unhandled error: %s", error)
+    return _handle_http(InternalServerError())
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the handlers (after flask-smorest's, so ours win)."""
+    app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(Exception, _handle_unexpected)

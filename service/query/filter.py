@@ -1,0 +1,329 @@
+"""``filter=`` in the OPTIMADE filter grammar -> a MongoDB query over Ionbase's field names.
+
+Parsing uses the ``optimade`` package (``LarkParser`` grammar, ``MongoTransformer``), then a
+whitelist pass rebuilds the query: only operators listed in ``ALLOWED_OPERATORS`` survive, every
+field is resolved through ``service.query.fields`` and every value is type-checked against it. A
+client can therefore never get a Mongo operator of their own choosing to the database.
+
+Semantics beyond plain OPTIMADE (documented in docs/api.md):
+
+* ``max_anneal_c < T`` / ``<= T`` also match samples that were never annealed (the question
+  "never annealed above T" includes samples never annealed). Write
+  ``max_anneal_c<=300 AND annealed="true"`` to require an anneal.
+* Booleans: OPTIMADE has no boolean literal; write ``annealed="true"`` / ``"false"`` (or 1 / 0).
+* ``elements LENGTH n`` compares ``nelements``; ``elements HAS ONLY ...`` is rewritten to "no element
+  outside the list" (``$nin`` of the complement), since the embedded store has no ``$not``.
+* ``CONTAINS`` / ``STARTS WITH`` / ``ENDS WITH`` match literal text (the pattern is escaped).
+* Not supported (400): ``NOT`` applied to ``CONTAINS``/``STARTS``/``ENDS``/``HAS ALL``,
+  comparisons between two properties, correlated list queries (``a:b HAS ...``).
+* Values are in canonical units (S/cm, °C for ``temperature_c``, h, rpm, eV, ...).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+from typing import Any
+
+from lark import Token, Tree
+from lark.exceptions import UnexpectedInput, VisitError
+
+from service.errors import BadRequest
+from service.query.fields import BOOL, BOOL_WORDS, FIELDS, INT, NUM, STR, STR_LIST, Field
+
+MAX_FILTER_LENGTH = 10_000
+MAX_NESTING = 12
+MAX_COMPARISONS = 200
+
+ALLOWED_OPERATORS = {"$and", "$or", "$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$all", "$exists", "$regex"}
+_RANGE = {"$gt", "$gte", "$lt", "$lte"}
+_INT64 = 2**63 - 1
+
+#: path -> Field (several API names may share a path; they share a type too)
+_BY_PATH: dict[str, Field] = {}
+for _f in FIELDS.values():
+    _BY_PATH.setdefault(_f.path, _f)
+
+
+class FilterError(BadRequest):
+    """A filter that cannot be used; ``errors.filter`` says where."""
+
+    def __init__(self, message: str, *, position: int | None = None, line: int | None = None,
+                 column: int | None = None, text: str | None = None):
+        detail: dict[str, Any] = {"message": message}
+        if position is not None:
+            detail["position"] = position
+        if line is not None:
+            detail["line"] = line
+        if column is not None:
+            detail["column"] = column
+        if text is not None and position is not None:
+            start = max(0, position - 20)
+            detail["context"] = text[start : position + 20]
+            detail["pointer"] = " " * (position - start) + "^"
+        where = f" at position {position}" if position is not None else ""
+        super().__init__(f"invalid filter{where}: {message}", {"filter": detail})
+
+
+@lru_cache(maxsize=1)
+def _parser():
+    from optimade.filterparser import LarkParser
+
+    return LarkParser()
+
+
+@lru_cache(maxsize=1)
+def _all_elements() -> tuple[str, ...]:
+    from pymatgen.core.periodic_table import Element
+
+    return tuple(e.symbol for e in Element)
+
+
+def _transformer_class():
+    from optimade.filtertransformers.mongo import MongoTransformer
+
+    class IonbaseTransformer(MongoTransformer):
+        """MongoTransformer with Ionbase's field names and literal (escaped) string matching."""
+
+        def property(self, args):  # noqa: A003 - grammar rule name
+            name = ".".join(str(a) for a in args)
+            f = FIELDS.get(name)
+            if f is None:  # already rejected by _check_tree; keep a guard
+                raise FilterError(f"unknown field {name!r}")
+            return f.path
+
+        def fuzzy_string_op_rhs(self, arg):
+            pattern = arg[2] if isinstance(arg[1], Token) and arg[1].type == "WITH" else arg[1]
+            if not isinstance(pattern, str):
+                raise FilterError(f"{arg[0]} needs a string")
+            text = re.escape(pattern)
+            regex = {"CONTAINS": text, "STARTS": "^" + text, "ENDS": text + "$"}[str(arg[0])]
+            return {"$regex": regex}
+
+        def length_op_rhs(self, arg):
+            op = "=" if len(arg) == 2 else str(arg[1])
+            if op not in self.operator_map:
+                raise FilterError(f"LENGTH does not support {op}")
+            return {"#length": {self.operator_map[op]: arg[-1]}}
+
+        def postprocess(self, query):
+            # only the generic rewrites: no ObjectId/date coercion, HAS ONLY handled by Ionbase
+            query = self._apply_unknown_or_null_filter(query)
+            return query
+
+    return IonbaseTransformer
+
+
+@lru_cache(maxsize=1)
+def _transformer():
+    return _transformer_class()()
+
+
+def _nesting(text: str) -> int:
+    """Deepest parenthesis nesting outside string literals."""
+    depth = best = 0
+    in_str = esc = False
+    for ch in text:
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch == "(":
+            depth += 1
+            best = max(best, depth)
+        elif ch == ")":
+            depth -= 1
+    return best
+
+
+def _check_tree(tree: Tree, text: str) -> None:
+    """Unknown fields, property-vs-property comparisons and too many comparisons -> 400 with position."""
+    comparisons = 0
+    for sub in tree.iter_subtrees():
+        if sub.data == "comparison":
+            comparisons += 1
+        if sub.data == "property":
+            toks = [t for t in sub.children if isinstance(t, Token)]
+            name = ".".join(str(t) for t in toks)
+            if name not in FIELDS:
+                tok = toks[0]
+                raise FilterError(
+                    f"unknown field {name!r}; queryable fields: {', '.join(sorted(FIELDS))}",
+                    position=tok.start_pos, line=tok.line, column=tok.column, text=text,
+                )
+        if sub.data == "value":
+            for child in sub.children:
+                if isinstance(child, Tree) and child.data == "property":
+                    tok = next(t for t in child.children if isinstance(t, Token))
+                    raise FilterError(
+                        "comparing two fields is not supported; quote string values",
+                        position=tok.start_pos, line=tok.line, column=tok.column, text=text,
+                    )
+        if sub.data in ("set_zip_op_rhs", "property_zip_addon"):
+            raise FilterError("correlated list queries are not supported")
+    if comparisons > MAX_COMPARISONS:
+        raise FilterError(f"too many comparisons ({comparisons} > {MAX_COMPARISONS})")
+
+
+def parse_filter(text: str | None) -> dict:
+    """Parse an OPTIMADE filter into a safe MongoDB query (``{}`` for no filter)."""
+    if text is None or not text.strip():
+        return {}
+    if len(text) > MAX_FILTER_LENGTH:
+        raise FilterError(f"filter longer than {MAX_FILTER_LENGTH} characters")
+    if "$" in text:
+        raise FilterError("'$' is not allowed in a filter", position=text.index("$"), text=text)
+    if _nesting(text) > MAX_NESTING:
+        raise FilterError(f"parentheses nested deeper than {MAX_NESTING}")
+    try:
+        tree = _parser().lark.parse(text)
+    except UnexpectedInput as exc:
+        pos = getattr(exc, "pos_in_stream", None)
+        expected = sorted(getattr(exc, "expected", None) or getattr(exc, "allowed", None) or [])
+        msg = "syntax error"
+        if expected:
+            msg += f"; expected one of {', '.join(expected[:12])}"
+        raise FilterError(msg, position=pos, line=getattr(exc, "line", None), column=getattr(exc, "column", None), text=text) from None
+    except RecursionError:
+        raise FilterError("filter nested too deeply") from None
+    _check_tree(tree, text)
+    try:
+        raw = _transformer().transform(tree)
+    except VisitError as exc:
+        orig = exc.orig_exc
+        if isinstance(orig, FilterError):
+            raise orig from None
+        raise FilterError(str(orig)) from None
+    except (NotImplementedError, RecursionError) as exc:
+        raise FilterError(str(exc) or "unsupported filter") from None
+    except Exception as exc:  # optimade raises its own BadRequest for some constructs
+        raise FilterError(getattr(exc, "detail", None) or str(exc)) from None
+    return rebuild(raw)
+
+
+# ----------------------------------------------------------------------- whitelist rebuild
+
+
+def rebuild(query: Any) -> dict:
+    """Rebuild a transformer output from scratch, keeping only whitelisted operators and fields."""
+    if not isinstance(query, dict):
+        raise FilterError("unsupported filter structure")
+    out: list[dict] = []
+    for key, val in query.items():
+        if key in ("$and", "$or"):
+            if not isinstance(val, list) or not val:
+                raise FilterError("unsupported filter structure")
+            out.append({key: [rebuild(v) for v in val]})
+        elif key.startswith("$") or key.startswith("#"):
+            raise FilterError(f"unsupported filter construct ({key.lstrip('$#')})")
+        else:
+            out.extend(_field_condition(key, val))
+    if not out:
+        raise FilterError("empty filter")
+    return out[0] if len(out) == 1 else {"$and": out}
+
+
+def _field_condition(path: str, cond: Any) -> list[dict]:
+    if path.startswith("elements.") and isinstance(cond, dict) and set(cond) == {"$exists"}:
+        raise FilterError("use 'elements LENGTH n' to compare the number of elements")
+    f = _BY_PATH.get(path)
+    if f is None:
+        raise FilterError(f"unknown field {path!r}")
+    if not isinstance(cond, dict):
+        cond = {"$eq": cond}
+    out: list[dict] = []
+    ops: dict[str, Any] = {}
+    for op, val in cond.items():
+        if op == "#length":
+            out.append(_length(f, val))
+            continue
+        if op == "#only":
+            out.append(_has_only(f, val))
+            continue
+        if op == "$not":
+            raise FilterError(f"NOT is not supported with this comparison on {f.name!r}")
+        if op not in ALLOWED_OPERATORS or op in ("$and", "$or"):
+            raise FilterError(f"unsupported comparison ({op.lstrip('$#')}) on {f.name!r}")
+        if op == "$ne" and val is None:
+            # "is known": the embedded store's $ne null also matches missing fields; documents never
+            # store explicit nulls, so $exists is equivalent
+            out.append({path: {"$exists": True}})
+            continue
+        if op == "$eq" and val is None:
+            out.append({path: None})
+            continue
+        if op == "$exists":
+            out.append({path: {"$exists": bool(val)}})
+            continue
+        if op == "$regex":
+            if f.type not in (STR, STR_LIST):
+                raise FilterError(f"{f.name!r} is not a text field")
+            ops[op] = str(val)
+            continue
+        if op in ("$in", "$nin", "$all"):
+            if not isinstance(val, list) or not val:
+                raise FilterError(f"{op} needs a list")
+            ops[op] = [_value(f, v, op) for v in val]
+            continue
+        ops[op] = _value(f, val, op)
+    if ops:
+        if f.name == "max_anneal_c" and set(ops) <= {"$lt", "$lte"}:
+            # "never annealed above T" includes samples never annealed
+            out.append({"$or": [{path: dict(ops)}, {"synthesis.annealed": False}]})
+        else:
+            out.append({path: ops})
+    return out
+
+
+def _length(f: Field, cond: Any) -> dict:
+    if f.name != "elements":
+        raise FilterError(f"LENGTH is only supported on 'elements' (got {f.name!r})")
+    if not isinstance(cond, dict) or len(cond) != 1:
+        raise FilterError("unsupported LENGTH comparison")
+    (op, val), = cond.items()
+    if op not in ALLOWED_OPERATORS - {"$and", "$or", "$exists", "$regex", "$in", "$nin", "$all"}:
+        raise FilterError("unsupported LENGTH comparison")
+    n = _value(FIELDS["nelements"], val, op)
+    if op == "$ne":
+        return {"$and": [{"nelements": {"$ne": n}}, {"nelements": {"$exists": True}}]}
+    return {"nelements": {op: n}}
+
+
+def _has_only(f: Field, values: Any) -> dict:
+    if f.name != "elements":
+        raise FilterError(f"HAS ONLY is only supported on 'elements' (got {f.name!r})")
+    allowed = {_value(f, v, "HAS ONLY") for v in values}
+    others = [e for e in _all_elements() if e not in allowed]
+    return {"$and": [{"elements": {"$nin": others}}, {"nelements": {"$gte": 1}}]}
+
+
+def _value(f: Field, val: Any, op: str) -> Any:
+    """Check (and for booleans, coerce) one comparison value against the field type."""
+    if f.type == BOOL:
+        if isinstance(val, bool):
+            return val
+        key = str(val).strip().lower()
+        if key in BOOL_WORDS:
+            return BOOL_WORDS[key]
+        raise FilterError(f"{f.name!r} is true or false (write {f.name}=\"true\"), got {val!r}")
+    if f.type in (NUM, INT):
+        if op in ("$regex",):
+            raise FilterError(f"{f.name!r} is a number")
+        if isinstance(val, bool) or not isinstance(val, (int, float)):
+            raise FilterError(f"{f.name!r} is a number, got {val!r}")
+        if isinstance(val, float) and not math.isfinite(val):
+            raise FilterError(f"{f.name!r}: {val!r} is not a finite number")
+        if isinstance(val, int) and abs(val) > _INT64:
+            return float(val)
+        return val
+    if not isinstance(val, str):
+        raise FilterError(f"{f.name!r} is text: quote the value (got {val!r})")
+    if op in _RANGE and f.type == STR_LIST:
+        raise FilterError(f"{f.name!r} is a list: use HAS")
+    return val
