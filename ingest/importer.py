@@ -44,6 +44,7 @@ from ingest.loaders import (
     load_lab_file,
 )
 from schemas import build as B
+from store import set_fields
 
 log = logging.getLogger(__name__)
 
@@ -685,15 +686,26 @@ def _apply_staged(db, batch_id: str, stage: Callable[[str], None] = lambda s: No
         db.import_staging.delete_many({"_id": {"$in": [s["_id"] for s in staged]}})
 
 
-def _mark_stale(db, changed_ids: list[str]) -> int:
-    """Derived properties computed from a changed record are stale until recomputed."""
+def _mark_stale(db, changed_ids: list[str], max_depth: int = 5) -> int:
+    """Derived properties computed from a changed record are stale until recomputed, and so are
+    the derived properties computed from those (e.g. an activation energy fitted to EIS-derived
+    conductivities), up to ``max_depth`` levels."""
     n = 0
-    for start in range(0, len(changed_ids), _CHUNK):
-        part = changed_ids[start : start + _CHUNK]
-        res = db.properties.update_many(
-            {"origin": "derived", "provenance.inputs": {"$in": part}}, {"$set": {"stale": True}}
-        )
-        n += res.modified_count
+    frontier = list(changed_ids)
+    seen: set[str] = set()
+    for _ in range(max_depth):
+        found: list[str] = []
+        for start in range(0, len(frontier), _CHUNK):
+            part = frontier[start : start + _CHUNK]
+            query = {"origin": "derived", "provenance.inputs": {"$in": part}}
+            ids = [d["_id"] for d in db.properties.find(query, {"_id": 1}) if d["_id"] not in seen]
+            if ids:
+                n += set_fields(db.properties, {"_id": {"$in": ids}}, {"stale": True})
+                found.extend(ids)
+        if not found:
+            break
+        seen.update(found)
+        frontier = found
     return n
 
 
@@ -724,7 +736,7 @@ def recover(store, *, force: bool = False) -> list[dict]:
             continue  # another live import
         if batch["status"] == "committing":
             _apply_staged(db, batch["_id"])
-            db.import_batches.update_one({"_id": batch["_id"]}, {"$set": {"status": "committed", "finished_at": _now(), "recovered": True}})
+            db.import_batches.update_one({"_id": batch["_id"]}, {"$set": {"status": "committed", "finished_at": _now(), "recovered": "rolled forward"}})
             done.append({"batch": batch["_id"], "action": "rolled forward"})
         else:
             for coll in COLLECTIONS:
@@ -744,21 +756,18 @@ def rollback(store, batch_id: str) -> dict:
     if batch["status"] == "rolled_back":
         return {"batch": batch_id, "status": "rolled_back", "deleted": 0, "restored": 0}
     db.import_batches.update_one({"_id": batch_id}, {"$set": {"status": "rolled_back", "rolled_back_at": _now()}})
-    restored = 0
-    import pymongo
-
+    restored_ids: set[str] = set()
     for hist in db.import_history.find({"batch_id": batch_id}):
         db[hist["coll"]].replace_one({"_id": hist["doc"]["_id"]}, hist["doc"], upsert=True)
-        restored += 1
-    restored_ids = {h["doc"]["_id"] for h in db.import_history.find({"batch_id": batch_id}, {"doc._id": 1})}
+        restored_ids.add(hist["doc"]["_id"])
+    restored = len(restored_ids)
     deleted = 0
     for coll in COLLECTIONS:
-        q = {"batch_id": batch_id}
+        q: dict = {"batch_id": batch_id}
         if restored_ids:
-            q = {"batch_id": batch_id, "_id": {"$nin": list(restored_ids)}}
+            q["_id"] = {"$nin": sorted(restored_ids)}
         deleted += db[coll].delete_many(q).deleted_count
     db.import_staging.delete_many({"batch_id": batch_id})
-    _ = pymongo
     return {"batch": batch_id, "status": "rolled_back", "deleted": deleted, "restored": restored}
 
 

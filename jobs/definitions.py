@@ -89,26 +89,31 @@ def _temperature_conditions(t_k: float | None) -> dict:
 
 
 def select_arrhenius(store, sample_ids: list[str] | None) -> Iterable[Item]:
-    """Per sample and carrier: conductivities at >= 3 distinct temperatures (not job outputs)."""
-    query = store.visible({
-        "name": {"$in": list(CONDUCTIVITY_NAMES)},
-        "origin": {"$in": ["reported", "measured"]},
-        "temperature_k": {"$gt": 0},
-        **_sample_filter(sample_ids),
-    })
-    groups: dict[tuple[str, str], list[dict]] = {}
-    for p in store.db.properties.find(query, {"_id": 1, "sample": 1, "name": 1, "value": 1, "uncertainty": 1, "temperature_k": 1, "qualifier": 1}):
-        if p.get("qualifier") in ("upper_bound", "lower_bound"):
+    """Per sample and carrier: conductivities at >= 3 distinct temperatures.
+
+    Conductivities derived from impedance spectra (job ``eis``) are used when a sample has them at
+    three or more temperatures; otherwise the reported and measured values. Arrhenius outputs are
+    never read back.
+    """
+    base = {"name": {"$in": list(CONDUCTIVITY_NAMES)}, "temperature_k": {"$gt": 0}, **_sample_filter(sample_ids)}
+    fields = {"_id": 1, "sample": 1, "name": 1, "value": 1, "temperature_k": 1, "qualifier": 1}
+    groups: dict[tuple[str, str, str], list[dict]] = {}
+    sources = (("stated", {"origin": {"$in": ["reported", "measured"]}}), ("eis", {"origin": "derived", "provenance.job": "eis"}))
+    for kind, extra in sources:
+        for p in store.db.properties.find(store.visible({**base, **extra}), fields):
+            if p.get("qualifier") in ("upper_bound", "lower_bound"):
+                continue
+            groups.setdefault((p["sample"], p["name"], kind), []).append(p)
+    for (sample, name, kind), props in sorted(groups.items()):
+        if kind == "stated" and len({round(p["temperature_k"], 3) for p in groups.get((sample, name, "eis"), [])}) >= 3:
             continue
-        groups.setdefault((p["sample"], p["name"]), []).append(p)
-    for (sample, name), props in sorted(groups.items()):
         props.sort(key=lambda p: (p["temperature_k"], p["_id"]))
         if len({round(p["temperature_k"], 3) for p in props}) < 3:
             continue
         yield Item(
             id=f"{sample}:{name}",
             sample=sample,
-            inputs={"name": name, "T": [p["temperature_k"] for p in props], "sigma": [p["value"] for p in props]},
+            inputs={"name": name, "from": kind, "T": [p["temperature_k"] for p in props], "sigma": [p["value"] for p in props]},
             input_ids=[p["_id"] for p in props],
         )
 
@@ -118,7 +123,8 @@ def compute_arrhenius(inputs: dict) -> list[dict]:
 
     res = fit_arrhenius(inputs["T"], inputs["sigma"], form="sigma")
     carrier = CONDUCTIVITY_NAMES[inputs["name"]]
-    params = {"form": res.form, "carrier": carrier, "n": res.n, "T_min_K": res.T_min_K, "T_max_K": res.T_max_K}
+    params = {"form": res.form, "carrier": carrier, "n": res.n, "T_min_K": res.T_min_K, "T_max_K": res.T_max_K,
+              "data": inputs.get("from", "stated")}
     span = {"temperature_range_low_k": res.T_min_K, "temperature_range_high_k": res.T_max_K,
             "temperature_range_low_c": to_celsius(res.T_min_K), "temperature_range_high_c": to_celsius(res.T_max_K)}
     out: list[dict] = []

@@ -162,14 +162,9 @@ def build_material(rec: dict, default_source: dict, field: str = "material") -> 
         )
     if components:
         doc["components"] = components
-    identity = {
-        "formula": info["reduced_formula"],
-        "series": doc.get("series"),
-        "components": [
-            (c["reduced_formula"], c["fraction"], c["basis"], c.get("name")) for c in components
-        ],
-    }
-    doc["_id"] = make_id("mat", stable_hash(identity))
+    # a material is identified within its source by its key: the five SiO2 scaffolds of one paper are
+    # five materials, and a paper's Mg3AsN is not silently merged with another lab's
+    doc["_id"] = make_id("mat", source_key(doc["source"]), doc["key"])
     doc["content_hash"] = stable_hash({k: v for k, v in doc.items() if k != "_id"})
     return _drop_none(doc)
 
@@ -677,7 +672,7 @@ _PAYLOAD_SCALARS: dict[str, dict[str, str | None]] = {
     "voltammetry": {"mode": None, "scan_rate": None, "onset": "voltage", "reference": None},
     "galvanostatic_cycling": {
         "cell_type": None, "current_density": "current_density", "areal_capacity": "areal_capacity",
-        "c_rate": "c_rate", "cutoff_low": "voltage", "cutoff_high": "voltage", "cathode": None, "anode": None,
+        "c_rate": "c_rate", "current": "current", "cutoff_low": "voltage", "cutoff_high": "voltage", "cathode": None, "anode": None,
         "mass_loading": None, "file": None, "n_cycles": None, "duration": "duration",
     },
     "critical_current_density": {"ccd": "current_density", "areal_capacity": "areal_capacity"},

@@ -395,7 +395,7 @@ class ImportBatch(Document):
     options = DictField()
     touched_samples = ListField(StringField())
     rolled_back_at = DateTimeField()
-    recovered = BooleanField()
+    recovered = StringField()
 
     meta = {"collection": "import_batches", "indexes": ["status", "-started_at"]}
 

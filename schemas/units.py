@@ -240,6 +240,8 @@ def parse_value(raw: Any, kind: str, field: str, default_unit: str | None = None
         raise UnitError(f"value {num} is not finite", field)
     if kind == "c_rate" and str(unit).strip() in ("C", "c"):
         unit = "1/h"  # a C-rate of 0.2C means 0.2 per hour, not 0.2 coulomb
+    if kind == "force" and parse_unit(unit).dimensionality == ureg().kilogram.dimensionality:
+        unit = f"({normalize_unit_text(str(unit))})*standard_gravity"  # a press load written as "5 t" means tonne-force
     value = convert(num, unit, canonical, field)
     if unc is not None:
         unc = _scale_uncertainty(unc, num, unit, canonical)

@@ -7,21 +7,59 @@ from flask import Flask
 from ionbase import __version__
 from ionbase.settings import Settings
 
+API_PREFIX = "/api/v1"
+
+API_DESCRIPTION = """Ionbase: a materials database for solid-state battery research.
+
+* Reads are open unless the server requires keys; writes need an API key
+  (`Authorization: Bearer <key>` or `X-API-Key: <key>`, role writer or admin).
+* Values are in canonical units (see `ionbase vocab`); `GET /properties?unit=mS/cm` converts output.
+* `GET /properties?filter=` takes the OPTIMADE filter grammar over Ionbase field names
+  (`GET /properties/fields` lists them); pages are cursor-based (`meta.next`).
+* Every error is `{code, status, message, errors}`.
+"""
+
 
 def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     """Build the Flask app for ``settings`` (from the environment when omitted)."""
+    from flask_smorest import Api
+
+    from service import auth
+    from service.blueprints import BLUEPRINTS
+    from service.errors import register_error_handlers
+
     settings = settings or Settings.from_env()
     if store is None:
         from store import open_store
 
         store = open_store(settings)
     app = Flask("ionbase")
-    app.config["IONBASE_SETTINGS"] = settings
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    app.config.update(
+        IONBASE_SETTINGS=settings,
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        TESTING=settings.testing,
+        API_TITLE="Ionbase API",
+        API_VERSION=__version__,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=API_PREFIX,
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_REDOC_PATH="redoc",
+        OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js",
+        API_SPEC_OPTIONS={
+            "info": {"description": API_DESCRIPTION},
+            "servers": [{"url": "/", "description": "this server"}],
+        },
+    )
+    app.json.sort_keys = False
     app.extensions["ionbase_store"] = store
-
-    @app.get("/api/v1/health")
-    def health():
-        return {"status": "ok", "version": __version__, "store": store.kind}
-
+    api = Api(app)
+    for name, scheme in auth.SECURITY_SCHEMES.items():
+        api.spec.components.security_scheme(name, scheme)
+    for blp in BLUEPRINTS:
+        api.register_blueprint(blp)
+    register_error_handlers(app)
+    auth.install(app)
+    app.extensions["ionbase_api"] = api
     return app

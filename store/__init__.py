@@ -109,3 +109,24 @@ def open_store(settings: Settings, *, create_indexes: bool = True) -> Store:
     if create_indexes:
         ensure_indexes()
     return store
+
+
+def set_fields(collection, query: dict, fields: dict) -> int:
+    """``$set`` that keeps booleans booleans on every backend.
+
+    nx-27017 stores a boolean written by ``$set`` as 0/1 (seen here with nx-27017 0.8.1; a
+    conformance test pins it), so documents whose update carries a boolean are rewritten whole
+    with ``replace_one``. Other updates use ``update_many``.
+    """
+    if not any(isinstance(v, bool) for v in fields.values()):
+        return collection.update_many(query, {"$set": fields}).modified_count
+    n = 0
+    for doc in list(collection.find(query)):
+        for path, value in fields.items():
+            target = doc
+            *parents, leaf = path.split(".")
+            for part in parents:
+                target = target.setdefault(part, {})
+            target[leaf] = value
+        n += collection.replace_one({"_id": doc["_id"]}, doc).modified_count
+    return n

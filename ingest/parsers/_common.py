@@ -139,7 +139,7 @@ def _norm(name: str) -> str:
 
 
 def _strip_unit(n: str) -> str:
-    n = re.sub(r"\(.*?\)$", "", n)       # "freq(hz)" -> "freq"; "z'(a)" stays "z'(a)"? no: see below
+    n = re.sub(r"\(.*?\)$", "", n)  # "freq(hz)" -> "freq", "z'(ohm)" -> "z'"
     n = re.sub(r"\[.*?\]$", "", n)
     if "/" in n and not n.startswith("-im(") and not n.startswith("im("):
         n = n.split("/", 1)[0]
@@ -148,9 +148,9 @@ def _strip_unit(n: str) -> str:
 
 _FREQ = {"freq", "frequency", "f", "freq.", "frequenz", "frequencies"}
 _REAL = {"z'", "z'(a)", "zre", "zreal", "z_re", "z_real", "re(z)", "realz", "re_z", "zr", "zreal",
-         "z'real", "real", "re", "zre'", "realimpedance"}
+         "z'real", "zre'", "realimpedance", "real(z)"}
 _IMAG = {"z''", "z''(b)", "zim", "zimag", "zimg", "z_im", "z_imag", "im(z)", "imagz", "im_z",
-         "zi", "z'imag", "imag", "im", "imaginaryimpedance", "zimaginary"}
+         "zi", "z'imag", "imaginaryimpedance", "zimaginary", "imag(z)"}
 
 
 def classify_column(name: str) -> tuple[str | None, bool]:
@@ -164,19 +164,17 @@ def classify_column(name: str) -> tuple[str | None, bool]:
     neg = n.startswith("-")
     if neg:
         n = n[1:]
-    bare = n
-    for cand in (n, _strip_unit(n), re.sub(r"\(.*?\)", "", n), re.sub(r"[\(\[].*$", "", n)):
+    for cand in (n, _strip_unit(n)):
         if not cand:
             continue
-        if cand in _IMAG or (cand.startswith("im(z") and ")" in cand):
+        if cand in _IMAG or cand.startswith("im(z)"):
             return "imag", neg
         if neg:
             continue
         if cand in _FREQ or cand.startswith("freq"):
             return "freq", False
-        if cand in _REAL or (cand.startswith("re(z") and ")" in cand):
+        if cand in _REAL or cand.startswith("re(z)"):
             return "real", False
-    del bare
     return None, False
 
 

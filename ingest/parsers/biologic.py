@@ -108,10 +108,14 @@ def _cycling_from_columns(cols: dict[str, np.ndarray], names: list[str], *, file
     elif time is not None and current is not None:
         unit = "mA.h"
         dt = np.diff(time, prepend=time[0])
-        q = current * 1000.0 * dt / 3600.0  # mA.h per point
+        # interval (t[i-1], t[i]) counts with I[i] only inside one half cycle (same sign of I)
+        same = np.sign(current) == np.sign(np.roll(current, 1))
+        same[0] = False
+        q = np.where(same, current * 1000.0 * dt / 3600.0, 0.0)  # mA.h per point
         charge = np.array([q[(cycle == c) & (q > 0)].sum() for c in order])
         discharge = np.array([-q[(cycle == c) & (q < 0)].sum() for c in order])
-        how = f"integrated '{i_name}' over 'time/s' per cycle (positive current = charge)"
+        how = (f"integrated '{i_name}' over 'time/s' per cycle (positive current = charge; "
+               "intervals where the current changes sign are not counted)")
     else:
         raise ParseError("expected 'Q charge/...' and 'Q discharge/...' columns, or 'time/s' "
                          "and 'I/mA' to integrate", file=filename, line=header_line,

@@ -42,12 +42,11 @@ def _data_like(fields: list[str], decimal_comma: bool) -> bool:
 
 
 def sniff_separator(sample: list[str]) -> str | None | bool:
-    """The separator that makes the most sample lines rows of >= 3 numbers (False: none)."""
+    """The separator that makes the most sample lines look like rows of numbers (False: none)."""
     best, best_score = False, 0
     for sep in SEPARATORS:
         split = splitter(sep)
-        score = sum(1 for line in sample
-                    if len(f := split(line)) >= 3 and _numeric_count(f, sep != ",") >= 3)
+        score = sum(1 for line in sample if _data_like(split(line), sep != ","))
         if score > best_score:
             best, best_score = sep, score
     return best

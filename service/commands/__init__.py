@@ -1,3 +1,5 @@
-"""Click commands defined outside service/cli.py, listed explicitly."""
+"""Click commands defined outside service/cli.py, listed explicitly (an import error is loud)."""
 
-COMMANDS: list = []
+from service.commands.analysis_cmds import arrhenius, eis
+
+COMMANDS: list = [eis, arrhenius]

@@ -116,7 +116,7 @@ def arrhenius_svg(
     ax = fig.add_subplot()
     _style(ax)
     ax.plot(x, np.log10(S), linestyle="none", marker="o", markersize=6, color=PALETTE[0],
-            markeredgecolor="white", markeredgewidth=0.6, label="measured", zorder=3)
+            markeredgecolor="white", markeredgewidth=0.6, label="data", zorder=3)
 
     lines = []
     if fit:
@@ -134,16 +134,16 @@ def arrhenius_svg(
             ss = pref * np.exp(-float(ea) / (KB_EV * tt))
             if form == "sigmaT":
                 ss = ss / tt
-            label = f"fit: $E_a$ = {_fmt_pm(float(ea), seg.get('Ea_stderr_eV'), 'eV')}"
+            label = f"fit: Eₐ = {_fmt_pm(float(ea), seg.get('Ea_stderr_eV'), 'eV')}"
             if seg.get("label"):
                 label = f"{seg['label']}: " + label[5:]
             if seg.get("r2") is not None:
-                label += f" ($R^2$ = {float(seg['r2']):.4f})"
+                label += f" (R² = {float(seg['r2']):.4f})"
             lines.append(ax.plot(1000.0 / tt, np.log10(ss), color=PALETTE[1 + i % 3], linewidth=1.6, zorder=2,
                                  label=label)[0])
 
-    ax.set_xlabel("1000 / T (K$^{-1}$)")
-    ax.set_ylabel("log$_{10}$(σ / S cm$^{-1}$)")
+    ax.set_xlabel("1000 / T (K⁻¹)")
+    ax.set_ylabel("log₁₀(σ / S cm⁻¹)")
     pad = 0.04 * (x.max() - x.min() or 1.0)
     ax.set_xlim(x.min() - pad, x.max() + pad)
     ax.legend(loc="upper right", frameon=True, framealpha=0.9, fontsize=9)
@@ -294,7 +294,11 @@ def property_vs_parameter_svg(
                     linewidth=1.0, linestyle="-" if len(rows) > 1 else "none", capsize=2.5,
                     markeredgecolor="white", markeredgewidth=0.6, label=label)
     if log_y:
+        from matplotlib.ticker import FuncFormatter, LogLocator
+
         ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(base=10, numticks=12))
+        ax.yaxis.set_major_formatter(FuncFormatter(_decade_label))
     ax.set_xlabel(x_label)
     ax.set_ylabel(y_label)
     if len(clean) > 1 or next(iter(clean)) != "":
@@ -303,6 +307,19 @@ def property_vs_parameter_svg(
     if title:
         ax.set_title(title, fontsize=11)
     return _save(fig, fmt, title or "property vs parameter")
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-−", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁻")
+
+
+def _decade_label(value: float, _pos=None) -> str:
+    """Plain-text tick label 10⁻⁴ (searchable in the SVG, unlike mathtext)."""
+    if value <= 0:
+        return ""
+    exp = math.log10(value)
+    if abs(exp - round(exp)) > 1e-6:
+        return ""
+    return "10" + str(int(round(exp))).translate(_SUPERSCRIPT)
 
 
 def render_png(func, *args, **kwargs) -> bytes:

@@ -98,8 +98,9 @@ class PropertyVsParameterArgs(FormatArgs):
 def _arrhenius_points(store, sample_id: str, prop: str) -> list[dict]:
     query = store.visible({"sample": sample_id, "name": prop})
     out = []
+    # top-level projections only: the embedded store returns a dotted projection ("a.b") as a flat key
     for p in store.db.properties.find(query, {"value": 1, "temperature_k": 1, "origin": 1, "stale": 1, "qualifier": 1,
-                                              "provenance.job": 1, "conditions.method": 1}):
+                                              "provenance": 1, "conditions": 1}):
         if p.get("stale") or not _finite(p.get("temperature_k")) or not _finite(p.get("value")):
             continue
         # values the Arrhenius job itself produced (σ(25 °C) from the fit) are not data points
@@ -210,7 +211,7 @@ def _fitted_curve(store, measurement_id: str, frequency: list[float]):
     """(z_real, z_imag, circuit) of the stored equivalent-circuit fit, or (None, None, None)."""
     query = store.visible({"origin": "derived", "provenance.parameters.measurement": measurement_id})
     doc = None
-    for p in store.db.properties.find(query, {"provenance.parameters": 1, "stale": 1}).limit(20):
+    for p in store.db.properties.find(query, {"provenance": 1, "stale": 1}).limit(20):
         params = (p.get("provenance") or {}).get("parameters") or {}
         if not p.get("stale") and params.get("circuit") and params.get("fit_parameters"):
             doc = params
@@ -236,6 +237,19 @@ def _fitted_curve(store, measurement_id: str, frequency: list[float]):
         return None, None, None
 
 
+def impedance_arrays(store, measurement_id: str) -> dict[str, list]:
+    """frequency, z_real, z_imag of a measurement, concatenated from its chunks in chunk order."""
+    arrays: dict[str, list] = {"frequency": [], "z_real": [], "z_imag": []}
+    chunks = store.db.measurement_arrays.find(store.visible({"measurement": measurement_id}), {"chunk": 1, "arrays": 1})
+    for ch in sorted(chunks, key=lambda c: c.get("chunk", 0)):
+        a = ch.get("arrays") or {}
+        n = len(a.get("z_real") or [])
+        for k in arrays:
+            vals = a.get(k) or []
+            arrays[k].extend(vals if len(vals) == n else [None] * n)
+    return arrays
+
+
 @blp.route("/nyquist/<string:measurement_id>")
 @blp.arguments(FormatArgs, location="query")
 @blp.response(200, content_type="image/svg+xml", description="Nyquist plot (SVG, or PNG with format=png)")
@@ -249,14 +263,7 @@ def nyquist(args: dict, measurement_id: str):
         abort(404, message=f"measurement {measurement_id!r} not found")
     if m.get("kind") != "impedance_spectrum":
         abort(404, message=f"measurement {measurement_id!r} is a {m.get('kind')}, not an impedance spectrum")
-    arrays: dict[str, list] = {"frequency": [], "z_real": [], "z_imag": []}
-    chunks = store.db.measurement_arrays.find(store.visible({"measurement": measurement_id}), {"chunk": 1, "arrays": 1})
-    for ch in sorted(chunks, key=lambda c: c.get("chunk", 0)):
-        a = ch.get("arrays") or {}
-        n = len(a.get("z_real") or [])
-        for k in arrays:
-            vals = a.get(k) or []
-            arrays[k].extend(vals if len(vals) == n else [None] * n)
+    arrays = impedance_arrays(store, measurement_id)
     if not arrays["z_real"]:
         abort(404, message=f"measurement {measurement_id!r} has no impedance arrays")
     fr, fi, circuit = _fitted_curve(store, measurement_id, arrays["frequency"])
@@ -296,7 +303,7 @@ def property_vs_parameter(args: dict):
         if args.get(key):
             query[key] = args[key]
     group_by = args["group_by"]
-    projection = {"value": 1, "uncertainty": 1, "stale": 1, path: 1, group_by: 1, "temperature_c": 1}
+    projection = {"value": 1, "uncertainty": 1, "stale": 1, path.split(".")[0]: 1, group_by: 1, "temperature_c": 1}
     groups: dict[str, list[tuple]] = {}
     for p in store.db.properties.find(store.visible(query), projection):
         x, y = _get(p, path), p.get("value")

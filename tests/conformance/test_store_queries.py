@@ -69,3 +69,20 @@ def test_known_gap_range_inside_list_is_avoided(dbs):
         assert list(real.routes.find(flat)) == [], "nx-27017 now supports ranges inside lists; the gap note can go"
     elem = {"steps": {"$elemMatch": {"params.rpm": {"$gte": 400}}}}
     assert [d["_id"] for d in real.routes.find(elem)] == ["r1"]
+
+
+def test_set_fields_keeps_booleans(dbs):
+    """nx-27017 turns a $set boolean into 0/1; store.set_fields keeps it a boolean on both backends."""
+    from store import set_fields
+
+    real, oracle = dbs
+    for db in (real, oracle):
+        db.flags.drop()
+        db.flags.insert_many([{"_id": "a", "stale": False, "origin": "derived"}, {"_id": "b", "stale": False, "origin": "reported"}])
+        assert set_fields(db.flags, {"origin": "derived"}, {"stale": True}) == 1
+        assert db.flags.find_one({"_id": "a"})["stale"] is True
+        assert db.flags.find_one({"_id": "b"})["stale"] is False
+    if not os.environ.get("MONGODB_URI"):
+        real.flags.update_one({"_id": "b"}, {"$set": {"stale": True}})
+        assert real.flags.find_one({"_id": "b"})["stale"] == 1 and real.flags.find_one({"_id": "b"})["stale"] is not True, \
+            "nx-27017 now keeps $set booleans; set_fields' workaround can go"

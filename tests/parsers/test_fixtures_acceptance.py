@@ -4,12 +4,18 @@ independent readers written here, not from the parser code."""
 
 import re
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from ingest.parsers import detect_format, parse_file, read_spectra
 
-from ._paths import EIS
+# Real instrument files live outside the repo: CI clones it with shared/ beside it.
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
+EIS = FIXTURES / "eis" / "impedance_py"
+DATA = REPO / "tests" / "data" / "instrument"
 
 
 def _floats(rows, cols):

@@ -1,0 +1,135 @@
+"""Authentication, authorization, request guards and the per-IP rate limit.
+
+* Reads are open unless ``Settings.read_requires_key``; writes need a writer or admin key.
+* Keys: ``Authorization: Bearer <token>`` or ``X-API-Key: <token>`` (see ``service.keys``).
+* No ``$`` in query parameters, no ``$``-keys (operator objects) or excessive nesting in JSON bodies.
+* Rate limit: ``Settings.rate_limit_per_minute`` > 0 turns on a sliding one-minute window per client IP.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections import defaultdict, deque
+
+from flask import Flask, current_app, g, request
+
+from service.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
+from service.keys import role_allows, verify_token
+
+MAX_JSON_DEPTH = 32
+
+#: security requirement objects for the OpenAPI document of write operations
+WRITE_SECURITY = [{"bearerAuth": []}, {"apiKeyHeader": []}]
+SECURITY_SCHEMES = {
+    "bearerAuth": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <key id>.<secret>"},
+    "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+}
+
+
+def _token() -> str | None:
+    auth = request.headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return request.headers.get("X-API-Key") or None
+
+
+def current_key() -> dict | None:
+    """The verified key of this request (cached on ``g``); 401 for a key that does not verify."""
+    if "api_key" not in g:
+        token = _token()
+        if token is None:
+            g.api_key = None
+        else:
+            key = verify_token(current_app.extensions["ionbase_store"], token)
+            if key is None:
+                raise Unauthorized("the API key is not valid or has been revoked")
+            g.api_key = key
+    return g.api_key
+
+
+def require_role(role: str) -> None:
+    key = current_key()
+    if key is None:
+        raise Unauthorized()
+    if not role_allows(key.get("role"), role):
+        raise Forbidden(f"this operation needs a {role} key; key {key['_id']} is a {key.get('role')} key")
+
+
+def requires(role: str):
+    """View decorator: the request must carry a key with at least ``role``."""
+
+    def deco(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            require_role(role)
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    return deco
+
+
+def _json_depth_and_keys(obj, depth: int = 0) -> None:
+    if depth > MAX_JSON_DEPTH:
+        raise BadRequest(f"JSON body nested deeper than {MAX_JSON_DEPTH}")
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if not isinstance(k, str) or k.startswith("$") or "\x00" in k:
+                raise BadRequest("operator keys ('$...') are not allowed in request bodies", {"body": [str(k)[:50]]})
+            _json_depth_and_keys(v, depth + 1)
+    elif isinstance(obj, list):
+        for v in obj:
+            _json_depth_and_keys(v, depth + 1)
+
+
+class RateLimiter:
+    """Sliding one-minute window per client address (in-process)."""
+
+    def __init__(self, per_minute: int):
+        self.per_minute = per_minute
+        self.hits: dict[str, deque] = defaultdict(deque)
+        self.lock = threading.Lock()
+
+    def check(self, client: str) -> float | None:
+        """None if allowed, else seconds until the next request is allowed."""
+        now = time.monotonic()
+        with self.lock:
+            q = self.hits[client]
+            while q and now - q[0] >= 60.0:
+                q.popleft()
+            if len(q) >= self.per_minute:
+                return max(0.0, 60.0 - (now - q[0]))
+            q.append(now)
+            if len(self.hits) > 100_000:  # forget idle clients
+                for k in [k for k, v in self.hits.items() if not v]:
+                    del self.hits[k]
+        return None
+
+
+def install(app: Flask) -> None:
+    """Register the request guards on ``app``."""
+    settings = app.config["IONBASE_SETTINGS"]
+    limiter = RateLimiter(settings.rate_limit_per_minute) if settings.rate_limit_per_minute > 0 else None
+    open_paths = ("/api/v1/health", "/api/v1/openapi.json", "/api/v1/docs", "/api/v1/redoc")
+
+    @app.before_request
+    def _guards():
+        if limiter is not None:
+            wait = limiter.check(request.remote_addr or "unknown")
+            if wait is not None:
+                raise TooManyRequests(
+                    f"more than {limiter.per_minute} requests per minute from this address",
+                    headers={"Retry-After": str(int(wait) + 1)},
+                )
+        for k, values in request.args.lists():
+            if "$" in k or any("$" in v for v in values):
+                raise BadRequest("'$' is not allowed in query parameters", {"query": [k]})
+        if request.is_json and request.content_length:
+            body = request.get_json(silent=True)
+            if body is None:
+                raise BadRequest("the request body is not valid JSON")
+            _json_depth_and_keys(body)
+        if settings.read_requires_key and request.method in ("GET", "HEAD") and not request.path.startswith(open_paths):
+            require_role("reader")

@@ -1,0 +1,76 @@
+"""``ionbase export``: the ML table to a file or stdout (registered on the ``ionbase`` group by the lead).
+
+    ionbase export --filter 'family="halide"' --format csv -o halides.csv
+    ionbase export --format jsonl | head
+    ionbase export --format parquet -o all.parquet
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+__all__ = ["export"]
+
+
+@click.command("export")
+@click.option("--filter", "filter_", default=None, metavar="F", help="OPTIMADE filter on property documents, e.g. 'family=\"halide\"'.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "jsonl"]), default="csv", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Output file (stdout when omitted; parquet needs a file).")
+@click.option("--mongo-filter", default=None, hidden=True, help="A raw Mongo query as JSON (debugging).")
+@click.option("--row-group-size", default=10_000, show_default=True, help="Parquet row-group size.")
+def export(filter_: str | None, fmt: str, output: Path | None, mongo_filter: str | None, row_group_size: int) -> None:
+    """Export properties as an ML-ready table: one row per (sample, temperature)."""
+    from ionbase.settings import Settings
+    from service.export import build_rows, filter_to_mongo, plan_export, write_csv, write_jsonl, write_parquet
+    from store import open_store
+
+    if fmt == "parquet" and output is None:
+        raise click.UsageError("--format parquet needs -o FILE")
+    if filter_ and mongo_filter:
+        raise click.UsageError("give --filter or --mongo-filter, not both")
+    if mongo_filter:
+        try:
+            query = json.loads(mongo_filter)
+        except json.JSONDecodeError as exc:
+            raise click.BadParameter(f"not JSON: {exc}", param_hint="--mongo-filter") from None
+        if not isinstance(query, dict):
+            raise click.BadParameter("must be a JSON object", param_hint="--mongo-filter")
+    else:
+        try:
+            query = filter_to_mongo(filter_)
+        except Exception as exc:  # the API's typed filter error: show its message
+            raise click.ClickException(getattr(exc, "description", None) or str(exc)) from None
+
+    store = open_store(Settings.from_env())
+    try:
+        plan = plan_export(store, query)
+        rows = build_rows(store, query, plan)
+        n_rows = 0
+
+        def counted():
+            nonlocal n_rows
+            for r in rows:
+                n_rows += 1
+                yield r
+
+        if fmt == "parquet":
+            write_parquet(counted(), plan, str(output), row_group_size=row_group_size)
+        else:
+            writer = write_csv if fmt == "csv" else write_jsonl
+            if output is None:
+                for chunk in writer(counted(), plan.columns):
+                    sys.stdout.write(chunk)
+                sys.stdout.flush()
+            else:
+                with open(output, "w", encoding="utf-8", newline="") as fh:
+                    for chunk in writer(counted(), plan.columns):
+                        fh.write(chunk)
+        if output is not None:
+            click.echo(f"{n_rows} rows x {len(plan.columns)} columns ({len(plan.samples)} samples) -> {output}", err=True)
+    finally:
+        store.close()

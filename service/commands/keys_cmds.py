@@ -1,0 +1,66 @@
+"""``ionbase keys``: create, list and revoke API keys (the lead registers the ``keys`` group)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+def _store(ctx: click.Context):
+    from store import open_store
+
+    obj = ctx.ensure_object(dict)
+    if "store" not in obj:
+        from ionbase.settings import Settings
+
+        settings = obj.get("settings") or Settings.from_env()
+        obj["store"] = open_store(settings)
+        ctx.call_on_close(obj["store"].close)
+    return obj["store"]
+
+
+@click.group("keys")
+def keys() -> None:
+    """API keys for writes (and for reads when IONBASE_READ_REQUIRES_KEY is set)."""
+
+
+@keys.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["reader", "writer", "admin"]), default="reader", show_default=True)
+@click.pass_context
+def create(ctx: click.Context, name: str, role: str) -> None:
+    """Create a key called NAME; prints the token once (store it: only its hash is kept)."""
+    from service.keys import create_key
+
+    key_id, token = create_key(_store(ctx), name, role)
+    click.echo(f"key {key_id} ({role}) created for {name}. Token (shown once):")
+    click.echo(token)
+
+
+@keys.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def list_(ctx: click.Context, as_json: bool) -> None:
+    """List keys (never their secrets)."""
+    from service.keys import list_keys
+
+    rows = list_keys(_store(ctx))
+    if as_json:
+        click.echo(json.dumps(rows, default=str, indent=2))
+        return
+    for r in rows:
+        state = "revoked" if r.get("revoked") else "active"
+        click.echo(f"{r['_id']}  {r.get('role', ''):<7} {state:<8} {str(r.get('created_at'))[:19]}  {r.get('name', '')}")
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@click.pass_context
+def revoke(ctx: click.Context, key_id: str) -> None:
+    """Revoke the key KEY_ID."""
+    from service.keys import revoke_key
+
+    if not revoke_key(_store(ctx), key_id):
+        raise click.ClickException(f"no key {key_id}")
+    click.echo(f"revoked {key_id}")

@@ -1,0 +1,96 @@
+"""Helpers shared by the resource blueprints: store access, documents out, simple paging."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+import marshmallow as ma
+from flask import current_app, request
+
+from service.errors import NotFound
+from service.query.cursor import combine, decode_cursor, encode_cursor, fingerprint, keyset_condition
+
+MAX_PAGE = 1000
+
+
+def get_store():
+    return current_app.extensions["ionbase_store"]
+
+
+def get_settings():
+    return current_app.config["IONBASE_SETTINGS"]
+
+
+def clean(doc: Any) -> Any:
+    """A stored document as JSON-able output: ``_id`` -> ``id``, datetimes as ISO 8601."""
+    if isinstance(doc, dict):
+        out = {}
+        for k, v in doc.items():
+            out["id" if k == "_id" else k] = clean(v)
+        return out
+    if isinstance(doc, list):
+        return [clean(v) for v in doc]
+    if isinstance(doc, (_dt.datetime, _dt.date)):
+        return doc.isoformat()
+    return doc
+
+
+def get_or_404(collection: str, doc_id: str, what: str, projection: dict | None = None) -> dict:
+    store = get_store()
+    doc = store.db[collection].find_one(store.visible({"_id": str(doc_id)}), projection)
+    if doc is None:
+        raise NotFound(f"no {what} {doc_id!r}")
+    return doc
+
+
+# --------------------------------------------------------------------- schemas
+
+
+class PageArgs(ma.Schema):
+    page_limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(1, MAX_PAGE),
+                                   metadata={"description": "Documents per page (1-1000)."})
+    page_cursor = ma.fields.String(load_default=None, validate=ma.validate.Length(max=2000),
+                                   metadata={"description": "Opaque cursor from `meta.next_cursor` of the previous page."})
+
+
+class PageMeta(ma.Schema):
+    returned = ma.fields.Integer()
+    page_limit = ma.fields.Integer()
+    more_data_available = ma.fields.Boolean()
+    next_cursor = ma.fields.String(allow_none=True)
+    next = ma.fields.String(allow_none=True, metadata={"description": "URL of the next page"})
+    total = ma.fields.Integer(allow_none=True)
+    unit = ma.fields.String(allow_none=True)
+
+
+def next_url(cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    from urllib.parse import urlencode
+
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "page_cursor"]
+    args.append(("page_cursor", cursor))
+    return f"{request.base_url}?{urlencode(args)}"
+
+
+def list_page(collection: str, query: dict, args: dict, projection: dict | None = None, fp_extra: Any = None,
+              visible: bool = True) -> dict:
+    """One page of ``collection`` sorted by ``_id`` with a keyset cursor; ``{data, meta}``."""
+    store = get_store()
+    spec = [("_id", 1)]
+    fp = fingerprint(collection, query, fp_extra)
+    q = query
+    if args.get("page_cursor"):
+        values = decode_cursor(args["page_cursor"], spec, fp)
+        q = combine(query, keyset_condition(spec, values))
+    limit = args["page_limit"]
+    docs = list(store.db[collection].find(store.visible(q) if visible else q, projection).sort(spec).limit(limit + 1))
+    more = len(docs) > limit
+    docs = docs[:limit]
+    cursor = encode_cursor(spec, docs[-1], fp) if more and docs else None
+    return {
+        "data": [clean(d) for d in docs],
+        "meta": {"returned": len(docs), "page_limit": limit, "more_data_available": more,
+                 "next_cursor": cursor, "next": next_url(cursor)},
+    }

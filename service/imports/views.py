@@ -1,0 +1,155 @@
+"""``/api/v1/imports``: upload lab records or instrument files; list import batches."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import marshmallow as ma
+from flask import request
+from flask_smorest import Blueprint
+from werkzeug.utils import secure_filename
+
+from schemas.documents import ImportBatch
+from service.auth import WRITE_SECURITY, current_key, requires
+from service.common import PageArgs, clean, get_settings, get_store, list_page
+from service.docschemas import document_schema, page_schema
+from service.errors import BadRequest, NotFound, Unprocessable
+
+F = ma.fields
+blp = Blueprint("imports", __name__, url_prefix="/api/v1/imports", description="Import batches")
+
+MAX_FILES = 500
+
+
+class ImportArgs(ma.Schema):
+    dry_run = F.Boolean(load_default=False, metadata={"description": "Validate and report; write nothing."})
+    skip_invalid = F.Boolean(load_default=False, metadata={"description": "Import the valid records, report the rest."})
+
+
+class ImportReportOut(ma.Schema):
+    batch_id = F.String(allow_none=True)
+    status = F.String(metadata={"description": "committed | dry_run"})
+    dry_run = F.Boolean()
+    counts = F.Dict()
+    files = F.List(F.Dict())
+    errors = F.List(F.Dict())
+    touched_samples = F.List(F.String())
+
+
+class ImportUpload(ma.Schema):
+    files = F.List(F.Raw(metadata={"type": "string", "format": "binary"}),
+                   metadata={"description": "Import files (YAML/JSON/CSV/XLSX records, instrument files); "
+                                            "a file name may contain sub-folders (spectra/x.mpt)."})
+
+
+BatchOut = document_schema(ImportBatch, "ImportBatch")
+BatchPage = page_schema(BatchOut, "ImportBatchPage")
+_BATCH_PROJECTION = {"previous": 0, "files.path": 0}
+
+
+def _safe_relpath(name: str) -> Path:
+    parts = [secure_filename(p) for p in name.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    parts = [p for p in parts if p]
+    if not parts:
+        raise BadRequest(f"unusable file name {name!r}")
+    return Path(*parts[-4:])
+
+
+def _save_upload(tmp: Path) -> None:
+    uploads = [f for key in request.files for f in request.files.getlist(key)]
+    if request.files:
+        if len(uploads) > MAX_FILES:
+            raise BadRequest(f"at most {MAX_FILES} files per import")
+        for up in uploads:
+            rel = _safe_relpath(up.filename or "upload")
+            target = tmp / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            up.save(target)
+            if target.stat().st_size > get_settings().max_file_bytes:
+                raise BadRequest(f"{rel} is larger than {get_settings().max_file_bytes} bytes")
+        return
+    body = request.get_json(silent=True) if request.is_json else None
+    if not isinstance(body, dict):
+        raise BadRequest("send files as multipart/form-data or one JSON object in the import format "
+                         "(docs/import-format.md)")
+    (tmp / "records.json").write_text(json.dumps(body))
+
+
+def _relative_report(report: dict, tmp: Path) -> dict:
+    for f in report.get("files") or []:
+        if f.get("path"):
+            try:
+                f["path"] = str(Path(f["path"]).relative_to(tmp))
+            except ValueError:
+                f["path"] = Path(f["path"]).name
+    for e in report.get("errors") or []:
+        if isinstance(e, dict) and e.get("file"):
+            e["file"] = Path(str(e["file"])).name
+    report.pop("rejected_file", None)
+    return report
+
+
+@blp.route("")
+@blp.arguments(ImportArgs, location="query")
+@blp.response(201, ImportReportOut, description="Batch report (200 for a dry run)")
+@blp.alt_response(200, schema=ImportReportOut, description="Dry-run report", success=True)
+@blp.doc(security=WRITE_SECURITY, requestBody={
+    "required": True,
+    "content": {
+        "multipart/form-data": {"schema": {"type": "object", "properties": {
+            "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}},
+        "application/json": {"schema": {"type": "object", "description": "One import file in JSON (docs/import-format.md)",
+                                        "additionalProperties": True}},
+    },
+})
+@requires("writer")
+def create_import(args):
+    """Import uploaded files (multipart) or one JSON document in the import format.
+
+    Runs the importer on a temporary folder: validation first, then one batch that becomes
+    visible at once. Invalid records -> 422 with every issue (nothing written) unless `skip_invalid`.
+    """
+    from ingest.errors import ImportFailed
+    from ingest.importer import Importer, ImportOptions
+
+    settings = get_settings()
+    key = current_key() or {}
+    tmp = Path(tempfile.mkdtemp(prefix="ionbase-upload-"))
+    try:
+        _save_upload(tmp)
+        opts = ImportOptions(dry_run=args["dry_run"], skip_invalid=args["skip_invalid"],
+                             user=f"api:{key.get('name', key.get('_id', '?'))}",
+                             max_file_bytes=settings.max_file_bytes, max_rows=settings.max_rows_per_batch,
+                             rejected_dir=tmp / "rejected")
+        try:
+            report = Importer(get_store(), opts).run([tmp])
+        except ImportFailed as exc:
+            raise Unprocessable(
+                f"{len(exc.issues)} invalid record(s); nothing was written",
+                {"issues": [_relative_report({"errors": [i.to_dict()]}, tmp)["errors"][0] for i in exc.issues[:1000]]},
+            ) from None
+        out = _relative_report(report.to_dict(), tmp)
+        return out, (200 if args["dry_run"] else 201)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@blp.route("")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, BatchPage)
+def list_imports(args):
+    """List import batches (sorted by id, which starts with the time)."""
+    return list_page("import_batches", {}, args, projection=_BATCH_PROJECTION, visible=False)
+
+
+@blp.route("/<string:batch_id>")
+@blp.response(200, BatchOut)
+def get_import(batch_id):
+    """One import batch."""
+    doc = get_store().db.import_batches.find_one({"_id": str(batch_id)}, _BATCH_PROJECTION)
+    if doc is None:
+        raise NotFound(f"no import batch {batch_id!r}")
+    return clean(doc)

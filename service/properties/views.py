@@ -1,0 +1,116 @@
+"""``/api/v1/properties``: the cross-material property query, and one property by id."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from schemas.units import UnitError, convert, parse_unit
+from service.common import clean, get_or_404, get_store, next_url
+from service.errors import BadRequest
+from service.properties.schemas import FieldList, PropertyOut, PropertyPage, PropertyQueryArgs
+from service.query.cursor import combine, decode_cursor, encode_cursor, keyset_condition
+from service.query.fields import FIELDS
+from service.query.properties import build_property_query
+
+blp = Blueprint("properties", __name__, url_prefix="/api/v1/properties",
+                description="Scalar properties across materials: OPTIMADE filter, sort, cursor pages, unit conversion")
+
+
+def convert_units(docs: list[dict], unit: str) -> None:
+    """Convert value/uncertainty of every doc to ``unit`` in place; 400 if any is incompatible."""
+    try:
+        parse_unit(unit)
+    except UnitError as exc:
+        raise BadRequest(f"unknown unit {unit!r}: {exc}", {"unit": [unit]}) from None
+    for d in docs:
+        src = d.get("unit")
+        if src is None or "value" not in d:
+            continue
+        try:
+            v = d["value"]
+            d["value"] = convert(v, src, unit)
+            if d.get("uncertainty") is not None:
+                d["uncertainty"] = abs(convert(v + d["uncertainty"], src, unit) - d["value"])
+            if d.get("range"):
+                d["range"] = [convert(r, src, unit) for r in d["range"]]
+        except UnitError:
+            raise BadRequest(
+                f"unit {unit!r} does not fit property {d.get('name')!r} (canonical unit {src}); "
+                "filter on one kind of property to convert units",
+                {"unit": [unit]},
+            ) from None
+        d["unit"] = unit
+
+
+def expand_samples(docs: list[dict]) -> None:
+    """Attach ``sample_expanded`` (label, parent, route steps and summary) to each property."""
+    store = get_store()
+    ids = sorted({d["sample"] for d in docs if d.get("sample")})
+    if not ids:
+        return
+    samples = {s["_id"]: s for s in store.db.samples.find(store.visible({"_id": {"$in": ids}}),
+                                                           {"label": 1, "parent": 1, "route": 1, "summary": 1})}
+    route_ids = sorted({s["route"] for s in samples.values() if s.get("route")})
+    routes = {r["_id"]: r for r in store.db.routes.find(store.visible({"_id": {"$in": route_ids}}), {"steps": 1})} if route_ids else {}
+    for d in docs:
+        s = samples.get(d.get("sample"))
+        if s is None:
+            continue
+        steps = (routes.get(s.get("route")) or {}).get("steps") or []
+        d["sample_expanded"] = {
+            "id": s["_id"], "label": s.get("label"), "parent": s.get("parent"), "route": s.get("route"),
+            "summary": s.get("summary"),
+            "steps": [{k: st.get(k) for k in ("order", "type", "params", "notes") if st.get(k) is not None} for st in steps],
+        }
+
+
+@blp.route("")
+@blp.arguments(PropertyQueryArgs, location="query")
+@blp.response(200, PropertyPage)
+def query_properties(args):
+    """Query properties across materials.
+
+    `filter` uses the OPTIMADE filter grammar over Ionbase fields (`GET /api/v1/properties/fields`).
+    Pages are cursor-based: follow `meta.next` (or pass `meta.next_cursor` as `page_cursor`) with
+    the same filter, sort and unit. `max_anneal_c<=T` also matches samples that were never annealed.
+    """
+    store = get_store()
+    pq = build_property_query(args["filter"], args["sort"], args["fields"], args["unit"])
+    q = pq.query
+    if args["page_cursor"]:
+        q = combine(q, keyset_condition(pq.sort, decode_cursor(args["page_cursor"], pq.sort, pq.fingerprint)))
+    limit = args["page_limit"]
+    docs = list(store.db.properties.find(store.visible(q), pq.projection).sort(pq.sort).limit(limit + 1))
+    more = len(docs) > limit
+    docs = docs[:limit]
+    cursor = encode_cursor(pq.sort, docs[-1], pq.fingerprint) if more and docs else None
+    if args["unit"]:
+        convert_units(docs, args["unit"])
+    if args["expand"] == "sample":
+        expand_samples(docs)
+    out = [clean(d) for d in docs]
+    if pq.output is not None:
+        keep = set(pq.output) | ({"sample_expanded"} if args["expand"] else set())
+        out = [{k: v for k, v in d.items() if k in keep} for d in out]
+    meta = {"returned": len(out), "page_limit": limit, "more_data_available": more,
+            "next_cursor": cursor, "next": next_url(cursor)}
+    if args["unit"]:
+        meta["unit"] = args["unit"]
+    if args["include_total"]:
+        meta["total"] = store.db.properties.count_documents(store.visible(pq.query))
+    return {"data": out, "meta": meta}
+
+
+@blp.route("/fields")
+@blp.response(200, FieldList)
+def list_fields():
+    """Fields usable in `filter`, `sort` and the trend endpoints, with types and database paths."""
+    return {"data": [{"name": f.name, "path": f.path, "type": f.type, "sortable": f.sortable,
+                      "description": f.description} for f in FIELDS.values()]}
+
+
+@blp.route("/<string:property_id>")
+@blp.response(200, PropertyOut)
+def get_property(property_id):
+    """One property by id."""
+    return clean(get_or_404("properties", property_id, "property"))

@@ -1,0 +1,52 @@
+"""The cross-material property query: arguments -> (query, sort, projection). Pure functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.errors import BadRequest
+from service.query.cursor import SortSpec, fingerprint, parse_sort
+from service.query.fields import OUTPUT_FIELDS, output_key
+from service.query.filter import parse_filter
+
+
+@dataclass
+class PropertyQuery:
+    query: dict
+    sort: SortSpec
+    projection: dict | None  # top-level keys only (the embedded store mangles dotted projections)
+    output: list[str] | None  # keys to return (None: all)
+    fingerprint: str
+
+
+def parse_fields(text: str | None) -> list[str] | None:
+    """``fields=name,value,sample_label`` -> output keys (filter names map to their top-level key)."""
+    if not text:
+        return None
+    out: list[str] = []
+    for name in (n.strip() for n in text.split(",")):
+        if not name:
+            continue
+        key = output_key(name)
+        if key is None:
+            raise BadRequest(f"unknown field {name!r} in fields; available: {', '.join(OUTPUT_FIELDS)}", {"fields": [name]})
+        if key not in out:
+            out.append(key)
+    return out or None
+
+
+def build_property_query(filter_text: str | None, sort_text: str | None, fields_text: str | None,
+                         unit: str | None = None) -> PropertyQuery:
+    query = parse_filter(filter_text)
+    sort = parse_sort(sort_text)
+    output = parse_fields(fields_text)
+    projection = None
+    if output is not None:
+        need = set(output) | {p.split(".")[0] for p, _ in sort}
+        if unit:
+            need |= {"value", "uncertainty", "unit", "name"}
+        need.discard("id")
+        projection = {k: 1 for k in sorted(need)}
+        projection["_id"] = 1
+    fp = fingerprint("properties", query, unit)
+    return PropertyQuery(query=query, sort=sort, projection=projection, output=output, fingerprint=fp)

@@ -1,0 +1,68 @@
+"""Schemas of the samples endpoints."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from schemas import registry
+from schemas.documents import Material, Measurement, Property, Sample, StructureResult, SynthesisRoute
+from service.common import PageArgs
+from service.docschemas import document_schema, page_schema
+
+F = ma.fields
+
+
+class SampleListArgs(PageArgs):
+    material = F.String(validate=ma.validate.Length(max=200), metadata={"description": "Material id"})
+    element = F.List(F.String(validate=ma.validate.Length(max=3)), metadata={"description": "Contains all these elements"})
+    family = F.String(validate=ma.validate.Length(max=100))
+    label = F.String(validate=ma.validate.Length(max=200))
+    source_key = F.String(validate=ma.validate.Length(max=300), metadata={"description": "DOI or notebook reference"})
+
+
+class SampleRef(ma.Schema):
+    id = F.String()
+    label = F.String()
+
+
+class Lineage(ma.Schema):
+    parents = F.List(F.Nested(SampleRef), metadata={"description": "Parent chain, nearest first"})
+    children = F.List(F.Nested(SampleRef))
+
+
+SampleOut = document_schema(Sample)
+SamplePage = page_schema(SampleOut, "SamplePage")
+SampleDetail = document_schema(
+    Sample, "SampleDetail",
+    material_doc=F.Nested(document_schema(Material)),
+    lineage=F.Nested(Lineage),
+    route_doc=F.Nested(document_schema(SynthesisRoute, "Route"), allow_none=True),
+    measurements=F.List(F.Nested(document_schema(Measurement))),
+    structures=F.List(F.Nested(document_schema(StructureResult, "Structure"))),
+    properties=F.List(F.Nested(document_schema(Property))),
+)
+
+
+class ArrheniusArgs(ma.Schema):
+    property = F.String(load_default="ionic_conductivity", validate=ma.validate.OneOf(registry.CONDUCTIVITY_PROPERTIES))
+
+
+class ArrheniusPoint(ma.Schema):
+    id = F.String()
+    temperature_c = F.Float()
+    temperature_k = F.Float()
+    inverse_temperature = F.Float(metadata={"description": "1000/T in 1/K"})
+    value = F.Float()
+    uncertainty = F.Float(allow_none=True)
+    log10_value = F.Float()
+    origin = F.String()
+    measurement = F.String(allow_none=True)
+
+
+class Arrhenius(ma.Schema):
+    sample = F.Nested(SampleRef)
+    property = F.String()
+    unit = F.String()
+    points = F.List(F.Nested(ArrheniusPoint))
+    fit = F.Dict(metadata={"description": "Derived Arrhenius fit: property name -> property document (origin derived)"})
+    reported = F.List(F.Dict(), metadata={"description": "Reported activation energies / prefactors"})

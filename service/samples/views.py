@@ -1,0 +1,103 @@
+"""``/api/v1/samples``: samples with lineage, route, measurements, structures, properties."""
+
+from __future__ import annotations
+
+import math
+
+from flask_smorest import Blueprint
+
+from service.common import clean, get_or_404, get_store, list_page
+from service.samples.schemas import Arrhenius, ArrheniusArgs, SampleDetail, SampleListArgs, SamplePage
+
+blp = Blueprint("samples", __name__, url_prefix="/api/v1/samples", description="Samples")
+
+MAX_LINEAGE = 50
+FIT_PROPERTIES = ("activation_energy", "conductivity_prefactor", "conductivity_prefactor_sigmaT")
+
+
+def sample_query(args: dict) -> dict:
+    q: dict = {}
+    for arg, path in (("material", "material"), ("family", "family"), ("label", "label"), ("source_key", "source_key")):
+        if args.get(arg):
+            q[path] = args[arg]
+    if args.get("element"):
+        q["elements"] = {"$all": list(args["element"])}
+    return q
+
+
+@blp.route("")
+@blp.arguments(SampleListArgs, location="query")
+@blp.response(200, SamplePage)
+def list_samples(args):
+    """List samples (cursor pages sorted by id)."""
+    return list_page("samples", sample_query(args), args)
+
+
+def lineage(sample: dict) -> dict:
+    """Parent chain (nearest first, cycle-safe) and direct children."""
+    store = get_store()
+    parents, seen = [], {sample["_id"]}
+    pid = sample.get("parent")
+    while pid and pid not in seen and len(parents) < MAX_LINEAGE:
+        seen.add(pid)
+        p = store.db.samples.find_one(store.visible({"_id": pid}), {"label": 1, "parent": 1})
+        if p is None:
+            break
+        parents.append({"id": p["_id"], "label": p.get("label")})
+        pid = p.get("parent")
+    children = [{"id": c["_id"], "label": c.get("label")}
+                for c in store.db.samples.find(store.visible({"parent": sample["_id"]}), {"label": 1}).sort("_id", 1)]
+    return {"parents": parents, "children": children}
+
+
+@blp.route("/<string:sample_id>")
+@blp.response(200, SampleDetail)
+def get_sample(sample_id):
+    """One sample with lineage, synthesis route, measurements, structures and properties."""
+    store = get_store()
+    s = get_or_404("samples", sample_id, "sample")
+    out = clean(s)
+    out["lineage"] = lineage(s)
+    mat = store.db.materials.find_one(store.visible({"_id": s.get("material")}))
+    out["material_doc"] = clean(mat) if mat else None
+    route = store.db.routes.find_one(store.visible({"_id": s["route"]})) if s.get("route") else None
+    out["route_doc"] = clean(route) if route else None
+    out["measurements"] = [clean(m) for m in store.db.measurements.find(store.visible({"sample": sample_id})).sort("_id", 1)]
+    out["structures"] = [clean(m) for m in store.db.structures.find(store.visible({"sample": sample_id})).sort("_id", 1)]
+    out["properties"] = [clean(p) for p in store.db.properties.find(store.visible({"sample": sample_id})).sort("_id", 1).limit(5000)]
+    return out
+
+
+@blp.route("/<string:sample_id>/arrhenius")
+@blp.arguments(ArrheniusArgs, location="query")
+@blp.response(200, Arrhenius)
+def sample_arrhenius(args, sample_id):
+    """Conductivity against temperature for one sample, with the stored Arrhenius fit.
+
+    `fit` holds the derived (origin `derived`) activation energy and prefactors if the analysis
+    jobs computed them; `reported` holds values stated in the source.
+    """
+    store = get_store()
+    s = get_or_404("samples", sample_id, "sample", {"label": 1})
+    props = store.db.properties.find(
+        store.visible({"sample": sample_id, "name": args["property"], "temperature_k": {"$exists": True}})
+    ).sort([("temperature_k", 1), ("_id", 1)])
+    points = []
+    for p in props:
+        t = p["temperature_k"]
+        v = p["value"]
+        points.append({
+            "id": p["_id"], "temperature_k": t, "temperature_c": p.get("temperature_c"),
+            "inverse_temperature": 1000.0 / t if t else None, "value": v, "uncertainty": p.get("uncertainty"),
+            "log10_value": math.log10(v) if v > 0 else None, "origin": p.get("origin"), "measurement": p.get("measurement"),
+        })
+    fit, reported = {}, []
+    for p in store.db.properties.find(store.visible({"sample": sample_id, "name": {"$in": list(FIT_PROPERTIES)}})).sort("_id", 1):
+        doc = clean(p)
+        if p.get("origin") == "derived":
+            if p["name"] not in fit or p.get("stale") is False:
+                fit[p["name"]] = doc
+        else:
+            reported.append(doc)
+    return {"sample": {"id": s["_id"], "label": s.get("label")}, "property": args["property"], "unit": "S/cm",
+            "points": points, "fit": fit, "reported": reported}

@@ -1,0 +1,152 @@
+"""``/api/v1/trends``: standing questions (property vs synthesis parameter, vs composition)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_smorest import Blueprint
+
+from schemas import registry
+from service.common import get_store
+from service.errors import BadRequest
+from service.query.fields import TREND_PARAMETERS
+from service.query.filter import MAX_FILTER_LENGTH, parse_filter
+from service.query.pipelines import GROUP_KEYS, composition_trend_pipeline, synthesis_trend_pipeline, zip_points
+
+F = ma.fields
+blp = Blueprint("trends", __name__, url_prefix="/api/v1/trends",
+                description="Standing questions: a property against synthesis parameters or composition")
+
+MAX_POINTS = 20000
+
+
+class TrendArgs(ma.Schema):
+    property = F.String(required=True, validate=ma.validate.OneOf(list(registry.PROPERTIES)),
+                        metadata={"description": "Property name, e.g. ionic_conductivity"})
+    temperature_c = F.Float(load_default=None, allow_nan=False, validate=ma.validate.Range(-273.15, 5000),
+                            metadata={"description": "Only values measured at this temperature (°C)"})
+    temperature_tolerance = F.Float(load_default=0.5, validate=ma.validate.Range(0, 100),
+                                    metadata={"description": "± tolerance on temperature_c (°C)"})
+    filter = F.String(load_default=None, validate=ma.validate.Length(max=MAX_FILTER_LENGTH),
+                      metadata={"description": "Extra OPTIMADE filter (same fields as /properties)"})
+
+
+class SynthesisTrendArgs(TrendArgs):
+    parameter = F.String(required=True, validate=ma.validate.OneOf(TREND_PARAMETERS),
+                         metadata={"description": "Synthesis parameter (route summary field)"})
+    group_by = F.String(load_default="material", validate=ma.validate.OneOf(sorted(GROUP_KEYS)))
+
+
+class CompositionTrendArgs(TrendArgs):
+    series = F.String(load_default=None, validate=ma.validate.Length(max=200),
+                      metadata={"description": "Series name, e.g. Na3-xIn1-xZrxCl6 (x = series parameter)"})
+    component = F.String(load_default=None, validate=ma.validate.Length(max=100),
+                         metadata={"description": "Composite component formula, e.g. SiO2 (x = its fraction)"})
+
+
+class TrendPoint(ma.Schema):
+    id = F.String()
+    sample = F.String()
+    sample_id = F.String()
+    x = F.Float()
+    value = F.Float()
+    formula = F.String()
+    basis = F.String()
+
+
+class TrendGroup(ma.Schema):
+    key = F.String(allow_none=True)
+    formula = F.String(allow_none=True)
+    n = F.Integer()
+    points = F.List(F.Nested(TrendPoint))
+
+
+class Trend(ma.Schema):
+    property = F.String()
+    parameter = F.String()
+    unit = F.String()
+    temperature_c = F.Float(allow_none=True)
+    group_by = F.String()
+    groups = F.List(F.Nested(TrendGroup))
+
+
+def trend_match(args: dict) -> dict:
+    """Base $match of a trend: property name, temperature window, optional filter."""
+    parts: list[dict] = [{"name": args["property"]}]
+    if args.get("temperature_c") is not None:
+        t, tol = args["temperature_c"], args["temperature_tolerance"]
+        parts.append({"temperature_c": {"$gte": t - tol, "$lte": t + tol}})
+    if args.get("filter"):
+        parts.append(parse_filter(args["filter"]))
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+def _unit(prop: str) -> str:
+    return registry.QUANTITIES[registry.PROPERTIES[prop].quantity].display_unit
+
+
+@blp.route("/synthesis")
+@blp.arguments(SynthesisTrendArgs, location="query")
+@blp.response(200, Trend)
+def synthesis_trend(args):
+    """A property against a synthesis parameter (e.g. conductivity vs milling time), grouped.
+
+    Example: `?property=ionic_conductivity&parameter=milling_time_h&temperature_c=25&group_by=material`.
+    Uses a `$group` aggregation on the store; points are sorted by the parameter.
+    """
+    store = get_store()
+    pipeline = synthesis_trend_pipeline(store.visible(trend_match(args)), args["parameter"], args["group_by"])
+    groups = []
+    for g in store.db.properties.aggregate(pipeline):
+        pts = zip_points(g)[:MAX_POINTS]
+        groups.append({"key": g["_id"], "formula": g.get("formula"), "n": g.get("n", len(pts)), "points": pts})
+    return {"property": args["property"], "parameter": args["parameter"], "unit": _unit(args["property"]),
+            "temperature_c": args.get("temperature_c"), "group_by": args["group_by"], "groups": groups}
+
+
+@blp.route("/composition")
+@blp.arguments(CompositionTrendArgs, location="query")
+@blp.response(200, Trend)
+def composition_trend(args):
+    """A property against composition: the series parameter x, or a composite component's fraction.
+
+    `?property=ionic_conductivity&series=Na3-xIn1-xZrxCl6&temperature_c=25` plots against x;
+    `?property=ionic_conductivity&component=SiO2` plots against the SiO2 fraction of composites
+    (in the basis stated by the material: vol, wt or mol %).
+    """
+    store = get_store()
+    if args.get("series") and args.get("component"):
+        raise BadRequest("give either series or component, not both")
+    match = trend_match(args)
+    unit = _unit(args["property"])
+    if args.get("component"):
+        return {"property": args["property"], "parameter": f"fraction of {args['component']}", "unit": unit,
+                "temperature_c": args.get("temperature_c"), "group_by": "component",
+                "groups": [_component_group(store, match, args["component"])]}
+    if args.get("series"):
+        match = {"$and": [match, {"series_name": args["series"]}]}
+    groups = []
+    for g in store.db.properties.aggregate(composition_trend_pipeline(store.visible(match))):
+        pts = zip_points(g, ("ids", "samples", "labels", "x", "y", "formulas"))[:MAX_POINTS]
+        groups.append({"key": g["_id"], "formula": None, "n": g.get("n", len(pts)), "points": pts})
+    return {"property": args["property"], "parameter": "x", "unit": unit, "temperature_c": args.get("temperature_c"),
+            "group_by": "series", "groups": groups}
+
+
+def _component_group(store, match: dict, component: str) -> dict:
+    """Properties of composites containing ``component``, x = its fraction (two plain queries)."""
+    fractions: dict[str, tuple[float, str]] = {}
+    for m in store.db.materials.find(store.visible({"components": {"$elemMatch": {"formula": component}}}),
+                                     {"components": 1, "reduced_formula": 1}):
+        for c in m.get("components") or []:
+            if c.get("formula") == component and c.get("fraction") is not None:
+                fractions[m["_id"]] = (float(c["fraction"]), c.get("basis") or "")
+                break
+    points = []
+    if fractions:
+        q = store.visible({"$and": [match, {"material_id": {"$in": sorted(fractions)}}]})
+        for p in store.db.properties.find(q, {"sample": 1, "sample_label": 1, "value": 1, "material_id": 1, "reduced_formula": 1}).limit(MAX_POINTS):
+            x, basis = fractions[p["material_id"]]
+            points.append({"id": p["_id"], "sample": p.get("sample_label"), "sample_id": p.get("sample"), "x": x,
+                           "value": p["value"], "formula": p.get("reduced_formula"), "basis": basis})
+    points.sort(key=lambda p: (p["x"], p["id"]))
+    return {"key": component, "formula": component, "n": len(points), "points": points}

@@ -1,0 +1,181 @@
+"""Pure tests of the query builders (no database)."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.errors import BadRequest
+from service.query import cursor as C
+from service.query.fields import FIELDS, OUTPUT_FIELDS
+from service.query.filter import MAX_FILTER_LENGTH, parse_filter
+from service.query.pipelines import synthesis_trend_pipeline, zip_points
+from service.query.properties import build_property_query, parse_fields
+
+EXAMPLE = ('property="ionic_conductivity" AND temperature_c=25 AND value>=1e-4 AND elements HAS "Na" '
+           "AND milling_time_h>=4 AND max_anneal_c<=300")
+
+
+def _ops(q):
+    """Every key anywhere in a query."""
+    if isinstance(q, dict):
+        for k, v in q.items():
+            yield k
+            yield from _ops(v)
+    elif isinstance(q, list):
+        for v in q:
+            yield from _ops(v)
+
+
+def test_example_filter_maps_fields_and_anneal_semantics():
+    q = parse_filter(EXAMPLE)
+    assert q == {"$and": [
+        {"name": {"$eq": "ionic_conductivity"}},
+        {"temperature_c": {"$eq": 25}},
+        {"value": {"$gte": 0.0001}},
+        {"elements": {"$in": ["Na"]}},
+        {"synthesis.milling_time_h": {"$gte": 4}},
+        {"$or": [{"synthesis.max_anneal_c": {"$lte": 300}}, {"synthesis.annealed": False}]},
+    ]}
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("max_anneal_c<300", {"$or": [{"synthesis.max_anneal_c": {"$lt": 300}}, {"synthesis.annealed": False}]}),
+    ("max_anneal_c>=300", {"synthesis.max_anneal_c": {"$gte": 300}}),
+    ("NOT max_anneal_c>300", {"$or": [{"synthesis.max_anneal_c": {"$lte": 300}}, {"synthesis.annealed": False}]}),
+    ('annealed="false"', {"synthesis.annealed": {"$eq": False}}),
+    ("stale=1", {"stale": {"$eq": True}}),
+    ('method="EIS"', {"conditions.method": {"$eq": "EIS"}}),
+    ("current_density>0.1", {"conditions.current_density": {"$gt": 0.1}}),
+    ("cycle_number=100", {"conditions.cycle_number": {"$eq": 100}}),
+    ('series="Na3-xIn1-xZrxCl6" AND x>=0.5', {"$and": [{"series_name": {"$eq": "Na3-xIn1-xZrxCl6"}}, {"series_value": {"$gte": 0.5}}]}),
+    ('sample="a"', {"sample_label": {"$eq": "a"}}),
+    ('sample_id="smp-1"', {"sample": {"$eq": "smp-1"}}),
+    ("elements LENGTH 3", {"nelements": {"$eq": 3}}),
+    ("elements LENGTH >= 4", {"nelements": {"$gte": 4}}),
+    ('elements HAS ALL "Na","Cl"', {"elements": {"$all": ["Na", "Cl"]}}),
+    ('elements HAS ANY "Na","Li"', {"elements": {"$in": ["Na", "Li"]}}),
+    ("x IS KNOWN", {"$and": [{"series_value": {"$exists": True}}, {"series_value": {"$exists": True}}]}),
+    ("value != 3", {"$and": [{"value": {"$ne": 3}}, {"value": {"$exists": True}}]}),
+    ('sample CONTAINS ".*"', {"sample_label": {"$regex": r"\.\*"}}),
+    ('sample STARTS WITH "NCB"', {"sample_label": {"$regex": "^NCB"}}),
+    ('doi ENDS "1"', {"doi": {"$regex": "1$"}}),
+])
+def test_filter_translations(text, expected):
+    assert parse_filter(text) == expected
+
+
+def test_has_only_uses_complement_not_not():
+    q = parse_filter('elements HAS ONLY "Na","Cl"')
+    assert "$not" not in set(_ops(q))
+    nin = q["$and"][0]["elements"]["$nin"]
+    assert "Na" not in nin and "Cl" not in nin and "Li" in nin
+
+
+@pytest.mark.parametrize("text", [
+    EXAMPLE, "NOT value > 3", 'NOT (family="halide" OR value < 1)', 'NOT elements HAS "Na"', "x IS UNKNOWN",
+    'elements HAS ONLY "Na","B","C","H"', "value != 1",
+])
+def test_only_whitelisted_operators_are_emitted(text):
+    from service.query.filter import ALLOWED_OPERATORS
+
+    ops = {k for k in _ops(parse_filter(text)) if k.startswith("$")}
+    assert ops <= ALLOWED_OPERATORS
+    assert "$not" not in ops and "$where" not in ops
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("foo=1", "unknown field 'foo'"),
+    ("value >> 3", "syntax error"),
+    ('value="abc"', "is a number"),
+    ("family=3", "is text"),
+    ("value = sample", "comparing two fields"),
+    ('NOT sample CONTAINS "x"', "NOT is not supported"),
+    ('annealed="maybe"', "true or false"),
+    ("value > 1e999", "finite"),
+    ('$where="1"', "'$' is not allowed"),
+    ('sample="$gt"', "'$' is not allowed"),
+    ("(" * 30 + "value>1" + ")" * 30, "nested"),
+    ("value>1 AND " * 300 + "value>1", "too many comparisons"),
+    ('step_types LENGTH 2', "LENGTH is only supported"),
+])
+def test_filter_errors_are_400_with_details(text, needle):
+    with pytest.raises(BadRequest) as info:
+        parse_filter(text)
+    assert info.value.code == 400
+    assert needle in info.value.message, info.value.message
+    assert "filter" in info.value.errors
+
+
+def test_filter_error_positions():
+    with pytest.raises(BadRequest) as info:
+        parse_filter('value > 1 AND bogus = "x"')
+    f = info.value.errors["filter"]
+    assert f["position"] == 14 and f["column"] == 15 and f["line"] == 1
+    with pytest.raises(BadRequest) as info:
+        parse_filter("value >> 3")
+    assert info.value.errors["filter"]["position"] == 7
+
+
+def test_filter_length_cap():
+    with pytest.raises(BadRequest):
+        parse_filter("value>1 OR " * (MAX_FILTER_LENGTH // 10) + "value>1")
+
+
+def test_every_field_path_is_a_document_field():
+    from schemas.documents import Property
+
+    for f in FIELDS.values():
+        top = f.path.split(".")[0]
+        assert top == "_id" or top in Property._fields, f
+    for name in OUTPUT_FIELDS:
+        assert name == "id" or name in Property._fields
+
+
+def test_sort_parsing_and_whitelist():
+    assert C.parse_sort("-value,temperature_c") == [("value", -1), ("temperature_c", 1), ("_id", 1)]
+    assert C.parse_sort(None) == [("_id", 1)]
+    assert C.parse_sort("-id") == [("_id", -1)]
+    for bad in ("elements", "nope", "value,value", "a,b,c,d,e"):
+        with pytest.raises(BadRequest):
+            C.parse_sort(bad)
+
+
+def test_keyset_condition_shapes():
+    spec = [("value", -1), ("temperature_c", 1), ("_id", 1)]
+    cond = C.keyset_condition(spec, [1.0, None, "p5"])
+    assert cond == {"$or": [
+        {"$or": [{"value": {"$lt": 1.0}}, {"value": {"$exists": False}}]},
+        {"$and": [{"value": 1.0}, {"temperature_c": {"$exists": True}}]},
+        {"$and": [{"value": 1.0}, {"temperature_c": {"$exists": False}}, {"_id": {"$gt": "p5"}}]},
+    ]}
+
+
+def test_cursor_roundtrip_and_tamper():
+    spec = C.parse_sort("-value")
+    tok = C.encode_cursor(spec, {"_id": "p1", "value": 2.0}, "fp")
+    assert C.decode_cursor(tok, spec, "fp") == [2.0, "p1"]
+    for bad in ("!!!", "e30", tok[:-3]):
+        with pytest.raises(BadRequest):
+            C.decode_cursor(bad, spec, "fp")
+    with pytest.raises(BadRequest):
+        C.decode_cursor(tok, spec, "other-query")
+    with pytest.raises(BadRequest):
+        C.decode_cursor(tok, C.parse_sort("value"), "fp")
+
+
+def test_fields_and_projection():
+    assert parse_fields("name,value,sample_label") == ["name", "value", "sample_label"]
+    assert parse_fields("milling_time_h") == ["synthesis"]
+    with pytest.raises(BadRequest):
+        parse_fields("name,$where")
+    pq = build_property_query(None, "-value", "name", None)
+    assert pq.projection == {"_id": 1, "name": 1, "value": 1}
+    assert all("." not in k for k in pq.projection)
+
+
+def test_synthesis_pipeline_and_zip():
+    p = synthesis_trend_pipeline({"name": "ionic_conductivity"}, "milling_time_h", "material")
+    assert [list(stage)[0] for stage in p] == ["$match", "$sort", "$group", "$sort"]
+    assert p[2]["$group"]["_id"] == "$material_id"
+    pts = zip_points({"ids": ["b", "a"], "samples": ["s2", "s1"], "labels": ["L2", "L1"], "x": [2.0, 1.0], "y": [5.0, 4.0]})
+    assert [p["id"] for p in pts] == ["a", "b"] and pts[0] == {"id": "a", "sample_id": "s1", "sample": "L1", "x": 1.0, "value": 4.0}
