@@ -211,6 +211,7 @@ class Importer:
             raise ImportFailed([Issue("batch", f"{total} records exceed the limit of {self.opt.max_rows} per batch "
                                        "(IONBASE_MAX_ROWS_PER_BATCH)")])
         rejected: list[tuple[LoadedFile, RawRecord]] = []
+        _merge_fragments(loaded_files, report)
         self._build(loaded_files, plan, report, rejected)
         for lf in loaded_files:
             size = lf.path.stat().st_size
@@ -775,6 +776,42 @@ def list_batches(store, limit: int = 50) -> list[dict]:
     return list(
         store.db.import_batches.find({}, {"files.path": 0, "errors": 0, "touched_samples": 0}).sort("started_at", -1).limit(limit)
     )
+
+
+def _merge_fragments(loaded_files: list[LoadedFile], report: ImportReport) -> None:
+    """Attach steps and sites given in one table file to samples and structures of another."""
+    def skey(lf: LoadedFile, data: dict) -> str:
+        src = {**lf.source, **(data.get("source") or {})}
+        return str(src.get("doi") or src.get("notebook") or "")
+
+    samples = {(skey(lf, r.data), str(r.data.get("label"))): r for lf in loaded_files for r in lf.records if r.kind == "sample"}
+    structures = {}
+    for lf in loaded_files:
+        for r in lf.records:
+            if r.kind == "structure":
+                for ph in r.data.get("phases") or [{}]:
+                    structures[(skey(lf, r.data), str(r.data.get("sample")), str(ph.get("name", "")))] = ph
+    for lf in loaded_files:
+        keep = []
+        for r in lf.records:
+            if r.kind == "sample_steps":
+                target = samples.get((skey(lf, r.data), r.data["sample"]))
+                if target is None:
+                    issue = Issue(lf.path.name, f"steps given for sample {r.data['sample']!r}, which no samples table in this import defines",
+                                  row=r.row, field="sample")
+                    report.errors.append(issue)
+                    continue
+                target.data.setdefault("steps", []).extend(r.data["steps"])
+            elif r.kind == "structure_sites":
+                phase = structures.get((skey(lf, r.data), r.data["sample"], r.data["phase"]))
+                if phase is None:
+                    report.errors.append(Issue(lf.path.name, f"site for sample {r.data['sample']!r}, phase {r.data['phase']!r} "
+                                               "has no row in a structures table of this import", row=r.row, field="sample"))
+                    continue
+                phase.setdefault("sites", []).append(r.data["site"])
+            else:
+                keep.append(r)
+        lf.records[:] = keep
 
 
 def _parents_first(items: list[tuple[LoadedFile, RawRecord, dict]]) -> list[tuple[LoadedFile, RawRecord, dict]]:

@@ -29,13 +29,14 @@ ALIASES = {
     "χ2": "chi2", "chi²": "chi2", "gof": "chi2",
 }
 
+#: checked in this order: the most specific column sets first
 KIND_COLUMNS = {
     "manifest": {"file", "sample"},
     "sites": {"sample", "element", "occupancy"},
-    "structures": {"sample", "method"},
-    "steps": {"sample", "type"},
     "properties": {"sample", "property", "value"},
     "conductivity": {"sample", "temperature", "conductivity"},
+    "steps": {"sample", "type"},
+    "structures": {"sample", "method"},
     "samples": {"label"},
 }
 SHEET_KINDS = {k: k for k in KIND_COLUMNS} | {"measurements": "manifest", "files": "manifest", "structure": "structures",
@@ -213,13 +214,15 @@ def _convert_tables(loaded: LoadedFile, tables) -> None:
         label = str(rec.data.get("label"))
         steps = sorted(steps_by_sample.pop(label, []), key=lambda t: t[0])
         if steps:
-            rec.data["steps"] = [s for _o, s in steps]
+            rec.data["steps"] = [s for _o, s, _l in steps]
     for label, steps in steps_by_sample.items():
-        loaded.issues.append(Issue(name, f"steps given for sample {label!r}, which the samples table does not define", row=steps[0][0], field="sample"))
+        # steps for samples defined in another file of the batch: the importer merges them
+        ordered = [s for _o, s, _l in sorted(steps, key=lambda t: t[0])]
+        loaded.records.append(RawRecord("sample_steps", {"sample": label, "steps": ordered}, steps[0][2], f"steps of {label}"))
     for lineno, key, site in site_rows:
         st = structures.get(key)
         if st is None:
-            loaded.issues.append(Issue(name, f"site for sample/phase {key} has no row in the structures table", row=lineno, field="sample"))
+            loaded.records.append(RawRecord("structure_sites", {"sample": key[0], "phase": key[1], "site": site}, lineno, f"site row {lineno}"))
             continue
         phase = st.data["phases"][0]
         phase.setdefault("sites", []).append(site)
@@ -233,9 +236,17 @@ class _RowError(Exception):
         super().__init__(message)
 
 
+_INT = re.compile(r"^[-+]?\d+$")
+_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
 def _cell(cell: Any, unit: str | None) -> Any:
     if isinstance(cell, str):
         cell = cell.strip()
+        if not unit and _INT.match(cell):
+            return int(cell)
+        if not unit and _FLOAT.match(cell):
+            return float(cell)
         if unit:
             try:
                 return {"value": float(cell.replace(",", ".") if cell.count(",") == 1 and "." not in cell else cell), "unit": unit}
@@ -297,7 +308,7 @@ def _row_to_records(kind, row, lineno, ref, loaded, samples, materials, steps_by
         step = {"type": _text(row.pop("type"))}
         for k, v in row.items():
             step[k] = v
-        steps_by_sample.setdefault(sample, []).append((float(_text(order)) if not isinstance(order, (int, float)) else order, step))
+        steps_by_sample.setdefault(sample, []).append((float(_text(order)) if not isinstance(order, (int, float)) else order, step, lineno))
     elif kind in ("properties", "conductivity"):
         cond = {}
         if kind == "conductivity":

@@ -128,12 +128,12 @@ def build_material(rec: dict, default_source: dict, field: str = "material") -> 
         _known(series, {"name", "parameter", "nominal", "refined"}, f"{field}.series")
         if not series.get("name") or not series.get("parameter"):
             raise RecordError("a series needs 'name' and 'parameter'", f"{field}.series")
-        doc["series"] = {
+        doc["series"] = _drop_none({
             "name": str(series["name"]),
             "parameter": str(series["parameter"]),
             "nominal": _float(series.get("nominal"), f"{field}.series.nominal"),
             "refined": _float(series.get("refined"), f"{field}.series.refined"),
-        }
+        })
     components = []
     for i, comp in enumerate(rec.get("components") or []):
         cf = f"{field}.components[{i}]"

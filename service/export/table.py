@@ -242,6 +242,9 @@ def write_csv(rows: Iterable[dict], columns: list[str] | None = None, *, flush_e
         columns = list(first)
         it = _chain_one(first, it)
     writer.writerow(columns)
+    yield buf.getvalue()  # the header goes out at once
+    buf.seek(0)
+    buf.truncate()
     n = 0
     for row in it:
         writer.writerow([_csv_value(row.get(c)) for c in columns])

@@ -271,6 +271,10 @@ def _field_condition(path: str, cond: Any) -> list[dict]:
                 raise FilterError(f"{op} needs a list")
             ops[op] = [_value(f, v, op) for v in val]
             continue
+        if op == "$eq" and f.type == STR_LIST:
+            # equality on an indexed nested array path finds nothing on the embedded store; $in works
+            ops["$in"] = [_value(f, val, op)]
+            continue
         ops[op] = _value(f, val, op)
     if ops:
         if f.name == "max_anneal_c" and set(ops) <= {"$lt", "$lte"}:

@@ -32,7 +32,7 @@ RoutePage = page_schema(RouteOut, "RoutePage")
 @blp.response(200, RoutePage)
 def list_routes(args):
     """List synthesis routes."""
-    q = {"summary.step_types": args["step_type"]} if args.get("step_type") else {}
+    q = {"summary.step_types": {"$in": [args["step_type"]]}} if args.get("step_type") else {}
     return list_page("routes", q, args)
 
 

@@ -1,0 +1,109 @@
+"""The spreadsheet template (CSV and XLSX) and instrument files linked by a manifest, imported for real."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ingest.errors import ImportFailed
+from ingest.importer import Importer, ImportOptions
+from ingest.parsers import read_spectra
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATES = REPO / "templates"
+FIXTURES = REPO.parent / "shared" / "fixtures" / "eis" / "impedance_py"
+TABLES = ["samples", "steps", "conductivity", "properties", "structures", "sites"]
+
+
+def _run(store, paths, **kw):
+    return Importer(store, ImportOptions(**kw)).run(paths)
+
+
+def _check_template_data(store):
+    db = store.db
+    bm = db.samples.find_one({"label": "NIZC-0.5-BM"})
+    a200 = db.samples.find_one({"label": "NIZC-0.5-BM-A200"})
+    assert a200["parent"] == bm["_id"] and a200["source_key"] == "10.1000/example-lab-2026"
+    route = db.routes.find_one({"_id": a200["route"]})
+    assert [s["type"] for s in route["steps"]] == ["ball_milling", "annealing"]
+    mill = route["steps"][0]["params"]
+    assert (mill["rpm"], mill["duration"], mill["on_time"], mill["cycles"], mill["mill"]) == (500, 24.75, 15, 99, "Fritsch P7")
+    assert route["steps"][1]["params"]["temperature"] == pytest.approx(473.15)
+    sig = {p["temperature_c"]: p["value"] for p in db.properties.find({"name": "ionic_conductivity", "sample": bm["_id"]})}
+    assert sig == {25.0: pytest.approx(3.1e-5), 40.0: pytest.approx(7.2e-5), 60.0: pytest.approx(1.8e-4)}
+    ea = db.properties.find_one({"name": "activation_energy", "sample": bm["_id"]})
+    assert (ea["value"], ea["uncertainty"], ea["source"]["figure"]) == (0.5, 0.02, "3b")
+    mat = db.materials.find_one({"_id": bm["material"]})
+    assert mat["series"] == {"name": "Na3-xIn1-xZrxCl6", "parameter": "x", "nominal": 0.5}
+    st = db.structures.find_one({"sample": bm["_id"]})
+    phase = st["phases"][0]
+    assert phase["lattice"]["a"]["value"] == 6.402 and phase["lattice"]["a"]["uncertainty"] == pytest.approx(0.002)
+    assert phase["lattice"]["beta"]["value"] == pytest.approx(91.42) and phase["space_group_number"] == 14
+    assert phase["fit"] == {"Rw": 15.7} and st["source"]["table"] == "S3"
+    assert sorted((s["label"], s["species"]["Na"], s["wyckoff"]) for s in phase["sites"]) == [("Na1", 0.62, "2b"), ("Na2", 0.95, "4e")]
+
+
+def test_csv_template_tables_across_files(store):
+    report = _run(store, [TEMPLATES / f"{t}.csv" for t in TABLES])
+    assert report.counts["samples"]["new"] == 2 and not report.errors
+    _check_template_data(store)
+    again = _run(store, [TEMPLATES / f"{t}.csv" for t in TABLES])
+    assert again.counts["total"]["new"] == 0 and again.counts["total"]["changed"] == 0
+
+
+def test_xlsx_template_every_sheet(store):
+    report = _run(store, [TEMPLATES / "ionbase-template.xlsx"])
+    assert report.files[0].format == "xlsx" and report.counts["samples"]["new"] == 2
+    _check_template_data(store)
+
+
+def test_units_row_and_bad_cells(store, tmp_path):
+    (tmp_path / "samples.csv").write_text("# notebook: NB-7 p.12\nlabel,formula\nS1,Na3InCl6\n")
+    (tmp_path / "sigma.csv").write_text("# notebook: NB-7 p.12\nsample,T,sigma\nunits,K,mS/cm\nS1,298.15,0.05\nS1,310,abc\n")
+    with pytest.raises(ImportFailed) as err:
+        _run(store, [tmp_path / "samples.csv", tmp_path / "sigma.csv"])
+    issue = [i for i in err.value.issues if i.file == "sigma.csv"][0]
+    assert issue.row == 5 and "value" in issue.field and "abc" in issue.message
+    (tmp_path / "sigma.csv").write_text("# notebook: NB-7 p.12\nsample,T,sigma\nunits,K,mS/cm\nS1,298.15,0.05\n")
+    _run(store, [tmp_path / "samples.csv", tmp_path / "sigma.csv"])
+    assert store.db.properties.find_one({"name": "ionic_conductivity"})["value"] == pytest.approx(5e-5)
+
+
+def test_manifest_links_real_instrument_files(store, tmp_path):
+    for name in ("exampleDataBioLogic.mpt", "exampleDataGamry.DTA", "exampleDataZPlot.z", "exampleData.csv"):
+        shutil.copy(FIXTURES / name, tmp_path / name)
+    (tmp_path / "samples.csv").write_text("# notebook: NB-9\nlabel,formula,family\nP1,Na3InCl6,halide\n")
+    (tmp_path / "manifest.csv").write_text(
+        "# notebook: NB-9\n"
+        "file,sample,kind,temperature (°C),thickness (µm),area (cm2),electrodes,label\n"
+        "exampleDataBioLogic.mpt,P1,impedance_spectrum,25,500,0.785,Au|SE|Au,biologic\n"
+        "exampleDataGamry.DTA,P1,impedance_spectrum,30,500,0.785,Au|SE|Au,gamry\n"
+        "exampleDataZPlot.z,P1,impedance_spectrum,40,500,0.785,Au|SE|Au,zplot\n"
+        "exampleData.csv,P1,impedance_spectrum,50,500,0.785,Au|SE|Au,csv\n"
+    )
+    report = _run(store, [tmp_path])  # a folder: instrument files are taken through the manifest
+    assert not report.errors
+    recs = {r["label"]: r for f in report.files for r in f.records if r["kind"] == "impedance_spectrum"}
+    for label, name in (("biologic", "exampleDataBioLogic.mpt"), ("gamry", "exampleDataGamry.DTA"),
+                        ("zplot", "exampleDataZPlot.z"), ("csv", "exampleData.csv")):
+        spectra = read_spectra(FIXTURES / name)
+        assert len(spectra) == 1
+        m = store.db.measurements.find_one({"label": label})
+        assert m["n_points"] == len(spectra[0].frequency_hz) == recs[label]["points"]
+        chunk = store.db.measurement_arrays.find_one({"measurement": m["_id"], "chunk": 0})
+        assert chunk["arrays"]["frequency"] == spectra[0].frequency_hz.tolist()
+        assert chunk["arrays"]["z_imag"] == spectra[0].z_imag_ohm.tolist()
+        assert m["file"]["name"] == name and len(m["file"]["sha256"]) == 64
+        assert m["cell"]["thickness"]["value"] == 500.0
+    batch = store.db.import_batches.find_one({"_id": report.batch_id})
+    assert sorted(f["name"] for f in batch["files"]) == sorted(
+        ["samples.csv", "manifest.csv", "exampleDataBioLogic.mpt", "exampleDataGamry.DTA", "exampleDataZPlot.z", "exampleData.csv"])
+
+
+def test_unlinked_instrument_file_is_reported(store, tmp_path):
+    shutil.copy(FIXTURES / "exampleDataGamry.DTA", tmp_path / "lonely.DTA")
+    with pytest.raises(ImportFailed) as err:
+        _run(store, [tmp_path])
+    assert "not linked to a sample" in str(err.value)
