@@ -1,9 +1,12 @@
 """Aggregation pipelines of the standing-question endpoints (pure functions, conformance-tested).
 
-The embedded store's ``$group`` supports scalar group keys and ``$push`` of scalar fields (it
-serialises pushed sub-documents as text and loses compound ``_id`` keys), so points are pushed as
-parallel arrays and zipped in Python; ``$match`` requires the pushed fields to exist so that the
-arrays stay aligned.
+Each trend runs two pipelines: ``points`` ($match, $sort, $project: one row per property with the
+group key and x renamed to flat names) and ``summary`` ($match, $group with scalar accumulators:
+count, min/max of x and value, first formula per group). Points are grouped in Python.
+
+Why not ``$push`` the points inside ``$group``: the embedded store (nx-27017) returns pushed arrays
+as JSON *text* when the pipeline yields a single group, and loses compound ``_id`` keys; scalar
+accumulators and ``$project`` renames behave like MongoDB (see tests/conformance/test_api_queries.py).
 """
 
 from __future__ import annotations
@@ -13,57 +16,53 @@ from service.query.fields import FIELDS
 GROUP_KEYS = {"material": "material_id", "series": "series_name", "family": "family", "doi": "doi"}
 
 
-def synthesis_trend_pipeline(match: dict, parameter: str, group_by: str) -> list[dict]:
-    """Points (sample, parameter value, property value) grouped by ``group_by``."""
-    ppath = FIELDS[parameter].path
-    gpath = GROUP_KEYS[group_by]
+def _match(match: dict, xpath: str, gpath: str) -> dict:
+    return {"$match": {"$and": [match, {xpath: {"$exists": True}}, {gpath: {"$exists": True}}]}}
+
+
+def trend_points_pipeline(match: dict, xpath: str, gpath: str) -> list[dict]:
+    """One row per matching property: {_id, group, x, value, sample, sample_label, formula}."""
     return [
-        {"$match": {"$and": [match, {ppath: {"$exists": True}}, {gpath: {"$exists": True}}]}},
-        {"$sort": {ppath: 1, "_id": 1}},
-        {
-            "$group": {
-                "_id": "$" + gpath,
-                "n": {"$sum": 1},
-                "ids": {"$push": "$_id"},
-                "samples": {"$push": "$sample"},
-                "labels": {"$push": "$sample_label"},
-                "x": {"$push": "$" + ppath},
-                "y": {"$push": "$value"},
-                "formula": {"$first": "$reduced_formula"},
-                "min_y": {"$min": "$value"},
-                "max_y": {"$max": "$value"},
-            }
-        },
+        _match(match, xpath, gpath),
+        {"$sort": {gpath: 1, xpath: 1, "_id": 1}},
+        {"$project": {"group": "$" + gpath, "x": "$" + xpath, "value": 1, "sample": 1, "sample_label": 1, "formula": 1}},
+    ]
+
+
+def trend_summary_pipeline(match: dict, xpath: str, gpath: str) -> list[dict]:
+    """Per group: n, x range, value range, a formula."""
+    return [
+        _match(match, xpath, gpath),
+        {"$group": {
+            "_id": "$" + gpath,
+            "n": {"$sum": 1},
+            "min_x": {"$min": "$" + xpath},
+            "max_x": {"$max": "$" + xpath},
+            "min_value": {"$min": "$value"},
+            "max_value": {"$max": "$value"},
+            "formula": {"$first": "$formula"},
+        }},
         {"$sort": {"_id": 1}},
     ]
 
 
-def composition_trend_pipeline(match: dict) -> list[dict]:
-    """Property against the series parameter x, one group per series."""
-    return [
-        {"$match": {"$and": [match, {"series_value": {"$exists": True}}, {"series_name": {"$exists": True}}]}},
-        {"$sort": {"series_value": 1, "_id": 1}},
-        {
-            "$group": {
-                "_id": "$series_name",
-                "n": {"$sum": 1},
-                "ids": {"$push": "$_id"},
-                "samples": {"$push": "$sample"},
-                "labels": {"$push": "$sample_label"},
-                "x": {"$push": "$series_value"},
-                "y": {"$push": "$value"},
-                "formulas": {"$push": "$reduced_formula"},
-            }
-        },
-        {"$sort": {"_id": 1}},
-    ]
+def synthesis_paths(parameter: str, group_by: str) -> tuple[str, str]:
+    return FIELDS[parameter].path, GROUP_KEYS[group_by]
 
 
-def zip_points(group: dict, keys: tuple[str, ...] = ("ids", "samples", "labels", "x", "y")) -> list[dict]:
-    """Turn a group's parallel arrays into point dicts (sorted by x, then id)."""
-    names = {"ids": "id", "samples": "sample_id", "labels": "sample", "x": "x", "y": "value", "formulas": "formula"}
-    cols = [group.get(k) or [] for k in keys]
-    n = min(len(c) for c in cols) if cols else 0
-    pts = [{names[k]: col[i] for k, col in zip(keys, cols)} for i in range(n)]
-    pts.sort(key=lambda p: (p["x"], p["id"]))
-    return pts
+def group_points(rows: list[dict], summaries: list[dict], limit: int | None = None) -> list[dict]:
+    """Combine point rows and group summaries into ``[{key, formula, n, min/max, points}]``."""
+    by_group: dict = {}
+    for r in rows:
+        by_group.setdefault(r.get("group"), []).append({
+            "id": r["_id"], "sample_id": r.get("sample"), "sample": r.get("sample_label"), "x": r.get("x"),
+            "value": r.get("value"), "formula": r.get("formula"),
+        })
+    out = []
+    for s in summaries:
+        pts = sorted(by_group.get(s["_id"], []), key=lambda p: (p["x"], p["id"]))
+        out.append({"key": s["_id"], "formula": s.get("formula"), "n": s.get("n", len(pts)),
+                    "min_x": s.get("min_x"), "max_x": s.get("max_x"),
+                    "min_value": s.get("min_value"), "max_value": s.get("max_value"),
+                    "points": pts[:limit] if limit else pts})
+    return out

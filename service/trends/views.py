@@ -10,7 +10,7 @@ from service.common import get_store
 from service.errors import BadRequest
 from service.query.fields import TREND_PARAMETERS
 from service.query.filter import MAX_FILTER_LENGTH, parse_filter
-from service.query.pipelines import GROUP_KEYS, composition_trend_pipeline, synthesis_trend_pipeline, zip_points
+from service.query.pipelines import GROUP_KEYS, group_points, synthesis_paths, trend_points_pipeline, trend_summary_pipeline
 
 F = ma.fields
 blp = Blueprint("trends", __name__, url_prefix="/api/v1/trends",
@@ -57,6 +57,10 @@ class TrendGroup(ma.Schema):
     key = F.String(allow_none=True)
     formula = F.String(allow_none=True)
     n = F.Integer()
+    min_x = F.Float(allow_none=True)
+    max_x = F.Float(allow_none=True)
+    min_value = F.Float(allow_none=True)
+    max_value = F.Float(allow_none=True)
     points = F.List(F.Nested(TrendPoint))
 
 
@@ -94,11 +98,7 @@ def synthesis_trend(args):
     Uses a `$group` aggregation on the store; points are sorted by the parameter.
     """
     store = get_store()
-    pipeline = synthesis_trend_pipeline(store.visible(trend_match(args)), args["parameter"], args["group_by"])
-    groups = []
-    for g in store.db.properties.aggregate(pipeline):
-        pts = zip_points(g)[:MAX_POINTS]
-        groups.append({"key": g["_id"], "formula": g.get("formula"), "n": g.get("n", len(pts)), "points": pts})
+    groups = _run_trend(store, store.visible(trend_match(args)), *synthesis_paths(args["parameter"], args["group_by"]))
     return {"property": args["property"], "parameter": args["parameter"], "unit": _unit(args["property"]),
             "temperature_c": args.get("temperature_c"), "group_by": args["group_by"], "groups": groups}
 
@@ -124,12 +124,15 @@ def composition_trend(args):
                 "groups": [_component_group(store, match, args["component"])]}
     if args.get("series"):
         match = {"$and": [match, {"series_name": args["series"]}]}
-    groups = []
-    for g in store.db.properties.aggregate(composition_trend_pipeline(store.visible(match))):
-        pts = zip_points(g, ("ids", "samples", "labels", "x", "y", "formulas"))[:MAX_POINTS]
-        groups.append({"key": g["_id"], "formula": None, "n": g.get("n", len(pts)), "points": pts})
+    groups = _run_trend(store, store.visible(match), "series_value", "series_name")
     return {"property": args["property"], "parameter": "x", "unit": unit, "temperature_c": args.get("temperature_c"),
             "group_by": "series", "groups": groups}
+
+
+def _run_trend(store, match: dict, xpath: str, gpath: str) -> list[dict]:
+    rows = list(store.db.properties.aggregate(trend_points_pipeline(match, xpath, gpath)))
+    summaries = list(store.db.properties.aggregate(trend_summary_pipeline(match, xpath, gpath)))
+    return group_points(rows, summaries, MAX_POINTS)
 
 
 def _component_group(store, match: dict, component: str) -> dict:
@@ -149,4 +152,7 @@ def _component_group(store, match: dict, component: str) -> dict:
             points.append({"id": p["_id"], "sample": p.get("sample_label"), "sample_id": p.get("sample"), "x": x,
                            "value": p["value"], "formula": p.get("reduced_formula"), "basis": basis})
     points.sort(key=lambda p: (p["x"], p["id"]))
-    return {"key": component, "formula": component, "n": len(points), "points": points}
+    xs, ys = [p["x"] for p in points], [p["value"] for p in points]
+    return {"key": component, "formula": component, "n": len(points), "points": points,
+            "min_x": min(xs, default=None), "max_x": max(xs, default=None),
+            "min_value": min(ys, default=None), "max_value": max(ys, default=None)}

@@ -8,7 +8,7 @@ from service.errors import BadRequest
 from service.query import cursor as C
 from service.query.fields import FIELDS, OUTPUT_FIELDS
 from service.query.filter import MAX_FILTER_LENGTH, parse_filter
-from service.query.pipelines import synthesis_trend_pipeline, zip_points
+from service.query.pipelines import group_points, trend_points_pipeline, trend_summary_pipeline
 from service.query.properties import build_property_query, parse_fields
 
 EXAMPLE = ('property="ionic_conductivity" AND temperature_c=25 AND value>=1e-4 AND elements HAS "Na" '
@@ -173,9 +173,12 @@ def test_fields_and_projection():
     assert all("." not in k for k in pq.projection)
 
 
-def test_synthesis_pipeline_and_zip():
-    p = synthesis_trend_pipeline({"name": "ionic_conductivity"}, "milling_time_h", "material")
-    assert [list(stage)[0] for stage in p] == ["$match", "$sort", "$group", "$sort"]
-    assert p[2]["$group"]["_id"] == "$material_id"
-    pts = zip_points({"ids": ["b", "a"], "samples": ["s2", "s1"], "labels": ["L2", "L1"], "x": [2.0, 1.0], "y": [5.0, 4.0]})
-    assert [p["id"] for p in pts] == ["a", "b"] and pts[0] == {"id": "a", "sample_id": "s1", "sample": "L1", "x": 1.0, "value": 4.0}
+def test_trend_pipelines_and_grouping():
+    p = trend_points_pipeline({"name": "ionic_conductivity"}, "synthesis.milling_time_h", "material_id")
+    assert [list(stage)[0] for stage in p] == ["$match", "$sort", "$project"]
+    g = trend_summary_pipeline({"name": "ionic_conductivity"}, "synthesis.milling_time_h", "material_id")
+    assert [list(stage)[0] for stage in g] == ["$match", "$group", "$sort"] and g[1]["$group"]["_id"] == "$material_id"
+    rows = [{"_id": "b", "group": "m1", "x": 2.0, "value": 5.0, "sample": "s2", "sample_label": "L2"},
+            {"_id": "a", "group": "m1", "x": 1.0, "value": 4.0, "sample": "s1", "sample_label": "L1"}]
+    out = group_points(rows, [{"_id": "m1", "n": 2, "formula": "X"}])
+    assert [p["id"] for p in out[0]["points"]] == ["a", "b"] and out[0]["points"][0]["sample"] == "L1"
