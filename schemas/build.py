@@ -8,8 +8,9 @@ same document id.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
+
+import orjson
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -29,9 +30,9 @@ class RecordError(ValueError):
 
 
 def stable_hash(obj: Any, n: int = 20) -> str:
-    """Short SHA-1 of a canonical JSON rendering (sorted keys)."""
-    text = json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha1(text.encode()).hexdigest()[:n]
+    """Short SHA-1 of a canonical JSON rendering (sorted keys), by orjson: ids and change detection depend on it."""
+    data = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    return hashlib.sha1(data).hexdigest()[:n]
 
 
 def make_id(prefix: str, *parts: Any) -> str:

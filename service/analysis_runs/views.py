@@ -31,7 +31,7 @@ RunOut = document_schema(AnalysisRun)
 RunPage = page_schema(RunOut, "AnalysisRunPage")
 
 
-@blp.route("")
+@blp.route("", methods=["GET"])
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, RunPage)
 def list_runs(args):
@@ -39,7 +39,7 @@ def list_runs(args):
     return list_page("analysis_runs", {}, args, visible=False)
 
 
-@blp.route("")
+@blp.route("", methods=["POST"])
 @blp.arguments(RunRequest)
 @blp.response(200, RunResult)
 @blp.doc(security=WRITE_SECURITY)

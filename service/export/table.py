@@ -21,9 +21,10 @@ Row model
 Column order is stable: groups, condition, targets, series value, composition (``frac_<El>``
 by atomic number, then statistics), synthesis, structure.
 
-Queries: one light pass over the selection (names, elements, sample ids) fixes the columns before
-the first row is written; one query for the structure features; one pass sorted by sample
-streams the rows. All reads go through ``store.visible``.
+Queries: three ``distinct`` calls (names, elements, sample ids) fix the columns before the first
+row is written; one query for the structure features; one pass sorted by sample streams the rows.
+All reads go through ``store.visible``. Only top-level fields are projected (the embedded store
+returns dotted projections as flat keys).
 """
 
 from __future__ import annotations
@@ -31,11 +32,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import math
 from dataclasses import dataclass, field
 from typing import IO, Any, Iterable, Iterator
 
 from service.export import features as F
+
+log = logging.getLogger(__name__)
 
 ORIGIN_RANK = {"reported": 0, "measured": 1, "derived": 2}
 BOUNDS = ("upper_bound", "lower_bound")
@@ -59,26 +63,21 @@ class ExportPlan:
     targets: list[str]  # property names exported as target columns
     elements: list[str]  # elements with a frac_<El> column
     samples: set[str] = field(default_factory=set)
-    n_documents: int = 0
 
 
 def plan_export(store, mongo_filter: dict) -> ExportPlan:
-    """First, light pass: which target properties, elements and samples the selection holds."""
-    names: set[str] = set()
-    elements: set[str] = set()
-    samples: set[str] = set()
-    n = 0
-    cursor = store.db.properties.find(store.visible(mongo_filter), {"_id": 0, "name": 1, "elements": 1, "sample": 1, "stale": 1})
-    for doc in cursor:
-        if doc.get("stale"):
-            continue
-        n += 1
-        if doc.get("name"):
-            names.add(doc["name"])
-        if doc.get("sample"):
-            samples.add(doc["sample"])
-        for el in doc.get("elements") or ():
-            elements.add(el)
+    """Which target properties, elements and samples the selection holds (three ``distinct``
+    calls, answered by the server without shipping documents).
+
+    No stale condition here: on the embedded store ``distinct`` with ``{"stale": {"$ne": True}}``
+    drops documents that lack the field (``find`` does not). A name held only by stale values
+    therefore gives an empty column; stale values themselves are skipped when rows are built.
+    """
+    query = store.visible(mongo_filter)
+    coll = store.db.properties
+    names = {n for n in coll.distinct("name", query) if isinstance(n, str)}
+    elements = {e for e in coll.distinct("elements", query) if isinstance(e, str)}
+    samples = {x for x in coll.distinct("sample", query) if isinstance(x, str)}
     targets = sorted((nm for nm in names if nm in F.registry.PROPERTIES and nm not in F.STRUCTURE_FEATURES
                       and nm not in F.EXCLUDED_PROPERTIES),
                      key=F.property_order)
@@ -100,7 +99,7 @@ def plan_export(store, mongo_filter: dict) -> ExportPlan:
         types[col] = "bool" if key in F.SYNTHESIS_BOOLEANS else ("int" if key == "n_steps" else "float")
     for nm in F.STRUCTURE_FEATURES:
         types[F.property_column(nm)] = "float"
-    return ExportPlan(columns=list(types), types=types, targets=targets, elements=els, samples=samples, n_documents=n)
+    return ExportPlan(columns=list(types), types=types, targets=targets, elements=els, samples=samples)
 
 
 def _priority(doc: dict) -> tuple:
@@ -208,6 +207,9 @@ def build_rows(store, mongo_filter: dict, plan: ExportPlan | None = None, *, bat
     group: list[dict] = []
     for doc in cursor:
         sample = doc.get("sample")
+        if sample not in plan.samples:  # plan and stream disagree (store gap): never emit unplanned rows
+            log.warning("export: document %s of sample %s was not in the plan; skipped", doc.get("_id"), sample)
+            continue
         if sample != current and group:
             yield from _rows_for_sample(group, plan, structure.get(current, {}))
             group = []

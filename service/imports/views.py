@@ -92,7 +92,7 @@ def _relative_report(report: dict, tmp: Path) -> dict:
     return report
 
 
-@blp.route("")
+@blp.route("", methods=["POST"])
 @blp.arguments(ImportArgs, location="query")
 @blp.response(201, ImportReportOut, description="Batch report (200 for a dry run)")
 @blp.alt_response(200, schema=ImportReportOut, description="Dry-run report", success=True)
@@ -137,7 +137,7 @@ def create_import(args):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-@blp.route("")
+@blp.route("", methods=["GET"])
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, BatchPage)
 def list_imports(args):

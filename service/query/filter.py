@@ -11,6 +11,7 @@ Semantics beyond plain OPTIMADE (documented in docs/api.md):
   "never annealed above T" includes samples never annealed). Write
   ``max_anneal_c<=300 AND annealed="true"`` to require an anneal.
 * Booleans: OPTIMADE has no boolean literal; write ``annealed="true"`` / ``"false"`` (or 1 / 0).
+  ``= false`` matches documents where the flag is false or absent (flags default to false).
 * ``elements LENGTH n`` compares ``nelements``; ``elements HAS ONLY ...`` is rewritten to "no element
   outside the list" (``$nin`` of the complement), since the embedded store has no ``$not``.
 * ``CONTAINS`` / ``STARTS WITH`` / ``ENDS WITH`` match literal text (the pattern is escaped).
@@ -270,6 +271,14 @@ def _field_condition(path: str, cond: Any) -> list[dict]:
             if not isinstance(val, list) or not val:
                 raise FilterError(f"{op} needs a list")
             ops[op] = [_value(f, v, op) for v in val]
+            continue
+        if f.type == BOOL and op in ("$eq", "$ne"):
+            # booleans default to false and may be absent: "= false" means "not true"
+            b = _value(f, val, op)
+            if (op == "$eq") != b:
+                out.append({path: {"$ne": True}})
+            else:
+                out.append({path: {"$eq": True}})
             continue
         if op == "$eq" and f.type == STR_LIST:
             # equality on an indexed nested array path finds nothing on the embedded store; $in works

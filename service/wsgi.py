@@ -1,0 +1,44 @@
+"""WSGI entry for production servers.
+
+    gunicorn -w 4 -b 127.0.0.1:8000 'service.wsgi:create_wsgi_app()'
+
+gunicorn (>= 20.1) calls the factory once per worker, after forking, so each worker opens its own
+store connection (pymongo clients must not cross a fork). Settings come from the environment
+(``MONGODB_URI``, ``IONBASE_DB_NAME``, ``IONBASE_*``). ``app`` is also available for servers that
+want a module attribute: it is built lazily on first request.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from flask import Flask
+
+
+def create_wsgi_app() -> Flask:
+    """Build the app from the environment (the gunicorn factory)."""
+    from ionbase.settings import Settings
+    from service.app import create_app
+
+    return create_app(Settings.from_env())
+
+
+class _LazyApp:
+    """A WSGI callable that builds the real app on first use (``service.wsgi:app``)."""
+
+    def __init__(self):
+        self._app: Flask | None = None
+        self._lock = threading.Lock()
+
+    def _get(self) -> Flask:
+        if self._app is None:
+            with self._lock:
+                if self._app is None:
+                    self._app = create_wsgi_app()
+        return self._app
+
+    def __call__(self, environ, start_response):
+        return self._get()(environ, start_response)
+
+
+app = _LazyApp()

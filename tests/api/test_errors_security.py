@@ -1,0 +1,166 @@
+"""Error format, auth (401/403), keys, request limits, rate limit and injection attempts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.api.conftest import assert_error
+
+IMPORT_DOC = {
+    "ionbase_format": 1,
+    "source": {"notebook": "API-TEST p. 1"},
+    "materials": [{"key": "LiCl", "formula": "LiCl", "family": "halide"}],
+    "samples": [{"label": "S-api", "material": "LiCl"}],
+    "properties": [{"sample": "S-api", "name": "ionic_conductivity", "value": "1e-7 S/cm", "conditions": {"temperature": "25 °C"}}],
+}
+
+
+def _snapshot(store):
+    return {c: store.db[c].count_documents({}) for c in ("materials", "samples", "properties", "import_batches")}
+
+
+def test_error_format_404_405_422_500(client, api_app):
+    assert_error(client.get("/api/v1/nope"), 404)
+    body = assert_error(client.delete("/api/v1/materials"), 405)
+    assert body["status"] == "Method Not Allowed"
+    body = assert_error(client.get("/api/v1/properties", query_string={"page_limit": "lots"}), 422)
+    assert "page_limit" in json.dumps(body["errors"])
+    assert_error(client.get("/api/v1/properties", query_string={"page_limit": 0}), 422)
+
+
+def test_500_uses_error_format(loaded_rw_app, store, monkeypatch):
+    client = loaded_rw_app.test_client()
+    monkeypatch.setattr(store, "visible", lambda q=None: (_ for _ in ()).throw(RuntimeError("boom")))
+    loaded_rw_app.config["PROPAGATE_EXCEPTIONS"] = False
+    body = assert_error(client.get("/api/v1/properties"), 500)
+    assert "boom" not in json.dumps(body)
+
+
+def test_413_request_too_large(settings, store):
+    from service.app import create_app
+
+    app = create_app(settings.with_(max_request_bytes=1000), store=store)
+    r = app.test_client().post("/api/v1/imports", data=b"x" * 5000, content_type="application/json")
+    assert_error(r, 413)
+
+
+def test_writes_need_keys(rw_app, store, writer_token, reader_token):
+    client = rw_app.test_client()
+    body = assert_error(client.post("/api/v1/imports", json=IMPORT_DOC), 401)
+    assert "API key" in body["message"]
+    assert client.post("/api/v1/imports", json=IMPORT_DOC).headers["WWW-Authenticate"].startswith("Bearer")
+    assert_error(client.post("/api/v1/imports", json=IMPORT_DOC, headers={"Authorization": "Bearer ib_nope.secret"}), 401)
+    assert_error(client.post("/api/v1/imports", json=IMPORT_DOC, headers={"X-API-Key": reader_token}), 403)
+    assert_error(client.post("/api/v1/analysis-runs", json={}, headers={"X-API-Key": reader_token}), 403)
+    assert_error(client.post("/api/v1/analysis-runs", json={}), 401)
+    assert _snapshot(store)["properties"] == 0
+    r = client.post("/api/v1/imports", json=IMPORT_DOC, headers={"Authorization": f"Bearer {writer_token}"})
+    assert r.status_code == 201, r.get_json()
+
+
+def test_keys_are_hashed_and_revocable(store):
+    from service.keys import create_key, list_keys, revoke_key, verify_token
+
+    key_id, token = create_key(store, "k", "admin")
+    doc = store.db.api_keys.find_one({"_id": key_id})
+    assert token.split(".", 1)[1] not in json.dumps(doc, default=str) and len(doc["hash"]) == 64
+    assert verify_token(store, token)["role"] == "admin"
+    assert verify_token(store, token + "x") is None
+    assert all("hash" not in k for k in list_keys(store))
+    assert revoke_key(store, key_id) and verify_token(store, token) is None
+    with pytest.raises(ValueError):
+        create_key(store, "k", "root")
+
+
+def test_keys_cli(settings, store):
+    from click.testing import CliRunner
+
+    from service.commands.keys_cmds import keys
+
+    runner = CliRunner()
+    obj = {"settings": settings, "store": store}
+    r = runner.invoke(keys, ["create", "alice", "--role", "writer"], obj=obj)
+    assert r.exit_code == 0, r.output
+    token = r.output.strip().splitlines()[-1]
+    r = runner.invoke(keys, ["list"], obj=obj)
+    assert "alice" in r.output and "writer" in r.output and token.split(".")[1] not in r.output
+    r = runner.invoke(keys, ["revoke", token.split(".")[0]], obj=obj)
+    assert r.exit_code == 0 and "revoked" in r.output
+    assert runner.invoke(keys, ["revoke", "ib_none"], obj=obj).exit_code != 0
+
+
+def test_read_requires_key_setting(settings, store, reader_token):
+    from service.app import create_app
+
+    client = create_app(settings.with_(read_requires_key=True), store=store).test_client()
+    assert_error(client.get("/api/v1/materials"), 401)
+    assert client.get("/api/v1/materials", headers={"X-API-Key": reader_token}).status_code == 200
+    assert client.get("/api/v1/health").status_code == 200
+    assert client.get("/api/v1/openapi.json").status_code == 200
+
+
+def test_rate_limit(settings, store):
+    from service.app import create_app
+
+    client = create_app(settings.with_(rate_limit_per_minute=5), store=store).test_client()
+    codes = [client.get("/api/v1/health").status_code for _ in range(7)]
+    assert codes[:5] == [200] * 5 and codes[5:] == [429, 429]
+    r = client.get("/api/v1/health")
+    assert_error(r, 429)
+    assert int(r.headers["Retry-After"]) >= 1
+    other = client.get("/api/v1/health", environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert other.status_code == 200
+
+
+@pytest.mark.parametrize("params", [
+    {"filter": '$where="sleep(1000)"'},
+    {"filter": 'value > 1 OR "$where" = "1"'},
+    {"sort": "$natural"},
+    {"fields": "$where"},
+    {"page_cursor": "$gt"},
+    {"unit": "$eq"},
+    {"$where": "1"},
+    {"filter[$ne]": "x"},
+    {"filter": "value>1 AND " * 2000 + "value>1"},
+    {"filter": "(" * 500 + "value>1" + ")" * 500},
+    {"filter": 'sample CONTAINS "(a+)+$"'},
+])
+def test_injection_attempts_are_400(loaded_rw_app, store, params):
+    client = loaded_rw_app.test_client()
+    before = _snapshot(store)
+    r = client.get("/api/v1/properties", query_string=params)
+    assert r.status_code in (400, 422), r.get_json()
+    assert_error(r, r.status_code)
+    assert _snapshot(store) == before
+
+
+def test_regex_metacharacters_are_literal(client):
+    r = client.get("/api/v1/properties", query_string={"filter": 'sample CONTAINS "(a+)+b"'})
+    assert r.status_code == 200 and r.get_json()["data"] == []
+    r = client.get("/api/v1/properties", query_string={"filter": 'sample CONTAINS ".*"'})
+    assert r.get_json()["data"] == []  # literal ".*", not "anything"
+    r = client.get("/api/v1/properties", query_string={"filter": 'sample STARTS WITH "NCB-BM"'})
+    assert {d["sample_label"] for d in r.get_json()["data"]} == {"NCB-BM-15min", "NCB-BM-1h", "NCB-BM-6h"}
+
+
+@pytest.mark.parametrize("body", [
+    {"$where": "function() { return true }"},
+    {"ionbase_format": 1, "samples": [{"label": {"$gt": ""}, "material": "x"}]},
+    {"jobs": [{"$ne": None}]},
+    json.loads("[" * 40 + "]" * 40),
+])
+def test_operator_objects_in_json_bodies_are_400(rw_app, store, writer_token, body):
+    client = rw_app.test_client()
+    before = _snapshot(store)
+    for path in ("/api/v1/imports", "/api/v1/analysis-runs"):
+        r = client.post(path, json=body, headers={"X-API-Key": writer_token})
+        assert_error(r, 400)
+    assert _snapshot(store) == before
+
+
+def test_bad_json_body_is_400(rw_app, writer_token):
+    r = rw_app.test_client().post("/api/v1/imports", data="{nope", content_type="application/json",
+                                  headers={"X-API-Key": writer_token})
+    assert_error(r, 400)

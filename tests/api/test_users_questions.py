@@ -1,0 +1,69 @@
+"""The users' standing questions, answered through the API on the seed data (seeded_store).
+
+Asserts on values known from the papers, robust to how many records the seed files hold.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture()
+def seed_client(seeded_settings, seeded_store):
+    from service.app import create_app
+
+    return create_app(seeded_settings, store=seeded_store).test_client()
+
+
+def _points(body):
+    return [p for g in body["groups"] for p in g["points"]]
+
+
+def test_nacb11h12_conductivity_against_milling_time(seed_client):
+    r = seed_client.get("/api/v1/trends/synthesis", query_string={
+        "property": "ionic_conductivity", "parameter": "milling_time_h", "temperature_c": 25,
+        "filter": 'formula="NaCB11H12"'})
+    assert r.status_code == 200, r.get_json()
+    pts = _points(r.get_json())
+    by_x = {p["x"]: p["value"] for p in pts}
+    assert by_x[6.0] == pytest.approx(9.78e-9)
+    assert by_x[0.75] == pytest.approx(4e-3)  # 45 min: the maximum
+    assert [p["x"] for p in pts] == sorted(p["x"] for p in pts)
+
+
+def test_mg3asn_properties_against_anneal_temperature(seed_client):
+    r = seed_client.get("/api/v1/trends/synthesis", query_string={
+        "property": "ionic_conductivity", "parameter": "max_anneal_c", "filter": 'formula="Mg3AsN"'})
+    pts = _points(r.get_json())
+    assert any(p["x"] == 600.0 for p in pts), pts
+    # and every property of Mg3AsN samples annealed at 600 °C, via the property query
+    r = seed_client.get("/api/v1/properties", query_string={
+        "filter": 'formula="Mg3AsN" AND max_anneal_c=600', "fields": "name,value,unit,sample_label,synthesis", "page_limit": 500})
+    body = r.get_json()
+    assert body["data"] and all(d["synthesis"]["max_anneal_c"] == 600.0 for d in body["data"])
+    assert "ionic_conductivity" in {d["name"] for d in body["data"]}
+
+
+def test_na2b12h12_sio2_conductivity_against_sio2_fraction(seed_client):
+    r = seed_client.get("/api/v1/trends/composition", query_string={"property": "ionic_conductivity", "component": "SiO2"})
+    assert r.status_code == 200, r.get_json()
+    pts = _points(r.get_json())
+    assert pts and all(p["formula"] and "Na" in p["formula"] for p in pts)
+    assert 35.0 in {p["x"] for p in pts}
+    assert {p["basis"] for p in pts} <= {"vol", "wt", "mol"}
+
+
+def test_na_conductors_above_threshold_at_25c_with_how_they_were_made(seed_client):
+    r = seed_client.get("/api/v1/properties", query_string={
+        "filter": 'property="ionic_conductivity" AND elements HAS "Na" AND temperature_c=25 AND value>=1e-4',
+        "sort": "-value", "expand": "sample", "unit": "mS/cm"})
+    assert r.status_code == 200, r.get_json()
+    data = r.get_json()["data"]
+    labels = {d["sample_label"]: d for d in data}
+    assert "NaCB11H12-BM-45min" in labels
+    best = labels["NaCB11H12-BM-45min"]
+    assert best["value"] == pytest.approx(4.0) and best["unit"] == "mS/cm"
+    assert "ball_milling" in [s["type"] for s in best["sample_expanded"]["steps"]]
+    assert best["synthesis"]["milling_time_h"] == pytest.approx(0.75)
+    assert all("Na" in d["elements"] and d["value"] >= 0.1 for d in data)
+    assert "NaCB11H12-BM-6h" not in labels

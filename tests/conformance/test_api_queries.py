@@ -1,0 +1,205 @@
+"""Conformance of every query shape the API emits: nx-27017 (or MONGODB_URI) against mongomock.
+
+The API test records (tests/data/api) are imported into a fresh database on the server (with all
+indexes of schemas.documents, which matters: nx-27017 answers some shapes differently on indexed
+paths), then copied verbatim into mongomock. Each shape is built by the API's own query functions.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import mongomock
+import pytest
+
+from service.query import cursor as C
+from service.query.filter import parse_filter
+from service.query.pipelines import synthesis_paths, trend_points_pipeline, trend_summary_pipeline
+
+API_DATA = Path(__file__).resolve().parents[1] / "data" / "api"
+COLLECTIONS = ("materials", "routes", "samples", "structures", "measurements", "measurement_arrays",
+               "properties", "import_batches")
+
+FILTERS = [
+    'property="ionic_conductivity" AND temperature_c=25 AND value>=1e-4 AND elements HAS "Na" '
+    "AND milling_time_h>=0.2 AND max_anneal_c<=300",
+    'property="ionic_conductivity" AND max_anneal_c<=300',
+    "max_anneal_c<300 AND milling_time_h>1",
+    'max_anneal_c>=300 AND annealed="true"',
+    'annealed="false"',
+    "NOT max_anneal_c>300",
+    'elements HAS ALL "Na","Cl"',
+    'elements HAS ANY "Mg","Li"',
+    'elements HAS ONLY "Na","Cl","In","Zr"',
+    'NOT elements HAS "Na"',
+    "elements LENGTH 3",
+    "elements LENGTH > 3",
+    'family="halide" OR family="antiperovskite"',
+    'NOT (family="halide" OR value < 1e-6)',
+    'family != "halide"',
+    "x IS KNOWN",
+    "x IS UNKNOWN",
+    "uncertainty IS KNOWN",
+    'series="Na3-xIn1-xZrxCl6" AND x>=0.5',
+    'sample STARTS WITH "NCB-BM"',
+    'sample CONTAINS "A6"',
+    'sample ENDS WITH "-s"',
+    'method="EIS"',
+    'origin="measured" AND temperature_k>300',
+    'step_types HAS "annealing"',
+    'step_types HAS ALL "annealing","ball_milling"',
+    "nelements>=4 AND value<1e-3",
+    "max_rpm>=500",
+    "stale=0",
+    'qualifier IS UNKNOWN AND doi="10.9999/ionbase.api-test"',
+    'id="nope" OR value=4e-3',
+]
+SORTS = ["-value", "temperature_c", "-temperature_c,value", "x,-value", "milling_time_h,-max_anneal_c", "-id"]
+
+
+@pytest.fixture(scope="module")
+def dbs(base_settings, server_uri):
+    from ingest.importer import Importer, ImportOptions
+    from store import open_store
+
+    s = base_settings.with_(mongodb_uri=server_uri, db_name=f"conf_api_{uuid.uuid4().hex[:8]}")
+    st = open_store(s)
+    Importer(st, ImportOptions()).run([API_DATA / "records.yaml"])
+    st.db.import_batches.insert_one({"_id": "imp-hidden", "status": "pending"})
+    st.db.properties.insert_one(dict(st.db.properties.find_one({"name": "lattice_a"}), _id="prop-hidden", batch_id="imp-hidden"))
+    oracle = mongomock.MongoClient()["conf_api"]
+    for coll in COLLECTIONS:
+        docs = list(st.db[coll].find({}))
+        if docs:
+            oracle[coll].insert_many(docs)
+    yield st, oracle
+    st.client.drop_database(s.db_name)
+    st.client.close()
+
+
+def _ids(cursor):
+    return [d["_id"] for d in cursor]
+
+
+def _backend() -> str:
+    return "real MongoDB" if os.environ.get("MONGODB_URI") else "nx-27017"
+
+
+def _visible(st, q):
+    return st.visible(q)
+
+
+@pytest.mark.parametrize("text", FILTERS)
+def test_filter_shapes(dbs, text):
+    st, oracle = dbs
+    q = _visible(st, parse_filter(text))
+    want = sorted(_ids(oracle.properties.find(q)))
+    got = sorted(_ids(st.db.properties.find(q)))
+    assert got == want, f"{_backend()} differs from mongomock for {text!r}: {q}"
+
+
+def test_filter_shapes_match_something(dbs):
+    st, oracle = dbs
+    empty = [t for t in FILTERS if not list(oracle.properties.find(parse_filter(t)))]
+    assert empty == [], f"the fixture documents should make each filter match something: {empty}"
+
+
+@pytest.mark.parametrize("sort", SORTS)
+def test_sorted_keyset_pages(dbs, sort):
+    """Sort + keyset conditions page through identically on both backends."""
+    st, oracle = dbs
+    spec = C.parse_sort(sort)
+    base = _visible(st, parse_filter('origin="reported" OR origin="measured"'))
+    pages = {}
+    for name, db in (("oracle", oracle), ("real", st.db)):
+        seen, values = [], None
+        for _ in range(100):
+            q = C.combine(base, C.keyset_condition(spec, values)) if values else base
+            docs = list(db.properties.find(q).sort(spec).limit(4))
+            if not docs:
+                break
+            seen += [d["_id"] for d in docs]
+            values = [C.get_path(docs[-1], p) for p, _ in spec]
+        pages[name] = seen
+    full = _ids(oracle.properties.find(base).sort(spec))
+    assert pages["oracle"] == full
+    assert pages["real"] == pages["oracle"], f"{_backend()} pages differ for sort={sort}"
+
+
+def test_projection_top_level_keys(dbs):
+    st, oracle = dbs
+    proj = {"_id": 1, "name": 1, "value": 1, "synthesis": 1}
+    q = {"name": "ionic_conductivity"}
+    assert list(st.db.properties.find(q, proj).sort("_id", 1)) == list(oracle.properties.find(q, proj).sort("_id", 1))
+
+
+@pytest.mark.parametrize("parameter,group_by,match", [
+    ("milling_time_h", "material", {"name": "ionic_conductivity", "temperature_c": {"$gte": 24.5, "$lte": 25.5}}),
+    ("max_anneal_c", "material", {"name": "ionic_conductivity"}),
+    ("max_rpm", "family", {"name": "ionic_conductivity"}),
+    ("milling_time_h", "series", {"name": "ionic_conductivity"}),  # a single group
+])
+def test_trend_pipelines(dbs, parameter, group_by, match):
+    st, oracle = dbs
+    xpath, gpath = synthesis_paths(parameter, group_by)
+    m = _visible(st, match)
+    for build in (trend_points_pipeline, trend_summary_pipeline):
+        pipe = build(m, xpath, gpath)
+        want = list(oracle.properties.aggregate(pipe))
+        got = list(st.db.properties.aggregate(pipe))
+        assert want, "the fixture should produce rows"
+        assert got == want, f"{_backend()} differs for {build.__name__}({parameter}, {group_by})"
+
+
+def test_composition_pipeline(dbs):
+    st, oracle = dbs
+    m = _visible(st, {"$and": [{"name": "ionic_conductivity"}, {"series_name": "Na3-xIn1-xZrxCl6"}]})
+    for build in (trend_points_pipeline, trend_summary_pipeline):
+        pipe = build(m, "series_value", "series_name")
+        want = list(oracle.properties.aggregate(pipe))
+        assert want and list(st.db.properties.aggregate(pipe)) == want
+
+
+@pytest.mark.parametrize("coll,query,sort", [
+    ("materials", {"components": {"$elemMatch": {"formula": "SiO2"}}}, [("_id", 1)]),
+    ("materials", {"family": "halide", "elements": {"$all": ["Na", "Zr"]}, "series.name": "Na3-xIn1-xZrxCl6"}, [("_id", 1)]),
+    ("routes", {"summary.step_types": {"$in": ["annealing"]}}, [("_id", 1)]),
+    ("samples", {"parent": {"$exists": True}}, [("_id", 1)]),
+    ("samples", {"label": "MAN-A600", "family": "antiperovskite"}, [("_id", 1)]),
+    ("measurements", {"kind": "impedance_spectrum"}, [("_id", 1)]),
+    ("measurement_arrays", {"measurement": {"$exists": True}}, [("chunk", 1)]),
+    ("properties", {"name": {"$in": ["activation_energy", "conductivity_prefactor"]}}, [("_id", 1)]),
+    ("properties", {"name": "ionic_conductivity", "temperature_k": {"$exists": True}}, [("temperature_k", 1), ("_id", 1)]),
+    ("properties", {"$and": [{"name": "ionic_conductivity"}, {"material_id": {"$in": ["x", "y"]}}]}, [("_id", 1)]),
+    ("import_batches", {}, [("_id", 1)]),
+])
+def test_resource_shapes(dbs, coll, query, sort):
+    st, oracle = dbs
+    q = _visible(st, query) if coll != "import_batches" else query
+    want = _ids(oracle[coll].find(q).sort(sort))
+    got = _ids(st.db[coll].find(q).sort(sort))
+    assert got == want, f"{_backend()} differs for {coll} {query}"
+
+
+def test_list_page_keyset_on_id(dbs):
+    st, oracle = dbs
+    spec = [("_id", 1)]
+    for db in (oracle, st.db):
+        first = _ids(db.samples.find({}).sort(spec).limit(5))
+        rest = _ids(db.samples.find(C.keyset_condition(spec, [first[-1]])).sort(spec))
+        assert first + rest == _ids(db.samples.find({}).sort(spec))
+
+
+def test_hidden_batches_stay_invisible(dbs):
+    st, oracle = dbs
+    q = _visible(st, parse_filter('property="lattice_a"'))
+    assert "prop-hidden" not in _ids(st.db.properties.find(q))
+    assert sorted(_ids(st.db.properties.find(q))) == sorted(_ids(oracle.properties.find(q)))
+
+
+def test_count_with_filter(dbs):
+    st, oracle = dbs
+    q = _visible(st, parse_filter('property="ionic_conductivity" AND temperature_c=25'))
+    assert st.db.properties.count_documents(q) == oracle.properties.count_documents(q) == 13
