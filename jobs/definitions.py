@@ -406,3 +406,8 @@ def compute_item(job_name: str, inputs: dict) -> tuple[bool, Any]:
         return True, JOBS[job_name].compute(inputs)
     except Exception as exc:  # recorded per item, the batch goes on
         return False, f"{type(exc).__name__}: {exc}"
+
+
+def compute_chunk(job_name: str, inputs: list[dict]) -> list[tuple[bool, Any]]:
+    """compute_item over a chunk: one task per chunk keeps scheduler overhead per item small."""
+    return [compute_item(job_name, i) for i in inputs]

@@ -20,7 +20,7 @@ from typing import Any, Iterable
 import pymongo
 
 from analysis.version import CODE_VERSION, JOB_FUNCTION_VERSIONS
-from jobs.definitions import JOBS, Item, Job, compute_item
+from jobs.definitions import JOBS, Item, Job, compute_chunk, compute_item
 from schemas import build as B
 from schemas import registry
 
@@ -61,8 +61,11 @@ class _Executor:
                 from distributed import Client
 
                 self._client = Client(self.settings.dask_scheduler, set_as_default=False)
-            futures = self._client.map(compute_item, [job_name] * len(inputs), inputs, pure=False)
-            return self._client.gather(futures)
+            workers = max(1, len(self._client.scheduler_info().get("workers", {})))
+            size = max(1, min(256, len(inputs) // (workers * 4) or 1))
+            chunks = [inputs[i : i + size] for i in range(0, len(inputs), size)]
+            futures = self._client.map(compute_chunk, [job_name] * len(chunks), chunks, pure=False)
+            return [r for chunk in self._client.gather(futures) for r in chunk]
         if len(inputs) < INLINE_THRESHOLD:
             return [compute_item(job_name, i) for i in inputs]
         if self._pool is None:
