@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -54,6 +55,8 @@ class DefaultGroup(click.Group):
 def main(ctx: click.Context, verbose: bool) -> None:
     """Ionbase: a materials database for solid-state battery research."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # SIGTERM (systemd, `timeout`, `kill`) exits like Ctrl-C, so the embedded store is stopped cleanly
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     ctx.ensure_object(dict)
     ctx.obj["settings"] = Settings.from_env()
 

@@ -56,3 +56,35 @@ def test_status_redacts_credentials():
     from store import redact_uri
 
     assert redact_uri("mongodb://user:secret@db.example:27017/?replicaSet=rs0") == "mongodb://***@db.example:27017/?replicaSet=rs0"
+
+
+def test_sigterm_stops_the_embedded_server(tmp_path):
+    """`ionbase serve` stopped by SIGTERM stops the server it started and removes its state file."""
+    import signal
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "IONBASE_DATA_DIR": str(tmp_path), "IONBASE_PORT": str(port), "IONBASE_DB_NAME": "sigterm"}
+    env.pop("MONGODB_URI", None)
+    proc = subprocess.Popen([sys.executable, "-m", "ionbase", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    state = tmp_path / "embedded-store.json"
+    deadline = time.time() + 60
+    while not state.exists() and time.time() < deadline:
+        time.sleep(0.2)
+    assert state.exists(), proc.stdout.read(2000) if proc.poll() is not None else "server did not start"
+    server_pid = json.loads(state.read_text())["pid"]
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    for _ in range(50):
+        try:
+            os.kill(server_pid, 0)
+            time.sleep(0.1)
+        except ProcessLookupError:
+            break
+    else:
+        pytest.fail("the embedded server outlived the Ionbase process")
+    assert not state.exists()
