@@ -505,11 +505,12 @@ class Importer:
             mv = dict(m)
             mv["file"] = {"name": path.name, "sha256": sha, "format": parsed.format}
             payload = dict(mv.get("payload", {}))
+            scale = _specific_capacity_scale(cyc.capacity_unit, cyc.metadata, payload, fieldname, path.name)
             payload["cycles"] = [
                 B._drop_none({
                     "cycle": int(c),
-                    "charge_capacity": {"value": float(q), "unit": cyc.capacity_unit} if q == q else None,
-                    "discharge_capacity": {"value": float(d), "unit": cyc.capacity_unit} if d == d else None,
+                    "charge_capacity": {"value": float(q) * scale, "unit": "mAh/g", "entered": {"value": float(q), "unit": cyc.capacity_unit}} if q == q else None,
+                    "discharge_capacity": {"value": float(d) * scale, "unit": "mAh/g", "entered": {"value": float(d), "unit": cyc.capacity_unit}} if d == d else None,
                     "coulombic_efficiency": {"value": float(e), "unit": "%"} if e == e else None,
                 })
                 for c, q, d, e in zip(cyc.cycle, cyc.charge_capacity, cyc.discharge_capacity, cyc.coulombic_efficiency)
@@ -647,6 +648,32 @@ class Importer:
         with open(target, "w") as fh:
             yaml.safe_dump_all(docs, fh, sort_keys=False, allow_unicode=True)
         return str(target)
+
+
+def _specific_capacity_scale(unit: str, metadata: dict, payload: dict, fieldname: str, filename: str) -> float:
+    """Factor taking a cycling file's capacities to mAh/g; absolute capacities need the active mass,
+    from the record's ``mass_loading`` or the file's "Characteristic mass"."""
+    from schemas.units import UnitError, convert, parse_value
+
+    unit = unit.replace("mA.h", "mA*h").replace("A.h", "A*h")
+    try:
+        return convert(1.0, unit, "mA*h/g")
+    except UnitError:
+        pass
+    try:
+        per_mass = convert(1.0, unit, "mA*h")
+    except UnitError:
+        raise B.RecordError(f"{filename}: capacity unit {unit!r} is neither a capacity nor a specific capacity", fieldname) from None
+    mass_text = payload.get("mass_loading") or metadata.get("Characteristic mass")
+    if not mass_text:
+        raise B.RecordError(f"{filename} gives capacities in {unit}; give the active mass as 'mass_loading' (e.g. '2.0 mg')", fieldname)
+    try:
+        mass_g = parse_value(str(mass_text), "mass", "mass_loading").value
+    except UnitError as exc:
+        raise B.RecordError(str(exc), fieldname) from None
+    if mass_g <= 0:
+        raise B.RecordError(f"active mass must be positive, got {mass_text!r}", fieldname)
+    return per_mass / mass_g
 
 
 class _Rejected(Exception):

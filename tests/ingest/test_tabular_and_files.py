@@ -107,3 +107,39 @@ def test_unlinked_instrument_file_is_reported(store, tmp_path):
     with pytest.raises(ImportFailed) as err:
         _run(store, [tmp_path])
     assert "not linked to a sample" in str(err.value)
+
+
+INSTRUMENT = REPO / "tests" / "data" / "instrument"
+
+
+def test_cycling_files_and_cif_through_records(store, settings, tmp_path):
+    for name in ("synthetic_GCPL_3cycles.mpt", "cycling_summary.csv", "Mg3AsN_partial.cif"):
+        shutil.copy(INSTRUMENT / name, tmp_path / name)
+    (tmp_path / "lab.yaml").write_text(
+        "source: {notebook: NB-CYC}\n"
+        "samples:\n  - {label: C1, material: LiNi0.8Mn0.1Co0.1O2}\n  - {label: M1, material: Mg3AsN}\n"
+        "measurements:\n"
+        "  - {sample: C1, kind: galvanostatic_cycling, label: gcpl, file: synthetic_GCPL_3cycles.mpt, c_rate: '0.1 C'}\n"
+        "  - {sample: C1, kind: galvanostatic_cycling, label: summary, file: cycling_summary.csv}\n"
+        "structures:\n  - {sample: M1, method: xrd_rietveld, cif: Mg3AsN_partial.cif}\n"
+    )
+    _run(store, [tmp_path / "lab.yaml"])
+    gcpl = store.db.measurements.find_one({"label": "gcpl"})
+    cycles = gcpl["payload"]["cycles"]
+    # 0.95 mA.h of discharge on 2.000 mg of active mass (the file's "Characteristic mass") = 475 mAh/g
+    assert cycles[0]["discharge_capacity"]["value"] == pytest.approx(0.95 / 0.002)
+    assert cycles[0]["discharge_capacity"]["entered"] == {"value": 0.95, "unit": "mA.h"}
+    summary = store.db.measurements.find_one({"label": "summary"})["payload"]["cycles"]
+    assert [c["discharge_capacity"]["value"] for c in summary] == [181.2, 182.9, 182.7, 182.4]
+    phase = store.db.structures.find_one({})["phases"][0]
+    assert phase["space_group_number"] == 221 and phase["lattice"]["a"]["value"] == 4.2307
+    occ = {s["label"]: (s["species"], s["wyckoff"]) for s in phase["sites"]}
+    assert occ["Mg1"] == ({"Mg": 0.97}, "3c") and occ["Li1"] == ({"Li": 0.03}, "3c"), "partial occupancies survive"
+    # the cycling job turns the summary into retention and mean coulombic efficiency
+    from jobs.runner import run_jobs
+
+    result = run_jobs(store, settings, job_names=["cycling"])
+    assert result["jobs"]["cycling"]["computed"] == 2, result["errors"]
+    ret = store.db.properties.find_one({"name": "capacity_retention", "measurement": None, "sample_label": "C1",
+                                        "provenance.inputs": store.db.measurements.find_one({"label": "summary"})["_id"]})
+    assert ret["value"] == pytest.approx(182.4 / 181.2 * 100) and ret["conditions"]["cycle_number"] == 4
