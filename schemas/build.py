@@ -246,6 +246,9 @@ def summarize_route(steps: Iterable[dict]) -> dict:
         ),
         "anneal_time_h": round(sum(s["params"].get("duration", 0.0) for s in heat), 6) if heat else 0.0,
     }
+    # the field behind "never annealed above T": the highest anneal temperature, or room temperature
+    # (25 °C) for a route without one, so one flat range condition answers the question
+    summary["anneal_ceiling_c"] = summary["max_anneal_c"] if summary["max_anneal_c"] is not None else 25.0
     return _drop_none(summary)
 
 

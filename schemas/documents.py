@@ -135,6 +135,7 @@ class RouteSummary(EmbeddedDocument):
     max_rpm = FloatField()
     annealed = BooleanField(default=False)
     max_anneal_c = FloatField()
+    anneal_ceiling_c = FloatField()  # max_anneal_c, or 25 °C when never annealed
     anneal_time_h = FloatField()
     hot_pressed = BooleanField(default=False)
     cold_pressed = BooleanField(default=False)

@@ -17,6 +17,7 @@ import pymongo
 from ionbase.settings import Settings
 from schemas.documents import ALL_DOCUMENTS
 from store.embedded import EmbeddedServer
+from store.shapes import simplify
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +52,10 @@ class Store:
     def visible(self, query: dict | None = None) -> dict:
         """Add the committed-batches condition to a query."""
         hidden = self.hidden_batches()
-        query = dict(query or {})
-        if hidden:
-            query = {"$and": [query, {"batch_id": {"$nin": hidden}}]} if query else {"batch_id": {"$nin": hidden}}
-        return query
+        if not hidden:
+            return dict(query or {})
+        # one flat document when possible: the embedded server evaluates $and in Python (store.shapes)
+        return simplify({"$and": [query or {}, {"batch_id": {"$nin": hidden}}]})
 
     def status(self) -> dict:
         """Which store, its version, collections and document counts."""

@@ -15,6 +15,7 @@ import math
 from typing import Any
 
 from service.errors import BadRequest
+from store.shapes import simplify
 from service.query.fields import DEFAULT_SORT, FIELDS
 
 MAX_SORT_KEYS = 4
@@ -128,4 +129,4 @@ def combine(query: dict, extra: dict | None) -> dict:
         return query
     if not query:
         return extra
-    return {"$and": [query, extra]}
+    return simplify({"$and": [query, extra]})

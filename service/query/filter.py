@@ -22,6 +22,8 @@ Semantics beyond plain OPTIMADE (documented in docs/api.md):
 
 from __future__ import annotations
 
+from store.shapes import simplify
+
 import math
 import re
 from functools import lru_cache
@@ -227,7 +229,7 @@ def rebuild(query: Any) -> dict:
             out.extend(_field_condition(key, val))
     if not out:
         raise FilterError("empty filter")
-    return out[0] if len(out) == 1 else {"$and": out}
+    return simplify(out[0] if len(out) == 1 else {"$and": out})
 
 
 def _field_condition(path: str, cond: Any) -> list[dict]:
@@ -287,8 +289,9 @@ def _field_condition(path: str, cond: Any) -> list[dict]:
         ops[op] = _value(f, val, op)
     if ops:
         if f.name == "max_anneal_c" and set(ops) <= {"$lt", "$lte"}:
-            # "never annealed above T" includes samples never annealed
-            out.append({"$or": [{path: dict(ops)}, {"synthesis.annealed": False}]})
+            # "never annealed above T" includes samples never annealed: anneal_ceiling_c is the max
+            # anneal temperature, or 25 °C without an anneal (schemas.build.summarize_route)
+            out.append({"synthesis.anneal_ceiling_c": dict(ops)})
         else:
             out.append({path: ops})
     return out

@@ -203,3 +203,34 @@ def test_count_with_filter(dbs):
     st, oracle = dbs
     q = _visible(st, parse_filter('property="ionic_conductivity" AND temperature_c=25'))
     assert st.db.properties.count_documents(q) == oracle.properties.count_documents(q) == 13
+
+
+@pytest.mark.parametrize("sort", ["-value", "x,-value", "-temperature_c,value"])
+@pytest.mark.parametrize("text", FILTERS)
+def test_union_of_flat_branches_equals_the_query(dbs, text, sort):
+    """What the properties endpoint runs (store.shapes.find_union) equals one find on the oracle."""
+    from store.shapes import find_union
+
+    st, oracle = dbs
+    spec = C.parse_sort(sort)
+    q = _visible(st, parse_filter(text))
+    want = _ids(oracle.properties.find(q).sort(spec).limit(7))
+    assert _ids(find_union(st.db.properties, q, spec, 7)) == want, f"{_backend()} union differs for {text!r}"
+
+
+@pytest.mark.parametrize("sort", SORTS)
+def test_keyset_pages_through_the_union(dbs, sort):
+    from store.shapes import find_union
+
+    st, oracle = dbs
+    spec = C.parse_sort(sort)
+    base = _visible(st, parse_filter('origin="reported" OR origin="measured"'))
+    seen, values = [], None
+    for _ in range(100):
+        q = C.combine(base, C.keyset_condition(spec, values)) if values else base
+        docs = find_union(st.db.properties, q, spec, 4)
+        if not docs:
+            break
+        seen += [d["_id"] for d in docs]
+        values = [C.get_path(docs[-1], p) for p, _ in spec]
+    assert seen == _ids(oracle.properties.find(base).sort(spec))
