@@ -94,3 +94,8 @@ def list_page(collection: str, query: dict, args: dict, projection: dict | None 
         "meta": {"returned": len(docs), "page_limit": limit, "more_data_available": more,
                  "next_cursor": cursor, "next": next_url(cursor)},
     }
+
+
+def page_schema(item: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """A page of ``item``: ``{data: [...], meta: PageMeta}``."""
+    return ma.Schema.from_dict({"data": ma.fields.List(ma.fields.Nested(item)), "meta": ma.fields.Nested(PageMeta)}, name=name)

@@ -8,7 +8,8 @@ from flask_smorest import Blueprint
 from schemas.documents import AnalysisRun
 from service.auth import WRITE_SECURITY, requires
 from service.common import PageArgs, clean, get_settings, get_store, list_page
-from service.docschemas import document_schema, page_schema
+from schemas.api import document_schema
+from service.common import page_schema
 from service.errors import NotFound, ServiceUnavailable
 
 F = ma.fields

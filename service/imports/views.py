@@ -15,7 +15,8 @@ from werkzeug.utils import secure_filename
 from schemas.documents import ImportBatch
 from service.auth import WRITE_SECURITY, current_key, requires
 from service.common import PageArgs, clean, get_settings, get_store, list_page
-from service.docschemas import document_schema, page_schema
+from schemas.api import document_schema
+from service.common import page_schema
 from service.errors import BadRequest, NotFound, Unprocessable
 
 F = ma.fields

@@ -6,7 +6,8 @@ import marshmallow as ma
 
 from schemas.documents import Material
 from service.common import PageArgs
-from service.docschemas import document_schema, page_schema
+from schemas.api import document_schema
+from service.common import page_schema
 
 F = ma.fields
 

@@ -7,7 +7,8 @@ from flask_smorest import Blueprint
 
 from schemas.documents import SynthesisRoute
 from service.common import PageArgs, clean, get_or_404, get_store, list_page
-from service.docschemas import document_schema, page_schema
+from schemas.api import document_schema
+from service.common import page_schema
 
 F = ma.fields
 blp = Blueprint("routes", __name__, url_prefix="/api/v1/routes", description="Synthesis routes")

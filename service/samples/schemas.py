@@ -7,7 +7,8 @@ import marshmallow as ma
 from schemas import registry
 from schemas.documents import Material, Measurement, Property, Sample, StructureResult, SynthesisRoute
 from service.common import PageArgs
-from service.docschemas import document_schema, page_schema
+from schemas.api import document_schema
+from service.common import page_schema
 
 F = ma.fields
 

@@ -57,9 +57,3 @@ def embedded_schema(doc_cls) -> type[ma.Schema]:
 def document_schema(doc_cls, name: str | None = None, **extra: ma.fields.Field) -> type[ma.Schema]:
     """Schema of a stored document, plus ``extra`` fields (e.g. embedded related records)."""
     return ma.Schema.from_dict({**_fields_of(doc_cls), **extra}, name=name or doc_cls.__name__)
-
-
-def page_schema(item: type[ma.Schema], name: str) -> type[ma.Schema]:
-    from service.common import PageMeta
-
-    return ma.Schema.from_dict({"data": F.List(F.Nested(item)), "meta": F.Nested(PageMeta)}, name=name)
