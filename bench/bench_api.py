@@ -58,6 +58,7 @@ def make_docs(n: int, n_samples: int, seed: int = 7):
             syn["max_rpm"] = float(rng.choice([300, 400, 500, 600]))
         if annealed:
             syn["max_anneal_c"] = float(rng.choice([150, 200, 250, 300, 400, 500, 600, 800]))
+        syn["anneal_ceiling_c"] = syn.get("max_anneal_c", 25.0)  # as schemas.build.summarize_route
         series = None
         if fam == "halide" and "Zr" in els:
             series = ("Na3-xIn1-xZrxCl6", rng.choice([0.0, 0.125, 0.25, 0.5, 0.75, 1.0]))
