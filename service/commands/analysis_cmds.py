@@ -1,4 +1,4 @@
-"""Click commands for the analysis package (registered on the `ionbase` group by the lead).
+"""Click commands for one-off analyses of a researcher's file (registered in service/commands).
 
     eis fit FILE [--circuit C] [--json] [--thickness-cm L --area-cm2 A]
     arrhenius FILE [--form sigma|sigmaT] [--json]
@@ -17,23 +17,14 @@ __all__ = ["eis", "eis_fit", "arrhenius"]
 
 
 def _read_spectra(path: str) -> list:
-    """Spectra via ingest.parsers.read_spectra; TEMPORARY fallback to impedance.py's readCSV
-    (columns f, Z', Z'' without header) while ingest.parsers is not available."""
+    """Every spectrum in FILE, in any format ingest.parsers recognises from the content."""
+    from ingest.parsers import read_spectra
+    from ingest.parsers.errors import ParseError
+
     try:
-        from ingest.parsers import read_spectra  # type: ignore[import-not-found]
-    except ImportError:
-        read_spectra = None
-    if read_spectra is not None:
         return list(read_spectra(path))
-    from types import SimpleNamespace
-
-    from impedance.preprocessing import readCSV
-
-    try:
-        f, z = readCSV(path)
-    except Exception as exc:
-        raise click.ClickException(f"{path}: could not read spectrum as f,Z',Z'' CSV ({exc})") from None
-    return [SimpleNamespace(frequency_hz=f, z_real_ohm=z.real, z_imag_ohm=z.imag)]
+    except ParseError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group("eis")
