@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as _dt
 import getpass
 import hashlib
+import itertools
 import logging
 import os
 import socket
@@ -67,6 +68,10 @@ class ImportOptions:
     on_stage: Callable[[str], None] | None = None
 
 
+#: records listed one by one in a file's report; beyond this only the counts by kind grow
+MAX_LISTED = 1000
+
+
 @dataclass
 class FileReport:
     path: str
@@ -75,6 +80,16 @@ class FileReport:
     errors: list[dict] = field(default_factory=list)
     sha256: str | None = None
     size: int | None = None
+    kinds: dict = field(default_factory=dict)
+    unlisted: int = 0
+
+    def note(self, entry: dict) -> None:
+        """Count a record by kind; list it while the report is short."""
+        self.kinds[entry["kind"]] = self.kinds.get(entry["kind"], 0) + 1
+        if len(self.records) < MAX_LISTED:
+            self.records.append(entry)
+        else:
+            self.unlisted += 1
 
 
 @dataclass
@@ -96,7 +111,8 @@ class ImportReport:
             "dry_run": self.dry_run,
             "counts": self.counts,
             "files": [
-                {"path": f.path, "format": f.format, "sha256": f.sha256, "records": f.records, "errors": f.errors}
+                {"path": f.path, "format": f.format, "sha256": f.sha256, "counts": f.kinds, "records": f.records,
+                 "unlisted_records": f.unlisted, "errors": f.errors}
                 for f in self.files
             ],
             "errors": [i.to_dict() for i in self.errors],
@@ -141,22 +157,43 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     return unique
 
 
-class _Plan:
-    """Documents built from the batch, keyed by collection and id."""
+#: collections whose documents a plan keeps whole (samples need their material and route)
+SMALL_COLLECTIONS = ("materials", "routes", "samples")
 
-    def __init__(self) -> None:
-        self.docs: dict[str, dict[str, dict]] = {c: {} for c in COLLECTIONS}
+
+class _Plan:
+    """What a pass over the batch built: small collections whole, the rest as content hashes.
+
+    Documents of the large collections (properties, measurements, ...) go to ``sink`` as they are
+    built (the writer, in the second pass) and are not kept: memory stays bounded by the samples.
+    """
+
+    def __init__(self, sink: Callable[[str, dict], None] | None = None) -> None:
+        self.docs: dict[str, dict[str, dict]] = {c: {} for c in SMALL_COLLECTIONS}
+        self.hashes: dict[str, str] = {}
         self.origin: dict[str, tuple[str, Any]] = {}  # doc id -> (file, row)
+        self.sink = sink
 
     def add(self, coll: str, doc: dict, where: tuple[str, Any]) -> Issue | None:
-        existing = self.docs[coll].get(doc["_id"])
-        if existing is not None and existing.get("content_hash") != doc.get("content_hash"):
-            first = self.origin.get(doc["_id"], ("?", None))
-            return Issue(
-                where[0], f"duplicate natural key: {coll[:-1]} {doc['_id']} is also defined, differently, "
-                f"in {first[0]}" + (f" row {first[1]}" if first[1] else ""), row=where[1],
-            )
-        self.docs[coll][doc["_id"]] = doc
+        if coll in self.docs:
+            existing = self.docs[coll].get(doc["_id"])
+            old_hash = existing.get("content_hash") if existing is not None else None
+        else:
+            existing = old_hash = self.hashes.get(doc["_id"])
+        if existing is not None:
+            if old_hash != doc.get("content_hash"):
+                first = self.origin.get(doc["_id"], ("?", None))
+                return Issue(
+                    where[0], f"duplicate natural key: {coll[:-1]} {doc['_id']} is also defined, differently, "
+                    f"in {first[0]}" + (f" row {first[1]}" if first[1] else ""), row=where[1],
+                )
+            return None
+        if coll in self.docs:
+            self.docs[coll][doc["_id"]] = doc
+        else:
+            self.hashes[doc["_id"]] = doc["content_hash"]
+            if self.sink is not None:
+                self.sink(coll, doc)
         self.origin.setdefault(doc["_id"], where)
         return None
 
@@ -175,7 +212,8 @@ class Importer:
 
     # ------------------------------------------------------------ planning
 
-    def plan(self, paths: Iterable[Path]) -> tuple[_Plan, ImportReport, list[Path], dict]:
+    def plan(self, paths: Iterable[Path]) -> tuple[_Plan, ImportReport, list[LoadedFile], dict]:
+        """First pass: load and validate everything; keep no large documents (see _Plan)."""
         files = expand_paths(paths)
         report = ImportReport(batch_id=None, status="planned", dry_run=self.opt.dry_run)
         plan = _Plan()
@@ -206,10 +244,6 @@ class Importer:
                               "(a measurements record with 'file:', or a CSV manifest with a 'file' column)")
                 report.errors.append(issue)
                 report.files.append(FileReport(str(path), _detect(path), errors=[issue.to_dict()]))
-        total = sum(len(lf.records) for lf in loaded_files)
-        if total > self.opt.max_rows:
-            raise ImportFailed([Issue("batch", f"{total} records exceed the limit of {self.opt.max_rows} per batch "
-                                       "(IONBASE_MAX_ROWS_PER_BATCH)")])
         rejected: list[tuple[LoadedFile, RawRecord]] = []
         _merge_fragments(loaded_files, report)
         self._build(loaded_files, plan, report, rejected)
@@ -224,7 +258,7 @@ class Importer:
             if meta:
                 fr.sha256, fr.size = meta["sha256"], meta["size"]
         report._rejected = rejected  # type: ignore[attr-defined]
-        return plan, report, files, file_meta
+        return plan, report, loaded_files, file_meta
 
     def _build(self, loaded_files: list[LoadedFile], plan: _Plan, report: ImportReport, rejected: list) -> None:
         progress = _progress(sum(len(lf.records) for lf in loaded_files), self.opt.progress, "validating")
@@ -261,7 +295,7 @@ class Importer:
                     fail(lf, rec, issue.message)
                     continue
                 materials_by_key[(str(lf.path), mat["key"])] = mat
-                file_reports[lf.path].records.append({"kind": "material", "id": mat["_id"], "key": mat["key"]})
+                file_reports[lf.path].note({"kind": "material", "id": mat["_id"], "key": mat["key"]})
         for lf in loaded_files:
             for rec in lf.records:
                 if rec.kind != "sample":
@@ -321,12 +355,21 @@ class Importer:
                 continue
             resolved[smp["_id"]] = smp
             smp["_mat"] = mat
-            file_reports[lf.path].records.append({"kind": "sample", "id": smp["_id"], "label": smp["label"]})
-        # everything that hangs off a sample
+            file_reports[lf.path].note({"kind": "sample", "id": smp["_id"], "label": smp["label"]})
+        # everything that hangs off a sample, streamed tables read from their files again
+        seen = 0
         for lf in loaded_files:
-            for rec in lf.records:
+            for rec in itertools.chain(lf.records, lf.streamed()):
+                if isinstance(rec, Issue):  # a malformed row of a streamed table
+                    report.errors.append(rec)
+                    file_reports[lf.path].errors.append(rec.to_dict())
+                    continue
                 if rec.kind in ("material", "sample"):
                     continue
+                seen += 1
+                if seen > self.opt.max_rows:
+                    raise ImportFailed([Issue("batch", f"more than {self.opt.max_rows} records in one batch "
+                                               "(IONBASE_MAX_ROWS_PER_BATCH); split the import")])
                 progress.update(1)
                 try:
                     self._build_dependent(lf, rec, plan, samples_by_key, resolved, file_reports[lf.path])
@@ -384,7 +427,7 @@ class Importer:
             smp = self._resolve_sample(prop["_sample_ref"], prop["source"], samples_by_key, resolved, f"{rec.ref}.sample")
             prop = B.denormalize(prop, smp, smp["_mat"], self._route_summary(smp, plan))
             self._add(plan, "properties", prop, where)
-            fr.records.append({"kind": "property", "id": prop["_id"], "sample": smp["label"], "name": prop["name"]})
+            fr.note({"kind": "property", "id": prop["_id"], "sample": smp["label"], "name": prop["name"]})
         elif rec.kind == "structure":
             st = B.build_structure(rec.data, lf.source, rec.ref)
             smp = self._resolve_sample(st.pop("_sample_ref"), st["source"], samples_by_key, resolved, f"{rec.ref}.sample")
@@ -397,7 +440,7 @@ class Importer:
             self._add(plan, "structures", st, where)
             for p in B.structure_properties(st):
                 self._add(plan, "properties", B.denormalize(p, smp, smp["_mat"], self._route_summary(smp, plan)), where)
-            fr.records.append({"kind": "structure", "id": st["_id"], "sample": smp["label"], "phases": len(st["phases"])})
+            fr.note({"kind": "structure", "id": st["_id"], "sample": smp["label"], "phases": len(st["phases"])})
         elif rec.kind == "measurement":
             m = B.build_measurement(rec.data, lf.source, rec.ref)
             smp = self._resolve_sample(m.pop("_sample_ref"), m["source"], samples_by_key, resolved, f"{rec.ref}.sample")
@@ -428,7 +471,7 @@ class Importer:
                     entry["loop"] = mv["file"]["loop"]
                 if file_ref:
                     entry["loops"] = len(variants)
-                fr.records.append(entry)
+                fr.note(entry)
 
     def _add(self, plan: _Plan, coll: str, doc: dict, where) -> None:
         if "content_hash" not in doc:
@@ -523,102 +566,64 @@ class Importer:
 
     # ------------------------------------------------------------ diff and write
 
-    def diff(self, plan: _Plan) -> dict[str, dict[str, list]]:
-        """Classify planned documents as new / changed / unchanged against the store."""
-        hidden = set(self.store.hidden_batches())
-        out: dict[str, dict[str, list]] = {}
-        for coll in COLLECTIONS:
-            docs = plan.docs[coll]
-            new, changed, unchanged = [], [], []
-            ids = list(docs)
-            for start in range(0, len(ids), _CHUNK):
-                part = ids[start : start + _CHUNK]
-                existing = {
-                    d["_id"]: d for d in self.db[coll].find({"_id": {"$in": part}}, {"_id": 1, "content_hash": 1, "batch_id": 1})
-                }
-                for i in part:
-                    doc = docs[i]
-                    old = existing.get(i)
-                    if old is None or old.get("batch_id") in hidden:
-                        new.append(doc)
-                    elif old.get("content_hash") != doc.get("content_hash"):
-                        changed.append(doc)
-                    else:
-                        unchanged.append(doc)
-            out[coll] = {"new": new, "changed": changed, "unchanged": unchanged}
-        return out
-
     def run(self, paths: Iterable[Path]) -> ImportReport:
+        """Validate (first pass), then build again and write in chunks as one batch (second pass)."""
         recover(self.store)
-        plan, report, files, file_meta = self.plan(paths)
+        _plan, report, loaded_files, file_meta = self.plan(paths)
         rejected = getattr(report, "_rejected", [])
         if report.errors and not self.opt.skip_invalid:
             report.status = "invalid"
             raise ImportFailed(report.errors, report.to_dict())
         if report.errors and self.opt.skip_invalid and rejected:
             report.rejected_file = self._write_rejected(rejected)
-        d = self.diff(plan)
-        report.counts = {
-            coll: {k: len(v) for k, v in parts.items()} for coll, parts in d.items()
-        }
-        report.counts["total"] = {
-            k: sum(report.counts[c][k] for c in COLLECTIONS) for k in ("new", "changed", "unchanged")
-        }
+        batch_id = None
+        if not self.opt.dry_run:
+            batch_id = "imp-" + _now().strftime("%Y%m%dT%H%M%S") + "-" + os.urandom(3).hex()
+            self.db.import_batches.insert_one({
+                "_id": batch_id,
+                "status": "pending",
+                "files": list(file_meta.values()),
+                "user": self.opt.user or _user(),
+                "started_at": _now(),
+                "errors": [i.to_dict() for i in report.errors][:1000],
+                "options": {"skip_invalid": self.opt.skip_invalid, "pid": os.getpid(), "host": socket.gethostname()},
+            })
+            report.batch_id = batch_id
+        stage = self.opt.on_stage or (lambda name: None)
+        writer = _Writer(self, batch_id, stage)
+        try:
+            plan = _Plan(sink=writer)
+            self._build(loaded_files, plan, ImportReport(None, "second pass", self.opt.dry_run), [])
+            for coll in SMALL_COLLECTIONS:
+                for doc in plan.docs[coll].values():
+                    writer(coll, doc)
+            writer.close()
+        except BaseException:
+            if batch_id is not None:  # nothing of it was ever visible: clean it away
+                _discard(self.db, batch_id, "import failed while writing")
+            raise
+        report.counts = writer.counts
+        report.counts["total"] = {k: sum(writer.counts[c][k] for c in COLLECTIONS) for k in ("new", "changed", "unchanged")}
         report.counts["errors"] = len(report.errors)
-        report.touched_samples = sorted(
-            {doc["_id"] for part in ("new", "changed") for doc in d["samples"][part]}
-            | {doc["sample"] for coll in ("properties", "measurements", "structures") for part in ("new", "changed") for doc in d[coll][part]}
-        )
+        report.touched_samples = sorted(writer.touched)
+        report.changed_ids = writer.changed_ids
         if self.opt.dry_run:
             report.status = "dry_run"
             return report
-        nothing = report.counts["total"]["new"] == 0 and report.counts["total"]["changed"] == 0
-        batch_id = "imp-" + _now().strftime("%Y%m%dT%H%M%S") + "-" + os.urandom(3).hex()
-        report.batch_id = batch_id
-        batch = {
-            "_id": batch_id,
-            "status": "pending",
-            "files": list(file_meta.values()),
-            "counts": report.counts,
-            "user": self.opt.user or _user(),
-            "started_at": _now(),
-            "errors": [i.to_dict() for i in report.errors][:1000],
-            "options": {"skip_invalid": self.opt.skip_invalid, "pid": os.getpid(), "host": socket.gethostname()},
-            "touched_samples": report.touched_samples[:10000],
-        }
-        self.db.import_batches.insert_one(batch)
-        if nothing:
+        self.db.import_batches.update_one({"_id": batch_id}, {"$set": {
+            "counts": report.counts, "touched_samples": report.touched_samples[:10000]}})
+        if report.counts["total"]["new"] == 0 and report.counts["total"]["changed"] == 0:
             self.db.import_batches.update_one({"_id": batch_id}, {"$set": {"status": "committed", "finished_at": _now()}})
             report.status = "committed"
             return report
-        stage = self.opt.on_stage or (lambda name: None)
-        now = _now()
-        progress = _progress(sum(len(d[c]["new"]) + len(d[c]["changed"]) for c in COLLECTIONS), self.opt.progress, "writing")
-        for coll in COLLECTIONS:
-            new_docs = d[coll]["new"]
-            for start in range(0, len(new_docs), _CHUNK):
-                part = [_clean(doc, batch_id, now) for doc in new_docs[start : start + _CHUNK]]
-                self._insert_or_replace(coll, part)
-                progress.update(len(part))
-                stage(f"inserted:{coll}")
-            changed = d[coll]["changed"]
-            for start in range(0, len(changed), _CHUNK):
-                part = changed[start : start + _CHUNK]
-                self.db.import_staging.insert_many(
-                    [{"_id": f"{batch_id}:{coll}:{doc['_id']}", "batch_id": batch_id, "coll": coll, "doc": _clean(doc, batch_id, now)} for doc in part]
-                )
-                progress.update(len(part))
         stage("staged")
         # the commit point: one document update
         self.db.import_batches.update_one({"_id": batch_id}, {"$set": {"status": "committing"}})
         stage("committing")
         _apply_staged(self.db, batch_id, stage)
-        changed_ids = [doc["_id"] for coll in COLLECTIONS for doc in d[coll]["changed"]]
-        _mark_stale(self.db, changed_ids)
+        _mark_stale(self.db, writer.changed_ids)
         self.db.import_batches.update_one({"_id": batch_id}, {"$set": {"status": "committed", "finished_at": _now()}})
-        progress.close()
         report.status = "committed"
-        report.changed_ids = changed_ids
         return report
 
     def _insert_or_replace(self, coll: str, docs: list[dict]) -> None:
@@ -674,6 +679,80 @@ def _specific_capacity_scale(unit: str, metadata: dict, payload: dict, fieldname
     if mass_g <= 0:
         raise B.RecordError(f"active mass must be positive, got {mass_text!r}", fieldname)
     return per_mass / mass_g
+
+
+class _Writer:
+    """Second-pass sink: buffers documents per collection, diffs each chunk against the store,
+    inserts new documents (carrying the pending batch id) and stages changed ones."""
+
+    def __init__(self, importer: "Importer", batch_id: str | None, stage: Callable[[str], None]):
+        self.importer = importer
+        self.db = importer.db
+        self.batch_id = batch_id
+        self.stage = stage
+        self.now = _now()
+        self.hidden = set(importer.store.hidden_batches()) - ({batch_id} if batch_id else set())
+        self.buffers: dict[str, list[dict]] = {c: [] for c in COLLECTIONS}
+        self.counts: dict = {c: {"new": 0, "changed": 0, "unchanged": 0} for c in COLLECTIONS}
+        self.touched: set[str] = set()
+        self.changed_ids: list[str] = []
+        self.progress = _progress(0, importer.opt.progress, "writing", unknown_total=True)
+
+    def __call__(self, coll: str, doc: dict) -> None:
+        buf = self.buffers[coll]
+        buf.append(doc)
+        if len(buf) >= _CHUNK:
+            self.flush(coll)
+
+    def flush(self, coll: str) -> None:
+        docs, self.buffers[coll] = self.buffers[coll], []
+        if not docs:
+            return
+        existing = {d["_id"]: d for d in self.db[coll].find({"_id": {"$in": [d["_id"] for d in docs]}},
+                                                             {"_id": 1, "content_hash": 1, "batch_id": 1})}
+        new, changed = [], []
+        for doc in docs:
+            old = existing.get(doc["_id"])
+            if old is None or old.get("batch_id") in self.hidden:
+                new.append(doc)
+            elif old.get("content_hash") != doc.get("content_hash"):
+                changed.append(doc)
+            else:
+                self.counts[coll]["unchanged"] += 1
+                continue
+            if coll == "samples":
+                self.touched.add(doc["_id"])
+            elif coll in ("properties", "measurements", "structures"):
+                self.touched.add(doc["sample"])
+        self.counts[coll]["new"] += len(new)
+        self.counts[coll]["changed"] += len(changed)
+        self.changed_ids.extend(d["_id"] for d in changed)
+        if self.batch_id is None:  # dry run: count only
+            return
+        if new:
+            self.importer._insert_or_replace(coll, [_clean(d, self.batch_id, self.now) for d in new])
+            self.stage(f"inserted:{coll}")
+        if changed:
+            self.db.import_staging.insert_many([
+                {"_id": f"{self.batch_id}:{coll}:{d['_id']}", "batch_id": self.batch_id, "coll": coll,
+                 "doc": _clean(d, self.batch_id, self.now)}
+                for d in changed
+            ])
+        self.progress.update(len(new) + len(changed))
+
+    def close(self) -> None:
+        for coll in COLLECTIONS:
+            self.flush(coll)
+        self.progress.close()
+
+
+def _discard(db, batch_id: str, why: str) -> None:
+    """Delete everything a never-committed batch wrote and mark it failed."""
+    for coll in COLLECTIONS:
+        db[coll].delete_many({"batch_id": batch_id})
+    db.import_staging.delete_many({"batch_id": batch_id})
+    db.import_batches.update_one({"_id": batch_id}, {"$set": {"status": "failed", "finished_at": _now(),
+                                                              "errors": [{"message": why}]}})
 
 
 class _Rejected(Exception):
@@ -767,10 +846,7 @@ def recover(store, *, force: bool = False) -> list[dict]:
             db.import_batches.update_one({"_id": batch["_id"]}, {"$set": {"status": "committed", "finished_at": _now(), "recovered": "rolled forward"}})
             done.append({"batch": batch["_id"], "action": "rolled forward"})
         else:
-            for coll in COLLECTIONS:
-                db[coll].delete_many({"batch_id": batch["_id"]})
-            db.import_staging.delete_many({"batch_id": batch["_id"]})
-            db.import_batches.update_one({"_id": batch["_id"]}, {"$set": {"status": "failed", "finished_at": _now(), "errors": [{"message": "import process died before commit; cleaned"}]}})
+            _discard(db, batch["_id"], "import process died before commit; cleaned")
             done.append({"batch": batch["_id"], "action": "cleaned"})
     return done
 
@@ -896,9 +972,10 @@ class _NoProgress:
         pass
 
 
-def _progress(total: int, enabled: bool, desc: str):
-    if not enabled or not sys.stderr.isatty() or total < 200:
+def _progress(total: int, enabled: bool, desc: str, unknown_total: bool = False):
+    """A tqdm bar on an interactive terminal; silent otherwise (and for small batches)."""
+    if not enabled or not sys.stderr.isatty() or (total < 200 and not unknown_total):
         return _NoProgress()
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="rec", file=sys.stderr, leave=False)
+    return tqdm(total=None if unknown_total else total, desc=desc, unit="rec", file=sys.stderr, leave=False)

@@ -32,11 +32,24 @@ class RawRecord:
 
 @dataclass
 class LoadedFile:
+    """A lab-record file: records held in memory, plus streams re-read from the file on demand.
+
+    Large tables (properties, conductivities) are not held: each entry of ``streams`` re-reads its
+    table and yields RawRecords (or Issues for bad rows), so memory stays bounded by the small
+    records (materials, samples, structures), whatever the number of rows.
+    """
+
     path: Path
     format: str
     source: dict = field(default_factory=dict)
     records: list[RawRecord] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
+    streams: list = field(default_factory=list)  # callables -> Iterator[RawRecord | Issue]
+
+    def streamed(self):
+        """Every streamed record or row issue, read from the file again."""
+        for stream in self.streams:
+            yield from stream()
 
 
 class LoadError(Exception):

@@ -134,9 +134,11 @@ def load_tabular(path: Path) -> LoadedFile:
         return _load_workbook(path)
     try:
         source, rows = _csv_rows(path)
-        tables = [(None, rows)]
         loaded = LoadedFile(path, "csv", source=source)
-        _convert_tables(loaded, tables)
+        try:
+            _convert_tables(loaded, [(None, rows)])
+        finally:
+            rows.close()  # a streamed table was not read to the end here
     except UnicodeDecodeError as exc:
         raise LoadError(Issue(path.name, f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the CSV as UTF-8")) from None
     return loaded
@@ -189,22 +191,14 @@ def _convert_tables(loaded: LoadedFile, tables) -> None:
             loaded.issues.append(Issue(name, f"cannot tell what the {where} holds from its columns {names}; "
                                        "see docs/import-template.md", row=header_line))
             continue
-        units = [c[1] for c in columns]
-        for lineno, cells in rows:
-            if not any(str(c).strip() for c in cells):
+        if kind in STREAMED_KINDS:
+            loaded.streams.append(_stream(loaded.path, sheet, kind, dict(loaded.source)))
+            continue
+        for item in _table_rows(name, names, columns, rows):
+            if isinstance(item, Issue):
+                loaded.issues.append(item)
                 continue
-            first = str(cells[0]).strip().lower() if cells else ""
-            if first in ("units", "unit", "[units]"):
-                units = [str(c).strip() or None if i else None for i, c in enumerate(cells)] + [None] * (len(names) - len(cells))
-                continue
-            if len(cells) > len(names) and any(str(c).strip() for c in cells[len(names):]):
-                loaded.issues.append(Issue(name, f"row has {len(cells)} cells but the header has {len(names)} columns", row=lineno))
-                continue
-            row = {}
-            for (col, unit), cell in zip(zip(names, units), cells):
-                if cell is None or (isinstance(cell, str) and not cell.strip()):
-                    continue
-                row[col] = _cell(cell, unit)
+            lineno, row = item
             ref = f"{where} row {lineno}"
             try:
                 _row_to_records(kind, row, lineno, ref, loaded, samples, materials, steps_by_sample, structures, site_rows)
@@ -228,6 +222,75 @@ def _convert_tables(loaded: LoadedFile, tables) -> None:
         phase.setdefault("sites", []).append(site)
     loaded.records[:0] = [RawRecord("material", m, None, f"material {k}") for k, m in materials.items()]
     loaded.records.extend(structures.values())
+
+
+#: tables of one record per row, streamed from the file rather than held in memory
+STREAMED_KINDS = ("properties", "conductivity")
+
+
+def _table_rows(name: str, names: list[str], columns: list, rows) -> Iterator:
+    """(line, {column: cell}) per data row, honouring a units row; Issues for malformed rows."""
+    units = [c[1] for c in columns]
+    for lineno, cells in rows:
+        if not any(str(c).strip() for c in cells):
+            continue
+        first = str(cells[0]).strip().lower() if cells else ""
+        if first in ("units", "unit", "[units]"):
+            units = [str(c).strip() or None if i else None for i, c in enumerate(cells)] + [None] * (len(names) - len(cells))
+            continue
+        if len(cells) > len(names) and any(str(c).strip() for c in cells[len(names):]):
+            yield Issue(name, f"row has {len(cells)} cells but the header has {len(names)} columns", row=lineno)
+            continue
+        row = {}
+        for (col, unit), cell in zip(zip(names, units), cells):
+            if cell is None or (isinstance(cell, str) and not cell.strip()):
+                continue
+            row[col] = _cell(cell, unit)
+        yield lineno, row
+
+
+def _open_table(path: Path, sheet: str | None):
+    """(rows iterator, closer) of one table, opened afresh."""
+    if sheet is None:
+        _source, rows = _csv_rows(path)
+        return rows, lambda: rows.close()
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    ws = wb[sheet]
+    rows = ((i, ["" if c is None else c for c in row]) for i, row in enumerate(ws.iter_rows(values_only=True), 1))
+    return rows, wb.close
+
+
+def _stream(path: Path, sheet: str | None, kind: str, source: dict):
+    """A re-readable stream of the records of one properties/conductivity table."""
+    name = path.name
+    where = f"sheet '{sheet}'" if sheet else "table"
+
+    def records():
+        rows, close = _open_table(path, sheet)
+        try:
+            header_line, header = next(rows)
+            columns = [_split_header(c) for c in header]
+            names = [c[0] for c in columns]
+            sink = LoadedFile(path, "stream", source=source)
+            for item in _table_rows(name, names, columns, rows):
+                if isinstance(item, Issue):
+                    yield item
+                    continue
+                lineno, row = item
+                ref = f"{where} row {lineno}"
+                sink.records = []
+                try:
+                    _row_to_records(kind, row, lineno, ref, sink, [], {}, {}, {}, [])
+                except _RowError as exc:
+                    yield Issue(name, exc.message, row=lineno, field=exc.field, record=ref)
+                    continue
+                yield from sink.records
+        finally:
+            close()
+
+    return records
 
 
 class _RowError(Exception):

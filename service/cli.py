@@ -141,10 +141,7 @@ def import_files(ctx, paths, dry_run, as_json, skip_invalid, quiet, no_analyze, 
     click.echo(f"{verb}: {t.get('new', 0)} new, {t.get('changed', 0)} changed, {t.get('unchanged', 0)} unchanged documents"
                + (f" (batch {report.batch_id})" if report.batch_id else ""))
     for f in report.files:
-        kinds: dict[str, int] = {}
-        for r in f.records:
-            kinds[r["kind"]] = kinds.get(r["kind"], 0) + 1
-        summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+        summary = ", ".join(f"{n} {k}" for k, n in sorted(f.kinds.items()))
         click.echo(f"  {Path(f.path).name} [{f.format}]: {summary or 'no records'}" + (f", {len(f.errors)} error(s)" if f.errors else ""))
     if report.errors:
         click.echo(f"{len(report.errors)} record(s) rejected; written to {report.rejected_file}", err=True)
