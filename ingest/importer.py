@@ -212,8 +212,12 @@ class Importer:
 
     # ------------------------------------------------------------ planning
 
-    def plan(self, paths: Iterable[Path]) -> tuple[_Plan, ImportReport, list[LoadedFile], dict]:
-        """First pass: load and validate everything; keep no large documents (see _Plan)."""
+    def plan(self, paths: Iterable[Path]) -> tuple[ImportReport, list[LoadedFile], dict, list]:
+        """First pass: load and validate everything, keeping no large documents (see _Plan).
+
+        Returns the report (with every error), the loaded files, the files' metadata (checksums)
+        and the rejected records.
+        """
         files = expand_paths(paths)
         report = ImportReport(batch_id=None, status="planned", dry_run=self.opt.dry_run)
         plan = _Plan()
@@ -257,8 +261,7 @@ class Importer:
             meta = file_meta.get(fr.path)
             if meta:
                 fr.sha256, fr.size = meta["sha256"], meta["size"]
-        report._rejected = rejected  # type: ignore[attr-defined]
-        return plan, report, loaded_files, file_meta
+        return report, loaded_files, file_meta, rejected
 
     def _build(self, loaded_files: list[LoadedFile], plan: _Plan, report: ImportReport, rejected: list) -> None:
         progress = _progress(sum(len(lf.records) for lf in loaded_files), self.opt.progress, "validating")
@@ -267,7 +270,6 @@ class Importer:
         materials_by_key: dict[tuple[str, str], dict] = {}
         samples_by_key: dict[tuple[str, str], dict] = {}
         pending_samples: list[tuple[LoadedFile, RawRecord, dict]] = []
-        bad_samples: set[tuple[str, str]] = set()
 
         def fail(lf: LoadedFile, rec: RawRecord, exc: B.RecordError | str, fieldname: str | None = None) -> None:
             msg = exc.message if isinstance(exc, B.RecordError) else str(exc)
@@ -310,7 +312,6 @@ class Importer:
                     smp["_material"] = mat
                 except B.RecordError as exc:
                     fail(lf, rec, exc)
-                    bad_samples.add((lf.source.get("doi") or lf.source.get("notebook") or "", str(rec.data.get("label"))))
                     continue
                 if (skey, smp["label"]) in samples_by_key:
                     fail(lf, rec, B.RecordError(f"duplicate sample label {smp['label']!r} for source {skey}", "label"))
@@ -417,15 +418,12 @@ class Importer:
             raise B.RecordError(f"sample {label!r} not found in this batch or the store (source {skey})", fieldname)
         return smp
 
-    def _route_summary(self, smp: dict, plan: _Plan) -> dict:
-        return smp.get("summary") or {}
-
     def _build_dependent(self, lf, rec, plan: _Plan, samples_by_key, resolved, fr: FileReport) -> None:
         where = (lf.path.name, rec.row)
         if rec.kind == "property":
             prop = B.build_property(rec.data, lf.source, rec.ref)
             smp = self._resolve_sample(prop["_sample_ref"], prop["source"], samples_by_key, resolved, f"{rec.ref}.sample")
-            prop = B.denormalize(prop, smp, smp["_mat"], self._route_summary(smp, plan))
+            prop = B.denormalize(prop, smp, smp["_mat"], smp.get("summary"))
             self._add(plan, "properties", prop, where)
             fr.note({"kind": "property", "id": prop["_id"], "sample": smp["label"], "name": prop["name"]})
         elif rec.kind == "structure":
@@ -439,7 +437,7 @@ class Importer:
             st["content_hash"] = content_hash(st)
             self._add(plan, "structures", st, where)
             for p in B.structure_properties(st):
-                self._add(plan, "properties", B.denormalize(p, smp, smp["_mat"], self._route_summary(smp, plan)), where)
+                self._add(plan, "properties", B.denormalize(p, smp, smp["_mat"], smp.get("summary")), where)
             fr.note({"kind": "structure", "id": st["_id"], "sample": smp["label"], "phases": len(st["phases"])})
         elif rec.kind == "measurement":
             m = B.build_measurement(rec.data, lf.source, rec.ref)
@@ -463,7 +461,7 @@ class Importer:
                 mv["content_hash"] = B.stable_hash([content_hash(mv), [c["content_hash"] for c in chunks]])
                 self._add(plan, "measurements", mv, where)
                 for p in B.measurement_properties(mv):
-                    self._add(plan, "properties", B.denormalize(p, smp, smp["_mat"], self._route_summary(smp, plan)), where)
+                    self._add(plan, "properties", B.denormalize(p, smp, smp["_mat"], smp.get("summary")), where)
                 entry = {"kind": mv["kind"], "id": mv["_id"], "sample": smp["label"], "label": mv["label"]}
                 if arrays:
                     entry["points"] = mv["n_points"]
@@ -569,8 +567,7 @@ class Importer:
     def run(self, paths: Iterable[Path]) -> ImportReport:
         """Validate (first pass), then build again and write in chunks as one batch (second pass)."""
         recover(self.store)
-        _plan, report, loaded_files, file_meta = self.plan(paths)
-        rejected = getattr(report, "_rejected", [])
+        report, loaded_files, file_meta, rejected = self.plan(paths)
         if report.errors and not self.opt.skip_invalid:
             report.status = "invalid"
             raise ImportFailed(report.errors, report.to_dict())
