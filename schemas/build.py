@@ -248,7 +248,8 @@ def summarize_route(steps: Iterable[dict]) -> dict:
     }
     # the field behind "never annealed above T": the highest anneal temperature, or room temperature
     # (25 °C) for a route without one, so one flat range condition answers the question
-    summary["anneal_ceiling_c"] = summary["max_anneal_c"] if summary["max_anneal_c"] is not None else 25.0
+    # (an anneal of unknown temperature leaves it unset: such a sample matches no bound)
+    summary["anneal_ceiling_c"] = summary["max_anneal_c"] if heat else 25.0
     return _drop_none(summary)
 
 

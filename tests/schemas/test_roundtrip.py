@@ -135,3 +135,14 @@ def test_bad_values_are_rejected_naming_the_field(store, tmp_path, case):
     issues = err.value.issues
     assert any(i.field == field and words in i.message and i.file == "bad.yaml" and i.row for i in issues), [str(i) for i in issues]
     assert store.db.samples.count_documents({}) == 0, "a batch with errors writes nothing"
+
+
+def test_route_summary_answers_never_annealed_above():
+    from schemas.build import summarize_route
+
+    milled = [{"type": "ball_milling", "params": {"rpm": 400.0, "duration": 3.0}}]
+    assert summarize_route(milled)["anneal_ceiling_c"] == 25.0 and "max_anneal_c" not in summarize_route(milled)
+    annealed = milled + [{"type": "annealing", "params": {"temperature": 873.15, "duration": 12.0}}]
+    assert summarize_route(annealed)["anneal_ceiling_c"] == pytest.approx(600.0)
+    unknown = milled + [{"type": "annealing", "params": {"duration": 1.0}}]
+    assert "anneal_ceiling_c" not in summarize_route(unknown), "an anneal at an unknown temperature matches no bound"
