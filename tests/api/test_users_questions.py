@@ -67,3 +67,27 @@ def test_na_conductors_above_threshold_at_25c_with_how_they_were_made(seed_clien
     assert best["synthesis"]["milling_time_h"] == pytest.approx(0.75)
     assert all("Na" in d["elements"] and d["value"] >= 0.1 for d in data)
     assert "NaCB11H12-BM-6h" not in labels
+
+
+def test_halide_activation_energy_against_zr_content(seed_client):
+    """Na3-xIn1-xZrxCl6: Ea ~0.5 eV, dropping to ~0.43 eV for x > 0.8 (the series parameter)."""
+    r = seed_client.get("/api/v1/trends/composition", query_string={
+        "property": "activation_energy", "series": "Na3-xIn1-xZrxCl6"})
+    assert r.status_code == 200, r.get_json()
+    by_x = {p["x"]: p["value"] for p in _points(r.get_json())}
+    assert by_x[0.5] == pytest.approx(0.5) and by_x[0.9] == pytest.approx(0.43) and by_x[0.95] == pytest.approx(0.43)
+    assert max(v for x, v in by_x.items() if x > 0.8) < min(v for x, v in by_x.items() if x <= 0.8)
+
+
+def test_li_anode_cycle_life_with_and_without_coatings(seed_client):
+    """Li metal anodes: the dual LiZn/Li3N coating lasts longer, in symmetric and full cells."""
+    r = seed_client.get("/api/v1/properties", query_string={
+        "filter": 'property="cycles_to_80_soh" AND family="metal anode"', "sort": "value",
+        "fields": "sample_label,value,synthesis"})
+    data = r.get_json()["data"]
+    assert [(d["sample_label"], d["value"]) for d in data] == [
+        ("Li-rp130um", 70.0), ("Li-rp130um-Li100nm-N2", 71.0), ("Li-rp130um-Zn300nm-Li100nm-N2", 105.0)]
+    assert [d["synthesis"]["coated"] for d in data] == [False, True, True]
+    r = seed_client.get("/api/v1/properties", query_string={
+        "filter": 'property="cycle_life" AND coated="true" AND current_density=1'})
+    assert [(d["sample_label"], d["value"]) for d in r.get_json()["data"]] == [("Li-rp130um-Zn300nm-Li100nm-N2", 360.0)]
