@@ -223,11 +223,13 @@ class Importer:
         plan = _Plan()
         loaded_files: list[LoadedFile] = []
         referenced: set[Path] = set()
+        handled: set[Path] = set()
         file_meta: dict[str, dict] = {}
         for path in files:
             if path.suffix.lower() in LAB_RECORD_SUFFIXES or (
                 path.suffix.lower() in TABULAR_SUFFIXES and _is_lab_table(path)
             ):
+                handled.add(path.resolve())
                 try:
                     lf = load_lab_file(path, self.opt.max_file_bytes)
                 except LoadError as exc:
@@ -241,7 +243,7 @@ class Importer:
                     if ref:
                         referenced.add((path.parent / str(ref)).resolve())
         for path in files:
-            if path.resolve() in referenced or any(lf.path == path for lf in loaded_files):
+            if path.resolve() in referenced or path.resolve() in handled:
                 continue
             if path.suffix.lower() in LAB_RECORD_SUFFIXES + TABULAR_SUFFIXES + INSTRUMENT_SUFFIXES:
                 issue = Issue(path.name, "instrument file not linked to a sample: list it in a manifest "

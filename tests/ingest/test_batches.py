@@ -199,3 +199,10 @@ def test_cli_json_report_and_list(settings, tmp_path):
     assert out.returncode == 0 and "Imported:" in out.stdout
     listing = run("import", "list")
     assert "committed" in listing.stdout and "roundtrip.yaml" in listing.stdout
+
+
+def test_unreadable_file_is_reported_once(store, tmp_path):
+    (tmp_path / "broken.yaml").write_text("samples: [unclosed\n")
+    with pytest.raises(ImportFailed) as err:
+        _import(store, tmp_path)
+    assert len(err.value.issues) == 1 and "not valid YAML" in err.value.issues[0].message
