@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 
 from ionbase import __version__
 from service.common import get_store
+from service.errors import ServiceUnavailable
 
 blp = Blueprint("health", __name__, url_prefix="/api/v1/health", description="Service health")
 
@@ -24,8 +25,14 @@ class Health(ma.Schema):
 
 @blp.route("")
 @blp.response(200, Health)
+@blp.alt_response(503, description="The store does not answer")
 def health():
-    """Service status, version and store."""
+    """Service status, version and store; 503 when the store does not answer."""
+    from pymongo.errors import PyMongoError
+
     store = get_store()
-    info = store.client.admin.command("buildInfo")
+    try:
+        info = store.client.admin.command("buildInfo")
+    except PyMongoError as exc:
+        raise ServiceUnavailable(f"the store does not answer: {type(exc).__name__}") from None
     return {"status": "ok", "version": __version__, "store": {"kind": store.kind, "server_version": info.get("version")}}

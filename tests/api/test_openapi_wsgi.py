@@ -93,3 +93,25 @@ def test_lazy_module_app_builds_on_first_call(monkeypatch, api_settings, tmp_pat
 
     r = Client(lazy).get("/api/v1/health")
     assert r.status_code == 200 and lazy._app is not None
+
+
+def test_health_is_503_when_the_store_is_down(tmp_path):
+    """A stopped embedded server: health answers 503 in the error format instead of hanging or 500."""
+    import pymongo
+
+    from ionbase.settings import Settings
+    from service.app import create_app
+    from store import open_store
+
+    settings = Settings(data_dir=tmp_path, db_name="health_down", testing=True)
+    st = open_store(settings)
+    app = create_app(settings, store=st)
+    client = app.test_client()
+    assert client.get("/api/v1/health").status_code == 200
+    st.embedded.stop()
+    st.client = pymongo.MongoClient(st.uri, serverSelectionTimeoutMS=500)
+    r = client.get("/api/v1/health")
+    assert r.status_code == 503
+    body = r.get_json()
+    assert body["code"] == 503 and "does not answer" in body["message"]
+    st.client.close()
