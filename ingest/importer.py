@@ -46,6 +46,7 @@ from ingest.loaders import (
 )
 from schemas import build as B
 from store import set_fields
+from store.embedded import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -815,18 +816,6 @@ def _mark_stale(db, changed_ids: list[str], max_depth: int = 5) -> int:
     return n
 
 
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-
-
 def recover(store, *, force: bool = False) -> list[dict]:
     """Finish or clean away batches whose importing process died.
 
@@ -838,7 +827,7 @@ def recover(store, *, force: bool = False) -> list[dict]:
     here = socket.gethostname()
     for batch in db.import_batches.find({"status": {"$in": ["pending", "committing"]}}):
         opts = batch.get("options") or {}
-        if not force and opts.get("host") == here and _pid_alive(opts.get("pid")) and opts.get("pid") != os.getpid():
+        if not force and opts.get("host") == here and pid_alive(opts.get("pid")) and opts.get("pid") != os.getpid():
             continue  # another live import
         if batch["status"] == "committing":
             _apply_staged(db, batch["_id"])

@@ -37,7 +37,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process exists (a zombie counts as gone)."""
+    if not pid:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -99,7 +102,7 @@ class EmbeddedServer:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 state = self._read_state()
-                if state and _pid_alive(state["pid"]) and _ping(state["port"]):
+                if state and pid_alive(state["pid"]) and _ping(state["port"]):
                     self.port, self.pid, self.owner = state["port"], state["pid"], False
                     log.info("reusing embedded store pid %s on port %s", self.pid, self.port)
                     return self.uri

@@ -130,7 +130,7 @@ class _Key:
     def __init__(self, doc: dict, sort: list[tuple[str, int]]):
         self.parts = []
         for path, direction in sort:
-            v = _get(doc, path)
+            v = get_path(doc, path)
             self.parts.append((direction, _type_rank(v), v))
 
     def __lt__(self, other: "_Key") -> bool:
@@ -146,7 +146,8 @@ class _Key:
         return False
 
 
-def _get(doc: dict, path: str) -> Any:
+def get_path(doc: dict, path: str) -> Any:
+    """The value at a dotted path of a document, or None when any part is missing."""
     cur: Any = doc
     for part in path.split("."):
         if not isinstance(cur, dict) or part not in cur:

@@ -20,6 +20,7 @@ from marshmallow import Schema, fields, validate
 
 from schemas import registry
 from service.plots import render
+from store.shapes import get_path
 
 log = logging.getLogger(__name__)
 
@@ -278,14 +279,6 @@ def nyquist(args: dict, measurement_id: str):
 # ----------------------------------------------------------------------------- property vs parameter
 
 
-def _get(doc: dict, path: str) -> Any:
-    for part in path.split("."):
-        if not isinstance(doc, dict):
-            return None
-        doc = doc.get(part)
-    return doc
-
-
 @blp.route("/property-vs-parameter")
 @blp.arguments(PropertyVsParameterArgs, location="query")
 @blp.response(200, content_type="image/svg+xml", description="Scatter/line plot (SVG, or PNG with format=png)")
@@ -306,7 +299,7 @@ def property_vs_parameter(args: dict):
     projection = {"value": 1, "uncertainty": 1, "stale": 1, path.split(".")[0]: 1, group_by: 1, "temperature_c": 1}
     groups: dict[str, list[tuple]] = {}
     for p in store.db.properties.find(store.visible(query), projection):
-        x, y = _get(p, path), p.get("value")
+        x, y = get_path(p, path), p.get("value")
         if p.get("stale") or not _finite(x) or not _finite(y):
             continue
         label = str(p.get(group_by) or "(none)")

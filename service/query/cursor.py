@@ -15,7 +15,7 @@ import math
 from typing import Any
 
 from service.errors import BadRequest
-from store.shapes import simplify
+from store.shapes import get_path, simplify
 from service.query.fields import DEFAULT_SORT, FIELDS
 
 MAX_SORT_KEYS = 4
@@ -56,15 +56,6 @@ def sort_token(spec: SortSpec) -> str:
 def fingerprint(*parts: Any) -> str:
     """Short hash tying a cursor to the query it was made for."""
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def get_path(doc: dict, path: str) -> Any:
-    cur: Any = doc
-    for part in path.split("."):
-        if not isinstance(cur, dict) or part not in cur:
-            return None
-        cur = cur[part]
-    return cur
 
 
 def encode_cursor(spec: SortSpec, last_doc: dict, query_fp: str) -> str:
