@@ -87,3 +87,15 @@ def seeded_store(seeded_settings):
     st = open_store(seeded_settings, create_indexes=False)
     yield st
     st.client.close()
+
+
+@pytest.fixture()
+def app_client_for(settings):
+    """A test client of the real application (create_app) over a given store."""
+
+    def make(store):
+        from service.app import create_app
+
+        return create_app(settings, store=store).test_client()
+
+    return make

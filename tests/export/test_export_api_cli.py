@@ -21,17 +21,9 @@ def loaded(store):
 
 
 @pytest.fixture()
-def client(loaded):
-    from flask import Flask
-    from flask_smorest import Api
-
-    from service.export.views import blp
-
-    app = Flask("export-test")
-    app.config.update(API_TITLE="t", API_VERSION="v1", OPENAPI_VERSION="3.0.3", TESTING=True)
-    Api(app).register_blueprint(blp)
-    app.extensions["ionbase_store"] = loaded
-    return app.test_client()
+def client(loaded, app_client_for):
+    """The real application (create_app): its error handlers and auth are part of the test."""
+    return app_client_for(loaded)
 
 
 def test_api_csv_default_streamed(client):
