@@ -421,6 +421,12 @@ def denormalize(prop: dict, sample: dict, material: dict, route_summary: dict | 
         prop["series_name"] = material["series"]["name"]
         ser = material["series"]
         prop["series_value"] = ser.get("refined") if ser.get("refined") is not None else ser.get("nominal")
+    comps = [c for c in material.get("components") or [] if c.get("fraction") is not None and c.get("basis")]
+    if comps:
+        # composites: which components, in what fraction (queries and ML features need them)
+        prop["components"] = [{"formula": c["reduced_formula"], "fraction": c["fraction"], "basis": c["basis"]} for c in comps]
+        prop["component_formulas"] = sorted({c["reduced_formula"] for c in comps})
+        prop["component_keys"] = sorted({f"{c['basis']}:{c['reduced_formula']}" for c in comps})
     prop["doi"] = (sample.get("source") or {}).get("doi")
     prop["synthesis"] = route_summary or summarize_route([])
     if "_id" not in prop:

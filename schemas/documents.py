@@ -358,6 +358,9 @@ class Property(Document):
     family = StringField()
     series_name = StringField()
     series_value = FloatField()
+    components = ListField(DictField())  # composites: {formula, fraction (%), basis}
+    component_formulas = ListField(StringField())
+    component_keys = ListField(StringField())  # "<basis>:<formula>", one export column each
     doi = StringField()
     synthesis = EmbeddedDocumentField(RouteSummary)
     batch_id = StringField()

@@ -50,7 +50,7 @@ MAX_IN_IDS = 2000
 _ROW_PROJECTION = {
     "_id": 1, "sample": 1, "name": 1, "value": 1, "qualifier": 1, "origin": 1, "stale": 1,
     "temperature_c": 1, "family": 1, "doi": 1, "series_name": 1, "series_value": 1, "material_id": 1,
-    "sample_label": 1, "reduced_formula": 1, "synthesis": 1,
+    "sample_label": 1, "reduced_formula": 1, "synthesis": 1, "components": 1,
 }
 
 
@@ -78,6 +78,7 @@ def plan_export(store, mongo_filter: dict) -> ExportPlan:
     names = {n for n in coll.distinct("name", query) if isinstance(n, str)}
     elements = {e for e in coll.distinct("elements", query) if isinstance(e, str)}
     samples = {x for x in coll.distinct("sample", query) if isinstance(x, str)}
+    component_keys = sorted(k for k in coll.distinct("component_keys", query) if isinstance(k, str))
     targets = sorted((nm for nm in names if nm in F.registry.PROPERTIES and nm not in F.STRUCTURE_FEATURES
                       and nm not in F.EXCLUDED_PROPERTIES),
                      key=F.property_order)
@@ -94,12 +95,20 @@ def plan_export(store, mongo_filter: dict) -> ExportPlan:
         types[f"frac_{el}"] = "float"
     for c in F.COMPOSITION_STAT_COLUMNS:
         types[c] = "float"
+    for key in component_keys:  # composites: fraction of each component, e.g. vol_pct_SiO2
+        types[component_column(key)] = "float"
     for key in F.SYNTHESIS_FEATURES:
         col = F.SYNTHESIS_COLUMNS[key]
         types[col] = "bool" if key in F.SYNTHESIS_BOOLEANS else ("int" if key == "n_steps" else "float")
     for nm in F.STRUCTURE_FEATURES:
         types[F.property_column(nm)] = "float"
     return ExportPlan(columns=list(types), types=types, targets=targets, elements=els, samples=samples)
+
+
+def component_column(key: str) -> str:
+    """``vol:SiO2`` -> ``vol_pct_SiO2`` (the fraction, in percent, of that component)."""
+    basis, _, formula = key.partition(":")
+    return f"{basis}_pct_{formula}"
 
 
 def _priority(doc: dict) -> tuple:
@@ -175,6 +184,10 @@ def _rows_for_sample(docs: list[dict], plan: ExportPlan, structure: dict[str, fl
             if col in base:
                 base[col] = frac
         base.update(stats)
+    for comp in meta.get("components") or []:
+        col = component_column(f"{comp['basis']}:{comp['formula']}")
+        if col in base:
+            base[col] = comp["fraction"]
     base.update(F.synthesis_features(meta.get("synthesis")))
     base.update(structure)
     for col, doc in fixed.items():

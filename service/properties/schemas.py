@@ -68,6 +68,8 @@ class PropertyOut(ma.Schema):
     series_name = F.String(allow_none=True)
     series_value = F.Float(allow_none=True)
     doi = F.String(allow_none=True)
+    components = F.List(F.Dict(), metadata={"description": "Composites: [{formula, fraction (%), basis}]"})
+    component_formulas = F.List(F.String())
     synthesis = F.Dict()
     batch_id = F.String()
     updated_at = F.String()

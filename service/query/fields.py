@@ -45,6 +45,8 @@ _FIELDS: tuple[Field, ...] = (
     Field("reduced_formula", "reduced_formula", STR, "Reduced formula (pymatgen)", sortable=True),
     Field("material_id", "material_id", STR, "Material id", sortable=True),
     Field("family", "family", STR, "Materials family (registry.FAMILIES)", sortable=True),
+    Field("components", "component_formulas", STR_LIST,
+          "Reduced formulas of a composite's components, e.g. components HAS \"SiO2\""),
     Field("series", "series_name", STR, "Solid-solution series name, e.g. Na3-xIn1-xZrxCl6", sortable=True),
     Field("x", "series_value", NUM, "Series parameter value (refined if known, else nominal)", sortable=True),
     Field("doi", "doi", STR, "DOI of the source", sortable=True),
@@ -93,7 +95,8 @@ OUTPUT_FIELDS: tuple[str, ...] = (
     "id", "name", "value", "uncertainty", "unit", "qualifier", "range", "entered", "conditions",
     "temperature_c", "temperature_k", "origin", "source", "provenance", "measurement", "structure", "stale",
     "notes", "sample", "sample_label", "material_id", "formula", "reduced_formula", "elements", "nelements",
-    "family", "series_name", "series_value", "doi", "synthesis", "batch_id", "updated_at",
+    "family", "series_name", "series_value", "components", "component_formulas", "doi", "synthesis", "batch_id",
+    "updated_at",
 )
 
 #: numeric synthesis parameters the synthesis-trend endpoint accepts

@@ -91,3 +91,12 @@ def test_li_anode_cycle_life_with_and_without_coatings(seed_client):
     r = seed_client.get("/api/v1/properties", query_string={
         "filter": 'property="cycle_life" AND coated="true" AND current_density=1'})
     assert [(d["sample_label"], d["value"]) for d in r.get_json()["data"]] == [("Li-rp130um-Zn300nm-Li100nm-N2", 360.0)]
+
+
+def test_composites_with_sio2_filter_and_their_fractions(seed_client):
+    r = seed_client.get("/api/v1/properties", query_string={
+        "filter": 'property="ionic_conductivity" AND components HAS "SiO2"', "fields": "sample_label,value,components"})
+    data = r.get_json()["data"]
+    assert data and all(any(c["formula"] == "SiO2" for c in d["components"]) for d in data)
+    fractions = {d["sample_label"]: [c["fraction"] for c in d["components"] if c["formula"] == "SiO2"][0] for d in data}
+    assert fractions["Na2B12H12-SiO2A200-35vol-BM4h"] == 35.0

@@ -55,6 +55,7 @@ FILTERS = [
     "stale=0",
     'qualifier IS UNKNOWN AND doi="10.9999/ionbase.api-test"',
     'id="nope" OR value=4e-3',
+    'components HAS "SiO2" AND property="ionic_conductivity"',
 ]
 SORTS = ["-value", "temperature_c", "-temperature_c,value", "x,-value", "milling_time_h,-max_anneal_c", "-id"]
 

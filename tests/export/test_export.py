@@ -178,3 +178,21 @@ def test_composition_features_edge_cases():
     assert F.composition_features("not a formula")[0] == ()
     assert F.unit_slug("mA*h/g") == "mAh_per_g" and F.property_column("critical_current_density") == "critical_current_density_mA_per_cm2"
     assert F.property_column("ionic_transport_number") == "ionic_transport_number"
+
+
+def test_composite_component_fractions_are_columns(seeded_store):
+    """Na2B12H12/SiO2 composites: the SiO2 fraction is a feature, not lost in the host formula."""
+    import io
+    import csv as _csv
+
+    from service.export.table import build_rows, plan_export, write_csv
+
+    query = {"name": "ionic_conductivity", "family": "nanocomposite"}
+    plan = plan_export(seeded_store, query)
+    assert "vol_pct_SiO2" in plan.columns
+    rows = list(build_rows(seeded_store, query, plan))
+    by_label = {r["sample_label"]: r for r in rows}
+    assert by_label["Na2B12H12-SiO2A200-35vol-BM4h"]["vol_pct_SiO2"] == 35.0
+    text = "".join(write_csv(iter(rows), plan.columns))
+    header = next(_csv.reader(io.StringIO(text)))
+    assert "vol_pct_SiO2" in header
