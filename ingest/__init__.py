@@ -1,0 +1,1 @@
+"""Ingest: loaders, the spreadsheet template, instrument-file parsers and the batch importer."""
