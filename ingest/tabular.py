@@ -9,7 +9,6 @@ header (``sigma (mS/cm)``, ``T (°C)``) or in a units row directly under it whos
 from __future__ import annotations
 
 import csv
-import io
 import re
 from pathlib import Path
 from typing import Any, Iterator
@@ -327,11 +326,6 @@ def _text(v: Any) -> str:
     return str(v).strip()
 
 
-def _qty(v: Any) -> Any:
-    """A cell that may be a number, a {value, unit}, or text such as '4.2307(3) Å'."""
-    return v
-
-
 def _row_to_records(kind, row, lineno, ref, loaded, samples, materials, steps_by_sample, structures, site_rows) -> None:
     src_override = {k: _text(row.pop(k)) for k in ("doi", "notebook", "table", "figure", "section", "quote", "page") if k in row}
     if kind == "samples":
@@ -501,12 +495,3 @@ def _with_default_unit(v: Any, unit: str) -> Any:
     if isinstance(v, str) and re.fullmatch(r"[-+\d.eE]+(\(\d+\))?", v.strip()):
         return f"{v.strip()} {unit}"
     return v
-
-
-def write_csv(rows: list[dict], header: list[str]) -> str:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=header)
-    w.writeheader()
-    for r in rows:
-        w.writerow(r)
-    return buf.getvalue()

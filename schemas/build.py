@@ -11,7 +11,6 @@ import hashlib
 import math
 
 import orjson
-from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from schemas import registry
@@ -871,17 +870,6 @@ def _float(x: Any, field: str) -> float | None:
 
 def _drop_none(d: dict) -> dict:
     return {k: v for k, v in d.items() if v is not None and v != {} and v != []}
-
-
-@dataclass
-class BuiltRecords:
-    """Everything one import file produces, before ids are resolved against the store."""
-
-    materials: list[dict] = field(default_factory=list)
-    samples: list[dict] = field(default_factory=list)
-    structures: list[dict] = field(default_factory=list)
-    measurements: list[dict] = field(default_factory=list)
-    properties: list[dict] = field(default_factory=list)
 
 
 def stable_json(obj: Any) -> Any:

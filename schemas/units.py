@@ -273,17 +273,7 @@ def _display(unit: str) -> str:
     return unit
 
 
-def canonical_unit_of(kind: str) -> str:
-    """Display form of the canonical unit of a quantity kind (e.g. 'S/cm', 'K', 'Å')."""
-    return QUANTITIES[kind].display_unit
-
-
 def to_celsius(kelvin: float | None) -> float | None:
     if kelvin is None:
         return None
     return round(kelvin - 273.15, 6)
-
-
-def convert_display(value: float, kind: str, to_unit: str, field: str = "unit") -> float:
-    """Convert a canonical value of ``kind`` to a user-requested unit (API output)."""
-    return convert(value, quantity_kind_unit(kind), to_unit, field)
