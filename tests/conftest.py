@@ -15,8 +15,7 @@ import pytest
 from ionbase.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-FIXTURES = SHARED / "fixtures"
+FIXTURES = REPO / "tests" / "data"
 SEED = REPO / "seed_data"
 
 

@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-EIS_FIXTURES = ROOT.parent / "shared" / "fixtures" / "eis" / "impedance_py"
+EIS_FIXTURES = ROOT / "tests" / "data" / "eis" / "impedance_py"
 
 
 def synth_spectrum(circuit="R0-p(R1,CPE1)-CPE2", params=(10, 1e5, 1e-10, 0.9, 1e-6, 0.85), noise=0.01, seed=0,

@@ -13,7 +13,7 @@ from ingest.parsers import read_spectra
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATES = REPO / "templates"
-FIXTURES = REPO.parent / "shared" / "fixtures" / "eis" / "impedance_py"
+FIXTURES = REPO / "tests" / "data" / "eis" / "impedance_py"
 TABLES = ["samples", "steps", "conductivity", "properties", "structures", "sites"]
 
 

@@ -6,9 +6,9 @@ import pytest
 
 from ingest.parsers import (BioLogicMpt, CyclingCsv, ParseError, parse_file, read_cycling)
 
-# Real instrument files live outside the repo: CI clones it with shared/ beside it.
+# Real instrument files, copied into tests/data/ with their licences (tests/data/eis/README.md).
 REPO = Path(__file__).resolve().parents[2]
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "data"
 EIS = FIXTURES / "eis" / "impedance_py"
 DATA = REPO / "tests" / "data" / "instrument"
 

@@ -11,9 +11,9 @@ import pytest
 from ingest.parsers import (BioLogicMpr, GamryDTA, ParseError, detect_format, parse_file,
                             read_cif, read_cycling, read_spectra)
 
-# Real instrument files live outside the repo: CI clones it with shared/ beside it.
+# Real instrument files, copied into tests/data/ with their licences (tests/data/eis/README.md).
 REPO = Path(__file__).resolve().parents[2]
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "data"
 EIS = FIXTURES / "eis" / "impedance_py"
 DATA = REPO / "tests" / "data" / "instrument"
 
