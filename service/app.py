@@ -15,7 +15,11 @@ API_DESCRIPTION = """Ionbase: a materials database for solid-state battery resea
   (`Authorization: Bearer <key>` or `X-API-Key: <key>`, role writer or admin).
 * Values are in canonical units (see `ionbase vocab`); `GET /properties?unit=mS/cm` converts output.
 * `GET /properties?filter=` takes the OPTIMADE filter grammar over Ionbase field names
-  (`GET /properties/fields` lists them); pages are cursor-based (`meta.next`).
+  (`GET /properties/fields` lists them); `GET /samples?filter=` the same grammar over sample fields
+  (composition, synthesis summary); pages are cursor-based (`meta.next`).
+* Parameters are strict: an unknown query parameter, form field or JSON key -> 400 naming it; a bad
+  value -> 422. `POST /imports` takes `dry_run`/`skip_invalid` in the query string or, for a
+  multipart upload, as form fields (conflicting values -> 400).
 * Every error is `{code, status, message, errors}`.
 """
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, current_app, stream_with_context
-from flask_smorest import Blueprint
+from service.params import Blueprint
 from marshmallow import Schema, fields, validate
 
 from service.export import FORMATS, MIMETYPES, build_rows, filter_to_mongo, plan_export, stream_parquet, write_csv, write_jsonl

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_smorest import Blueprint
+from service.params import Blueprint
 
 from ionbase import __version__
 from service.common import get_store

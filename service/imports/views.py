@@ -9,7 +9,7 @@ from pathlib import Path
 
 import marshmallow as ma
 from flask import request
-from flask_smorest import Blueprint
+from service.params import Blueprint
 from werkzeug.utils import secure_filename
 
 from schemas.documents import ImportBatch
@@ -25,9 +25,41 @@ blp = Blueprint("imports", __name__, url_prefix="/api/v1/imports", description="
 MAX_FILES = 500
 
 
+_FLAG_DOCS = {
+    "dry_run": "Validate and report; write nothing (default false).",
+    "skip_invalid": "Import the valid records, report the rest (default false).",
+}
+
+
 class ImportArgs(ma.Schema):
-    dry_run = F.Boolean(load_default=False, metadata={"description": "Validate and report; write nothing."})
-    skip_invalid = F.Boolean(load_default=False, metadata={"description": "Import the valid records, report the rest."})
+    """Query-string flags (any body). No defaults here: a flag may also come as a form field."""
+
+    dry_run = F.Boolean(metadata={"description": _FLAG_DOCS["dry_run"] + " Also accepted as a multipart form field."})
+    skip_invalid = F.Boolean(metadata={"description": _FLAG_DOCS["skip_invalid"] + " Also accepted as a multipart form field."})
+
+
+class ImportForm(ma.Schema):
+    """A multipart upload: the files and, optionally, the same flags as form fields."""
+
+    files = F.List(F.Raw(metadata={"type": "string", "format": "binary"}),
+                   metadata={"description": "Import files (YAML/JSON/CSV/XLSX records, instrument files); "
+                                            "a file name may contain sub-folders (spectra/x.mpt)."})
+    dry_run = F.Boolean(metadata={"description": _FLAG_DOCS["dry_run"] + " Same as the query parameter; "
+                                                                          "a conflicting value in both is refused (400)."})
+    skip_invalid = F.Boolean(metadata={"description": _FLAG_DOCS["skip_invalid"] + " Same as the query parameter; "
+                                                                                    "a conflicting value in both is refused (400)."})
+
+
+def import_flags(query: dict, form: dict) -> dict[str, bool]:
+    """``dry_run`` and ``skip_invalid`` from the query string or form fields; 400 when they disagree."""
+    out: dict[str, bool] = {}
+    for name in _FLAG_DOCS:
+        q, f = query.get(name), form.get(name)
+        if q is not None and f is not None and q != f:
+            raise BadRequest(f"{name} is {str(q).lower()} in the query string but {str(f).lower()} in the form fields; "
+                             "send it once", {name: {"query": [q], "form": [f]}})
+        out[name] = bool(q if q is not None else f)
+    return out
 
 
 class ImportReportOut(ma.Schema):
@@ -38,12 +70,6 @@ class ImportReportOut(ma.Schema):
     files = F.List(F.Dict())
     errors = F.List(F.Dict())
     touched_samples = F.List(F.String())
-
-
-class ImportUpload(ma.Schema):
-    files = F.List(F.Raw(metadata={"type": "string", "format": "binary"}),
-                   metadata={"description": "Import files (YAML/JSON/CSV/XLSX records, instrument files); "
-                                            "a file name may contain sub-folders (spectra/x.mpt)."})
 
 
 BatchOut = document_schema(ImportBatch, "ImportBatch")
@@ -95,24 +121,27 @@ def _relative_report(report: dict, tmp: Path) -> dict:
 
 @blp.route("", methods=["POST"])
 @blp.arguments(ImportArgs, location="query")
+@blp.arguments(ImportForm, location="multipart")
 @blp.response(201, ImportReportOut, description="Batch report (200 for a dry run)")
 @blp.alt_response(200, schema=ImportReportOut, description="Dry-run report", success=True)
 @blp.doc(security=WRITE_SECURITY, requestBody={
     "required": True,
     "content": {
-        "multipart/form-data": {"schema": {"type": "object", "properties": {
-            "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}},
-        "application/json": {"schema": {"type": "object", "description": "One import file in JSON (docs/import-format.md)",
+        "application/json": {"schema": {"type": "object", "description": "One import file in JSON (docs/import-format.md); "
+                                                                         "flags go in the query string",
                                         "additionalProperties": True}},
     },
 })
 @requires("writer")
-def create_import(args):
+def create_import(query_args, form_args):
     """Import uploaded files (multipart) or one JSON document in the import format.
 
     Runs the importer on a temporary folder: validation first, then one batch that becomes
     visible at once. Invalid records -> 422 with every issue (nothing written) unless `skip_invalid`.
+    `dry_run` and `skip_invalid` come from the query string or, for a multipart upload, from form
+    fields (a different value in both -> 400); unknown parameters or form fields -> 400.
     """
+    args = import_flags(query_args, form_args)
     from ingest.errors import ImportFailed
     from ingest.importer import Importer, ImportOptions
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
+from service.params import Blueprint
 
 from service.common import clean, get_or_404, get_store, list_page
 from service.materials.schemas import MaterialDetail, MaterialListArgs, MaterialPage

@@ -8,7 +8,7 @@ import math
 
 import marshmallow as ma
 from flask import Response
-from flask_smorest import Blueprint
+from service.params import Blueprint
 
 from schemas.documents import Measurement
 from service.common import PageArgs, clean, get_or_404, get_store, list_page

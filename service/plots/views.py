@@ -15,10 +15,11 @@ import math
 from typing import Any
 
 from flask import Response, current_app
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
 from schemas import registry
+from service.params import Blueprint
 from service.plots import render
 from store.shapes import get_path
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 from flask import Response
-from flask_smorest import Blueprint
+from service.params import Blueprint
 
 from schemas.units import UnitError, convert, parse_unit
 from service.common import clean, get_or_404, get_store, next_url

@@ -1,4 +1,4 @@
-"""The ONE place where API field names map to database paths (``properties`` collection).
+"""The ONE place where API field names map to database paths (``properties`` and ``samples``).
 
 Filter fields (``filter=``), sort fields (``sort=``), sparse fieldsets (``fields=``) and the trend
 endpoints all resolve names here. Values are in the canonical unit of the registry
@@ -27,6 +27,28 @@ class Field:
         """Top-level key of the output document that holds this field."""
         top = self.path.split(".")[0]
         return "id" if top == "_id" else top
+
+
+def _synthesis_fields(prefix: str) -> tuple[Field, ...]:
+    """The route-summary fields (``schemas.build.summarize_route``) stored under ``prefix``.
+
+    Properties carry the summary as ``synthesis``, samples as ``summary``: one list, two paths.
+    """
+    return (
+        Field("milling_time_h", f"{prefix}.milling_time_h", NUM, "Total ball-milling time in h (0 when not milled)", sortable=True),
+        Field("max_rpm", f"{prefix}.max_rpm", NUM, "Highest milling speed in rpm (absent when not milled)", sortable=True),
+        Field("max_anneal_c", f"{prefix}.max_anneal_c", NUM,
+              "Highest annealing/sintering temperature in °C. Upper bounds (<, <=) also match samples that "
+              "were never annealed (see docs/api.md)", sortable=True),
+        Field("anneal_time_h", f"{prefix}.anneal_time_h", NUM, "Total annealing/sintering time in h (0 when not annealed)", sortable=True),
+        Field("milled", f"{prefix}.milled", BOOL, "Ball-milled at some step"),
+        Field("annealed", f"{prefix}.annealed", BOOL, "Annealed or sintered at some step"),
+        Field("hot_pressed", f"{prefix}.hot_pressed", BOOL, "Hot-pressed at some step"),
+        Field("cold_pressed", f"{prefix}.cold_pressed", BOOL, "Cold-pressed at some step"),
+        Field("coated", f"{prefix}.coated", BOOL, "Coated (PVD, gas treatment, casting)"),
+        Field("n_steps", f"{prefix}.n_steps", INT, "Number of synthesis steps", sortable=True),
+        Field("step_types", f"{prefix}.step_types", STR_LIST, "Synthesis step types (use HAS)"),
+    )
 
 
 _FIELDS: tuple[Field, ...] = (
@@ -59,19 +81,7 @@ _FIELDS: tuple[Field, ...] = (
     Field("structure", "structure", STR, "Id of the structure result the value comes from"),
     Field("job", "provenance.job", STR, "Analysis job that derived the value"),
     # synthesis route summary (schemas.build.summarize_route)
-    Field("milling_time_h", "synthesis.milling_time_h", NUM, "Total ball-milling time in h (0 when not milled)", sortable=True),
-    Field("max_rpm", "synthesis.max_rpm", NUM, "Highest milling speed in rpm (absent when not milled)", sortable=True),
-    Field("max_anneal_c", "synthesis.max_anneal_c", NUM,
-          "Highest annealing/sintering temperature in °C. Upper bounds (<, <=) also match samples that "
-          "were never annealed (see docs/api.md)", sortable=True),
-    Field("anneal_time_h", "synthesis.anneal_time_h", NUM, "Total annealing/sintering time in h (0 when not annealed)", sortable=True),
-    Field("milled", "synthesis.milled", BOOL, "Ball-milled at some step"),
-    Field("annealed", "synthesis.annealed", BOOL, "Annealed or sintered at some step"),
-    Field("hot_pressed", "synthesis.hot_pressed", BOOL, "Hot-pressed at some step"),
-    Field("cold_pressed", "synthesis.cold_pressed", BOOL, "Cold-pressed at some step"),
-    Field("coated", "synthesis.coated", BOOL, "Coated (PVD, gas treatment, casting)"),
-    Field("n_steps", "synthesis.n_steps", INT, "Number of synthesis steps", sortable=True),
-    Field("step_types", "synthesis.step_types", STR_LIST, "Synthesis step types (use HAS)"),
+    *_synthesis_fields("synthesis"),
     # measurement conditions
     Field("method", "conditions.method", STR, "Measurement method (EIS, DC polarization, ...)"),
     Field("cell", "conditions.cell", STR, "Cell configuration"),
@@ -86,6 +96,28 @@ _FIELDS: tuple[Field, ...] = (
 
 #: filter/sort name -> Field
 FIELDS: dict[str, Field] = {f.name: f for f in _FIELDS}
+
+#: ``GET /samples?filter=``: the same grammar over sample documents (``samples`` collection), so
+#: samples without any property can be found by composition and synthesis
+_SAMPLE_FIELDS: tuple[Field, ...] = (
+    Field("id", "_id", STR, "Sample id", sortable=True),
+    Field("label", "label", STR, "Sample label", sortable=True),
+    Field("sample", "label", STR, "Alias of label", sortable=True),
+    Field("source_key", "source_key", STR, "DOI or notebook reference of the sample's source", sortable=True),
+    Field("material_id", "material", STR, "Material id", sortable=True),
+    Field("material", "material", STR, "Alias of material_id", sortable=True),
+    Field("parent", "parent", STR, "Id of the parent sample"),
+    Field("reduced_formula", "reduced_formula", STR, "Reduced formula (pymatgen)", sortable=True),
+    Field("elements", "elements", STR_LIST, "Elements of the material (use HAS / HAS ALL / HAS ANY)"),
+    Field("family", "family", STR, "Materials family (registry.FAMILIES)", sortable=True),
+    Field("operator", "operator", STR, "Who made the sample"),
+    Field("tags", "tags", STR_LIST, "Sample tags (use HAS)"),
+    *_synthesis_fields("summary"),
+)
+SAMPLE_FIELDS: dict[str, Field] = {f.name: f for f in _SAMPLE_FIELDS}
+
+#: collection -> its filter fields (``service.query.filter.parse_filter(text, on=...)``)
+FIELD_SETS: dict[str, dict[str, Field]] = {"properties": FIELDS, "samples": SAMPLE_FIELDS}
 
 #: booleans accepted in filters (OPTIMADE has no boolean literal): annealed="false", stale=0
 BOOL_WORDS = {"true": True, "false": False, "1": True, "0": False}

@@ -2,7 +2,8 @@
 
 Parsing uses the ``optimade`` package (``LarkParser`` grammar, ``MongoTransformer``), then a
 whitelist pass rebuilds the query: only operators listed in ``ALLOWED_OPERATORS`` survive, every
-field is resolved through ``service.query.fields`` and every value is type-checked against it. A
+field is resolved through ``service.query.fields`` (the field set of the collection queried:
+``properties`` or ``samples``) and every value is type-checked against it. A
 client can therefore never get a Mongo operator of their own choosing to the database.
 
 Semantics beyond plain OPTIMADE (documented in docs/api.md):
@@ -36,7 +37,7 @@ from lark import Token, Tree
 from lark.exceptions import UnexpectedInput, VisitError
 
 from service.errors import BadRequest
-from service.query.fields import BOOL, BOOL_WORDS, FIELDS, INT, NUM, STR, STR_LIST, Field
+from service.query.fields import BOOL, BOOL_WORDS, FIELD_SETS, FIELDS, INT, NUM, STR, STR_LIST, Field
 
 MAX_FILTER_LENGTH = 10_000
 MAX_NESTING = 12
@@ -46,10 +47,14 @@ ALLOWED_OPERATORS = {"$and", "$or", "$eq", "$ne", "$gt", "$gte", "$lt", "$lte", 
 _RANGE = {"$gt", "$gte", "$lt", "$lte"}
 _INT64 = 2**63 - 1
 
-#: path -> Field (several API names may share a path; they share a type too)
-_BY_PATH: dict[str, Field] = {}
-for _f in FIELDS.values():
-    _BY_PATH.setdefault(_f.path, _f)
+
+@lru_cache(maxsize=None)
+def _by_path(on: str) -> dict[str, Field]:
+    """path -> Field of the field set ``on`` (several API names may share a path and its type)."""
+    out: dict[str, Field] = {}
+    for f in FIELD_SETS[on].values():
+        out.setdefault(f.path, f)
+    return out
 
 
 class FilterError(BadRequest):
@@ -92,9 +97,11 @@ def _transformer_class():
     class IonbaseTransformer(MongoTransformer):
         """MongoTransformer with Ionbase's field names and literal (escaped) string matching."""
 
+        fields: dict[str, Field] = FIELDS
+
         def property(self, args):  # noqa: A003 - grammar rule name
             name = ".".join(str(a) for a in args)
-            f = FIELDS.get(name)
+            f = self.fields.get(name)
             if f is None:  # already rejected by _check_tree; keep a guard
                 raise FilterError(f"unknown field {name!r}")
             return f.path
@@ -121,9 +128,11 @@ def _transformer_class():
     return IonbaseTransformer
 
 
-@lru_cache(maxsize=1)
-def _transformer():
-    return _transformer_class()()
+@lru_cache(maxsize=None)
+def _transformer(on: str):
+    t = _transformer_class()()
+    t.fields = FIELD_SETS[on]
+    return t
 
 
 def _nesting(text: str) -> int:
@@ -148,7 +157,7 @@ def _nesting(text: str) -> int:
     return best
 
 
-def _check_tree(tree: Tree, text: str) -> None:
+def _check_tree(tree: Tree, text: str, fields: dict[str, Field]) -> None:
     """Unknown fields, property-vs-property comparisons and too many comparisons -> 400 with position."""
     comparisons = 0
     for sub in tree.iter_subtrees():
@@ -157,10 +166,10 @@ def _check_tree(tree: Tree, text: str) -> None:
         if sub.data == "property":
             toks = [t for t in sub.children if isinstance(t, Token)]
             name = ".".join(str(t) for t in toks)
-            if name not in FIELDS:
+            if name not in fields:
                 tok = toks[0]
                 raise FilterError(
-                    f"unknown field {name!r}; queryable fields: {', '.join(sorted(FIELDS))}",
+                    f"unknown field {name!r}; queryable fields: {', '.join(sorted(fields))}",
                     position=tok.start_pos, line=tok.line, column=tok.column, text=text,
                 )
         if sub.data == "value":
@@ -177,19 +186,21 @@ def _check_tree(tree: Tree, text: str) -> None:
         raise FilterError(f"too many comparisons ({comparisons} > {MAX_COMPARISONS})")
 
 
-def parse_filter(text: str | None) -> dict:
-    """Parse an OPTIMADE filter into a safe MongoDB query (``{}`` for no filter).
+def parse_filter(text: str | None, on: str = "properties") -> dict:
+    """Parse an OPTIMADE filter over the fields of collection ``on`` into a safe MongoDB query.
+
+    ``{}`` for no filter; ``on`` is a key of ``service.query.fields.FIELD_SETS``.
 
     Results are cached by filter text (OPTIMADE's Earley parser takes ~8 ms, more than the query
     itself on the embedded store); each call returns a fresh copy.
     """
     if text is None or not text.strip():
         return {}
-    return copy.deepcopy(_parse_filter_cached(text))
+    return copy.deepcopy(_parse_filter_cached(text, on))
 
 
 @functools.lru_cache(maxsize=1024)
-def _parse_filter_cached(text: str) -> dict:
+def _parse_filter_cached(text: str, on: str) -> dict:
     if len(text) > MAX_FILTER_LENGTH:
         raise FilterError(f"filter longer than {MAX_FILTER_LENGTH} characters")
     if "$" in text:
@@ -207,9 +218,9 @@ def _parse_filter_cached(text: str) -> dict:
         raise FilterError(msg, position=pos, line=getattr(exc, "line", None), column=getattr(exc, "column", None), text=text) from None
     except RecursionError:
         raise FilterError("filter nested too deeply") from None
-    _check_tree(tree, text)
+    _check_tree(tree, text, FIELD_SETS[on])
     try:
-        raw = _transformer().transform(tree)
+        raw = _transformer(on).transform(tree)
     except VisitError as exc:
         orig = exc.orig_exc
         if isinstance(orig, FilterError):
@@ -219,14 +230,14 @@ def _parse_filter_cached(text: str) -> dict:
         raise FilterError(str(exc) or "unsupported filter") from None
     except Exception as exc:  # optimade raises its own BadRequest for some constructs
         raise FilterError(getattr(exc, "detail", None) or str(exc)) from None
-    return rebuild(raw)
+    return rebuild(raw, on)
 
 
 # ----------------------------------------------------------------------- whitelist rebuild
 
 
-def rebuild(query: Any) -> dict:
-    """Rebuild a transformer output from scratch, keeping only whitelisted operators and fields."""
+def rebuild(query: Any, on: str = "properties") -> dict:
+    """Rebuild a transformer output from scratch, keeping only whitelisted operators and fields of ``on``."""
     if not isinstance(query, dict):
         raise FilterError("unsupported filter structure")
     out: list[dict] = []
@@ -234,20 +245,20 @@ def rebuild(query: Any) -> dict:
         if key in ("$and", "$or"):
             if not isinstance(val, list) or not val:
                 raise FilterError("unsupported filter structure")
-            out.append({key: [rebuild(v) for v in val]})
+            out.append({key: [rebuild(v, on) for v in val]})
         elif key.startswith("$") or key.startswith("#"):
             raise FilterError(f"unsupported filter construct ({key.lstrip('$#')})")
         else:
-            out.extend(_field_condition(key, val))
+            out.extend(_field_condition(key, val, on))
     if not out:
         raise FilterError("empty filter")
     return simplify(out[0] if len(out) == 1 else {"$and": out})
 
 
-def _field_condition(path: str, cond: Any) -> list[dict]:
+def _field_condition(path: str, cond: Any, on: str) -> list[dict]:
     if path.startswith("elements.") and isinstance(cond, dict) and set(cond) == {"$exists"}:
         raise FilterError("use 'elements LENGTH n' to compare the number of elements")
-    f = _BY_PATH.get(path)
+    f = _by_path(on).get(path)
     if f is None:
         raise FilterError(f"unknown field {path!r}")
     if not isinstance(cond, dict):
@@ -256,10 +267,10 @@ def _field_condition(path: str, cond: Any) -> list[dict]:
     ops: dict[str, Any] = {}
     for op, val in cond.items():
         if op == "#length":
-            out.append(_length(f, val))
+            out.append(_length(f, val, on))
             continue
         if op == "#only":
-            out.append(_has_only(f, val))
+            out.append(_has_only(f, val, on))
             continue
         if op == "$not":
             raise FilterError(f"NOT is not supported with this comparison on {f.name!r}")
@@ -303,29 +314,36 @@ def _field_condition(path: str, cond: Any) -> list[dict]:
         if f.name == "max_anneal_c" and set(ops) <= {"$lt", "$lte"}:
             # "never annealed above T" includes samples never annealed: anneal_ceiling_c is the max
             # anneal temperature, or 25 °C without an anneal (schemas.build.summarize_route)
-            out.append({"synthesis.anneal_ceiling_c": dict(ops)})
+            out.append({path.replace("max_anneal_c", "anneal_ceiling_c"): dict(ops)})
         else:
             out.append({path: ops})
     return out
 
 
-def _length(f: Field, cond: Any) -> dict:
+def _needs_nelements(what: str, on: str) -> None:
+    if "nelements" not in FIELD_SETS[on]:
+        raise FilterError(f"{what} is not supported in the {on} filter (use HAS / HAS ALL / HAS ANY)")
+
+
+def _length(f: Field, cond: Any, on: str) -> dict:
     if f.name != "elements":
         raise FilterError(f"LENGTH is only supported on 'elements' (got {f.name!r})")
+    _needs_nelements("elements LENGTH", on)
     if not isinstance(cond, dict) or len(cond) != 1:
         raise FilterError("unsupported LENGTH comparison")
     (op, val), = cond.items()
     if op not in ALLOWED_OPERATORS - {"$and", "$or", "$exists", "$regex", "$in", "$nin", "$all"}:
         raise FilterError("unsupported LENGTH comparison")
-    n = _value(FIELDS["nelements"], val, op)
+    n = _value(FIELD_SETS[on]["nelements"], val, op)
     if op == "$ne":
         return {"$and": [{"nelements": {"$ne": n}}, {"nelements": {"$exists": True}}]}
     return {"nelements": {op: n}}
 
 
-def _has_only(f: Field, values: Any) -> dict:
+def _has_only(f: Field, values: Any, on: str) -> dict:
     if f.name != "elements":
         raise FilterError(f"HAS ONLY is only supported on 'elements' (got {f.name!r})")
+    _needs_nelements("elements HAS ONLY", on)
     allowed = {_value(f, v, "HAS ONLY") for v in values}
     others = [e for e in _all_elements() if e not in allowed]
     return {"$and": [{"elements": {"$nin": others}}, {"nelements": {"$gte": 1}}]}

@@ -7,6 +7,7 @@ import marshmallow as ma
 from schemas import registry
 from schemas.documents import Material, Measurement, Property, Sample, StructureResult, SynthesisRoute
 from service.common import PageArgs
+from service.query.filter import MAX_FILTER_LENGTH
 from schemas.api import document_schema
 from service.common import page_schema
 
@@ -19,6 +20,12 @@ class SampleListArgs(PageArgs):
     family = F.String(validate=ma.validate.Length(max=100))
     label = F.String(validate=ma.validate.Length(max=200))
     source_key = F.String(validate=ma.validate.Length(max=300), metadata={"description": "DOI or notebook reference"})
+    filter = F.String(load_default=None, validate=ma.validate.Length(max=MAX_FILTER_LENGTH), metadata={
+        "description": "OPTIMADE filter over sample fields (family, elements, label, material, reduced_formula, "
+                       "synthesis summary: milling_time_h, max_rpm, max_anneal_c, anneal_time_h, milled, annealed, "
+                       "hot_pressed, ...; docs/api.md), e.g. `elements HAS \"Na\" AND milling_time_h>=4 AND "
+                       "max_anneal_c<=300`. Combined with the other parameters by AND.",
+    })
 
 
 class SampleRef(ma.Schema):

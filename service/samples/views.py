@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 
-from flask_smorest import Blueprint
+from service.params import Blueprint
 
 from service.common import clean, get_or_404, get_store, list_page
+from service.query.cursor import combine
+from service.query.filter import parse_filter
 from service.samples.schemas import Arrhenius, ArrheniusArgs, SampleDetail, SampleListArgs, SamplePage
 
 blp = Blueprint("samples", __name__, url_prefix="/api/v1/samples", description="Samples")
@@ -16,20 +18,24 @@ FIT_PROPERTIES = ("activation_energy", "conductivity_prefactor", "conductivity_p
 
 
 def sample_query(args: dict) -> dict:
+    """List parameters and ``filter`` (OPTIMADE grammar over sample fields) -> one Mongo query."""
     q: dict = {}
     for arg, path in (("material", "material"), ("family", "family"), ("label", "label"), ("source_key", "source_key")):
         if args.get(arg):
             q[path] = args[arg]
     if args.get("element"):
         q["elements"] = {"$all": list(args["element"])}
-    return q
+    return combine(q, parse_filter(args.get("filter"), on="samples"))
 
 
 @blp.route("")
 @blp.arguments(SampleListArgs, location="query")
 @blp.response(200, SamplePage)
 def list_samples(args):
-    """List samples (cursor pages sorted by id)."""
+    """List samples (cursor pages sorted by id); `filter` selects by composition and synthesis.
+
+    Finds samples whether or not they have properties (GET /properties filters property documents).
+    """
     return list_page("samples", sample_query(args), args)
 
 

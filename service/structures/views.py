@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_smorest import Blueprint
+from service.params import Blueprint
 
 from schemas.documents import StructureResult
 from service.common import PageArgs, clean, get_or_404, list_page
