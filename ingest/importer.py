@@ -45,6 +45,7 @@ from ingest.loaders import (
     load_lab_file,
 )
 from schemas import build as B
+from schemas.sources import split_notebook
 from store import set_fields
 from store.embedded import pid_alive
 
@@ -873,7 +874,7 @@ def _merge_fragments(loaded_files: list[LoadedFile], report: ImportReport) -> No
     """Attach steps and sites given in one table file to samples and structures of another."""
     def skey(lf: LoadedFile, data: dict) -> str:
         src = {**lf.source, **(data.get("source") or {})}
-        return str(src.get("doi") or src.get("notebook") or "")
+        return str(src.get("doi") or split_notebook(src.get("notebook") or "")[0])
 
     samples = {(skey(lf, r.data), str(r.data.get("label"))): r for lf in loaded_files for r in lf.records if r.kind == "sample"}
     structures = {}

@@ -81,7 +81,7 @@ def load_records_text(text: str, path: Path, fmt: str) -> LoadedFile:
         raise LoadError(Issue(name, f"unknown top-level key(s) {sorted(unknown)}; expected {sorted(SECTIONS)} and 'source'"))
     src = doc.get("source") or {}
     if not isinstance(src, dict):
-        raise LoadError(Issue(name, "source must be a mapping {doi, citation, title} or {notebook}", field="source"))
+        raise LoadError(Issue(name, "source must be a mapping {doi, citation, title} or {notebook[, page]}", field="source"))
     loaded = LoadedFile(path, fmt, source=src)
     for section, kind in SECTIONS.items():
         items = doc.get(section) or []

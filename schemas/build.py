@@ -14,6 +14,7 @@ import orjson
 from typing import Any, Iterable
 
 from schemas import registry
+from schemas.sources import SourceConflict, separate_page
 from schemas.units import UnitError, Value, parse_value, to_celsius
 
 ARRAY_CHUNK_POINTS = 20_000
@@ -61,14 +62,27 @@ _SOURCE_KEYS = ("doi", "notebook", "citation", "title", "table", "figure", "sect
 
 
 def build_source(default: dict | None, override: dict | None, field: str = "source") -> dict:
-    out = {k: v for k, v in (default or {}).items() if k in ("doi", "notebook", "citation", "title")}
-    if override is not None:
-        if not isinstance(override, dict):
-            raise RecordError("expected a mapping {doi, table, figure, section, quote}", field)
-        unknown = set(override) - set(_SOURCE_KEYS)
-        if unknown:
-            raise RecordError(f"unknown keys {sorted(unknown)}", field)
-        out.update({k: (str(v) if k != "line" else int(v)) for k, v in override.items() if v is not None})
+    """The file default refined by the record's own source; a notebook's page is a location.
+
+    ``notebook: "LAB-NB-12 p. 34"`` is stored as ``notebook: LAB-NB-12, page: "34"`` so that the
+    notebook alone identifies the source (and the ids of its samples) across pages.
+    """
+    out = {k: (str(v) if k == "page" else v) for k, v in (default or {}).items()
+           if k in ("doi", "notebook", "citation", "title", "page") and v is not None}
+    try:
+        out = separate_page(out)
+        if override is not None:
+            if not isinstance(override, dict):
+                raise RecordError("expected a mapping {doi, notebook, table, figure, section, page, quote}", field)
+            unknown = set(override) - set(_SOURCE_KEYS)
+            if unknown:
+                raise RecordError(f"unknown keys {sorted(unknown)}", field)
+            own = separate_page({k: (str(v) if k != "line" else int(v)) for k, v in override.items() if v is not None})
+            if own.get("notebook") not in (None, out.get("notebook")) and "page" not in own:
+                out.pop("page", None)  # another notebook: the file's page is not its location
+            out.update(own)
+    except SourceConflict as exc:
+        raise RecordError(str(exc), field) from None
     return out
 
 

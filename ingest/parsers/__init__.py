@@ -14,6 +14,8 @@ raise :class:`ParseError` (a ValueError) naming file, line and field.
 
 Sign convention: ``z_imag_ohm`` is Im(Z) of Z = Z' + jZ'' (negative for capacitive arcs);
 columns holding -Im(Z) (BioLogic ``-Im(Z)/Ohm``, ``-Z''`` headers) are negated on read.
+Generic tables (CSV and XLSX exports) are read through the header spellings of
+:mod:`.columns` (frequency, Z'/Z'' or |Z|/phase, units in the header).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .detect import FORMATS, detect_format
 from .errors import ParseError
 from .gamry import GamryDTA
 from .models import CifPhase, CyclingData, ImpedanceSpectrum, ParsedFile
+from .spreadsheet import ImpedanceXlsx
 from .versastudio import VersaStudioPar
 from .zplot import ZPlotFile, ZViewCsv
 
@@ -38,6 +41,7 @@ __all__ = [
     "FORMATS", "FORMAT_CLASSES", "DEFAULT_MAX_BYTES",
     "BioLogicMpt", "BioLogicMpr", "GamryDTA", "ZPlotFile", "ZViewCsv", "VersaStudioPar",
     "DelimitedSpectra", "ParstatTxt", "CHInstrumentsTxt", "CyclingCsv", "CyclingXlsx", "CifFile",
+    "ImpedanceXlsx",
 ]
 
 FORMAT_CLASSES = {
@@ -52,9 +56,11 @@ FORMAT_CLASSES = {
     "csv": DelimitedSpectra,
     "cycling_csv": CyclingCsv,
     "xlsx": CyclingXlsx,
+    "impedance_xlsx": ImpedanceXlsx,
     "cif": CifFile,
 }
-_IMPEDANCE = {"gamry_dta", "zplot", "zview_csv", "versastudio_par", "parstat", "chi", "csv"}
+_IMPEDANCE = {"gamry_dta", "zplot", "zview_csv", "versastudio_par", "parstat", "chi", "csv",
+              "impedance_xlsx"}
 _CYCLING = {"cycling_csv", "xlsx"}
 _BIOLOGIC = {"biologic_mpt", "biologic_mpr"}
 

@@ -12,6 +12,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from .columns import match_header
 from .errors import ParseError
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
@@ -131,51 +132,21 @@ def is_number(token: str, decimal_comma: bool = True) -> bool:
 
 # --------------------------------------------------------------------------- column names
 
-def _norm(name: str) -> str:
-    name = name.strip().strip('"').strip()
-    name = name.replace("\u2212", "-").replace("\u2033", "''").replace("\u2032", "'")
-    name = name.replace('"', "''").replace("\u00b4", "'").replace("`", "'")
-    return re.sub(r"\s+", "", name.lower())
-
-
-def _strip_unit(n: str) -> str:
-    n = re.sub(r"\(.*?\)$", "", n)  # "freq(hz)" -> "freq", "z'(ohm)" -> "z'"
-    n = re.sub(r"\[.*?\]$", "", n)
-    if "/" in n and not n.startswith("-im(") and not n.startswith("im("):
-        n = n.split("/", 1)[0]
-    return n
-
-
-_FREQ = {"freq", "frequency", "f", "freq.", "frequenz", "frequencies"}
-_REAL = {"z'", "z'(a)", "zre", "zreal", "z_re", "z_real", "re(z)", "realz", "re_z", "zr", "zreal",
-         "z'real", "zre'", "realimpedance", "real(z)"}
-_IMAG = {"z''", "z''(b)", "zim", "zimag", "zimg", "z_im", "z_imag", "im(z)", "imagz", "im_z",
-         "zi", "z'imag", "imaginaryimpedance", "zimaginary", "imag(z)"}
+_LEGACY_KINDS = {"frequency": "freq", "z_real": "real", "z_imag": "imag"}
 
 
 def classify_column(name: str) -> tuple[str | None, bool]:
-    """('freq'|'real'|'imag'|None, negated) for a header name, case-insensitively.
+    """('freq'|'real'|'imag'|None, negated) for a header name, from ``columns.SPELLINGS``.
 
     A leading minus on an imaginary column (``-Im(Z)``, ``-Z''``) means -Im(Z) is stored.
+    Used by the instrument formats; generic tables resolve headers with
+    :func:`ingest.parsers.columns.resolve_columns` (units, |Z|/phase, ambiguity errors).
     """
-    n = _norm(name)
-    if not n:
+    m = match_header(name)
+    kind = _LEGACY_KINDS.get(m.quantity) if m is not None else None
+    if kind is None or (m.negated and kind != "imag"):
         return None, False
-    neg = n.startswith("-")
-    if neg:
-        n = n[1:]
-    for cand in (n, _strip_unit(n)):
-        if not cand:
-            continue
-        if cand in _IMAG or cand.startswith("im(z)"):
-            return "imag", neg
-        if neg:
-            continue
-        if cand in _FREQ or cand.startswith("freq"):
-            return "freq", False
-        if cand in _REAL or cand.startswith("re(z)"):
-            return "real", False
-    return None, False
+    return kind, m.negated
 
 
 def map_columns(names: list[str]) -> dict[str, tuple[int, bool]] | None:

@@ -11,7 +11,8 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ._base import TextInstrumentFile
-from ._common import classify_column, is_number, map_columns, split_sweeps, to_float
+from ._common import is_number, split_sweeps, to_float
+from .columns import ColumnPlan, resolve_columns
 from .errors import ParseError
 from .models import ImpedanceSpectrum
 
@@ -57,9 +58,10 @@ class DelimitedSpectra(TextInstrumentFile):
 
     * separator sniffed: tab, semicolon, comma or whitespace; decimal comma accepted unless the
       separator is a comma;
-    * header optional, recognised case-insensitively (freq, frequency, f (Hz), Z', Zre, Re(Z),
-      Z'', Zim, -Im(Z), -Z'' ...); a leading minus on the imaginary column means -Im(Z) is
-      stored and it is negated; without a header the first three columns are f, Z', Z'';
+    * header optional, recognised through ``columns.SPELLINGS`` (freq (kHz), Z', Zre, Re(Z),
+      real, Z'', -Z'', -Im(Z), imag, |Z| with phase, units such as kOhm or rad); a leading minus
+      means the column holds the negated quantity; an ambiguous or unrecognised header line
+      right above the data is an error; without a header the first three columns are f, Z', Z'';
     * free-text lines before the table (instrument preambles) are kept in
       ``metadata["preamble"]``; once the table starts every non-empty line must be a row.
     """
@@ -85,98 +87,130 @@ class DelimitedSpectra(TextInstrumentFile):
         split = splitter(sep)
         dec_comma = sep != ","
         metadata: dict = {"separator": _SEP_NAMES[sep], "preamble": []}
-        names: list[str] = []
-        mapping = None
-        header_line = None
         all_lines = itertools.chain(head, lines)
-        first_data = None
-        for lineno, line in all_lines:
-            if not line.strip():
-                continue
-            fields = split(line)
-            if _data_like(fields, dec_comma):
-                first_data = (lineno, line)
-                break
-            cand = fields
-            m = map_columns(cand)
-            if m is None and sep is None:
-                cand = re.split(r"\s{2,}", line.strip())
-                m = map_columns(cand)
-            if m is not None and mapping is None:
-                names, mapping, header_line = cand, m, lineno
-                continue
-            if mapping is None and len(cand) >= 2:
-                kinds = {classify_column(c)[0] for c in cand} - {None}
-                if len(kinds) >= 2 or (kinds and len(cand) >= 3 and
-                                       _numeric_count(cand, dec_comma) == 0 and
-                                       "=" not in line and ":" not in line):
-                    missing = next(k for k in ("freq", "real", "imag") if k not in kinds)
-                    label = {"freq": "frequency", "real": "Z' (real part)",
-                             "imag": "Z'' (imaginary part)"}[missing]
-                    raise ParseError(f"expected a {label} column in the header, found "
-                                     f"{', '.join(cand)}", file=filename, line=lineno,
-                                     field=label)
-            metadata["preamble"].append(line)
-            mm = re.match(r"^\s*([^=:]+?)\s*[=:]\s*(.*?)\s*$", line)
-            if mm:
-                metadata.setdefault(mm.group(1), mm.group(2))
-        if first_data is None:
-            raise ParseError("expected data rows (frequency, Z', Z''), found none "
-                             "(truncated file?)", file=filename, line=header_line)
-        if mapping is None:
-            mapping = {"freq": (0, False), "real": (1, False), "imag": (2, False)}
-            names = []
+        plan, header_line, first_data = _find_header(all_lines, split, sep, dec_comma,
+                                                     metadata, filename)
         metadata["header_line"] = header_line
-        metadata["columns"] = {
-            "frequency": names[mapping["freq"][0]] if names else "column 1",
-            "z_real": names[mapping["real"][0]] if names else "column 2",
-            "z_imag": names[mapping["imag"][0]] if names else "column 3",
-            "z_imag_negated": bool(mapping["imag"][1])}
+        metadata["columns"] = _columns_metadata(plan)
         if not metadata["preamble"]:
             del metadata["preamble"]
-        fi, ri, ii = mapping["freq"][0], mapping["real"][0], mapping["imag"][0]
-        neg = mapping["imag"][1]
-        need = max(fi, ri, ii) + 1
-
-        def fname(i):
-            return names[i] if i < len(names) else f"column {i + 1}"
-
-        freq, zr, zi, linenos = [], [], [], []
-        skipped = 0
-        for lineno, line in itertools.chain([first_data], all_lines):
-            if not line.strip():
-                continue
-            fields = split(line)
-            if len(fields) < need:
-                raise ParseError(f"expected at least {need} {_SEP_NAMES[sep]}-separated fields, "
-                                 f"got {len(fields)} (truncated row?)", file=filename,
-                                 line=lineno, field=fname(len(fields)))
-            f = to_float(fields[fi], decimal_comma=dec_comma, file=filename, line=lineno,
-                         field=fname(fi))
-            r = to_float(fields[ri], decimal_comma=dec_comma, file=filename, line=lineno,
-                         field=fname(ri))
-            i = to_float(fields[ii], decimal_comma=dec_comma, file=filename, line=lineno,
-                         field=fname(ii))
-            if cls.skip_zero_frequency and f == 0:
-                skipped += 1
-                continue
-            freq.append(f)
-            zr.append(r)
-            zi.append(-i if neg else i)
-            linenos.append(lineno)
+        raw, linenos = _read_rows(itertools.chain([first_data], all_lines), split, sep,
+                                  dec_comma, plan, filename)
+        freq, zr, zi = plan.convert(*raw, file=filename, lines=linenos)
         if cls.skip_zero_frequency:
-            metadata["skipped_zero_frequency_rows"] = skipped
-        if not freq:
+            keep = freq != 0
+            metadata["skipped_zero_frequency_rows"] = int(np.count_nonzero(~keep))
+            freq, zr, zi, linenos = freq[keep], zr[keep], zi[keep], linenos[keep]
+        if not len(freq):
             raise ParseError("expected impedance rows with a non-zero frequency, found none",
-                             file=filename, line=header_line, field=fname(fi))
-        freq_a = np.array(freq)
-        spectra = []
-        for a, b in split_sweeps(freq_a):
-            spectra.append(ImpedanceSpectrum(
-                frequency_hz=freq_a[a:b], z_real_ohm=zr[a:b], z_imag_ohm=zi[a:b],
-                loop=len(spectra), metadata=dict(metadata), source_file=filename,
-                first_line=linenos[a]))
-        return cls(spectra, metadata, filename)
+                             file=filename, line=header_line,
+                             field=_field_name(plan, plan.index["frequency"]))
+        return cls(spectra_from_arrays(freq, zr, zi, linenos, metadata, filename),
+                   metadata, filename)
+
+
+def spectra_from_arrays(freq, zr, zi, linenos, metadata: dict, filename: str
+                        ) -> list[ImpedanceSpectrum]:
+    """One ImpedanceSpectrum per frequency sweep of the point series."""
+    spectra = []
+    for a, b in split_sweeps(freq):
+        spectra.append(ImpedanceSpectrum(
+            frequency_hz=freq[a:b], z_real_ohm=zr[a:b], z_imag_ohm=zi[a:b],
+            loop=len(spectra), metadata=dict(metadata), source_file=filename,
+            first_line=int(linenos[a])))
+    return spectra
+
+
+def _looks_like_header(fields: list[str], line: str, dec_comma: bool) -> bool:
+    return (len(fields) >= 2 and _numeric_count(fields, dec_comma) == 0
+            and "=" not in line and ":" not in line)
+
+
+def _find_header(all_lines, split, sep, dec_comma: bool, metadata: dict, filename: str):
+    """(ColumnPlan, header line or None, first data (lineno, line)) of a delimited table.
+
+    The first line naming frequency and impedance columns is the header; lines before the
+    data are kept as preamble. A header-like line that names some but not all columns, or
+    that sits right above the data with as many fields as the rows but names none, is an
+    error listing the columns seen and the accepted spellings (never a guess).
+    """
+    plan = header_line = partial = None
+    last = None  # (lineno, fields, line) of the non-empty line right above the data
+    for lineno, line in all_lines:
+        if not line.strip():
+            last = None
+            continue
+        fields = split(line)
+        if _data_like(fields, dec_comma):
+            break
+        last = (lineno, fields, line)
+        if plan is None:
+            forms = [fields] + ([re.split(r"\s{2,}", line.strip())] if sep is None else [])
+            for cand in forms:
+                try:
+                    found = resolve_columns(cand, file=filename, line=lineno, required=False)
+                except ParseError as exc:
+                    if partial is None and _looks_like_header(cand, line, dec_comma):
+                        partial = exc
+                    continue
+                if found is not None:
+                    plan, header_line = found, lineno
+                    break
+            if header_line == lineno:
+                continue
+        metadata["preamble"].append(line)
+        mm = re.match(r"^\s*([^=:]+?)\s*[=:]\s*(.*?)\s*$", line)
+        if mm:
+            metadata.setdefault(mm.group(1), mm.group(2))
+    else:
+        raise ParseError("expected data rows (frequency, Z', Z''), found none "
+                         "(truncated file?)", file=filename, line=header_line)
+    first_data = (lineno, line)
+    if plan is None:
+        if partial is not None:
+            raise partial
+        if last is not None and len(last[1]) == len(fields) and \
+                _looks_like_header(last[1], last[2], dec_comma):
+            resolve_columns(last[1], file=filename, line=last[0], required=True)  # raises
+        plan = ColumnPlan("cartesian", {"frequency": 0, "z_real": 1, "z_imag": 2},
+                          {"frequency": 1.0, "z_real": 1.0, "z_imag": 1.0}, [])
+    return plan, header_line, first_data
+
+
+def _field_name(plan: ColumnPlan, i: int) -> str:
+    return plan.names[i] if i < len(plan.names) else f"column {i + 1}"
+
+
+def _columns_metadata(plan: ColumnPlan) -> dict:
+    """Which column each array came from, its unit factor and sign (kept with the spectrum)."""
+    out = {key: _field_name(plan, plan.index[key]) for key in plan.used}
+    out["form"] = plan.form
+    out["factors"] = {key: plan.factor[key] for key in plan.used}
+    if plan.form == "cartesian":
+        out["z_imag_negated"] = plan.factor["z_imag"] < 0
+    return out
+
+
+def _read_rows(rows, split, sep, dec_comma: bool, plan: ColumnPlan, filename: str):
+    """Raw values of the three used columns ([f, a, b] lists) and their line numbers."""
+    idx = [plan.index[k] for k in plan.used]
+    need = max(idx) + 1
+    names = [_field_name(plan, i) for i in idx]
+    cols: list[list[float]] = [[], [], []]
+    linenos = []
+    for lineno, line in rows:
+        if not line.strip():
+            continue
+        fields = split(line)
+        if len(fields) < need:
+            raise ParseError(f"expected at least {need} {_SEP_NAMES[sep]}-separated fields, "
+                             f"got {len(fields)} (truncated row?)", file=filename,
+                             line=lineno, field=_field_name(plan, len(fields)))
+        for col, i, name in zip(cols, idx, names):
+            col.append(to_float(fields[i], decimal_comma=dec_comma, file=filename,
+                                line=lineno, field=name))
+        linenos.append(lineno)
+    return cols, np.array(linenos, dtype=int)
 
 
 class ParstatTxt(DelimitedSpectra):

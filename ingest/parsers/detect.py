@@ -10,9 +10,11 @@ from .biologic import MPR_MAGIC, MPT_MAGIC
 from .cycling import map_cycling_columns
 from .delimited import SEPARATORS, _data_like, sniff_separator, splitter
 from .errors import ParseError
+from .spreadsheet import workbook_kind
 
 FORMATS = ("biologic_mpt", "biologic_mpr", "gamry_dta", "zplot", "zview_csv",
-           "versastudio_par", "parstat", "chi", "csv", "cycling_csv", "xlsx", "cif")
+           "versastudio_par", "parstat", "chi", "csv", "cycling_csv", "xlsx", "impedance_xlsx",
+           "cif")
 
 
 def detect_format_bytes(head: bytes, filename: str = "<bytes>") -> str:
@@ -85,7 +87,15 @@ def detect_format_bytes(head: bytes, filename: str = "<bytes>") -> str:
 def detect_format(path: str | os.PathLike) -> str:
     """Sniff the first KB of ``path`` and return its format name (one of ``FORMATS``).
 
+    A workbook is opened to tell an impedance export from a cycling table (first sheet with a
+    recognised header).
+
     Raises ParseError for missing, empty or unrecognised files.
     """
     check_size(path, None)
-    return detect_format_bytes(read_head(path), os.fspath(path))
+    fmt = detect_format_bytes(read_head(path), os.fspath(path))
+    if fmt == "xlsx":
+        with open(path, "rb") as fh:
+            if workbook_kind(fh.read(), os.fspath(path)) == "impedance":
+                return "impedance_xlsx"
+    return fmt
