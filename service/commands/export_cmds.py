@@ -70,7 +70,12 @@ def export(filter_: str | None, fmt: str, output: Path | None, mongo_filter: str
                 with open(output, "w", encoding="utf-8", newline="") as fh:
                     for chunk in writer(counted(), plan.columns):
                         fh.write(chunk)
-        if output is not None:
-            click.echo(f"{n_rows} rows x {len(plan.columns)} columns ({len(plan.samples)} samples) -> {output}", err=True)
+        summary = plan.summary()
+        if n_rows != summary["rows"]:  # the store changed between planning and streaming
+            click.echo(f"warning: planned {summary['rows']} rows, wrote {n_rows}", err=True)
+        click.echo(f"{n_rows} rows x {summary['columns']} columns ({summary['samples']} samples) -> {output or 'stdout'}", err=True)
+        conflicts = summary["conflicts"]
+        click.echo("conflicts (cells with competing values, resolved by the documented rule): "
+                   + (", ".join(f"{c}={n}" for c, n in conflicts.items()) or "none"), err=True)
     finally:
         store.close()
