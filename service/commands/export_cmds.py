@@ -47,6 +47,7 @@ def export(filter_: str | None, fmt: str, output: Path | None, mongo_filter: str
             raise click.ClickException(getattr(exc, "description", None) or str(exc)) from None
 
     store = open_store(Settings.from_env())
+    plan = None
     try:
         plan = plan_export(store, query)
         rows = build_rows(store, query, plan)
@@ -70,12 +71,12 @@ def export(filter_: str | None, fmt: str, output: Path | None, mongo_filter: str
                 with open(output, "w", encoding="utf-8", newline="") as fh:
                     for chunk in writer(counted(), plan.columns):
                         fh.write(chunk)
-        summary = plan.summary()
-        if n_rows != summary["rows"]:  # the store changed between planning and streaming
-            click.echo(f"warning: planned {summary['rows']} rows, wrote {n_rows}", err=True)
+        summary = plan.summary()  # of the filtered selection (docs/export.md)
         click.echo(f"{n_rows} rows x {summary['columns']} columns ({summary['samples']} samples) -> {output or 'stdout'}", err=True)
         conflicts = summary["conflicts"]
         click.echo("conflicts (cells with competing values, resolved by the documented rule): "
                    + (", ".join(f"{c}={n}" for c, n in conflicts.items()) or "none"), err=True)
     finally:
+        if plan is not None:
+            plan.close()
         store.close()

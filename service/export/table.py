@@ -21,12 +21,13 @@ Row model (``service.export.cells``; the user documentation is ``docs/export.md`
 Column order is stable: groups, condition, targets (each with its companions), series value,
 composition (``frac_<El>`` by atomic number, then statistics), synthesis, structure.
 
-Queries: a planning pass over a small projection (sorted by sample) fixes the columns and the
-summary (samples, rows, conflicts) of the filtered selection before the first row is written; one
-query for the structure features; one pass sorted by sample streams the rows. All reads go
-through ``store.visible``. Only top-level fields are projected (the embedded store returns dotted
-projections as flat keys). ``distinct`` is not used: the embedded store ignores a ``$regex``
-condition in it and answers for the whole collection.
+One pass: ``plan_export`` reads the selected documents once (sorted by sample), builds the rows
+and spools them (sparse, pickled) to a temporary file; at the end of the pass the columns and
+the summary of the filtered selection (samples, rows, conflicts) are known, before the first row
+is written. ``build_rows`` then streams the spooled rows with every column. One more query reads
+the structure features. All reads go through ``store.visible``. Only top-level fields are
+projected (the embedded store returns dotted projections as flat keys). ``distinct`` is not
+used: the embedded store ignores a ``$regex`` condition in it and answers for the whole collection.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ import io
 import json
 import logging
 import math
+import os
+import pickle
+import tempfile
+import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, Any, Iterable, Iterator
@@ -49,24 +54,22 @@ TEMPERATURE_COLUMNS = ("temperature_C", "temperature_K")
 #: a sample with more than this many ids is not looked up with $in (one scan by name instead)
 MAX_IN_IDS = 2000
 
-_PLAN_PROJECTION = {
-    "_id": 1, "sample": 1, "name": 1, "value": 1, "qualifier": 1, "origin": 1, "stale": 1, "uncertainty": 1,
-    "temperature_c": 1, "elements": 1, "component_keys": 1,
-}
 _VALUE_FIELDS = {
     "_id": 1, "sample": 1, "name": 1, "value": 1, "qualifier": 1, "origin": 1, "stale": 1, "uncertainty": 1,
     "temperature_c": 1, "source": 1, "provenance": 1,
 }
 _ROW_PROJECTION = {
     **_VALUE_FIELDS, "family": 1, "doi": 1, "series_name": 1, "series_value": 1, "material_id": 1,
-    "sample_label": 1, "formula": 1, "reduced_formula": 1, "synthesis": 1, "components": 1,
+    "sample_label": 1, "formula": 1, "reduced_formula": 1, "synthesis": 1, "components": 1, "elements": 1,
+    "component_keys": 1,
 }
 
 
 @dataclass
 class ExportPlan:
-    """What the export will contain, known before the first row is streamed: its columns and
-    the summary of the filtered selection (samples with rows, rows, conflicting cells per column)."""
+    """What the export contains, known before the first row is streamed: its columns, the
+    summary of the filtered selection (samples with rows, rows, conflicting cells per column)
+    and the spooled rows (a temporary file, removed when the plan is closed or collected)."""
 
     columns: list[str]
     types: dict[str, str]  # column -> "string" | "float" | "int" | "bool"
@@ -76,11 +79,25 @@ class ExportPlan:
     n_rows: int = 0
     conflicts: dict[str, int] = field(default_factory=dict)  # value column -> cells with competing values
     structure: dict[str, dict[str, Any]] = field(default_factory=dict)  # sample -> structure cells
+    spool: str | None = None  # path of the pickled sparse rows
 
     def summary(self) -> dict[str, Any]:
         """Counts of the filtered export (what the CLI prints and the API sends as headers)."""
         return {"samples": len(self.samples), "rows": self.n_rows, "columns": len(self.columns),
                 "conflicts": dict(sorted(self.conflicts.items()))}
+
+    def close(self) -> None:
+        """Remove the spooled rows (also done when the plan is garbage-collected)."""
+        if self.spool:
+            _remove(self.spool)
+            self.spool = None
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
 
 
 def _by_sample(cursor) -> Iterator[tuple[str, list[dict]]]:
@@ -98,28 +115,37 @@ def _by_sample(cursor) -> Iterator[tuple[str, list[dict]]]:
         yield current, group
 
 
-def plan_export(store, mongo_filter: dict) -> ExportPlan:
-    """Columns and summary of the selection, from one pass over a small projection."""
-    coll = store.db.properties
+def plan_export(store, mongo_filter: dict, *, batch_size: int = 2000) -> ExportPlan:
+    """Read the selection once: spool its rows, and fix its columns and summary."""
     names: set[str] = set()
     elements: set[str] = set()
     component_keys: set[str] = set()
     rows_per_sample: dict[str, int] = {}
     conflicts: Counter = Counter()
-    cursor = coll.find(store.visible(mongo_filter), _PLAN_PROJECTION).sort([("sample", 1)]).batch_size(5000)
-    for sample, docs in _by_sample(cursor):
-        cells = C.assign(docs)
-        temps = cells.temperatures()
-        if not temps or not isinstance(sample, str):
-            continue
-        rows_per_sample[sample] = len(temps)
-        conflicts.update(cells.conflicts())
-        for doc in docs:
-            if C.is_target(doc.get("name")) and C.exportable(doc):
-                names.add(doc["name"])
-            elements.update(e for e in doc.get("elements") or [] if isinstance(e, str))
-            component_keys.update(k for k in doc.get("component_keys") or [] if isinstance(k, str))
-    structure, candidates = _structure_features(store, set(rows_per_sample))
+    fd, spool = tempfile.mkstemp(prefix="ionbase-export-", suffix=".pickle")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            cursor = (store.db.properties.find(store.visible(mongo_filter), _ROW_PROJECTION)
+                      .sort([("sample", 1)]).batch_size(batch_size))
+            for sample, docs in _by_sample(cursor):
+                cells = C.assign(docs)
+                temps = cells.temperatures()
+                if not temps or not isinstance(sample, str):
+                    continue
+                rows_per_sample[sample] = len(temps)
+                conflicts.update(cells.conflicts())
+                for doc in docs:
+                    elements.update(e for e in doc.get("elements") or [] if isinstance(e, str))
+                    component_keys.update(k for k in doc.get("component_keys") or [] if isinstance(k, str))
+                names.update(cells.fixed)
+                for by_name in cells.by_t.values():
+                    names.update(by_name)
+                for row in _sparse_rows(docs[0], cells, temps):
+                    pickle.dump(row, out, protocol=pickle.HIGHEST_PROTOCOL)
+        structure, candidates = _structure_features(store, set(rows_per_sample))
+    except BaseException:
+        _remove(spool)
+        raise
     for sample, counts in candidates.items():  # repeated on every row of the sample: once per row
         for name, n in counts.items():
             if n > 1:
@@ -127,9 +153,11 @@ def plan_export(store, mongo_filter: dict) -> ExportPlan:
     targets = sorted(names, key=F.property_order)
     els = sorted(elements, key=F.element_sort_key)
     types = _column_types(targets, els, sorted(component_keys))
-    return ExportPlan(columns=list(types), types=types, targets=targets, elements=els,
+    plan = ExportPlan(columns=list(types), types=types, targets=targets, elements=els,
                       samples=set(rows_per_sample), n_rows=sum(rows_per_sample.values()),
-                      conflicts=dict(conflicts), structure=structure)
+                      conflicts=dict(conflicts), structure=structure, spool=spool)
+    weakref.finalize(plan, _remove, spool)
+    return plan
 
 
 def _column_types(targets: list[str], els: list[str], component_keys: list[str]) -> dict[str, str]:
@@ -183,29 +211,21 @@ def _structure_features(store, samples: set[str]) -> tuple[dict[str, dict[str, A
     return out, counts
 
 
-def _rows_for_sample(docs: list[dict], plan: ExportPlan, structure: dict[str, Any]) -> Iterator[dict]:
-    """The rows of one sample from all its selected property documents."""
-    cells = C.assign(docs, set(plan.targets))
-    temps = cells.temperatures()
-    if not temps:
-        return
-    meta = docs[0]
-    base: dict[str, Any] = {c: None for c in plan.columns}
-    base.update({
+def _sparse_rows(meta: dict, cells: C.SampleCells, temps: list[float | None]) -> Iterator[dict]:
+    """The rows of one sample without plan-dependent columns (composition, structure) and
+    without empty cells; ``build_rows`` completes them."""
+    base: dict[str, Any] = {
         "family": meta.get("family"), "doi": meta.get("doi"), "series_name": meta.get("series_name"),
         "material_id": meta.get("material_id"), "sample_id": meta.get("sample"),
         "sample_label": meta.get("sample_label"), "formula": meta.get("formula"),
         "reduced_formula": meta.get("reduced_formula"), "series_value": meta.get("series_value"),
-    })
-    base.update(_composition(meta.get("reduced_formula"), plan))
+    }
     for comp in meta.get("components") or []:
-        col = component_column(f"{comp['basis']}:{comp['formula']}")
-        if col in base:
-            base[col] = comp["fraction"]
+        base[component_column(f"{comp['basis']}:{comp['formula']}")] = comp["fraction"]
     base.update(F.synthesis_features(meta.get("synthesis")))
-    base.update(structure)
     for name, doc in cells.fixed.items():
         base.update(C.cell_values(name, doc))
+    base = {k: v for k, v in base.items() if v is not None}
     for t in temps:
         row = dict(base)
         if t is not None:
@@ -232,23 +252,30 @@ def _composition(formula: str | None, plan: ExportPlan) -> dict[str, Any]:
     return out
 
 
-def build_rows(store, mongo_filter: dict, plan: ExportPlan | None = None, *, batch_size: int = 2000) -> Iterator[dict]:
+def build_rows(store, mongo_filter: dict, plan: ExportPlan | None = None) -> Iterator[dict]:
     """Stream export rows, one per (sample, temperature), for the property documents matching
     ``mongo_filter`` (a Mongo query on the ``properties`` collection). Every row holds every
-    column of ``plan`` (computed here when not given), in the plan's order."""
+    column of ``plan`` (computed here when not given), in the plan's order. The rows are those
+    the plan spooled: its summary counts exactly what is streamed."""
     plan = plan or plan_export(store, mongo_filter)
-    if not plan.samples:
-        return
-    cursor = (
-        store.db.properties.find(store.visible(mongo_filter), _ROW_PROJECTION)
-        .sort([("sample", 1)])
-        .batch_size(batch_size)
-    )
-    for sample, docs in _by_sample(cursor):
-        if sample not in plan.samples:  # plan and stream disagree (store gap): never emit unplanned rows
-            log.warning("export: %d documents of sample %s were not in the plan; skipped", len(docs), sample)
-            continue
-        yield from _rows_for_sample(docs, plan, plan.structure.get(sample, {}))
+    if not plan.spool:
+        raise ValueError("the export plan was closed; plan the export again")
+    empty = dict.fromkeys(plan.columns)
+    known = set(plan.columns)
+    with open(plan.spool, "rb") as fh:
+        while True:
+            try:
+                sparse = pickle.load(fh)
+            except EOFError:
+                return
+            row = dict(empty)
+            row.update(_composition(sparse.get("reduced_formula"), plan))
+            row.update(plan.structure.get(sparse["sample_id"], {}))
+            unplanned = sparse.keys() - known
+            if unplanned:  # cannot happen: the plan's columns come from the same pass
+                raise RuntimeError(f"export: columns {sorted(unplanned)} are not in the plan")
+            row.update(sparse)
+            yield row
 
 
 # ----------------------------------------------------------------------------- writers
