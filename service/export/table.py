@@ -35,7 +35,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import logging
 import math
 import os
 import pickle
@@ -47,8 +46,6 @@ from typing import IO, Any, Iterable, Iterator
 
 from service.export import cells as C
 from service.export import features as F
-
-log = logging.getLogger(__name__)
 
 TEMPERATURE_COLUMNS = ("temperature_C", "temperature_K")
 #: a sample with more than this many ids is not looked up with $in (one scan by name instead)

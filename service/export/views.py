@@ -28,8 +28,9 @@ class ExportArgs(Schema):
 def export(args: dict):
     """Export the selected properties as a feature table (units in the column names).
 
-    The filter is parsed and the column set computed before streaming starts, so a bad filter
-    gives a normal error response; rows are then streamed as they are built. The headers
+    The filter is parsed and the selection read once (rows spooled to a temporary file) before
+    streaming starts, so a bad filter gives a normal error response and the headers describe
+    exactly the streamed rows; the rows are then streamed from the spool. The headers
     ``X-Ionbase-Samples``, ``-Rows``, ``-Columns`` count the filtered export and
     ``X-Ionbase-Conflicts`` (JSON) how many cells per column had competing values (docs/export.md).
     """
