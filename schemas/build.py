@@ -239,6 +239,22 @@ def build_steps(raw_steps: Any, field: str, start_order: int = 0) -> list[dict]:
     return steps
 
 
+def _step_values(steps: list[dict], key: str) -> list | None:
+    """``key`` of every step, or None when any step lacks it (unknown is not 0)."""
+    vals = [s["params"].get(key) for s in steps]
+    return None if not vals or any(v is None for v in vals) else vals
+
+
+def _total(steps: list[dict], key: str) -> float | None:
+    vals = _step_values(steps, key)
+    return round(sum(vals), 6) if vals is not None else None
+
+
+def _peak(steps: list[dict], key: str, convert=float) -> float | None:
+    vals = _step_values(steps, key)
+    return max(convert(v) for v in vals) if vals is not None else None
+
+
 def summarize_route(steps: Iterable[dict]) -> dict:
     """Synthesis summaries that queries filter on (milling time, max anneal temperature, ...)."""
     steps = list(steps)
@@ -252,12 +268,11 @@ def summarize_route(steps: Iterable[dict]) -> dict:
         "hot_pressed": any(s["type"] == "hot_pressing" for s in steps),
         "cold_pressed": any(s["type"] == "cold_pressing" for s in steps),
         "coated": any(s["type"] in ("pvd", "gas_treatment", "casting") for s in steps),
-        "milling_time_h": round(sum(s["params"].get("duration", 0.0) for s in milling), 6) if milling else 0.0,
-        "max_rpm": max((s["params"]["rpm"] for s in milling if "rpm" in s["params"]), default=None),
-        "max_anneal_c": max(
-            (to_celsius(s["params"]["temperature"]) for s in heat if "temperature" in s["params"]), default=None
-        ),
-        "anneal_time_h": round(sum(s["params"].get("duration", 0.0) for s in heat), 6) if heat else 0.0,
+        # a step of unknown duration/rpm/temperature makes the total or maximum unknown, not 0 or partial
+        "milling_time_h": _total(milling, "duration") if milling else 0.0,
+        "max_rpm": _peak(milling, "rpm"),
+        "max_anneal_c": _peak(heat, "temperature", to_celsius),
+        "anneal_time_h": _total(heat, "duration") if heat else 0.0,
     }
     # the field behind "never annealed above T": the highest anneal temperature, or room temperature
     # (25 °C) for a route without one, so one flat range condition answers the question

@@ -88,6 +88,11 @@ class PropertyType:
     def unit(self) -> str:
         return QUANTITIES[self.quantity].unit
 
+    @property
+    def temperature_bound(self) -> bool:
+        """Whether a value means something only at its measurement temperature (ML export rows)."""
+        return self.name not in TEMPERATURE_INDEPENDENT
+
 
 def _props(category: str, *rows: tuple) -> dict[str, PropertyType]:
     out = {}
@@ -168,6 +173,16 @@ PROPERTIES: dict[str, PropertyType] = {
         ("phase_transition_temperature", "temperature", "Phase (e.g. order-disorder) transition temperature"),
     ),
 }
+
+#: Properties whose value is not tied to a measurement temperature: the ML export puts them on every
+#: row of their sample. Every other property is temperature-bound (a new one is, until listed here).
+TEMPERATURE_INDEPENDENT: frozenset[str] = frozenset((
+    "activation_energy", "conductivity_prefactor", "conductivity_prefactor_sigmaT", "theoretical_specific_capacity",
+    "lattice_a", "lattice_b", "lattice_c", "lattice_alpha", "lattice_beta", "lattice_gamma", "cell_volume", "density",
+    "pellet_relative_density", "crystallite_size", "microstrain", "coherence_length", "phase_fraction",
+    "amorphous_fraction", "layer_thickness", "particle_size", "bet_surface_area", "pore_volume", "pore_diameter",
+    "band_gap", "phase_transition_temperature",
+))
 
 #: Properties whose values are conductivities; used for unit display and queries.
 CONDUCTIVITY_PROPERTIES = tuple(n for n, p in PROPERTIES.items() if p.quantity == "conductivity")

@@ -47,6 +47,7 @@ def export(filter_: str | None, fmt: str, output: Path | None, mongo_filter: str
             raise click.ClickException(getattr(exc, "description", None) or str(exc)) from None
 
     store = open_store(Settings.from_env())
+    plan = None
     try:
         plan = plan_export(store, query)
         rows = build_rows(store, query, plan)
@@ -70,7 +71,15 @@ def export(filter_: str | None, fmt: str, output: Path | None, mongo_filter: str
                 with open(output, "w", encoding="utf-8", newline="") as fh:
                     for chunk in writer(counted(), plan.columns):
                         fh.write(chunk)
-        if output is not None:
-            click.echo(f"{n_rows} rows x {len(plan.columns)} columns ({len(plan.samples)} samples) -> {output}", err=True)
+        _echo_summary(plan.summary(), n_rows, output)
     finally:
+        if plan is not None:
+            plan.close()
         store.close()
+
+
+def _echo_summary(summary: dict, n_rows: int, output: Path | None) -> None:
+    """The summary of the filtered export on stderr: rows, columns, samples, conflicts per column."""
+    click.echo(f"{n_rows} rows x {summary['columns']} columns ({summary['samples']} samples) -> {output or 'stdout'}", err=True)
+    conflicts = ", ".join(f"{c}={n}" for c, n in summary["conflicts"].items())
+    click.echo(f"conflicts (cells with competing values, resolved by the documented rule): {conflicts or 'none'}", err=True)

@@ -1,6 +1,7 @@
 """ML-ready export of the properties collection: one row per (sample, temperature) with features.
 
-``build_rows(store, mongo_filter)`` streams the rows; ``write_csv`` / ``write_jsonl`` /
+``plan_export(store, mongo_filter)`` reads the selection once (columns, summary, spooled rows;
+rules in ``cells`` and docs/export.md); ``build_rows(store, mongo_filter, plan)`` streams the rows; ``write_csv`` / ``write_jsonl`` /
 ``write_parquet`` / ``stream_parquet`` serialise them; ``filter_to_mongo`` turns an OPTIMADE filter
 into the Mongo query (through the query package's parser).
 """

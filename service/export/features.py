@@ -42,8 +42,10 @@ EXCLUDED_PROPERTIES: frozenset[str] = frozenset(
 )
 
 #: group labels for leakage-free splits (GroupKFold on family / doi / series / material ...)
+#: ``formula`` is the material formula as the source wrote it; ``reduced_formula`` is pymatgen's
+#: normalised form (e.g. ``Na(BH)6`` for Na2B12H12), kept for grouping equal compositions
 GROUP_COLUMNS: tuple[str, ...] = (
-    "family", "doi", "series_name", "material_id", "sample_id", "sample_label", "reduced_formula",
+    "family", "doi", "series_name", "material_id", "sample_id", "sample_label", "formula", "reduced_formula",
 )
 
 #: composition statistics: (column stem with unit, pymatgen attribute)
@@ -181,12 +183,19 @@ def composition_features(reduced_formula: str) -> tuple[tuple[tuple[str, float],
 
 
 def synthesis_features(summary: dict[str, Any] | None) -> dict[str, Any]:
-    """The route-summary features under their export column names (None when unknown)."""
+    """The route-summary features under their export column names (None when unknown).
+
+    A sample without recorded steps has an unknown route, not an empty one: every synthesis
+    column is empty (not ``milled = false``, ``milling_time_h = 0``). A parameter the summary
+    leaves unset (a milling step of unknown duration) stays empty too.
+    """
     summary = summary or {}
+    if not summary.get("n_steps"):
+        return {SYNTHESIS_COLUMNS[key]: None for key in SYNTHESIS_FEATURES}
     out = {}
     for key in SYNTHESIS_FEATURES:
         v = summary.get(key)
-        if key in SYNTHESIS_BOOLEANS and v is None and summary:
-            v = False
+        if key in SYNTHESIS_BOOLEANS and v is None:
+            v = False  # summarize_route always sets the booleans; an older document may lack one
         out[SYNTHESIS_COLUMNS[key]] = v
     return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Response, current_app, stream_with_context
 from service.params import Blueprint
 from marshmallow import Schema, fields, validate
@@ -26,8 +28,11 @@ class ExportArgs(Schema):
 def export(args: dict):
     """Export the selected properties as a feature table (units in the column names).
 
-    The filter is parsed and the column set computed before streaming starts, so a bad filter
-    gives a normal error response; rows are then streamed as they are built.
+    The filter is parsed and the selection read once (rows spooled to a temporary file) before
+    streaming starts, so a bad filter gives a normal error response and the headers describe
+    exactly the streamed rows; the rows are then streamed from the spool. The headers
+    ``X-Ionbase-Samples``, ``-Rows``, ``-Columns`` count the filtered export and
+    ``X-Ionbase-Conflicts`` (JSON) how many cells per column had competing values (docs/export.md).
     """
     store = current_app.extensions["ionbase_store"]
     query = filter_to_mongo(args.get("filter"))
@@ -42,6 +47,9 @@ def export(args: dict):
         body = stream_parquet(rows, plan, row_group_size=args["row_group_size"])
     resp = Response(stream_with_context(body), mimetype=MIMETYPES[fmt])
     resp.headers["Content-Disposition"] = f'attachment; filename="ionbase-export.{fmt}"'
-    resp.headers["X-Ionbase-Columns"] = str(len(plan.columns))
-    resp.headers["X-Ionbase-Samples"] = str(len(plan.samples))
+    summary = plan.summary()  # of the filtered selection, known before streaming
+    resp.headers["X-Ionbase-Columns"] = str(summary["columns"])
+    resp.headers["X-Ionbase-Samples"] = str(summary["samples"])
+    resp.headers["X-Ionbase-Rows"] = str(summary["rows"])
+    resp.headers["X-Ionbase-Conflicts"] = json.dumps(summary["conflicts"], separators=(",", ":"))
     return resp
