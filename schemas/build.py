@@ -255,11 +255,20 @@ def _peak(steps: list[dict], key: str, convert=float) -> float | None:
     return max(convert(v) for v in vals) if vals is not None else None
 
 
+#: step types that heat the sample: they count in max_anneal_c, anneal_time_h and anneal_ceiling_c
+HEAT_TREATMENTS = ("annealing", "sintering", "hot_pressing")
+
+
 def summarize_route(steps: Iterable[dict]) -> dict:
     """Synthesis summaries that queries filter on (milling time, max anneal temperature, ...)."""
     steps = list(steps)
+    if not steps:
+        # no recorded route: how the sample was made is unknown, so no flag, time or ceiling is claimed
+        return {"step_types": [], "n_steps": 0}
     milling = [s for s in steps if s["type"] == "ball_milling"]
-    heat = [s for s in steps if s["type"] in ("annealing", "sintering")]
+    # heat treatments of the sample itself; hot pressing at temperature is one (a pellet hot-pressed at
+    # 400 °C was not "never annealed above 300 °C")
+    heat = [s for s in steps if s["type"] in HEAT_TREATMENTS]
     summary: dict[str, Any] = {
         "step_types": sorted({s["type"] for s in steps}),
         "n_steps": len(steps),
@@ -274,8 +283,8 @@ def summarize_route(steps: Iterable[dict]) -> dict:
         "max_anneal_c": _peak(heat, "temperature", to_celsius),
         "anneal_time_h": _total(heat, "duration") if heat else 0.0,
     }
-    # the field behind "never annealed above T": the highest anneal temperature, or room temperature
-    # (25 °C) for a route without one, so one flat range condition answers the question
+    # the field behind "never annealed above T": the highest heat-treatment temperature, or room
+    # temperature (25 °C) for a known route without one, so one flat range condition answers the question
     # (an anneal of unknown temperature leaves it unset: such a sample matches no bound)
     summary["anneal_ceiling_c"] = summary["max_anneal_c"] if heat else 25.0
     return _drop_none(summary)
