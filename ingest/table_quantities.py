@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from schemas import registry
-from schemas.units import UnitError, parse_unit, parse_value, text_unit
+from schemas.units import UnitError, number_and_unit, parse_unit, parse_value, text_unit
 
 _INT = re.compile(r"^[-+]?\d+$")
 _FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
@@ -86,6 +86,9 @@ def quantity_fields(row: dict, value_col: str, cols: dict[str, Column], quantity
     out: dict[str, Any] = {}
     if isinstance(raw, str) and not looks_numeric(raw):
         raise CellError(f"expected a number, got {raw!r}", value_col)
+    if isinstance(raw, str) and "uncertainty" in row and re.search(r"\(\d+\)|±|\+/?-", raw):
+        raise CellError(f"the uncertainty is given twice: in the cell {raw!r} and in column "
+                        f"'{cols['uncertainty'].text}'", value_col)
     if isinstance(raw, str):
         # "4.2(3)", "~0.5", "<1e-9" take the unit written elsewhere; a cell with its own unit stays as written
         out["value"] = raw if unit is None or text_unit(raw) else f"{raw} {unit}"
@@ -133,12 +136,12 @@ def _uncertainty(cell: Any, col: Column, value_unit: str | None, quantity: str |
     raw = number_or_text(cell)
     places = [(col.unit, "uncertainty", f"the {col.unit_from} of column '{col.text}'")] if col.unit else []
     if isinstance(raw, str):
-        inline = text_unit(raw)
-        m = re.match(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*", raw)
-        if not inline or not m:
-            raise CellError(f"expected a number (optionally with a unit), got {raw!r}", "uncertainty")
-        places.append((inline, "uncertainty", f"the cell {raw!r}"))
-        raw = float(m.group(1))
+        try:
+            raw, inline = number_and_unit(raw)
+        except UnitError:
+            raise CellError(f"expected a number (optionally with a unit), got {raw!r}", "uncertainty") from None
+        if inline:
+            places.append((inline, "uncertainty", f"the cell '{cell}'"))
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
         raise CellError(f"expected a number, got {raw!r}", "uncertainty")
     unit, _col, where = _one_unit(places, "uncertainty")

@@ -17,7 +17,7 @@ from ingest.errors import Issue
 from ingest.loaders import LoadedFile, LoadError, RawRecord
 from ingest.table_quantities import CellError, Column, looks_numeric, quantity_fields
 from schemas import registry
-from schemas.units import UnitError, parse_unit
+from schemas.units import UnitError, parse_unit, text_unit
 
 _HEADER_RE = re.compile(r"^\s*(?P<name>[^()\[\]]+?)\s*(?:[(\[](?P<unit>[^()\[\]]*)[)\]])?\s*$")
 
@@ -290,12 +290,25 @@ def _table_rows(name: str, header: list, columns: list, rows) -> Iterator:
         if len(cells) > len(names) and any(str(c).strip() for c in cells[len(names):]):
             yield Issue(name, f"row has {len(cells)} cells but the header has {len(names)} columns", row=lineno)
             continue
-        row = {}
-        for col, cell in zip(names, cells):
-            if cell is None or (isinstance(cell, str) and not cell.strip()):
-                continue
-            row[col] = cell if col in _RAW_COLUMNS else _cell(cell, cols[col].unit)
+        try:
+            row = _row_dict(names, cells, cols)
+        except _RowError as exc:
+            yield Issue(name, exc.message, row=lineno, field=exc.field, column=cols[exc.field].text)
+            continue
         yield lineno, row, cols
+
+
+def _row_dict(names: list[str], cells: list, cols: dict[str, Column]) -> dict:
+    """{column: cell} of the non-empty cells, read with their column's unit (_RowError names the column)."""
+    row = {}
+    for col, cell in zip(names, cells):
+        if cell is None or (isinstance(cell, str) and not cell.strip()):
+            continue
+        try:
+            row[col] = cell if col in _RAW_COLUMNS else _cell(cell, cols[col].unit)
+        except _RowError as exc:
+            raise _RowError(exc.message, col) from None
+    return row
 
 
 def _open_table(path: Path, sheet: str | None):
@@ -362,8 +375,12 @@ def _cell(cell: Any, unit: str | None) -> Any:
             try:
                 return {"value": float(cell.replace(",", ".") if cell.count(",") == 1 and "." not in cell else cell), "unit": unit}
             except ValueError:
-                # e.g. "4.2307(3)" with the header's unit; "warm" stays as written for the error
-                return f"{cell} {unit}" if looks_numeric(cell) else cell
+                pass
+            own = text_unit(cell)
+            if own and not _same_unit(own, unit):
+                raise _RowError(f"two different units: {unit!r} for the column and {own!r} in the cell {cell!r}")
+            # e.g. "4.2307(3)" with the column's unit; "warm" stays as written for the error
+            return cell if own or not looks_numeric(cell) else f"{cell} {unit}"
         return cell
     if unit and isinstance(cell, (int, float)) and not isinstance(cell, bool):
         return {"value": cell, "unit": unit}

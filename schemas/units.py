@@ -341,16 +341,22 @@ def _to_canonical(num: float, unit: str, kind: str, field: str) -> float:
                         field) from None
 
 
+def number_and_unit(text: str, field: str | None = None) -> tuple[float, str | None]:
+    """``"0.5 mS/cm"`` -> (0.5, "mS/cm"); ``"0.5"`` -> (0.5, None). Anything more (``~``, ``(3)``, ``±``) is an error."""
+    m = _QTY_RE.match(text)
+    if not m or m["qual"] or m["paren"] or m["pm"]:
+        raise UnitError(f"expected a plain '<number> <unit>' here (no uncertainty or qualifier inside), got {text!r}", field)
+    return float(m["num"]), m["unit"] or None
+
+
 def _mapping_value(raw: Any, unit: Any, field: str) -> tuple[float | None, str | None]:
     """The number of a mapping's ``value`` and a unit written in it (``"0.5 mS/cm"``), if any."""
     if raw is None or not isinstance(raw, str):
         return (None if raw is None else _as_float(raw, field)), None
-    m = _QTY_RE.match(raw)
-    if not m or m["qual"] or m["paren"] or m["pm"]:
-        raise UnitError(f"in a mapping, 'value' is a number or '<number> <unit>', got {raw!r}", field)
-    if m["unit"] and unit:
+    num, text_unit_ = number_and_unit(raw, field)
+    if text_unit_ and unit:
         raise UnitError(f"the unit is given twice: in 'value' ({raw!r}) and in 'unit' ({unit!r})", field)
-    return float(m["num"]), m["unit"] or None
+    return num, text_unit_
 
 
 def _mapping_uncertainty(raw: Any, unit: str, field: str) -> float:

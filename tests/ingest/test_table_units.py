@@ -159,3 +159,20 @@ def test_converted_values_carry_no_float_noise(store, samples, tmp_path):
     assert (got["U1"]["value"], got["U1"]["uncertainty"]) == (1e-4, 3e-5)
     assert repr(got["U1"]["value"]) == "0.0001" and repr(got["U2"]["uncertainty"]) == "0.1"
     assert got["U2"]["temperature_k"] == 298.25
+
+
+def test_a_cell_unit_agreeing_with_its_column_is_fine_and_a_different_one_is_an_error(store, samples, tmp_path):
+    ok = _table(tmp_path, "sample,property,value (mS/cm),temperature (°C)\nU1,ionic_conductivity,0.5 mS/cm,25 °C\n", "ok.csv")
+    _run(store, samples, ok)
+    doc = store.db.properties.find_one({"name": "ionic_conductivity"})
+    assert (doc["value"], doc["temperature_c"]) == (5e-4, 25.0)
+    bad = _table(tmp_path, "sample,property,value,temperature (°C)\nU2,ionic_conductivity,0.5 mS/cm,300 K\n", "bad.csv")
+    (issue,) = _fails(store, samples, bad)
+    assert (issue.row, issue.column) == (3, "temperature (°C)") and "'300 K'" in issue.message
+
+
+def test_uncertainty_given_twice_is_an_error(store, samples, tmp_path):
+    table = _table(tmp_path, "sample,property,value,unit,uncertainty,temperature (°C)\n"
+                             "U1,ionic_conductivity,4.2(3),mS/cm,0.1,25\nU2,ionic_conductivity,0.5,mS/cm,0.1(2),25\n")
+    issues = sorted(_fails(store, samples, table), key=lambda i: i.row)
+    assert [(i.row, i.column) for i in issues] == [(3, "value"), (4, "uncertainty")], [str(i) for i in issues]
