@@ -14,6 +14,7 @@ class Issue:
     row: int | None = None  # 1-based row (tabular) or line (text formats)
     field: str | None = None
     record: str | None = None  # e.g. "samples[3]"
+    column: str | None = None  # a table's column as the user wrote it, e.g. "value (mS/cm)"
 
     def __str__(self) -> str:
         where = self.file
@@ -21,12 +22,23 @@ class Issue:
             where += f", row {self.row}"
         if self.record:
             where += f" ({self.record})"
-        if self.field:
+        if self.column:
+            where += f", column '{self.column}'"
+        elif self.field:
             where += f", field '{self.field}'"
         return f"{where}: {self.message}"
 
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+_SINGULAR = {"materials": "material", "routes": "route", "samples": "sample", "structures": "structure",
+             "measurements": "measurement", "measurement_arrays": "measurement array", "properties": "property"}
+
+
+def singular(collection: str) -> str:
+    """'properties' -> 'property' for messages (not 'propertie')."""
+    return _SINGULAR.get(collection, collection)
 
 
 class ImportFailed(Exception):

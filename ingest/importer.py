@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterable
 
 import yaml
 
-from ingest.errors import ImportFailed, Issue
+from ingest.errors import ImportFailed, Issue, singular
 from ingest.loaders import (
     LAB_RECORD_SUFFIXES,
     TABULAR_SUFFIXES,
@@ -186,7 +186,7 @@ class _Plan:
             if old_hash != doc.get("content_hash"):
                 first = self.origin.get(doc["_id"], ("?", None))
                 return Issue(
-                    where[0], f"duplicate natural key: {coll[:-1]} {doc['_id']} is also defined, differently, "
+                    where[0], f"duplicate natural key: {singular(coll)} {doc['_id']} is also defined, differently, "
                     f"in {first[0]}" + (f" row {first[1]}" if first[1] else ""), row=where[1],
                 )
             return None
@@ -278,7 +278,7 @@ class Importer:
         def fail(lf: LoadedFile, rec: RawRecord, exc: B.RecordError | str, fieldname: str | None = None) -> None:
             msg = exc.message if isinstance(exc, B.RecordError) else str(exc)
             fld = exc.field if isinstance(exc, B.RecordError) else fieldname
-            issue = Issue(lf.path.name, msg, row=rec.row, field=fld, record=rec.ref)
+            issue = rec.issue(lf.path.name, msg, fld)
             report.errors.append(issue)
             file_reports[lf.path].errors.append(issue.to_dict())
             rejected.append((lf, rec))

@@ -27,7 +27,22 @@ class RawRecord:
     kind: str  # material | sample | structure | measurement | property
     data: dict
     row: int | None  # 1-based line (YAML/JSONL) or spreadsheet row
-    ref: str  # e.g. "samples[3]" or "sheet 'properties'"
+    ref: str  # e.g. "samples[3]" or "sheet 'properties' row 3"
+    #: for a table row: record field path ("value", "conditions.temperature") -> column as written
+    columns: dict[str, str] | None = None
+
+    def issue(self, file: str, message: str, field: str | None = None) -> Issue:
+        """An Issue about this record; a table row's names the column as the user wrote it."""
+        if self.columns is None:
+            return Issue(file, message, row=self.row, field=field, record=self.ref)
+        path = (field or "").removeprefix(self.ref).lstrip(".")
+        parts = path.split(".") if path else []
+        column = next((self.columns[p] for p in (".".join(parts[:i]) for i in range(len(parts), 0, -1)) if p in self.columns), None)
+        if column is None and parts:
+            column = self.columns.get(parts[-1].split("[")[0])
+        sheet = self.ref.rsplit(" row ", 1)[0]
+        return Issue(file, message, row=self.row, field=path or None,
+                     record=sheet if sheet.startswith("sheet ") else None, column=column)
 
 
 @dataclass

@@ -15,7 +15,9 @@ from typing import Any, Iterator
 
 from ingest.errors import Issue
 from ingest.loaders import LoadedFile, LoadError, RawRecord
+from ingest.table_quantities import CellError, Column, looks_numeric, quantity_fields
 from schemas import registry
+from schemas.units import UnitError, parse_unit, text_unit
 
 _HEADER_RE = re.compile(r"^\s*(?P<name>[^()\[\]]+?)\s*(?:[(\[](?P<unit>[^()\[\]]*)[)\]])?\s*$")
 
@@ -193,16 +195,16 @@ def _convert_tables(loaded: LoadedFile, tables) -> None:
         if kind in STREAMED_KINDS:
             loaded.streams.append(_stream(loaded.path, sheet, kind, dict(loaded.source)))
             continue
-        for item in _table_rows(name, names, columns, rows):
+        for item in _table_rows(name, header, columns, rows):
             if isinstance(item, Issue):
                 loaded.issues.append(item)
                 continue
-            lineno, row = item
+            lineno, row, cols = item
             ref = f"{where} row {lineno}"
             try:
-                _row_to_records(kind, row, lineno, ref, loaded, samples, materials, steps_by_sample, structures, site_rows)
-            except _RowError as exc:
-                loaded.issues.append(Issue(name, exc.message, row=lineno, field=exc.field, record=ref))
+                _row_to_records(kind, row, lineno, ref, loaded, samples, materials, steps_by_sample, structures, site_rows, cols)
+            except (_RowError, CellError) as exc:
+                loaded.issues.append(_row_issue(name, exc, lineno, sheet, cols))
     for rec in samples:
         label = str(rec.data.get("label"))
         steps = sorted(steps_by_sample.pop(label, []), key=lambda t: t[0])
@@ -227,25 +229,86 @@ def _convert_tables(loaded: LoadedFile, tables) -> None:
 STREAMED_KINDS = ("properties", "conductivity")
 
 
-def _table_rows(name: str, names: list[str], columns: list, rows) -> Iterator:
-    """(line, {column: cell}) per data row, honouring a units row; Issues for malformed rows."""
-    units = [c[1] for c in columns]
+#: cells read by ingest.table_quantities, which needs them as written to check where a unit comes from
+_RAW_COLUMNS = frozenset({"value", "conductivity", "unit", "uncertainty"})
+
+
+def _row_issue(name: str, exc: _RowError | CellError, lineno: int, sheet: str | None, cols: dict[str, Column]) -> Issue:
+    """An Issue naming the column as the user wrote it in the header."""
+    key = exc.column if isinstance(exc, CellError) else exc.field
+    column = cols[key].text if key in cols else None
+    return Issue(name, exc.message, row=lineno, field=key, record=f"sheet '{sheet}'" if sheet else None, column=column)
+
+
+def _as_written(cols: dict[str, Column]) -> dict[str, str]:
+    return {k: c.text for k, c in cols.items()}
+
+
+def _columns(header: list, columns: list) -> dict[str, Column]:
+    return {n: Column(str(h).strip(), u, "header" if u else None) for h, (n, u) in zip(header, columns)}
+
+
+def _same_unit(a: str, b: str) -> bool:
+    try:
+        return parse_unit(a) == parse_unit(b)
+    except UnitError:
+        return a == b
+
+
+def _units_row(name: str, lineno: int, cells: list, cols: dict[str, Column], names: list[str]) -> dict[str, Column] | Issue:
+    """Columns updated by a units row; a unit differing from the one in the header is an error."""
+    out = dict(cols)
+    for i, (col, cell) in enumerate(zip(names, cells)):
+        unit = str(cell).strip() if i and cell is not None else ""
+        if not unit:
+            continue  # an empty cell keeps the header's unit
+        if cols[col].unit and not _same_unit(cols[col].unit, unit):
+            return Issue(name, f"the header gives the unit {cols[col].unit!r} but the units row gives {unit!r}; "
+                         "give the unit in one place", row=lineno, field=col, column=cols[col].text)
+        out[col] = Column(cols[col].text, unit, cols[col].unit_from or "units row")
+    return out
+
+
+def _table_rows(name: str, header: list, columns: list, rows) -> Iterator:
+    """(line, {column: cell}, {column: Column}) per data row, honouring a units row; Issues for malformed rows."""
+    names = [c[0] for c in columns]
+    cols = _columns(header, columns)
+    dup = sorted({n for n in names if n and names.count(n) > 1})
+    if dup:
+        yield Issue(name, f"column(s) {dup} appear more than once in the header", field=dup[0])
+        return
     for lineno, cells in rows:
         if not any(str(c).strip() for c in cells):
             continue
         first = str(cells[0]).strip().lower() if cells else ""
         if first in ("units", "unit", "[units]"):
-            units = [str(c).strip() or None if i else None for i, c in enumerate(cells)] + [None] * (len(names) - len(cells))
+            cols = _units_row(name, lineno, cells, cols, names)
+            if isinstance(cols, Issue):
+                yield cols
+                return
             continue
         if len(cells) > len(names) and any(str(c).strip() for c in cells[len(names):]):
             yield Issue(name, f"row has {len(cells)} cells but the header has {len(names)} columns", row=lineno)
             continue
-        row = {}
-        for (col, unit), cell in zip(zip(names, units), cells):
-            if cell is None or (isinstance(cell, str) and not cell.strip()):
-                continue
-            row[col] = _cell(cell, unit)
-        yield lineno, row
+        try:
+            row = _row_dict(names, cells, cols)
+        except _RowError as exc:
+            yield Issue(name, exc.message, row=lineno, field=exc.field, column=cols[exc.field].text)
+            continue
+        yield lineno, row, cols
+
+
+def _row_dict(names: list[str], cells: list, cols: dict[str, Column]) -> dict:
+    """{column: cell} of the non-empty cells, read with their column's unit (_RowError names the column)."""
+    row = {}
+    for col, cell in zip(names, cells):
+        if cell is None or (isinstance(cell, str) and not cell.strip()):
+            continue
+        try:
+            row[col] = cell if col in _RAW_COLUMNS else _cell(cell, cols[col].unit)
+        except _RowError as exc:
+            raise _RowError(exc.message, col) from None
+    return row
 
 
 def _open_table(path: Path, sheet: str | None):
@@ -271,19 +334,18 @@ def _stream(path: Path, sheet: str | None, kind: str, source: dict):
         try:
             header_line, header = next(rows)
             columns = [_split_header(c) for c in header]
-            names = [c[0] for c in columns]
             sink = LoadedFile(path, "stream", source=source)
-            for item in _table_rows(name, names, columns, rows):
+            for item in _table_rows(name, header, columns, rows):
                 if isinstance(item, Issue):
                     yield item
                     continue
-                lineno, row = item
+                lineno, row, cols = item
                 ref = f"{where} row {lineno}"
                 sink.records = []
                 try:
-                    _row_to_records(kind, row, lineno, ref, sink, [], {}, {}, {}, [])
-                except _RowError as exc:
-                    yield Issue(name, exc.message, row=lineno, field=exc.field, record=ref)
+                    _row_to_records(kind, row, lineno, ref, sink, [], {}, {}, {}, [], cols)
+                except (_RowError, CellError) as exc:
+                    yield _row_issue(name, exc, lineno, sheet, cols)
                     continue
                 yield from sink.records
         finally:
@@ -313,7 +375,12 @@ def _cell(cell: Any, unit: str | None) -> Any:
             try:
                 return {"value": float(cell.replace(",", ".") if cell.count(",") == 1 and "." not in cell else cell), "unit": unit}
             except ValueError:
-                return f"{cell} {unit}"  # e.g. "4.2307(3)" with the header's unit
+                pass
+            own = text_unit(cell)
+            if own and not _same_unit(own, unit):
+                raise _RowError(f"two different units: {unit!r} for the column and {own!r} in the cell {cell!r}")
+            # e.g. "4.2307(3)" with the column's unit; "warm" stays as written for the error
+            return cell if own or not looks_numeric(cell) else f"{cell} {unit}"
         return cell
     if unit and isinstance(cell, (int, float)) and not isinstance(cell, bool):
         return {"value": cell, "unit": unit}
@@ -326,7 +393,7 @@ def _text(v: Any) -> str:
     return str(v).strip()
 
 
-def _row_to_records(kind, row, lineno, ref, loaded, samples, materials, steps_by_sample, structures, site_rows) -> None:
+def _row_to_records(kind, row, lineno, ref, loaded, samples, materials, steps_by_sample, structures, site_rows, cols) -> None:
     src_override = {k: _text(row.pop(k)) for k in ("doi", "notebook", "table", "figure", "section", "quote", "page") if k in row}
     if kind == "samples":
         label = row.get("label")
@@ -357,7 +424,7 @@ def _row_to_records(kind, row, lineno, ref, loaded, samples, materials, steps_by
             raise _RowError(f"unknown column(s) {sorted(extra)} in the samples table", sorted(extra)[0])
         if src_override:
             data["source"] = src_override
-        samples.append(RawRecord("sample", data, lineno, ref))
+        samples.append(RawRecord("sample", data, lineno, ref, columns=_as_written(cols)))
         loaded.records.append(samples[-1])
     elif kind == "steps":
         sample = _text(row.pop("sample"))
@@ -367,37 +434,10 @@ def _row_to_records(kind, row, lineno, ref, loaded, samples, materials, steps_by
             step[k] = v
         steps_by_sample.setdefault(sample, []).append((float(_text(order)) if not isinstance(order, (int, float)) else order, step, lineno))
     elif kind in ("properties", "conductivity"):
-        cond = {}
-        if kind == "conductivity":
-            carrier = _text(row.pop("carrier", "ionic")).lower()
-            name = {"ionic": "ionic_conductivity", "electronic": "electronic_conductivity", "total": "total_conductivity"}.get(carrier)
-            if name is None:
-                raise _RowError(f"carrier must be ionic, electronic or total, got {carrier!r}", "carrier")
-            value = row.pop("conductivity")
-        else:
-            name = _text(row.pop("property"))
-            value = row.pop("value")
-        data: dict[str, Any] = {"sample": _text(row.pop("sample")), "name": name}
-        if isinstance(value, str) and row.get("unit"):
-            data["value"] = _num(value, "value")
-            data["unit"] = _text(row.pop("unit"))
-        else:
-            data["value"] = value
-            row.pop("unit", None)
-        for k in ("uncertainty", "qualifier", "notes"):
-            if k in row:
-                v = row.pop(k)
-                data[k] = v["value"] if isinstance(v, dict) and k == "uncertainty" else v
-        for k in list(row):
-            if k in registry.CONDITIONS:
-                cond[k] = row.pop(k)
-        if row:
-            raise _RowError(f"unknown column(s) {sorted(row)}; conditions must be one of {sorted(registry.CONDITIONS)}", sorted(row)[0])
-        if cond:
-            data["conditions"] = cond
+        data, columns = _property_row(kind, row, cols)
         if src_override:
             data["source"] = src_override
-        loaded.records.append(RawRecord("property", data, lineno, ref))
+        loaded.records.append(RawRecord("property", data, lineno, ref, columns=columns))
     elif kind == "structures":
         sample = _text(row.pop("sample"))
         phase_name = _text(row.pop("phase", "") or "")
@@ -439,7 +479,7 @@ def _row_to_records(kind, row, lineno, ref, loaded, samples, materials, steps_by
             raise _RowError(f"unknown column(s) {sorted(row)} in the structures table", sorted(row)[0])
         if src_override:
             data["source"] = src_override
-        structures[(sample, phase_name)] = RawRecord("structure", data, lineno, ref)
+        structures[(sample, phase_name)] = RawRecord("structure", data, lineno, ref, columns=_as_written(cols))
     elif kind == "sites":
         sample = _text(row.pop("sample"))
         phase_name = _text(row.pop("phase", "") or "")
@@ -472,7 +512,38 @@ def _row_to_records(kind, row, lineno, ref, loaded, samples, materials, steps_by
             raise _RowError(f"unknown column(s) {sorted(row)} in the manifest", sorted(row)[0])
         if src_override:
             data["source"] = src_override
-        loaded.records.append(RawRecord("measurement", data, lineno, ref))
+        loaded.records.append(RawRecord("measurement", data, lineno, ref, columns=_as_written(cols)))
+
+
+def _property_row(kind: str, row: dict, cols: dict[str, Column]) -> tuple[dict, dict[str, str]]:
+    """The property record of a properties/conductivity row, and its fields' columns as written."""
+    if kind == "conductivity":
+        carrier = _text(row.pop("carrier", "ionic")).lower()
+        name = {"ionic": "ionic_conductivity", "electronic": "electronic_conductivity", "total": "total_conductivity"}.get(carrier)
+        if name is None:
+            raise _RowError(f"carrier must be ionic, electronic or total, got {carrier!r}", "carrier")
+        value_col = "conductivity"
+    else:
+        name, value_col = _text(row.pop("property")), "value"
+    ptype = registry.PROPERTIES.get(name)
+    columns = {"sample": "sample", "name": "property", "value": value_col, "unit": "unit", "uncertainty": "uncertainty",
+               "qualifier": "qualifier", "notes": "notes"}
+    data: dict[str, Any] = {"sample": _text(row.pop("sample")), "name": name,
+                            **quantity_fields(row, value_col, cols, ptype.quantity if ptype else None)}
+    for k in ("qualifier", "notes"):
+        if k in row:
+            data[k] = row.pop(k)
+    cond = {}
+    for k in list(row):
+        if k in registry.CONDITIONS:
+            cond[k] = row.pop(k)
+            columns[f"conditions.{k}"] = k
+    if row:
+        raise _RowError(f"unknown column(s) {sorted(cols[k].text for k in row)}; conditions must be one of "
+                        f"{sorted(registry.CONDITIONS)}", sorted(row)[0])
+    if cond:
+        data["conditions"] = cond
+    return data, {f: cols[c].text for f, c in columns.items() if c in cols}
 
 
 def _num(v: Any, field: str) -> float:

@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 from schemas import registry
 from schemas.sources import SourceConflict, separate_page
-from schemas.units import UnitError, Value, parse_value, to_celsius
+from schemas.units import UnitError, Value, join_quantity, parse_value, to_celsius
 
 ARRAY_CHUNK_POINTS = 20_000
 
@@ -389,17 +389,12 @@ def build_property(
     if not rec.get("sample"):
         raise RecordError("a property needs a 'sample' label", f"{field}.sample")
     ptype = _property_type(rec.get("name"), f"{field}.name")
-    raw = rec.get("value")
-    if raw is None and rec.get("range") is None:
+    if rec.get("value") is None and rec.get("range") is None:
         raise RecordError("a property needs a 'value'", f"{field}.value")
-    if rec.get("unit") is not None or rec.get("uncertainty") is not None or rec.get("range") is not None:
-        if isinstance(raw, str) and rec.get("unit") is not None:
-            raise RecordError("give the unit either in the value string or in 'unit', not both", f"{field}.value")
-        raw = {
-            k: v
-            for k, v in {"value": raw, "unit": rec.get("unit"), "uncertainty": rec.get("uncertainty"), "range": rec.get("range")}.items()
-            if v is not None
-        }
+    try:
+        raw = join_quantity(rec.get("value"), {k: rec.get(k) for k in ("unit", "uncertainty", "range")})
+    except UnitError as exc:
+        raise RecordError(str(exc), f"{field}.value") from None
     v = _value(raw, ptype.quantity, f"{field}.value")
     qualifier = rec.get("qualifier") or v.qualifier
     if qualifier is not None and qualifier not in registry.QUALIFIERS:

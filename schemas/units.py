@@ -3,6 +3,16 @@
 One pint registry for the whole application (created lazily, not at import time). Temperatures are
 created as quantities (``Q_(25, "degC")``) and converted, never multiplied, which avoids pint's
 offset-unit traps.
+
+Energies per mole (``kJ/mol``, ``J/mol``, ``kcal/mol``) convert to and from energies per particle
+(``eV``) through the Avogadro constant (the ``molar`` pint context): 1 eV = 96.485 kJ/mol.
+
+Rounding rule: every converted number (value, uncertainty, range ends) is rounded to
+``SIGNIFICANT_DIGITS`` (12) significant digits by :func:`round_sig`. Binary floating point turns
+``0.1 mS/cm`` into ``9.999999999999999e-05 S/cm`` and an uncertainty ``(0.6 - 0.5)`` into
+``0.09999999999999998``; no lab number carries 12 significant digits, so the rounding removes only
+that noise: ``0.1 mS/cm`` is stored as ``1e-04 S/cm`` and the same quantity written in any
+compatible unit is stored as the same float. What the user entered is kept verbatim in ``entered``.
 """
 
 from __future__ import annotations
@@ -32,7 +42,19 @@ def ureg():
     reg = pint.UnitRegistry(autoconvert_offset_to_baseunit=False, on_redefinition="ignore")
     reg.define("rpm = revolution / minute")  # pint has rpm, but make sure it is 1/min
     reg.define("percent_unit = 0.01 = pct")
+    molar = pint.Context("molar")
+    molar.add_transformation("[energy] / [substance]", "[energy]", lambda r, x: x / r.avogadro_constant)
+    molar.add_transformation("[energy]", "[energy] / [substance]", lambda r, x: x * r.avogadro_constant)
+    reg.add_context(molar)
     return reg
+
+
+SIGNIFICANT_DIGITS = 12
+
+
+def round_sig(x: float | None, digits: int = SIGNIFICANT_DIGITS) -> float | None:
+    """Round away binary noise from a unit conversion (the module's rounding rule); None stays None."""
+    return None if x is None else float(f"{x:.{digits}g}")
 
 
 # Spellings users type that pint does not know.
@@ -132,6 +154,36 @@ def _paren_uncertainty(number: str, digits: str) -> float:
     return unc
 
 
+def text_unit(text: str) -> str | None:
+    """The unit written in a quantity string (``"0.5 mS/cm"`` -> ``"mS/cm"``); None when it has none."""
+    m_range = _RANGE_RE.match(text)
+    if m_range and not text.lstrip().startswith("-"):
+        return m_range["unit"] or None
+    m = _QTY_RE.match(text)
+    return (m["unit"] or None) if m else None
+
+
+def join_quantity(raw: Any, beside: dict) -> Any:
+    """One quantity from a ``value`` and the ``unit``/``uncertainty``/``range`` given beside it.
+
+    ``raw`` may be a number, a string (``"0.5 mS/cm"``, ``"4.2(3)"``) or a mapping; a unit or an
+    uncertainty given both inside ``raw`` and beside it is an error, never a silent choice.
+    """
+    extra = {k: v for k, v in beside.items() if v is not None}
+    if not extra:
+        return raw
+    if isinstance(raw, dict):
+        twice = sorted(set(extra) & set(raw))
+        if twice:
+            raise UnitError(f"{' and '.join(twice)} given both inside 'value' and beside it")
+        return {**raw, **extra}
+    if isinstance(raw, str) and set(extra) == {"unit"}:
+        if text_unit(raw):
+            raise UnitError(f"the unit is given twice: in 'value' ({raw!r}) and in 'unit' ({extra['unit']!r})")
+        return f"{raw.strip()} {extra['unit']}"  # e.g. "4.2(3)" or "~0.5" with the unit beside it
+    return {"value": raw, **extra} if raw is not None else extra
+
+
 def quantity_kind_unit(kind: str) -> str:
     """Canonical pint unit string of a registry quantity kind."""
     try:
@@ -157,9 +209,11 @@ def _affine(from_unit: str, to_unit: str, field: str | None) -> tuple[float, flo
     if src == dst:
         return 1.0, 0.0
     reg = ureg()
+    # energies per mole <-> per particle need the Avogadro constant; nothing else uses a context
+    contexts = ("molar",) if {_energy_kind(src), _energy_kind(dst)} == {"molar", "particle"} else ()
     try:
-        y0 = float(reg.Quantity(0.0, src).to(dst).magnitude)
-        y1 = float(reg.Quantity(1.0, src).to(dst).magnitude)
+        y0 = float(reg.Quantity(0.0, src).to(dst, *contexts).magnitude)
+        y1 = float(reg.Quantity(1.0, src).to(dst, *contexts).magnitude)
     except Exception as exc:
         raise UnitError(
             f"cannot express {from_unit} in {to_unit} (dimension {src.dimensionality} "
@@ -169,9 +223,28 @@ def _affine(from_unit: str, to_unit: str, field: str | None) -> tuple[float, flo
     return y1 - y0, y0
 
 
+def _energy_kind(unit) -> str | None:
+    dims = unit.dimensionality
+    reg = ureg()
+    if dims == reg.joule.dimensionality:
+        return "particle"
+    if dims == (reg.joule / reg.mole).dimensionality:
+        return "molar"
+    return None
+
+
+def convert_difference(delta: float, from_unit: str, to_unit: str, field: str | None = None) -> float:
+    """Convert a difference or an uncertainty: only the scale applies, never a unit offset (°C -> K)."""
+    try:
+        scale, _offset = _affine(str(from_unit), str(to_unit), None)
+    except UnitError as exc:
+        raise UnitError(f"{delta:g} {from_unit} is not a valid value here: {exc}", field) from None
+    return abs(delta * scale)
+
+
 def _scale_uncertainty(unc: float, num: float, from_unit: str, to_unit: str) -> float:
-    """Uncertainties are differences: convert (num + unc) - num, which drops any unit offset."""
-    return abs(convert(num + unc, from_unit, to_unit) - convert(num, from_unit, to_unit))
+    """Uncertainties are differences: scale them, dropping any unit offset."""
+    return convert_difference(unc, from_unit, to_unit)
 
 
 def parse_value(raw: Any, kind: str, field: str, default_unit: str | None = None) -> Value:
@@ -220,15 +293,16 @@ def parse_value(raw: Any, kind: str, field: str, default_unit: str | None = None
             raise UnitError(f"unknown keys {sorted(unknown)} in quantity", field)
         if "value" not in raw and "range" not in raw:
             raise UnitError("a quantity mapping needs 'value'", field)
-        unit = raw.get("unit") or default_unit or canonical
+        num, text_unit = _mapping_value(raw.get("value"), raw.get("unit"), field)
+        unit = raw.get("unit") or text_unit or default_unit or canonical
         if raw.get("range") is not None:
             r = raw["range"]
             if not (isinstance(r, (list, tuple)) and len(r) == 2):
                 raise UnitError("range must be [low, high]", field)
             rng = (_as_float(r[0], field), _as_float(r[1], field))
-        num = _as_float(raw["value"], field) if raw.get("value") is not None else sum(rng) / 2
+        num = num if num is not None else sum(rng) / 2
         if raw.get("uncertainty") is not None:
-            unc = abs(_as_float(raw["uncertainty"], field))
+            unc = _mapping_uncertainty(raw["uncertainty"], unit, field)
         qualifier = raw.get("qualifier")
         entered = {k: raw[k] for k in ("value", "unit", "uncertainty", "range") if k in raw}
     else:
@@ -242,18 +316,65 @@ def parse_value(raw: Any, kind: str, field: str, default_unit: str | None = None
         unit = "1/h"  # a C-rate of 0.2C means 0.2 per hour, not 0.2 coulomb
     if kind == "force" and parse_unit(unit).dimensionality == ureg().kilogram.dimensionality:
         unit = f"({normalize_unit_text(str(unit))})*standard_gravity"  # a press load written as "5 t" means tonne-force
-    value = convert(num, unit, canonical, field)
+    value = _to_canonical(num, unit, kind, field)
     if unc is not None:
         unc = _scale_uncertainty(unc, num, unit, canonical)
     if rng is not None:
         rng = (convert(rng[0], unit, canonical, field), convert(rng[1], unit, canonical, field))
-    return Value(_sig(value), _display(canonical), _sig(unc), qualifier,
-                 (_sig(rng[0]), _sig(rng[1])) if rng else None, entered)
+    return Value(round_sig(value), _display(canonical), round_sig(unc), qualifier,
+                 (round_sig(rng[0]), round_sig(rng[1])) if rng else None, entered)
 
 
-def _sig(x: float | None, digits: int = 12) -> float | None:
-    """Round away binary noise from unit conversion (12 significant digits)."""
-    return None if x is None else float(f"{x:.{digits}g}")
+
+
+def _to_canonical(num: float, unit: str, kind: str, field: str) -> float:
+    """``num unit`` in the canonical unit of ``kind``; a wrong dimension names the quantity expected."""
+    try:
+        parse_unit(unit)
+    except UnitError as exc:
+        raise UnitError(str(exc), field) from None
+    try:
+        return convert(num, unit, QUANTITIES[kind].unit)
+    except UnitError:
+        q = QUANTITIES[kind]
+        raise UnitError(f"{unit!r} is not a unit of {q.label} (canonical unit {q.display_unit}); got {num:g} {unit}",
+                        field) from None
+
+
+def number_and_unit(text: str, field: str | None = None) -> tuple[float, str | None]:
+    """``"0.5 mS/cm"`` -> (0.5, "mS/cm"); ``"0.5"`` -> (0.5, None). Anything more (``~``, ``(3)``, ``±``) is an error."""
+    m = _QTY_RE.match(text)
+    if not m or m["qual"] or m["paren"] or m["pm"]:
+        raise UnitError(f"expected a plain '<number> <unit>' here (no uncertainty or qualifier inside), got {text!r}", field)
+    return float(m["num"]), m["unit"] or None
+
+
+def _mapping_value(raw: Any, unit: Any, field: str) -> tuple[float | None, str | None]:
+    """The number of a mapping's ``value`` and a unit written in it (``"0.5 mS/cm"``), if any."""
+    if raw is None or not isinstance(raw, str):
+        return (None if raw is None else _as_float(raw, field)), None
+    num, text_unit_ = number_and_unit(raw, field)
+    if text_unit_ and unit:
+        raise UnitError(f"the unit is given twice: in 'value' ({raw!r}) and in 'unit' ({unit!r})", field)
+    return num, text_unit_
+
+
+def _mapping_uncertainty(raw: Any, unit: str, field: str) -> float:
+    """An uncertainty in the value's unit, or with its own (``"20 uS/cm"``, ``{value, unit}``), scaled to it."""
+    if isinstance(raw, dict):
+        if set(raw) - {"value", "unit"} or "value" not in raw:
+            raise UnitError(f"an uncertainty mapping is {{value, unit}}, got {raw!r}", field)
+        num, own = _as_float(raw["value"], field), raw.get("unit")
+    elif isinstance(raw, str):
+        num, own = _mapping_value(raw, None, field)
+    else:
+        num, own = _as_float(raw, field), None
+    if own:
+        try:
+            return convert_difference(num, own, unit)
+        except UnitError:
+            raise UnitError(f"uncertainty {raw!r} is not in a unit of the value ({unit})", field) from None
+    return abs(num)
 
 
 def _as_float(x: Any, field: str) -> float:

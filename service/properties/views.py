@@ -6,7 +6,7 @@ import orjson
 from flask import Response
 from service.params import Blueprint
 
-from schemas.units import UnitError, convert, parse_unit
+from schemas.units import UnitError, convert, convert_difference, parse_unit, round_sig
 from service.common import clean, get_or_404, get_store, next_url
 from service.errors import BadRequest
 from service.properties.schemas import FieldList, PropertyOut, PropertyPage, PropertyQueryArgs
@@ -30,12 +30,11 @@ def convert_units(docs: list[dict], unit: str) -> None:
         if src is None or "value" not in d:
             continue
         try:
-            v = d["value"]
-            d["value"] = convert(v, src, unit)
+            d["value"] = round_sig(convert(d["value"], src, unit))
             if d.get("uncertainty") is not None:
-                d["uncertainty"] = abs(convert(v + d["uncertainty"], src, unit) - d["value"])
+                d["uncertainty"] = round_sig(convert_difference(d["uncertainty"], src, unit))
             if d.get("range"):
-                d["range"] = [convert(r, src, unit) for r in d["range"]]
+                d["range"] = [round_sig(convert(r, src, unit)) for r in d["range"]]
         except UnitError:
             raise BadRequest(
                 f"unit {unit!r} does not fit property {d.get('name')!r} (canonical unit {src}); "

@@ -65,7 +65,8 @@ def test_units_row_and_bad_cells(store, tmp_path):
     with pytest.raises(ImportFailed) as err:
         _run(store, [tmp_path / "samples.csv", tmp_path / "sigma.csv"])
     issue = [i for i in err.value.issues if i.file == "sigma.csv"][0]
-    assert issue.row == 5 and "value" in issue.field and "abc" in issue.message
+    assert issue.row == 5 and issue.column == "sigma" and "abc" in issue.message
+    assert str(issue) == "sigma.csv, row 5, column 'sigma': expected a number, got 'abc'"
     (tmp_path / "sigma.csv").write_text("# notebook: NB-7 p.12\nsample,T,sigma\nunits,K,mS/cm\nS1,298.15,0.05\n")
     _run(store, [tmp_path / "samples.csv", tmp_path / "sigma.csv"])
     assert store.db.properties.find_one({"name": "ionic_conductivity"})["value"] == pytest.approx(5e-5)

@@ -1,0 +1,82 @@
+"""Energies per mole, the rounding rule, and a quantity joined from value/unit/uncertainty (schemas.units)."""
+
+from __future__ import annotations
+
+import pytest
+
+from schemas.build import RecordError, build_property
+from schemas.units import UnitError, convert, convert_difference, join_quantity, parse_value, round_sig
+
+# 1 eV per particle = N_A * e = 6.02214076e23 / mol * 1.602176634e-19 J (both exact in the 2019 SI)
+EV_IN_KJ_PER_MOL = 96.48533212331001
+
+
+def test_kj_per_mol_is_an_energy_per_particle_via_avogadro():
+    assert convert(1.0, "eV", "kJ/mol") == pytest.approx(EV_IN_KJ_PER_MOL, rel=1e-14)
+    assert convert(96.485, "kJ/mol", "eV") == pytest.approx(0.99999655778, rel=1e-10)
+    assert convert(1.0, "kcal/mol", "eV") == pytest.approx(4.184 / EV_IN_KJ_PER_MOL, rel=1e-14)
+    assert convert(1000.0, "J/mol", "meV") == pytest.approx(1e3 / EV_IN_KJ_PER_MOL, rel=1e-14)
+    v = parse_value("30 ± 1.5 kJ/mol", "energy", "Ea")
+    assert (v.value, v.uncertainty, v.unit) == (round_sig(30 / EV_IN_KJ_PER_MOL), round_sig(1.5 / EV_IN_KJ_PER_MOL), "eV")
+    assert v.entered == {"text": "30 ± 1.5 kJ/mol"}
+
+
+def test_molar_units_are_refused_where_no_energy_is_meant():
+    with pytest.raises(UnitError, match="not a unit of conductivity"):
+        parse_value("30 kJ/mol", "conductivity", "sigma")
+    with pytest.raises(UnitError, match="not a unit of energy"):
+        parse_value("30 mol", "energy", "Ea")
+    with pytest.raises(UnitError):
+        convert(1.0, "kJ/mol", "S/cm")
+
+
+def test_rounding_rule_removes_conversion_noise_only():
+    assert 4.1 * 1e-3 != 4.1e-3 and parse_value("4.1 mS/cm", "conductivity", "s").value == 4.1e-3
+    assert parse_value("0.1 mS/cm", "conductivity", "s").value == 1e-4
+    assert parse_value("0.1 mS/m", "conductivity", "s").value == 1e-6  # 0.1 * 1e-5 is 1.0000000000000002e-06
+    v = parse_value({"value": 0.5, "unit": "eV", "uncertainty": 0.1}, "energy", "e")
+    assert repr(v.uncertainty) == "0.1"
+    assert parse_value("0.6 ± 0.1 S/m", "conductivity", "s").uncertainty == 1e-3
+    assert parse_value("25.1 °C", "temperature", "t").value == 298.25
+    assert parse_value("1.23456789012345 S/cm", "conductivity", "s").value == 1.23456789012  # 12 significant digits
+    assert round_sig(None) is None and round_sig(0.09999999999999964) == 0.1
+
+
+def test_uncertainty_is_converted_as_a_difference():
+    assert convert_difference(0.5, "degC", "K") == 0.5
+    assert convert_difference(20, "uS/cm", "S/cm") == pytest.approx(2e-5, rel=1e-15)
+    v = parse_value({"value": 25, "unit": "°C", "uncertainty": "0.5 K"}, "temperature", "t")
+    assert (v.value, v.uncertainty) == (298.15, 0.5)
+    with pytest.raises(UnitError, match="not in a unit of the value"):
+        parse_value({"value": 0.5, "unit": "mS/cm", "uncertainty": "1 ohm"}, "conductivity", "s")
+
+
+def test_join_quantity_refuses_a_unit_or_uncertainty_given_twice():
+    assert join_quantity("4.2(3)", {"unit": "mS/cm"}) == "4.2(3) mS/cm"
+    assert join_quantity({"value": 0.5, "unit": "mS/cm"}, {"uncertainty": 0.1, "unit": None}) == {"value": 0.5, "unit": "mS/cm", "uncertainty": 0.1}
+    with pytest.raises(UnitError, match="unit is given twice"):
+        join_quantity("0.5 mS/cm", {"unit": "S/cm"})
+    with pytest.raises(UnitError, match="unit given both"):
+        join_quantity({"value": 0.5, "unit": "mS/cm"}, {"unit": "S/cm"})
+    with pytest.raises(UnitError, match="unit is given twice"):
+        parse_value({"value": "0.5 mS/cm", "unit": "S/cm"}, "conductivity", "s")
+
+
+@pytest.mark.parametrize("rec", [
+    {"value": "0.5 mS/cm", "uncertainty": 0.1},
+    {"value": {"value": 0.5, "unit": "mS/cm"}, "uncertainty": 0.1},
+    {"value": 0.5, "unit": "mS/cm", "uncertainty": 0.1},
+    {"value": "0.5 ± 0.1 mS/cm"},
+    {"value": {"value": 0.5, "unit": "mS/cm", "uncertainty": "100 µS/cm"}},
+])
+def test_property_record_forms_agree(rec):
+    doc = build_property({"sample": "S1", "name": "ionic_conductivity", "conditions": {"temperature": "25 °C"}, **rec},
+                         {"notebook": "NB"})
+    assert (doc["value"], doc["uncertainty"], doc["unit"]) == (5e-4, 1e-4, "S/cm")
+
+
+def test_property_record_with_unit_twice_is_an_error_naming_the_field():
+    with pytest.raises(RecordError) as err:
+        build_property({"sample": "S1", "name": "activation_energy", "value": {"value": 0.5, "unit": "eV"}, "unit": "meV"},
+                       {"notebook": "NB"}, "properties[2]")
+    assert err.value.field == "properties[2].value" and "unit given both" in err.value.message
