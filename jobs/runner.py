@@ -100,7 +100,7 @@ def run_jobs(
     executor = _Executor(settings)
     db.analysis_runs.insert_one({"_id": run_id, "jobs": names, "status": "running", "started_at": _now(),
                                  "executor": executor.kind, "options": {"samples": samples[:1000] if samples else None, "force": force}})
-    totals = {"computed": 0, "skipped": 0, "failed": 0, "superseded": 0, "written": 0}
+    totals = {"computed": 0, "skipped": 0, "failed": 0, "superseded": 0, "written": 0, "flagged": 0}
     per_job: dict[str, dict] = {}
     errors: list[dict] = []
     try:
@@ -144,7 +144,7 @@ def _run_job(store, job: Job, samples: list[str] | None, force: bool, executor: 
     prop_ops: list = []
     state_ops: list = []
     delete_ids: list[str] = []
-    computed = failed = 0
+    computed = failed = flagged = 0
     for (item, fp), (ok, payload) in zip(todo, results):
         old_outputs = set((states.get(item.id) or {}).get("outputs", []))
         smp = sample_docs.get(item.sample)
@@ -157,6 +157,7 @@ def _run_job(store, job: Job, samples: list[str] | None, force: bool, executor: 
                 ok, payload = False, f"{type(exc).__name__}: {exc}"
         if ok:
             computed += 1
+            flagged += sum(1 for d in docs if d.get("flags"))
             new_ids = [d["_id"] for d in docs]
             prop_ops.extend(pymongo.ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs)
             delete_ids.extend(old_outputs - set(new_ids))
@@ -186,7 +187,7 @@ def _run_job(store, job: Job, samples: list[str] | None, force: bool, executor: 
     if gone:
         db.job_items.delete_many({"_id": {"$in": [s["_id"] for s in gone]}})
     return {"items": len(items), "computed": computed, "skipped": skipped, "failed": failed,
-            "superseded": len(gone), "written": len(prop_ops)}
+            "superseded": len(gone), "written": len(prop_ops), "flagged": flagged}
 
 
 def _load_samples(db, ids: set[str]) -> dict[str, dict]:
@@ -197,6 +198,15 @@ def _load_samples(db, ids: set[str]) -> dict[str, dict]:
     for s in samples.values():
         s["_mat"] = materials.get(s["material"], {})
     return samples
+
+
+def _flags(out: dict) -> list[str] | None:
+    """The output's quality flags (registry.QUALITY_FLAGS), sorted; None when there are none."""
+    flags = sorted(set(out.get("flags") or ()))
+    unknown = [f for f in flags if f not in registry.QUALITY_FLAGS]
+    if unknown:
+        raise ValueError(f"{out['name']}: unknown quality flag(s) {unknown}; known: {list(registry.QUALITY_FLAGS)}")
+    return flags or None
 
 
 def _property_doc(job: Job, version: str, item: Item, fp: str, out: dict, smp: dict, run_id: str, now) -> dict:
@@ -217,6 +227,7 @@ def _property_doc(job: Job, version: str, item: Item, fp: str, out: dict, smp: d
         "temperature_c": conditions.get("temperature_c"),
         "origin": "derived",
         "stale": False,
+        "flags": _flags(out),
         "notes": out.get("notes"),
         "source": {k: v for k, v in (smp.get("source") or {}).items() if k in ("doi", "notebook", "citation")},
         "provenance": {
