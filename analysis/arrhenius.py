@@ -22,6 +22,12 @@ When a break is detected: break_detected=True, break_T_K and `segments` (low-T f
 set, and the single-line fields Ea_eV, Ea_stderr_eV, prefactor, prefactor_stderr and r2
 are None (an averaged Ea across a transition is not physically meaningful).
 sigma_25C_S_per_cm is then taken from the segment whose T range is nearest to 298.15 K.
+
+Fit quality (:func:`quality_flags`): a fit is flagged "poor_fit" when R² < POOR_FIT_R2 (0.9; for
+a conductivity series spanning an order of magnitude a real Arrhenius line has R² > 0.99, so 0.9
+only lets clear scatter or curvature through unflagged), and "few_points" when it rests on fewer
+than MIN_TEMPERATURES_UNFLAGGED (4) distinct temperatures (3 points leave one degree of freedom).
+Flagged fits are still results: callers store them with their flags, never as if fine.
 """
 from __future__ import annotations
 
@@ -36,7 +42,8 @@ from ._common import DictMixin, LineFit, as_float_array, linear_fit, same_length
 from .errors import InsufficientDataError, InvalidInputError
 
 __all__ = ["KB_EV", "T_25C_K", "ArrheniusSegment", "ArrheniusResult", "fit_arrhenius",
-           "BatchArrheniusResult", "fit_arrhenius_batch", "DEFAULT_FORM"]
+           "BatchArrheniusResult", "fit_arrhenius_batch", "DEFAULT_FORM", "quality_flags",
+           "POOR_FIT_R2", "MIN_TEMPERATURES_UNFLAGGED"]
 
 KB_EV = 8.617333262e-5  # eV/K (CODATA 2018, exact)
 T_25C_K = 298.15
@@ -44,6 +51,8 @@ DEFAULT_FORM = "sigma"
 FORMS = ("sigma", "sigmaT")
 BREAK_P_VALUE = 1e-4
 BREAK_DELTA_BIC = 10.0
+POOR_FIT_R2 = 0.9
+MIN_TEMPERATURES_UNFLAGGED = 4
 
 
 @dataclass(frozen=True)
@@ -173,6 +182,17 @@ def fit_arrhenius(temperature_K: np.ndarray, sigma_S_per_cm: np.ndarray, form: s
     s25, u25 = _sigma_at(full, T_25C_K, form)
     return ArrheniusResult(form, seg.Ea_eV, seg.Ea_stderr_eV, seg.prefactor, seg.prefactor_stderr, unit,
                            full.r2, n, float(T[0]), float(T[-1]), s25, u25, extrap)
+
+
+def quality_flags(r2: float | None, n_temperatures: int) -> list[str]:
+    """Why a single line fit should not be trusted as is: "poor_fit" (R² < POOR_FIT_R2) and/or
+    "few_points" (fewer than MIN_TEMPERATURES_UNFLAGGED distinct temperatures). Empty when fine."""
+    flags = []
+    if r2 is None or not r2 >= POOR_FIT_R2:  # NaN R² (no variance to explain) is not a good fit either
+        flags.append("poor_fit")
+    if n_temperatures < MIN_TEMPERATURES_UNFLAGGED:
+        flags.append("few_points")
+    return flags
 
 
 @dataclass(frozen=True)

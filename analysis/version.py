@@ -5,7 +5,7 @@ CODE_VERSION = "1.0.0"
 
 MODULE_VERSIONS = {
     "conductivity": "1.0.0",
-    "arrhenius": "1.0.0",
+    "arrhenius": "1.1.0",
     "impedance": "1.0.0",
     "circuits": "1.0.0",
     "dc": "1.0.0",
@@ -20,6 +20,7 @@ JOB_FUNCTION_VERSIONS = {
     "analysis.conductivity.area_from_diameter": "1.0.0",
     "analysis.arrhenius.fit_arrhenius": "1.0.0",
     "analysis.arrhenius.fit_arrhenius_batch": "1.0.0",
+    "analysis.arrhenius.quality_flags": "1.0.0",
     "analysis.impedance.fit_circuit": "1.0.0",
     "analysis.impedance.fit_spectrum": "1.0.0",
     "analysis.impedance.linkk_test": "1.0.0",

@@ -88,61 +88,136 @@ def _temperature_conditions(t_k: float | None) -> dict:
 # ----------------------------------------------------------------------------- Arrhenius
 
 
-def select_arrhenius(store, sample_ids: list[str] | None) -> Iterable[Item]:
-    """Per sample and carrier: conductivities at >= 3 distinct temperatures.
+#: where a conductivity point came from, for the Arrhenius series key
+#: (whole sub-documents: the embedded store returns dotted projections flat)
+_ARRHENIUS_FIELDS = {"_id": 1, "sample": 1, "name": 1, "value": 1, "temperature_k": 1, "qualifier": 1, "origin": 1,
+                     "measurement": 1, "conditions": 1, "provenance": 1}
 
-    Conductivities derived from impedance spectra (job ``eis``) are used when a sample has them at
-    three or more temperatures; otherwise the reported and measured values. Arrhenius outputs are
-    never read back.
+
+def _measurement_cells(store, props: list[dict]) -> dict[str, tuple[str, str]]:
+    """Measurement id -> cell configuration (electrodes, blocking) for EIS-derived points."""
+    ids = sorted({i for p in props if p.get("origin") == "derived" for i in (p.get("provenance") or {}).get("inputs", [])})
+    out: dict[str, tuple[str, str]] = {}
+    for start in range(0, len(ids), 1000):
+        for m in store.db.measurements.find({"_id": {"$in": ids[start : start + 1000]}}, {"_id": 1, "cell": 1}):
+            cell = m.get("cell") or {}
+            out[m["_id"]] = (cell.get("electrodes") or "", cell.get("blocking") or "")
+    return out
+
+
+def _series_key(p: dict, cells: dict[str, tuple[str, str]]) -> tuple | None:
+    """The series a conductivity point belongs to; None when it belongs to none.
+
+    - ``("measurement", id)``: points of one measurement (a ``conductivity_series``) are one series.
+    - ``("eis", method, electrodes, blocking)``: conductivities the ``eis`` job derived from spectra
+      (one measurement per temperature) form a series per method and cell configuration.
+    - ``("pooled", method, cell)``: loose reported/measured points are pooled per method and cell
+      (the ``cell`` condition, "" when not stated); a point without a method is pooled with nothing.
+    A series is fitted only with >= 3 distinct temperatures (select_arrhenius).
+    """
+    cond = p.get("conditions") or {}
+    method = cond.get("method")
+    if p.get("origin") == "derived":
+        meas = [i for i in (p.get("provenance") or {}).get("inputs", []) if i in cells]
+        if len(meas) != 1:
+            return None
+        return ("eis", method or "EIS", *cells[meas[0]])
+    if p.get("measurement"):
+        return ("measurement", p["measurement"])
+    if not method:
+        return None
+    return ("pooled", method, cond.get("cell") or "")
+
+
+def _series_item_id(sample: str, name: str, key: tuple) -> str:
+    """A deterministic, readable item id per (sample, property, series)."""
+    from schemas.build import stable_hash
+
+    tail = key[1] if key[0] == "measurement" else stable_hash(list(key), 12)
+    return f"{sample}:{name}:{key[0]}:{tail}"
+
+
+def _series_description(key: tuple) -> dict:
+    if key[0] == "measurement":
+        return {"kind": "measurement", "measurement": key[1]}
+    if key[0] == "eis":
+        return {"kind": "eis", "method": key[1], "electrodes": key[2] or None, "blocking": key[3] or None}
+    return {"kind": "pooled", "method": key[1], "cell": key[2] or None}
+
+
+def select_arrhenius(store, sample_ids: list[str] | None) -> Iterable[Item]:
+    """One item per conductivity series (sample, carrier, series key) with >= 3 distinct temperatures.
+
+    A fit belongs to one series (see :func:`_series_key`): unrelated values, such as a room-temperature
+    conductivity stated with another method, are never pooled into it. Reported and measured values and
+    the conductivities of the ``eis`` job are read; Arrhenius outputs never are; bounds are skipped.
     """
     base = {"name": {"$in": list(CONDUCTIVITY_NAMES)}, "temperature_k": {"$gt": 0}, **_sample_filter(sample_ids)}
-    fields = {"_id": 1, "sample": 1, "name": 1, "value": 1, "temperature_k": 1, "qualifier": 1}
-    groups: dict[tuple[str, str, str], list[dict]] = {}
-    sources = (("stated", {"origin": {"$in": ["reported", "measured"]}}), ("eis", {"origin": "derived", "provenance.job": "eis"}))
-    for kind, extra in sources:
-        for p in store.db.properties.find(store.visible({**base, **extra}), fields):
-            if p.get("qualifier") in ("upper_bound", "lower_bound"):
-                continue
-            groups.setdefault((p["sample"], p["name"], kind), []).append(p)
-    for (sample, name, kind), props in sorted(groups.items()):
-        if kind == "stated" and len({round(p["temperature_k"], 3) for p in groups.get((sample, name, "eis"), [])}) >= 3:
+    props = [p for extra in ({"origin": {"$in": ["reported", "measured"]}}, {"origin": "derived", "provenance.job": "eis"})
+             for p in store.db.properties.find(store.visible({**base, **extra}), _ARRHENIUS_FIELDS)
+             if p.get("qualifier") not in ("upper_bound", "lower_bound")]
+    cells = _measurement_cells(store, props)
+    groups: dict[tuple, list[dict]] = {}
+    for p in props:
+        key = _series_key(p, cells)
+        if key is not None:
+            groups.setdefault((p["sample"], p["name"], key), []).append(p)
+    for (sample, name, key), pts in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], [str(k) for k in kv[0][2]])):
+        if len({round(p["temperature_k"], 3) for p in pts}) < 3:
             continue
-        props.sort(key=lambda p: (p["temperature_k"], p["_id"]))
-        if len({round(p["temperature_k"], 3) for p in props}) < 3:
-            continue
+        pts.sort(key=lambda p: (p["temperature_k"], p["_id"]))
         yield Item(
-            id=f"{sample}:{name}",
+            id=_series_item_id(sample, name, key),
             sample=sample,
-            inputs={"name": name, "from": kind, "T": [p["temperature_k"] for p in props], "sigma": [p["value"] for p in props]},
-            input_ids=[p["_id"] for p in props],
+            inputs={"name": name, "series": _series_description(key), "ids": [p["_id"] for p in pts],
+                    "T": [p["temperature_k"] for p in pts], "sigma": [p["value"] for p in pts]},
+            input_ids=[p["_id"] for p in pts],
         )
 
 
+def _arrhenius_segments(res, params: dict, flags_of) -> list[dict]:
+    """Outputs of a fit with a slope break: the transition temperature and one Ea per segment."""
+    seg_flags = [flags_of(seg.r2, seg.n) for seg in res.segments]
+    any_flags = sorted({f for fl in seg_flags for f in fl})
+    out = [{"name": "phase_transition_temperature", "value": res.break_T_K, "conditions": {"method": "Arrhenius slope break"},
+            "parameters": {**params, "break_p_value": res.break_p_value}, "flags": any_flags}]
+    for label, seg, flags in zip(("low-T", "high-T"), res.segments, seg_flags):
+        out.append({
+            "name": "activation_energy", "value": seg.Ea_eV, "uncertainty": seg.Ea_stderr_eV,
+            "conditions": {"phase": label, "temperature_range_low_k": seg.T_min_K, "temperature_range_high_k": seg.T_max_K,
+                           "temperature_range_low_c": to_celsius(seg.T_min_K), "temperature_range_high_c": to_celsius(seg.T_max_K)},
+            "parameters": {**params, "r2": seg.r2, "n": seg.n, "prefactor_S_per_cm": seg.prefactor, "segment": label},
+            "flags": flags,
+        })
+    return out
+
+
 def compute_arrhenius(inputs: dict) -> list[dict]:
-    from analysis.arrhenius import fit_arrhenius
+    """Fit one series; every output carries the series, the points used and the fit's quality flags."""
+    import numpy as np
+
+    from analysis.arrhenius import fit_arrhenius, quality_flags
 
     res = fit_arrhenius(inputs["T"], inputs["sigma"], form="sigma")
     carrier = CONDUCTIVITY_NAMES[inputs["name"]]
+    points = [{"property": i, "temperature_k": t, "value": v} for i, t, v in zip(inputs["ids"], inputs["T"], inputs["sigma"])]
     params = {"form": res.form, "carrier": carrier, "n": res.n, "T_min_K": res.T_min_K, "T_max_K": res.T_max_K,
-              "data": inputs.get("from", "stated")}
+              "series": inputs["series"], "points": points}
     span = {"temperature_range_low_k": res.T_min_K, "temperature_range_high_k": res.T_max_K,
             "temperature_range_low_c": to_celsius(res.T_min_K), "temperature_range_high_c": to_celsius(res.T_max_K)}
-    out: list[dict] = []
+    n_temps = len(np.unique(np.round(np.asarray(inputs["T"], float), 3)))
     if res.break_detected:
-        out.append({"name": "phase_transition_temperature", "value": res.break_T_K, "conditions": {"method": "Arrhenius slope break"},
-                    "parameters": {**params, "break_p_value": res.break_p_value}})
-        for label, seg in zip(("low-T", "high-T"), res.segments):
-            out.append({
-                "name": "activation_energy", "value": seg.Ea_eV, "uncertainty": seg.Ea_stderr_eV,
-                "conditions": {"phase": label, "temperature_range_low_k": seg.T_min_K, "temperature_range_high_k": seg.T_max_K,
-                               "temperature_range_low_c": to_celsius(seg.T_min_K), "temperature_range_high_c": to_celsius(seg.T_max_K)},
-                "parameters": {**params, "r2": seg.r2, "n": seg.n, "prefactor_S_per_cm": seg.prefactor, "segment": label},
-            })
+        out = _arrhenius_segments(res, params, quality_flags)
+        flags = out[0]["flags"]
     else:
-        out.append({"name": "activation_energy", "value": res.Ea_eV, "uncertainty": res.Ea_stderr_eV, "conditions": dict(span),
-                    "parameters": {**params, "r2": res.r2, "prefactor_S_per_cm": res.prefactor, "prefactor_stderr": res.prefactor_stderr}})
-        out.append({"name": "conductivity_prefactor", "value": res.prefactor, "uncertainty": res.prefactor_stderr, "conditions": dict(span),
-                    "parameters": {**params, "r2": res.r2}})
+        flags = quality_flags(res.r2, n_temps)
+        out = [
+            {"name": "activation_energy", "value": res.Ea_eV, "uncertainty": res.Ea_stderr_eV, "conditions": dict(span),
+             "parameters": {**params, "r2": res.r2, "prefactor_S_per_cm": res.prefactor, "prefactor_stderr": res.prefactor_stderr},
+             "flags": flags},
+            {"name": "conductivity_prefactor", "value": res.prefactor, "uncertainty": res.prefactor_stderr, "conditions": dict(span),
+             "parameters": {**params, "r2": res.r2}, "flags": flags},
+        ]
     if not any(abs(t - 298.15) < 0.01 for t in inputs["T"]):
         out.append({
             "name": inputs["name"], "value": res.sigma_25C_S_per_cm, "uncertainty": res.sigma_25C_stderr_S_per_cm,
@@ -150,6 +225,7 @@ def compute_arrhenius(inputs: dict) -> list[dict]:
             "qualifier": "approximate" if res.extrapolated else None,
             "parameters": {**params, "extrapolated": res.extrapolated},
             "notes": "extrapolated outside the measured temperature range" if res.extrapolated else "interpolated within the measured range",
+            "flags": flags,
         })
     return out
 
@@ -393,9 +469,9 @@ JOBS: dict[str, Job] = {
             ("initial_discharge_capacity", "capacity_retention", "cycles_to_80_soh", "mean_coulombic_efficiency"),
             select_cycling, compute_cycling,
             ("analysis.cycling.capacity_retention", "analysis.cycling.cycles_to_soh", "analysis.cycling.mean_ce")),
-        Job("arrhenius", "1", "Arrhenius fit of conductivity vs temperature: Ea, prefactor, sigma(25 °C)",
+        Job("arrhenius", "2", "Arrhenius fit of each conductivity-vs-temperature series: Ea, prefactor, sigma(25 °C)",
             ("activation_energy", "conductivity_prefactor", "ionic_conductivity", "phase_transition_temperature"),
-            select_arrhenius, compute_arrhenius, ("analysis.arrhenius.fit_arrhenius",)),
+            select_arrhenius, compute_arrhenius, ("analysis.arrhenius.fit_arrhenius", "analysis.arrhenius.quality_flags")),
     )
 }
 

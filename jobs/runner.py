@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import os
+import sys
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Iterable
@@ -28,9 +29,16 @@ log = logging.getLogger(__name__)
 
 #: below this many items a pool costs more than it saves
 INLINE_THRESHOLD = 16
+#: items per executor call while a progress bar is shown
+PROGRESS_CHUNK = 500
 
 
 def _now() -> _dt.datetime:
+    """UTC now as the naive datetime pymongo stores as a BSON datetime (the store holds UTC only).
+
+    Run documents are written whole (insert/replace, never ``$set``): nx-27017 stores a datetime
+    written by ``$set`` as a string, which gave ``finished_at`` another format than ``started_at``.
+    """
     return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
@@ -89,7 +97,11 @@ def run_jobs(
     force: bool = False,
     progress: bool = False,
 ) -> dict:
-    """Run the named jobs (all by default) for the given samples (all by default)."""
+    """Run the named jobs (all by default) for the given samples (all by default).
+
+    ``progress`` shows a bar per job on an interactive terminal (stderr); the counts per job
+    (computed, skipped = up to date, failed, superseded, written, flagged) are returned.
+    """
     names = list(job_names) if job_names else list(JOBS)
     unknown = [n for n in names if n not in JOBS]
     if unknown:
@@ -98,30 +110,48 @@ def run_jobs(
     db = store.db
     run_id = "run-" + _now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     executor = _Executor(settings)
-    db.analysis_runs.insert_one({"_id": run_id, "jobs": names, "status": "running", "started_at": _now(),
-                                 "executor": executor.kind, "options": {"samples": samples[:1000] if samples else None, "force": force}})
-    totals = {"computed": 0, "skipped": 0, "failed": 0, "superseded": 0, "written": 0}
+    run = {"_id": run_id, "jobs": names, "status": "running", "started_at": _now(),
+           "executor": executor.kind, "options": {"samples": samples[:1000] if samples else None, "force": force}}
+    db.analysis_runs.insert_one(run)
+    totals = {"computed": 0, "skipped": 0, "failed": 0, "superseded": 0, "written": 0, "flagged": 0}
     per_job: dict[str, dict] = {}
     errors: list[dict] = []
     try:
         for name in names:
-            counts = _run_job(store, JOBS[name], samples, force, executor, run_id, errors)
+            counts = _run_job(store, JOBS[name], samples, force, executor, run_id, errors, progress)
             per_job[name] = counts
             for k in totals:
                 totals[k] += counts.get(k, 0)
     except Exception as exc:
-        db.analysis_runs.update_one({"_id": run_id}, {"$set": {"status": "failed", "finished_at": _now(), "errors": [{"message": str(exc)}]}})
+        db.analysis_runs.replace_one({"_id": run_id}, {**run, "status": "failed", "finished_at": _now(), "errors": [{"message": str(exc)}]})
         raise
     finally:
         executor.close()
-    db.analysis_runs.update_one(
+    db.analysis_runs.replace_one(
         {"_id": run_id},
-        {"$set": {"status": "finished", "finished_at": _now(), "counts": {**totals, "jobs": per_job}, "errors": errors[:1000]}},
+        {**run, "status": "finished", "finished_at": _now(), "counts": {**totals, "jobs": per_job}, "errors": errors[:1000]},
     )
     return {"run_id": run_id, "executor": executor.kind, **totals, "jobs": per_job, "errors": errors[:50]}
 
 
-def _run_job(store, job: Job, samples: list[str] | None, force: bool, executor: _Executor, run_id: str, errors: list) -> dict:
+def _compute(executor: _Executor, job: Job, todo: list[tuple[Item, str]], progress: bool) -> list[tuple[bool, Any]]:
+    """executor.map over the items to compute; with a progress bar on a terminal, in chunks."""
+    inputs = [it.inputs for it, _ in todo]
+    if not (progress and inputs and sys.stderr.isatty()):
+        return executor.map(job.name, inputs)
+    from tqdm import tqdm
+
+    results: list[tuple[bool, Any]] = []
+    # one redraw per chunk (mininterval=0): chunks are large, so this is cheap and always shown
+    with tqdm(total=len(inputs), desc=job.name, unit="item", file=sys.stderr, leave=False, mininterval=0) as bar:
+        for start in range(0, len(inputs), PROGRESS_CHUNK):
+            results.extend(executor.map(job.name, inputs[start : start + PROGRESS_CHUNK]))
+            bar.update(min(PROGRESS_CHUNK, len(inputs) - start))
+    return results
+
+
+def _run_job(store, job: Job, samples: list[str] | None, force: bool, executor: _Executor, run_id: str, errors: list,
+             progress: bool = False) -> dict:
     db = store.db
     version = job_version(job)
     items = list(job.select(store, samples))
@@ -138,13 +168,13 @@ def _run_job(store, job: Job, samples: list[str] | None, force: bool, executor: 
             skipped += 1
             continue
         todo.append((item, fp))
-    results = executor.map(job.name, [it.inputs for it, _ in todo])
+    results = _compute(executor, job, todo, progress)
     sample_docs = _load_samples(db, {it.sample for it, _ in todo})
     now = _now()
     prop_ops: list = []
     state_ops: list = []
     delete_ids: list[str] = []
-    computed = failed = 0
+    computed = failed = flagged = 0
     for (item, fp), (ok, payload) in zip(todo, results):
         old_outputs = set((states.get(item.id) or {}).get("outputs", []))
         smp = sample_docs.get(item.sample)
@@ -157,6 +187,7 @@ def _run_job(store, job: Job, samples: list[str] | None, force: bool, executor: 
                 ok, payload = False, f"{type(exc).__name__}: {exc}"
         if ok:
             computed += 1
+            flagged += sum(1 for d in docs if d.get("flags"))
             new_ids = [d["_id"] for d in docs]
             prop_ops.extend(pymongo.ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs)
             delete_ids.extend(old_outputs - set(new_ids))
@@ -186,7 +217,7 @@ def _run_job(store, job: Job, samples: list[str] | None, force: bool, executor: 
     if gone:
         db.job_items.delete_many({"_id": {"$in": [s["_id"] for s in gone]}})
     return {"items": len(items), "computed": computed, "skipped": skipped, "failed": failed,
-            "superseded": len(gone), "written": len(prop_ops)}
+            "superseded": len(gone), "written": len(prop_ops), "flagged": flagged}
 
 
 def _load_samples(db, ids: set[str]) -> dict[str, dict]:
@@ -197,6 +228,15 @@ def _load_samples(db, ids: set[str]) -> dict[str, dict]:
     for s in samples.values():
         s["_mat"] = materials.get(s["material"], {})
     return samples
+
+
+def _flags(out: dict) -> list[str] | None:
+    """The output's quality flags (registry.QUALITY_FLAGS), sorted; None when there are none."""
+    flags = sorted(set(out.get("flags") or ()))
+    unknown = [f for f in flags if f not in registry.QUALITY_FLAGS]
+    if unknown:
+        raise ValueError(f"{out['name']}: unknown quality flag(s) {unknown}; known: {list(registry.QUALITY_FLAGS)}")
+    return flags or None
 
 
 def _property_doc(job: Job, version: str, item: Item, fp: str, out: dict, smp: dict, run_id: str, now) -> dict:
@@ -217,6 +257,7 @@ def _property_doc(job: Job, version: str, item: Item, fp: str, out: dict, smp: d
         "temperature_c": conditions.get("temperature_c"),
         "origin": "derived",
         "stale": False,
+        "flags": _flags(out),
         "notes": out.get("notes"),
         "source": {k: v for k, v in (smp.get("source") or {}).items() if k in ("doi", "notebook", "citation")},
         "provenance": {

@@ -347,6 +347,7 @@ class Property(Document):
     measurement = StringField()
     structure = StringField()
     stale = BooleanField(default=False)
+    flags = ListField(StringField(validation=_in(registry.QUALITY_FLAGS)))  # quality flags of a derived value
     notes = StringField()
     # denormalized copies of what queries filter on
     sample_label = StringField()

@@ -372,3 +372,8 @@ CARRIERS: tuple[str, ...] = ("ionic", "electronic", "total")
 ORIGINS: tuple[str, ...] = ("reported", "measured", "derived")
 
 QUALIFIERS: tuple[str, ...] = ("exact", "approximate", "upper_bound", "lower_bound", "range")
+
+#: why a derived value should not be trusted as is (Property.flags; stored, never hidden):
+#: poor_fit   - the fit behind it explains the data badly (Arrhenius: R² < 0.9)
+#: few_points - the fit rests on the minimum number of points (Arrhenius: 3 temperatures)
+QUALITY_FLAGS: tuple[str, ...] = ("poor_fit", "few_points")

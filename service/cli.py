@@ -148,7 +148,8 @@ def import_files(ctx, paths, dry_run, as_json, skip_invalid, quiet, no_analyze, 
         for issue in report.errors[:50]:
             click.echo(f"  {issue}", err=True)
     if analyzed:
-        click.echo(f"Analysis: {analyzed.get('computed', 0)} computed, {analyzed.get('failed', 0)} failed")
+        click.echo(f"Analysis: {analyzed.get('computed', 0)} computed, {analyzed.get('failed', 0)} failed, "
+                   f"{analyzed.get('flagged', 0)} values flagged")
 
 
 @import_group.command("list")
@@ -209,17 +210,21 @@ def _run_analysis(store, settings, samples=None, jobs=None, force=False, quiet=F
 @click.option("--job", "jobs", multiple=True, help="Run only this job (repeatable).")
 @click.option("--sample", "samples", multiple=True, help="Only this sample id (repeatable).")
 @click.option("--force", is_flag=True, help="Recompute even when inputs did not change.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the run's counts and errors as JSON.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
-def analyze(ctx, jobs, samples, force, as_json) -> None:
+def analyze(ctx, jobs, samples, force, as_json, quiet) -> None:
     """Compute derived properties for what changed since the last run."""
-    result = _run_analysis(_open(ctx), _settings(ctx), samples=list(samples) or None, jobs=list(jobs) or None, force=force)
+    from service.commands.analysis_cmds import echo_run_summary
+
+    result = _run_analysis(_open(ctx), _settings(ctx), samples=list(samples) or None, jobs=list(jobs) or None, force=force,
+                           quiet=quiet or as_json)
     if result is None:
         raise click.ClickException("the analysis jobs are not installed")
     if as_json:
         _echo_json(result)
     else:
-        click.echo(json.dumps(result, default=str))
+        echo_run_summary(result)
 
 
 # ------------------------------------------------------------------ vocabulary

@@ -24,7 +24,10 @@ def get_settings():
 
 
 def clean(doc: Any) -> Any:
-    """A stored document as JSON-able output: ``_id`` -> ``id``, datetimes as ISO 8601."""
+    """A stored document as JSON-able output: ``_id`` -> ``id``, datetimes as ISO 8601 UTC with "Z".
+
+    The store holds UTC only (pymongo returns naive UTC datetimes), so every time the API returns
+    has one form, e.g. ``2026-12-01T17:28:21Z``."""
     if isinstance(doc, dict):
         out = {}
         for k, v in doc.items():
@@ -32,7 +35,11 @@ def clean(doc: Any) -> Any:
         return out
     if isinstance(doc, list):
         return [clean(v) for v in doc]
-    if isinstance(doc, (_dt.datetime, _dt.date)):
+    if isinstance(doc, _dt.datetime):
+        if doc.tzinfo is not None:
+            doc = doc.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+        return doc.isoformat() + "Z"
+    if isinstance(doc, _dt.date):
         return doc.isoformat()
     return doc
 

@@ -2,6 +2,8 @@
 
     eis fit FILE [--circuit C] [--json] [--thickness-cm L --area-cm2 A]
     arrhenius FILE [--form sigma|sigmaT] [--json]
+
+and the human summary of ``ionbase analyze`` (:func:`echo_run_summary`).
 """
 from __future__ import annotations
 
@@ -13,7 +15,31 @@ from pathlib import Path
 
 import click
 
-__all__ = ["eis", "eis_fit", "arrhenius"]
+__all__ = ["eis", "eis_fit", "arrhenius", "echo_run_summary"]
+
+
+def echo_run_summary(result: dict, max_errors: int = 50) -> None:
+    """Print what an analysis run did, per job: computed, up to date, failed, superseded, flagged."""
+    t = result
+    click.echo(f"Analysis run {t['run_id']} ({t['executor']}): {t.get('computed', 0)} computed, "
+               f"{t.get('skipped', 0)} up to date, {t.get('failed', 0)} failed, {t.get('superseded', 0)} superseded; "
+               f"{t.get('written', 0)} properties written, {t.get('flagged', 0)} flagged")
+    header = ("job", "items", "computed", "up to date", "failed", "superseded", "flagged")
+    click.echo(f"  {header[0]:<16}" + "".join(f"{h:>12}" for h in header[1:]))
+    for name, c in (t.get("jobs") or {}).items():
+        cells = (c.get("items", 0), c.get("computed", 0), c.get("skipped", 0), c.get("failed", 0),
+                 c.get("superseded", 0), c.get("flagged", 0))
+        click.echo(f"  {name:<16}" + "".join(f"{v:>12}" for v in cells))
+    errors = t.get("errors") or []
+    if errors:
+        click.echo(f"{t.get('failed', len(errors))} item(s) failed:", err=True)
+        for e in errors[:max_errors]:
+            click.echo(f"  {e['job']} {e['item']}: {e['error']}", err=True)
+        if t.get("failed", 0) > min(len(errors), max_errors):
+            click.echo("  ... more in the job_items state (ionbase analyze --json, or GET /api/v1/analysis-runs)", err=True)
+    if t.get("flagged"):
+        click.echo("Flagged values (poor fit, few points) are stored with their flags; "
+                   "exclude them in queries and exports with: NOT flags IS KNOWN")
 
 
 def _read_spectra(path: str) -> list:

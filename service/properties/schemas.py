@@ -56,6 +56,7 @@ class PropertyOut(ma.Schema):
     measurement = F.String(allow_none=True)
     structure = F.String(allow_none=True)
     stale = F.Boolean()
+    flags = F.List(F.String(), metadata={"description": "Quality flags of a derived value (registry.QUALITY_FLAGS)"})
     notes = F.String(allow_none=True)
     sample = F.String()
     sample_label = F.String()

@@ -77,6 +77,8 @@ _FIELDS: tuple[Field, ...] = (
     Field("sample_id", "sample", STR, "Sample id", sortable=True),
     Field("origin", "origin", STR, "reported | measured | derived", sortable=True),
     Field("stale", "stale", BOOL, "Derived value whose inputs changed since it was computed"),
+    Field("flags", "flags", STR_LIST, "Quality flags of a derived value (poor_fit, few_points); "
+          "flags HAS \"poor_fit\" finds them, NOT flags IS KNOWN excludes every flagged value"),
     Field("measurement", "measurement", STR, "Id of the measurement the value comes from"),
     Field("structure", "structure", STR, "Id of the structure result the value comes from"),
     Field("job", "provenance.job", STR, "Analysis job that derived the value"),
@@ -126,7 +128,7 @@ BOOL_WORDS = {"true": True, "false": False, "1": True, "0": False}
 OUTPUT_FIELDS: tuple[str, ...] = (
     "id", "name", "value", "uncertainty", "unit", "qualifier", "range", "entered", "conditions",
     "temperature_c", "temperature_k", "origin", "source", "provenance", "measurement", "structure", "stale",
-    "notes", "sample", "sample_label", "material_id", "formula", "reduced_formula", "elements", "nelements",
+    "flags", "notes", "sample", "sample_label", "material_id", "formula", "reduced_formula", "elements", "nelements",
     "family", "series_name", "series_value", "components", "component_formulas", "doi", "synthesis", "batch_id",
     "updated_at",
 )

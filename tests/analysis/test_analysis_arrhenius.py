@@ -114,3 +114,15 @@ def test_batch_insufficient_rows_are_nan_and_bad_values_raise():
     assert np.isfinite(b.Ea_eV[0]) and np.isnan(b.Ea_eV[1])
     with pytest.raises(InvalidInputError, match="series 0"):
         fit_arrhenius_batch(np.array([[300.0, -1, 320]]), np.array([[1.0, 2, 3]]))
+
+
+def test_quality_flags_thresholds():
+    from analysis.arrhenius import MIN_TEMPERATURES_UNFLAGGED, POOR_FIT_R2, quality_flags
+
+    assert (POOR_FIT_R2, MIN_TEMPERATURES_UNFLAGGED) == (0.9, 4)
+    assert quality_flags(0.999, 5) == []
+    assert quality_flags(0.9, 4) == []
+    assert quality_flags(0.899, 4) == ["poor_fit"]
+    assert quality_flags(0.24, 3) == ["poor_fit", "few_points"]
+    assert quality_flags(0.99, 3) == ["few_points"]
+    assert quality_flags(float("nan"), 5) == ["poor_fit"] and quality_flags(None, 5) == ["poor_fit"]
