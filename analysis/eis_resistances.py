@@ -139,6 +139,7 @@ def _quality(residual: float, kk: Mapping, at_bounds: Sequence[str], decisive: s
 
 def _roles(series: list[str], negligible: list[str], arcs: Sequence, bulk_resolved: bool,
            f_max: Optional[float]) -> dict:
+    """What each element of the circuit was taken for (stored in the provenance)."""
     roles: dict[str, str] = {}
     for name in series:
         if name in negligible:
@@ -153,9 +154,10 @@ def _roles(series: list[str], negligible: list[str], arcs: Sequence, bulk_resolv
         if a.kind != "arc":
             roles[a.element] = f"{a.assignment} (series capacitance, blocking interface); not a resistance"
         elif a.assignment in IONIC_ASSIGNMENTS:
-            roles[a.element] = f"{a.assignment} arc (C = {a.capacitance_F:.3g} F); in R_total"
+            roles[a.element] = f"{a.assignment} arc (C = {a.capacitance_F:.3g} F, apex {a.apex_frequency_hz:.3g} Hz); in R_total"
         else:
-            roles[a.element] = f"{a.assignment} arc (C = {a.capacitance_F:.3g} F); excluded from R_total"
+            roles[a.element] = (f"{a.assignment} arc (C = {a.capacitance_F:.3g} F, apex {a.apex_frequency_hz:.3g} Hz); "
+                                "excluded from R_total")
     return roles
 
 
@@ -167,9 +169,13 @@ def _sigma(r: Optional[dict], geometry: Optional[tuple]) -> Optional[Conductivit
                         thickness_stderr=ul, area_stderr=ua)
 
 
-def _claims(series_used: list[str], unknown: list[str], ionic: list, parameters: Mapping,
+def _claims(series_used: list[str], unknown: list[str], ionic: list, resolved: list, parameters: Mapping,
             covariance: Optional[np.ndarray], notes: list[str]) -> tuple:
-    """(R_total, R_bulk, R_gb) estimates or None each; why one is missing is appended to notes."""
+    """(R_total, R_bulk, R_gb) estimates or None each; why one is missing is appended to notes.
+
+    R_total sums every ionic arc; R_bulk and R_gb are claimed only from arcs whose apex lies inside
+    the measured frequency window (``resolved``): an arc fitted outside it is an extrapolation.
+    """
     order = list(parameters)
     total = bulk = gb = None
     if unknown:
@@ -179,14 +185,18 @@ def _claims(series_used: list[str], unknown: list[str], ionic: list, parameters:
         total = _estimate(series_used + [a.resistor for a in ionic], parameters, covariance, order)
     else:
         notes.append("R_total not determined: no series resistor and no bulk or grain-boundary arc")
-    bulk_arcs = [a for a in ionic if a.assignment == "bulk"]
+    for a in ionic:
+        if a not in resolved:
+            notes.append(f"{a.assignment} arc {a.element} has its apex at {a.apex_frequency_hz:.3g} Hz, outside the "
+                         "measured window: in R_total, not reported on its own")
+    bulk_arcs = [a for a in resolved if a.assignment == "bulk"]
     if len(bulk_arcs) == 1:
         bulk = _estimate([bulk_arcs[0].resistor], parameters, covariance, order)
     elif len(bulk_arcs) > 1:
         notes.append(f"{len(bulk_arcs)} arcs have bulk-like capacitance: R_bulk ambiguous, not reported")
     else:
         notes.append("no bulk arc resolved in the frequency window: bulk resistance and conductivity not reported")
-    gb_arcs = [a.resistor for a in ionic if a.assignment == "grain_boundary"]
+    gb_arcs = [a.resistor for a in resolved if a.assignment == "grain_boundary"]
     if gb_arcs:
         gb = _estimate(gb_arcs, parameters, covariance, order)
     return total, bulk, gb
@@ -194,7 +204,7 @@ def _claims(series_used: list[str], unknown: list[str], ionic: list, parameters:
 
 def spectrum_resistances(circuit: str, parameters: Mapping[str, Mapping[str, Any]], arcs: Sequence, *,
                          covariance: Optional[np.ndarray] = None, residual: float = 0.0, kk: Optional[Mapping] = None,
-                         at_bounds: Sequence[str] = (), frequency_max_hz: Optional[float] = None,
+                         at_bounds: Sequence[str] = (), frequency_range_hz: Optional[tuple[float, float]] = None,
                          thickness_cm: Optional[float] = None, area_cm2: Optional[float] = None,
                          thickness_stderr: float = 0.0, area_stderr: float = 0.0,
                          series_layers: Optional[Mapping[str, tuple]] = None) -> SpectrumResistances:
@@ -208,12 +218,14 @@ def spectrum_resistances(circuit: str, parameters: Mapping[str, Mapping[str, Any
     kk = kk or {}
     series, unknown = _topology(circuit, arcs)
     ionic = [a for a in arcs if a.kind == "arc" and a.assignment in IONIC_ASSIGNMENTS]
-    bulk_arcs = [a for a in ionic if a.assignment == "bulk"]
+    lo, hi = frequency_range_hz or (0.0, math.inf)
+    resolved = [a for a in ionic if a.apex_frequency_hz is not None and lo <= a.apex_frequency_hz <= hi]
+    bulk_arcs = [a for a in resolved if a.assignment == "bulk"]
     decisive = set(series) | {n for a in ionic for n in _arc_elements(a.element)}
     quality, negligible = _quality(residual, kk, at_bounds, decisive, series, [a.resistor for a in ionic], parameters)
     notes: list[str] = [f"{n} at its lower bound (not resolved): taken as 0 ohm" for n in negligible]
     series_used = [n for n in series if n not in negligible]
-    total, bulk, gb = _claims(series_used, unknown, ionic, parameters, covariance, notes)
+    total, bulk, gb = _claims(series_used, unknown, ionic, resolved, parameters, covariance, notes)
     geometry = (thickness_cm, area_cm2, thickness_stderr, area_stderr) \
         if thickness_cm is not None and area_cm2 is not None else None
     layers_out, total_for_sigma = None, total
@@ -225,7 +237,8 @@ def spectrum_resistances(circuit: str, parameters: Mapping[str, Mapping[str, Any
     return SpectrumResistances(
         total, bulk, gb, sum(parameters[n]["value"] for n in series_used) if series_used else None,
         bulk_arcs[0].capacitance_F if len(bulk_arcs) == 1 else None,
-        _roles(series, negligible, arcs, bool(bulk_arcs), frequency_max_hz), tuple(a.to_dict() for a in arcs),
+        _roles(series, negligible, arcs, any(a.assignment == "bulk" for a in ionic),
+               frequency_range_hz[1] if frequency_range_hz else None), tuple(a.to_dict() for a in arcs),
         *[s.to_dict() if s is not None else None for s in sig], layers_out,
         (thickness_cm / area_cm2) if geometry else None, quality, tuple(notes))
 

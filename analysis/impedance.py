@@ -565,7 +565,7 @@ def fit_spectrum(frequency_hz: np.ndarray, z_real_ohm: np.ndarray, z_imag_ohm: n
     arcs = _arcs(cc, fit.parameters, cell)
     kkd = linkk_test(f, z.real, z.imag) if kk else {}
     derived = spectrum_resistances(fit.circuit, fit.parameters, arcs, covariance=fit.covariance, residual=fit.residual,
-                                   kk=kkd, at_bounds=fit.at_bounds, frequency_max_hz=float(np.max(f)),
+                                   kk=kkd, at_bounds=fit.at_bounds, frequency_range_hz=(float(np.min(f)), float(np.max(f))),
                                    thickness_cm=thickness_cm, area_cm2=area_cm2, thickness_stderr=thickness_stderr,
                                    area_stderr=area_stderr, series_layers=series_layers)
     sb = derived.sigma_bulk or {}

@@ -67,6 +67,19 @@ def test_kk_failure_and_unknown_topology_and_two_bulk_arcs(synth):
     assert t.total["value_ohm"] == pytest.approx(8e4, rel=0.02)
 
 
+def test_arc_fitted_beyond_the_window_counts_in_total_but_is_not_claimed(synth):
+    """A bulk arc with its apex at ~4 MHz, measured to 1 MHz: the fit extrapolates it (R1 comes back
+    ~5 % off), so it enters R_total but no R_bulk or sigma_bulk is claimed from it."""
+    true = (5, 2e4, _q(2e4, 2e-12, 0.95), 0.95, 5e4, _q(5e4, 2e-9, 0.85), 0.85, 1e-6, 0.8)
+    r = fit_spectrum(*synth(CIRC2, true, noise=0.003, seed=0), circuit=CIRC2, thickness_cm=0.1, area_cm2=1.0)
+    d = r.resistances
+    assert r.arcs[0].assignment == "bulk" and r.arcs[0].apex_frequency_hz > 1e6
+    assert d.total["elements"] == ["R0", "R1", "R2"] and d.total["value_ohm"] == pytest.approx(7.0005e4, rel=0.01)
+    assert d.bulk is None and d.sigma_bulk is None and d.bulk_capacitance_F is None
+    assert any("outside the measured window" in n for n in d.notes)
+    assert d.grain_boundary["value_ohm"] == pytest.approx(5e4, rel=0.01)
+
+
 def test_series_layers_of_one_material_both_subtracted():
     """A stack Mg|MOFsSE|SE|MOFsSE|Mg lists the MOFsSE layer twice: both 14.6 ohm are subtracted."""
     from jobs.definitions import _series_layers
