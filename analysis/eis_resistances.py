@@ -10,9 +10,11 @@ R_series (the top-level series resistors, R0) is the high-frequency intercept. W
 is resolved in the frequency window (the bulk arc lies above the highest frequency), R_series
 carries the bulk resistance; it then enters R_total but is NOT reported as R_bulk: a series
 resistor has no capacitance, so nothing assigns it (it also holds leads and contacts). Where one
-bulk arc is resolved, sigma_bulk = L/(A R_bulk); grain-boundary arcs give sigma_gb = L/(A R_gb)
-(R_gb = their sum). Arcs assigned "surface_layer" or "electrode" are not part of the
-electrolyte's resistance and are listed as excluded. Arcs are assigned by their (Brug)
+bulk arc is resolved (its apex inside the measured window, give or take APEX_MARGIN_DECADES),
+sigma_bulk = L/(A R_bulk); resolved grain-boundary arcs give sigma_gb = L/(A R_gb) (R_gb = their
+sum). An arc fitted further outside the window still enters R_total but is not reported alone.
+Arcs assigned "surface_layer" or "electrode" are not part of the electrolyte's resistance and are
+listed as excluded. Arcs are assigned by their (Brug)
 capacitance normalised to L/A = 1 cm^-1 (analysis.impedance.assign_capacitance; Irvine,
 Sinclair & West, Adv. Mater. 2, 132 (1990)). Irvine et al. also define the total resistance as
 the sum of the bulk and grain-boundary arcs.
@@ -38,10 +40,14 @@ from .circuits import Element, Parallel, Series, compile_circuit
 from .conductivity import ConductivityResult, conductivity
 from .stacks import subtract_series_layers
 
-__all__ = ["FIT_MAX_RESIDUAL", "IONIC_ASSIGNMENTS", "SpectrumResistances", "spectrum_resistances"]
+__all__ = ["APEX_MARGIN_DECADES", "FIT_MAX_RESIDUAL", "IONIC_ASSIGNMENTS", "SpectrumResistances", "spectrum_resistances"]
 
 #: RMS relative residual (|Z|-weighted) above which a circuit fit is flagged as poor (3 %)
 FIT_MAX_RESIDUAL = 0.03
+#: an arc counts as resolved (and gets its own R_bulk / R_gb) when its apex frequency lies inside the
+#: measured window widened by this many decades on each side: the data then contain the arc's apex
+#: region; further out the arc is an extrapolation of the fitted shape (it still enters R_total)
+APEX_MARGIN_DECADES = 0.25
 #: arc assignments that are part of the electrolyte's ionic resistance
 IONIC_ASSIGNMENTS = ("bulk", "grain_boundary")
 _NEUTRAL_TYPES = ("L", "La", "C", "CPE")  # series elements without a DC resistance
@@ -188,7 +194,7 @@ def _claims(series_used: list[str], unknown: list[str], ionic: list, resolved: l
     for a in ionic:
         if a not in resolved:
             notes.append(f"{a.assignment} arc {a.element} has its apex at {a.apex_frequency_hz:.3g} Hz, outside the "
-                         "measured window: in R_total, not reported on its own")
+                         "measured window (+/- {APEX_MARGIN_DECADES} decade): in R_total, not reported on its own")
     bulk_arcs = [a for a in resolved if a.assignment == "bulk"]
     if len(bulk_arcs) == 1:
         bulk = _estimate([bulk_arcs[0].resistor], parameters, covariance, order)
@@ -219,6 +225,7 @@ def spectrum_resistances(circuit: str, parameters: Mapping[str, Mapping[str, Any
     series, unknown = _topology(circuit, arcs)
     ionic = [a for a in arcs if a.kind == "arc" and a.assignment in IONIC_ASSIGNMENTS]
     lo, hi = frequency_range_hz or (0.0, math.inf)
+    lo, hi = lo / 10**APEX_MARGIN_DECADES, hi * 10**APEX_MARGIN_DECADES
     resolved = [a for a in ionic if a.apex_frequency_hz is not None and lo <= a.apex_frequency_hz <= hi]
     bulk_arcs = [a for a in resolved if a.assignment == "bulk"]
     decisive = set(series) | {n for a in ionic for n in _arc_elements(a.element)}
