@@ -37,6 +37,10 @@ ranges overlap; overlaps are resolved toward the lower-capacitance assignment):
     1e-8  <= C_norm < 1e-7 F   -> "surface_layer"
     C_norm >= 1e-7 F           -> "electrode"
 
+Resistances and conductivities (R_total = R0 + bulk and grain-boundary arcs, R_bulk, R_gb, sigma =
+L/(A R) for each, fit-quality flags) are derived in analysis.eis_resistances; fit_spectrum returns
+them as ``resistances``.
+
 Lin-KK (Schönleber et al., Electrochim. Acta 131, 20 (2014)) via impedance.validation.linKK,
 fit_type="complex", c=0.85, with and without a series capacitance (the better of the two is
 kept). PASS when max(|residual|) <= KK_MAX_RESIDUAL (5 %, relative to |Z|) and RMS residual <=
@@ -54,7 +58,7 @@ from scipy.signal import find_peaks
 
 from ._common import DictMixin, as_float_array, plain, same_length
 from .circuits import CompiledCircuit, Element, Parallel, Series, compile_circuit
-from .conductivity import conductivity
+from .eis_resistances import SpectrumResistances, spectrum_resistances
 from .errors import FitError, InsufficientDataError, InvalidInputError
 
 __all__ = ["STANDARD_CIRCUITS", "CircuitFitResult", "fit_circuit", "linkk_test", "brug_capacitance",
@@ -239,6 +243,7 @@ class CircuitFitResult(DictMixin):
     residuals_imag: np.ndarray = field(repr=False)
     success: bool = True
     at_bounds: tuple = ()  # parameters that ended on a bound (value not determined by the data)
+    covariance: Optional[np.ndarray] = field(default=None, repr=False)  # parameter space, param_names order
 
     def values(self) -> np.ndarray:
         return np.array([v["value"] for v in self.parameters.values()])
@@ -248,6 +253,7 @@ class CircuitFitResult(DictMixin):
         if not include_residuals:
             d.pop("residuals_real")
             d.pop("residuals_imag")
+        d.pop("covariance")
         return d
 
 
@@ -361,15 +367,17 @@ def fit_circuit(frequency_hz: np.ndarray, z_real_ohm: np.ndarray, z_imag_ohm: np
         norms = np.where(norms > 0, norms, 1.0)
         cov_s = np.linalg.pinv((jp / norms).T @ (jp / norms))
         se = np.sqrt(np.clip(np.diag(cov_s), 0, None) * s2) / norms
+        cov = cov_s * s2 / np.outer(norms, norms)
     except np.linalg.LinAlgError:
         se = np.full(npar, np.nan)
+        cov = None
     params = {name: {"value": float(v), "stderr": float(e) if np.isfinite(e) else None, "unit": u}
               for name, v, e, u in zip(cc.param_names, p, se, cc.param_units)}
     bic = m * math.log(max(chi2, 1e-300) / m) + npar * math.log(m)
     n = len(f)
     return CircuitFitResult(cc.text, params, math.sqrt(chi2 / m), chi2, chi2 / dof, bic, n, weighting,
                             {k: float(v) for k, v in zip(cc.param_names, p0)}, r[:n].copy(), r[n:].copy(),
-                            bool(res.success), atb)
+                            bool(res.success), atb, cov)
 
 
 # ----------------------------------------------------------------------------- Lin-KK
@@ -451,6 +459,7 @@ class Arc(DictMixin):
     capacitance_normalized_F: float
     apex_frequency_hz: Optional[float]
     assignment: str
+    resistor: Optional[str] = None  # the arc's R element (e.g. "R1")
 
 
 def _arcs(cc: CompiledCircuit, params: dict, cell_constant: Optional[float]) -> list[Arc]:
@@ -473,7 +482,7 @@ def _arcs(cc: CompiledCircuit, params: dict, cell_constant: Optional[float]) -> 
                 C = brug_capacitance(R, q, a)
                 tau = (R * q) ** (1 / a)
             out.append(Arc(f"p({r.name},{c.name})", "arc", R, params[r.name]["stderr"], C, C * cn,
-                           1 / (2 * math.pi * tau), assign_capacitance(C, cell_constant)))
+                           1 / (2 * math.pi * tau), assign_capacitance(C, cell_constant), r.name))
         elif isinstance(node, Element) and node.type in ("C", "CPE"):
             if node.type == "C":
                 C = val[node.name]
@@ -504,19 +513,25 @@ class SpectrumFitResult(DictMixin):
     sigma_total_stderr_S_per_cm: Optional[float] = None
     at_bounds: tuple = ()
     fit: Optional[CircuitFitResult] = field(default=None, repr=False)
+    resistances: Optional[SpectrumResistances] = None  # R_total, R_bulk, R_gb, sigmas, roles, quality
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: plain(getattr(self, k)) for k in ("circuit", "parameters", "residual", "kk", "arcs", "chi_square",
                                                    "reduced_chi_square", "weighting", "candidates",
                                                    "sigma_bulk_S_per_cm", "sigma_bulk_stderr_S_per_cm",
-                                                   "sigma_total_S_per_cm", "sigma_total_stderr_S_per_cm", "at_bounds")}
+                                                   "sigma_total_S_per_cm", "sigma_total_stderr_S_per_cm", "at_bounds",
+                                                   "resistances")}
         return d
 
 
 def fit_spectrum(frequency_hz: np.ndarray, z_real_ohm: np.ndarray, z_imag_ohm: np.ndarray,
                  circuit: Optional[str] = None, *, initial_guess=None, thickness_cm: Optional[float] = None,
-                 area_cm2: Optional[float] = None, weighting: str = "modulus", kk: bool = True) -> SpectrumFitResult:
-    """Fit a spectrum, run Lin-KK, assign arcs, and (with geometry) convert R_bulk to sigma = L/(R A).
+                 area_cm2: Optional[float] = None, weighting: str = "modulus", kk: bool = True,
+                 thickness_stderr: float = 0.0, area_stderr: float = 0.0,
+                 series_layers: Optional[Mapping[str, tuple]] = None) -> SpectrumFitResult:
+    """Fit a spectrum, run Lin-KK, assign arcs and derive R_total, R_bulk, R_gb (and, with geometry,
+    sigma_total = L/(A R_total), sigma_bulk, sigma_gb) by analysis.eis_resistances, the one place
+    both the analysis job and the CLI take these numbers from. A poor fit is flagged there.
 
     circuit=None: fit STANDARD_CIRCUITS (and L0- variants if Z'' > 0 at the highest frequency)
     and choose the lowest BIC = 2N ln(chi^2/2N) + p ln 2N (Schwarz 1978).
@@ -549,18 +564,13 @@ def fit_spectrum(frequency_hz: np.ndarray, z_real_ohm: np.ndarray, z_imag_ohm: n
     cell = (thickness_cm / area_cm2) if thickness_cm is not None else None
     arcs = _arcs(cc, fit.parameters, cell)
     kkd = linkk_test(f, z.real, z.imag) if kk else {}
-    sb = sbe = st = ste = None
-    if cell is not None:
-        bulk = [a for a in arcs if a.kind == "arc" and a.assignment == "bulk"]
-        if bulk:
-            cr = conductivity(bulk[0].resistance_ohm, thickness_cm, area_cm2,
-                              resistance_stderr=bulk[0].resistance_stderr_ohm or 0.0)
-            sb, sbe = cr.sigma_S_per_cm, cr.stderr_S_per_cm
-        ion = [a for a in arcs if a.kind == "arc" and a.assignment in ("bulk", "grain_boundary")]
-        if ion:
-            rt = sum(a.resistance_ohm for a in ion)
-            ut = math.sqrt(sum((a.resistance_stderr_ohm or 0.0) ** 2 for a in ion))
-            cr = conductivity(rt, thickness_cm, area_cm2, resistance_stderr=ut)
-            st, ste = cr.sigma_S_per_cm, cr.stderr_S_per_cm
+    derived = spectrum_resistances(fit.circuit, fit.parameters, arcs, covariance=fit.covariance, residual=fit.residual,
+                                   kk=kkd, at_bounds=fit.at_bounds, frequency_range_hz=(float(np.min(f)), float(np.max(f))),
+                                   thickness_cm=thickness_cm, area_cm2=area_cm2, thickness_stderr=thickness_stderr,
+                                   area_stderr=area_stderr, series_layers=series_layers)
+    sb = derived.sigma_bulk or {}
+    st = derived.sigma_total or {}
     return SpectrumFitResult(fit.circuit, fit.parameters, fit.residual, kkd, tuple(arcs), fit.chi_square,
-                             fit.reduced_chi_square, fit.weighting, candidates, sb, sbe, st, ste, fit.at_bounds, fit)
+                             fit.reduced_chi_square, fit.weighting, candidates, sb.get("sigma_S_per_cm"),
+                             sb.get("stderr_S_per_cm"), st.get("sigma_S_per_cm"), st.get("stderr_S_per_cm"),
+                             fit.at_bounds, fit, derived)

@@ -254,37 +254,65 @@ def select_eis(store, sample_ids: list[str] | None) -> Iterable[Item]:
         yield Item(id=m["_id"], sample=m["sample"], inputs=inputs, input_ids=[m["_id"], *[c["_id"] for c in chunks]])
 
 
-def compute_eis(inputs: dict) -> list[dict]:
-    from analysis.conductivity import conductivity
-    from analysis.impedance import fit_spectrum
-    from analysis.stacks import subtract_series_layers
+def _series_layers(layers: list[dict] | None) -> dict[str, tuple[float, float]] | None:
+    """Separately measured series layers {unique name: (R, u_R)}; two layers of one material both count."""
+    if not layers:
+        return None
+    out: dict[str, tuple[float, float]] = {}
+    for layer in layers:
+        name, k = layer["name"], 2
+        while name in out:
+            name, k = f"{layer['name']} #{k}", k + 1
+        out[name] = (layer["r"], layer["u"])
+    return out
 
-    res = fit_spectrum(inputs["frequency"], inputs["z_real"], inputs["z_imag"], circuit=inputs.get("circuit"))
+
+def _eis_outputs(d) -> list[tuple[str, dict]]:
+    """(property name, resistance or conductivity dict) for each value the fitted spectrum supports."""
+    rows = [("total_resistance", d.total), ("bulk_resistance", d.bulk), ("grain_boundary_resistance", d.grain_boundary),
+            ("ionic_conductivity", d.sigma_total), ("bulk_conductivity", d.sigma_bulk),
+            ("grain_boundary_conductivity", d.sigma_grain_boundary)]
+    return [(name, v) for name, v in rows if v is not None]
+
+
+def compute_eis(inputs: dict) -> list[dict]:
+    """Fit the spectrum and store R_total, R_bulk, R_gb and sigma_total = L/(A R_total), sigma_bulk, sigma_gb.
+
+    All numbers come from analysis.impedance.fit_spectrum(...).resistances, the same function the
+    ``ionbase eis fit`` command prints; the assignment uses the pellet geometry. A poor fit (residual,
+    Lin-KK, parameter on a bound) is stored with qualifier "approximate", a note and parameters.quality.
+    """
+    from analysis.impedance import fit_spectrum
+
+    geometry = {k: inputs[k] for k in ("thickness_cm", "area_cm2", "thickness_stderr", "area_stderr") if k in inputs}
+    if ("thickness_cm" in geometry) != ("area_cm2" in geometry):
+        geometry = {}  # half a geometry gives no sigma; the assignment then uses C itself (stated below)
+    res = fit_spectrum(inputs["frequency"], inputs["z_real"], inputs["z_imag"], circuit=inputs.get("circuit"),
+                       series_layers=_series_layers(inputs.get("layers")), **geometry)
+    d = res.resistances
     cond = {**_temperature_conditions(inputs.get("temperature_k")), "method": inputs.get("method") or "EIS"}
-    arcs = [a for a in res.arcs if a.kind == "arc" and a.resistance_ohm]
+    model = {"R_total_elements": (d.total or {}).get("elements"), "roles": d.roles, "notes": list(d.notes),
+             "arcs": [{k: a[k] for k in ("element", "resistor", "resistance_ohm", "capacitance_F", "capacitance_normalized_F",
+                                         "apex_frequency_hz", "assignment")} for a in d.arcs],
+             "capacitance_normalised_to_cell_constant": d.cell_constant_per_cm is not None}
     params = {"circuit": res.circuit, "residual": res.residual, "kk": res.kk, "measurement": inputs["measurement"],
-              "fit_parameters": res.parameters}
+              "fit_parameters": res.parameters, "resistance_model": model, "quality": d.quality}
+    flagged = d.quality["flagged"]
+    extra = {"qualifier": "approximate", "notes": "poor fit: " + "; ".join(d.quality["reasons"])} if flagged else {}
     out: list[dict] = []
-    if not arcs:
-        return out
-    bulk = arcs[0]  # highest-frequency arc
-    out.append({"name": "bulk_resistance", "value": bulk.resistance_ohm, "uncertainty": bulk.resistance_stderr_ohm,
-                "conditions": dict(cond), "parameters": {**params, "assignment": bulk.assignment}})
-    out.append({"name": "bulk_capacitance", "value": bulk.capacitance_F, "conditions": dict(cond),
-                "parameters": {**params, "assignment": bulk.assignment}})
-    if "thickness_cm" in inputs and "area_cm2" in inputs:
-        r, ur = bulk.resistance_ohm, bulk.resistance_stderr_ohm or 0.0
-        layer_note = None
-        if inputs.get("layers"):
-            sub = subtract_series_layers(r, {l["name"]: (l["r"], l["u"]) for l in inputs["layers"]}, total_stderr=ur)
-            r, ur = sub.resistance_ohm, sub.stderr_ohm
-            layer_note = sub.layers_ohm
-        c = conductivity(r, inputs["thickness_cm"], inputs["area_cm2"], resistance_stderr=ur,
-                         thickness_stderr=inputs.get("thickness_stderr", 0.0), area_stderr=inputs.get("area_stderr", 0.0))
-        out.append({"name": "ionic_conductivity", "value": c.sigma_S_per_cm, "uncertainty": c.stderr_S_per_cm,
-                    "conditions": dict(cond),
-                    "parameters": {**params, "R_ohm": r, "thickness_cm": inputs["thickness_cm"], "area_cm2": inputs["area_cm2"],
-                                   "subtracted_layers": layer_note}})
+    for name, v in _eis_outputs(d):
+        if name.endswith("_resistance"):
+            value, unc, p = v["value_ohm"], v["stderr_ohm"], {**params, "elements": v["elements"]}
+        else:
+            value, unc = v["sigma_S_per_cm"], v["stderr_S_per_cm"]
+            p = {**params, "R_ohm": v["resistance_ohm"], "thickness_cm": v["thickness_cm"], "area_cm2": v["area_cm2"],
+                 "equation": "sigma = L/(A R)"}
+            if name == "ionic_conductivity":
+                p.update({"R_total_elements": model["R_total_elements"], "subtracted_layers": d.subtracted_layers})
+        out.append({"name": name, "value": value, "uncertainty": unc, "conditions": dict(cond), "parameters": p, **extra})
+    if d.bulk_capacitance_F is not None:
+        out.append({"name": "bulk_capacitance", "value": d.bulk_capacitance_F, "conditions": dict(cond),
+                    "parameters": {**params, "elements": d.bulk["elements"]}, **extra})
     return out
 
 
@@ -458,9 +486,12 @@ JOBS: dict[str, Job] = {
         Job("crystallography", "1", "Cell volume and X-ray density from refined lattice parameters",
             ("cell_volume", "density"), select_crystallography, compute_crystallography,
             ("analysis.crystallography.cell_volume", "analysis.crystallography.density")),
-        Job("eis", "1", "Equivalent-circuit fit of impedance spectra; bulk resistance and sigma = L/(R A)",
-            ("bulk_resistance", "bulk_capacitance", "ionic_conductivity"), select_eis, compute_eis,
-            ("analysis.impedance.fit_spectrum", "analysis.conductivity.conductivity", "analysis.stacks.subtract_series_layers")),
+        Job("eis", "2", "Equivalent-circuit fit of impedance spectra; R_total (R0 + bulk and grain-boundary arcs), "
+            "R_bulk, R_gb and sigma = L/(A R) for each (ionic_conductivity is the total)",
+            ("total_resistance", "bulk_resistance", "grain_boundary_resistance", "bulk_capacitance", "ionic_conductivity",
+             "bulk_conductivity", "grain_boundary_conductivity"), select_eis, compute_eis,
+            ("analysis.impedance.fit_spectrum", "analysis.eis_resistances.spectrum_resistances",
+             "analysis.conductivity.conductivity", "analysis.stacks.subtract_series_layers")),
         Job("dc", "1", "Transport numbers from DC polarization; electronic conductivity from steady-state I-V",
             ("ionic_transport_number", "electronic_transport_number", "cation_transference_number", "electronic_conductivity"),
             select_dc, compute_dc,

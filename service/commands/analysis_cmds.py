@@ -62,11 +62,19 @@ def eis() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--circuit", default=None, help="Circuit in impedance.py notation, e.g. 'R0-p(R1,CPE1)-CPE2'. "
                                              "Default: choose among the standard circuits by BIC.")
-@click.option("--thickness-cm", type=float, default=None, help="Pellet thickness (cm) to convert R_bulk to sigma.")
+@click.option("--thickness-cm", type=float, default=None,
+              help="Pellet thickness (cm): sigma_total = L/(A R_total), and sigma_bulk, sigma_gb where resolved.")
 @click.option("--area-cm2", type=float, default=None, help="Electrode area (cm^2).")
+@click.option("--thickness-stderr-cm", type=float, default=0.0, show_default=True, help="Standard uncertainty of L (cm).")
+@click.option("--area-stderr-cm2", type=float, default=0.0, show_default=True, help="Standard uncertainty of A (cm^2).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def eis_fit(file: str, circuit: str | None, thickness_cm: float | None, area_cm2: float | None, as_json: bool) -> None:
-    """Fit an equivalent circuit to the spectrum in FILE."""
+def eis_fit(file: str, circuit: str | None, thickness_cm: float | None, area_cm2: float | None,
+            thickness_stderr_cm: float, area_stderr_cm2: float, as_json: bool) -> None:
+    """Fit an equivalent circuit to the spectrum in FILE.
+
+    The resistances and conductivities are those the analysis job stores (both take them from
+    analysis.eis_resistances through fit_spectrum): R_total = R0 + bulk and grain-boundary arcs.
+    """
     from analysis.errors import AnalysisError
     from analysis.impedance import fit_spectrum
 
@@ -77,7 +85,8 @@ def eis_fit(file: str, circuit: str | None, thickness_cm: float | None, area_cm2
     for i, sp in enumerate(spectra):
         try:
             r = fit_spectrum(sp.frequency_hz, sp.z_real_ohm, sp.z_imag_ohm, circuit=circuit,
-                             thickness_cm=thickness_cm, area_cm2=area_cm2)
+                             thickness_cm=thickness_cm, area_cm2=area_cm2,
+                             thickness_stderr=thickness_stderr_cm, area_stderr=area_stderr_cm2)
         except AnalysisError as exc:
             raise click.ClickException(f"{file}: spectrum {i + 1}: {exc}") from None
         results.append(r.to_dict())
@@ -87,20 +96,42 @@ def eis_fit(file: str, circuit: str | None, thickness_cm: float | None, area_cm2
     for i, d in enumerate(results):
         if len(results) > 1:
             click.echo(f"== spectrum {i + 1} ==")
-        click.echo(f"circuit: {d['circuit']}   residual (RMS rel.): {d['residual']:.4g}")
-        click.echo(f"{'parameter':<10} {'value':>12} {'stderr':>12}  unit")
-        for name, p in d["parameters"].items():
-            se = "n/a" if p["stderr"] is None else f"{p['stderr']:.4g}"
-            click.echo(f"{name:<10} {p['value']:>12.5g} {se:>12}  {p['unit']}")
-        for a in d["arcs"]:
-            click.echo(f"arc {a['element']}: C = {a['capacitance_F']:.3g} F -> {a['assignment']}")
-        kk = d["kk"]
-        if kk:
-            click.echo(f"Lin-KK: M={kk['M']} mu={kk['mu']:.3f} max residual="
-                       f"{max(kk['max_residual_real'], kk['max_residual_imag']):.3%} "
-                       f"{'PASS' if kk['passed'] else 'FAIL'}")
-        if d.get("sigma_bulk_S_per_cm") is not None:
-            click.echo(f"sigma_bulk = {d['sigma_bulk_S_per_cm']:.4g} +/- {d['sigma_bulk_stderr_S_per_cm']:.2g} S/cm")
+        _echo_fit(d)
+
+
+def _pm(value: float, stderr: float | None, unit: str) -> str:
+    return f"{value:.6g} +/- {'n/a' if stderr is None else f'{stderr:.2g}'} {unit}"
+
+
+def _echo_fit(d: dict) -> None:
+    """The text report of one fitted spectrum (the numbers of d["resistances"], as stored by the job)."""
+    click.echo(f"circuit: {d['circuit']}   residual (RMS rel.): {d['residual']:.4g}")
+    click.echo(f"{'parameter':<10} {'value':>12} {'stderr':>12}  unit")
+    for name, p in d["parameters"].items():
+        se = "n/a" if p["stderr"] is None else f"{p['stderr']:.4g}"
+        click.echo(f"{name:<10} {p['value']:>12.5g} {se:>12}  {p['unit']}")
+    for a in d["arcs"]:
+        click.echo(f"arc {a['element']}: C = {a['capacitance_F']:.3g} F -> {a['assignment']}")
+    kk = d["kk"]
+    if kk:
+        click.echo(f"Lin-KK: M={kk['M']} mu={kk['mu']:.3f} max residual="
+                   f"{max(kk['max_residual_real'], kk['max_residual_imag']):.3%} "
+                   f"{'PASS' if kk['passed'] else 'FAIL'}")
+    res = d["resistances"]
+    for label, key in (("R_total", "total"), ("R_bulk", "bulk"), ("R_gb", "grain_boundary")):
+        if res[key] is not None:
+            v = res[key]
+            click.echo(f"{label} = {_pm(v['value_ohm'], v['stderr_ohm'], 'ohm')}   ({' + '.join(v['elements'])})")
+    for element, role in res["roles"].items():
+        click.echo(f"  {element}: {role}")
+    for label, key in (("sigma_total (ionic conductivity) = L/(A R_total)", "sigma_total"),
+                       ("sigma_bulk = L/(A R_bulk)", "sigma_bulk"), ("sigma_gb = L/(A R_gb)", "sigma_grain_boundary")):
+        if res[key] is not None:
+            click.echo(f"{label}: {_pm(res[key]['sigma_S_per_cm'], res[key]['stderr_S_per_cm'], 'S/cm')}")
+    for note in res["notes"]:
+        click.echo(f"note: {note}")
+    q = res["quality"]
+    click.echo("fit quality: " + ("POOR FIT - " + "; ".join(q["reasons"]) if q["flagged"] else "ok"))
 
 
 _HEADER = re.compile(r"^\s*([^()\[\]]+?)\s*[\(\[]\s*(.+?)\s*[\)\]]\s*$")
