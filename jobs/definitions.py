@@ -91,7 +91,7 @@ def _temperature_conditions(t_k: float | None) -> dict:
 #: where a conductivity point came from, for the Arrhenius series key
 #: (whole sub-documents: the embedded store returns dotted projections flat)
 _ARRHENIUS_FIELDS = {"_id": 1, "sample": 1, "name": 1, "value": 1, "temperature_k": 1, "qualifier": 1, "origin": 1,
-                     "measurement": 1, "conditions": 1, "provenance": 1}
+                     "measurement": 1, "conditions": 1, "provenance": 1, "flags": 1}
 
 
 def _measurement_cells(store, props: list[dict]) -> dict[str, tuple[str, str]]:
@@ -170,7 +170,8 @@ def select_arrhenius(store, sample_ids: list[str] | None) -> Iterable[Item]:
             id=_series_item_id(sample, name, key),
             sample=sample,
             inputs={"name": name, "series": _series_description(key), "ids": [p["_id"] for p in pts],
-                    "T": [p["temperature_k"] for p in pts], "sigma": [p["value"] for p in pts]},
+                    "T": [p["temperature_k"] for p in pts], "sigma": [p["value"] for p in pts],
+                    "flagged_inputs": [p["_id"] for p in pts if p.get("flags")]},
             input_ids=[p["_id"] for p in pts],
         )
 
@@ -218,6 +219,13 @@ def compute_arrhenius(inputs: dict) -> list[dict]:
             {"name": "conductivity_prefactor", "value": res.prefactor, "uncertainty": res.prefactor_stderr, "conditions": dict(span),
              "parameters": {**params, "r2": res.r2}, "flags": flags},
         ]
+    if inputs.get("flagged_inputs"):
+        # a fit over points that are themselves flagged (e.g. poor circuit fits) is no better than they are
+        params["flagged_inputs"] = inputs["flagged_inputs"]
+        flags = sorted({*flags, "flagged_inputs"})
+        for o in out:
+            o["flags"] = sorted({*o["flags"], "flagged_inputs"})
+            o["parameters"]["flagged_inputs"] = inputs["flagged_inputs"]
     if not any(abs(t - 298.15) < 0.01 for t in inputs["T"]):
         out.append({
             "name": inputs["name"], "value": res.sigma_25C_S_per_cm, "uncertainty": res.sigma_25C_stderr_S_per_cm,
@@ -280,7 +288,8 @@ def compute_eis(inputs: dict) -> list[dict]:
 
     All numbers come from analysis.impedance.fit_spectrum(...).resistances, the same function the
     ``ionbase eis fit`` command prints; the assignment uses the pellet geometry. A poor fit (residual,
-    Lin-KK, parameter on a bound) is stored with qualifier "approximate", a note and parameters.quality.
+    Lin-KK, parameter on a bound) is stored with flag "poor_fit", qualifier "approximate", a note and
+    parameters.quality.
     """
     from analysis.impedance import fit_spectrum
 
@@ -298,7 +307,8 @@ def compute_eis(inputs: dict) -> list[dict]:
     params = {"circuit": res.circuit, "residual": res.residual, "kk": res.kk, "measurement": inputs["measurement"],
               "fit_parameters": res.parameters, "resistance_model": model, "quality": d.quality}
     flagged = d.quality["flagged"]
-    extra = {"qualifier": "approximate", "notes": "poor fit: " + "; ".join(d.quality["reasons"])} if flagged else {}
+    extra = {"qualifier": "approximate", "notes": "poor fit: " + "; ".join(d.quality["reasons"]),
+             "flags": ["poor_fit"]} if flagged else {}
     out: list[dict] = []
     for name, v in _eis_outputs(d):
         if name.endswith("_resistance"):

@@ -374,6 +374,9 @@ ORIGINS: tuple[str, ...] = ("reported", "measured", "derived")
 QUALIFIERS: tuple[str, ...] = ("exact", "approximate", "upper_bound", "lower_bound", "range")
 
 #: why a derived value should not be trusted as is (Property.flags; stored, never hidden):
-#: poor_fit   - the fit behind it explains the data badly (Arrhenius: R² < 0.9)
-#: few_points - the fit rests on the minimum number of points (Arrhenius: 3 temperatures)
-QUALITY_FLAGS: tuple[str, ...] = ("poor_fit", "few_points")
+#: poor_fit       - the fit behind it explains the data badly (Arrhenius: R² < 0.9; impedance: residual
+#:                  over 3 %, Lin-KK failure, or a parameter deciding R_total on a fit bound)
+#: few_points     - the fit rests on the minimum number of points (Arrhenius: 3 temperatures)
+#: flagged_inputs - some of the values it was computed from are themselves flagged (listed in
+#:                  provenance.parameters.flagged_inputs)
+QUALITY_FLAGS: tuple[str, ...] = ("poor_fit", "few_points", "flagged_inputs")

@@ -181,3 +181,18 @@ def test_eis_derived_series_keeps_out_a_stray_value(store, settings, tmp_path):
     eis_sigma = {p["_id"] for p in store.db.properties.find({"name": "ionic_conductivity", "provenance.job": "eis"})}
     assert len(eis_sigma) == 4 and set(ea["provenance"]["inputs"]) == eis_sigma
     assert "flags" not in ea, "4 temperatures on a clean line are not flagged"
+
+
+def test_flagged_inputs_flag_the_fit():
+    """A series containing flagged points (e.g. poor circuit fits) gives flagged outputs naming them."""
+    from jobs.definitions import compute_arrhenius
+
+    temps_k = [t + 273.15 for t in SERIES_C]
+    inputs = {"name": "ionic_conductivity", "series": {"kind": "eis", "method": "EIS"},
+              "ids": [f"p{i}" for i in range(5)], "T": temps_k, "sigma": [sigma_at(t) for t in SERIES_C]}
+    clean = compute_arrhenius(dict(inputs, flagged_inputs=[]))
+    assert all(not o.get("flags") for o in clean)
+    flagged = compute_arrhenius(dict(inputs, flagged_inputs=["p2"]))
+    assert [o["value"] for o in flagged] == [o["value"] for o in clean]
+    for o in flagged:
+        assert "flagged_inputs" in o["flags"] and o["parameters"]["flagged_inputs"] == ["p2"]

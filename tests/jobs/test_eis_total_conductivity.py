@@ -136,8 +136,9 @@ def test_poor_fit_is_flagged_not_stored_as_fine(store, settings, tmp_path):
         q = p["provenance"]["parameters"]["quality"]
         assert q["flagged"] is True and any("residual" in r for r in q["reasons"])
         assert p["qualifier"] == "approximate" and p["notes"].startswith("poor fit: circuit fit RMS relative residual")
+        assert p["flags"] == ["poor_fit"]  # the same flag the Arrhenius job sets: `flags HAS "poor_fit"` finds both
     _, text = _cli("bulk_resolved", "--circuit", "R0-p(R1,CPE1)-CPE2")
     assert "POOR FIT" in text
     # the good spectrum of the same batch is not flagged
     good = _eis_props(store, "bulk_beyond_window")["ionic_conductivity"]
-    assert good["provenance"]["parameters"]["quality"]["flagged"] is False
+    assert good["provenance"]["parameters"]["quality"]["flagged"] is False and not good.get("flags")
