@@ -14,7 +14,7 @@ Files in the data directory:
 * ``clients.lock``: every Ionbase process using the store holds a shared flock on it; the
   supervisor is idle when it can take it exclusively.
 * ``embedded-store.json``: ``{supervisor_pid, pid, port, status, restarts, ...}`` written
-  atomically; ``status`` is ``starting``, ``up`` or ``restarting``.
+  atomically; ``status`` is ``starting``, ``up``, ``restarting`` or ``stopped``.
 * ``supervisor.log``: the supervisor's log; ``nx-27017.log`` / ``nx-27017.out``: the server's.
 
 Only the standard library is imported here, so the supervisor stays small.
@@ -155,8 +155,8 @@ class Supervisor:
             self._loop()
         finally:
             self._stop_server()
-            with contextlib.suppress(OSError):
-                (self.data_dir / STATE_FILE).unlink()
+            self.proc = None
+            self._state("stopped")  # keeps the port: the next supervisor takes it again if it is free
             log.info("supervisor pid %s stopped", os.getpid())
             # release the supervisor lock before the clients lock: a client waiting on the
             # clients lock must then find no supervisor and start a new one
@@ -171,11 +171,11 @@ class Supervisor:
             ready = self._start_server()
             while ready and not self.stopping and self.proc.poll() is None:
                 idle_since = self._idle_since(idle_since)
-                if idle_since is not None and time.monotonic() - idle_since >= self.idle_exit_s:
-                    log.info("no Ionbase process has used the store for %.0f s; stopping", self.idle_exit_s)
+                if self._idle_too_long(idle_since):
                     return
                 time.sleep(POLL_S)
-            if self.stopping:
+            idle_since = self._idle_since(idle_since)  # also while the server keeps failing to start
+            if self.stopping or self._idle_too_long(idle_since):
                 return
             code = self.proc.wait()
             ran = time.monotonic() - started
@@ -190,6 +190,12 @@ class Supervisor:
                         self.proc.pid, self.port, _describe_exit(code), ran, self.restarts, delay)
             self._state("restarting")
             self._sleep(delay)
+
+    def _idle_too_long(self, idle_since: float | None) -> bool:
+        if idle_since is None or time.monotonic() - idle_since < self.idle_exit_s:
+            return False
+        log.info("no Ionbase process has used the store for %.0f s; stopping", self.idle_exit_s)
+        return True
 
     def _on_signal(self, signum, frame) -> None:
         self.stopping = True
@@ -266,7 +272,8 @@ class Supervisor:
 
     def _state(self, status: str) -> None:
         _write_state(self.data_dir, {
-            "supervisor_pid": os.getpid(), "pid": self.proc.pid if self.proc else None, "port": self.port,
+            "supervisor_pid": None if status == "stopped" else os.getpid(),
+            "pid": self.proc.pid if self.proc else None, "port": self.port,
             "status": status, "restarts": self.restarts, "updated_at": time.time(),
         })
 

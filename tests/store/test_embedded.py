@@ -24,12 +24,14 @@ def test_data_survive_a_restart(tmp_path):
     pid, supervisor = st.embedded.pid, st.embedded.current()["supervisor_pid"]
     st.embedded.shutdown()
     st.client.close()
-    assert not (tmp_path / "embedded-store.json").exists(), "the supervisor removes its state file on stop"
+    port = st.embedded.port
+    assert json.loads((tmp_path / "embedded-store.json").read_text())["status"] == "stopped"
     assert not pid_alive(pid) and not pid_alive(supervisor), "server and supervisor are gone (a zombie counts as gone)"
     assert (tmp_path / "mongo" / "persist.db").exists(), "the SQLite data file lives in the data directory"
     st2 = open_store(settings)
     try:
         assert st2.db.materials.find_one({"_id": "mat-x"})["formula"] == "Mg3AsN"
+        assert st2.embedded.port == port, "a new supervisor takes the previous port again when it is free"
     finally:
         st2.embedded.shutdown()
 
@@ -96,4 +98,4 @@ def test_store_stops_after_its_last_client_and_not_before(tmp_path):
     else:
         pytest.fail("the supervisor outlived its last client by more than 10 s")
     assert not pid_alive(info["pid"])
-    assert not state.exists()
+    assert json.loads(state.read_text())["status"] == "stopped"
