@@ -159,15 +159,20 @@ def test_store_killed_under_serve_comes_back(tmp_path, procs):
     print(f"serve: 503 in {down} s; back {back:.2f} s after resume; natural restart {natural:.2f} s, statuses {sorted(seen)}")
 
 
-def test_store_killed_under_gunicorn_with_recycled_workers(tmp_path, procs):
+@pytest.mark.slow  # about 20 s each on a loaded 2-core machine; runs in the default suite
+@pytest.mark.parametrize("config", ["shipped", "none"])
+def test_store_killed_under_gunicorn_with_recycled_workers(tmp_path, procs, config):
+    """With the shipped config the master holds the store; without it the first worker started it:
+    either way recycling every worker leaves the store running, and a killed store comes back."""
     _seed(tmp_path, "sup_gunicorn")
     api_port = free_port()
-    master = procs.start(["-m", "gunicorn", "-c", "python:service.gunicorn_conf", "-w", "2", "-b", f"127.0.0.1:{api_port}",
-                          "--graceful-timeout", "5"], env_for(tmp_path, "sup_gunicorn"), "gunicorn.out")
+    how = ["-c", "python:service.gunicorn_conf"] if config == "shipped" else ["service.wsgi:create_wsgi_app()"]
+    master = procs.start(["-m", "gunicorn", *how, "-w", "2", "-b", f"127.0.0.1:{api_port}", "--graceful-timeout", "5"],
+                         env_for(tmp_path, "sup_gunicorn"), "gunicorn.out")
     wait_for(lambda: get(api_port, "/api/v1/health").status == 200 or master.poll() is not None, 120, 0.2, "gunicorn up")
     assert master.poll() is None, procs.output("gunicorn.out")
     before = _counts(tmp_path, "sup_gunicorn")
-    store_port = state(tmp_path)["port"]
+    store_port, nx_before = state(tmp_path)["port"], state(tmp_path)["pid"]
     workers = wait_for(lambda: len(_children(master.pid)) == 2 and _children(master.pid), 60, 0.2, "2 workers")
 
     # recycle both workers with the store up: one gracefully (what max_requests does), one by SIGKILL
@@ -177,6 +182,7 @@ def test_store_killed_under_gunicorn_with_recycled_workers(tmp_path, procs):
     workers = wait_for(lambda: (w := _children(master.pid)) and len(w) == 2 and not w & {first, second} and w, 60, 0.2,
                        "2 new workers")
     wait_for(lambda: all(get(api_port, SAMPLES).status == 200 for _ in range(4)), 60, 0.2, "new workers serve")
+    assert state(tmp_path)["pid"] == nx_before and state(tmp_path)["restarts"] == 0, "recycling workers never stopped the store"
 
     # the store dies; while it is down a worker is recycled: the new one boots and answers 503 too
     sup, nx = _kill_store_paused(tmp_path, procs)
@@ -193,7 +199,7 @@ def test_store_killed_under_gunicorn_with_recycled_workers(tmp_path, procs):
 
     assert master.poll() is None, "gunicorn was not restarted"
     assert _counts(tmp_path, "sup_gunicorn") == before
-    print(f"gunicorn: 503 in {down} s; back {back:.2f} s after resume; natural restart {natural:.2f} s, statuses {sorted(seen)}")
+    print(f"gunicorn ({config} config): 503 in {down} s; back {back:.2f} s after resume; natural restart {natural:.2f} s, statuses {sorted(seen)}")
 
 
 def test_sigkill_of_the_client_that_started_the_store_spares_the_others(tmp_path, procs):
@@ -343,3 +349,28 @@ def _seed_via(st) -> None:
     from ingest.importer import Importer, ImportOptions
 
     assert Importer(st, ImportOptions(progress=False)).run([SEED_FILE]).status == "committed"
+
+
+def test_a_killed_supervisor_takes_its_server_along_and_the_next_client_starts_both(tmp_path):
+    """SIGKILL of the supervisor: its server follows (PR_SET_PDEATHSIG) instead of lingering unsupervised,
+    and the next Ionbase command (`ionbase db status`) starts a new supervisor on the same port."""
+    import json
+    import subprocess
+
+    from store.embedded import EmbeddedServer, pid_alive
+
+    server = EmbeddedServer(tmp_path)
+    try:
+        server.ensure_running()
+        old = state(tmp_path)
+        server.stop()  # this process no longer uses it
+        os.kill(old["supervisor_pid"], signal.SIGKILL)
+        wait_for(lambda: not pid_alive(old["pid"]), 10, 0.05, "the server followed its supervisor")
+        out = subprocess.run([sys.executable, "-m", "ionbase", "db", "status", "--json"], env=env_for(tmp_path, "revived"),
+                             cwd=str(REPO), capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr[-2000:]
+        embedded = json.loads(out.stdout)["embedded"]
+        assert embedded["supervisor_pid"] != old["supervisor_pid"] and embedded["pid"] != old["pid"]
+        assert embedded["port"] == old["port"] and embedded["status"] == "up"
+    finally:
+        server.shutdown()
