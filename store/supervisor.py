@@ -73,9 +73,16 @@ def owns_listener(pid: int, port: int) -> bool:
     A TCP connect alone would also succeed against another process squatting the port while our
     server failed to bind it; the supervisor must know that its own child listens.
     """
+    table = Path("/proc/net/tcp")
+    if not table.exists():  # not Linux: a TCP connect is the best check there is
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            return False
     inodes = set()
     with contextlib.suppress(OSError):
-        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        for line in table.read_text().splitlines()[1:]:
             fields = line.split()
             local, st, inode = fields[1], fields[3], fields[9]
             if st == "0A" and local.upper() == f"0100007F:{port:04X}":
@@ -192,7 +199,12 @@ class Supervisor:
             self._sleep(delay)
 
     def _idle_too_long(self, idle_since: float | None) -> bool:
+        """Idle for ``idle_exit_s``: take ``clients.lock`` for good, so no client registers while we stop."""
         if idle_since is None or time.monotonic() - idle_since < self.idle_exit_s:
+            return False
+        try:
+            fcntl.flock(self._clients_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released when we exit
+        except BlockingIOError:  # a client came just now
             return False
         log.info("no Ionbase process has used the store for %.0f s; stopping", self.idle_exit_s)
         return True
