@@ -82,6 +82,16 @@ def _children(pid: int) -> set[int]:
     return out
 
 
+def _descendants(pid: int) -> set[int]:
+    found, todo = set(), [pid]
+    while todo:
+        for child in _children(todo.pop()):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
 def _check_down(port: int, n: int = 4) -> list[float]:
     """``n`` data requests and one health request: each 503 with Retry-After within 1 s."""
     seconds = []
@@ -231,7 +241,13 @@ def test_sigkill_of_the_client_that_started_the_store_spares_the_others(tmp_path
     wait_for(lambda: get(api_port, "/api/v1/health").status == 200 or serve.poll() is not None, 90, 0.2, "serve up")
     assert serve.poll() is None, procs.output("serve.out")
 
-    os.killpg(importer.pid, signal.SIGKILL)  # the importer and everything in its process group
+    # the importer, every process it started (recursively) and its process group, as a harness or
+    # an OOM kill of the tree would: the supervisor is none of them
+    tree = _descendants(importer.pid)
+    assert not tree & {sup, nx}, "the store is not in the importer's process tree"
+    for pid in tree:
+        os.kill(pid, signal.SIGKILL)
+    os.killpg(importer.pid, signal.SIGKILL)
     importer.wait(timeout=10)
     assert importer.returncode == -signal.SIGKILL
     deadline = time.monotonic() + 5
@@ -242,6 +258,25 @@ def test_sigkill_of_the_client_that_started_the_store_spares_the_others(tmp_path
         time.sleep(0.2)
     st = state(tmp_path)
     assert alive(sup) and alive(nx) and st["pid"] == nx and st["restarts"] == 0, st
+
+
+def test_the_client_that_started_the_store_may_exit_while_another_uses_it(tmp_path, procs):
+    from ionbase.settings import Settings
+    from store import open_store
+
+    st = open_store(Settings(data_dir=tmp_path, db_name="starter", embedded_idle_exit_s=0.5))  # starts it
+    api_port = free_port()
+    serve = procs.start(["-m", "ionbase", "serve", "--port", str(api_port)],
+                        env_for(tmp_path, "starter", IONBASE_EMBEDDED_IDLE_EXIT_S="0.5"), "serve.out")
+    try:
+        wait_for(lambda: get(api_port, "/api/v1/health").status == 200 or serve.poll() is not None, 90, 0.2, "serve up")
+        assert serve.poll() is None, procs.output("serve.out")
+        nx = state(tmp_path)["pid"]
+    finally:
+        st.close()  # the starter leaves normally
+    time.sleep(2.0)  # four times the idle grace
+    assert get(api_port, "/api/v1/health").status == 200 and get(api_port, SAMPLES).status == 200
+    assert state(tmp_path)["pid"] == nx and alive(nx)
 
 
 # ---------------------------------------------------------------- in-process, a few seconds each
@@ -374,3 +409,27 @@ def test_a_killed_supervisor_takes_its_server_along_and_the_next_client_starts_b
         assert embedded["port"] == old["port"] and embedded["status"] == "up"
     finally:
         server.shutdown()
+
+
+def test_an_idle_supervisor_locks_out_new_clients_until_it_has_stopped(tmp_path):
+    """Once the supervisor decides to stop for idleness it keeps clients.lock exclusively, so a client
+    arriving then waits for it to exit (and starts a new one) instead of getting a server being stopped;
+    a client that holds the lock keeps the store from going idle."""
+    import fcntl
+
+    from store.supervisor import CLIENTS_LOCK, Supervisor
+
+    sup = Supervisor(tmp_path, idle_exit_s=0.0)
+    sup._clients_fd = os.open(tmp_path / CLIENTS_LOCK, os.O_RDWR | os.O_CREAT)
+    client = os.open(tmp_path / CLIENTS_LOCK, os.O_RDWR)
+    try:
+        fcntl.flock(client, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        assert sup._idle_since(None) is None and not sup._idle_too_long(time.monotonic() - 1), "a client holds it"
+        fcntl.flock(client, fcntl.LOCK_UN)
+        since = sup._idle_since(None)
+        assert since is not None and sup._idle_too_long(since - 1)
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(client, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    finally:
+        os.close(client)
+        os.close(sup._clients_fd)
