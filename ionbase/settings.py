@@ -40,6 +40,7 @@ class Settings:
     workers: int = 0  # 0: os.cpu_count()
     seed_dir: Path | None = None
     testing: bool = False
+    embedded_idle_exit_s: float = 15.0  # the embedded store stops this long after its last client
 
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> "Settings":
@@ -63,6 +64,8 @@ class Settings:
                 kwargs[name] = int(val)
         if e.get("IONBASE_DASK_SCHEDULER"):
             kwargs["dask_scheduler"] = e["IONBASE_DASK_SCHEDULER"]
+        if e.get("IONBASE_EMBEDDED_IDLE_EXIT_S"):
+            kwargs["embedded_idle_exit_s"] = float(e["IONBASE_EMBEDDED_IDLE_EXIT_S"])
         if e.get("IONBASE_SEED_DIR"):
             kwargs["seed_dir"] = Path(e["IONBASE_SEED_DIR"])
         kwargs.update(overrides)

@@ -55,7 +55,8 @@ class DefaultGroup(click.Group):
 def main(ctx: click.Context, verbose: bool) -> None:
     """Ionbase: a materials database for solid-state battery research."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    # SIGTERM (systemd, `timeout`, `kill`) exits like Ctrl-C, so the embedded store is stopped cleanly
+    # SIGTERM (systemd, `timeout`, `kill`) exits like Ctrl-C (the embedded store's supervisor stops the
+    # store once no Ionbase process uses it)
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     ctx.ensure_object(dict)
     ctx.obj["settings"] = Settings.from_env()
@@ -81,10 +82,27 @@ def db_status(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"store: {status['store']} ({status['uri']}), server version {status['server_version']}")
     if status.get("embedded"):
         e = status["embedded"]
-        click.echo(f"embedded nx-27017: data in {e['data_dir']}, pid {e['pid']}, port {e['port']}")
+        click.echo(f"embedded nx-27017: data in {e['data_dir']}, pid {e['pid']}, port {e['port']}, "
+                   f"supervisor pid {e['supervisor_pid']}, {e['restarts']} restart(s)")
     click.echo(f"database: {status['database']}")
     for name, count in status["collections"].items():
         click.echo(f"  {name:<22} {count:>10}")
+
+
+@db.command("stop")
+@click.pass_context
+def db_stop(ctx: click.Context) -> None:
+    """Stop the embedded store now, even while other Ionbase processes use it."""
+    from store.embedded import EmbeddedServer, supervisor_running
+
+    settings = _settings(ctx)
+    if settings.mongodb_uri:
+        raise click.ClickException("MONGODB_URI is set: Ionbase does not manage that server")
+    if not supervisor_running(settings.data_dir):
+        click.echo(f"no embedded store runs for {settings.data_dir}")
+        return
+    EmbeddedServer(settings.data_dir).shutdown()
+    click.echo(f"stopped the embedded store of {settings.data_dir}")
 
 
 # ------------------------------------------------------------------ import

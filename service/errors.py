@@ -78,6 +78,12 @@ class ServiceUnavailable(ApiError):
     code = 503
     description = "The service is not available."
 
+    #: seconds a client should wait: the embedded store restarts within about a second
+    RETRY_AFTER_S = 2
+
+    def __init__(self, message: str | None = None, errors: dict | None = None, headers: dict | None = None):
+        super().__init__(message, errors, {"Retry-After": str(self.RETRY_AFTER_S), **(headers or {})})
+
 
 def error_payload(code: int, name: str, message: str | None, errors: Any = None) -> dict:
     """The error body (also used by the OpenAPI ``Error`` schema)."""
@@ -113,6 +119,20 @@ def _handle_http(error: HTTPException):
     return resp
 
 
+def _handle_store_unreachable(error: Exception):
+    """pymongo could not reach the store (down, restarting, moved): 503 with ``Retry-After``, not 500."""
+    from flask import current_app
+
+    log.warning("store unreachable: %s: %s", type(error).__name__, str(error)[:200])
+    store = current_app.extensions.get("ionbase_store")
+    if store is not None and hasattr(store, "on_unreachable"):
+        try:
+            store.on_unreachable()
+        except Exception:  # the answer is 503 either way; the reason goes to the log
+            log.exception("could not re-resolve the store")
+    return _handle_http(ServiceUnavailable(f"the store does not answer ({type(error).__name__}); retry shortly"))
+
+
 def _handle_unexpected(error: Exception):
     log.exception("unhandled error: %s", error)
     return _handle_http(InternalServerError())
@@ -120,5 +140,8 @@ def _handle_unexpected(error: Exception):
 
 def register_error_handlers(app: Flask) -> None:
     """Install the handlers (after flask-smorest's, so ours win)."""
+    from pymongo.errors import ConnectionFailure  # also AutoReconnect, ServerSelectionTimeoutError
+
     app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(ConnectionFailure, _handle_store_unreachable)
     app.register_error_handler(Exception, _handle_unexpected)

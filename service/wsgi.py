@@ -1,9 +1,10 @@
 """WSGI entry for production servers.
 
-    gunicorn -w 4 -b 127.0.0.1:8000 'service.wsgi:create_wsgi_app()'
+    gunicorn -c python:service.gunicorn_conf -w 4 -b 127.0.0.1:8000
 
-gunicorn (>= 20.1) calls the factory once per worker, after forking, so each worker opens its own
-store connection (pymongo clients must not cross a fork). Settings come from the environment
+(``service.gunicorn_conf`` names this factory and, with the embedded store, registers the master as
+its client; see there.) gunicorn (>= 20.1) calls the factory once per worker, after forking, so each
+worker opens its own store connection (pymongo clients must not cross a fork). Settings come from the environment
 (``MONGODB_URI``, ``IONBASE_DB_NAME``, ``IONBASE_*``). ``app`` is also available for servers that
 want a module attribute: it is built lazily on first request.
 """
@@ -19,8 +20,11 @@ def create_wsgi_app() -> Flask:
     """Build the app from the environment (the gunicorn factory)."""
     from ionbase.settings import Settings
     from service.app import create_app
+    from store import open_store
 
-    return create_app(Settings.from_env())
+    settings = Settings.from_env()
+    # do not wait for an embedded store that is restarting: boot, answer 503 until it is back
+    return create_app(settings, store=open_store(settings, wait=False))
 
 
 class _LazyApp:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,13 @@ log = logging.getLogger(__name__)
 
 #: import batches whose records queries must not see
 HIDDEN_BATCH_STATES = ("pending", "failed", "rolled_back")
+
+#: pymongo options for the embedded store. On loopback a dead server refuses at once, so a short
+#: server selection (pymongo rounds it up to its 0.5 s heartbeat step) is enough; a retried read
+#: would only wait a second time for a server that is being restarted. So the API answers 503
+#: within a second while it is down (tests/store/test_supervision.py measures it).
+EMBEDDED_CLIENT_OPTIONS = {"serverSelectionTimeoutMS": 250, "retryReads": False}
+URI_CLIENT_OPTIONS = {"serverSelectionTimeoutMS": 10000}
 
 
 def redact_uri(uri: str) -> str:
@@ -41,6 +49,33 @@ class Store:
     embedded: EmbeddedServer | None = None
     alias: str = "default"
     _extra: dict = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def on_unreachable(self) -> None:
+        """The store did not answer: follow an embedded server that moved port, revive a dead supervisor.
+
+        Cheap (reads the supervisor's state file) and never blocks; the API calls it when it maps a
+        connection failure to 503, so the next request reaches the server again without a restart.
+        """
+        if self.embedded is None:
+            return
+        self.embedded.revive_in_background()
+        port = self.embedded.current().get("port")
+        if not port or port == self.embedded.port:
+            return
+        with self._lock:
+            if port == self.embedded.port:
+                return
+            log.warning("the embedded store moved from port %s to %s; reconnecting", self.embedded.port, port)
+            old = self.client
+            self.embedded.port = port
+            self.uri = self.embedded.uri
+            self.client = pymongo.MongoClient(self.uri, tz_aware=False, **EMBEDDED_CLIENT_OPTIONS)
+            self.db = self.client[self.db.name]
+            mongoengine.disconnect(alias=self.alias)
+            mongoengine.connect(db=self.db.name, host=self.uri, alias=self.alias, uuidRepresentation="standard",
+                                **EMBEDDED_CLIENT_OPTIONS)
+            old.close()
 
     def hidden_batches(self) -> list[str]:
         """Ids of import batches that are not committed (their records stay invisible)."""
@@ -71,12 +106,15 @@ class Store:
             "collections": collections,
         }
         if self.embedded is not None:
+            state = self.embedded.current()
             out["embedded"] = {
                 "package": "nx-27017",
                 "data_dir": str(self.embedded.mongo_dir),
-                "pid": self.embedded.pid,
-                "port": self.embedded.port,
-                "owner": self.embedded.owner,
+                "pid": state.get("pid"),
+                "port": state.get("port"),
+                "supervisor_pid": state.get("supervisor_pid"),
+                "status": state.get("status"),
+                "restarts": state.get("restarts"),
             }
         return out
 
@@ -93,22 +131,33 @@ def ensure_indexes() -> None:
         doc.ensure_indexes()
 
 
-def open_store(settings: Settings, *, create_indexes: bool = True) -> Store:
-    """Connect to ``settings.mongodb_uri`` or start/reuse the embedded server."""
+def open_store(settings: Settings, *, create_indexes: bool = True, wait: bool = True) -> Store:
+    """Connect to ``settings.mongodb_uri`` or start/reuse the (supervised) embedded server.
+
+    ``wait=False`` (gunicorn workers) does not wait for an embedded server that its supervisor is
+    restarting: the app boots and answers 503 until the server is back; indexes are then left to
+    the next start (logged), since they already exist on any store that was ever opened.
+    """
     embedded = None
     if settings.mongodb_uri:
-        uri, kind = settings.mongodb_uri, "uri"
+        uri, kind, options = settings.mongodb_uri, "uri", URI_CLIENT_OPTIONS
     else:
-        embedded = EmbeddedServer(settings.data_dir)
-        uri, kind = embedded.ensure_running(), "embedded"
-    client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=10000, tz_aware=False)
-    client.admin.command("ping")
+        embedded = EmbeddedServer(settings.data_dir, idle_exit_s=settings.embedded_idle_exit_s)
+        uri = embedded.ensure_running() if wait else embedded.attach()
+        kind, options = "embedded", EMBEDDED_CLIENT_OPTIONS
+    client = pymongo.MongoClient(uri, tz_aware=False, **options)
     db = client[settings.db_name]
     mongoengine.disconnect(alias="default")
-    mongoengine.connect(db=settings.db_name, host=uri, alias="default", serverSelectionTimeoutMS=10000, uuidRepresentation="standard")
+    mongoengine.connect(db=settings.db_name, host=uri, alias="default", uuidRepresentation="standard", **options)
     store = Store(client=client, db=db, kind=kind, uri=uri, embedded=embedded)
-    if create_indexes:
-        ensure_indexes()
+    try:
+        client.admin.command("ping")
+        if create_indexes:
+            ensure_indexes()
+    except pymongo.errors.ConnectionFailure as exc:
+        if wait:
+            raise
+        log.warning("the store at %s does not answer yet (%s); indexes not checked", redact_uri(uri), type(exc).__name__)
     return store
 
 

@@ -40,7 +40,7 @@ def server_uri(base_settings) -> str:
     server = EmbeddedServer(base_settings.data_dir)
     uri = server.ensure_running()
     yield uri
-    server.stop()
+    server.shutdown()
 
 
 @pytest.fixture()

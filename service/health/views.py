@@ -25,14 +25,19 @@ class Health(ma.Schema):
 
 @blp.route("")
 @blp.response(200, Health)
-@blp.alt_response(503, description="The store does not answer")
+@blp.alt_response(503, description="The store does not answer (with `Retry-After`)")
 def health():
-    """Service status, version and store; 503 when the store does not answer."""
+    """Service status, version and store; 503 with ``Retry-After`` when the store does not answer."""
     from pymongo.errors import PyMongoError
 
     store = get_store()
     try:
         info = store.client.admin.command("buildInfo")
     except PyMongoError as exc:
-        raise ServiceUnavailable(f"the store does not answer: {type(exc).__name__}") from None
+        errors = None
+        if store.embedded is not None:
+            store.on_unreachable()
+            state = store.embedded.current()
+            errors = {"embedded": {k: state.get(k) for k in ("status", "port", "restarts", "supervisor_pid")}}
+        raise ServiceUnavailable(f"the store does not answer: {type(exc).__name__}", errors) from None
     return {"status": "ok", "version": __version__, "store": {"kind": store.kind, "server_version": info.get("version")}}

@@ -96,8 +96,9 @@ def test_lazy_module_app_builds_on_first_call(monkeypatch, api_settings, tmp_pat
 
 
 def test_health_is_503_when_the_store_is_down(tmp_path):
-    """A stopped embedded server: health answers 503 in the error format instead of hanging or 500."""
-    import pymongo
+    """A stopped embedded store: health answers 503 in the error format (not a hang or 500), and the
+    app starts a new supervisor in the background, so it is healthy again without a restart."""
+    import time
 
     from ionbase.settings import Settings
     from service.app import create_app
@@ -108,10 +109,18 @@ def test_health_is_503_when_the_store_is_down(tmp_path):
     app = create_app(settings, store=st)
     client = app.test_client()
     assert client.get("/api/v1/health").status_code == 200
-    st.embedded.stop()
-    st.client = pymongo.MongoClient(st.uri, serverSelectionTimeoutMS=500)
+    st.embedded.shutdown()
     r = client.get("/api/v1/health")
-    assert r.status_code == 503
+    assert r.status_code == 503 and int(r.headers["Retry-After"]) > 0
     body = r.get_json()
     assert body["code"] == 503 and "does not answer" in body["message"]
-    st.client.close()
+    try:
+        deadline = time.monotonic() + 30
+        while client.get("/api/v1/health").status_code != 200:
+            assert time.monotonic() < deadline, "the store was not revived within 30 s"
+            time.sleep(0.1)
+    finally:
+        if st.embedded._revive is not None:
+            st.embedded._revive.join(timeout=30)
+        st.embedded.shutdown()
+        st.client.close()
