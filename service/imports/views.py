@@ -17,7 +17,7 @@ from service.auth import WRITE_SECURITY, current_key, requires
 from service.common import PageArgs, clean, get_settings, get_store, list_page
 from schemas.api import document_schema
 from service.common import page_schema
-from service.errors import BadRequest, NotFound, Unprocessable
+from service.errors import BadRequest, Conflict, NotFound, Unprocessable
 
 F = ma.fields
 blp = Blueprint("imports", __name__, url_prefix="/api/v1/imports", description="Import batches")
@@ -154,3 +154,43 @@ def get_import(batch_id):
     if doc is None:
         raise NotFound(f"no import batch {batch_id!r}")
     return clean(doc)
+
+
+class RollbackOut(ma.Schema):
+    batch = F.String()
+    status = F.String(metadata={"description": "rolled_back"})
+    deleted = F.Integer(metadata={"description": "documents the batch created, deleted"})
+    restored = F.Integer(metadata={"description": "documents the batch replaced, restored to their earlier version"})
+    derived_deleted = F.Integer(metadata={"description": "derived values computed from the batch's documents, removed"})
+    job_states_deleted = F.Integer()
+    samples = F.List(F.String(), metadata={"description": "samples whose derived values were recomputed"})
+    analysis = F.Dict(allow_none=True, metadata={"description": "summary of the recomputation (jobs.runner.run_jobs)"})
+    note = F.String()
+
+
+@blp.route("/<string:batch_id>/rollback", methods=["POST"])
+@blp.response(200, RollbackOut)
+@blp.alt_response(404, description="No such batch")
+@blp.alt_response(409, description="The batch is not committed, or a later batch replaced documents it wrote")
+@blp.doc(security=WRITE_SECURITY)
+@requires("writer")
+def rollback_import(batch_id):
+    """Undo a committed batch, derived values included.
+
+    Deletes what the batch created, restores what it replaced, removes every derived value computed
+    from its documents and recomputes the derived values of the samples it touched before answering,
+    so the store is as it was before the batch. Rolling back a rolled-back batch changes nothing.
+    """
+    from ingest.batches import RollbackRefused
+    from service.imports.rollback import rollback_batch
+
+    unknown = sorted(set(request.args) | set(request.form) | set(request.files))
+    if unknown:
+        raise BadRequest(f"unknown parameter(s) {unknown}; this endpoint takes none")
+    try:
+        result = rollback_batch(get_store(), get_settings(), str(batch_id))
+    except LookupError as exc:
+        raise NotFound(str(exc)) from None
+    except RollbackRefused as exc:
+        raise Conflict(str(exc)) from None
+    return clean(result)
