@@ -19,8 +19,9 @@ no state for those items and recomputes them; the computation is deterministic, 
 numbers come back). ``ionbase import rollback`` and ``POST /imports/{id}/rollback`` do that
 recomputation before they return; callers of :func:`rollback` itself must run the jobs.
 
-A batch whose documents a later committed batch replaced again is refused: roll the later batch
-back first (otherwise its corrections would be silently overwritten by older versions).
+A batch is refused while a later committed batch depends on it, having replaced a document it wrote
+(its correction would be silently overwritten by an older version) or added records to a sample it
+created (they would be left without their sample): roll the later batch back first.
 """
 
 from __future__ import annotations
@@ -119,19 +120,35 @@ def _drop_derived(db, written: dict[str, set[str]], samples: set[str]) -> tuple[
     return n_props, n_states, {d["sample"] for d in derived.values() if d.get("sample")}
 
 
-def _check_later_batches(db, batch_id: str) -> None:
-    """Refuse when a later committed batch replaced documents this batch wrote."""
+def _later_dependants(db, batch_id: str) -> dict[str, str]:
+    """Other batches that replaced a document this batch wrote, or wrote a document of (or a child
+    of) a sample this batch created: ``{batch id: example document id}``."""
     later: dict[str, str] = {}
     for hist in db.import_history.find({"doc.batch_id": batch_id}, {"batch_id": 1, "doc._id": 1}):
         if hist["batch_id"] != batch_id:
             later.setdefault(hist["batch_id"], (hist.get("doc") or {}).get("_id") or hist["_id"])
+    replaced = {h["doc"]["_id"] for h in db.import_history.find({"batch_id": batch_id, "coll": "samples"}, {"doc._id": 1})}
+    created = [d["_id"] for d in db.samples.find({"batch_id": batch_id}, {"_id": 1}) if d["_id"] not in replaced]
+    for part in _chunks(created):
+        for coll, field in (*((c, "sample") for c in _SAMPLE_FIELD), ("samples", "parent")):
+            query = {field: {"$in": part}, "batch_id": {"$ne": batch_id}}
+            for d in db[coll].find(query, {"_id": 1, "batch_id": 1}):
+                if d.get("batch_id"):  # derived values carry none; they go with the sample
+                    later.setdefault(d["batch_id"], d["_id"])
+    return later
+
+
+def _check_later_batches(db, batch_id: str) -> None:
+    """Refuse when committed batches depend on what this batch wrote (see _later_dependants):
+    rolling it back would silently overwrite their corrections or orphan their records."""
+    later = _later_dependants(db, batch_id)
     if not later:
         return
     live = {b["_id"] for b in db.import_batches.find({"_id": {"$in": sorted(later)}, "status": {"$in": ["committed", "committing"]}}, {"_id": 1})}
     if live:
         names = ", ".join(f"{b} (e.g. {later[b]})" for b in sorted(live))
-        raise RollbackRefused(f"batch {batch_id} cannot be rolled back: later batch(es) {names} replaced documents it wrote; "
-                              "roll those back first")
+        raise RollbackRefused(f"batch {batch_id} cannot be rolled back: later batch(es) {names} replaced documents it wrote "
+                              "or added records to samples it created; roll those back first")
 
 
 def _restore_and_delete(db, batch_id: str) -> tuple[int, int]:

@@ -247,3 +247,23 @@ def test_an_interrupted_rollback_is_finished_by_recover(store, settings, tmp_pat
     assert set(after) == set(before)
     for key, value in before.items():
         assert after[key] == pytest.approx(value, rel=1e-9), key
+
+
+def test_rollback_refused_while_a_later_batch_added_records_to_a_sample_it_created(store, settings, tmp_path):
+    first = tmp_path / "first.yaml"
+    lab_file(first, {"D": {t: (500.0, 1.0) for t in TEMPS_C}}, new_samples=("D",))
+    created = _run(store, first)
+    run_jobs(store, settings)
+    later_file = tmp_path / "later.yaml"
+    lab_file(later_file, {}, reported=[{"sample": "D", "name": "ionic_conductivity", "value": "0.9 mS/cm",
+                                        "conditions": {"temperature": "25 °C", "method": "DC"}}])
+    later = _run(store, later_file)
+    with pytest.raises(RollbackRefused, match=f"later batch\\(es\\) {later} .*roll those back first"):
+        rollback(store, created)
+    assert store.db.import_batches.find_one({"_id": created})["status"] == "committed"
+    assert store.db.properties.count_documents({"origin": "derived", "sample_label": "D"}) > 0, "nothing was touched"
+    rollback(store, later)
+    result = rollback(store, created)
+    assert result["deleted"] > 0
+    assert store.db.properties.count_documents({}) == 0 and store.db.samples.count_documents({"label": "D"}) == 0
+    assert store.db.job_items.count_documents({}) == 0
