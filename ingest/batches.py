@@ -31,6 +31,7 @@ import os
 import socket
 from typing import Iterable
 
+from store import set_fields
 from store.embedded import pid_alive
 
 COLLECTIONS = ("materials", "routes", "samples", "structures", "measurements", "measurement_arrays", "properties")
@@ -53,14 +54,20 @@ def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
         yield ids[start : start + _CHUNK]
 
 
+def history_doc_id(hist: dict) -> str:
+    """The id of the document an ``import_history`` entry saved (its own id is
+    ``<batch>:<collection>:<document id>``; read from there because the embedded store returns
+    dotted projections such as ``doc._id`` flattened)."""
+    return hist["_id"].split(":", 2)[2]
+
+
 def _batch_documents(db, batch_id: str) -> dict[str, set[str]]:
     """Ids per collection of the documents this batch wrote (created or replaced), restored or not."""
     out: dict[str, set[str]] = {c: set() for c in COLLECTIONS}
     for coll in COLLECTIONS:
         out[coll].update(d["_id"] for d in db[coll].find({"batch_id": batch_id}, {"_id": 1}))
-    for hist in db.import_history.find({"batch_id": batch_id}, {"coll": 1, "doc._id": 1, "_id": 1}):
-        doc_id = (hist.get("doc") or {}).get("_id") or hist["_id"].split(":", 2)[2]
-        out.setdefault(hist["coll"], set()).add(doc_id)
+    for hist in db.import_history.find({"batch_id": batch_id}, {"coll": 1, "_id": 1}):
+        out.setdefault(hist["coll"], set()).add(history_doc_id(hist))
     return out
 
 
@@ -120,14 +127,30 @@ def _drop_derived(db, written: dict[str, set[str]], samples: set[str]) -> tuple[
     return n_props, n_states, {d["sample"] for d in derived.values() if d.get("sample")}
 
 
+def invalidate_changed_samples(db, batch_id: str) -> int:
+    """On commit: derived values carry their sample's denormalised fields (formula, family, synthesis
+    summary such as milling time) but the jobs' fingerprints do not, so when a batch replaced a
+    sample, material or route document, that sample's derived values are marked stale and its job
+    states invalidated: the next run recomputes them. Returns the derived values marked."""
+    written: dict[str, set[str]] = {c: set() for c in COLLECTIONS}
+    for hist in db.import_history.find({"batch_id": batch_id, "coll": {"$in": ["samples", "materials", "routes"]}},
+                                       {"coll": 1, "_id": 1}):
+        written[hist["coll"]].add(history_doc_id(hist))
+    n = 0
+    for part in _chunks(_touched_samples(db, written)):
+        db.job_items.update_many({"sample": {"$in": part}}, {"$set": {"input_fingerprint": None}})
+        n += set_fields(db.properties, {"origin": "derived", "sample": {"$in": part}}, {"stale": True})
+    return n
+
+
 def _later_dependants(db, batch_id: str) -> dict[str, str]:
     """Other batches that replaced a document this batch wrote, or wrote a document of (or a child
     of) a sample this batch created: ``{batch id: example document id}``."""
     later: dict[str, str] = {}
-    for hist in db.import_history.find({"doc.batch_id": batch_id}, {"batch_id": 1, "doc._id": 1}):
+    for hist in db.import_history.find({"doc.batch_id": batch_id}, {"batch_id": 1, "_id": 1}):
         if hist["batch_id"] != batch_id:
-            later.setdefault(hist["batch_id"], (hist.get("doc") or {}).get("_id") or hist["_id"])
-    replaced = {h["doc"]["_id"] for h in db.import_history.find({"batch_id": batch_id, "coll": "samples"}, {"doc._id": 1})}
+            later.setdefault(hist["batch_id"], history_doc_id(hist))
+    replaced = {history_doc_id(h) for h in db.import_history.find({"batch_id": batch_id, "coll": "samples"}, {"_id": 1})}
     created = [d["_id"] for d in db.samples.find({"batch_id": batch_id}, {"_id": 1}) if d["_id"] not in replaced]
     for part in _chunks(created):
         for coll, field in (*((c, "sample") for c in _SAMPLE_FIELD), ("samples", "parent")):

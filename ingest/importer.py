@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterable
 
 import yaml
 
-from ingest.batches import COLLECTIONS, resume_rollbacks, rollback  # noqa: F401 (rollback: public here too)
+from ingest.batches import COLLECTIONS, history_doc_id, invalidate_changed_samples, resume_rollbacks, rollback  # noqa: F401 (rollback: public here too)
 from ingest import progress as progress_mod
 from ingest.errors import ImportFailed, Issue
 from ingest.loaders import (
@@ -634,6 +634,7 @@ class Importer:
         stage("committing")
         _apply_staged(self.db, batch_id, stage)
         _mark_stale(self.db, writer.changed_ids)
+        invalidate_changed_samples(self.db, batch_id)
         self.db.import_batches.update_one({"_id": batch_id}, {"$set": {"status": "committed", "finished_at": _now()}})
         report.status = "committed"
         return report
@@ -841,6 +842,8 @@ def recover(store, *, force: bool = False) -> list[dict]:
             continue  # another live import
         if batch["status"] == "committing":
             _apply_staged(db, batch["_id"])
+            _mark_stale(db, [history_doc_id(h) for h in db.import_history.find({"batch_id": batch["_id"]}, {"_id": 1})])
+            invalidate_changed_samples(db, batch["_id"])
             db.import_batches.update_one({"_id": batch["_id"]}, {"$set": {"status": "committed", "finished_at": _now(), "recovered": "rolled forward"}})
             done.append({"batch": batch["_id"], "action": "rolled forward"})
         else:

@@ -267,3 +267,32 @@ def test_rollback_refused_while_a_later_batch_added_records_to_a_sample_it_creat
     assert result["deleted"] > 0
     assert store.db.properties.count_documents({}) == 0 and store.db.samples.count_documents({"label": "D"}) == 0
     assert store.db.job_items.count_documents({}) == 0
+
+
+def test_derived_values_follow_a_corrected_synthesis_and_its_rollback(store, settings, tmp_path):
+    """Derived documents carry the sample's synthesis summary (queried as synthesis.milling_time_h):
+    a corrected milling time makes them stale and the next run rewrites them; rolling the
+    correction back brings the earlier summary back on them too."""
+    from service.imports.rollback import rollback_batch
+
+    def milling(label):
+        docs = list(store.db.properties.find({"origin": "derived", "sample_label": label}))
+        return {d["synthesis"]["milling_time_h"] for d in docs}, {bool(d["stale"]) for d in docs}, len(docs)
+
+    path = tmp_path / "lab.yaml"
+    lab_file(path, {"B": {t: (500.0, 1.0) for t in TEMPS_C}}, new_samples=("B",))
+    _run(store, path)
+    run_jobs(store, settings)
+    before = _values(_derived(store, "B"))
+    assert milling("B") == ({10.0}, {False}, len(before))
+    path.write_text(path.read_text().replace("duration: 10 h", "duration: 4 h"))
+    correction = _run(store, path)
+    assert milling("B") == ({10.0}, {True}, len(before)), "stale until recomputed"
+    run = run_jobs(store, settings)
+    assert run["failed"] == 0 and run["computed"] == 5  # 4 spectra, 1 Arrhenius fit
+    assert milling("B") == ({4.0}, {False}, len(before))
+    assert _values(_derived(store, "B")) == pytest.approx(before, rel=1e-9)
+    result = rollback_batch(store, settings, correction)
+    assert result["restored"] == 1 and result["analysis"]["failed"] == 0
+    assert milling("B") == ({10.0}, {False}, len(before))
+    assert _values(_derived(store, "B")) == pytest.approx(before, rel=1e-9)
