@@ -89,32 +89,35 @@ def _samples_of(db, written: dict[str, set[str]]) -> set[str]:
     return samples
 
 
-def derived_closure(db, input_ids: Iterable[str], samples: Iterable[str] = ()) -> dict[str, dict]:
-    """Derived properties computed from ``input_ids`` (directly or through other derived ones),
-    plus every derived property of ``samples``; ``{_id: {"sample": ...}}``."""
-    found: dict[str, dict] = {}
-    for part in _chunks(samples):
-        for d in db.properties.find({"origin": "derived", "sample": {"$in": part}}, {"_id": 1, "sample": 1}):
-            found[d["_id"]] = d
-    frontier = set(input_ids) | set(found)
-    while frontier:
-        new: dict[str, dict] = {}
-        for part in _chunks(frontier):
-            for d in db.properties.find({"origin": "derived", "provenance.inputs": {"$in": part}}, {"_id": 1, "sample": 1}):
-                if d["_id"] not in found:
-                    new[d["_id"]] = d
-        found.update(new)
-        frontier = set(new)
-    return found
+def derived_closure(db, input_ids: Iterable[str], samples: Iterable[str], whole: Iterable[str] = ()) -> dict[str, dict]:
+    """Derived properties of ``samples`` computed from ``input_ids``, directly or through other
+    derived ones, plus every derived property of the samples in ``whole``; ``{_id: document}``.
 
-
-def _drop_derived(db, written: dict[str, set[str]], samples: set[str]) -> tuple[int, int, set[str]]:
-    """Delete the derived closure of the batch's documents and the job states behind it.
-
-    Returns (properties deleted, job states deleted, samples they belonged to).
+    Every job computes a sample's values from that sample's documents (items are per sample), so
+    the derived properties of the batch's samples are read once (indexed on ``sample``) and the
+    chains followed here, rather than scanning ``provenance.inputs`` over the whole collection.
     """
+    whole = set(whole)
+    candidates: dict[str, dict] = {}
+    for part in _chunks(set(samples) | whole):
+        for d in db.properties.find({"origin": "derived", "sample": {"$in": part}}, {"_id": 1, "sample": 1, "provenance": 1}):
+            candidates[d["_id"]] = d
+    found = {i: d for i, d in candidates.items() if d.get("sample") in whole}
+    reached = set(input_ids) | set(found)
+    while True:
+        new = {i: d for i, d in candidates.items()
+               if i not in found and reached.intersection((d.get("provenance") or {}).get("inputs") or ())}
+        if not new:
+            return found
+        found.update(new)
+        reached.update(new)
+
+
+def _drop_derived(db, written: dict[str, set[str]], samples: set[str], whole: set[str]) -> tuple[int, int]:
+    """Delete the derived closure of the batch's documents (see derived_closure) and the job
+    states behind it. Returns (properties deleted, job states deleted)."""
     inputs = set().union(*written.values())
-    derived = derived_closure(db, inputs, samples)
+    derived = derived_closure(db, inputs, samples, whole)
     n_props = n_states = 0
     for part in _chunks(derived):
         # job state first: a state left without its outputs would make the runner skip the item
@@ -122,9 +125,9 @@ def _drop_derived(db, written: dict[str, set[str]], samples: set[str]) -> tuple[
         n_props += db.properties.delete_many({"_id": {"$in": part}, "origin": "derived"}).deleted_count
     for part in _chunks(inputs):
         n_states += db.job_items.delete_many({"item": {"$in": part}}).deleted_count
-    for part in _chunks(samples):
+    for part in _chunks(whole):
         n_states += db.job_items.delete_many({"sample": {"$in": part}}).deleted_count
-    return n_props, n_states, {d["sample"] for d in derived.values() if d.get("sample")}
+    return n_props, n_states
 
 
 def invalidate_changed_samples(db, batch_id: str) -> int:
@@ -211,19 +214,21 @@ def rollback(store, batch_id: str) -> dict:
         raise RollbackRefused(f"batch {batch_id} is {batch['status']}, not committed; "
                               "`ionbase import recover` finishes or cleans interrupted imports")
     _check_later_batches(db, batch_id)
-    marker = {"state": "running", "started_at": _now(), "pid": os.getpid(), "host": socket.gethostname()}
-    db.import_batches.update_one({"_id": batch_id}, {"$set": {"rollback": marker}})
     written = _batch_documents(db, batch_id)
     whole = _touched_samples(db, written)
-    samples = _samples_of(db, written)
-    n_props, n_states, more = _drop_derived(db, written, whole)
+    # a resumed rollback may have deleted documents already: keep the samples the first attempt saw
+    samples = _samples_of(db, written) | whole | set((batch.get("rollback") or {}).get("samples") or ())
+    marker = {"state": "running", "started_at": _now(), "pid": os.getpid(), "host": socket.gethostname(),
+              "samples": sorted(samples)}
+    db.import_batches.update_one({"_id": batch_id}, {"$set": {"rollback": marker}})
+    n_props, n_states = _drop_derived(db, written, samples, whole)
     db.import_batches.update_one({"_id": batch_id}, {"$set": {"status": "rolled_back", "rolled_back_at": _now()}})
     restored, deleted = _restore_and_delete(db, batch_id)
-    n_props2, n_states2, more2 = _drop_derived(db, written, whole)
+    n_props2, n_states2 = _drop_derived(db, written, samples, whole)
     db.import_batches.update_one({"_id": batch_id}, {"$set": {"rollback": {**marker, "state": "done", "finished_at": _now()}}})
     return {"batch": batch_id, "status": "rolled_back", "deleted": deleted, "restored": restored,
             "derived_deleted": n_props + n_props2, "job_states_deleted": n_states + n_states2,
-            "samples": sorted(s for s in samples | more | more2 if s)}
+            "samples": sorted(s for s in samples if s)}
 
 
 def resume_rollbacks(store, *, force: bool = False) -> list[dict]:

@@ -854,7 +854,7 @@ def recover(store, *, force: bool = False) -> list[dict]:
 
 def list_batches(store, limit: int = 50) -> list[dict]:
     return list(
-        store.db.import_batches.find({}, {"files.path": 0, "errors": 0, "touched_samples": 0}).sort("started_at", -1).limit(limit)
+        store.db.import_batches.find({}, {"files.path": 0, "errors": 0, "touched_samples": 0, "rollback.samples": 0}).sort("started_at", -1).limit(limit)
     )
 
 

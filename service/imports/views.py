@@ -48,7 +48,7 @@ class ImportUpload(ma.Schema):
 
 BatchOut = document_schema(ImportBatch, "ImportBatch")
 BatchPage = page_schema(BatchOut, "ImportBatchPage")
-_BATCH_PROJECTION = {"previous": 0, "files.path": 0}
+_BATCH_PROJECTION = {"previous": 0, "files.path": 0, "rollback.samples": 0}
 
 
 def _safe_relpath(name: str) -> Path:
