@@ -51,6 +51,15 @@ BatchPage = page_schema(BatchOut, "ImportBatchPage")
 _BATCH_PROJECTION = {"previous": 0, "files.path": 0, "rollback.samples": 0}
 
 
+def _public_batch(doc: dict) -> dict:
+    """A batch without server-side file paths or the rollback's sample list (done here as well as
+    in the projection: nx-27017 ignores dotted exclusions such as ``files.path``)."""
+    doc["files"] = [{k: v for k, v in f.items() if k != "path"} for f in doc.get("files") or []]
+    if isinstance(doc.get("rollback"), dict):
+        doc["rollback"] = {k: v for k, v in doc["rollback"].items() if k != "samples"}
+    return doc
+
+
 def _safe_relpath(name: str) -> Path:
     parts = [secure_filename(p) for p in name.replace("\\", "/").split("/") if p not in ("", ".", "..")]
     parts = [p for p in parts if p]
@@ -143,7 +152,9 @@ def create_import(args):
 @blp.response(200, BatchPage)
 def list_imports(args):
     """List import batches (sorted by id, which starts with the time)."""
-    return list_page("import_batches", {}, args, projection=_BATCH_PROJECTION, visible=False)
+    page = list_page("import_batches", {}, args, projection=_BATCH_PROJECTION, visible=False)
+    page["data"] = [_public_batch(d) for d in page["data"]]
+    return page
 
 
 @blp.route("/<string:batch_id>")
@@ -153,7 +164,7 @@ def get_import(batch_id):
     doc = get_store().db.import_batches.find_one({"_id": str(batch_id)}, _BATCH_PROJECTION)
     if doc is None:
         raise NotFound(f"no import batch {batch_id!r}")
-    return clean(doc)
+    return clean(_public_batch(doc))
 
 
 class RollbackOut(ma.Schema):

@@ -182,6 +182,11 @@ def test_rollback_of_a_thickness_correction_restores_the_earlier_derived_values(
     sigma_ids = sorted(p["_id"] for k, p in after.items() if k[:2] == ("eis", "ionic_conductivity"))
     for name in ("activation_energy", "conductivity_prefactor"):
         assert sorted(after[("arrhenius", name, None)]["provenance"]["inputs"]) == sigma_ids
+    shown = client.get(f"/api/v1/imports/{correction}").get_json()
+    assert shown["status"] == "rolled_back" and shown["rollback"]["state"] == "done" and "samples" not in shown["rollback"]
+    assert shown["files"] and all("path" not in f for f in shown["files"]), "no server-side paths"
+    listed = client.get("/api/v1/imports").get_json()["data"]
+    assert all("path" not in f for b in listed for f in b["files"]) and all("samples" not in b.get("rollback", {}) for b in listed)
     # rolling back again changes nothing
     again = client.post(f"/api/v1/imports/{correction}/rollback", headers={"X-API-Key": token}).get_json()
     assert again["deleted"] == again["restored"] == again["derived_deleted"] == 0
