@@ -26,7 +26,6 @@ import itertools
 import logging
 import os
 import socket
-import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,8 @@ from typing import Any, Callable, Iterable
 
 import yaml
 
+from ingest.batches import COLLECTIONS, history_doc_id, invalidate_changed_samples, resume_rollbacks, rollback  # noqa: F401 (rollback: public here too)
+from ingest import progress as progress_mod
 from ingest.errors import ImportFailed, Issue, singular
 from ingest.loaders import (
     LAB_RECORD_SUFFIXES,
@@ -51,7 +52,6 @@ from store.embedded import pid_alive
 
 log = logging.getLogger(__name__)
 
-COLLECTIONS = ("materials", "routes", "samples", "structures", "measurements", "measurement_arrays", "properties")
 INSTRUMENT_SUFFIXES = (".mpt", ".mpr", ".dta", ".z", ".txt", ".par", ".cif", ".csv", ".xlsx")
 IGNORED_NAMES = {"readme.md", ".ds_store"}
 _CHUNK = 5000
@@ -211,6 +211,8 @@ class Importer:
         self.store = store
         self.db = store.db
         self.opt = options or ImportOptions()
+        #: records the first pass went through (the second pass's progress total)
+        self.records_seen: int | None = None
 
     # ------------------------------------------------------------ planning
 
@@ -221,6 +223,7 @@ class Importer:
         and the rejected records.
         """
         files = expand_paths(paths)
+        self.records_seen = None
         report = ImportReport(batch_id=None, status="planned", dry_run=self.opt.dry_run)
         plan = _Plan()
         loaded_files: list[LoadedFile] = []
@@ -268,7 +271,7 @@ class Importer:
         return report, loaded_files, file_meta, rejected
 
     def _build(self, loaded_files: list[LoadedFile], plan: _Plan, report: ImportReport, rejected: list) -> None:
-        progress = _progress(sum(len(lf.records) for lf in loaded_files), self.opt.progress, "validating")
+        progress = self._pass_progress(loaded_files)
         file_reports: dict[Path, FileReport] = {}
         # materials and samples first, across all files, so references resolve in any file order
         materials_by_key: dict[tuple[str, str], dict] = {}
@@ -383,8 +386,17 @@ class Importer:
                 except _Rejected as exc:
                     fail(lf, rec, exc.issue.message, exc.issue.field)
         progress.close()
+        self.records_seen = progress.n
         for smp in plan.docs["samples"].values():
             smp.pop("_mat", None)
+
+    def _pass_progress(self, loaded_files: list[LoadedFile]) -> "progress_mod.Progress":
+        """Records of the first pass (total known unless a table is streamed), or of the second
+        pass (total = what the first pass went through); see ingest/progress.py."""
+        if self.records_seen is None:
+            known = None if any(lf.streams for lf in loaded_files) else sum(len(lf.records) for lf in loaded_files)
+            return progress_mod.make_progress(known, self.opt.progress, "validating")
+        return progress_mod.make_progress(self.records_seen, self.opt.progress, "writing")
 
     def _material_from_ref(self, ref: str, lf: LoadedFile, plan: _Plan, rec: RawRecord) -> dict:
         """A sample may name its material by formula when the file does not declare it."""
@@ -623,6 +635,7 @@ class Importer:
         stage("committing")
         _apply_staged(self.db, batch_id, stage)
         _mark_stale(self.db, writer.changed_ids)
+        invalidate_changed_samples(self.db, batch_id)
         self.db.import_batches.update_one({"_id": batch_id}, {"$set": {"status": "committed", "finished_at": _now()}})
         report.status = "committed"
         return report
@@ -697,7 +710,6 @@ class _Writer:
         self.counts: dict = {c: {"new": 0, "changed": 0, "unchanged": 0} for c in COLLECTIONS}
         self.touched: set[str] = set()
         self.changed_ids: list[str] = []
-        self.progress = _progress(0, importer.opt.progress, "writing", unknown_total=True)
 
     def __call__(self, coll: str, doc: dict) -> None:
         buf = self.buffers[coll]
@@ -739,12 +751,10 @@ class _Writer:
                  "doc": _clean(d, self.batch_id, self.now)}
                 for d in changed
             ])
-        self.progress.update(len(new) + len(changed))
 
     def close(self) -> None:
         for coll in COLLECTIONS:
             self.flush(coll)
-        self.progress.close()
 
 
 def _discard(db, batch_id: str, why: str) -> None:
@@ -821,10 +831,11 @@ def recover(store, *, force: bool = False) -> list[dict]:
     """Finish or clean away batches whose importing process died.
 
     ``pending`` batches (never committed, never visible) are deleted; ``committing`` batches are
-    rolled forward. Returns what was done.
+    rolled forward; interrupted rollbacks are finished (their entries list the ``samples`` whose
+    derived values must be recomputed). Returns what was done.
     """
     db = store.db
-    done = []
+    done = resume_rollbacks(store, force=force)
     here = socket.gethostname()
     for batch in db.import_batches.find({"status": {"$in": ["pending", "committing"]}}):
         opts = batch.get("options") or {}
@@ -832,6 +843,8 @@ def recover(store, *, force: bool = False) -> list[dict]:
             continue  # another live import
         if batch["status"] == "committing":
             _apply_staged(db, batch["_id"])
+            _mark_stale(db, [history_doc_id(h) for h in db.import_history.find({"batch_id": batch["_id"]}, {"_id": 1})])
+            invalidate_changed_samples(db, batch["_id"])
             db.import_batches.update_one({"_id": batch["_id"]}, {"$set": {"status": "committed", "finished_at": _now(), "recovered": "rolled forward"}})
             done.append({"batch": batch["_id"], "action": "rolled forward"})
         else:
@@ -840,33 +853,9 @@ def recover(store, *, force: bool = False) -> list[dict]:
     return done
 
 
-def rollback(store, batch_id: str) -> dict:
-    """Undo a committed batch: hide it at once, then delete its new documents and restore changed ones."""
-    db = store.db
-    batch = db.import_batches.find_one({"_id": batch_id})
-    if batch is None:
-        raise LookupError(f"no import batch {batch_id!r}")
-    if batch["status"] == "rolled_back":
-        return {"batch": batch_id, "status": "rolled_back", "deleted": 0, "restored": 0}
-    db.import_batches.update_one({"_id": batch_id}, {"$set": {"status": "rolled_back", "rolled_back_at": _now()}})
-    restored_ids: set[str] = set()
-    for hist in db.import_history.find({"batch_id": batch_id}):
-        db[hist["coll"]].replace_one({"_id": hist["doc"]["_id"]}, hist["doc"], upsert=True)
-        restored_ids.add(hist["doc"]["_id"])
-    restored = len(restored_ids)
-    deleted = 0
-    for coll in COLLECTIONS:
-        q: dict = {"batch_id": batch_id}
-        if restored_ids:
-            q["_id"] = {"$nin": sorted(restored_ids)}
-        deleted += db[coll].delete_many(q).deleted_count
-    db.import_staging.delete_many({"batch_id": batch_id})
-    return {"batch": batch_id, "status": "rolled_back", "deleted": deleted, "restored": restored}
-
-
 def list_batches(store, limit: int = 50) -> list[dict]:
     return list(
-        store.db.import_batches.find({}, {"files.path": 0, "errors": 0, "touched_samples": 0}).sort("started_at", -1).limit(limit)
+        store.db.import_batches.find({}, {"files.path": 0, "errors": 0, "touched_samples": 0, "rollback.samples": 0}).sort("started_at", -1).limit(limit)
     )
 
 
@@ -951,20 +940,3 @@ def _user() -> str:
         return getpass.getuser()
     except Exception:
         return "unknown"
-
-
-class _NoProgress:
-    def update(self, n: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress(total: int, enabled: bool, desc: str, unknown_total: bool = False):
-    """A tqdm bar on an interactive terminal; silent otherwise (and for small batches)."""
-    if not enabled or not sys.stderr.isatty() or (total < 200 and not unknown_total):
-        return _NoProgress()
-    from tqdm import tqdm
-
-    return tqdm(total=None if unknown_total else total, desc=desc, unit="rec", file=sys.stderr, leave=False)

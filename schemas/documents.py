@@ -400,6 +400,7 @@ class ImportBatch(Document):
     options = DictField()
     touched_samples = ListField(StringField())
     rolled_back_at = DateTimeField()
+    rollback = DictField()  # state running|done, started_at, finished_at, pid, host (ingest/batches.py)
     recovered = StringField()
 
     meta = {"collection": "import_batches", "indexes": ["status", "-started_at"]}

@@ -191,26 +191,41 @@ def import_list(ctx, as_json, limit) -> None:
 
 @import_group.command("rollback")
 @click.argument("batch_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def import_rollback(ctx, batch_id) -> None:
-    """Undo an import batch."""
-    from ingest.importer import rollback
+def import_rollback(ctx, batch_id, as_json) -> None:
+    """Undo an import batch, derived values included (recomputed for the samples it touched)."""
+    from ingest.batches import RollbackRefused
+    from service.imports.rollback import rollback_batch
 
     try:
-        result = rollback(_open(ctx), batch_id)
-    except LookupError as exc:
+        result = rollback_batch(_open(ctx), _settings(ctx), batch_id)
+    except (LookupError, RollbackRefused) as exc:
         raise click.ClickException(str(exc))
-    click.echo(f"Rolled back {batch_id}: {result['deleted']} documents deleted, {result['restored']} restored")
+    if as_json:
+        _echo_json(result)
+        return
+    click.echo(f"Rolled back {batch_id}: {result['deleted']} documents deleted, {result['restored']} restored, "
+               f"{result['derived_deleted']} derived values removed")
+    if result.get("analysis"):
+        a = result["analysis"]
+        click.echo(f"Recomputed for {len(result['samples'])} sample(s): {a['computed']} computed, {a['failed']} failed")
+    elif result.get("note"):
+        click.echo(result["note"], err=True)
 
 
 @import_group.command("recover")
 @click.pass_context
 def import_recover(ctx) -> None:
-    """Finish or clean away imports whose process died."""
+    """Finish or clean away imports (and rollbacks) whose process died."""
     from ingest.importer import recover
+    from service.imports.rollback import recompute
 
     for entry in recover(_open(ctx)) or [{"batch": "-", "action": "nothing to recover"}]:
         click.echo(f"{entry['batch']}: {entry['action']}")
+        if entry.get("samples"):
+            out = recompute(_open(ctx), _settings(ctx), entry["samples"])
+            click.echo(f"  derived values recomputed: {(out.get('analysis') or {}).get('computed', 0)}" if out.get("analysis") else f"  {out.get('note')}")
 
 
 # ------------------------------------------------------------------ analysis

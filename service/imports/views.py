@@ -17,7 +17,7 @@ from service.auth import WRITE_SECURITY, current_key, requires
 from service.common import PageArgs, clean, get_settings, get_store, list_page
 from schemas.api import document_schema
 from service.common import page_schema
-from service.errors import BadRequest, NotFound, Unprocessable
+from service.errors import BadRequest, Conflict, NotFound, Unprocessable
 
 F = ma.fields
 blp = Blueprint("imports", __name__, url_prefix="/api/v1/imports", description="Import batches")
@@ -74,7 +74,16 @@ class ImportReportOut(ma.Schema):
 
 BatchOut = document_schema(ImportBatch, "ImportBatch")
 BatchPage = page_schema(BatchOut, "ImportBatchPage")
-_BATCH_PROJECTION = {"previous": 0, "files.path": 0}
+_BATCH_PROJECTION = {"previous": 0, "files.path": 0, "rollback.samples": 0}
+
+
+def _public_batch(doc: dict) -> dict:
+    """A batch without server-side file paths or the rollback's sample list (done here as well as
+    in the projection: nx-27017 ignores dotted exclusions such as ``files.path``)."""
+    doc["files"] = [{k: v for k, v in f.items() if k != "path"} for f in doc.get("files") or []]
+    if isinstance(doc.get("rollback"), dict):
+        doc["rollback"] = {k: v for k, v in doc["rollback"].items() if k != "samples"}
+    return doc
 
 
 def _safe_relpath(name: str) -> Path:
@@ -172,7 +181,9 @@ def create_import(query_args, form_args):
 @blp.response(200, BatchPage)
 def list_imports(args):
     """List import batches (sorted by id, which starts with the time)."""
-    return list_page("import_batches", {}, args, projection=_BATCH_PROJECTION, visible=False)
+    page = list_page("import_batches", {}, args, projection=_BATCH_PROJECTION, visible=False)
+    page["data"] = [_public_batch(d) for d in page["data"]]
+    return page
 
 
 @blp.route("/<string:batch_id>")
@@ -182,4 +193,44 @@ def get_import(batch_id):
     doc = get_store().db.import_batches.find_one({"_id": str(batch_id)}, _BATCH_PROJECTION)
     if doc is None:
         raise NotFound(f"no import batch {batch_id!r}")
-    return clean(doc)
+    return clean(_public_batch(doc))
+
+
+class RollbackOut(ma.Schema):
+    batch = F.String()
+    status = F.String(metadata={"description": "rolled_back"})
+    deleted = F.Integer(metadata={"description": "documents the batch created, deleted"})
+    restored = F.Integer(metadata={"description": "documents the batch replaced, restored to their earlier version"})
+    derived_deleted = F.Integer(metadata={"description": "derived values computed from the batch's documents, removed"})
+    job_states_deleted = F.Integer()
+    samples = F.List(F.String(), metadata={"description": "samples whose derived values were recomputed"})
+    analysis = F.Dict(allow_none=True, metadata={"description": "summary of the recomputation (jobs.runner.run_jobs)"})
+    note = F.String()
+
+
+@blp.route("/<string:batch_id>/rollback", methods=["POST"])
+@blp.response(200, RollbackOut)
+@blp.alt_response(404, description="No such batch")
+@blp.alt_response(409, description="The batch is not committed, or a later batch replaced documents it wrote")
+@blp.doc(security=WRITE_SECURITY)
+@requires("writer")
+def rollback_import(batch_id):
+    """Undo a committed batch, derived values included.
+
+    Deletes what the batch created, restores what it replaced, removes every derived value computed
+    from its documents and recomputes the derived values of the samples it touched before answering,
+    so the store is as it was before the batch. Rolling back a rolled-back batch changes nothing.
+    """
+    from ingest.batches import RollbackRefused
+    from service.imports.rollback import rollback_batch
+
+    unknown = sorted(set(request.args) | set(request.form) | set(request.files))
+    if unknown:
+        raise BadRequest(f"unknown parameter(s) {unknown}; this endpoint takes none")
+    try:
+        result = rollback_batch(get_store(), get_settings(), str(batch_id))
+    except LookupError as exc:
+        raise NotFound(str(exc)) from None
+    except RollbackRefused as exc:
+        raise Conflict(str(exc)) from None
+    return clean(result)

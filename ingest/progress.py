@@ -1,0 +1,48 @@
+"""Import progress: one bar per pass over the batch, counting records (the unit of work).
+
+A record is one material, sample, structure, measurement or property entry of an import file, or
+one row of a streamed table (a property table row is one record). The first pass (``validating``)
+knows its total only when no file streams a table (large tables are read from the file as they
+are validated, not counted beforehand); the second pass (``writing``) takes the number of records
+the first pass went through as its total, so its bar ends exactly at 100 %.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+UNIT = "record"
+#: a bar for fewer records than this is more noise than help
+MIN_TOTAL = 200
+
+
+class Progress:
+    """Counts the records done and forwards them to a tqdm bar when there is one."""
+
+    def __init__(self, total: int | None, desc: str, bar: Any = None) -> None:
+        self.total = total
+        self.desc = desc
+        self.n = 0
+        self._bar = bar
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def make_progress(total: int | None, enabled: bool, desc: str) -> Progress:
+    """A counter with a tqdm bar (unit ``record``) on an interactive terminal; ``total`` None when
+    unknown. Small batches with a known total get no bar."""
+    show = enabled and sys.stderr.isatty() and (total is None or total >= MIN_TOTAL)
+    bar = None
+    if show:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, desc=desc, unit=UNIT, file=sys.stderr, leave=False)
+    return Progress(total, desc, bar)
