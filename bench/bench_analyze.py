@@ -21,10 +21,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bench_ingest import TEMPS, generate  # noqa: E402
-from ingest.importer import Importer, ImportOptions  # noqa: E402
+from ionbase.ingest.importer import Importer, ImportOptions  # noqa: E402
 from ionbase.settings import Settings  # noqa: E402
-import jobs.runner as runner  # noqa: E402
-from store import open_store  # noqa: E402
+import ionbase.jobs.runner as runner  # noqa: E402
+from ionbase.store import open_store  # noqa: E402
 
 
 def timed(store, settings, label: str) -> float:

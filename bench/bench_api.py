@@ -108,10 +108,10 @@ def main() -> None:
     args = ap.parse_args()
 
     from ionbase.settings import Settings
-    from service.app import create_app
-    from service.query.properties import build_property_query
-    from store import ensure_indexes, open_store
-    from store.embedded import EmbeddedServer
+    from ionbase.service.app import create_app
+    from ionbase.service.query.properties import build_property_query
+    from ionbase.store import ensure_indexes, open_store
+    from ionbase.store.embedded import EmbeddedServer
 
     tmp = Path(tempfile.mkdtemp(prefix="ionbase-bench-"))
     server = EmbeddedServer(tmp)

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.stats import linregress
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from analysis.arrhenius import KB_EV, fit_arrhenius_batch  # noqa: E402
+from ionbase.analysis.arrhenius import KB_EV, fit_arrhenius_batch  # noqa: E402
 
 
 def make(n_series: int, seed: int = 0):

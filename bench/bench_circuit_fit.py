@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from analysis.circuits import compile_circuit  # noqa: E402
-from analysis.impedance import fit_circuit  # noqa: E402
+from ionbase.analysis.circuits import compile_circuit  # noqa: E402
+from ionbase.analysis.impedance import fit_circuit  # noqa: E402
 
 CIRC = "R0-p(R1,CPE1)-CPE2"
 

@@ -67,9 +67,9 @@ def main() -> None:
     args = ap.parse_args()
 
     from ionbase.settings import Settings
-    from service.export import build_rows, plan_export, write_csv
-    from store import open_store
-    from store.embedded import EmbeddedServer
+    from ionbase.service.export import build_rows, plan_export, write_csv
+    from ionbase.store import open_store
+    from ionbase.store.embedded import EmbeddedServer
 
     tmp = Path(tempfile.mkdtemp(prefix="ionbase-bench-export-"))
     server = EmbeddedServer(tmp)

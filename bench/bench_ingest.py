@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ingest.importer import COLLECTIONS, Importer, ImportOptions  # noqa: E402
+from ionbase.ingest.importer import COLLECTIONS, Importer, ImportOptions  # noqa: E402
 from ionbase.settings import Settings  # noqa: E402
-from store import open_store  # noqa: E402
+from ionbase.store import open_store  # noqa: E402
 
 FORMULAS = [("Na3InCl6", "halide"), ("Na2.5In0.5Zr0.5Cl6", "halide"), ("Na2ZrCl6", "halide"), ("Mg3AsN", "antiperovskite"),
             ("NaCB11H12", "closo-borate"), ("Na2B12H12", "closo-borate"), ("Li3YCl6", "halide"), ("Li6PS5Cl", "sulfide")]

@@ -31,8 +31,8 @@ import os
 import socket
 from typing import Iterable
 
-from store import set_fields
-from store.embedded import pid_alive
+from ionbase.store import set_fields
+from ionbase.store.embedded import pid_alive
 
 COLLECTIONS = ("materials", "routes", "samples", "structures", "measurements", "measurement_arrays", "properties")
 #: collections whose documents belong to one sample through their ``sample`` field

@@ -33,10 +33,10 @@ from typing import Any, Callable, Iterable
 
 import yaml
 
-from ingest.batches import COLLECTIONS, history_doc_id, invalidate_changed_samples, resume_rollbacks, rollback  # noqa: F401 (rollback: public here too)
-from ingest import progress as progress_mod
-from ingest.errors import ImportFailed, Issue, singular
-from ingest.loaders import (
+from ionbase.ingest.batches import COLLECTIONS, history_doc_id, invalidate_changed_samples, resume_rollbacks, rollback  # noqa: F401 (rollback: public here too)
+from ionbase.ingest import progress as progress_mod
+from ionbase.ingest.errors import ImportFailed, Issue, singular
+from ionbase.ingest.loaders import (
     LAB_RECORD_SUFFIXES,
     TABULAR_SUFFIXES,
     LoadError,
@@ -45,10 +45,10 @@ from ingest.loaders import (
     dump_records,
     load_lab_file,
 )
-from schemas import build as B
-from schemas.sources import split_notebook
-from store import set_fields
-from store.embedded import pid_alive
+from ionbase.schemas import build as B
+from ionbase.schemas.sources import split_notebook
+from ionbase.store import set_fields
+from ionbase.store.embedded import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -495,8 +495,8 @@ class Importer:
             raise _Rejected(issue)
 
     def _phases_from_cif(self, path: Path, fieldname: str) -> list[dict]:
-        from ingest.parsers import read_cif
-        from ingest.parsers.errors import ParseError
+        from ionbase.ingest.parsers import read_cif
+        from ionbase.ingest.parsers.errors import ParseError
 
         if not path.exists():
             raise B.RecordError(f"CIF file {path.name} not found next to the record file", fieldname)
@@ -524,8 +524,8 @@ class Importer:
         return out
 
     def _measurements_from_file(self, m: dict, path: Path, fieldname: str) -> list[dict]:
-        from ingest.parsers import parse_file
-        from ingest.parsers.errors import ParseError
+        from ionbase.ingest.parsers import parse_file
+        from ionbase.ingest.parsers.errors import ParseError
 
         if not path.exists():
             raise B.RecordError(f"file {path.name} not found next to the record file", fieldname)
@@ -672,7 +672,7 @@ class Importer:
 def _specific_capacity_scale(unit: str, metadata: dict, payload: dict, fieldname: str, filename: str) -> float:
     """Factor taking a cycling file's capacities to mAh/g; absolute capacities need the active mass,
     from the record's ``mass_loading`` or the file's "Characteristic mass"."""
-    from schemas.units import UnitError, convert, parse_value
+    from ionbase.schemas.units import UnitError, convert, parse_value
 
     unit = unit.replace("mA.h", "mA*h").replace("A.h", "A*h")
     try:
@@ -918,7 +918,7 @@ def _parents_first(items: list[tuple[LoadedFile, RawRecord, dict]]) -> list[tupl
 
 
 def _is_lab_table(path: Path) -> bool:
-    from ingest.tabular import sniff_table_kind
+    from ionbase.ingest.tabular import sniff_table_kind
 
     try:
         return sniff_table_kind(path) is not None
@@ -928,7 +928,7 @@ def _is_lab_table(path: Path) -> bool:
 
 def _detect(path: Path) -> str:
     try:
-        from ingest.parsers import detect_format
+        from ionbase.ingest.parsers import detect_format
 
         return detect_format(path)
     except Exception:

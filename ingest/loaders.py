@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from ingest.errors import Issue
+from ionbase.ingest.errors import Issue
 
 SECTIONS = {"materials": "material", "samples": "sample", "structures": "structure",
             "measurements": "measurement", "properties": "property"}
@@ -160,7 +160,7 @@ def load_lab_file(path: Path, max_bytes: int) -> LoadedFile:
         raise LoadError(Issue(path.name, f"file is {size} bytes, above the limit of {max_bytes} (IONBASE_MAX_FILE_BYTES)"))
     suffix = path.suffix.lower()
     if suffix in (".csv", ".tsv", ".xlsx", ".xlsm"):
-        from ingest.tabular import load_tabular
+        from ionbase.ingest.tabular import load_tabular
 
         return load_tabular(path)
     text = _read_text(path)

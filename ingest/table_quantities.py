@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from schemas import registry
-from schemas.units import UnitError, number_and_unit, parse_unit, parse_value, text_unit
+from ionbase.schemas import registry
+from ionbase.schemas.units import UnitError, number_and_unit, parse_unit, parse_value, text_unit
 
 _INT = re.compile(r"^[-+]?\d+$")
 _FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")

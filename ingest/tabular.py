@@ -13,11 +13,11 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
-from ingest.errors import Issue
-from ingest.loaders import LoadedFile, LoadError, RawRecord
-from ingest.table_quantities import CellError, Column, looks_numeric, quantity_fields
-from schemas import registry
-from schemas.units import UnitError, parse_unit, text_unit
+from ionbase.ingest.errors import Issue
+from ionbase.ingest.loaders import LoadedFile, LoadError, RawRecord
+from ionbase.ingest.table_quantities import CellError, Column, looks_numeric, quantity_fields
+from ionbase.schemas import registry
+from ionbase.schemas.units import UnitError, parse_unit, text_unit
 
 _HEADER_RE = re.compile(r"^\s*(?P<name>[^()\[\]]+?)\s*(?:[(\[](?P<unit>[^()\[\]]*)[)\]])?\s*$")
 

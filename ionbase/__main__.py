@@ -1,5 +1,5 @@
 """``python -m ionbase`` runs the command line (the same as the ``ionbase`` script)."""
 
-from service.cli import main
+from ionbase.service.cli import main
 
 main()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from schemas.units import to_celsius
+from ionbase.schemas.units import to_celsius
 
 #: properties written by jobs that other jobs must not read back as inputs
 CONDUCTIVITY_NAMES = {"ionic_conductivity": "ionic", "total_conductivity": "total", "electronic_conductivity": "electronic"}
@@ -131,7 +131,7 @@ def _series_key(p: dict, cells: dict[str, tuple[str, str]]) -> tuple | None:
 
 def _series_item_id(sample: str, name: str, key: tuple) -> str:
     """A deterministic, readable item id per (sample, property, series)."""
-    from schemas.build import stable_hash
+    from ionbase.schemas.build import stable_hash
 
     tail = key[1] if key[0] == "measurement" else stable_hash(list(key), 12)
     return f"{sample}:{name}:{key[0]}:{tail}"
@@ -197,7 +197,7 @@ def compute_arrhenius(inputs: dict) -> list[dict]:
     """Fit one series; every output carries the series, the points used and the fit's quality flags."""
     import numpy as np
 
-    from analysis.arrhenius import fit_arrhenius, quality_flags
+    from ionbase.analysis.arrhenius import fit_arrhenius, quality_flags
 
     res = fit_arrhenius(inputs["T"], inputs["sigma"], form="sigma")
     carrier = CONDUCTIVITY_NAMES[inputs["name"]]
@@ -291,7 +291,7 @@ def compute_eis(inputs: dict) -> list[dict]:
     Lin-KK, parameter on a bound) is stored with flag "poor_fit", qualifier "approximate", a note and
     parameters.quality.
     """
-    from analysis.impedance import fit_spectrum
+    from ionbase.analysis.impedance import fit_spectrum
 
     geometry = {k: inputs[k] for k in ("thickness_cm", "area_cm2", "thickness_stderr", "area_stderr") if k in inputs}
     if ("thickness_cm" in geometry) != ("area_cm2" in geometry):
@@ -351,7 +351,7 @@ def select_dc(store, sample_ids: list[str] | None) -> Iterable[Item]:
 
 
 def compute_dc(inputs: dict) -> list[dict]:
-    from analysis.dc import bruce_vincent, electronic_conductivity, ion_transport_number
+    from ionbase.analysis.dc import bruce_vincent, electronic_conductivity, ion_transport_number
 
     cond = {**_temperature_conditions(inputs.get("temperature_k")), "method": inputs.get("method") or "DC polarization"}
     out = []
@@ -401,7 +401,7 @@ def select_cycling(store, sample_ids: list[str] | None) -> Iterable[Item]:
 def compute_cycling(inputs: dict) -> list[dict]:
     import numpy as np
 
-    from analysis.cycling import capacity_retention, coulombic_efficiency, cycles_to_soh, mean_ce
+    from ionbase.analysis.cycling import capacity_retention, coulombic_efficiency, cycles_to_soh, mean_ce
 
     cond: dict[str, Any] = _temperature_conditions(inputs.get("temperature_k"))
     for key in ("c_rate", "current_density"):
@@ -468,7 +468,7 @@ def _complete_lattice(lat: dict, sg: int | None) -> dict:
 
 
 def compute_crystallography(inputs: dict) -> list[dict]:
-    from analysis.crystallography import cell_volume, density
+    from ionbase.analysis.crystallography import cell_volume, density
 
     out = []
     for ph in inputs["phases"]:

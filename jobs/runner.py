@@ -20,10 +20,10 @@ from typing import Any, Iterable
 
 import pymongo
 
-from analysis.version import CODE_VERSION, JOB_FUNCTION_VERSIONS
-from jobs.definitions import JOBS, Item, Job, compute_chunk, compute_item
-from schemas import build as B
-from schemas import registry
+from ionbase.analysis.version import CODE_VERSION, JOB_FUNCTION_VERSIONS
+from ionbase.jobs.definitions import JOBS, Item, Job, compute_chunk, compute_item
+from ionbase.schemas import build as B
+from ionbase.schemas import registry
 
 log = logging.getLogger(__name__)
 

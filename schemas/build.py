@@ -13,9 +13,9 @@ import math
 import orjson
 from typing import Any, Iterable
 
-from schemas import registry
-from schemas.sources import SourceConflict, separate_page
-from schemas.units import UnitError, Value, join_quantity, parse_value, to_celsius
+from ionbase.schemas import registry
+from ionbase.schemas.sources import SourceConflict, separate_page
+from ionbase.schemas.units import UnitError, Value, join_quantity, parse_value, to_celsius
 
 ARRAY_CHUNK_POINTS = 20_000
 

@@ -23,7 +23,7 @@ from mongoengine import (
     ValidationError,
 )
 
-from schemas import registry
+from ionbase.schemas import registry
 
 
 def _in(choices):

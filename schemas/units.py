@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from schemas.registry import QUANTITIES
+from ionbase.schemas.registry import QUANTITIES
 
 
 class UnitError(ValueError):

@@ -28,13 +28,13 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     """Build the Flask app for ``settings`` (from the environment when omitted)."""
     from flask_smorest import Api
 
-    from service import auth
-    from service.blueprints import BLUEPRINTS
-    from service.errors import register_error_handlers
+    from ionbase.service import auth
+    from ionbase.service.blueprints import BLUEPRINTS
+    from ionbase.service.errors import register_error_handlers
 
     settings = settings or Settings.from_env()
     if store is None:
-        from store import open_store
+        from ionbase.store import open_store
 
         store = open_store(settings)
     app = Flask("ionbase")

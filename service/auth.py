@@ -15,8 +15,8 @@ from collections import defaultdict, deque
 
 from flask import Flask, current_app, g, request
 
-from service.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
-from service.keys import role_allows, verify_token
+from ionbase.service.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
+from ionbase.service.keys import role_allows, verify_token
 
 MAX_JSON_DEPTH = 32
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from service.analysis_runs.views import blp as analysis_runs
-from service.export.views import blp as export
-from service.health.views import blp as health
-from service.imports.views import blp as imports
-from service.materials.views import blp as materials
-from service.measurements.views import blp as measurements
-from service.plots.views import blp as plots
-from service.properties.views import blp as properties
-from service.routes.views import blp as routes
-from service.samples.views import blp as samples
-from service.structures.views import blp as structures
-from service.trends.views import blp as trends
+from ionbase.service.analysis_runs.views import blp as analysis_runs
+from ionbase.service.export.views import blp as export
+from ionbase.service.health.views import blp as health
+from ionbase.service.imports.views import blp as imports
+from ionbase.service.materials.views import blp as materials
+from ionbase.service.measurements.views import blp as measurements
+from ionbase.service.plots.views import blp as plots
+from ionbase.service.properties.views import blp as properties
+from ionbase.service.routes.views import blp as routes
+from ionbase.service.samples.views import blp as samples
+from ionbase.service.structures.views import blp as structures
+from ionbase.service.trends.views import blp as trends
 
 BLUEPRINTS = [
     health,

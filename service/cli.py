@@ -23,7 +23,7 @@ def _settings(ctx: click.Context) -> Settings:
 
 
 def _open(ctx: click.Context):
-    from store import open_store
+    from ionbase.store import open_store
 
     if "store" not in ctx.obj:
         ctx.obj["store"] = open_store(_settings(ctx))
@@ -93,7 +93,7 @@ def db_status(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def db_stop(ctx: click.Context) -> None:
     """Stop the embedded store now, even while other Ionbase processes use it."""
-    from store.embedded import EmbeddedServer, supervisor_running
+    from ionbase.store.embedded import EmbeddedServer, supervisor_running
 
     settings = _settings(ctx)
     if settings.mongodb_uri:
@@ -124,8 +124,8 @@ def import_group() -> None:
 @click.pass_context
 def import_files(ctx, paths, dry_run, as_json, skip_invalid, quiet, no_analyze, rejected_dir) -> None:
     """Import PATH... (files or folders)."""
-    from ingest.errors import ImportFailed
-    from ingest.importer import Importer, ImportOptions
+    from ionbase.ingest.errors import ImportFailed
+    from ionbase.ingest.importer import Importer, ImportOptions
 
     settings = _settings(ctx)
     store = _open(ctx)
@@ -176,7 +176,7 @@ def import_files(ctx, paths, dry_run, as_json, skip_invalid, quiet, no_analyze, 
 @click.pass_context
 def import_list(ctx, as_json, limit) -> None:
     """List import batches, newest first."""
-    from ingest.importer import list_batches
+    from ionbase.ingest.importer import list_batches
 
     batches = list_batches(_open(ctx), limit)
     if as_json:
@@ -195,8 +195,8 @@ def import_list(ctx, as_json, limit) -> None:
 @click.pass_context
 def import_rollback(ctx, batch_id, as_json) -> None:
     """Undo an import batch, derived values included (recomputed for the samples it touched)."""
-    from ingest.batches import RollbackRefused
-    from service.imports.rollback import rollback_batch
+    from ionbase.ingest.batches import RollbackRefused
+    from ionbase.service.imports.rollback import rollback_batch
 
     try:
         result = rollback_batch(_open(ctx), _settings(ctx), batch_id)
@@ -218,8 +218,8 @@ def import_rollback(ctx, batch_id, as_json) -> None:
 @click.pass_context
 def import_recover(ctx) -> None:
     """Finish or clean away imports (and rollbacks) whose process died."""
-    from ingest.importer import recover
-    from service.imports.rollback import recompute
+    from ionbase.ingest.importer import recover
+    from ionbase.service.imports.rollback import recompute
 
     for entry in recover(_open(ctx)) or [{"batch": "-", "action": "nothing to recover"}]:
         click.echo(f"{entry['batch']}: {entry['action']}")
@@ -233,7 +233,7 @@ def import_recover(ctx) -> None:
 
 def _run_analysis(store, settings, samples=None, jobs=None, force=False, quiet=False):
     try:
-        from jobs.runner import run_jobs
+        from ionbase.jobs.runner import run_jobs
     except ImportError:
         return None
     return run_jobs(store, settings, job_names=jobs, sample_ids=samples, force=force, progress=not quiet)
@@ -248,7 +248,7 @@ def _run_analysis(store, settings, samples=None, jobs=None, force=False, quiet=F
 @click.pass_context
 def analyze(ctx, jobs, samples, force, as_json, quiet) -> None:
     """Compute derived properties for what changed since the last run."""
-    from service.commands.analysis_cmds import echo_run_summary
+    from ionbase.service.commands.analysis_cmds import echo_run_summary
 
     result = _run_analysis(_open(ctx), _settings(ctx), samples=list(samples) or None, jobs=list(jobs) or None, force=force,
                            quiet=quiet or as_json)
@@ -267,7 +267,7 @@ def analyze(ctx, jobs, samples, force, as_json, quiet) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def vocab(as_json) -> None:
     """Print the controlled vocabulary: properties, conditions, step types, canonical units."""
-    from schemas import registry
+    from ionbase.schemas import registry
 
     data = {
         "properties": {n: {"unit": registry.QUANTITIES[p.quantity].display_unit, "category": p.category, "description": p.description}
@@ -294,7 +294,7 @@ def vocab(as_json) -> None:
 
 
 def _seed_if_empty(store, settings) -> dict | None:
-    from ingest.importer import Importer, ImportOptions
+    from ionbase.ingest.importer import Importer, ImportOptions
 
     if store.db.samples.estimated_document_count() > 0:
         return None
@@ -338,7 +338,7 @@ def serve(ctx, host, port) -> None:
 
 
 def _serve(settings: Settings, store) -> None:
-    from service.app import create_app
+    from ionbase.service.app import create_app
 
     app = create_app(settings, store=store)
     url = f"http://{settings.host}:{settings.port}"
@@ -350,7 +350,7 @@ def _serve(settings: Settings, store) -> None:
 
 def _register_optional_commands() -> None:
     """Commands from other modules, registered explicitly (a failing import is an error, not silence)."""
-    from service.commands import COMMANDS
+    from ionbase.service.commands import COMMANDS
 
     for cmd in COMMANDS:
         main.add_command(cmd)

@@ -8,9 +8,9 @@ from typing import Any
 import marshmallow as ma
 from flask import current_app, request
 
-from service.errors import NotFound
-from service.query.cursor import combine, decode_cursor, encode_cursor, fingerprint, keyset_condition
-from store.shapes import find_union
+from ionbase.service.errors import NotFound
+from ionbase.service.query.cursor import combine, decode_cursor, encode_cursor, fingerprint, keyset_condition
+from ionbase.store.shapes import find_union
 
 MAX_PAGE = 1000
 

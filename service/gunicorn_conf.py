@@ -1,22 +1,22 @@
 """gunicorn configuration shipped with Ionbase::
 
-    gunicorn -c python:service.gunicorn_conf -w 2 -b 127.0.0.1:8000
+    gunicorn -c python:ionbase.service.gunicorn_conf -w 2 -b 127.0.0.1:8000
 
 With the embedded store (no ``MONGODB_URI``) the gunicorn master registers as a client of the
 store before forking workers (``on_starting``), so the store's supervisor keeps it running for as
 long as gunicorn runs, whichever workers are recycled (``max_requests``) or killed. Workers open
-their own pymongo clients after the fork (``service.wsgi:create_wsgi_app``).
+their own pymongo clients after the fork (``ionbase.service.wsgi:create_wsgi_app``).
 """
 
 from __future__ import annotations
 
-wsgi_app = "service.wsgi:create_wsgi_app()"
+wsgi_app = "ionbase.service.wsgi:create_wsgi_app()"
 
 
 def on_starting(server) -> None:
     """In the master, before any worker: start (or reuse) the supervised embedded store and hold it."""
     from ionbase.settings import Settings
-    from store.embedded import EmbeddedServer
+    from ionbase.store.embedded import EmbeddedServer
 
     settings = Settings.from_env()
     if not settings.embedded:

@@ -1,6 +1,6 @@
 """WSGI entry for production servers.
 
-    gunicorn -c python:service.gunicorn_conf -w 4 -b 127.0.0.1:8000
+    gunicorn -c python:ionbase.service.gunicorn_conf -w 4 -b 127.0.0.1:8000
 
 (``service.gunicorn_conf`` names this factory and, with the embedded store, registers the master as
 its client; see there.) gunicorn (>= 20.1) calls the factory once per worker, after forking, so each
@@ -19,8 +19,8 @@ from flask import Flask
 def create_wsgi_app() -> Flask:
     """Build the app from the environment (the gunicorn factory)."""
     from ionbase.settings import Settings
-    from service.app import create_app
-    from store import open_store
+    from ionbase.service.app import create_app
+    from ionbase.store import open_store
 
     settings = Settings.from_env()
     # do not wait for an embedded store that is restarting: boot, answer 503 until it is back

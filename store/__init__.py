@@ -16,9 +16,9 @@ import mongoengine
 import pymongo
 
 from ionbase.settings import Settings
-from schemas.documents import ALL_DOCUMENTS
-from store.embedded import EmbeddedServer
-from store.shapes import simplify
+from ionbase.schemas.documents import ALL_DOCUMENTS
+from ionbase.store.embedded import EmbeddedServer
+from ionbase.store.shapes import simplify
 
 log = logging.getLogger(__name__)
 

@@ -23,13 +23,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from store.supervisor import CLIENTS_LOCK, SUPERVISOR_LOCK, read_state
+import ionbase
+from ionbase.store.supervisor import CLIENTS_LOCK, SUPERVISOR_LOCK, read_state
 
 log = logging.getLogger(__name__)
 
 NX_PACKAGE_VERSION = "0.8.1"  # pinned in pyproject.toml
 DEFAULT_IDLE_EXIT_S = 15.0
-_CODE_ROOT = Path(__file__).resolve().parents[1]  # the directory holding the ``store`` package
+_CODE_ROOT = Path(ionbase.__file__).resolve().parents[1]  # the directory holding the ``ionbase`` package
 
 
 class EmbeddedStoreError(RuntimeError):
@@ -196,9 +197,9 @@ class EmbeddedServer:
         self._hold = fd
 
     def _spawn_supervisor(self) -> None:
-        """Start ``store.supervisor`` detached (its own session; it forks and re-parents to init)."""
+        """Start ``ionbase.store.supervisor`` detached (its own session; it forks and re-parents to init)."""
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(_CODE_ROOT), os.environ.get("PYTHONPATH")]))}
-        cmd = [sys.executable, "-c", "import sys; from store.supervisor import main; sys.exit(main())",
+        cmd = [sys.executable, "-c", "import sys; from ionbase.store.supervisor import main; sys.exit(main())",
                "--data-dir", str(self.data_dir.resolve()), "--idle-exit", str(self.idle_exit_s)]
         with open(self.data_dir / "supervisor.out", "ab") as out:
             proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,

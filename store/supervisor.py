@@ -314,7 +314,7 @@ class Supervisor:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -c 'from store.supervisor import main; main()' --data-dir D [--idle-exit S] [--port P]``."""
+    """``python -c 'from ionbase.store.supervisor import main; main()' --data-dir D [--idle-exit S] [--port P]``."""
     parser = argparse.ArgumentParser(prog="ionbase-store-supervisor")
     parser.add_argument("--data-dir", required=True, type=Path)
     parser.add_argument("--idle-exit", type=float, default=15.0, help="stop after this many seconds without clients")

@@ -35,7 +35,7 @@ def server_uri(base_settings) -> str:
     """Start (or reuse) the embedded server once for the session."""
     if base_settings.mongodb_uri:
         return base_settings.mongodb_uri
-    from store.embedded import EmbeddedServer
+    from ionbase.store.embedded import EmbeddedServer
 
     server = EmbeddedServer(base_settings.data_dir)
     uri = server.ensure_running()
@@ -51,7 +51,7 @@ def settings(base_settings, server_uri) -> Settings:
 
 @pytest.fixture()
 def store(settings):
-    from store import open_store
+    from ionbase.store import open_store
 
     st = open_store(settings)
     yield st
@@ -62,14 +62,14 @@ def store(settings):
 @pytest.fixture(scope="session")
 def seeded_settings(base_settings, server_uri) -> Settings:
     """A database loaded once per session with seed_data/ (read-only for tests)."""
-    from ingest.importer import Importer, ImportOptions
-    from store import open_store
+    from ionbase.ingest.importer import Importer, ImportOptions
+    from ionbase.store import open_store
 
     s = base_settings.with_(mongodb_uri=server_uri, db_name=f"seed_{uuid.uuid4().hex[:8]}")
     st = open_store(s)
     Importer(st, ImportOptions()).run([SEED])
     try:
-        from jobs.runner import run_jobs
+        from ionbase.jobs.runner import run_jobs
 
         run_jobs(st, s, progress=False)
     except ImportError:
@@ -81,7 +81,7 @@ def seeded_settings(base_settings, server_uri) -> Settings:
 
 @pytest.fixture()
 def seeded_store(seeded_settings):
-    from store import open_store
+    from ionbase.store import open_store
 
     st = open_store(seeded_settings, create_indexes=False)
     yield st
@@ -93,7 +93,7 @@ def app_client_for(settings):
     """A test client of the real application (create_app) over a given store."""
 
     def make(store):
-        from service.app import create_app
+        from ionbase.service.app import create_app
 
         return create_app(settings, store=store).test_client()
 

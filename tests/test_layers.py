@@ -21,15 +21,41 @@ ALLOWED = {
 DATABASE_MODULES = {"pymongo", "mongoengine", "mongomock", "bson", "flask"}
 
 
+SUBPACKAGES = {"schemas", "store", "ingest", "analysis", "jobs", "service"}
+
+
+def _layer(module: str) -> str:
+    """The layer a module belongs to: 'ionbase.store.shapes' -> 'store', 'ionbase.settings' -> 'ionbase'."""
+    parts = module.split(".")
+    if parts[0] == "ionbase" and len(parts) > 1 and parts[1] in SUBPACKAGES:
+        return parts[1]
+    return parts[0]
+
+
 def _imports(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(), filename=str(path))
     out = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            out.update(a.name.split(".")[0] for a in node.names)
+            out.update(_layer(a.name) for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            out.add(node.module.split(".")[0])
+            out.add(_layer(node.module))
+            if node.module == "ionbase":
+                out.update(_layer(f"ionbase.{a.name}") for a in node.names)
     return out
+
+
+def test_no_top_level_imports_of_subpackages():
+    """Inside the project, the subpackages are imported as ionbase.<name>, never as top-level names."""
+    bad = []
+    for path in sorted(REPO.rglob("*.py")):
+        if ".git" in path.parts or "build" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
+            bad += [f"{path.relative_to(REPO)}: {n}" for n in names if n.split(".")[0] in SUBPACKAGES]
+    assert bad == []
 
 
 @pytest.mark.parametrize("layer", sorted(ALLOWED))

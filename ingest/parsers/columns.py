@@ -139,7 +139,7 @@ def unit_factor(match: HeaderMatch, *, file: str | None, line: int | None) -> fl
                          file=file, line=line, field=match.header)
     for pattern, repl in _UNIT_FIXES:
         text = pattern.sub(repl, text)
-    from schemas.units import ureg
+    from ionbase.schemas.units import ureg
 
     reg = ureg()
     try:

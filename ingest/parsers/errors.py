@@ -44,7 +44,7 @@ class ParseError(ValueError):
 
     def as_issue(self):
         """This error as an :class:`ingest.errors.Issue` (for import reports)."""
-        from ingest.errors import Issue
+        from ionbase.ingest.errors import Issue
 
         return Issue(file=self.file or "", message=self.message, row=self.line, field=self.field)
 

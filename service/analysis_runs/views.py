@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from service.params import Blueprint
+from ionbase.service.params import Blueprint
 
-from schemas.documents import AnalysisRun
-from service.auth import WRITE_SECURITY, requires
-from service.common import PageArgs, clean, get_settings, get_store, list_page
-from schemas.api import document_schema
-from service.common import page_schema
-from service.errors import NotFound, ServiceUnavailable
+from ionbase.schemas.documents import AnalysisRun
+from ionbase.service.auth import WRITE_SECURITY, requires
+from ionbase.service.common import PageArgs, clean, get_settings, get_store, list_page
+from ionbase.schemas.api import document_schema
+from ionbase.service.common import page_schema
+from ionbase.service.errors import NotFound
 
 F = ma.fields
 blp = Blueprint("analysis_runs", __name__, url_prefix="/api/v1/analysis-runs", description="Analysis runs")
@@ -46,13 +46,9 @@ def list_runs(args):
 @blp.doc(security=WRITE_SECURITY)
 @requires("writer")
 def create_run(body):
-    """Run the analysis jobs now (synchronously) and return their summary. 503 when not installed."""
-    try:
-        from jobs.runner import run_jobs
-    except ModuleNotFoundError as exc:
-        if exc.name and (exc.name == "jobs" or exc.name.startswith("jobs.")):
-            raise ServiceUnavailable("the analysis jobs (jobs.runner) are not installed on this server") from None
-        raise
+    """Run the analysis jobs now (synchronously) and return their summary."""
+    from ionbase.jobs.runner import run_jobs
+
     result = run_jobs(get_store(), get_settings(), job_names=body["jobs"], sample_ids=body["sample_ids"],
                       force=body["force"], progress=False)
     return {"result": clean(result if isinstance(result, dict) else {"value": result})}

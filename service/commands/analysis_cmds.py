@@ -44,8 +44,8 @@ def echo_run_summary(result: dict, max_errors: int = 50) -> None:
 
 def _read_spectra(path: str) -> list:
     """Every spectrum in FILE, in any format ingest.parsers recognises from the content."""
-    from ingest.parsers import read_spectra
-    from ingest.parsers.errors import ParseError
+    from ionbase.ingest.parsers import read_spectra
+    from ionbase.ingest.parsers.errors import ParseError
 
     try:
         return list(read_spectra(path))
@@ -75,8 +75,8 @@ def eis_fit(file: str, circuit: str | None, thickness_cm: float | None, area_cm2
     The resistances and conductivities are those the analysis job stores (both take them from
     analysis.eis_resistances through fit_spectrum): R_total = R0 + bulk and grain-boundary arcs.
     """
-    from analysis.errors import AnalysisError
-    from analysis.impedance import fit_spectrum
+    from ionbase.analysis.errors import AnalysisError
+    from ionbase.analysis.impedance import fit_spectrum
 
     spectra = _read_spectra(file)
     if not spectra:
@@ -209,8 +209,8 @@ def read_arrhenius_csv(path: str) -> tuple[list[float], list[float]]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def arrhenius(file: str, form: str, as_json: bool) -> None:
     """Arrhenius fit of a CSV of temperature and conductivity (units in the header)."""
-    from analysis.arrhenius import fit_arrhenius
-    from analysis.errors import AnalysisError
+    from ionbase.analysis.arrhenius import fit_arrhenius
+    from ionbase.analysis.errors import AnalysisError
 
     T, S = read_arrhenius_csv(file)
     try:

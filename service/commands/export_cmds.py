@@ -26,8 +26,8 @@ __all__ = ["export"]
 def export(filter_: str | None, fmt: str, output: Path | None, mongo_filter: str | None, row_group_size: int) -> None:
     """Export properties as an ML-ready table: one row per (sample, temperature)."""
     from ionbase.settings import Settings
-    from service.export import build_rows, filter_to_mongo, plan_export, write_csv, write_jsonl, write_parquet
-    from store import open_store
+    from ionbase.service.export import build_rows, filter_to_mongo, plan_export, write_csv, write_jsonl, write_parquet
+    from ionbase.store import open_store
 
     if fmt == "parquet" and output is None:
         raise click.UsageError("--format parquet needs -o FILE")

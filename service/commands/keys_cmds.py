@@ -8,7 +8,7 @@ import click
 
 
 def _store(ctx: click.Context):
-    from store import open_store
+    from ionbase.store import open_store
 
     obj = ctx.ensure_object(dict)
     if "store" not in obj:
@@ -31,7 +31,7 @@ def keys() -> None:
 @click.pass_context
 def create(ctx: click.Context, name: str, role: str) -> None:
     """Create a key called NAME; prints the token once (store it: only its hash is kept)."""
-    from service.keys import create_key
+    from ionbase.service.keys import create_key
 
     key_id, token = create_key(_store(ctx), name, role)
     click.echo(f"key {key_id} ({role}) created for {name}. Token (shown once):")
@@ -43,7 +43,7 @@ def create(ctx: click.Context, name: str, role: str) -> None:
 @click.pass_context
 def list_(ctx: click.Context, as_json: bool) -> None:
     """List keys (never their secrets)."""
-    from service.keys import list_keys
+    from ionbase.service.keys import list_keys
 
     rows = list_keys(_store(ctx))
     if as_json:
@@ -59,7 +59,7 @@ def list_(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def revoke(ctx: click.Context, key_id: str) -> None:
     """Revoke the key KEY_ID."""
-    from service.keys import revoke_key
+    from ionbase.service.keys import revoke_key
 
     if not revoke_key(_store(ctx), key_id):
         raise click.ClickException(f"no key {key_id}")

@@ -8,7 +8,7 @@ into the Mongo query (through the query package's parser).
 
 from __future__ import annotations
 
-from service.export.table import (  # noqa: F401
+from ionbase.service.export.table import (  # noqa: F401
     FORMATS,
     MIMETYPES,
     ExportPlan,
@@ -30,7 +30,7 @@ def filter_to_mongo(text: str | None) -> dict:
     if text is None or not text.strip():
         return {}
     try:
-        from service.query.filters import optimade_to_mongo  # type: ignore[import-not-found]
+        from ionbase.service.query.filters import optimade_to_mongo  # type: ignore[import-not-found]
     except ImportError:
-        from service.query.filter import parse_filter as optimade_to_mongo
+        from ionbase.service.query.filter import parse_filter as optimade_to_mongo
     return optimade_to_mongo(text)

@@ -22,8 +22,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from schemas import registry
-from service.export import features as F
+from ionbase.schemas import registry
+from ionbase.service.export import features as F
 
 #: stored qualifier -> export symbol (a value without qualifier is exact: "=")
 QUALIFIER_SYMBOLS: dict[str | None, str] = {

@@ -9,7 +9,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from schemas import registry
+from ionbase.schemas import registry
 
 #: route summary fields exported as synthesis features (schemas.documents.RouteSummary)
 SYNTHESIS_FEATURES: tuple[str, ...] = (

@@ -44,8 +44,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, Any, Iterable, Iterator
 
-from service.export import cells as C
-from service.export import features as F
+from ionbase.service.export import cells as C
+from ionbase.service.export import features as F
 
 TEMPERATURE_COLUMNS = ("temperature_C", "temperature_K")
 #: a sample with more than this many ids is not looked up with $in (one scan by name instead)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from flask import Response, current_app, stream_with_context
-from service.params import Blueprint
+from ionbase.service.params import Blueprint
 from marshmallow import Schema, fields, validate
 
-from service.export import FORMATS, MIMETYPES, build_rows, filter_to_mongo, plan_export, stream_parquet, write_csv, write_jsonl
+from ionbase.service.export import FORMATS, MIMETYPES, build_rows, filter_to_mongo, plan_export, stream_parquet, write_csv, write_jsonl
 
 blp = Blueprint("export", __name__, url_prefix="/api/v1/export",
                 description="ML-ready table: one row per (sample, temperature) with targets and features.")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from service.params import Blueprint
+from ionbase.service.params import Blueprint
 
 from ionbase import __version__
-from service.common import get_store
-from service.errors import ServiceUnavailable
+from ionbase.service.common import get_store
+from ionbase.service.errors import ServiceUnavailable
 
 blp = Blueprint("health", __name__, url_prefix="/api/v1/health", description="Service health")
 

@@ -19,7 +19,7 @@ def rollback_batch(store: Any, settings: Any, batch_id: str) -> dict:
     ``analysis`` in the result is the runner's summary, or None with a ``note`` when the jobs
     are not installed (the derived values then stay absent until ``ionbase analyze``).
     """
-    from ingest.batches import rollback
+    from ionbase.ingest.batches import rollback
 
     result = rollback(store, batch_id)
     return {**result, **recompute(store, settings, result["samples"])}
@@ -30,7 +30,7 @@ def recompute(store: Any, settings: Any, samples: list[str]) -> dict:
     if not samples:
         return {"analysis": None}
     try:
-        from jobs.runner import run_jobs
+        from ionbase.jobs.runner import run_jobs
     except ModuleNotFoundError as exc:
         if exc.name and (exc.name == "jobs" or exc.name.startswith("jobs.")):
             return {"analysis": None, "note": "the analysis jobs are not installed: derived values of the "

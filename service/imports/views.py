@@ -9,15 +9,15 @@ from pathlib import Path
 
 import marshmallow as ma
 from flask import request
-from service.params import Blueprint
+from ionbase.service.params import Blueprint
 from werkzeug.utils import secure_filename
 
-from schemas.documents import ImportBatch
-from service.auth import WRITE_SECURITY, current_key, requires
-from service.common import PageArgs, clean, get_settings, get_store, list_page
-from schemas.api import document_schema
-from service.common import page_schema
-from service.errors import BadRequest, Conflict, NotFound, Unprocessable
+from ionbase.schemas.documents import ImportBatch
+from ionbase.service.auth import WRITE_SECURITY, current_key, requires
+from ionbase.service.common import PageArgs, clean, get_settings, get_store, list_page
+from ionbase.schemas.api import document_schema
+from ionbase.service.common import page_schema
+from ionbase.service.errors import BadRequest, Conflict, NotFound, Unprocessable
 
 F = ma.fields
 blp = Blueprint("imports", __name__, url_prefix="/api/v1/imports", description="Import batches")
@@ -151,8 +151,8 @@ def create_import(query_args, form_args):
     fields (a different value in both -> 400); unknown parameters or form fields -> 400.
     """
     args = import_flags(query_args, form_args)
-    from ingest.errors import ImportFailed
-    from ingest.importer import Importer, ImportOptions
+    from ionbase.ingest.errors import ImportFailed
+    from ionbase.ingest.importer import Importer, ImportOptions
 
     settings = get_settings()
     key = current_key() or {}
@@ -221,8 +221,8 @@ def rollback_import(batch_id):
     from its documents and recomputes the derived values of the samples it touched before answering,
     so the store is as it was before the batch. Rolling back a rolled-back batch changes nothing.
     """
-    from ingest.batches import RollbackRefused
-    from service.imports.rollback import rollback_batch
+    from ionbase.ingest.batches import RollbackRefused
+    from ionbase.service.imports.rollback import rollback_batch
 
     unknown = sorted(set(request.args) | set(request.form) | set(request.files))
     if unknown:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from schemas.documents import Material
-from service.common import PageArgs
-from schemas.api import document_schema
-from service.common import page_schema
+from ionbase.schemas.documents import Material
+from ionbase.service.common import PageArgs
+from ionbase.schemas.api import document_schema
+from ionbase.service.common import page_schema
 
 F = ma.fields
 

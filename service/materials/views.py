@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from service.params import Blueprint
+from ionbase.service.params import Blueprint
 
-from service.common import clean, get_or_404, get_store, list_page
-from service.materials.schemas import MaterialDetail, MaterialListArgs, MaterialPage
+from ionbase.service.common import clean, get_or_404, get_store, list_page
+from ionbase.service.materials.schemas import MaterialDetail, MaterialListArgs, MaterialPage
 
 blp = Blueprint("materials", __name__, url_prefix="/api/v1/materials", description="Materials")
 

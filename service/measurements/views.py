@@ -8,12 +8,12 @@ import math
 
 import marshmallow as ma
 from flask import Response
-from service.params import Blueprint
+from ionbase.service.params import Blueprint
 
-from schemas.documents import Measurement
-from service.common import PageArgs, clean, get_or_404, get_store, list_page
-from schemas.api import document_schema
-from service.common import page_schema
+from ionbase.schemas.documents import Measurement
+from ionbase.service.common import PageArgs, clean, get_or_404, get_store, list_page
+from ionbase.schemas.api import document_schema
+from ionbase.service.common import page_schema
 
 F = ma.fields
 blp = Blueprint("measurements", __name__, url_prefix="/api/v1/measurements", description="Measurements and their data arrays")

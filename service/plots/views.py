@@ -18,10 +18,10 @@ from flask import Response, current_app
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
-from schemas import registry
-from service.params import Blueprint
-from service.plots import render
-from store.shapes import get_path
+from ionbase.schemas import registry
+from ionbase.service.params import Blueprint
+from ionbase.service.plots import render
+from ionbase.store.shapes import get_path
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ def _prefactor_property(store, sample_id: str, ea_doc: dict) -> float | None:
 def _fit_on_the_fly(points: list[dict]) -> dict | None:
     """Fit with analysis.arrhenius when available (imported lazily); None when it cannot."""
     try:
-        from analysis.arrhenius import fit_arrhenius
+        from ionbase.analysis.arrhenius import fit_arrhenius
     except ImportError:
         return None
     usable = [p for p in points if p.get("qualifier") not in BOUND_QUALIFIERS]
@@ -223,7 +223,7 @@ def _fitted_curve(store, measurement_id: str, frequency: list[float]):
     try:
         import numpy as np
 
-        from analysis.circuits import compile_circuit
+        from ionbase.analysis.circuits import compile_circuit
 
         cc = compile_circuit(doc["circuit"])
         fp = doc["fit_parameters"]

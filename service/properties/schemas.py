@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from service.common import PageArgs, PageMeta
-from service.query.filter import MAX_FILTER_LENGTH
+from ionbase.service.common import PageArgs, PageMeta
+from ionbase.service.query.filter import MAX_FILTER_LENGTH
 
 F = ma.fields
 

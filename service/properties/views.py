@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import orjson
 from flask import Response
-from service.params import Blueprint
+from ionbase.service.params import Blueprint
 
-from schemas.units import UnitError, convert, convert_difference, parse_unit, round_sig
-from service.common import clean, get_or_404, get_store, next_url
-from service.errors import BadRequest
-from service.properties.schemas import FieldList, PropertyOut, PropertyPage, PropertyQueryArgs
-from service.query.cursor import combine, decode_cursor, encode_cursor, keyset_condition
-from store.shapes import count_union, find_union
-from service.query.fields import FIELDS
-from service.query.properties import build_property_query
+from ionbase.schemas.units import UnitError, convert, convert_difference, parse_unit, round_sig
+from ionbase.service.common import clean, get_or_404, get_store, next_url
+from ionbase.service.errors import BadRequest
+from ionbase.service.properties.schemas import FieldList, PropertyOut, PropertyPage, PropertyQueryArgs
+from ionbase.service.query.cursor import combine, decode_cursor, encode_cursor, keyset_condition
+from ionbase.store.shapes import count_union, find_union
+from ionbase.service.query.fields import FIELDS
+from ionbase.service.query.properties import build_property_query
 
 blp = Blueprint("properties", __name__, url_prefix="/api/v1/properties",
                 description="Scalar properties across materials: OPTIMADE filter, sort, cursor pages, unit conversion")

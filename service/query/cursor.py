@@ -14,9 +14,9 @@ import json
 import math
 from typing import Any
 
-from service.errors import BadRequest
-from store.shapes import get_path, simplify
-from service.query.fields import DEFAULT_SORT, FIELDS
+from ionbase.service.errors import BadRequest
+from ionbase.store.shapes import get_path, simplify
+from ionbase.service.query.fields import DEFAULT_SORT, FIELDS
 
 MAX_SORT_KEYS = 4
 CURSOR_VERSION = 1

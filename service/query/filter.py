@@ -26,7 +26,7 @@ from __future__ import annotations
 import copy
 import functools
 
-from store.shapes import simplify
+from ionbase.store.shapes import simplify
 
 import math
 import re
@@ -36,8 +36,8 @@ from typing import Any
 from lark import Token, Tree
 from lark.exceptions import UnexpectedInput, VisitError
 
-from service.errors import BadRequest
-from service.query.fields import BOOL, BOOL_WORDS, FIELD_SETS, FIELDS, INT, NUM, STR, STR_LIST, Field
+from ionbase.service.errors import BadRequest
+from ionbase.service.query.fields import BOOL, BOOL_WORDS, FIELD_SETS, FIELDS, INT, NUM, STR, STR_LIST, Field
 
 MAX_FILTER_LENGTH = 10_000
 MAX_NESTING = 12

@@ -11,7 +11,7 @@ accumulators and ``$project`` renames behave like MongoDB (see tests/conformance
 
 from __future__ import annotations
 
-from service.query.fields import FIELDS
+from ionbase.service.query.fields import FIELDS
 
 GROUP_KEYS = {"material": "material_id", "series": "series_name", "family": "family", "doi": "doi"}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.errors import BadRequest
-from service.query.cursor import SortSpec, fingerprint, parse_sort
-from service.query.fields import OUTPUT_FIELDS, output_key
-from service.query.filter import parse_filter
+from ionbase.service.errors import BadRequest
+from ionbase.service.query.cursor import SortSpec, fingerprint, parse_sort
+from ionbase.service.query.fields import OUTPUT_FIELDS, output_key
+from ionbase.service.query.filter import parse_filter
 
 
 @dataclass

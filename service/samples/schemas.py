@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from schemas import registry
-from schemas.documents import Material, Measurement, Property, Sample, StructureResult, SynthesisRoute
-from service.common import PageArgs
-from service.query.filter import MAX_FILTER_LENGTH
-from schemas.api import document_schema
-from service.common import page_schema
+from ionbase.schemas import registry
+from ionbase.schemas.documents import Material, Measurement, Property, Sample, StructureResult, SynthesisRoute
+from ionbase.service.common import PageArgs
+from ionbase.service.query.filter import MAX_FILTER_LENGTH
+from ionbase.schemas.api import document_schema
+from ionbase.service.common import page_schema
 
 F = ma.fields
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 
-from service.params import Blueprint
+from ionbase.service.params import Blueprint
 
-from service.common import clean, get_or_404, get_store, list_page
-from service.query.cursor import combine
-from service.query.filter import parse_filter
-from service.samples.schemas import Arrhenius, ArrheniusArgs, SampleDetail, SampleListArgs, SamplePage
+from ionbase.service.common import clean, get_or_404, get_store, list_page
+from ionbase.service.query.cursor import combine
+from ionbase.service.query.filter import parse_filter
+from ionbase.service.samples.schemas import Arrhenius, ArrheniusArgs, SampleDetail, SampleListArgs, SamplePage
 
 blp = Blueprint("samples", __name__, url_prefix="/api/v1/samples", description="Samples")
 

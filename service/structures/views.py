@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from service.params import Blueprint
+from ionbase.service.params import Blueprint
 
-from schemas.documents import StructureResult
-from service.common import PageArgs, clean, get_or_404, list_page
-from schemas.api import document_schema
-from service.common import page_schema
+from ionbase.schemas.documents import StructureResult
+from ionbase.service.common import PageArgs, clean, get_or_404, list_page
+from ionbase.schemas.api import document_schema
+from ionbase.service.common import page_schema
 
 F = ma.fields
 blp = Blueprint("structures", __name__, url_prefix="/api/v1/structures", description="Structure results")

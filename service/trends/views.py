@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from service.params import Blueprint
+from ionbase.service.params import Blueprint
 
-from schemas import registry
-from service.common import get_store
-from service.errors import BadRequest
-from service.query.fields import TREND_PARAMETERS
-from service.query.filter import MAX_FILTER_LENGTH, parse_filter
-from service.query.pipelines import GROUP_KEYS, group_points, synthesis_paths, trend_points_pipeline, trend_summary_pipeline
+from ionbase.schemas import registry
+from ionbase.service.common import get_store
+from ionbase.service.errors import BadRequest
+from ionbase.service.query.fields import TREND_PARAMETERS
+from ionbase.service.query.filter import MAX_FILTER_LENGTH, parse_filter
+from ionbase.service.query.pipelines import GROUP_KEYS, group_points, synthesis_paths, trend_points_pipeline, trend_summary_pipeline
 
 F = ma.fields
 blp = Blueprint("trends", __name__, url_prefix="/api/v1/trends",

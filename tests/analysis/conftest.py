@@ -14,7 +14,7 @@ EIS_FIXTURES = ROOT / "tests" / "data" / "eis" / "impedance_py"
 def synth_spectrum(circuit="R0-p(R1,CPE1)-CPE2", params=(10, 1e5, 1e-10, 0.9, 1e-6, 0.85), noise=0.01, seed=0,
                    f=None):
     """Synthetic spectrum with Gaussian noise of `noise`*|Z| on real and imaginary parts."""
-    from analysis.circuits import compile_circuit
+    from ionbase.analysis.circuits import compile_circuit
 
     f = np.logspace(6, -1, 71) if f is None else f
     z = compile_circuit(circuit).impedance(np.array(params, dtype=float), f)

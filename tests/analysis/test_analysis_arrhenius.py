@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from scipy.stats import linregress
 
-from analysis import fit_arrhenius, fit_arrhenius_batch
-from analysis.arrhenius import KB_EV
-from analysis.errors import InsufficientDataError, InvalidInputError
+from ionbase.analysis import fit_arrhenius, fit_arrhenius_batch
+from ionbase.analysis.arrhenius import KB_EV
+from ionbase.analysis.errors import InsufficientDataError, InvalidInputError
 
 
 def _series(Ea, s0, T, noise=0.0, seed=0, form="sigma"):
@@ -117,7 +117,7 @@ def test_batch_insufficient_rows_are_nan_and_bad_values_raise():
 
 
 def test_quality_flags_thresholds():
-    from analysis.arrhenius import MIN_TEMPERATURES_UNFLAGGED, POOR_FIT_R2, quality_flags
+    from ionbase.analysis.arrhenius import MIN_TEMPERATURES_UNFLAGGED, POOR_FIT_R2, quality_flags
 
     assert (POOR_FIT_R2, MIN_TEMPERATURES_UNFLAGGED) == (0.9, 4)
     assert quality_flags(0.999, 5) == []

@@ -4,9 +4,9 @@ import math
 import numpy as np
 import pytest
 
-from analysis import (AnalysisError, area_from_diameter, bruce_vincent, conductivity, electronic_conductivity,
+from ionbase.analysis import (AnalysisError, area_from_diameter, bruce_vincent, conductivity, electronic_conductivity,
                       ion_transport_number, linear_trend, log_linear_trend, subtract_series_layers)
-from analysis.errors import InsufficientDataError, InvalidInputError, NegativeResultError
+from ionbase.analysis.errors import InsufficientDataError, InvalidInputError, NegativeResultError
 
 
 def test_conductivity_hand_value_and_uncertainty():

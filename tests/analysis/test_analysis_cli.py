@@ -4,8 +4,8 @@ import math
 import pytest
 from click.testing import CliRunner
 
-from analysis.arrhenius import KB_EV
-from service.commands.analysis_cmds import arrhenius, eis
+from ionbase.analysis.arrhenius import KB_EV
+from ionbase.service.commands.analysis_cmds import arrhenius, eis
 
 
 def _csv(tmp_path, text, name="a.csv"):

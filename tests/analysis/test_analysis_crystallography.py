@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from analysis import cell_volume, density, vegard_fit
-from analysis.errors import InsufficientDataError, InvalidInputError
+from ionbase.analysis import cell_volume, density, vegard_fit
+from ionbase.analysis.errors import InsufficientDataError, InvalidInputError
 
 
 def test_mg3asn_volume_and_density():

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from analysis import (capacity_retention, coulombic_efficiency, cycles_to_soh, cycles_until_overpotential, mean_ce,
+from ionbase.analysis import (capacity_retention, coulombic_efficiency, cycles_to_soh, cycles_until_overpotential, mean_ce,
                       nucleation_overvoltage, overpotential_trend)
-from analysis.errors import InsufficientDataError, InvalidInputError
+from ionbase.analysis.errors import InsufficientDataError, InvalidInputError
 
 
 def test_ce_and_retention():

@@ -4,8 +4,8 @@ import warnings
 import numpy as np
 import pytest
 
-from analysis import CircuitSyntaxError, assign_capacitance, brug_capacitance, compile_circuit, fit_circuit, fit_spectrum, linkk_test
-from analysis.errors import InvalidInputError
+from ionbase.analysis import CircuitSyntaxError, assign_capacitance, brug_capacitance, compile_circuit, fit_circuit, fit_spectrum, linkk_test
+from ionbase.analysis.errors import InvalidInputError
 
 TRUE = np.array([10, 1e5, 1e-10, 0.9, 1e-6, 0.85])
 CIRC = "R0-p(R1,CPE1)-CPE2"

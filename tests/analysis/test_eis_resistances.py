@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from analysis.circuits import compile_circuit
-from analysis.impedance import fit_spectrum
+from ionbase.analysis.circuits import compile_circuit
+from ionbase.analysis.impedance import fit_spectrum
 
 
 def _q(r, c, a):
@@ -82,12 +82,12 @@ def test_arc_fitted_beyond_the_window_counts_in_total_but_is_not_claimed(synth):
 
 def test_series_layers_of_one_material_both_subtracted():
     """A stack Mg|MOFsSE|SE|MOFsSE|Mg lists the MOFsSE layer twice: both 14.6 ohm are subtracted."""
-    from jobs.definitions import _series_layers
+    from ionbase.jobs.definitions import _series_layers
 
     layers = _series_layers([{"name": "MOFsSE", "r": 14.6, "u": 0.0}, {"name": "MOFsSE", "r": 14.6, "u": 0.0}])
     assert layers == {"MOFsSE": (14.6, 0.0), "MOFsSE #2": (14.6, 0.0)}
-    from analysis.eis_resistances import spectrum_resistances
-    from analysis.impedance import Arc
+    from ionbase.analysis.eis_resistances import spectrum_resistances
+    from ionbase.analysis.impedance import Arc
 
     arcs = [Arc("p(R1,C1)", "arc", 100.0, 1.0, 1e-9, 1e-9, 1e5, "grain_boundary", "R1")]
     params = {"R0": {"value": 40.0, "stderr": 1.0}, "R1": {"value": 100.0, "stderr": 1.0}, "C1": {"value": 1e-9, "stderr": 0.0}}

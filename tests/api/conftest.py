@@ -13,8 +13,8 @@ API_DATA = Path(__file__).resolve().parents[1] / "data" / "api"
 @pytest.fixture(scope="session")
 def api_settings(base_settings, server_uri):
     """A database loaded once per session with tests/data/api/records.yaml (read-only for tests)."""
-    from ingest.importer import Importer, ImportOptions
-    from store import open_store
+    from ionbase.ingest.importer import Importer, ImportOptions
+    from ionbase.store import open_store
 
     s = base_settings.with_(mongodb_uri=server_uri, db_name=f"api_{uuid.uuid4().hex[:8]}")
     st = open_store(s)
@@ -26,7 +26,7 @@ def api_settings(base_settings, server_uri):
 
 @pytest.fixture(scope="session")
 def api_store(api_settings):
-    from store import open_store
+    from ionbase.store import open_store
 
     st = open_store(api_settings, create_indexes=False)
     yield st
@@ -35,7 +35,7 @@ def api_store(api_settings):
 
 @pytest.fixture(scope="session")
 def api_app(api_settings, api_store):
-    from service.app import create_app
+    from ionbase.service.app import create_app
 
     return create_app(api_settings, store=api_store)
 
@@ -48,7 +48,7 @@ def client(api_app):
 @pytest.fixture()
 def rw_app(settings, store):
     """An app over a fresh, empty database (for tests that write)."""
-    from service.app import create_app
+    from ionbase.service.app import create_app
 
     return create_app(settings, store=store)
 
@@ -56,7 +56,7 @@ def rw_app(settings, store):
 @pytest.fixture()
 def loaded_rw_app(rw_app, store):
     """Fresh database with the API test records (for tests that write or mutate)."""
-    from ingest.importer import Importer, ImportOptions
+    from ionbase.ingest.importer import Importer, ImportOptions
 
     Importer(store, ImportOptions()).run([API_DATA / "records.yaml"])
     return rw_app
@@ -64,14 +64,14 @@ def loaded_rw_app(rw_app, store):
 
 @pytest.fixture()
 def writer_token(store):
-    from service.keys import create_key
+    from ionbase.service.keys import create_key
 
     return create_key(store, "test-writer", "writer")[1]
 
 
 @pytest.fixture()
 def reader_token(store):
-    from service.keys import create_key
+    from ionbase.service.keys import create_key
 
     return create_key(store, "test-reader", "reader")[1]
 

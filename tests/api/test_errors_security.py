@@ -39,7 +39,7 @@ def test_500_uses_error_format(loaded_rw_app, store, monkeypatch):
 
 
 def test_413_request_too_large(settings, store):
-    from service.app import create_app
+    from ionbase.service.app import create_app
 
     app = create_app(settings.with_(max_request_bytes=1000), store=store)
     r = app.test_client().post("/api/v1/imports", data=b"x" * 5000, content_type="application/json")
@@ -61,7 +61,7 @@ def test_writes_need_keys(rw_app, store, writer_token, reader_token):
 
 
 def test_keys_are_hashed_and_revocable(store):
-    from service.keys import create_key, list_keys, revoke_key, verify_token
+    from ionbase.service.keys import create_key, list_keys, revoke_key, verify_token
 
     key_id, token = create_key(store, "k", "admin")
     doc = store.db.api_keys.find_one({"_id": key_id})
@@ -77,7 +77,7 @@ def test_keys_are_hashed_and_revocable(store):
 def test_keys_cli(settings, store):
     from click.testing import CliRunner
 
-    from service.commands.keys_cmds import keys
+    from ionbase.service.commands.keys_cmds import keys
 
     runner = CliRunner()
     obj = {"settings": settings, "store": store}
@@ -92,7 +92,7 @@ def test_keys_cli(settings, store):
 
 
 def test_read_requires_key_setting(settings, store, reader_token):
-    from service.app import create_app
+    from ionbase.service.app import create_app
 
     client = create_app(settings.with_(read_requires_key=True), store=store).test_client()
     assert_error(client.get("/api/v1/materials"), 401)
@@ -102,7 +102,7 @@ def test_read_requires_key_setting(settings, store, reader_token):
 
 
 def test_rate_limit(settings, store):
-    from service.app import create_app
+    from ionbase.service.app import create_app
 
     client = create_app(settings.with_(rate_limit_per_minute=5), store=store).test_client()
     codes = [client.get("/api/v1/health").status_code for _ in range(7)]

@@ -51,7 +51,7 @@ def test_gunicorn_factory_serves_health(api_settings, tmp_path):
                IONBASE_DATA_DIR=str(tmp_path), PYTHONPATH=str(REPO))
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}", "--timeout", "30",
-         "service.wsgi:create_wsgi_app()"],
+         "ionbase.service.wsgi:create_wsgi_app()"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     try:
@@ -82,7 +82,7 @@ def test_gunicorn_factory_serves_health(api_settings, tmp_path):
 
 
 def test_lazy_module_app_builds_on_first_call(monkeypatch, api_settings, tmp_path):
-    import service.wsgi as w
+    import ionbase.service.wsgi as w
 
     monkeypatch.setenv("MONGODB_URI", api_settings.mongodb_uri)
     monkeypatch.setenv("IONBASE_DB_NAME", api_settings.db_name)
@@ -101,8 +101,8 @@ def test_health_is_503_when_the_store_is_down(tmp_path):
     import time
 
     from ionbase.settings import Settings
-    from service.app import create_app
-    from store import open_store
+    from ionbase.service.app import create_app
+    from ionbase.store import open_store
 
     settings = Settings(data_dir=tmp_path, db_name="health_down", testing=True)
     st = open_store(settings)

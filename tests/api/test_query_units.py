@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from service.errors import BadRequest
-from service.query import cursor as C
-from service.query.fields import FIELDS, OUTPUT_FIELDS
-from service.query.filter import MAX_FILTER_LENGTH, parse_filter
-from service.query.pipelines import group_points, trend_points_pipeline, trend_summary_pipeline
-from service.query.properties import build_property_query, parse_fields
+from ionbase.service.errors import BadRequest
+from ionbase.service.query import cursor as C
+from ionbase.service.query.fields import FIELDS, OUTPUT_FIELDS
+from ionbase.service.query.filter import MAX_FILTER_LENGTH, parse_filter
+from ionbase.service.query.pipelines import group_points, trend_points_pipeline, trend_summary_pipeline
+from ionbase.service.query.properties import build_property_query, parse_fields
 
 EXAMPLE = ('property="ionic_conductivity" AND temperature_c=25 AND value>=1e-4 AND elements HAS "Na" '
            "AND milling_time_h>=4 AND max_anneal_c<=300")
@@ -80,7 +80,7 @@ def test_has_only_uses_complement_not_not():
     'elements HAS ONLY "Na","B","C","H"', "value != 1",
 ])
 def test_only_whitelisted_operators_are_emitted(text):
-    from service.query.filter import ALLOWED_OPERATORS
+    from ionbase.service.query.filter import ALLOWED_OPERATORS
 
     ops = {k for k in _ops(parse_filter(text)) if k.startswith("$")}
     assert ops <= ALLOWED_OPERATORS
@@ -126,7 +126,7 @@ def test_filter_length_cap():
 
 
 def test_every_field_path_is_a_document_field():
-    from schemas.documents import Property
+    from ionbase.schemas.documents import Property
 
     for f in FIELDS.values():
         top = f.path.split(".")[0]

@@ -32,10 +32,10 @@ _calls = {"n": 0}
 @pytest.fixture(scope="module")
 def fuzz_app(base_settings, server_uri):
     """A dedicated database (the fuzzer may import records) with the API test records."""
-    from ingest.importer import Importer, ImportOptions
-    from service.app import create_app
-    from service.keys import create_key
-    from store import open_store
+    from ionbase.ingest.importer import Importer, ImportOptions
+    from ionbase.service.app import create_app
+    from ionbase.service.keys import create_key
+    from ionbase.store import open_store
 
     s = base_settings.with_(mongodb_uri=server_uri, db_name=f"fuzz_{uuid.uuid4().hex[:8]}")
     st = open_store(s)

@@ -184,7 +184,7 @@ def test_sample_filter_unknown_field_is_400(client):
 
 @pytest.fixture()
 def seed_client(seeded_settings, seeded_store):
-    from service.app import create_app
+    from ionbase.service.app import create_app
 
     return create_app(seeded_settings, store=seeded_store).test_client()
 

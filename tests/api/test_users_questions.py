@@ -10,7 +10,7 @@ import pytest
 
 @pytest.fixture()
 def seed_client(seeded_settings, seeded_store):
-    from service.app import create_app
+    from ionbase.service.app import create_app
 
     return create_app(seeded_settings, store=seeded_store).test_client()
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import mongomock
 import pytest
 
-from service.query import cursor as C
-from service.query.filter import parse_filter
-from service.query.pipelines import synthesis_paths, trend_points_pipeline, trend_summary_pipeline
+from ionbase.service.query import cursor as C
+from ionbase.service.query.filter import parse_filter
+from ionbase.service.query.pipelines import synthesis_paths, trend_points_pipeline, trend_summary_pipeline
 
 API_DATA = Path(__file__).resolve().parents[1] / "data" / "api"
 COLLECTIONS = ("materials", "routes", "samples", "structures", "measurements", "measurement_arrays",
@@ -62,8 +62,8 @@ SORTS = ["-value", "temperature_c", "-temperature_c,value", "x,-value", "milling
 
 @pytest.fixture(scope="module")
 def dbs(base_settings, server_uri):
-    from ingest.importer import Importer, ImportOptions
-    from store import open_store
+    from ionbase.ingest.importer import Importer, ImportOptions
+    from ionbase.store import open_store
 
     s = base_settings.with_(mongodb_uri=server_uri, db_name=f"conf_api_{uuid.uuid4().hex[:8]}")
     st = open_store(s)
@@ -210,7 +210,7 @@ def test_count_with_filter(dbs):
 @pytest.mark.parametrize("text", FILTERS)
 def test_union_of_flat_branches_equals_the_query(dbs, text, sort):
     """What the properties endpoint runs (store.shapes.find_union) equals one find on the oracle."""
-    from store.shapes import find_union
+    from ionbase.store.shapes import find_union
 
     st, oracle = dbs
     spec = C.parse_sort(sort)
@@ -221,7 +221,7 @@ def test_union_of_flat_branches_equals_the_query(dbs, text, sort):
 
 @pytest.mark.parametrize("sort", SORTS)
 def test_keyset_pages_through_the_union(dbs, sort):
-    from store.shapes import find_union
+    from ionbase.store.shapes import find_union
 
     st, oracle = dbs
     spec = C.parse_sort(sort)
@@ -263,7 +263,7 @@ SAMPLE_FILTERS = [
 @pytest.mark.parametrize("text", SAMPLE_FILTERS)
 def test_sample_filter_shapes(dbs, text):
     """Each /samples filter shape: one find and the union of flat branches equal mongomock."""
-    from store.shapes import find_union
+    from ionbase.store.shapes import find_union
 
     st, oracle = dbs
     q = _visible(st, parse_filter(text, on="samples"))

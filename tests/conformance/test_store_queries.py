@@ -15,7 +15,7 @@ from tests.conformance.shapes import DOCS, SHAPES
 def _load(db) -> None:
     """The application's real indexes first (nx-27017 answers some shapes differently on indexed
     paths), then the documents."""
-    from schemas.documents import ALL_DOCUMENTS
+    from ionbase.schemas.documents import ALL_DOCUMENTS
 
     for doc_cls in ALL_DOCUMENTS:
         coll = doc_cls._get_collection_name()
@@ -81,7 +81,7 @@ def test_known_gap_range_inside_list_is_avoided(dbs):
 
 def test_set_fields_keeps_booleans(dbs):
     """nx-27017 turns a $set boolean into 0/1; store.set_fields keeps it a boolean on both backends."""
-    from store import set_fields
+    from ionbase.store import set_fields
 
     real, oracle = dbs
     for db in (real, oracle):

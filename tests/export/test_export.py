@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from service.export import build_rows, plan_export, stream_parquet, write_csv, write_jsonl, write_parquet
-from service.export import features as F
+from ionbase.service.export import build_rows, plan_export, stream_parquet, write_csv, write_jsonl, write_parquet
+from ionbase.service.export import features as F
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "export"
 
 
 @pytest.fixture()
 def loaded(store):
-    from ingest.importer import Importer, ImportOptions
+    from ionbase.ingest.importer import Importer, ImportOptions
 
     Importer(store, ImportOptions(progress=False)).run([DATA / "two_samples.yaml"])
     return store
@@ -185,7 +185,7 @@ def test_composite_component_fractions_are_columns(seeded_store):
     import io
     import csv as _csv
 
-    from service.export.table import build_rows, plan_export, write_csv
+    from ionbase.service.export.table import build_rows, plan_export, write_csv
 
     query = {"name": "ionic_conductivity", "family": "nanocomposite"}
     plan = plan_export(seeded_store, query)

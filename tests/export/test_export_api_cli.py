@@ -14,7 +14,7 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "export"
 
 @pytest.fixture()
 def loaded(store):
-    from ingest.importer import Importer, ImportOptions
+    from ionbase.ingest.importer import Importer, ImportOptions
 
     Importer(store, ImportOptions(progress=False)).run([DATA / "two_samples.yaml"])
     return store
@@ -59,7 +59,7 @@ def test_api_bad_arguments(client):
 def test_cli_export(loaded, settings, tmp_path):
     from click.testing import CliRunner
 
-    from service.commands.export_cmds import export
+    from ionbase.service.commands.export_cmds import export
 
     env = {"IONBASE_MONGODB_URI": settings.mongodb_uri, "IONBASE_DB_NAME": settings.db_name}
     runner = CliRunner()

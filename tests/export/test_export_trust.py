@@ -20,8 +20,8 @@ FORMATS = ("csv", "parquet", "jsonl")
 
 @pytest.fixture()
 def trust(store, settings):
-    from ingest.importer import Importer, ImportOptions
-    from jobs.runner import run_jobs
+    from ionbase.ingest.importer import Importer, ImportOptions
+    from ionbase.jobs.runner import run_jobs
 
     Importer(store, ImportOptions(progress=False)).run([DATA / "trust.yaml"])
     run_jobs(store, settings, progress=False)
@@ -45,7 +45,7 @@ def _read(fmt: str, path: Path) -> tuple[list[str], list[dict]]:
 
 def cli_export(settings, tmp_path, args=()) -> dict[str, tuple[list[str], list[dict], str]]:
     """``ionbase export`` to a file in each format: fmt -> (columns, rows, stderr)."""
-    from service.commands.export_cmds import export
+    from ionbase.service.commands.export_cmds import export
 
     env = {"IONBASE_MONGODB_URI": settings.mongodb_uri, "IONBASE_DB_NAME": settings.db_name}
     out = {}
@@ -89,7 +89,7 @@ def test_temperature_bound_value_only_on_its_temperature_row(trust, settings, tm
                 assert empty(fmt, r["cycle_life"]) and empty(fmt, r["cycle_life_qualifier"]), (fmt, t)
             assert num(r["activation_energy_eV"]) == 0.41, (fmt, t)
             assert num(r["lattice_a_angstrom"]) == 9.5, (fmt, t)
-    from schemas import registry
+    from ionbase.schemas import registry
 
     assert registry.PROPERTIES["cycle_life"].temperature_bound
     assert not registry.PROPERTIES["lattice_a"].temperature_bound
@@ -107,7 +107,7 @@ def test_lower_bound_keeps_its_qualifier(trust, settings, tmp_path):
 def test_unknown_synthesis_is_empty_not_zero(trust, settings, tmp_path):
     """A milling step without a duration: milling_time_h empty (was 0). No recorded steps: every
     synthesis column empty (was milled=false, milling_time_h=0)."""
-    from service.export import features as F
+    from ionbase.service.export import features as F
 
     for fmt, (_cols, rows, _err) in cli_export(settings, tmp_path).items():
         a = at(rows, "T-A", 25.0)
@@ -121,7 +121,7 @@ def test_unknown_synthesis_is_empty_not_zero(trust, settings, tmp_path):
 
 def test_route_summary_unknown_parameters_are_none():
     """The stored route summary (queries and export read it) keeps unknown as None, not 0 or partial."""
-    from schemas.build import build_steps, summarize_route
+    from ionbase.schemas.build import build_steps, summarize_route
 
     steps = build_steps([{"type": "ball_milling", "rpm": 400}, {"type": "ball_milling", "duration": "2 h", "rpm": 600}], "steps")
     s = summarize_route(steps)
@@ -181,7 +181,7 @@ def test_summary_counts_the_filtered_result(trust, settings, tmp_path, app_clien
 
 
 def test_every_value_has_uncertainty_qualifier_origin_and_source(trust, settings, tmp_path):
-    from service.export import cells as C
+    from ionbase.service.export import cells as C
 
     cols, rows, _err = cli_export(settings, tmp_path)["parquet"]
     for name in ("ionic_conductivity", "cycle_life", "activation_energy", "conductivity_prefactor", "lattice_a", "cell_volume"):
@@ -243,7 +243,7 @@ def test_seed_paper_values_come_out_exactly(seeded_store, app_client_for):
 def test_docs_list_the_registry_temperature_independent_properties():
     import re
 
-    from schemas import registry
+    from ionbase.schemas import registry
 
     text = (Path(__file__).resolve().parents[2] / "docs" / "export.md").read_text(encoding="utf-8")
     block = re.search(r"temperature-independent: begin -->(.*?)<!-- temperature-independent: end", text, re.S).group(1)
@@ -256,7 +256,7 @@ def test_rows_come_from_one_pass_and_the_spool_is_removed(trust):
     """The summary counts exactly the streamed rows, also when the store changes after planning."""
     import os
 
-    from service.export import build_rows, plan_export
+    from ionbase.service.export import build_rows, plan_export
 
     plan = plan_export(trust, {})
     path = plan.spool

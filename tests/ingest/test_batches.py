@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.errors import ImportFailed
-from ingest.importer import COLLECTIONS, Importer, ImportOptions, list_batches, recover, rollback
+from ionbase.ingest.errors import ImportFailed
+from ionbase.ingest.importer import COLLECTIONS, Importer, ImportOptions, list_batches, recover, rollback
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "lab"
 REPO = Path(__file__).resolve().parents[2]
@@ -129,8 +129,8 @@ KILL_SCRIPT = """
 import os, signal, sys
 from pathlib import Path
 from ionbase.settings import Settings
-from store import open_store
-from ingest.importer import Importer, ImportOptions
+from ionbase.store import open_store
+from ionbase.ingest.importer import Importer, ImportOptions
 settings = Settings(mongodb_uri=sys.argv[1], db_name=sys.argv[2], data_dir=Path(sys.argv[5]))
 store = open_store(settings)
 target = sys.argv[4]
@@ -185,7 +185,7 @@ def test_killed_while_committing_corrections_rolls_forward(store, settings, tmp_
 
 def test_cli_json_report_and_list(settings, tmp_path):
     env = {**os.environ, "MONGODB_URI": settings.mongodb_uri, "IONBASE_DB_NAME": settings.db_name, "IONBASE_DATA_DIR": str(tmp_path)}
-    run = lambda *a: subprocess.run([sys.executable, "-m", "service.cli", *a], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    run = lambda *a: subprocess.run([sys.executable, "-m", "ionbase.service.cli", *a], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     out = run("import", str(DATA / "roundtrip.yaml"), "--dry-run", "--json")
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)

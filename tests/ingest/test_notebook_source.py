@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from openpyxl import Workbook
 
-from ingest.errors import ImportFailed
-from ingest.importer import Importer, ImportOptions
-from schemas.build import sample_id
+from ionbase.ingest.errors import ImportFailed
+from ionbase.ingest.importer import Importer, ImportOptions
+from ionbase.schemas.build import sample_id
 
 
 def _run(store, paths):

@@ -6,8 +6,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from ingest.importer import Importer, ImportOptions
-from ingest.loaders import load_lab_file
+from ionbase.ingest.importer import Importer, ImportOptions
+from ionbase.ingest.loaders import load_lab_file
 
 REPO = Path(__file__).resolve().parents[2]
 N_ROWS = 260
@@ -59,7 +59,7 @@ def test_progress_total_known_without_streamed_tables(store, tmp_path, monkeypat
     path = tmp_path / "lab.yaml"
     shutil.copy(REPO / "tests" / "data" / "lab" / "roundtrip.yaml", path)
     records = len(load_lab_file(path, 10**8).records)
-    from ingest import progress
+    from ionbase.ingest import progress
 
     monkeypatch.setattr(progress, "MIN_TOTAL", 1)
     bars = _bars(monkeypatch)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from ingest.errors import ImportFailed
-from ingest.importer import Importer, ImportOptions
+from ionbase.ingest.errors import ImportFailed
+from ionbase.ingest.importer import Importer, ImportOptions
 
 HEAD = "# notebook: NB-T\n"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.errors import ImportFailed
-from ingest.importer import Importer, ImportOptions
-from ingest.parsers import read_spectra
+from ionbase.ingest.errors import ImportFailed
+from ionbase.ingest.importer import Importer, ImportOptions
+from ionbase.ingest.parsers import read_spectra
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATES = REPO / "templates"
@@ -137,7 +137,7 @@ def test_cycling_files_and_cif_through_records(store, settings, tmp_path):
     occ = {s["label"]: (s["species"], s["wyckoff"]) for s in phase["sites"]}
     assert occ["Mg1"] == ({"Mg": 0.97}, "3c") and occ["Li1"] == ({"Li": 0.03}, "3c"), "partial occupancies survive"
     # the cycling job turns the summary into retention and mean coulombic efficiency
-    from jobs.runner import run_jobs
+    from ionbase.jobs.runner import run_jobs
 
     result = run_jobs(store, settings, job_names=["cycling"])
     assert result["jobs"]["cycling"]["computed"] == 2, result["errors"]

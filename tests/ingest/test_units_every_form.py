@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.errors import ImportFailed
-from ingest.importer import Importer, ImportOptions
+from ionbase.ingest.errors import ImportFailed
+from ionbase.ingest.importer import Importer, ImportOptions
 from tests.ingest.unit_forms import FORMS, KINDS, WRONG, expected_location, express, write_form, write_samples
 
 HYPO = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

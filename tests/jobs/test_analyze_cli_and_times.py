@@ -12,9 +12,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from ingest.importer import Importer, ImportOptions
-from jobs.runner import run_jobs
-from service.cli import main
+from ionbase.ingest.importer import Importer, ImportOptions
+from ionbase.jobs.runner import run_jobs
+from ionbase.service.cli import main
 from tests.jobs.test_arrhenius_series import SERIES_C, sigma_at
 
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -76,7 +76,7 @@ class _Terminal(io.StringIO):
 
 
 def test_progress_bar_on_a_terminal_only(imported, settings, monkeypatch):
-    import jobs.runner as runner
+    import ionbase.jobs.runner as runner
 
     term = _Terminal()
     monkeypatch.setattr(runner.sys, "stderr", term)

@@ -13,9 +13,9 @@ import math
 import pytest
 import yaml
 
-from analysis.arrhenius import fit_arrhenius
-from ingest.importer import Importer, ImportOptions
-from jobs.runner import run_jobs
+from ionbase.analysis.arrhenius import fit_arrhenius
+from ionbase.ingest.importer import Importer, ImportOptions
+from ionbase.jobs.runner import run_jobs
 
 KB = 8.617333262e-5
 EA = 0.33  # eV
@@ -137,7 +137,7 @@ def test_poor_series_is_stored_flagged_and_can_be_excluded(store, settings, tmp_
 
 def test_series_that_disappear_are_superseded(store, settings, tmp_path):
     """A sample going from one series to two and back: the outputs of the series gone disappear."""
-    from ingest.importer import rollback
+    from ionbase.ingest.importer import rollback
 
     first, second = tmp_path / "series.yaml", tmp_path / "table.yaml"
     write(first, [series()], [])
@@ -185,7 +185,7 @@ def test_eis_derived_series_keeps_out_a_stray_value(store, settings, tmp_path):
 
 def test_flagged_inputs_flag_the_fit():
     """A series containing flagged points (e.g. poor circuit fits) gives flagged outputs naming them."""
-    from jobs.definitions import compute_arrhenius
+    from ionbase.jobs.definitions import compute_arrhenius
 
     temps_k = [t + 273.15 for t in SERIES_C]
     inputs = {"name": "ionic_conductivity", "series": {"kind": "eis", "method": "EIS"},

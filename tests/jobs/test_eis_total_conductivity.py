@@ -16,9 +16,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from ingest.importer import Importer, ImportOptions
-from jobs.runner import run_jobs
-from service.commands.analysis_cmds import eis
+from ionbase.ingest.importer import Importer, ImportOptions
+from ionbase.jobs.runner import run_jobs
+from ionbase.service.commands.analysis_cmds import eis
 
 SYNTH = Path(__file__).resolve().parents[1] / "data" / "eis" / "synthetic"
 _spec = importlib.util.spec_from_file_location("make_spectra", SYNTH / "make_spectra.py")

@@ -13,9 +13,9 @@ import json
 import pytest
 import yaml
 
-from ingest.batches import RollbackRefused, rollback
-from ingest.importer import Importer, ImportOptions
-from jobs.runner import run_jobs
+from ionbase.ingest.batches import RollbackRefused, rollback
+from ionbase.ingest.importer import Importer, ImportOptions
+from ionbase.jobs.runner import run_jobs
 from tests.jobs.test_runner import AREA, TEMPS_C, sigma_at, spectrum
 
 DOI = "10.1000/rollback-test"
@@ -68,7 +68,7 @@ def _sample_id(store, label: str) -> str:
 
 
 def _app(settings, store):
-    from service.app import create_app
+    from ionbase.service.app import create_app
 
     return create_app(settings, store=store)
 
@@ -78,8 +78,8 @@ def test_rollback_of_a_batch_that_created_a_sample_leaves_nothing_of_it(store, s
     gave a fifth spectrum, gets back exactly its four-point Arrhenius fit."""
     from click.testing import CliRunner
 
-    from service.cli import import_group
-    from service.export import build_rows
+    from ionbase.service.cli import import_group
+    from ionbase.service.export import build_rows
 
     base = {t: (500.0, 1.0) for t in TEMPS_C}
     first = tmp_path / "first.yaml"
@@ -136,7 +136,7 @@ def test_rollback_of_a_batch_that_created_a_sample_leaves_nothing_of_it(store, s
 def test_rollback_of_a_thickness_correction_restores_the_earlier_derived_values(store, settings, tmp_path, monkeypatch):
     """API rollback of a corrected pellet thickness: sigma, Ea and the prefactor are the numbers
     computed from the restored thickness again, with provenance pointing at the restored inputs."""
-    from service.keys import create_key
+    from ionbase.service.keys import create_key
 
     path = tmp_path / "lab.yaml"
     lab_file(path, {"B": {t: (500.0, 1.0) for t in TEMPS_C}}, new_samples=("B",))
@@ -221,8 +221,8 @@ def test_between_rollback_and_recompute_no_value_of_rolled_back_inputs_is_served
 def test_an_interrupted_rollback_is_finished_by_recover(store, settings, tmp_path, monkeypatch):
     """A rollback killed after hiding the batch: recover() finishes it and names the samples to
     recompute; nothing derived from the rolled-back thickness survives meanwhile."""
-    import ingest.batches as batches
-    from ingest.importer import recover
+    import ionbase.ingest.batches as batches
+    from ionbase.ingest.importer import recover
 
     path = tmp_path / "lab.yaml"
     lab_file(path, {"B": {t: (500.0, 1.0) for t in TEMPS_C}}, new_samples=("B",))
@@ -278,7 +278,7 @@ def test_derived_values_follow_a_corrected_synthesis_and_its_rollback(store, set
     """Derived documents carry the sample's synthesis summary (queried as synthesis.milling_time_h):
     a corrected milling time makes them stale and the next run rewrites them; rolling the
     correction back brings the earlier summary back on them too."""
-    from service.imports.rollback import rollback_batch
+    from ionbase.service.imports.rollback import rollback_batch
 
     def milling(label):
         docs = list(store.db.properties.find({"origin": "derived", "sample_label": label}))

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import yaml
 
-from analysis.circuits import compile_circuit
-from ingest.importer import Importer, ImportOptions
-from jobs.runner import run_jobs
+from ionbase.analysis.circuits import compile_circuit
+from ionbase.ingest.importer import Importer, ImportOptions
+from ionbase.jobs.runner import run_jobs
 
 KB = 8.617333262e-5
 EA = 0.40  # eV
@@ -146,7 +146,7 @@ def test_dask_cluster_path_and_failing_item(store, settings, tmp_path):
 
 
 def test_process_pool_path(store, settings, tmp_path, monkeypatch):
-    import jobs.runner as runner
+    import ionbase.jobs.runner as runner
 
     monkeypatch.setattr(runner, "INLINE_THRESHOLD", 1)
     path = tmp_path / "lab.yaml"

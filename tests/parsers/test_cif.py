@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from pymatgen.core import Structure
 
-from ingest.parsers import CifFile, ParseError, parse_file, read_cif
-from ingest.parsers.cif import parse_su
+from ionbase.ingest.parsers import CifFile, ParseError, parse_file, read_cif
+from ionbase.ingest.parsers.cif import parse_su
 
 # Real instrument files, copied into tests/data/ with their licences (tests/data/eis/README.md).
 REPO = Path(__file__).resolve().parents[2]

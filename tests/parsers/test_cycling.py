@@ -4,7 +4,7 @@ import numpy as np
 import openpyxl
 import pytest
 
-from ingest.parsers import (BioLogicMpt, CyclingCsv, ParseError, parse_file, read_cycling)
+from ionbase.ingest.parsers import (BioLogicMpt, CyclingCsv, ParseError, parse_file, read_cycling)
 
 # Real instrument files, copied into tests/data/ with their licences (tests/data/eis/README.md).
 REPO = Path(__file__).resolve().parents[2]

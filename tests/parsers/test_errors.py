@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.parsers import (BioLogicMpr, GamryDTA, ParseError, detect_format, parse_file,
+from ionbase.ingest.parsers import (BioLogicMpr, GamryDTA, ParseError, detect_format, parse_file,
                             read_cif, read_cycling, read_spectra)
 
 # Real instrument files, copied into tests/data/ with their licences (tests/data/eis/README.md).
@@ -65,7 +65,7 @@ def test_bad_number_mpt(tmp_path):
 
 
 def test_bad_number_csv_first_row_is_not_skipped():
-    from ingest.parsers import DelimitedSpectra
+    from ionbase.ingest.parsers import DelimitedSpectra
     with pytest.raises(ParseError) as ei:
         DelimitedSpectra.from_str("freq,Zre,Zim\n1e3,abc,-1\n", filename="a.csv")
     assert (ei.value.file, ei.value.line, ei.value.field) == ("a.csv", 2, "Zre")
@@ -96,7 +96,7 @@ def test_missing_column_gamry(tmp_path):
 
 
 def test_missing_column_csv_header():
-    from ingest.parsers import DelimitedSpectra
+    from ionbase.ingest.parsers import DelimitedSpectra
     with pytest.raises(ParseError) as ei:
         DelimitedSpectra.from_str("Frequency,Zre,Phase\n1,2,3\n", filename="c.csv")
     assert ei.value.line == 1 and "imaginary" in ei.value.field

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.parsers import detect_format, parse_file, read_spectra
+from ionbase.ingest.parsers import detect_format, parse_file, read_spectra
 
 # Real instrument files, copied into tests/data/ with their licences (tests/data/eis/README.md).
 REPO = Path(__file__).resolve().parents[2]

@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from ingest.errors import ImportFailed
-from ingest.importer import Importer, ImportOptions
-from ingest.parsers import DelimitedSpectra, ParseError, detect_format, parse_file, read_spectra
-from ingest.parsers.columns import SPELLINGS, match_header
+from ionbase.ingest.errors import ImportFailed
+from ionbase.ingest.importer import Importer, ImportOptions
+from ionbase.ingest.parsers import DelimitedSpectra, ParseError, detect_format, parse_file, read_spectra
+from ionbase.ingest.parsers.columns import SPELLINGS, match_header
 
 REPO = Path(__file__).resolve().parents[2]
 REAL = REPO / "tests" / "data" / "eis" / "impedance_py" / "exampleData.csv"
@@ -210,7 +210,7 @@ def test_minus_z_real_must_hold_negated_values(tmp_path, truth):
 
 
 def test_spelling_table_has_no_spelling_twice():
-    from ingest.parsers.columns import normalize_name
+    from ionbase.ingest.parsers.columns import normalize_name
 
     seen = {}
     for key, q in SPELLINGS.items():
@@ -249,7 +249,7 @@ def test_any_header_bytes_parse_or_raise_parse_error(tmp_path, head):
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.text(max_size=20), min_size=1, max_size=6))
 def test_any_header_cells_resolve_or_raise_parse_error(cells):
-    from ingest.parsers.columns import resolve_columns
+    from ionbase.ingest.parsers.columns import resolve_columns
 
     try:
         resolve_columns(cells, file="x.csv", line=1, required=True)

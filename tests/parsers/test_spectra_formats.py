@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.parsers import (BioLogicMpt, DelimitedSpectra, ParseError, detect_format, parse_file,
+from ionbase.ingest.parsers import (BioLogicMpt, DelimitedSpectra, ParseError, detect_format, parse_file,
                             read_spectra)
 
 # Real instrument files, copied into tests/data/ with their licences (tests/data/eis/README.md).

@@ -19,7 +19,7 @@ def texts(data: bytes) -> list[str]:
 
 @pytest.fixture()
 def loaded(store):
-    from ingest.importer import Importer, ImportOptions
+    from ionbase.ingest.importer import Importer, ImportOptions
 
     Importer(store, ImportOptions(progress=False)).run([DATA / "two_samples.yaml", DATA / "impedance.yaml"])
     return store
@@ -65,7 +65,7 @@ def test_arrhenius_fits_on_the_fly_or_plots_data_only(client, loaded):
     loaded.db.properties.delete_many({"sample": sid, "name": "activation_energy"})
     t = texts(client.get(f"/api/v1/plots/arrhenius/{sid}").data)
     try:
-        import analysis.arrhenius  # noqa: F401
+        import ionbase.analysis.arrhenius  # noqa: F401
     except ImportError:
         assert not any(x.startswith("fit") for x in t)
     else:
@@ -99,7 +99,7 @@ def test_nyquist_data_and_fitted_curve(client, loaded):
     })
     t = texts(client.get(f"/api/v1/plots/nyquist/{m['_id']}").data)
     try:
-        import analysis.circuits  # noqa: F401
+        import ionbase.analysis.circuits  # noqa: F401
     except ImportError:
         return
     assert "fit: R0-p(R1,CPE1)-CPE2" in t
@@ -107,7 +107,7 @@ def test_nyquist_data_and_fitted_curve(client, loaded):
 
 
 def test_nyquist_chunks_in_order_and_errors(client, loaded):
-    from service.plots.views import impedance_arrays
+    from ionbase.service.plots.views import impedance_arrays
 
     m = loaded.db.measurements.find_one({"label": "EIS-25C"})
     whole = impedance_arrays(loaded, m["_id"])

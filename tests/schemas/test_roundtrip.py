@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from mongoengine.errors import NotUniqueError
 
-from ingest.errors import ImportFailed
-from ingest.importer import Importer, ImportOptions
-from schemas.documents import Material, Measurement, MeasurementArrays, Property, Sample, StructureResult, SynthesisRoute
+from ionbase.ingest.errors import ImportFailed
+from ionbase.ingest.importer import Importer, ImportOptions
+from ionbase.schemas.documents import Material, Measurement, MeasurementArrays, Property, Sample, StructureResult, SynthesisRoute
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "lab"
 
@@ -138,7 +138,7 @@ def test_bad_values_are_rejected_naming_the_field(store, tmp_path, case):
 
 
 def test_route_summary_answers_never_annealed_above():
-    from schemas.build import summarize_route
+    from ionbase.schemas.build import summarize_route
 
     milled = [{"type": "ball_milling", "params": {"rpm": 400.0, "duration": 3.0}}]
     assert summarize_route(milled)["anneal_ceiling_c"] == 25.0 and "max_anneal_c" not in summarize_route(milled)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from schemas.build import RecordError, build_property
-from schemas.units import UnitError, convert, convert_difference, join_quantity, parse_value, round_sig
+from ionbase.schemas.build import RecordError, build_property
+from ionbase.schemas.units import UnitError, convert, convert_difference, join_quantity, parse_value, round_sig
 
 # 1 eV per particle = N_A * e = 6.02214076e23 / mol * 1.602176634e-19 J (both exact in the 2019 SI)
 EV_IN_KJ_PER_MOL = 96.48533212331001

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.importer import Importer, ImportOptions
+from ionbase.ingest.importer import Importer, ImportOptions
 from tests.conftest import SEED
 
 MG3ASN, NACB, NIZC, NBH, LI = "10.1039/d5mh01361e", "10.1002/smt.202300833", "10.1039/d3ta07209f", "10.1039/d5ta09128d", "10.1039/d4ta06366j"

@@ -125,6 +125,6 @@ class Processes:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=5)
-        from store.embedded import EmbeddedServer
+        from ionbase.store.embedded import EmbeddedServer
 
         EmbeddedServer(self.data_dir).shutdown()

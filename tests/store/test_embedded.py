@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from ionbase.settings import Settings
-from store import open_store
-from store.embedded import pid_alive
+from ionbase.store import open_store
+from ionbase.store.embedded import pid_alive
 
 pytestmark = pytest.mark.skipif(bool(os.environ.get("MONGODB_URI")), reason="embedded store only")
 
@@ -42,7 +42,7 @@ def test_second_process_reuses_the_running_server(tmp_path):
     try:
         env = {**os.environ, "IONBASE_DATA_DIR": str(tmp_path), "IONBASE_DB_NAME": "reuse"}
         env.pop("MONGODB_URI", None)
-        out = subprocess.run([sys.executable, "-m", "service.cli", "db", "status", "--json"], env=env,
+        out = subprocess.run([sys.executable, "-m", "ionbase.service.cli", "db", "status", "--json"], env=env,
                              capture_output=True, text=True, timeout=120, check=True)
         status = json.loads(out.stdout)
         assert status["store"] == "embedded"
@@ -57,7 +57,7 @@ def test_second_process_reuses_the_running_server(tmp_path):
 
 
 def test_status_redacts_credentials():
-    from store import redact_uri
+    from ionbase.store import redact_uri
 
     assert redact_uri("mongodb://user:secret@db.example:27017/?replicaSet=rs0") == "mongodb://***@db.example:27017/?replicaSet=rs0"
 

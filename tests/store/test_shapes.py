@@ -5,7 +5,7 @@ from __future__ import annotations
 import mongomock
 import pytest
 
-from store.shapes import branches, count_union, find_union, simplify
+from ionbase.store.shapes import branches, count_union, find_union, simplify
 
 
 def test_simplify_flattens_and_merges_operators():

@@ -48,9 +48,9 @@ def procs(tmp_path):
 
 def _seed(data_dir: Path, db_name: str) -> None:
     """Import one seed paper into ``db_name`` from this process (which then stops using the store)."""
-    from ingest.importer import Importer, ImportOptions
+    from ionbase.ingest.importer import Importer, ImportOptions
     from ionbase.settings import Settings
-    from store import open_store
+    from ionbase.store import open_store
 
     st = open_store(Settings(data_dir=data_dir, db_name=db_name))
     try:
@@ -176,7 +176,7 @@ def test_store_killed_under_gunicorn_with_recycled_workers(tmp_path, procs, conf
     either way recycling every worker leaves the store running, and a killed store comes back."""
     _seed(tmp_path, "sup_gunicorn")
     api_port = free_port()
-    how = ["-c", "python:service.gunicorn_conf"] if config == "shipped" else ["service.wsgi:create_wsgi_app()"]
+    how = ["-c", "python:ionbase.service.gunicorn_conf"] if config == "shipped" else ["ionbase.service.wsgi:create_wsgi_app()"]
     master = procs.start(["-m", "gunicorn", *how, "-w", "2", "-b", f"127.0.0.1:{api_port}", "--graceful-timeout", "5"],
                          env_for(tmp_path, "sup_gunicorn"), "gunicorn.out")
     wait_for(lambda: get(api_port, "/api/v1/health").status == 200 or master.poll() is not None, 120, 0.2, "gunicorn up")
@@ -262,7 +262,7 @@ def test_sigkill_of_the_client_that_started_the_store_spares_the_others(tmp_path
 
 def test_the_client_that_started_the_store_may_exit_while_another_uses_it(tmp_path, procs):
     from ionbase.settings import Settings
-    from store import open_store
+    from ionbase.store import open_store
 
     st = open_store(Settings(data_dir=tmp_path, db_name="starter", embedded_idle_exit_s=0.5))  # starts it
     api_port = free_port()
@@ -285,7 +285,7 @@ def test_the_client_that_started_the_store_may_exit_while_another_uses_it(tmp_pa
 def test_stale_nx_pid_file_does_not_block_a_start(tmp_path):
     """nx-27017 refuses to start while its pid file names a live process ("already running (PID n)");
     the supervisor owns that file and clears it before every start."""
-    from store.embedded import EmbeddedServer
+    from ionbase.store.embedded import EmbeddedServer
 
     (tmp_path / "nx-27017.pid").write_text(str(os.getpid()))  # alive, and not an nx-27017
     server = EmbeddedServer(tmp_path)
@@ -299,7 +299,7 @@ def test_stale_nx_pid_file_does_not_block_a_start(tmp_path):
 
 
 def test_restarts_back_off_and_are_logged_in_one_line(tmp_path):
-    from store.embedded import EmbeddedServer
+    from ionbase.store.embedded import EmbeddedServer
 
     server = EmbeddedServer(tmp_path)
     try:
@@ -328,8 +328,8 @@ def test_app_follows_a_store_that_had_to_move_port(tmp_path):
     import threading
 
     from ionbase.settings import Settings
-    from service.app import create_app
-    from store import open_store
+    from ionbase.service.app import create_app
+    from ionbase.store import open_store
 
     settings = Settings(data_dir=tmp_path, db_name="moved", testing=True)
     st = open_store(settings)
@@ -381,7 +381,7 @@ def _hang_up(sock) -> None:
 
 
 def _seed_via(st) -> None:
-    from ingest.importer import Importer, ImportOptions
+    from ionbase.ingest.importer import Importer, ImportOptions
 
     assert Importer(st, ImportOptions(progress=False)).run([SEED_FILE]).status == "committed"
 
@@ -392,7 +392,7 @@ def test_a_killed_supervisor_takes_its_server_along_and_the_next_client_starts_b
     import json
     import subprocess
 
-    from store.embedded import EmbeddedServer, pid_alive
+    from ionbase.store.embedded import EmbeddedServer, pid_alive
 
     server = EmbeddedServer(tmp_path)
     try:
@@ -417,7 +417,7 @@ def test_an_idle_supervisor_locks_out_new_clients_until_it_has_stopped(tmp_path)
     a client that holds the lock keeps the store from going idle."""
     import fcntl
 
-    from store.supervisor import CLIENTS_LOCK, Supervisor
+    from ionbase.store.supervisor import CLIENTS_LOCK, Supervisor
 
     sup = Supervisor(tmp_path, idle_exit_s=0.0)
     sup._clients_fd = os.open(tmp_path / CLIENTS_LOCK, os.O_RDWR | os.O_CREAT)
