@@ -121,13 +121,13 @@ def _load_plugins() -> None:
     global _plugins_loaded
     if _plugins_loaded:
         return
-    _plugins_loaded = True
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             register(ep.load())
-        except Exception as exc:
+        except Exception as exc:  # a broken plugin stops every detection until it is fixed
             raise RuntimeError(f"parser plugin {ep.name!r} ({ep.value}) in entry-point group "
                                f"{ENTRY_POINT_GROUP!r} could not be registered: {exc}") from exc
+    _plugins_loaded = True
 
 
 def classes() -> tuple[type, ...]:
