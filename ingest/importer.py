@@ -52,7 +52,14 @@ from ionbase.store.embedded import pid_alive
 
 log = logging.getLogger(__name__)
 
-INSTRUMENT_SUFFIXES = (".mpt", ".mpr", ".dta", ".z", ".txt", ".par", ".cif", ".csv", ".xlsx")
+
+def _data_suffixes() -> tuple[str, ...]:
+    """Suffixes of lab records, tables and every registered instrument format (at call time)."""
+    from ionbase.ingest.parsers import registry
+
+    return LAB_RECORD_SUFFIXES + TABULAR_SUFFIXES + registry.suffixes()
+
+
 IGNORED_NAMES = {"readme.md", ".ds_store"}
 _CHUNK = 5000
 
@@ -144,7 +151,7 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
             for f in sorted(p.rglob("*")):
                 if f.is_file() and f.name.lower() not in IGNORED_NAMES and not any(
                     part.startswith(".") for part in f.relative_to(p).parts
-                ) and f.suffix.lower() in LAB_RECORD_SUFFIXES + TABULAR_SUFFIXES + INSTRUMENT_SUFFIXES:
+                ) and f.suffix.lower() in _data_suffixes():
                     out.append(f)
         elif p.exists():
             out.append(p)
@@ -250,7 +257,7 @@ class Importer:
         for path in files:
             if path.resolve() in referenced or path.resolve() in handled:
                 continue
-            if path.suffix.lower() in LAB_RECORD_SUFFIXES + TABULAR_SUFFIXES + INSTRUMENT_SUFFIXES:
+            if path.suffix.lower() in _data_suffixes():
                 issue = Issue(path.name, "instrument file not linked to a sample: list it in a manifest "
                               "(a measurements record with 'file:', or a CSV manifest with a 'file' column)")
                 report.errors.append(issue)

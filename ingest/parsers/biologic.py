@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import io
-import os
 import re
 from typing import Iterator
 
 import numpy as np
 
-from ._base import TextInstrumentFile
-from ._common import (DEFAULT_MAX_BYTES, check_size, map_columns, split_sweeps, to_float)
+from ._base import BinaryInstrumentFile, TextInstrumentFile
+from ._common import map_columns, split_sweeps, to_float
 from .errors import ParseError
 from .models import CyclingData, ImpedanceSpectrum
+from .registry import Head, register
 
 MPT_MAGIC = "EC-Lab ASCII FILE"
 MPR_MAGIC = b"BIO-LOGIC MODULAR FILE"
 _NB_HEADER = re.compile(r"^\s*Nb header lines\s*:\s*(\d+)\s*$", re.IGNORECASE)
+_NB_HEADER_START = re.compile(r"^\s*Nb header lines\s*:")
+#: an EC-Lab export without its header block is recognised from its column names only, so it
+#: ranks below the formats with a distinctive header (CH Instruments) and above Parstat
+HEADERLESS_SCORE = 400
 
 LOOP_COLUMNS = ("z cycle", "loop", "cycle number")
 CYCLING_MARKERS = ("Q charge/mA.h", "Q discharge/mA.h", "ox/red", "Ewe/V", "half cycle")
+_CYCLING_READ = ("cycle number", "time/s", "Ewe/V", "I/mA", "<I>/mA", "control/mA", "ox/red")
 _Q_CHARGE = re.compile(r"^Q charge/([^/]+)$", re.IGNORECASE)
 _Q_DISCHARGE = re.compile(r"^Q discharge/([^/]+)$", re.IGNORECASE)
 
@@ -133,6 +138,7 @@ def _cycling_from_columns(cols: dict[str, np.ndarray], names: list[str], *, file
 
 # --------------------------------------------------------------------------- .mpt
 
+@register
 class BioLogicMpt(TextInstrumentFile):
     """EC-Lab ASCII export (``.mpt``): tab separated, Latin-1, decimal point or comma.
 
@@ -141,6 +147,10 @@ class BioLogicMpt(TextInstrumentFile):
     """
 
     format = "biologic_mpt"
+    kinds = ("impedance", "cycling")
+    suffixes = (".mpt", ".txt")
+    priority = 900
+    description = "BioLogic .mpt/.mpr"
     encoding = "latin-1"
 
     def __init__(self, kind: str, columns: dict[str, np.ndarray], names: list[str],
@@ -172,36 +182,19 @@ class BioLogicMpt(TextInstrumentFile):
                                      metadata=self.metadata, header_line=self.header_line)
 
     @classmethod
+    def sniff(cls, head: Head) -> bool | float:
+        """Magic line or 'Nb header lines'; a weaker score for a headerless EC-Lab export."""
+        if head.first == MPT_MAGIC or any(_NB_HEADER_START.match(l) for l in head.lines[:3]):
+            return True
+        cols = head.first.split("\t")
+        if ("freq/Hz" in cols and "Re(Z)/Ohm" in cols) or (
+                "cycle number" in cols and ("Ewe/V" in cols or "ox/red" in cols)):
+            return HEADERLESS_SCORE
+        return False
+
+    @classmethod
     def _parse(cls, lines: Iterator[tuple[int, str]], filename: str) -> "BioLogicMpt":
-        first = next(lines, None)
-        if first is None:
-            raise ParseError("file is empty, expected an EC-Lab ASCII file", file=filename)
-        header_text: list[str] = []
-        if first[1].strip() == MPT_MAGIC:
-            second = next(lines, None)
-            m = _NB_HEADER.match(second[1]) if second else None
-            if not m:
-                raise ParseError("expected 'Nb header lines : N' after 'EC-Lab ASCII FILE'",
-                                 file=filename, line=2, field="Nb header lines")
-            n_header = int(m.group(1))
-            if n_header < 3:
-                raise ParseError(f"expected at least 3 header lines, got {n_header}",
-                                 file=filename, line=2, field="Nb header lines")
-            lineno, line = second
-            while lineno < n_header:
-                nxt = next(lines, None)
-                if nxt is None:
-                    raise ParseError(f"file ends at line {lineno}, inside the {n_header}-line "
-                                     "header (truncated file?)", file=filename, line=lineno)
-                lineno, line = nxt
-                header_text.append(line)
-            header_line = lineno
-            col_line = header_text.pop() if header_text else ""
-        else:  # export without the header block: first line holds the column names
-            header_line, col_line = first
-            if "\t" not in col_line:
-                raise ParseError(f"expected '{MPT_MAGIC}' or tab-separated EC-Lab column names",
-                                 file=filename, line=1)
+        header_text, header_line, col_line = _read_header(lines, filename)
         names = col_line.split("\t")
         while names and not names[-1].strip():
             names.pop()
@@ -210,46 +203,88 @@ class BioLogicMpt(TextInstrumentFile):
         if header_text:
             metadata["technique"] = next((t.strip() for t in header_text if t.strip()
                                           and " : " not in t and not t.startswith("\t")), "")
+        kind, wanted = _wanted_columns(names, filename, header_line)
+        cols, linenos = _read_values(lines, names, wanted, filename, header_line)
+        return cls(kind, cols, names, metadata, linenos, header_line, filename)
 
-        if map_columns(names):
-            kind = "impedance"
-            mapping = map_columns(names)
-            wanted = [names[mapping[k][0]] for k in ("freq", "real", "imag")]
-            wanted += [c for c in LOOP_COLUMNS + ("Temperature/°C",) if c in names]
-        elif _is_cycling(names):
-            kind = "cycling"
-            wanted = [n for n in names if n in ("cycle number", "time/s", "Ewe/V", "I/mA",
-                                                "<I>/mA", "control/mA", "ox/red")
-                      or _Q_CHARGE.match(n) or _Q_DISCHARGE.match(n)]
-        else:
-            missing = next(n for n in ("freq/Hz", "Re(Z)/Ohm", "-Im(Z)/Ohm") if n not in names)
-            raise ParseError(f"expected impedance columns (freq/Hz, Re(Z)/Ohm, -Im(Z)/Ohm) or "
-                             f"GCPL cycling columns (cycle number, Q charge/mA.h, ...); "
-                             f"column {missing!r} is missing", file=filename,
-                             line=header_line, field=missing)
-        idx = [names.index(w) for w in wanted]
-        need = max(idx) + 1
-        values: list[list[float]] = [[] for _ in wanted]
-        linenos: list[int] = []
-        for lineno, line in lines:
-            if not line.strip():
-                continue
-            fields = line.split("\t")
-            if len(fields) < need:
-                raise ParseError(f"expected {len(names)} tab-separated fields, got "
-                                 f"{len(fields)} (truncated row?)", file=filename,
-                                 line=lineno, field=names[len(fields)] if len(fields) < len(names)
-                                 else None)
-            for k, (j, w) in enumerate(zip(idx, wanted)):
-                values[k].append(to_float(fields[j], decimal_comma=True, file=filename,
-                                          line=lineno, field=w))
-            linenos.append(lineno)
-        if not linenos:
-            raise ParseError(f"expected data rows after the column names on line "
-                             f"{header_line}, found none (truncated file?)", file=filename,
-                             line=header_line)
-        cols = {w: np.array(v, dtype=float) for w, v in zip(wanted, values)}
-        return cls(kind, cols, names, metadata, np.array(linenos), header_line, filename)
+
+def _read_header(lines: Iterator[tuple[int, str]], filename: str
+                 ) -> tuple[list[str], int, str]:
+    """(header lines before the column names, line number and text of the column names)."""
+    first = next(lines, None)
+    if first is None:
+        raise ParseError("file is empty, expected an EC-Lab ASCII file", file=filename)
+    if first[1].strip() != MPT_MAGIC:  # export without the header block
+        header_line, col_line = first
+        if "\t" not in col_line:
+            raise ParseError(f"expected '{MPT_MAGIC}' or tab-separated EC-Lab column names",
+                             file=filename, line=1)
+        return [], header_line, col_line
+    second = next(lines, None)
+    m = _NB_HEADER.match(second[1]) if second else None
+    if not m:
+        raise ParseError("expected 'Nb header lines : N' after 'EC-Lab ASCII FILE'",
+                         file=filename, line=2, field="Nb header lines")
+    n_header = int(m.group(1))
+    if n_header < 3:
+        raise ParseError(f"expected at least 3 header lines, got {n_header}",
+                         file=filename, line=2, field="Nb header lines")
+    header_text: list[str] = []
+    lineno = second[0]
+    while lineno < n_header:
+        nxt = next(lines, None)
+        if nxt is None:
+            raise ParseError(f"file ends at line {lineno}, inside the {n_header}-line "
+                             "header (truncated file?)", file=filename, line=lineno)
+        lineno, line = nxt
+        header_text.append(line)
+    col_line = header_text.pop() if header_text else ""
+    return header_text, lineno, col_line
+
+
+def _wanted_columns(names: list[str], filename: str, header_line: int
+                    ) -> tuple[str, list[str]]:
+    """The file's kind and the columns to read for it; ParseError naming a missing column."""
+    mapping = map_columns(names)
+    if mapping:
+        wanted = [names[mapping[k][0]] for k in ("freq", "real", "imag")]
+        wanted += [c for c in LOOP_COLUMNS + ("Temperature/°C",) if c in names]
+        return "impedance", wanted
+    if _is_cycling(names):
+        return "cycling", [n for n in names if n in _CYCLING_READ
+                           or _Q_CHARGE.match(n) or _Q_DISCHARGE.match(n)]
+    missing = next(n for n in ("freq/Hz", "Re(Z)/Ohm", "-Im(Z)/Ohm") if n not in names)
+    raise ParseError(f"expected impedance columns (freq/Hz, Re(Z)/Ohm, -Im(Z)/Ohm) or "
+                     f"GCPL cycling columns (cycle number, Q charge/mA.h, ...); "
+                     f"column {missing!r} is missing", file=filename,
+                     line=header_line, field=missing)
+
+
+def _read_values(lines: Iterator[tuple[int, str]], names: list[str], wanted: list[str],
+                 filename: str, header_line: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The wanted columns as float arrays, and the line number of every row."""
+    idx = [names.index(w) for w in wanted]
+    need = max(idx) + 1
+    values: list[list[float]] = [[] for _ in wanted]
+    linenos: list[int] = []
+    for lineno, line in lines:
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) < need:
+            raise ParseError(f"expected {len(names)} tab-separated fields, got "
+                             f"{len(fields)} (truncated row?)", file=filename,
+                             line=lineno, field=names[len(fields)] if len(fields) < len(names)
+                             else None)
+        for k, (j, w) in enumerate(zip(idx, wanted)):
+            values[k].append(to_float(fields[j], decimal_comma=True, file=filename,
+                                      line=lineno, field=w))
+        linenos.append(lineno)
+    if not linenos:
+        raise ParseError(f"expected data rows after the column names on line "
+                         f"{header_line}, found none (truncated file?)", file=filename,
+                         line=header_line)
+    return {w: np.array(v, dtype=float) for w, v in zip(wanted, values)}, np.array(linenos)
 
 
 # --------------------------------------------------------------------------- .mpr
@@ -259,10 +294,15 @@ _GALVANI_HINT = ("reading BioLogic .mpr binaries needs the optional GPL package 
                  "or export the file as .mpt text from EC-Lab")
 
 
-class BioLogicMpr:
+@register
+class BioLogicMpr(BinaryInstrumentFile):
     """EC-Lab binary (``.mpr``) read with the optional ``galvani`` package (GPL)."""
 
     format = "biologic_mpr"
+    kinds = ("impedance", "cycling")
+    suffixes = (".mpr",)
+    priority = 1000
+    expected = "a BioLogic .mpr binary"
 
     def __init__(self, kind: str, columns: dict[str, np.ndarray], names: list[str],
                  metadata: dict, loop_index, filename: str):
@@ -274,20 +314,11 @@ class BioLogicMpr:
         self.filename = filename
 
     @classmethod
-    def from_file(cls, path, *, max_bytes: int | None = DEFAULT_MAX_BYTES) -> "BioLogicMpr":
-        size = check_size(path, max_bytes)
-        if size == 0:
-            raise ParseError("file is empty, expected a BioLogic .mpr binary", file=str(path))
-        with open(path, "rb") as fh:
-            data = fh.read()
-        return cls.from_bytes(data, filename=os.fspath(path), max_bytes=max_bytes)
+    def sniff(cls, head: Head) -> bool:
+        return head.data.startswith(MPR_MAGIC)
 
     @classmethod
-    def from_bytes(cls, data: bytes, filename: str = "<bytes>", *,
-                   max_bytes: int | None = DEFAULT_MAX_BYTES) -> "BioLogicMpr":
-        if max_bytes is not None and len(data) > max_bytes:
-            raise ParseError(f"file is {len(data)} bytes, larger than the limit of "
-                             f"{max_bytes} bytes", file=filename)
+    def _parse_bytes(cls, data: bytes, filename: str) -> "BioLogicMpr":
         if not data.startswith(MPR_MAGIC):
             raise ParseError(f"expected a BioLogic binary starting with "
                              f"{MPR_MAGIC.decode()!r}", file=filename)

@@ -11,9 +11,11 @@ from decimal import Decimal
 
 import numpy as np
 
+from ._base import TextInstrumentFile
 from ._common import DEFAULT_MAX_BYTES, check_size, check_text_size, decode_bytes
 from .errors import ParseError
 from .models import CifPhase
+from .registry import Head, register
 
 _SU = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(?:\((\d+)\))?\s*$")
 _LATTICE_TAGS = {"a": "_cell_length_a", "b": "_cell_length_b", "c": "_cell_length_c",
@@ -66,10 +68,21 @@ def _line_of(text: str, tag: str) -> int | None:
     return text.count("\n", 0, m.start()) + 1 if m else None
 
 
-class CifFile:
-    """A CIF file: one :class:`CifPhase` per data block that has a unit cell."""
+@register
+class CifFile(TextInstrumentFile):
+    """A CIF file: one :class:`CifPhase` per data block that has a unit cell.
+
+    Read whole (pymatgen's parser needs the text), not line by line like other text formats."""
 
     format = "cif"
+    kinds = ("structure",)
+    suffixes = (".cif",)
+    priority = 500
+    description = "CIF"
+
+    @classmethod
+    def sniff(cls, head: Head) -> bool:
+        return head.search(r"^\s*data_\S") and head.search(r"^\s*_cell_length_a\b")
 
     def __init__(self, phases: list[CifPhase], filename: str):
         self.phases = phases

@@ -12,11 +12,12 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ._base import TextInstrumentFile
-from ._common import DEFAULT_MAX_BYTES, check_size, to_float
+from ._base import BinaryInstrumentFile, TextInstrumentFile
+from ._common import to_float
 from .delimited import SEPARATORS, _SEP_NAMES, splitter
 from .errors import ParseError
 from .models import CyclingData
+from .registry import ZIP_MAGIC, Head, register
 
 _HEADER_SCAN_ROWS = 30
 
@@ -141,10 +142,24 @@ def _row_values(values: list, mapping: dict, names: list, filename: str, line: i
     return int(cyc), num("charge"), num("discharge"), ce
 
 
+@register
 class CyclingCsv(TextInstrumentFile):
     """Cycling summary as delimited text (comma, semicolon, tab or whitespace)."""
 
     format = "cycling_csv"
+    kinds = ("cycling",)
+    suffixes = (".csv", ".tsv", ".txt")
+    priority = 200
+    description = "a cycling table"
+
+    @classmethod
+    def sniff(cls, head: Head) -> bool:
+        """A line among the first 30 with cycle, charge and discharge capacity columns."""
+        return any(map_cycling_columns(splitter(sep)(line))
+                   for line in head.nonempty[:_HEADER_SCAN_ROWS] for sep in SEPARATORS)
+
+    def records(self) -> list[CyclingData]:
+        return list(self.tables)
 
     def __init__(self, tables: list[CyclingData], filename: str):
         self.tables = tables
@@ -189,11 +204,38 @@ class CyclingCsv(TextInstrumentFile):
         return cls([_build(rows, names, mapping, filename, header_line, meta)], filename)
 
 
-class CyclingXlsx:
+@register
+class CyclingXlsx(BinaryInstrumentFile):
     """Cycling summary in an ``.xlsx`` workbook; every sheet with a recognised header becomes
-    one CyclingData (``metadata["sheet"]``).  Formulas are read as their cached values."""
+    one CyclingData (``metadata["sheet"]``).  Formulas are read as their cached values.
+
+    Detection recognises any workbook as "xlsx"; :meth:`refine` then opens it and answers
+    "impedance_xlsx" when its first recognised header is an impedance one."""
 
     format = "xlsx"
+    kinds = ("cycling",)
+    suffixes = (".xlsx", ".xlsm")
+    priority = 990
+    description = "XLSX"
+    expected = "an .xlsx workbook"
+
+    @classmethod
+    def sniff(cls, head: Head) -> bool:
+        return head.data.startswith(ZIP_MAGIC) and (
+            b"xl/" in head.data or b"[Content_Types].xml" in head.data
+            or head.suffix in cls.suffixes)
+
+    @classmethod
+    def refine(cls, path: str | os.PathLike) -> str:
+        from .spreadsheet import ImpedanceXlsx, workbook_kind
+
+        with open(path, "rb") as fh:
+            if workbook_kind(fh.read(), os.fspath(path)) == "impedance":
+                return ImpedanceXlsx.format
+        return cls.format
+
+    def records(self) -> list[CyclingData]:
+        return list(self.tables)
 
     def __init__(self, tables: list[CyclingData], filename: str):
         self.tables = tables
@@ -204,19 +246,7 @@ class CyclingXlsx:
         return self.tables[0]
 
     @classmethod
-    def from_file(cls, path, *, max_bytes: int | None = DEFAULT_MAX_BYTES) -> "CyclingXlsx":
-        size = check_size(path, max_bytes)
-        if size == 0:
-            raise ParseError("file is empty, expected an .xlsx workbook", file=str(path))
-        with open(path, "rb") as fh:
-            return cls.from_bytes(fh.read(), filename=os.fspath(path), max_bytes=max_bytes)
-
-    @classmethod
-    def from_bytes(cls, data: bytes, filename: str = "<bytes>", *,
-                   max_bytes: int | None = DEFAULT_MAX_BYTES) -> "CyclingXlsx":
-        if max_bytes is not None and len(data) > max_bytes:
-            raise ParseError(f"file is {len(data)} bytes, larger than the limit of "
-                             f"{max_bytes} bytes", file=filename)
+    def _parse_bytes(cls, data: bytes, filename: str) -> "CyclingXlsx":
         import openpyxl
 
         try:

@@ -15,6 +15,7 @@ from ._common import is_number, split_sweeps, to_float
 from .columns import ColumnPlan, resolve_columns
 from .errors import ParseError
 from .models import ImpedanceSpectrum
+from .registry import Head, register
 
 SEPARATORS = ("\t", ";", ",", None)  # None = runs of whitespace
 _SEP_NAMES = {"\t": "tab", ";": "semicolon", ",": "comma", None: "whitespace"}
@@ -53,6 +54,7 @@ def sniff_separator(sample: list[str]) -> str | None | bool:
     return best
 
 
+@register
 class DelimitedSpectra(TextInstrumentFile):
     """Frequency, Z', Z'' table.
 
@@ -67,7 +69,27 @@ class DelimitedSpectra(TextInstrumentFile):
     """
 
     format = "csv"
+    kinds = ("impedance",)
+    suffixes = (".csv", ".tsv", ".txt")
+    priority = 100
+    description = "a delimited table of numbers"
     skip_zero_frequency = False
+
+    @classmethod
+    def sniff(cls, head: Head) -> bool:
+        """At least 80 % of the lines from the first row of >= 3 numbers on are such rows."""
+        sample = head.nonempty[:_SNIFF_LINES]
+        if head.truncated and sample:
+            sample = sample[:-1]  # last line may be cut by the sniff window
+        sep = sniff_separator(sample) if sample else False
+        if sep is False:
+            return False
+        split = splitter(sep)
+        flags = [len(f := split(l)) >= 3 and _data_like(f, sep != ",") for l in sample]
+        if True not in flags:
+            return False
+        rest = flags[flags.index(True):]
+        return sum(rest) >= 0.8 * len(rest)
 
     def __init__(self, spectra, metadata, filename):
         self.spectra = spectra
@@ -213,6 +235,7 @@ def _read_rows(rows, split, sep, dec_comma: bool, plan: ColumnPlan, filename: st
     return cols, np.array(linenos, dtype=int)
 
 
+@register
 class ParstatTxt(DelimitedSpectra):
     """Parstat (VersaSTAT/PMC) text export: tab separated, header with ``Frequency (Hz)``,
     ``Zre (ohms)``, ``Zim (ohms)`` (Im(Z) as is).  Rows with frequency 0 are the DC part of the
@@ -220,11 +243,28 @@ class ParstatTxt(DelimitedSpectra):
     ``metadata["skipped_zero_frequency_rows"]``."""
 
     format = "parstat"
+    suffixes = (".txt",)
+    priority = 350
+    description = "Parstat"
     skip_zero_frequency = True
 
+    @classmethod
+    def sniff(cls, head: Head) -> bool:
+        return bool(re.search(r"Frequency \(Hz\)", head.first)
+                    and re.search(r"Zre \(ohms\)", head.first))
 
+
+@register
 class CHInstrumentsTxt(DelimitedSpectra):
     """CH Instruments "A.C. Impedance" text export: preamble, ``Freq/Hz, Z'/ohm, Z"/ohm, ...``
     (Z" is Im(Z), kept as is)."""
 
     format = "chi"
+    suffixes = (".txt",)
+    priority = 450
+    description = "CH Instruments"
+
+    @classmethod
+    def sniff(cls, head: Head) -> bool:
+        return head.text is not None and "A.C. Impedance" in head.text[:2000] and \
+            head.search(r"Instrument Model:\s*CHI")

@@ -4,14 +4,15 @@ frequency and impedance columns (spellings and units as in :mod:`.columns`)."""
 from __future__ import annotations
 
 import io
-import os
 
 import numpy as np
 
-from ._common import DEFAULT_MAX_BYTES, check_size, to_float
+from ._base import BinaryInstrumentFile
+from ._common import to_float
 from .columns import ColumnPlan, accepted_spellings, match_header, resolve_columns
 from .cycling import map_cycling_columns
 from .errors import ParseError
+from .registry import register
 
 HEADER_SCAN_ROWS = 30
 
@@ -108,10 +109,18 @@ def _read_sheet(ws, header_row: int, plan: ColumnPlan, rows, filename: str):
     return cols, np.array(linenos, dtype=int)
 
 
-class ImpedanceXlsx:
-    """Frequency and impedance columns on the first sheet that has such a header."""
+@register
+class ImpedanceXlsx(BinaryInstrumentFile):
+    """Frequency and impedance columns on the first sheet that has such a header.
+
+    Never sniffed on its own: a workbook is detected as "xlsx" and
+    :meth:`.cycling.CyclingXlsx.refine` answers this format for an impedance workbook."""
 
     format = "impedance_xlsx"
+    kinds = ("impedance",)
+    suffixes = (".xlsx", ".xlsm")
+    detectable = False
+    expected = "an .xlsx workbook"
 
     def __init__(self, spectra, metadata: dict, filename: str):
         self.spectra = spectra
@@ -119,21 +128,9 @@ class ImpedanceXlsx:
         self.filename = filename
 
     @classmethod
-    def from_file(cls, path, *, max_bytes: int | None = DEFAULT_MAX_BYTES) -> "ImpedanceXlsx":
-        size = check_size(path, max_bytes)
-        if size == 0:
-            raise ParseError("file is empty, expected an .xlsx workbook", file=str(path))
-        with open(path, "rb") as fh:
-            return cls.from_bytes(fh.read(), filename=os.fspath(path), max_bytes=max_bytes)
-
-    @classmethod
-    def from_bytes(cls, data: bytes, filename: str = "<bytes>", *,
-                   max_bytes: int | None = DEFAULT_MAX_BYTES) -> "ImpedanceXlsx":
+    def _parse_bytes(cls, data: bytes, filename: str) -> "ImpedanceXlsx":
         from .delimited import _columns_metadata, spectra_from_arrays
 
-        if max_bytes is not None and len(data) > max_bytes:
-            raise ParseError(f"file is {len(data)} bytes, larger than the limit of "
-                             f"{max_bytes} bytes", file=filename)
         wb = _open_workbook(data, filename)
         try:
             for ws in wb.worksheets:

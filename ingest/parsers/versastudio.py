@@ -11,10 +11,12 @@ from ._base import TextInstrumentFile
 from ._common import map_columns, split_sweeps, to_float
 from .errors import ParseError
 from .models import ImpedanceSpectrum
+from .registry import Head, register
 
 _OPEN = re.compile(r"^\s*<Segment(\d+)>\s*$")
 
 
+@register
 class VersaStudioPar(TextInstrumentFile):
     """VersaStudio ``.par``: each ``<SegmentN>`` holds ``key=value`` lines, a
     ``Definition=`` line naming the columns, then comma-separated rows until ``</SegmentN>``.
@@ -22,6 +24,16 @@ class VersaStudioPar(TextInstrumentFile):
     (Z Imag is Im(Z), kept as is)."""
 
     format = "versastudio_par"
+    kinds = ("impedance",)
+    suffixes = (".par",)
+    priority = 600
+    description = "VersaStudio"
+
+    @classmethod
+    def sniff(cls, head: Head) -> bool:
+        return head.search(r"^<Segment\d+>") or (
+            head.text is not None and "<Application>" in head.text
+            and head.search(r"VersaStudio|PowerSTAT"))
 
     def __init__(self, spectra, metadata, filename):
         self.spectra = spectra
@@ -42,31 +54,8 @@ class VersaStudioPar(TextInstrumentFile):
                 if s == f"</Segment{seg['n']}>":
                     spectra.extend(cls._finish(seg, metadata, filename, len(spectra)))
                     seg = None
-                    continue
-                if seg["names"] is None:
-                    if s.startswith("Definition="):
-                        seg["names"] = [n.strip() for n in s[len("Definition="):].split(",")]
-                        seg["mapping"] = map_columns(seg["names"])
-                        seg["line"] = lineno
-                    elif "=" in s:
-                        k, _, v = s.partition("=")
-                        seg["meta"][k.strip()] = v.strip()
-                    continue
-                if seg["mapping"] is None or not s:
-                    continue
-                fields = s.split(",")
-                names, m = seg["names"], seg["mapping"]
-                idx = [m["freq"][0], m["real"][0], m["imag"][0]]
-                if len(fields) < max(idx) + 1:
-                    raise ParseError(f"expected {len(names)} comma-separated fields, got "
-                                     f"{len(fields)} (truncated row?)", file=filename,
-                                     line=lineno, field=names[len(fields)])
-                row = [to_float(fields[j], file=filename, line=lineno, field=names[j])
-                       for j in idx]
-                if m["imag"][1]:
-                    row[2] = -row[2]
-                seg["rows"].append(row)
-                seg["lines"].append(lineno)
+                else:
+                    _segment_line(seg, s, lineno, filename)
                 continue
             m = _OPEN.match(line)
             if m:
@@ -104,3 +93,30 @@ class VersaStudioPar(TextInstrumentFile):
                 loop=start_loop + len(out), metadata=meta, source_file=filename,
                 first_line=seg["lines"][a]))
         return out
+
+
+def _segment_line(seg: dict, s: str, lineno: int, filename: str) -> None:
+    """One line inside ``<SegmentN>``: ``key=value``, the ``Definition=`` line, or a row."""
+    if seg["names"] is None:
+        if s.startswith("Definition="):
+            seg["names"] = [n.strip() for n in s[len("Definition="):].split(",")]
+            seg["mapping"] = map_columns(seg["names"])
+            seg["line"] = lineno
+        elif "=" in s:
+            k, _, v = s.partition("=")
+            seg["meta"][k.strip()] = v.strip()
+        return
+    if seg["mapping"] is None or not s:
+        return
+    fields = s.split(",")
+    names, m = seg["names"], seg["mapping"]
+    idx = [m["freq"][0], m["real"][0], m["imag"][0]]
+    if len(fields) < max(idx) + 1:
+        raise ParseError(f"expected {len(names)} comma-separated fields, got "
+                         f"{len(fields)} (truncated row?)", file=filename,
+                         line=lineno, field=names[len(fields)])
+    row = [to_float(fields[j], file=filename, line=lineno, field=names[j]) for j in idx]
+    if m["imag"][1]:
+        row[2] = -row[2]
+    seg["rows"].append(row)
+    seg["lines"].append(lineno)

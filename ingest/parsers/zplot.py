@@ -11,6 +11,10 @@ from ._base import TextInstrumentFile
 from ._common import map_columns, split_sweeps, to_float
 from .errors import ParseError
 from .models import ImpedanceSpectrum
+from .registry import Head, register
+
+#: a .z file recognised only by 'End Comments' ranks below ZView CSV (priority 680)
+END_COMMENTS_SCORE = 650
 
 # ZView's fixed column order: Freq, Ampl, Bias, Time, Z'(a), Z''(b), GD, Err, Range
 _FALLBACK = {"freq": (0, False), "real": (4, False), "imag": (5, False)}
@@ -61,6 +65,7 @@ def _name(names, i):
     return f"column {i + 1}"
 
 
+@register
 class ZPlotFile(TextInstrumentFile):
     """ZPlot / ZView ``.z``: ``key: value`` header, column names, ``End Comments``, data.
 
@@ -69,6 +74,21 @@ class ZPlotFile(TextInstrumentFile):
     """
 
     format = "zplot"
+    kinds = ("impedance",)
+    suffixes = (".z",)
+    priority = 700
+    description = "ZPlot/ZView"
+
+    @classmethod
+    def sniff(cls, head: Head) -> bool | float:
+        """First line names ZPlot/ZView (unquoted); or, ranking below ZView CSV, a header
+        ending in 'End Comments' that names ZPlot/ZView anywhere."""
+        if re.search(r"zplot|zview", head.first, re.I) and not head.first.startswith('"'):
+            return True
+        if head.text is not None and "End Comments" in head.text and \
+                head.search(r"zplot|zview", re.I):
+            return END_COMMENTS_SCORE
+        return False
 
     def __init__(self, spectra, metadata, filename):
         self.spectra = spectra
@@ -119,11 +139,19 @@ class ZPlotFile(TextInstrumentFile):
                    metadata, filename)
 
 
+@register
 class ZViewCsv(TextInstrumentFile):
     """ZView-style CSV (e.g. Autolab export, ``"Z60W Data File"``): quoted header block,
     a point-count line, a quoted column-name line, comma separated rows."""
 
     format = "zview_csv"
+    kinds = ("impedance",)
+    suffixes = (".csv", ".txt")
+    priority = 680
+
+    @classmethod
+    def sniff(cls, head: Head) -> bool:
+        return re.search(r"Z60W|ZView|ZPlot", head.first, re.I) is not None
 
     def __init__(self, spectra, metadata, filename):
         self.spectra = spectra
