@@ -120,21 +120,31 @@ class Collection:
         first = {"$match": self.query(pipeline[0]["$match"])}
         return list(self._coll.aggregate([first, *pipeline[1:]]))
 
-    def arrays(self, measurement_id: str) -> MeasurementArrays:
-        """The measurement's arrays concatenated over its chunks in ``chunk`` order (measurement_arrays only)."""
+    def arrays(self, measurement_id: str, names: Iterable[str] | None = None,
+               align: str | None = None) -> MeasurementArrays:
+        """The measurement's arrays concatenated over its chunks in ``chunk`` order (measurement_arrays only).
+
+        ``names``: only these arrays, each present (empty when no chunk has it). ``align``: within each
+        chunk, an array whose length differs from array ``align`` contributes that many nulls, so the
+        arrays stay point-aligned (a plot pairs them index by index).
+        """
         if self.name != "measurement_arrays":
             raise ValueError(f"arrays() reads measurement_arrays, not {self.name}")
-        names: list[str] = []
-        arrays: dict[str, list] = {}
+        wanted = list(names) if names is not None else None
+        order: list[str] = list(wanted or [])
+        arrays: dict[str, list] = {n: [] for n in order}
         chunk_ids: list[str] = []
         for chunk in self.find({"measurement": measurement_id}, {"chunk": 1, "arrays": 1}, sort=[("chunk", 1)]):
             chunk_ids.append(chunk["_id"])
-            for name, values in (chunk.get("arrays") or {}).items():
+            got = chunk.get("arrays") or {}
+            n = len(got.get(align) or []) if align else None
+            for name in (wanted if wanted is not None else got):
+                values = got.get(name) or []
                 if name not in arrays:
-                    names.append(name)
+                    order.append(name)
                     arrays[name] = []
-                arrays[name].extend(values)
-        return MeasurementArrays(names, arrays, chunk_ids)
+                arrays[name].extend(values if n is None or len(values) == n else [None] * n)
+        return MeasurementArrays(order, arrays, chunk_ids)
 
     # ------------------------------------------------------------------ writes
 

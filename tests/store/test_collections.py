@@ -89,3 +89,14 @@ def test_writes_name_their_documents(loaded):
         props.update_one({"_id": "p3"}, {"stale": True})
     assert props.set_fields({"_id": "p3"}, {"stale": True}) == 1
     assert loaded.db.properties.find_one({"_id": "p3"})["stale"] is True
+
+
+def test_arrays_by_name_keep_points_aligned(loaded):
+    loaded.db.measurement_arrays.insert_one(
+        {"_id": "m1:2", "measurement": "m1", "chunk": 2, "batch_id": "b-ok", "arrays": {"frequency": [1.0, 0.1], "z_real": [4.0, 5.0]}})
+    a = loaded.measurement_arrays.arrays("m1", ("frequency", "z_real", "z_imag"), align="z_real")
+    assert a.names == ["frequency", "z_real", "z_imag"]
+    assert a.arrays["frequency"] == [1e6, 1e5, 10.0, 1.0, 0.1]
+    # z_imag is in no chunk: one null per point, so the three arrays still pair index by index
+    assert a.arrays["z_imag"] == [None] * 5
+    assert loaded.measurement_arrays.arrays("m1", ("z_imag",)).arrays == {"z_imag": []}
