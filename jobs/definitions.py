@@ -99,7 +99,7 @@ def _measurement_cells(store, props: list[dict]) -> dict[str, tuple[str, str]]:
     ids = sorted({i for p in props if p.get("origin") == "derived" for i in (p.get("provenance") or {}).get("inputs", [])})
     out: dict[str, tuple[str, str]] = {}
     for start in range(0, len(ids), 1000):
-        for m in store.db.measurements.find({"_id": {"$in": ids[start : start + 1000]}}, {"_id": 1, "cell": 1}):
+        for m in store.measurements.including_pending().find({"_id": {"$in": ids[start : start + 1000]}}, {"_id": 1, "cell": 1}):
             cell = m.get("cell") or {}
             out[m["_id"]] = (cell.get("electrodes") or "", cell.get("blocking") or "")
     return out
@@ -154,7 +154,7 @@ def select_arrhenius(store, sample_ids: list[str] | None) -> Iterable[Item]:
     """
     base = {"name": {"$in": list(CONDUCTIVITY_NAMES)}, "temperature_k": {"$gt": 0}, **_sample_filter(sample_ids)}
     props = [p for extra in ({"origin": {"$in": ["reported", "measured"]}}, {"origin": "derived", "provenance.job": "eis"})
-             for p in store.db.properties.find(store.visible({**base, **extra}), _ARRHENIUS_FIELDS)
+             for p in store.properties.find({**base, **extra}, _ARRHENIUS_FIELDS)
              if p.get("qualifier") not in ("upper_bound", "lower_bound")]
     cells = _measurement_cells(store, props)
     groups: dict[tuple, list[dict]] = {}
@@ -243,23 +243,20 @@ def compute_arrhenius(inputs: dict) -> list[dict]:
 
 def select_eis(store, sample_ids: list[str] | None) -> Iterable[Item]:
     """Impedance spectra with their arrays and cell geometry."""
-    db = store.db
-    query = store.visible({"kind": "impedance_spectrum", "n_points": {"$gt": 5}, **_sample_filter(sample_ids)})
-    for m in db.measurements.find(query).sort("_id", 1):
-        chunks = list(db.measurement_arrays.find({"measurement": m["_id"]}).sort("chunk", 1))
-        arrays: dict[str, list] = {"frequency": [], "z_real": [], "z_imag": []}
-        for ch in chunks:
-            for k in arrays:
-                arrays[k].extend(ch["arrays"].get(k, []))
+    query = {"kind": "impedance_spectrum", "n_points": {"$gt": 5}, **_sample_filter(sample_ids)}
+    # the chunks of a visible measurement, read whatever their batch (as before the typed collections)
+    chunks = store.measurement_arrays.including_pending()
+    for m in store.measurements.find(query, sort=[("_id", 1)]):
+        arrays = chunks.arrays(m["_id"], ("frequency", "z_real", "z_imag"))
         inputs = {
             "measurement": m["_id"],
-            **arrays,
+            **arrays.arrays,
             "circuit": (m.get("payload") or {}).get("circuit"),
             "temperature_k": (m.get("temperature") or {}).get("value"),
             "method": m.get("method") or "EIS",
             **_cell_geometry(m.get("cell")),
         }
-        yield Item(id=m["_id"], sample=m["sample"], inputs=inputs, input_ids=[m["_id"], *[c["_id"] for c in chunks]])
+        yield Item(id=m["_id"], sample=m["sample"], inputs=inputs, input_ids=[m["_id"], *arrays.chunk_ids])
 
 
 def _series_layers(layers: list[dict] | None) -> dict[str, tuple[float, float]] | None:
@@ -330,8 +327,8 @@ def compute_eis(inputs: dict) -> list[dict]:
 
 
 def select_dc(store, sample_ids: list[str] | None) -> Iterable[Item]:
-    query = store.visible({"kind": {"$in": ["dc_polarization", "iv_steady_state"]}, **_sample_filter(sample_ids)})
-    for m in store.db.measurements.find(query).sort("_id", 1):
+    query = {"kind": {"$in": ["dc_polarization", "iv_steady_state"]}, **_sample_filter(sample_ids)}
+    for m in store.measurements.find(query, sort=[("_id", 1)]):
         p = m.get("payload") or {}
         inputs: dict[str, Any] = {"kind": m["kind"], "temperature_k": (m.get("temperature") or {}).get("value"),
                                   "method": m.get("method"), **_cell_geometry(m.get("cell"))}
@@ -379,8 +376,8 @@ def compute_dc(inputs: dict) -> list[dict]:
 
 
 def select_cycling(store, sample_ids: list[str] | None) -> Iterable[Item]:
-    query = store.visible({"kind": "galvanostatic_cycling", **_sample_filter(sample_ids)})
-    for m in store.db.measurements.find(query).sort("_id", 1):
+    query = {"kind": "galvanostatic_cycling", **_sample_filter(sample_ids)}
+    for m in store.measurements.find(query, sort=[("_id", 1)]):
         p = m.get("payload") or {}
         cycles = [c for c in p.get("cycles", []) if "cycle" in c and "discharge_capacity" in c]
         if len(cycles) < 2:
@@ -434,8 +431,8 @@ def compute_cycling(inputs: dict) -> list[dict]:
 
 
 def select_crystallography(store, sample_ids: list[str] | None) -> Iterable[Item]:
-    query = store.visible({"phases": {"$elemMatch": {"lattice.a": {"$exists": True}}}, **_sample_filter(sample_ids)})
-    for st in store.db.structures.find(query).sort("_id", 1):
+    query = {"phases": {"$elemMatch": {"lattice.a": {"$exists": True}}}, **_sample_filter(sample_ids)}
+    for st in store.structures.find(query, sort=[("_id", 1)]):
         phases = []
         for i, ph in enumerate(st.get("phases", [])):
             lat = ph.get("lattice") or {}

@@ -18,8 +18,6 @@ import uuid
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Iterable
 
-import pymongo
-
 from ionbase.analysis.version import CODE_VERSION, JOB_FUNCTION_VERSIONS
 from ionbase.jobs.definitions import JOBS, Item, Job, compute_chunk, compute_item
 from ionbase.schemas import build as B
@@ -107,12 +105,11 @@ def run_jobs(
     if unknown:
         raise ValueError(f"unknown job(s) {unknown}; known: {sorted(JOBS)}")
     samples = sorted(set(sample_ids)) if sample_ids else None
-    db = store.db
     run_id = "run-" + _now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     executor = _Executor(settings)
     run = {"_id": run_id, "jobs": names, "status": "running", "started_at": _now(),
            "executor": executor.kind, "options": {"samples": samples[:1000] if samples else None, "force": force}}
-    db.analysis_runs.insert_one(run)
+    store.analysis_runs.insert_one(run)
     totals = {"computed": 0, "skipped": 0, "failed": 0, "superseded": 0, "written": 0, "flagged": 0}
     per_job: dict[str, dict] = {}
     errors: list[dict] = []
@@ -123,12 +120,11 @@ def run_jobs(
             for k in totals:
                 totals[k] += counts.get(k, 0)
     except Exception as exc:
-        db.analysis_runs.replace_one({"_id": run_id}, {**run, "status": "failed", "finished_at": _now(), "errors": [{"message": str(exc)}]})
+        store.analysis_runs.replace_one({**run, "status": "failed", "finished_at": _now(), "errors": [{"message": str(exc)}]})
         raise
     finally:
         executor.close()
-    db.analysis_runs.replace_one(
-        {"_id": run_id},
+    store.analysis_runs.replace_one(
         {**run, "status": "finished", "finished_at": _now(), "counts": {**totals, "jobs": per_job}, "errors": errors[:1000]},
     )
     return {"run_id": run_id, "executor": executor.kind, **totals, "jobs": per_job, "errors": errors[:50]}
@@ -152,13 +148,12 @@ def _compute(executor: _Executor, job: Job, todo: list[tuple[Item, str]], progre
 
 def _run_job(store, job: Job, samples: list[str] | None, force: bool, executor: _Executor, run_id: str, errors: list,
              progress: bool = False) -> dict:
-    db = store.db
     version = job_version(job)
     items = list(job.select(store, samples))
     state_query: dict = {"job": job.name}
     if samples:
         state_query["sample"] = {"$in": samples}
-    states = {s["item"]: s for s in db.job_items.find(state_query)}
+    states = {s["item"]: s for s in store.job_items.find(state_query)}
     todo: list[tuple[Item, str]] = []
     skipped = 0
     for item in items:
@@ -169,10 +164,10 @@ def _run_job(store, job: Job, samples: list[str] | None, force: bool, executor: 
             continue
         todo.append((item, fp))
     results = _compute(executor, job, todo, progress)
-    sample_docs = _load_samples(db, {it.sample for it, _ in todo})
+    sample_docs = _load_samples(store, {it.sample for it, _ in todo})
     now = _now()
-    prop_ops: list = []
-    state_ops: list = []
+    prop_docs: list[dict] = []
+    state_docs: list[dict] = []
     delete_ids: list[str] = []
     computed = failed = flagged = 0
     for (item, fp), (ok, payload) in zip(todo, results):
@@ -189,7 +184,7 @@ def _run_job(store, job: Job, samples: list[str] | None, force: bool, executor: 
             computed += 1
             flagged += sum(1 for d in docs if d.get("flags"))
             new_ids = [d["_id"] for d in docs]
-            prop_ops.extend(pymongo.ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs)
+            prop_docs.extend(docs)
             delete_ids.extend(old_outputs - set(new_ids))
             state = {"state": "ok", "error": None, "outputs": new_ids}
         else:
@@ -197,34 +192,32 @@ def _run_job(store, job: Job, samples: list[str] | None, force: bool, executor: 
             errors.append({"job": job.name, "item": item.id, "error": payload})
             delete_ids.extend(old_outputs)  # a failed recompute must not leave stale values looking current
             state = {"state": "failed", "error": str(payload)[:2000], "outputs": []}
-        state_ops.append(pymongo.ReplaceOne(
-            {"_id": f"{job.name}:{item.id}"},
+        state_docs.append(
             {"_id": f"{job.name}:{item.id}", "job": job.name, "item": item.id, "sample": item.sample,
              "job_version": version, "input_fingerprint": fp, "run_id": run_id, "updated_at": now, **state},
-            upsert=True,
-        ))
+        )
     # items whose inputs disappeared: their outputs are superseded
     current = {it.id for it in items}
     gone = [s for key, s in states.items() if key not in current]
     for s in gone:
         delete_ids.extend(s.get("outputs", []))
-    for start in range(0, len(prop_ops), 2000):
-        db.properties.bulk_write(prop_ops[start : start + 2000], ordered=False)
+    store.properties.upsert_many(prop_docs)
     if delete_ids:
-        db.properties.delete_many({"_id": {"$in": delete_ids}, "origin": "derived"})
-    for start in range(0, len(state_ops), 2000):
-        db.job_items.bulk_write(state_ops[start : start + 2000], ordered=False)
+        store.properties.delete_many({"_id": {"$in": delete_ids}, "origin": "derived"})
+    store.job_items.upsert_many(state_docs)
     if gone:
-        db.job_items.delete_many({"_id": {"$in": [s["_id"] for s in gone]}})
+        store.job_items.delete_many({"_id": {"$in": [s["_id"] for s in gone]}})
     return {"items": len(items), "computed": computed, "skipped": skipped, "failed": failed,
-            "superseded": len(gone), "written": len(prop_ops), "flagged": flagged}
+            "superseded": len(gone), "written": len(prop_docs), "flagged": flagged}
 
 
-def _load_samples(db, ids: set[str]) -> dict[str, dict]:
+def _load_samples(store, ids: set[str]) -> dict[str, dict]:
     if not ids:
         return {}
-    samples = {s["_id"]: s for s in db.samples.find({"_id": {"$in": sorted(ids)}})}
-    materials = {m["_id"]: m for m in db.materials.find({"_id": {"$in": sorted({s["material"] for s in samples.values()})}})}
+    # as selected: items come from visible records, their samples are read whatever their batch
+    samples = {s["_id"]: s for s in store.samples.including_pending().find({"_id": {"$in": sorted(ids)}})}
+    materials = {m["_id"]: m for m in store.materials.including_pending().find(
+        {"_id": {"$in": sorted({s["material"] for s in samples.values()})}})}
     for s in samples.values():
         s["_mat"] = materials.get(s["material"], {})
     return samples

@@ -296,7 +296,7 @@ def vocab(as_json) -> None:
 def _seed_if_empty(store, settings) -> dict | None:
     from ionbase.ingest.importer import Importer, ImportOptions
 
-    if store.db.samples.estimated_document_count() > 0:
+    if store.samples.estimated_count() > 0:
         return None
     seed = settings.seed_path
     if not seed.exists():

@@ -10,7 +10,6 @@ from flask import current_app, request
 
 from ionbase.service.errors import NotFound
 from ionbase.service.query.cursor import combine, decode_cursor, encode_cursor, fingerprint, keyset_condition
-from ionbase.store.shapes import find_union
 
 MAX_PAGE = 1000
 
@@ -45,8 +44,7 @@ def clean(doc: Any) -> Any:
 
 
 def get_or_404(collection: str, doc_id: str, what: str, projection: dict | None = None) -> dict:
-    store = get_store()
-    doc = store.db[collection].find_one(store.visible({"_id": str(doc_id)}), projection)
+    doc = get_store().collection(collection).get(doc_id, projection)
     if doc is None:
         raise NotFound(f"no {what} {doc_id!r}")
     return doc
@@ -82,10 +80,10 @@ def next_url(cursor: str | None) -> str | None:
     return f"{request.base_url}?{urlencode(args)}"
 
 
-def list_page(collection: str, query: dict, args: dict, projection: dict | None = None, fp_extra: Any = None,
-              visible: bool = True) -> dict:
-    """One page of ``collection`` sorted by ``_id`` with a keyset cursor; ``{data, meta}``."""
-    store = get_store()
+def list_page(collection: str, query: dict, args: dict, projection: dict | None = None, fp_extra: Any = None) -> dict:
+    """One page of ``collection`` sorted by ``_id`` with a keyset cursor; ``{data, meta}``.
+
+    Records of uncommitted batches are not listed (the typed collection hides them)."""
     spec = [("_id", 1)]
     fp = fingerprint(collection, query, fp_extra)
     q = query
@@ -94,7 +92,7 @@ def list_page(collection: str, query: dict, args: dict, projection: dict | None 
         q = combine(query, keyset_condition(spec, values))
     limit = args["page_limit"]
     # a union of flat branches: the embedded server answers $or/$and slowly (store.shapes)
-    docs = find_union(store.db[collection], store.visible(q) if visible else q, spec, limit + 1, projection)
+    docs = get_store().collection(collection).page(q, spec, limit + 1, projection)
     more = len(docs) > limit
     docs = docs[:limit]
     cursor = encode_cursor(spec, docs[-1], fp) if more and docs else None

@@ -27,7 +27,7 @@ def create_key(store, name: str, role: str) -> tuple[str, str]:
         raise ValueError("a key needs a name")
     key_id = "ib_" + secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
-    store.db.api_keys.insert_one({
+    store.api_keys.insert_one({
         "_id": key_id,
         "name": str(name).strip(),
         "role": role,
@@ -39,11 +39,17 @@ def create_key(store, name: str, role: str) -> tuple[str, str]:
 
 
 def list_keys(store) -> list[dict]:
-    return [{k: v for k, v in d.items() if k != "hash"} for d in store.db.api_keys.find({}).sort("created_at", 1)]
+    return [{k: v for k, v in d.items() if k != "hash"} for d in store.api_keys.find({}, sort=[("created_at", 1)])]
 
 
 def revoke_key(store, key_id: str) -> bool:
-    return store.db.api_keys.update_one({"_id": str(key_id)}, {"$set": {"revoked": True}}).matched_count == 1
+    """Mark the key revoked; False when there is no such key.
+
+    Rewritten whole: nx-27017 stores a boolean written by ``$set`` as 0/1 (store.set_fields)."""
+    doc = store.api_keys.get(key_id)
+    if doc is None:
+        return False
+    return store.api_keys.replace_one({**doc, "revoked": True}) == 1
 
 
 def verify_token(store, token: str) -> dict | None:
@@ -53,7 +59,7 @@ def verify_token(store, token: str) -> dict | None:
     key_id, _, secret = token.partition(".")
     if not key_id.startswith("ib_") or not secret:
         return None
-    doc = store.db.api_keys.find_one({"_id": key_id})
+    doc = store.api_keys.get(key_id)
     if doc is None or doc.get("revoked"):
         return None
     if not hmac.compare_digest(str(doc.get("hash", "")), hash_secret(key_id, secret)):

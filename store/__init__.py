@@ -1,7 +1,10 @@
 """Connecting to the store: a MongoDB server from ``MONGODB_URI``, or the embedded default.
 
 ``open_store(settings)`` returns a :class:`Store` with a pymongo database and a registered
-mongoengine connection, with every index declared in ``schemas.documents`` created.
+mongoengine connection, with every index declared in ``schemas.documents`` created. The rest of
+Ionbase reads and writes through the store's typed collections (``store.properties``,
+``store.samples``, ... ; ``store.collections``), never through ``store.db``: they own batch
+visibility, query shapes and chunk reassembly (tests/test_layers.py enforces it).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import pymongo
 
 from ionbase.settings import Settings
 from ionbase.schemas.documents import ALL_DOCUMENTS
+from ionbase.store.collections import NAMES, Collection
 from ionbase.store.embedded import EmbeddedServer
 from ionbase.store.shapes import simplify
 
@@ -76,6 +80,25 @@ class Store:
             mongoengine.connect(db=self.db.name, host=self.uri, alias=self.alias, uuidRepresentation="standard",
                                 **EMBEDDED_CLIENT_OPTIONS)
             old.close()
+
+    def collection(self, name: str) -> Collection:
+        """The typed collection ``name`` (ValueError for an unknown name)."""
+        return Collection(self, name)
+
+    # one attribute per collection, so call sites read store.properties.find(...)
+    materials = property(lambda self: Collection(self, "materials"))
+    routes = property(lambda self: Collection(self, "routes"))
+    samples = property(lambda self: Collection(self, "samples"))
+    structures = property(lambda self: Collection(self, "structures"))
+    measurements = property(lambda self: Collection(self, "measurements"))
+    measurement_arrays = property(lambda self: Collection(self, "measurement_arrays"))
+    properties = property(lambda self: Collection(self, "properties"))
+    import_batches = property(lambda self: Collection(self, "import_batches"))
+    import_history = property(lambda self: Collection(self, "import_history"))
+    import_staging = property(lambda self: Collection(self, "import_staging"))
+    analysis_runs = property(lambda self: Collection(self, "analysis_runs"))
+    job_items = property(lambda self: Collection(self, "job_items"))
+    api_keys = property(lambda self: Collection(self, "api_keys"))
 
     def hidden_batches(self) -> list[str]:
         """Ids of import batches that are not committed (their records stay invisible)."""

@@ -37,7 +37,7 @@ RunPage = page_schema(RunOut, "AnalysisRunPage")
 @blp.response(200, RunPage)
 def list_runs(args):
     """List analysis runs."""
-    return list_page("analysis_runs", {}, args, visible=False)
+    return list_page("analysis_runs", {}, args)
 
 
 @blp.route("", methods=["POST"])
@@ -58,7 +58,7 @@ def create_run(body):
 @blp.response(200, RunOut)
 def get_run(run_id):
     """One analysis run."""
-    doc = get_store().db.analysis_runs.find_one({"_id": str(run_id)})
+    doc = get_store().analysis_runs.get(run_id)
     if doc is None:
         raise NotFound(f"no analysis run {run_id!r}")
     return clean(doc)

@@ -25,7 +25,7 @@ One pass: ``plan_export`` reads the selected documents once (sorted by sample), 
 and spools them (sparse, pickled) to a temporary file; at the end of the pass the columns and
 the summary of the filtered selection (samples, rows, conflicts) are known, before the first row
 is written. ``build_rows`` then streams the spooled rows with every column. One more query reads
-the structure features. All reads go through ``store.visible``. Only top-level fields are
+the structure features. All reads go through the store's typed collections, which hide uncommitted batches. Only top-level fields are
 projected (the embedded store returns dotted projections as flat keys). ``distinct`` is not
 used: the embedded store ignores a ``$regex`` condition in it and answers for the whole collection.
 """
@@ -122,8 +122,7 @@ def plan_export(store, mongo_filter: dict, *, batch_size: int = 2000) -> ExportP
     fd, spool = tempfile.mkstemp(prefix="ionbase-export-", suffix=".pickle")
     try:
         with os.fdopen(fd, "wb") as out:
-            cursor = (store.db.properties.find(store.visible(mongo_filter), _ROW_PROJECTION)
-                      .sort([("sample", 1)]).batch_size(batch_size))
+            cursor = store.properties.find(mongo_filter, _ROW_PROJECTION, sort=[("sample", 1)], batch_size=batch_size)
             for sample, docs in _by_sample(cursor):
                 cells = C.assign(docs)
                 temps = cells.temperatures()
@@ -195,7 +194,7 @@ def _structure_features(store, samples: set[str]) -> tuple[dict[str, dict[str, A
     if len(samples) <= MAX_IN_IDS:
         query["sample"] = {"$in": sorted(samples)}
     docs_by_sample: dict[str, list[dict]] = {}
-    for doc in store.db.properties.find(store.visible(query), _VALUE_FIELDS):
+    for doc in store.properties.find(query, _VALUE_FIELDS):
         if doc.get("sample") in samples:
             docs_by_sample.setdefault(doc["sample"], []).append(doc)
     out: dict[str, dict[str, Any]] = {}

@@ -181,7 +181,7 @@ def create_import(query_args, form_args):
 @blp.response(200, BatchPage)
 def list_imports(args):
     """List import batches (sorted by id, which starts with the time)."""
-    page = list_page("import_batches", {}, args, projection=_BATCH_PROJECTION, visible=False)
+    page = list_page("import_batches", {}, args, projection=_BATCH_PROJECTION)
     page["data"] = [_public_batch(d) for d in page["data"]]
     return page
 
@@ -190,7 +190,7 @@ def list_imports(args):
 @blp.response(200, BatchOut)
 def get_import(batch_id):
     """One import batch."""
-    doc = get_store().db.import_batches.find_one({"_id": str(batch_id)}, _BATCH_PROJECTION)
+    doc = get_store().import_batches.get(batch_id, _BATCH_PROJECTION)
     if doc is None:
         raise NotFound(f"no import batch {batch_id!r}")
     return clean(_public_batch(doc))

@@ -38,6 +38,6 @@ def get_material(material_id):
     """One material with its samples."""
     store = get_store()
     doc = clean(get_or_404("materials", material_id, "material"))
-    doc["samples"] = [clean(s) for s in store.db.samples.find(store.visible({"material": material_id}),
-                                                            {"label": 1, "source_key": 1}).sort("_id", 1)]
+    doc["samples"] = [clean(s) for s in store.samples.find({"material": material_id},
+                                                            {"label": 1, "source_key": 1}, sort=[("_id", 1)])]
     return doc

@@ -42,16 +42,8 @@ MeasurementPage = page_schema(MeasurementOut, "MeasurementPage")
 
 def load_arrays(measurement_id: str) -> tuple[list[str], dict[str, list]]:
     """Concatenate the measurement's array chunks in ``chunk`` order."""
-    store = get_store()
-    names: list[str] = []
-    arrays: dict[str, list] = {}
-    for chunk in store.db.measurement_arrays.find(store.visible({"measurement": measurement_id})).sort("chunk", 1):
-        for name, values in (chunk.get("arrays") or {}).items():
-            if name not in arrays:
-                names.append(name)
-                arrays[name] = []
-            arrays[name].extend(values)
-    return names, arrays
+    a = get_store().measurement_arrays.arrays(measurement_id)
+    return a.names, a.arrays
 
 
 def _finite(v):

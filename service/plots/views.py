@@ -4,7 +4,7 @@
     GET /api/v1/plots/nyquist/<measurement_id>
     GET /api/v1/plots/property-vs-parameter?property=...&parameter=...[&temperature_c=25&family=...]
 
-Views only gather plain arrays from the store (every read through ``store.visible``) and hand
+Views only gather plain arrays from the store (every read through the store's typed collections, which hide uncommitted batches) and hand
 them to the pure renderers in :mod:`service.plots.render`.
 """
 
@@ -98,10 +98,10 @@ class PropertyVsParameterArgs(FormatArgs):
 
 
 def _arrhenius_points(store, sample_id: str, prop: str) -> list[dict]:
-    query = store.visible({"sample": sample_id, "name": prop})
+    query = {"sample": sample_id, "name": prop}
     out = []
     # top-level projections only: the embedded store returns a dotted projection ("a.b") as a flat key
-    for p in store.db.properties.find(query, {"value": 1, "temperature_k": 1, "origin": 1, "stale": 1, "qualifier": 1,
+    for p in store.properties.find(query, {"value": 1, "temperature_k": 1, "origin": 1, "stale": 1, "qualifier": 1,
                                               "provenance": 1, "conditions": 1}):
         if p.get("stale") or not _finite(p.get("temperature_k")) or not _finite(p.get("value")):
             continue
@@ -117,9 +117,9 @@ def _arrhenius_points(store, sample_id: str, prop: str) -> list[dict]:
 def _stored_fit(store, sample_id: str, prop: str, points: list[dict]) -> dict | None:
     """A fit dict for the renderer from stored activation-energy properties, if any."""
     carrier = CARRIERS.get(prop, prop)
-    query = store.visible({"sample": sample_id, "name": "activation_energy"})
+    query = {"sample": sample_id, "name": "activation_energy"}
     derived, reported = [], []
-    for p in store.db.properties.find(query):
+    for p in store.properties.find(query):
         if p.get("stale"):
             continue
         params = (p.get("provenance") or {}).get("parameters") or {}
@@ -153,8 +153,8 @@ def _stored_fit(store, sample_id: str, prop: str, points: list[dict]) -> dict | 
 
 def _prefactor_property(store, sample_id: str, ea_doc: dict) -> float | None:
     cond = ea_doc.get("conditions") or {}
-    query = store.visible({"sample": sample_id, "name": "conductivity_prefactor"})
-    for p in store.db.properties.find(query, {"value": 1, "conditions": 1, "stale": 1}):
+    query = {"sample": sample_id, "name": "conductivity_prefactor"}
+    for p in store.properties.find(query, {"value": 1, "conditions": 1, "stale": 1}):
         if p.get("stale"):
             continue
         c = p.get("conditions") or {}
@@ -191,7 +191,7 @@ def _fit_on_the_fly(points: list[dict]) -> dict | None:
 def arrhenius(args: dict, sample_id: str):
     """Conductivity of one sample vs temperature (log σ vs 1000/T), with its Arrhenius fit."""
     store = _store()
-    sample = store.db.samples.find_one(store.visible({"_id": sample_id}), {"label": 1, "reduced_formula": 1})
+    sample = store.samples.find_one({"_id": sample_id}, {"label": 1, "reduced_formula": 1})
     if sample is None:
         abort(404, message=f"sample {sample_id!r} not found")
     prop = args["property"]
@@ -211,9 +211,9 @@ def arrhenius(args: dict, sample_id: str):
 
 def _fitted_curve(store, measurement_id: str, frequency: list[float]):
     """(z_real, z_imag, circuit) of the stored equivalent-circuit fit, or (None, None, None)."""
-    query = store.visible({"origin": "derived", "provenance.parameters.measurement": measurement_id})
+    query = {"origin": "derived", "provenance.parameters.measurement": measurement_id}
     doc = None
-    for p in store.db.properties.find(query, {"provenance": 1, "stale": 1}).limit(20):
+    for p in store.properties.find(query, {"provenance": 1, "stale": 1}, limit=20):
         params = (p.get("provenance") or {}).get("parameters") or {}
         if not p.get("stale") and params.get("circuit") and params.get("fit_parameters"):
             doc = params
@@ -241,15 +241,7 @@ def _fitted_curve(store, measurement_id: str, frequency: list[float]):
 
 def impedance_arrays(store, measurement_id: str) -> dict[str, list]:
     """frequency, z_real, z_imag of a measurement, concatenated from its chunks in chunk order."""
-    arrays: dict[str, list] = {"frequency": [], "z_real": [], "z_imag": []}
-    chunks = store.db.measurement_arrays.find(store.visible({"measurement": measurement_id}), {"chunk": 1, "arrays": 1})
-    for ch in sorted(chunks, key=lambda c: c.get("chunk", 0)):
-        a = ch.get("arrays") or {}
-        n = len(a.get("z_real") or [])
-        for k in arrays:
-            vals = a.get(k) or []
-            arrays[k].extend(vals if len(vals) == n else [None] * n)
-    return arrays
+    return store.measurement_arrays.arrays(measurement_id, ("frequency", "z_real", "z_imag"), align="z_real").arrays
 
 
 @blp.route("/nyquist/<string:measurement_id>")
@@ -259,8 +251,8 @@ def impedance_arrays(store, measurement_id: str) -> dict[str, list]:
 def nyquist(args: dict, measurement_id: str):
     """Impedance spectrum −Z'' vs Z' with the stored equivalent-circuit fit when there is one."""
     store = _store()
-    m = store.db.measurements.find_one(store.visible({"_id": measurement_id}),
-                                       {"kind": 1, "label": 1, "sample": 1, "temperature": 1})
+    m = store.measurements.find_one({"_id": measurement_id},
+                                    {"kind": 1, "label": 1, "sample": 1, "temperature": 1})
     if m is None:
         abort(404, message=f"measurement {measurement_id!r} not found")
     if m.get("kind") != "impedance_spectrum":
@@ -299,7 +291,7 @@ def property_vs_parameter(args: dict):
     group_by = args["group_by"]
     projection = {"value": 1, "uncertainty": 1, "stale": 1, path.split(".")[0]: 1, group_by: 1, "temperature_c": 1}
     groups: dict[str, list[tuple]] = {}
-    for p in store.db.properties.find(store.visible(query), projection):
+    for p in store.properties.find(query, projection):
         x, y = get_path(p, path), p.get("value")
         if p.get("stale") or not _finite(x) or not _finite(y):
             continue

@@ -11,7 +11,6 @@ from ionbase.service.common import clean, get_or_404, get_store, next_url
 from ionbase.service.errors import BadRequest
 from ionbase.service.properties.schemas import FieldList, PropertyOut, PropertyPage, PropertyQueryArgs
 from ionbase.service.query.cursor import combine, decode_cursor, encode_cursor, keyset_condition
-from ionbase.store.shapes import count_union, find_union
 from ionbase.service.query.fields import FIELDS
 from ionbase.service.query.properties import build_property_query
 
@@ -50,10 +49,10 @@ def expand_samples(docs: list[dict]) -> None:
     ids = sorted({d["sample"] for d in docs if d.get("sample")})
     if not ids:
         return
-    samples = {s["_id"]: s for s in store.db.samples.find(store.visible({"_id": {"$in": ids}}),
-                                                           {"label": 1, "parent": 1, "route": 1, "summary": 1})}
+    samples = {s["_id"]: s for s in store.samples.find({"_id": {"$in": ids}},
+                                                       {"label": 1, "parent": 1, "route": 1, "summary": 1})}
     route_ids = sorted({s["route"] for s in samples.values() if s.get("route")})
-    routes = {r["_id"]: r for r in store.db.routes.find(store.visible({"_id": {"$in": route_ids}}), {"steps": 1})} if route_ids else {}
+    routes = {r["_id"]: r for r in store.routes.find({"_id": {"$in": route_ids}}, {"steps": 1})} if route_ids else {}
     for d in docs:
         s = samples.get(d.get("sample"))
         if s is None:
@@ -83,7 +82,7 @@ def query_properties(args):
         q = combine(q, keyset_condition(pq.sort, decode_cursor(args["page_cursor"], pq.sort, pq.fingerprint)))
     limit = args["page_limit"]
     # a union of flat branches: the embedded server answers $or/$and slowly (store.shapes)
-    docs = find_union(store.db.properties, store.visible(q), pq.sort, limit + 1, pq.projection)
+    docs = store.properties.page(q, pq.sort, limit + 1, pq.projection)
     more = len(docs) > limit
     docs = docs[:limit]
     cursor = encode_cursor(pq.sort, docs[-1], pq.fingerprint) if more and docs else None
@@ -100,7 +99,7 @@ def query_properties(args):
     if args["unit"]:
         meta["unit"] = args["unit"]
     if args["include_total"]:
-        meta["total"] = count_union(store.db.properties, store.visible(pq.query))
+        meta["total"] = store.properties.count(pq.query)
     # serialized here rather than by the PropertyPage schema (which documents this shape): dumping 50
     # documents through marshmallow cost more than the query itself (bench/bench_api.py)
     return Response(orjson.dumps({"data": out, "meta": meta}), mimetype="application/json")

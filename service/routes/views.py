@@ -43,5 +43,5 @@ def get_route(route_id):
     """One route with its steps and the samples made by it."""
     store = get_store()
     doc = clean(get_or_404("routes", route_id, "route"))
-    doc["samples"] = [clean(s) for s in store.db.samples.find(store.visible({"route": route_id}), {"label": 1}).sort("_id", 1).limit(1000)]
+    doc["samples"] = [clean(s) for s in store.samples.find({"route": route_id}, {"label": 1}, sort=[("_id", 1)], limit=1000)]
     return doc

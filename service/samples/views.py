@@ -46,13 +46,13 @@ def lineage(sample: dict) -> dict:
     pid = sample.get("parent")
     while pid and pid not in seen and len(parents) < MAX_LINEAGE:
         seen.add(pid)
-        p = store.db.samples.find_one(store.visible({"_id": pid}), {"label": 1, "parent": 1})
+        p = store.samples.find_one({"_id": pid}, {"label": 1, "parent": 1})
         if p is None:
             break
         parents.append({"id": p["_id"], "label": p.get("label")})
         pid = p.get("parent")
     children = [{"id": c["_id"], "label": c.get("label")}
-                for c in store.db.samples.find(store.visible({"parent": sample["_id"]}), {"label": 1}).sort("_id", 1)]
+                for c in store.samples.find({"parent": sample["_id"]}, {"label": 1}, sort=[("_id", 1)])]
     return {"parents": parents, "children": children}
 
 
@@ -64,13 +64,13 @@ def get_sample(sample_id):
     s = get_or_404("samples", sample_id, "sample")
     out = clean(s)
     out["lineage"] = lineage(s)
-    mat = store.db.materials.find_one(store.visible({"_id": s.get("material")}))
+    mat = store.materials.find_one({"_id": s.get("material")})
     out["material_doc"] = clean(mat) if mat else None
-    route = store.db.routes.find_one(store.visible({"_id": s["route"]})) if s.get("route") else None
+    route = store.routes.find_one({"_id": s["route"]}) if s.get("route") else None
     out["route_doc"] = clean(route) if route else None
-    out["measurements"] = [clean(m) for m in store.db.measurements.find(store.visible({"sample": sample_id})).sort("_id", 1)]
-    out["structures"] = [clean(m) for m in store.db.structures.find(store.visible({"sample": sample_id})).sort("_id", 1)]
-    out["properties"] = [clean(p) for p in store.db.properties.find(store.visible({"sample": sample_id})).sort("_id", 1).limit(5000)]
+    out["measurements"] = [clean(m) for m in store.measurements.find({"sample": sample_id}, sort=[("_id", 1)])]
+    out["structures"] = [clean(m) for m in store.structures.find({"sample": sample_id}, sort=[("_id", 1)])]
+    out["properties"] = [clean(p) for p in store.properties.find({"sample": sample_id}, sort=[("_id", 1)], limit=5000)]
     return out
 
 
@@ -85,9 +85,8 @@ def sample_arrhenius(args, sample_id):
     """
     store = get_store()
     s = get_or_404("samples", sample_id, "sample", {"label": 1})
-    props = store.db.properties.find(
-        store.visible({"sample": sample_id, "name": args["property"], "temperature_k": {"$exists": True}})
-    ).sort([("temperature_k", 1), ("_id", 1)])
+    props = store.properties.find({"sample": sample_id, "name": args["property"], "temperature_k": {"$exists": True}},
+                                  sort=[("temperature_k", 1), ("_id", 1)])
     points = []
     for p in props:
         t = p["temperature_k"]
@@ -98,7 +97,7 @@ def sample_arrhenius(args, sample_id):
             "log10_value": math.log10(v) if v > 0 else None, "origin": p.get("origin"), "measurement": p.get("measurement"),
         })
     fit, reported = {}, []
-    for p in store.db.properties.find(store.visible({"sample": sample_id, "name": {"$in": list(FIT_PROPERTIES)}})).sort("_id", 1):
+    for p in store.properties.find({"sample": sample_id, "name": {"$in": list(FIT_PROPERTIES)}}, sort=[("_id", 1)]):
         doc = clean(p)
         if p.get("origin") == "derived":
             if p["name"] not in fit or p.get("stale") is False:

@@ -98,7 +98,7 @@ def synthesis_trend(args):
     Uses a `$group` aggregation on the store; points are sorted by the parameter.
     """
     store = get_store()
-    groups = _run_trend(store, store.visible(trend_match(args)), *synthesis_paths(args["parameter"], args["group_by"]))
+    groups = _run_trend(store, trend_match(args), *synthesis_paths(args["parameter"], args["group_by"]))
     return {"property": args["property"], "parameter": args["parameter"], "unit": _unit(args["property"]),
             "temperature_c": args.get("temperature_c"), "group_by": args["group_by"], "groups": groups}
 
@@ -124,30 +124,32 @@ def composition_trend(args):
                 "groups": [_component_group(store, match, args["component"])]}
     if args.get("series"):
         match = {"$and": [match, {"series_name": args["series"]}]}
-    groups = _run_trend(store, store.visible(match), "series_value", "series_name")
+    groups = _run_trend(store, match, "series_value", "series_name")
     return {"property": args["property"], "parameter": "x", "unit": unit, "temperature_c": args.get("temperature_c"),
             "group_by": "series", "groups": groups}
 
 
 def _run_trend(store, match: dict, xpath: str, gpath: str) -> list[dict]:
-    rows = list(store.db.properties.aggregate(trend_points_pipeline(match, xpath, gpath)))
-    summaries = list(store.db.properties.aggregate(trend_summary_pipeline(match, xpath, gpath)))
+    # the typed collection adds visibility to the pipelines' first $match and flattens it
+    rows = store.properties.aggregate(trend_points_pipeline(match, xpath, gpath))
+    summaries = store.properties.aggregate(trend_summary_pipeline(match, xpath, gpath))
     return group_points(rows, summaries, MAX_POINTS)
 
 
 def _component_group(store, match: dict, component: str) -> dict:
     """Properties of composites containing ``component``, x = its fraction (two plain queries)."""
     fractions: dict[str, tuple[float, str]] = {}
-    for m in store.db.materials.find(store.visible({"components": {"$elemMatch": {"formula": component}}}),
-                                     {"components": 1, "reduced_formula": 1}):
+    for m in store.materials.find({"components": {"$elemMatch": {"formula": component}}},
+                                 {"components": 1, "reduced_formula": 1}):
         for c in m.get("components") or []:
             if c.get("formula") == component and c.get("fraction") is not None:
                 fractions[m["_id"]] = (float(c["fraction"]), c.get("basis") or "")
                 break
     points = []
     if fractions:
-        q = store.visible({"$and": [match, {"material_id": {"$in": sorted(fractions)}}]})
-        for p in store.db.properties.find(q, {"sample": 1, "sample_label": 1, "value": 1, "material_id": 1, "reduced_formula": 1}).limit(MAX_POINTS):
+        q = {"$and": [match, {"material_id": {"$in": sorted(fractions)}}]}
+        for p in store.properties.find(q, {"sample": 1, "sample_label": 1, "value": 1, "material_id": 1, "reduced_formula": 1},
+                                       limit=MAX_POINTS):
             x, basis = fractions[p["material_id"]]
             points.append({"id": p["_id"], "sample": p.get("sample_label"), "sample_id": p.get("sample"), "x": x,
                            "value": p["value"], "formula": p.get("reduced_formula"), "basis": basis})

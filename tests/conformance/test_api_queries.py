@@ -271,3 +271,77 @@ def test_sample_filter_shapes(dbs, text):
     assert want, f"the fixture samples should match {text!r}"
     assert _ids(st.db.samples.find(q).sort("_id", 1)) == want, f"{_backend()} differs from mongomock for {text!r}: {q}"
     assert _ids(find_union(st.db.samples, q, [("_id", 1)], 100)) == want, f"{_backend()} union differs for {text!r}"
+
+
+# --------------------------------------------------------------------- the typed collections (ionbase.store.collections)
+# What the layer sends is checked against the query it stands for, run unrewritten on the oracle with
+# the committed-batches condition: {"$and": [query, {"batch_id": {"$nin": hidden}}]}.
+
+
+def _intent(st, q):
+    return {"$and": [q or {}, {"batch_id": {"$nin": st.hidden_batches()}}]}
+
+
+@pytest.mark.parametrize("sort", ["-value", "x,-value"])
+@pytest.mark.parametrize("text", FILTERS)
+def test_layer_page_and_count_equal_the_query(dbs, text, sort):
+    st, oracle = dbs
+    spec = C.parse_sort(sort)
+    q = parse_filter(text)
+    assert "prop-hidden" in _ids(oracle.properties.find(q)) or text != 'property="lattice_a"'
+    want = _ids(oracle.properties.find(_intent(st, q)).sort(spec).limit(7))
+    assert _ids(st.properties.page(q, spec, 7)) == want, f"{_backend()} page differs for {text!r}"
+    assert st.properties.count(q) == oracle.properties.count_documents(_intent(st, q))
+    assert sorted(_ids(st.properties.find(q))) == sorted(_ids(oracle.properties.find(_intent(st, q))))
+
+
+def test_layer_hides_the_pending_property_and_opt_out_shows_it(dbs):
+    st, oracle = dbs
+    q = {"name": "lattice_a"}
+    assert "prop-hidden" not in _ids(st.properties.find(q))
+    assert "prop-hidden" in _ids(st.properties.including_pending().find(q))
+    assert sorted(_ids(st.properties.including_pending().find(q))) == sorted(_ids(oracle.properties.find(q)))
+
+
+@pytest.mark.parametrize("parameter,group_by,match,flat", [
+    ("milling_time_h", "material", {"name": "ionic_conductivity", "temperature_c": {"$gte": 24.5, "$lte": 25.5}}, True),
+    ("max_anneal_c", "material", {"name": "ionic_conductivity"}, True),
+    ("max_rpm", "family", {"name": "lattice_a"}, True),  # the pending property must not be counted
+    # series_name="..." and series_name $exists cannot merge: one flat part and the clash stay in $and
+    ("milling_time_h", "series", {"$and": [{"name": "ionic_conductivity"}, {"series_name": "Na3-xIn1-xZrxCl6"}]}, False),
+])
+def test_layer_aggregate_flattens_the_first_match(dbs, parameter, group_by, match, flat):
+    """store.properties.aggregate sends one flat $match (visibility merged in) where the pipelines
+    build nested $and; the rows equal the unflattened pipeline on the oracle."""
+    st, oracle = dbs
+    xpath, gpath = synthesis_paths(parameter, group_by)
+    for build in (trend_points_pipeline, trend_summary_pipeline):
+        sent = st.properties.query(build(match, xpath, gpath)[0]["$match"])
+        assert ("$and" not in sent) is flat, sent
+        want = list(oracle.properties.aggregate(build(_intent(st, match), xpath, gpath)))
+        assert want, "the fixture should produce rows"
+        if match.get("name") == "lattice_a":  # the pending copy would show if visibility were lost
+            assert list(oracle.properties.aggregate(build(match, xpath, gpath))) != want
+        assert st.properties.aggregate(build(match, xpath, gpath)) == want, f"{_backend()} differs for {build.__name__}"
+
+
+def test_layer_reassembles_array_chunks_like_the_oracle(dbs):
+    """One chunk of a measurement in a pending batch: hidden; the rest concatenated in chunk order."""
+    st, oracle = dbs
+    extra = [{"_id": "m-conf:1", "measurement": "m-conf", "chunk": 1, "batch_id": "imp-hidden", "arrays": {"frequency": [9.0]}},
+             {"_id": "m-conf:0", "measurement": "m-conf", "chunk": 0, "arrays": {"frequency": [1e6, 1e3], "z_real": [1.0, 2.0]}}]
+    for db in (st.db, oracle):
+        db.measurement_arrays.insert_many([dict(d) for d in extra])
+    try:
+        mids = sorted({d["measurement"] for d in oracle.measurement_arrays.find({}, {"measurement": 1})})
+        assert "m-conf" in mids and len(mids) > 1
+        for mid in mids:
+            want: dict[str, list] = {}
+            for ch in oracle.measurement_arrays.find(_intent(st, {"measurement": mid})).sort("chunk", 1):
+                for name, values in ch["arrays"].items():
+                    want.setdefault(name, []).extend(values)
+            assert st.measurement_arrays.arrays(mid).arrays == want, mid
+        assert st.measurement_arrays.arrays("m-conf").arrays == {"frequency": [1e6, 1e3], "z_real": [1.0, 2.0]}
+    finally:
+        for db in (st.db, oracle):
+            db.measurement_arrays.delete_many({"measurement": "m-conf"})
