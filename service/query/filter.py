@@ -36,7 +36,7 @@ from typing import Any
 from lark import Token, Tree
 from lark.exceptions import UnexpectedInput, VisitError
 
-from ionbase.service.errors import BadRequest
+from ionbase.errors import BadFilter
 from ionbase.service.query.fields import BOOL, BOOL_WORDS, FIELD_SETS, FIELDS, INT, NUM, STR, STR_LIST, Field
 
 MAX_FILTER_LENGTH = 10_000
@@ -57,7 +57,7 @@ def _by_path(on: str) -> dict[str, Field]:
     return out
 
 
-class FilterError(BadRequest):
+class FilterError(BadFilter):
     """A filter that cannot be used; ``errors.filter`` says where."""
 
     def __init__(self, message: str, *, position: int | None = None, line: int | None = None,
