@@ -15,7 +15,7 @@ from collections import defaultdict, deque
 
 from flask import Flask, current_app, g, request
 
-from ionbase.service.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
+from ionbase.errors import AuthenticationRequired, InvalidRequest, PermissionDenied, RateLimited
 from ionbase.service.keys import role_allows, verify_token
 
 MAX_JSON_DEPTH = 32
@@ -44,7 +44,7 @@ def current_key() -> dict | None:
         else:
             key = verify_token(current_app.extensions["ionbase_store"], token)
             if key is None:
-                raise Unauthorized("the API key is not valid or has been revoked")
+                raise AuthenticationRequired("the API key is not valid or has been revoked")
             g.api_key = key
     return g.api_key
 
@@ -52,9 +52,9 @@ def current_key() -> dict | None:
 def require_role(role: str) -> None:
     key = current_key()
     if key is None:
-        raise Unauthorized()
+        raise AuthenticationRequired()
     if not role_allows(key.get("role"), role):
-        raise Forbidden(f"this operation needs a {role} key; key {key['_id']} is a {key.get('role')} key")
+        raise PermissionDenied(f"this operation needs a {role} key; key {key['_id']} is a {key.get('role')} key")
 
 
 def requires(role: str):
@@ -73,11 +73,11 @@ def requires(role: str):
 
 def _json_depth_and_keys(obj, depth: int = 0) -> None:
     if depth > MAX_JSON_DEPTH:
-        raise BadRequest(f"JSON body nested deeper than {MAX_JSON_DEPTH}")
+        raise InvalidRequest(f"JSON body nested deeper than {MAX_JSON_DEPTH}")
     if isinstance(obj, dict):
         for k, v in obj.items():
             if not isinstance(k, str) or k.startswith("$") or "\x00" in k:
-                raise BadRequest("operator keys ('$...') are not allowed in request bodies", {"body": [str(k)[:50]]})
+                raise InvalidRequest("operator keys ('$...') are not allowed in request bodies", {"body": [str(k)[:50]]})
             _json_depth_and_keys(v, depth + 1)
     elif isinstance(obj, list):
         for v in obj:
@@ -119,17 +119,15 @@ def install(app: Flask) -> None:
         if limiter is not None:
             wait = limiter.check(request.remote_addr or "unknown")
             if wait is not None:
-                raise TooManyRequests(
-                    f"more than {limiter.per_minute} requests per minute from this address",
-                    headers={"Retry-After": str(int(wait) + 1)},
-                )
+                raise RateLimited(f"more than {limiter.per_minute} requests per minute from this address",
+                                  retry_after_s=int(wait) + 1)
         for k, values in request.args.lists():
             if "$" in k or any("$" in v for v in values):
-                raise BadRequest("'$' is not allowed in query parameters", {"query": [k]})
+                raise InvalidRequest("'$' is not allowed in query parameters", {"query": [k]})
         if request.is_json and request.content_length:
             body = request.get_json(silent=True)
             if body is None:
-                raise BadRequest("the request body is not valid JSON")
+                raise InvalidRequest("the request body is not valid JSON")
             _json_depth_and_keys(body)
         if settings.read_requires_key and request.method in ("GET", "HEAD") and not request.path.startswith(open_paths):
             require_role("reader")

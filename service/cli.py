@@ -1,7 +1,7 @@
 """The ``ionbase`` command line.
 
 Every command builds its settings from the environment once, at invocation (``Settings.from_env``),
-and opens the store through ``store.open_store``.
+and opens the store through ``service.commands.context.command_store`` (the one helper every command uses).
 """
 
 from __future__ import annotations
@@ -15,20 +15,8 @@ from pathlib import Path
 import click
 
 from ionbase import __version__
+from ionbase.service.commands.context import command_settings, command_store
 from ionbase.settings import Settings
-
-
-def _settings(ctx: click.Context) -> Settings:
-    return ctx.obj["settings"]
-
-
-def _open(ctx: click.Context):
-    from ionbase.store import open_store
-
-    if "store" not in ctx.obj:
-        ctx.obj["store"] = open_store(_settings(ctx))
-        ctx.call_on_close(ctx.obj["store"].close)
-    return ctx.obj["store"]
 
 
 def _echo_json(obj) -> None:
@@ -75,7 +63,7 @@ def db() -> None:
 @click.pass_context
 def db_status(ctx: click.Context, as_json: bool) -> None:
     """Which store is in use, its version, collections and document counts."""
-    status = _open(ctx).status()
+    status = command_store(ctx).status()
     if as_json:
         _echo_json(status)
         return
@@ -95,7 +83,7 @@ def db_stop(ctx: click.Context) -> None:
     """Stop the embedded store now, even while other Ionbase processes use it."""
     from ionbase.store.embedded import EmbeddedServer, supervisor_running
 
-    settings = _settings(ctx)
+    settings = command_settings(ctx)
     if settings.mongodb_uri:
         raise click.ClickException("MONGODB_URI is set: Ionbase does not manage that server")
     if not supervisor_running(settings.data_dir):
@@ -127,8 +115,8 @@ def import_files(ctx, paths, dry_run, as_json, skip_invalid, quiet, no_analyze, 
     from ionbase.ingest.errors import ImportFailed
     from ionbase.ingest.importer import Importer, ImportOptions
 
-    settings = _settings(ctx)
-    store = _open(ctx)
+    settings = command_settings(ctx)
+    store = command_store(ctx)
     opts = ImportOptions(
         dry_run=dry_run, skip_invalid=skip_invalid, progress=not quiet and not as_json,
         max_file_bytes=settings.max_file_bytes, max_rows=settings.max_rows_per_batch, rejected_dir=rejected_dir,
@@ -136,14 +124,7 @@ def import_files(ctx, paths, dry_run, as_json, skip_invalid, quiet, no_analyze, 
     try:
         report = Importer(store, opts).run(paths)
     except ImportFailed as exc:
-        if as_json:
-            _echo_json({"status": "invalid", "errors": [i.to_dict() for i in exc.issues], **{k: v for k, v in exc.report.items() if k not in ("errors", "status")}})
-        else:
-            click.echo(f"Import failed: {len(exc.issues)} error(s); nothing was written.", err=True)
-            for issue in exc.issues[:200]:
-                click.echo(f"  {issue}", err=True)
-            if len(exc.issues) > 200:
-                click.echo(f"  ... and {len(exc.issues) - 200} more (use --json for all)", err=True)
+        _echo_import_failure(exc, as_json)
         sys.exit(1)
     analyzed = None
     if not dry_run and not no_analyze and report.touched_samples and report.status == "committed":
@@ -154,6 +135,23 @@ def import_files(ctx, paths, dry_run, as_json, skip_invalid, quiet, no_analyze, 
             out["analysis"] = analyzed
         _echo_json(out)
         return
+    _echo_import_report(report, dry_run, analyzed)
+
+
+def _echo_import_failure(exc, as_json: bool) -> None:
+    """A refused batch: every issue as JSON, or the first 200 as text on stderr."""
+    if as_json:
+        _echo_json({"status": "invalid", "errors": [i.to_dict() for i in exc.issues], **{k: v for k, v in exc.report.items() if k not in ("errors", "status")}})
+        return
+    click.echo(f"Import failed: {len(exc.issues)} error(s); nothing was written.", err=True)
+    for issue in exc.issues[:200]:
+        click.echo(f"  {issue}", err=True)
+    if len(exc.issues) > 200:
+        click.echo(f"  ... and {len(exc.issues) - 200} more (use --json for all)", err=True)
+
+
+def _echo_import_report(report, dry_run: bool, analyzed: dict | None) -> None:
+    """The text report of an import: counts, one line per file, rejected records, the analysis run."""
     t = report.counts.get("total", {})
     verb = "Would import" if dry_run else "Imported"
     click.echo(f"{verb}: {t.get('new', 0)} new, {t.get('changed', 0)} changed, {t.get('unchanged', 0)} unchanged documents"
@@ -178,7 +176,7 @@ def import_list(ctx, as_json, limit) -> None:
     """List import batches, newest first."""
     from ionbase.ingest.importer import list_batches
 
-    batches = list_batches(_open(ctx), limit)
+    batches = list_batches(command_store(ctx), limit)
     if as_json:
         _echo_json(batches)
         return
@@ -199,7 +197,7 @@ def import_rollback(ctx, batch_id, as_json) -> None:
     from ionbase.service.imports.rollback import rollback_batch
 
     try:
-        result = rollback_batch(_open(ctx), _settings(ctx), batch_id)
+        result = rollback_batch(command_store(ctx), command_settings(ctx), batch_id)
     except (LookupError, RollbackRefused) as exc:
         raise click.ClickException(str(exc))
     if as_json:
@@ -221,10 +219,10 @@ def import_recover(ctx) -> None:
     from ionbase.ingest.importer import recover
     from ionbase.service.imports.rollback import recompute
 
-    for entry in recover(_open(ctx)) or [{"batch": "-", "action": "nothing to recover"}]:
+    for entry in recover(command_store(ctx)) or [{"batch": "-", "action": "nothing to recover"}]:
         click.echo(f"{entry['batch']}: {entry['action']}")
         if entry.get("samples"):
-            out = recompute(_open(ctx), _settings(ctx), entry["samples"])
+            out = recompute(command_store(ctx), command_settings(ctx), entry["samples"])
             click.echo(f"  derived values recomputed: {(out.get('analysis') or {}).get('computed', 0)}" if out.get("analysis") else f"  {out.get('note')}")
 
 
@@ -250,7 +248,7 @@ def analyze(ctx, jobs, samples, force, as_json, quiet) -> None:
     """Compute derived properties for what changed since the last run."""
     from ionbase.service.commands.analysis_cmds import echo_run_summary
 
-    result = _run_analysis(_open(ctx), _settings(ctx), samples=list(samples) or None, jobs=list(jobs) or None, force=force,
+    result = _run_analysis(command_store(ctx), command_settings(ctx), samples=list(samples) or None, jobs=list(jobs) or None, force=force,
                            quiet=quiet or as_json)
     if result is None:
         raise click.ClickException("the analysis jobs are not installed")
@@ -313,8 +311,8 @@ def _seed_if_empty(store, settings) -> dict | None:
 @click.pass_context
 def run(ctx, host, port, no_serve) -> None:
     """The main job: start the store, load seed_data/ when empty, run the analyses, serve the API."""
-    settings = _settings(ctx)
-    store = _open(ctx)
+    settings = command_settings(ctx)
+    store = command_store(ctx)
     click.echo(f"store: {store.kind} ({store.status()['uri']})" + (f", data in {store.embedded.mongo_dir}" if store.embedded else ""))
     loaded = _seed_if_empty(store, settings)
     if loaded is not None:
@@ -333,8 +331,8 @@ def run(ctx, host, port, no_serve) -> None:
 @click.pass_context
 def serve(ctx, host, port) -> None:
     """Serve the API (development server; see README for gunicorn)."""
-    settings = _settings(ctx)
-    _serve(settings.with_(host=host or settings.host, port=port or settings.port), _open(ctx))
+    settings = command_settings(ctx)
+    _serve(settings.with_(host=host or settings.host, port=port or settings.port), command_store(ctx))
 
 
 def _serve(settings: Settings, store) -> None:

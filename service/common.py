@@ -8,7 +8,7 @@ from typing import Any
 import marshmallow as ma
 from flask import current_app, request
 
-from ionbase.service.errors import NotFound
+from ionbase.errors import NotFound
 from ionbase.service.query.cursor import combine, decode_cursor, encode_cursor, fingerprint, keyset_condition
 
 MAX_PAGE = 1000

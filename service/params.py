@@ -22,9 +22,10 @@ import marshmallow as ma
 from flask import Request
 from flask.views import MethodView
 from flask_smorest import Blueprint as _SmorestBlueprint
-from flask_smorest import abort
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict
+
+from ionbase.errors import InvalidRequest, UnknownParameter
 
 #: where each location's parameters are sent, as the error message says it
 _WHERE = {"query": "query string", "querystring": "query string", "form": "form fields",
@@ -67,8 +68,8 @@ class StrictParser(FlaskParser):
         """The JSON body; a form or multipart body sent instead is refused, never read as 'no parameters'."""
         if not req.is_json and (req.form or req.files):
             names = ", ".join(repr(k) for k in sorted({*req.form, *req.files}))
-            abort(400, message=f"this endpoint takes a JSON body (Content-Type: application/json), not form fields ({names})",
-                  errors={"json": {k: ["Send as a JSON body."] for k in sorted({*req.form, *req.files})}})
+            raise InvalidRequest(f"this endpoint takes a JSON body (Content-Type: application/json), not form fields ({names})",
+                                 {"json": {k: ["Send as a JSON body."] for k in sorted({*req.form, *req.files})}})
         return super().load_json(req, schema)
 
     def handle_error(self, error: ma.ValidationError, req: Request, schema: ma.Schema, *,
@@ -85,7 +86,7 @@ class StrictParser(FlaskParser):
         message = (f"unknown parameter{'s' if len(unknown) > 1 else ''} {names} in the {where}; "
                    + (f"this endpoint accepts there: {', '.join(accepted)}" if accepted
                       else "this endpoint takes none there"))
-        abort(400, message=message, errors={location or "request": messages}, headers=error_headers)
+        raise UnknownParameter(message, {location or "request": messages})
 
 
 class Blueprint(_SmorestBlueprint):

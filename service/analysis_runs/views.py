@@ -10,7 +10,7 @@ from ionbase.service.auth import WRITE_SECURITY, requires
 from ionbase.service.common import PageArgs, clean, get_settings, get_store, list_page
 from ionbase.schemas.api import document_schema
 from ionbase.service.common import page_schema
-from ionbase.service.errors import NotFound
+from ionbase.errors import NotFound
 
 F = ma.fields
 blp = Blueprint("analysis_runs", __name__, url_prefix="/api/v1/analysis-runs", description="Analysis runs")

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from ionbase.service.commands.context import command_store
+
 __all__ = ["export"]
 
 
@@ -23,11 +25,10 @@ __all__ = ["export"]
               help="Output file (stdout when omitted; parquet needs a file).")
 @click.option("--mongo-filter", default=None, hidden=True, help="A raw Mongo query as JSON (debugging).")
 @click.option("--row-group-size", default=10_000, show_default=True, help="Parquet row-group size.")
-def export(filter_: str | None, fmt: str, output: Path | None, mongo_filter: str | None, row_group_size: int) -> None:
+@click.pass_context
+def export(ctx: click.Context, filter_: str | None, fmt: str, output: Path | None, mongo_filter: str | None, row_group_size: int) -> None:
     """Export properties as an ML-ready table: one row per (sample, temperature)."""
-    from ionbase.settings import Settings
     from ionbase.service.export import build_rows, filter_to_mongo, plan_export, write_csv, write_jsonl, write_parquet
-    from ionbase.store import open_store
 
     if fmt == "parquet" and output is None:
         raise click.UsageError("--format parquet needs -o FILE")
@@ -46,7 +47,7 @@ def export(filter_: str | None, fmt: str, output: Path | None, mongo_filter: str
         except Exception as exc:  # the API's typed filter error: show its message
             raise click.ClickException(getattr(exc, "description", None) or str(exc)) from None
 
-    store = open_store(Settings.from_env())
+    store = command_store(ctx)
     plan = None
     try:
         plan = plan_export(store, query)
@@ -75,7 +76,6 @@ def export(filter_: str | None, fmt: str, output: Path | None, mongo_filter: str
     finally:
         if plan is not None:
             plan.close()
-        store.close()
 
 
 def _echo_summary(summary: dict, n_rows: int, output: Path | None) -> None:

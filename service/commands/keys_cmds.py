@@ -6,18 +6,7 @@ import json
 
 import click
 
-
-def _store(ctx: click.Context):
-    from ionbase.store import open_store
-
-    obj = ctx.ensure_object(dict)
-    if "store" not in obj:
-        from ionbase.settings import Settings
-
-        settings = obj.get("settings") or Settings.from_env()
-        obj["store"] = open_store(settings)
-        ctx.call_on_close(obj["store"].close)
-    return obj["store"]
+from ionbase.service.commands.context import command_store
 
 
 @click.group("keys")
@@ -33,7 +22,7 @@ def create(ctx: click.Context, name: str, role: str) -> None:
     """Create a key called NAME; prints the token once (store it: only its hash is kept)."""
     from ionbase.service.keys import create_key
 
-    key_id, token = create_key(_store(ctx), name, role)
+    key_id, token = create_key(command_store(ctx), name, role)
     click.echo(f"key {key_id} ({role}) created for {name}. Token (shown once):")
     click.echo(token)
 
@@ -45,7 +34,7 @@ def list_(ctx: click.Context, as_json: bool) -> None:
     """List keys (never their secrets)."""
     from ionbase.service.keys import list_keys
 
-    rows = list_keys(_store(ctx))
+    rows = list_keys(command_store(ctx))
     if as_json:
         click.echo(json.dumps(rows, default=str, indent=2))
         return
@@ -61,6 +50,6 @@ def revoke(ctx: click.Context, key_id: str) -> None:
     """Revoke the key KEY_ID."""
     from ionbase.service.keys import revoke_key
 
-    if not revoke_key(_store(ctx), key_id):
+    if not revoke_key(command_store(ctx), key_id):
         raise click.ClickException(f"no key {key_id}")
     click.echo(f"revoked {key_id}")

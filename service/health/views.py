@@ -7,7 +7,7 @@ from ionbase.service.params import Blueprint
 
 from ionbase import __version__
 from ionbase.service.common import get_store
-from ionbase.service.errors import ServiceUnavailable
+from ionbase.errors import StoreUnavailable
 
 blp = Blueprint("health", __name__, url_prefix="/api/v1/health", description="Service health")
 
@@ -39,5 +39,5 @@ def health():
             store.on_unreachable()
             state = store.embedded.current()
             errors = {"embedded": {k: state.get(k) for k in ("status", "port", "restarts", "supervisor_pid")}}
-        raise ServiceUnavailable(f"the store does not answer: {type(exc).__name__}", errors) from None
+        raise StoreUnavailable(f"the store does not answer: {type(exc).__name__}", errors) from None
     return {"status": "ok", "version": __version__, "store": {"kind": store.kind, "server_version": info.get("version")}}

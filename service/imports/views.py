@@ -17,7 +17,7 @@ from ionbase.service.auth import WRITE_SECURITY, current_key, requires
 from ionbase.service.common import PageArgs, clean, get_settings, get_store, list_page
 from ionbase.schemas.api import document_schema
 from ionbase.service.common import page_schema
-from ionbase.service.errors import BadRequest, Conflict, NotFound, Unprocessable
+from ionbase.errors import Conflict, InvalidRequest, NotFound, UnknownParameter, Unprocessable
 
 F = ma.fields
 blp = Blueprint("imports", __name__, url_prefix="/api/v1/imports", description="Import batches")
@@ -56,7 +56,7 @@ def import_flags(query: dict, form: dict) -> dict[str, bool]:
     for name in _FLAG_DOCS:
         q, f = query.get(name), form.get(name)
         if q is not None and f is not None and q != f:
-            raise BadRequest(f"{name} is {str(q).lower()} in the query string but {str(f).lower()} in the form fields; "
+            raise InvalidRequest(f"{name} is {str(q).lower()} in the query string but {str(f).lower()} in the form fields; "
                              "send it once", {name: {"query": [q], "form": [f]}})
         out[name] = bool(q if q is not None else f)
     return out
@@ -90,7 +90,7 @@ def _safe_relpath(name: str) -> Path:
     parts = [secure_filename(p) for p in name.replace("\\", "/").split("/") if p not in ("", ".", "..")]
     parts = [p for p in parts if p]
     if not parts:
-        raise BadRequest(f"unusable file name {name!r}")
+        raise InvalidRequest(f"unusable file name {name!r}")
     return Path(*parts[-4:])
 
 
@@ -98,18 +98,18 @@ def _save_upload(tmp: Path) -> None:
     uploads = [f for key in request.files for f in request.files.getlist(key)]
     if request.files:
         if len(uploads) > MAX_FILES:
-            raise BadRequest(f"at most {MAX_FILES} files per import")
+            raise InvalidRequest(f"at most {MAX_FILES} files per import")
         for up in uploads:
             rel = _safe_relpath(up.filename or "upload")
             target = tmp / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             up.save(target)
             if target.stat().st_size > get_settings().max_file_bytes:
-                raise BadRequest(f"{rel} is larger than {get_settings().max_file_bytes} bytes")
+                raise InvalidRequest(f"{rel} is larger than {get_settings().max_file_bytes} bytes")
         return
     body = request.get_json(silent=True) if request.is_json else None
     if not isinstance(body, dict):
-        raise BadRequest("send files as multipart/form-data or one JSON object in the import format "
+        raise InvalidRequest("send files as multipart/form-data or one JSON object in the import format "
                          "(docs/import-format.md)")
     (tmp / "records.json").write_text(json.dumps(body))
 
@@ -226,7 +226,7 @@ def rollback_import(batch_id):
 
     unknown = sorted(set(request.args) | set(request.form) | set(request.files))
     if unknown:
-        raise BadRequest(f"unknown parameter(s) {unknown}; this endpoint takes none")
+        raise UnknownParameter(f"unknown parameter(s) {unknown}; this endpoint takes none")
     try:
         result = rollback_batch(get_store(), get_settings(), str(batch_id))
     except LookupError as exc:

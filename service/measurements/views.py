@@ -74,17 +74,29 @@ def get_measurement_data(args, measurement_id):
     """The measurement's arrays (e.g. frequency, z_real, z_imag) as JSON or CSV."""
     meas = get_or_404("measurements", measurement_id, "measurement", {"array_names": 1, "array_units": 1, "label": 1})
     names, arrays = load_arrays(measurement_id)
-    order = [n for n in (meas.get("array_names") or []) if n in arrays] + [n for n in names if n not in (meas.get("array_names") or [])]
+    order = _array_order(meas, names, arrays)
     units = {n: str((meas.get("array_units") or {}).get(n, "")) for n in order}
     n_points = max((len(arrays[n]) for n in order), default=0)
     if args["format"] == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow([f"{n} ({units[n]})" if units[n] else n for n in order])
-        for i in range(n_points):
-            w.writerow([repr(arrays[n][i]) if i < len(arrays[n]) else "" for n in order])
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in measurement_id)[:100]
-        return Response(buf.getvalue(), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'})
+        return _csv_response(measurement_id, order, units, arrays, n_points)
     return {"id": measurement_id, "n_points": n_points, "units": units,
             "arrays": {n: [_finite(v) for v in arrays[n]] for n in order}}
+
+
+def _array_order(meas: dict, names: list[str], arrays: dict[str, list]) -> list[str]:
+    """The declared ``array_names`` that have data, then any other stored arrays in chunk order."""
+    declared = meas.get("array_names") or []
+    return [n for n in declared if n in arrays] + [n for n in names if n not in declared]
+
+
+def _csv_response(measurement_id: str, order: list[str], units: dict[str, str], arrays: dict[str, list],
+                  n_points: int) -> Response:
+    """The arrays as a CSV download: a 'name (unit)' header, values as repr, short arrays padded with ''."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([f"{n} ({units[n]})" if units[n] else n for n in order])
+    for i in range(n_points):
+        w.writerow([repr(arrays[n][i]) if i < len(arrays[n]) else "" for n in order])
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in measurement_id)[:100]
+    return Response(buf.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'})

@@ -118,29 +118,8 @@ def arrhenius_svg(
     ax.plot(x, np.log10(S), linestyle="none", marker="o", markersize=6, color=PALETTE[0],
             markeredgecolor="white", markeredgewidth=0.6, label="data", zorder=3)
 
-    lines = []
-    if fit:
-        segments = list(fit.get("segments") or [])
-        if not segments and fit.get("Ea_eV") is not None and fit.get("prefactor"):
-            segments = [fit]
-        for i, seg in enumerate(segments):
-            ea, pref = seg.get("Ea_eV"), seg.get("prefactor")
-            if ea is None or not pref or pref <= 0:
-                continue
-            form = seg.get("form") or fit.get("form") or "sigma"
-            t_lo = float(seg.get("T_min_K") or T.min())
-            t_hi = float(seg.get("T_max_K") or T.max())
-            tt = np.linspace(t_lo, t_hi, 100)
-            ss = pref * np.exp(-float(ea) / (KB_EV * tt))
-            if form == "sigmaT":
-                ss = ss / tt
-            label = f"fit: Eₐ = {_fmt_pm(float(ea), seg.get('Ea_stderr_eV'), 'eV')}"
-            if seg.get("label"):
-                label = f"{seg['label']}: " + label[5:]
-            if seg.get("r2") is not None:
-                label += f" (R² = {float(seg['r2']):.4f})"
-            lines.append(ax.plot(1000.0 / tt, np.log10(ss), color=PALETTE[1 + i % 3], linewidth=1.6, zorder=2,
-                                 label=label)[0])
+    for i, seg in enumerate(_fit_segments(fit)):
+        _plot_segment(ax, seg, fit, i, T)
 
     ax.set_xlabel("1000 / T (K⁻¹)")
     ax.set_ylabel("log₁₀(σ / S cm⁻¹)")
@@ -148,15 +127,59 @@ def arrhenius_svg(
     ax.set_xlim(x.min() - pad, x.max() + pad)
     ax.legend(loc="upper right", frameon=True, framealpha=0.9, fontsize=9)
 
-    # top axis: the same positions labelled in °C
+    _celsius_top_axis(ax, x.min() - pad, x.max() + pad)
+    if title:
+        ax.set_title(title, fontsize=11)
+    return _save(fig, fmt, title or "Arrhenius plot")
+
+
+def _fit_segments(fit: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    """The fit's segments (a slope-break fit), or the fit itself as one segment when it has Eₐ and a prefactor."""
+    if not fit:
+        return []
+    segments = list(fit.get("segments") or [])
+    if not segments and fit.get("Ea_eV") is not None and fit.get("prefactor"):
+        segments = [fit]
+    return segments
+
+
+def _segment_label(seg: Mapping[str, Any], ea: float) -> str:
+    """'fit: Eₐ = 0.45 ± 0.01 eV (R² = 0.9990)', or with the segment's own label instead of 'fit'."""
+    label = f"fit: Eₐ = {_fmt_pm(ea, seg.get('Ea_stderr_eV'), 'eV')}"
+    if seg.get("label"):
+        label = f"{seg['label']}: " + label[5:]
+    if seg.get("r2") is not None:
+        label += f" (R² = {float(seg['r2']):.4f})"
+    return label
+
+
+def _plot_segment(ax, seg: Mapping[str, Any], fit: Mapping[str, Any], i: int, T) -> None:
+    """Draw one fitted Arrhenius line over its temperature range (the data's range when it has none)."""
+    import numpy as np
+
+    ea, pref = seg.get("Ea_eV"), seg.get("prefactor")
+    if ea is None or not pref or pref <= 0:
+        return
+    form = seg.get("form") or fit.get("form") or "sigma"
+    t_lo = float(seg.get("T_min_K") or T.min())
+    t_hi = float(seg.get("T_max_K") or T.max())
+    tt = np.linspace(t_lo, t_hi, 100)
+    ss = pref * np.exp(-float(ea) / (KB_EV * tt))
+    if form == "sigmaT":
+        ss = ss / tt
+    ax.plot(1000.0 / tt, np.log10(ss), color=PALETTE[1 + i % 3], linewidth=1.6, zorder=2,
+            label=_segment_label(seg, float(ea)))
+
+
+def _celsius_top_axis(ax, x_lo: float, x_hi: float) -> None:
+    """Top axis: the same 1000/T positions labelled in °C."""
+    import numpy as np
+
     top = ax.secondary_xaxis("top", functions=(lambda v: 1000.0 / np.maximum(v, 1e-9) - 273.15,
                                                lambda c: 1000.0 / np.maximum(c + 273.15, 1e-9)))
     top.set_xlabel("T (°C)")
     top.tick_params(direction="in")
-    _set_celsius_ticks(top, x.min() - pad, x.max() + pad)
-    if title:
-        ax.set_title(title, fontsize=11)
-    return _save(fig, fmt, title or "Arrhenius plot")
+    _set_celsius_ticks(top, x_lo, x_hi)
 
 
 def _set_celsius_ticks(axis, x_lo: float, x_hi: float) -> None:
@@ -261,44 +284,18 @@ def property_vs_parameter_svg(
     fmt = _check_format(fmt)
     import numpy as np
 
-    clean: dict[str, list[tuple[float, float, float | None]]] = {}
-    for label, pts in groups.items():
-        rows = []
-        for p in pts:
-            try:
-                xv, yv = float(p[0]), float(p[1])
-            except (TypeError, ValueError, IndexError):
-                continue
-            if not (math.isfinite(xv) and math.isfinite(yv)):
-                continue
-            err = p[2] if len(p) > 2 else None
-            rows.append((xv, yv, float(err) if err is not None and math.isfinite(float(err)) else None))
-        if rows:
-            clean[str(label)] = sorted(rows)
+    clean = _clean_groups(groups)
     if not clean:
         raise PlotError("no finite (parameter, value) pairs to plot")
     ys = np.array([r[1] for rows in clean.values() for r in rows])
-    if log_y is None:
-        log_y = bool((ys > 0).all() and ys.max() / ys.min() > 100)
-    if log_y and not (ys > 0).all():
-        log_y = False
+    log_y = _use_log_y(ys, log_y)
     fig = _figure()
     ax = fig.add_subplot()
     _style(ax)
     for i, (label, rows) in enumerate(sorted(clean.items())):
-        xs = [r[0] for r in rows]
-        yv = [r[1] for r in rows]
-        errs = [r[2] if r[2] is not None else 0.0 for r in rows]
-        color, marker = PALETTE[i % len(PALETTE)], MARKERS[i % len(MARKERS)]
-        ax.errorbar(xs, yv, yerr=errs if any(errs) else None, color=color, marker=marker, markersize=6,
-                    linewidth=1.0, linestyle="-" if len(rows) > 1 else "none", capsize=2.5,
-                    markeredgecolor="white", markeredgewidth=0.6, label=label)
+        _plot_group(ax, label, rows, i)
     if log_y:
-        from matplotlib.ticker import FuncFormatter, LogLocator
-
-        ax.set_yscale("log")
-        ax.yaxis.set_major_locator(LogLocator(base=10, numticks=12))
-        ax.yaxis.set_major_formatter(FuncFormatter(_decade_label))
+        _log_decades(ax)
     ax.set_xlabel(x_label)
     ax.set_ylabel(y_label)
     if len(clean) > 1 or next(iter(clean)) != "":
@@ -307,6 +304,57 @@ def property_vs_parameter_svg(
     if title:
         ax.set_title(title, fontsize=11)
     return _save(fig, fmt, title or "property vs parameter")
+
+
+def _clean_row(p: Sequence) -> tuple[float, float, float | None] | None:
+    """(x, y, uncertainty or None) as floats, or None when x or y is missing or not finite."""
+    try:
+        xv, yv = float(p[0]), float(p[1])
+    except (TypeError, ValueError, IndexError):
+        return None
+    if not (math.isfinite(xv) and math.isfinite(yv)):
+        return None
+    err = p[2] if len(p) > 2 else None
+    return (xv, yv, float(err) if err is not None and math.isfinite(float(err)) else None)
+
+
+def _clean_groups(groups: Mapping[str, Sequence[Sequence]]) -> dict[str, list[tuple[float, float, float | None]]]:
+    """label -> its finite rows sorted by x; groups with no finite row are left out."""
+    clean: dict[str, list[tuple[float, float, float | None]]] = {}
+    for label, pts in groups.items():
+        rows = [r for r in (_clean_row(p) for p in pts) if r is not None]
+        if rows:
+            clean[str(label)] = sorted(rows)
+    return clean
+
+
+def _use_log_y(ys, log_y: bool | None) -> bool:
+    """The requested scale, or log when all y > 0 span more than two decades; never log with y <= 0."""
+    if log_y is None:
+        log_y = bool((ys > 0).all() and ys.max() / ys.min() > 100)
+    if log_y and not (ys > 0).all():
+        log_y = False
+    return log_y
+
+
+def _plot_group(ax, label: str, rows: list[tuple[float, float, float | None]], i: int) -> None:
+    """One group's points (with error bars when any uncertainty is known), joined when there are several."""
+    xs = [r[0] for r in rows]
+    yv = [r[1] for r in rows]
+    errs = [r[2] if r[2] is not None else 0.0 for r in rows]
+    color, marker = PALETTE[i % len(PALETTE)], MARKERS[i % len(MARKERS)]
+    ax.errorbar(xs, yv, yerr=errs if any(errs) else None, color=color, marker=marker, markersize=6,
+                linewidth=1.0, linestyle="-" if len(rows) > 1 else "none", capsize=2.5,
+                markeredgecolor="white", markeredgewidth=0.6, label=label)
+
+
+def _log_decades(ax) -> None:
+    """Log y axis with one plain-text label per decade."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(base=10, numticks=12))
+    ax.yaxis.set_major_formatter(FuncFormatter(_decade_label))
 
 
 _SUPERSCRIPT = str.maketrans("0123456789-−", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁻")

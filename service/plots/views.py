@@ -15,9 +15,9 @@ import math
 from typing import Any
 
 from flask import Response, current_app
-from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
+from ionbase.errors import NotFound
 from ionbase.schemas import registry
 from ionbase.service.params import Blueprint
 from ionbase.service.plots import render
@@ -61,7 +61,7 @@ def _render(func, *args, fmt: str, name: str, **kwargs) -> Response:
     try:
         data = func(*args, fmt=fmt, **kwargs)
     except render.PlotError as exc:
-        abort(404, message=str(exc))
+        raise NotFound(str(exc))
     return _reply(data, fmt, name)
 
 
@@ -193,11 +193,11 @@ def arrhenius(args: dict, sample_id: str):
     store = _store()
     sample = store.samples.find_one({"_id": sample_id}, {"label": 1, "reduced_formula": 1})
     if sample is None:
-        abort(404, message=f"sample {sample_id!r} not found")
+        raise NotFound(f"sample {sample_id!r} not found")
     prop = args["property"]
     points = _arrhenius_points(store, sample_id, prop)
     if not points:
-        abort(404, message=f"sample {sample_id!r} has no {prop} values with a temperature")
+        raise NotFound(f"sample {sample_id!r} has no {prop} values with a temperature")
     fit = None
     if args["fit"]:
         fit = _stored_fit(store, sample_id, prop, points) or _fit_on_the_fly(points)
@@ -254,12 +254,12 @@ def nyquist(args: dict, measurement_id: str):
     m = store.measurements.find_one({"_id": measurement_id},
                                     {"kind": 1, "label": 1, "sample": 1, "temperature": 1})
     if m is None:
-        abort(404, message=f"measurement {measurement_id!r} not found")
+        raise NotFound(f"measurement {measurement_id!r} not found")
     if m.get("kind") != "impedance_spectrum":
-        abort(404, message=f"measurement {measurement_id!r} is a {m.get('kind')}, not an impedance spectrum")
+        raise NotFound(f"measurement {measurement_id!r} is a {m.get('kind')}, not an impedance spectrum")
     arrays = impedance_arrays(store, measurement_id)
     if not arrays["z_real"]:
-        abort(404, message=f"measurement {measurement_id!r} has no impedance arrays")
+        raise NotFound(f"measurement {measurement_id!r} has no impedance arrays")
     fr, fi, circuit = _fitted_curve(store, measurement_id, arrays["frequency"])
     t = (m.get("temperature") or {}).get("value")
     title = m.get("label") or measurement_id
@@ -298,7 +298,7 @@ def property_vs_parameter(args: dict):
         label = str(p.get(group_by) or "(none)")
         groups.setdefault(label, []).append((float(x), float(y), p.get("uncertainty")))
     if not groups:
-        abort(404, message=f"no {prop} values with a {param} match these conditions")
+        raise NotFound(f"no {prop} values with a {param} match these conditions")
     ptype = registry.PROPERTIES[prop]
     unit = registry.QUANTITIES[ptype.quantity].display_unit
     y_label = f"{ptype.description} ({unit})" if unit else ptype.description

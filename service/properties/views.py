@@ -8,7 +8,7 @@ from ionbase.service.params import Blueprint
 
 from ionbase.schemas.units import UnitError, convert, convert_difference, parse_unit, round_sig
 from ionbase.service.common import clean, get_or_404, get_store, next_url
-from ionbase.service.errors import BadRequest
+from ionbase.errors import InvalidRequest
 from ionbase.service.properties.schemas import FieldList, PropertyOut, PropertyPage, PropertyQueryArgs
 from ionbase.service.query.cursor import combine, decode_cursor, encode_cursor, keyset_condition
 from ionbase.service.query.fields import FIELDS
@@ -23,7 +23,7 @@ def convert_units(docs: list[dict], unit: str) -> None:
     try:
         parse_unit(unit)
     except UnitError as exc:
-        raise BadRequest(f"unknown unit {unit!r}: {exc}", {"unit": [unit]}) from None
+        raise InvalidRequest(f"unknown unit {unit!r}: {exc}", {"unit": [unit]}) from None
     for d in docs:
         src = d.get("unit")
         if src is None or "value" not in d:
@@ -35,7 +35,7 @@ def convert_units(docs: list[dict], unit: str) -> None:
             if d.get("range"):
                 d["range"] = [round_sig(convert(r, src, unit)) for r in d["range"]]
         except UnitError:
-            raise BadRequest(
+            raise InvalidRequest(
                 f"unit {unit!r} does not fit property {d.get('name')!r} (canonical unit {src}); "
                 "filter on one kind of property to convert units",
                 {"unit": [unit]},

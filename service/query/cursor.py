@@ -14,7 +14,7 @@ import json
 import math
 from typing import Any
 
-from ionbase.service.errors import BadRequest
+from ionbase.errors import InvalidRequest
 from ionbase.store.shapes import get_path, simplify
 from ionbase.service.query.fields import DEFAULT_SORT, FIELDS
 
@@ -30,7 +30,7 @@ def parse_sort(text: str | None) -> SortSpec:
     if not names:
         names = [DEFAULT_SORT]
     if len(names) > MAX_SORT_KEYS:
-        raise BadRequest(f"at most {MAX_SORT_KEYS} sort keys", {"sort": [text]})
+        raise InvalidRequest(f"at most {MAX_SORT_KEYS} sort keys", {"sort": [text]})
     spec: SortSpec = []
     seen: set[str] = set()
     for name in names:
@@ -39,9 +39,9 @@ def parse_sort(text: str | None) -> SortSpec:
         f = FIELDS.get(key)
         if f is None or not f.sortable:
             allowed = sorted(n for n, fl in FIELDS.items() if fl.sortable)
-            raise BadRequest(f"cannot sort by {key!r}; sortable fields: {', '.join(allowed)}", {"sort": [key]})
+            raise InvalidRequest(f"cannot sort by {key!r}; sortable fields: {', '.join(allowed)}", {"sort": [key]})
         if f.path in seen:
-            raise BadRequest(f"sort key {key!r} given twice", {"sort": [key]})
+            raise InvalidRequest(f"sort key {key!r} given twice", {"sort": [key]})
         seen.add(f.path)
         spec.append((f.path, direction))
     if "_id" not in seen:
@@ -71,22 +71,22 @@ def decode_cursor(token: str, spec: SortSpec, query_fp: str) -> list:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         payload = json.loads(raw)
     except (ValueError, TypeError):
-        raise BadRequest("page_cursor is not a valid cursor", {"page_cursor": ["not a cursor"]}) from None
+        raise InvalidRequest("page_cursor is not a valid cursor", {"page_cursor": ["not a cursor"]}) from None
     if not isinstance(payload, dict) or payload.get("v") != CURSOR_VERSION:
-        raise BadRequest("page_cursor is not a valid cursor", {"page_cursor": ["unknown cursor version"]})
+        raise InvalidRequest("page_cursor is not a valid cursor", {"page_cursor": ["unknown cursor version"]})
     if payload.get("s") != sort_token(spec) or payload.get("q") != query_fp:
-        raise BadRequest(
+        raise InvalidRequest(
             "page_cursor belongs to a different query; keep filter, sort and unit unchanged while paging",
             {"page_cursor": ["query changed"]},
         )
     values = payload.get("k")
     if not isinstance(values, list) or len(values) != len(spec):
-        raise BadRequest("page_cursor is not a valid cursor", {"page_cursor": ["bad keys"]})
+        raise InvalidRequest("page_cursor is not a valid cursor", {"page_cursor": ["bad keys"]})
     for v in values:
         if v is not None and not isinstance(v, (str, int, float, bool)):
-            raise BadRequest("page_cursor is not a valid cursor", {"page_cursor": ["bad keys"]})
+            raise InvalidRequest("page_cursor is not a valid cursor", {"page_cursor": ["bad keys"]})
         if isinstance(v, float) and not math.isfinite(v):
-            raise BadRequest("page_cursor is not a valid cursor", {"page_cursor": ["bad keys"]})
+            raise InvalidRequest("page_cursor is not a valid cursor", {"page_cursor": ["bad keys"]})
     return values
 
 

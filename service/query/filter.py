@@ -36,7 +36,7 @@ from typing import Any
 from lark import Token, Tree
 from lark.exceptions import UnexpectedInput, VisitError
 
-from ionbase.service.errors import BadRequest
+from ionbase.errors import BadFilter
 from ionbase.service.query.fields import BOOL, BOOL_WORDS, FIELD_SETS, FIELDS, INT, NUM, STR, STR_LIST, Field
 
 MAX_FILTER_LENGTH = 10_000
@@ -57,7 +57,7 @@ def _by_path(on: str) -> dict[str, Field]:
     return out
 
 
-class FilterError(BadRequest):
+class FilterError(BadFilter):
     """A filter that cannot be used; ``errors.filter`` says where."""
 
     def __init__(self, message: str, *, position: int | None = None, line: int | None = None,
@@ -256,6 +256,7 @@ def rebuild(query: Any, on: str = "properties") -> dict:
 
 
 def _field_condition(path: str, cond: Any, on: str) -> list[dict]:
+    """The conditions on one field path: standalone ones, plus one merged operator dict."""
     if path.startswith("elements.") and isinstance(cond, dict) and set(cond) == {"$exists"}:
         raise FilterError("use 'elements LENGTH n' to compare the number of elements")
     f = _by_path(on).get(path)
@@ -266,58 +267,67 @@ def _field_condition(path: str, cond: Any, on: str) -> list[dict]:
     out: list[dict] = []
     ops: dict[str, Any] = {}
     for op, val in cond.items():
-        if op == "#length":
-            out.append(_length(f, val, on))
-            continue
-        if op == "#only":
-            out.append(_has_only(f, val, on))
-            continue
-        if op == "$not":
-            raise FilterError(f"NOT is not supported with this comparison on {f.name!r}")
-        if op not in ALLOWED_OPERATORS or op in ("$and", "$or"):
-            raise FilterError(f"unsupported comparison ({op.lstrip('$#')}) on {f.name!r}")
-        if op == "$ne" and val is None:
-            # "is known": the embedded store's $ne null also matches missing fields; documents never
-            # store explicit nulls, so $exists is equivalent
-            out.append({path: {"$exists": True}})
-            continue
-        if op == "$eq" and val is None:
-            out.append({path: None})
-            continue
-        if op == "$exists":
-            out.append({path: {"$exists": bool(val)}})
-            continue
-        if op == "$regex":
-            if f.type not in (STR, STR_LIST):
-                raise FilterError(f"{f.name!r} is not a text field")
-            ops[op] = str(val)
-            continue
-        if op in ("$in", "$nin", "$all"):
-            if not isinstance(val, list) or not val:
-                raise FilterError(f"{op} needs a list")
-            ops[op] = [_value(f, v, op) for v in val]
-            continue
-        if f.type == BOOL and op in ("$eq", "$ne"):
-            # booleans default to false and may be absent: "= false" means "not true"
-            b = _value(f, val, op)
-            if (op == "$eq") != b:
-                out.append({path: {"$ne": True}})
-            else:
-                out.append({path: {"$eq": True}})
-            continue
-        if op == "$eq" and f.type == STR_LIST:
-            # equality on an indexed nested array path finds nothing on the embedded store; $in works
-            ops["$in"] = [_value(f, val, op)]
-            continue
-        ops[op] = _value(f, val, op)
-    if ops:
-        if f.name == "max_anneal_c" and set(ops) <= {"$lt", "$lte"}:
-            # "never annealed above T" includes samples never annealed: anneal_ceiling_c is the max
-            # anneal temperature, or 25 °C without an anneal (schemas.build.summarize_route)
-            out.append({path.replace("max_anneal_c", "anneal_ceiling_c"): dict(ops)})
+        standalone = _standalone_condition(f, path, op, val, on)
+        if standalone is not None:
+            out.append(standalone)
         else:
-            out.append({path: ops})
+            ops.update(_operator(f, op, val))
+    if ops:
+        out.append(_merged_operators(f, path, ops))
     return out
+
+
+def _standalone_condition(f: Field, path: str, op: str, val: Any, on: str) -> dict | None:
+    """A comparison that is a condition of its own (LENGTH, HAS ONLY, IS KNOWN, booleans), else None.
+
+    Refuses NOT and any operator outside the whitelist.
+    """
+    if op == "#length":
+        return _length(f, val, on)
+    if op == "#only":
+        return _has_only(f, val, on)
+    if op == "$not":
+        raise FilterError(f"NOT is not supported with this comparison on {f.name!r}")
+    if op not in ALLOWED_OPERATORS or op in ("$and", "$or"):
+        raise FilterError(f"unsupported comparison ({op.lstrip('$#')}) on {f.name!r}")
+    if op == "$ne" and val is None:
+        # "is known": the embedded store's $ne null also matches missing fields; documents never
+        # store explicit nulls, so $exists is equivalent
+        return {path: {"$exists": True}}
+    if op == "$eq" and val is None:
+        return {path: None}
+    if op == "$exists":
+        return {path: {"$exists": bool(val)}}
+    if f.type == BOOL and op in ("$eq", "$ne"):
+        # booleans default to false and may be absent: "= false" means "not true"
+        b = _value(f, val, op)
+        return {path: {"$ne": True}} if (op == "$eq") != b else {path: {"$eq": True}}
+    return None
+
+
+def _operator(f: Field, op: str, val: Any) -> dict[str, Any]:
+    """One checked ``{operator: value}`` to merge with the field's other operators."""
+    if op == "$regex":
+        if f.type not in (STR, STR_LIST):
+            raise FilterError(f"{f.name!r} is not a text field")
+        return {op: str(val)}
+    if op in ("$in", "$nin", "$all"):
+        if not isinstance(val, list) or not val:
+            raise FilterError(f"{op} needs a list")
+        return {op: [_value(f, v, op) for v in val]}
+    if op == "$eq" and f.type == STR_LIST:
+        # equality on an indexed nested array path finds nothing on the embedded store; $in works
+        return {"$in": [_value(f, val, op)]}
+    return {op: _value(f, val, op)}
+
+
+def _merged_operators(f: Field, path: str, ops: dict[str, Any]) -> dict:
+    """``{path: ops}``, except an upper bound on max_anneal_c, which also matches never-annealed samples."""
+    if f.name == "max_anneal_c" and set(ops) <= {"$lt", "$lte"}:
+        # "never annealed above T" includes samples never annealed: anneal_ceiling_c is the max
+        # anneal temperature, or 25 °C without an anneal (schemas.build.summarize_route)
+        return {path.replace("max_anneal_c", "anneal_ceiling_c"): dict(ops)}
+    return {path: ops}
 
 
 def _needs_nelements(what: str, on: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ionbase.service.errors import BadRequest
+from ionbase.errors import InvalidRequest
 from ionbase.service.query.cursor import SortSpec, fingerprint, parse_sort
 from ionbase.service.query.fields import OUTPUT_FIELDS, output_key
 from ionbase.service.query.filter import parse_filter
@@ -29,7 +29,7 @@ def parse_fields(text: str | None) -> list[str] | None:
             continue
         key = output_key(name)
         if key is None:
-            raise BadRequest(f"unknown field {name!r} in fields; available: {', '.join(OUTPUT_FIELDS)}", {"fields": [name]})
+            raise InvalidRequest(f"unknown field {name!r} in fields; available: {', '.join(OUTPUT_FIELDS)}", {"fields": [name]})
         if key not in out:
             out.append(key)
     return out or None

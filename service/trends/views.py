@@ -7,7 +7,7 @@ from ionbase.service.params import Blueprint
 
 from ionbase.schemas import registry
 from ionbase.service.common import get_store
-from ionbase.service.errors import BadRequest
+from ionbase.errors import InvalidRequest
 from ionbase.service.query.fields import TREND_PARAMETERS
 from ionbase.service.query.filter import MAX_FILTER_LENGTH, parse_filter
 from ionbase.service.query.pipelines import GROUP_KEYS, group_points, synthesis_paths, trend_points_pipeline, trend_summary_pipeline
@@ -115,7 +115,7 @@ def composition_trend(args):
     """
     store = get_store()
     if args.get("series") and args.get("component"):
-        raise BadRequest("give either series or component, not both")
+        raise InvalidRequest("give either series or component, not both")
     match = trend_match(args)
     unit = _unit(args["property"])
     if args.get("component"):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ionbase.service.errors import BadRequest
+from ionbase.errors import InvalidRequest as BadRequest
+from ionbase.service.errors import http_error_for
 from ionbase.service.query import cursor as C
 from ionbase.service.query.fields import FIELDS, OUTPUT_FIELDS
 from ionbase.service.query.filter import MAX_FILTER_LENGTH, parse_filter
@@ -105,7 +106,7 @@ def test_only_whitelisted_operators_are_emitted(text):
 def test_filter_errors_are_400_with_details(text, needle):
     with pytest.raises(BadRequest) as info:
         parse_filter(text)
-    assert info.value.code == 400
+    assert http_error_for(info.value).status == 400
     assert needle in info.value.message, info.value.message
     assert "filter" in info.value.errors
 
