@@ -102,7 +102,7 @@ def _arrhenius_points(store, sample_id: str, prop: str) -> list[dict]:
     out = []
     # top-level projections only: the embedded store returns a dotted projection ("a.b") as a flat key
     for p in store.properties.find(query, {"value": 1, "temperature_k": 1, "origin": 1, "stale": 1, "qualifier": 1,
-                                              "provenance": 1, "conditions": 1}):
+                                           "provenance": 1, "conditions": 1, "measurement": 1}):
         if p.get("stale") or not _finite(p.get("temperature_k")) or not _finite(p.get("value")):
             continue
         # values the Arrhenius job itself produced (σ(25 °C) from the fit) are not data points
@@ -137,9 +137,11 @@ def _stored_fit(store, sample_id: str, prop: str, points: list[dict]) -> dict | 
             continue
         segs.append({"Ea_eV": p["value"], "Ea_stderr_eV": p.get("uncertainty"), "prefactor": pref,
                      "form": params.get("form", "sigma"), "T_min_K": params.get("T_min_K"), "T_max_K": params.get("T_max_K"),
-                     "r2": params.get("r2"), "label": params.get("segment")})
+                     "r2": params.get("r2"), "label": _fit_label(params, p.get("flags"))})
     if segs:
-        segs.sort(key=lambda s: s.get("T_min_K") or 0)
+        # each stored fit is drawn over its own series' temperature range and labelled by that series
+        # (several series of one sample are separate fits, not the segments of one)
+        segs.sort(key=lambda s: (s.get("T_min_K") or 0, s["label"] or ""))
         return {"segments": segs} if len(segs) > 1 else {**segs[0], "label": None}
     if reported and points:
         # a reported Ea without prefactor: draw the line with that slope through the data
@@ -149,6 +151,28 @@ def _stored_fit(store, sample_id: str, prop: str, points: list[dict]) -> dict | 
         return {"Ea_eV": ea, "Ea_stderr_eV": p.get("uncertainty"), "prefactor": math.exp(sum(lnp) / len(lnp)),
                 "form": "sigma", "label": "reported"}
     return None
+
+
+def _fit_label(params: dict, flags: list[str] | None) -> str | None:
+    """Legend text of a stored fit: its series (method, cell or measurement), break segment and flags."""
+    series = params.get("series") or {}
+    parts = [series.get("method") or series.get("measurement") or series.get("kind") or "",
+             series.get("electrodes") or series.get("cell") or "", params.get("segment") or ""]
+    label = " ".join(str(x) for x in parts if x)
+    if flags:
+        label += f" ({', '.join(flags)})"
+    return label or None
+
+
+def _one_series(points: list[dict]) -> bool:
+    """Whether the points form one series (one measurement, or one method and cell): only then is an
+    on-the-fly fit over all of them meaningful (the analysis job's rule, jobs/definitions._series_key)."""
+    keys = set()
+    for p in points:
+        cond = p.get("conditions") or {}
+        keys.add(("measurement", p["measurement"]) if p.get("measurement") else
+                 ("pooled", p.get("origin") == "derived", cond.get("method"), cond.get("cell")))
+    return len(keys) == 1
 
 
 def _prefactor_property(store, sample_id: str, ea_doc: dict) -> float | None:
@@ -170,6 +194,9 @@ def _fit_on_the_fly(points: list[dict]) -> dict | None:
     except ImportError:
         return None
     usable = [p for p in points if p.get("qualifier") not in BOUND_QUALIFIERS]
+    if not _one_series(usable):
+        log.info("no on-the-fly Arrhenius fit: the points belong to several series")
+        return None
     try:
         res = fit_arrhenius([p["temperature_k"] for p in usable], [p["value"] for p in usable], form="sigma")
     except Exception as exc:  # too few temperatures, invalid data: plot the data alone

@@ -72,5 +72,7 @@ class Arrhenius(ma.Schema):
     property = F.String()
     unit = F.String()
     points = F.List(F.Nested(ArrheniusPoint))
-    fit = F.Dict(metadata={"description": "Derived Arrhenius fit: property name -> property document (origin derived)"})
+    fits = F.List(F.Dict(), metadata={"description": (
+        "Derived Arrhenius fits, one per conductivity series (the analysis job fits each series on its own): "
+        "{series, flags, properties: {name: property document}}; several series of one sample are never merged")})
     reported = F.List(F.Dict(), metadata={"description": "Reported activation energies / prefactors"})

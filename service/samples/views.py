@@ -80,8 +80,9 @@ def get_sample(sample_id):
 def sample_arrhenius(args, sample_id):
     """Conductivity against temperature for one sample, with the stored Arrhenius fit.
 
-    `fit` holds the derived (origin `derived`) activation energy and prefactors if the analysis
-    jobs computed them; `reported` holds values stated in the source.
+    `fits` holds the derived (origin `derived`) activation energies and prefactors the analysis job
+    computed, one entry per conductivity series (and break segment); `reported` holds values stated
+    in the source.
     """
     store = get_store()
     s = get_or_404("samples", sample_id, "sample", {"label": 1})
@@ -96,13 +97,18 @@ def sample_arrhenius(args, sample_id):
             "inverse_temperature": 1000.0 / t if t else None, "value": v, "uncertainty": p.get("uncertainty"),
             "log10_value": math.log10(v) if v > 0 else None, "origin": p.get("origin"), "measurement": p.get("measurement"),
         })
-    fit, reported = {}, []
+    fits: dict[str, dict] = {}
+    reported = []
     for p in store.properties.find({"sample": sample_id, "name": {"$in": list(FIT_PROPERTIES)}}, sort=[("_id", 1)]):
         doc = clean(p)
-        if p.get("origin") == "derived":
-            if p["name"] not in fit or p.get("stale") is False:
-                fit[p["name"]] = doc
-        else:
+        if p.get("origin") != "derived":
             reported.append(doc)
+            continue
+        params = (p.get("provenance") or {}).get("parameters") or {}
+        series = params.get("series") or {}
+        key = repr(sorted(series.items())) + str(params.get("segment") or "")
+        group = fits.setdefault(key, {"series": series or None, "segment": params.get("segment"), "flags": [], "properties": {}})
+        group["properties"][p["name"]] = doc
+        group["flags"] = sorted({*group["flags"], *(p.get("flags") or [])})
     return {"sample": {"id": s["_id"], "label": s.get("label")}, "property": args["property"], "unit": "S/cm",
-            "points": points, "fit": fit, "reported": reported}
+            "points": points, "fits": list(fits.values()), "reported": reported}

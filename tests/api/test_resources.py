@@ -60,7 +60,7 @@ def test_arrhenius(client):
     assert temps == sorted(temps) and 25.0 in temps and 70.0 in temps
     assert all(p["inverse_temperature"] == pytest.approx(1000 / p["temperature_k"]) for p in body["points"])
     assert [r["value"] for r in body["reported"]] == [0.45]
-    assert isinstance(body["fit"], dict)  # derived fit present only when the analysis jobs ran
+    assert isinstance(body["fits"], list)  # derived fits, one per series, present only when the analysis jobs ran
     assert_error(client.get("/api/v1/samples/nope/arrhenius"), 404)
     assert_error(client.get(f"/api/v1/samples/{sid}/arrhenius", query_string={"property": "nope"}), 422)
 

@@ -199,3 +199,27 @@ def test_flagged_inputs_flag_the_fit():
     assert [o["value"] for o in flagged] == [o["value"] for o in clean]
     for o in flagged:
         assert "flagged_inputs" in o["flags"] and o["parameters"]["flagged_inputs"] == ["p2"]
+
+
+def test_two_series_are_shown_as_two_fits(store, settings, tmp_path, app_client_for):
+    """The sample's Arrhenius view and plot show one fit per series; the plot fits nothing on the fly
+    over points of several series."""
+    path = tmp_path / "two.yaml"
+    pts = [loose(f"{sigma_at(t) * 2} S/cm", t, "EIS", cell="SS|SE|SS") for t in (40.0, 60.0, 80.0, 100.0)]
+    write(path, [series()], pts)
+    Importer(store, ImportOptions()).run([path])
+    run_jobs(store, settings)
+    (sample,) = store.db.samples.find({"label": "S"})
+    client = app_client_for(store)
+    body = client.get(f"/api/v1/samples/{sample['_id']}/arrhenius").get_json()
+    assert len([q for q in body["points"] if q["origin"] != "derived"]) == 9  # + each series' derived σ(25 °C)
+    kinds = sorted(f["series"]["kind"] for f in body["fits"])
+    assert kinds == ["measurement", "pooled"]
+    for f in body["fits"]:
+        assert f["properties"]["activation_energy"]["value"] == pytest.approx(EA, rel=0.02)
+    svg = client.get(f"/api/v1/plots/arrhenius/{sample['_id']}").data.decode()
+    assert svg.count("Eₐ =") == 2 and "EIS SS|SE|SS" in svg
+    # without stored fits, points of two series get no fit line drawn through them all
+    store.db.properties.delete_many({"provenance.job": "arrhenius"})
+    svg = client.get(f"/api/v1/plots/arrhenius/{sample['_id']}").data.decode()
+    assert "Eₐ =" not in svg
