@@ -69,6 +69,11 @@ def _cell_geometry(cell: dict | None) -> dict:
         if d:
             dcm, udcm = d / 10, ud / 10
             out["area_cm2"], out["area_stderr"] = math.pi * dcm**2 / 4, math.pi * dcm / 2 * udcm
+    # a thickness, area or diameter given as approximate (or a bound) makes every sigma computed from it so
+    used = [k for k in ("thickness", "area" if a else "diameter") if out and _measured(cell.get(k))[0]]
+    inexact = {k: cell[k]["qualifier"] for k in used if cell[k].get("qualifier") not in (None, "exact")}
+    if inexact:
+        out["geometry_qualifiers"] = inexact
     layers = [
         {"name": layer.get("material") or f"layer{i}", "r": layer["resistance"]["value"], "u": layer["resistance"].get("uncertainty") or 0.0}
         for i, layer in enumerate(cell.get("layers") or [])
@@ -306,6 +311,7 @@ def compute_eis(inputs: dict) -> list[dict]:
     flagged = d.quality["flagged"]
     extra = {"qualifier": "approximate", "notes": "poor fit: " + "; ".join(d.quality["reasons"]),
              "flags": ["poor_fit"]} if flagged else {}
+    inexact = inputs.get("geometry_qualifiers")
     out: list[dict] = []
     for name, v in _eis_outputs(d):
         if name.endswith("_resistance"):
@@ -316,7 +322,12 @@ def compute_eis(inputs: dict) -> list[dict]:
                  "equation": "sigma = L/(A R)"}
             if name == "ionic_conductivity":
                 p.update({"R_total_elements": model["R_total_elements"], "subtracted_layers": d.subtracted_layers})
-        out.append({"name": name, "value": value, "uncertainty": unc, "conditions": dict(cond), "parameters": p, **extra})
+            if inexact:
+                p["geometry_qualifiers"] = inexact
+        doc = {"name": name, "value": value, "uncertainty": unc, "conditions": dict(cond), "parameters": p, **extra}
+        if inexact and not name.endswith("_resistance"):
+            doc["qualifier"] = "approximate"  # sigma = L/(A R) is no more exact than L and A
+        out.append(doc)
     if d.bulk_capacitance_F is not None:
         out.append({"name": "bulk_capacitance", "value": d.bulk_capacitance_F, "conditions": dict(cond),
                     "parameters": {**params, "elements": d.bulk["elements"]}, **extra})
