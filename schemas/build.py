@@ -2,7 +2,8 @@
 
 Pure functions: no database access. Each raises :class:`RecordError` naming the field when a value
 is wrong. Ids are deterministic from natural keys, so importing the same record twice yields the
-same document id.
+same document id. Every document is checked against its declaration in ``schemas.documents``
+(:func:`validate_document`) just before it is written.
 
 This module is the public face of the builders, which live by responsibility in
 ``build_common`` (errors, ids, quantities, sources, formulas), ``build_records`` (materials,
@@ -51,3 +52,4 @@ from ionbase.schemas.build_structures import (  # noqa: F401 (re-exported)
     build_structure,
     structure_properties,
 )
+from ionbase.schemas.validate import DocumentError, validate_document  # noqa: F401 (re-exported)
