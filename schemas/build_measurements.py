@@ -105,60 +105,13 @@ def build_measurement(rec: dict, default_source: dict, field: str = "measurement
     _known(rec, allowed, field)
     if not rec.get("sample"):
         raise RecordError("a measurement needs a 'sample' label", f"{field}.sample")
-    payload: dict[str, Any] = {}
-    for key, qkind in scalars.items():
-        if rec.get(key) is None or key == "file":
-            continue
-        if qkind is None:
-            payload[key] = rec[key] if isinstance(rec[key], (int, float, str, bool)) else str(rec[key])
-        else:
-            payload[key] = measured(rec[key], qkind, f"{field}.{key}")
+    payload = _payload_scalars(rec, scalars, field)
     if kind == "conductivity_series" and payload.get("carrier") not in registry.CARRIERS:
         raise RecordError(f"carrier must be one of {list(registry.CARRIERS)}", f"{field}.carrier")
     if plist and rec.get(plist[0]) is not None:
         key, cols = plist
-        points = []
-        if not isinstance(rec[key], list):
-            raise RecordError(f"{key} must be a list", f"{field}.{key}")
-        for i, pt in enumerate(rec[key]):
-            pf = f"{field}.{key}[{i}]"
-            _known(pt, set(cols) | {"notes"}, pf)
-            row = {}
-            for col, qkind in cols.items():
-                if pt.get(col) is None:
-                    continue
-                if qkind is None:
-                    row[col] = pt[col] if isinstance(pt[col], (int, float, str)) else str(pt[col])
-                elif qkind == "count":
-                    row[col] = int(_float(pt[col], f"{pf}.{col}"))
-                else:
-                    m = measured(pt[col], qkind, f"{pf}.{col}")
-                    if qkind == "conductivity" and m["value"] <= 0:
-                        raise RecordError(f"conductivity must be positive, got {pt[col]!r}", f"{pf}.{col}")
-                    if qkind == "temperature" and m["value"] <= 0:
-                        raise RecordError(f"temperature must be above absolute zero, got {pt[col]!r}", f"{pf}.{col}")
-                    row[col] = m
-            points.append(row)
-        payload[key] = points
-    arrays: dict[str, list[float]] = {}
-    for name in arrays_spec:
-        if rec.get(name) is None:
-            continue
-        arr = rec[name]
-        if not isinstance(arr, list):
-            raise RecordError("expected a list of numbers", f"{field}.{name}")
-        try:
-            arrays[name] = [float(x) for x in arr]
-        except (TypeError, ValueError):
-            raise RecordError("expected a list of numbers", f"{field}.{name}") from None
-        if any(not math.isfinite(x) for x in arrays[name]):
-            raise RecordError("contains a non-finite number", f"{field}.{name}")
-    if arrays:
-        lengths = {len(v) for v in arrays.values()}
-        if len(lengths) != 1:
-            raise RecordError(f"arrays differ in length: { {k: len(v) for k, v in arrays.items()} }", field)
-        if kind == "impedance_spectrum" and any(f <= 0 for f in arrays.get("frequency", [])):
-            raise RecordError("frequencies must be positive", f"{field}.frequency")
+        payload[key] = _point_list(rec[key], key, cols, field)
+    arrays = _arrays(rec, kind, arrays_spec, field)
     temperature = None
     if rec.get("temperature") is not None:
         temperature = measured(rec["temperature"], "temperature", f"{field}.temperature", positive=True)
@@ -181,6 +134,68 @@ def build_measurement(rec: dict, default_source: dict, field: str = "measurement
     if arrays_spec:
         doc["array_units"] = {k: v for k, v in arrays_spec.items() if v}
     return _drop_none(doc)
+
+
+def _payload_scalars(rec: dict, scalars: dict[str, str | None], field: str) -> dict[str, Any]:
+    """The kind's scalar payload fields: quantities in their canonical unit, labels as they are."""
+    payload: dict[str, Any] = {}
+    for key, qkind in scalars.items():
+        if rec.get(key) is None or key == "file":
+            continue
+        if qkind is None:
+            payload[key] = rec[key] if isinstance(rec[key], (int, float, str, bool)) else str(rec[key])
+        else:
+            payload[key] = measured(rec[key], qkind, f"{field}.{key}")
+    return payload
+
+
+def _point_list(raw: Any, key: str, cols: dict[str, str | None], field: str) -> list[dict]:
+    """A kind's list of points (temperature/conductivity, cycles, ...), each column checked."""
+    if not isinstance(raw, list):
+        raise RecordError(f"{key} must be a list", f"{field}.{key}")
+    points = []
+    for i, pt in enumerate(raw):
+        pf = f"{field}.{key}[{i}]"
+        _known(pt, set(cols) | {"notes"}, pf)
+        points.append({col: _point_value(pt[col], qkind, f"{pf}.{col}") for col, qkind in cols.items() if pt.get(col) is not None})
+    return points
+
+
+def _point_value(raw: Any, qkind: str | None, field: str) -> Any:
+    if qkind is None:
+        return raw if isinstance(raw, (int, float, str)) else str(raw)
+    if qkind == "count":
+        return int(_float(raw, field))
+    m = measured(raw, qkind, field)
+    if qkind == "conductivity" and m["value"] <= 0:
+        raise RecordError(f"conductivity must be positive, got {raw!r}", field)
+    if qkind == "temperature" and m["value"] <= 0:
+        raise RecordError(f"temperature must be above absolute zero, got {raw!r}", field)
+    return m
+
+
+def _arrays(rec: dict, kind: str, arrays_spec: dict[str, str | None], field: str) -> dict[str, list[float]]:
+    """The kind's arrays as finite floats of one length (frequencies positive)."""
+    arrays: dict[str, list[float]] = {}
+    for name in arrays_spec:
+        if rec.get(name) is None:
+            continue
+        arr = rec[name]
+        if not isinstance(arr, list):
+            raise RecordError("expected a list of numbers", f"{field}.{name}")
+        try:
+            arrays[name] = [float(x) for x in arr]
+        except (TypeError, ValueError):
+            raise RecordError("expected a list of numbers", f"{field}.{name}") from None
+        if any(not math.isfinite(x) for x in arrays[name]):
+            raise RecordError("contains a non-finite number", f"{field}.{name}")
+    if arrays:
+        lengths = {len(v) for v in arrays.values()}
+        if len(lengths) != 1:
+            raise RecordError(f"arrays differ in length: { {k: len(v) for k, v in arrays.items()} }", field)
+        if kind == "impedance_spectrum" and any(f <= 0 for f in arrays.get("frequency", [])):
+            raise RecordError("frequencies must be positive", f"{field}.frequency")
+    return arrays
 
 
 def chunk_arrays(measurement_id: str, arrays: dict[str, list[float]], chunk_points: int = ARRAY_CHUNK_POINTS) -> list[dict]:

@@ -106,35 +106,7 @@ def build_steps(raw_steps: Any, field: str, start_order: int = 0) -> list[dict]:
             raise RecordError(
                 f"unknown step type {stype!r}; expected one of {sorted(registry.STEP_TYPES)}", f"{sf}.type"
             )
-        spec = registry.STEP_TYPES[stype]
-        params: dict[str, Any] = {}
-        entered: dict[str, Any] = {}
-        for key, val in raw.items():
-            if key in ("type", "notes", "description"):
-                continue
-            if key not in spec.params:
-                raise RecordError(
-                    f"unknown parameter {key!r} for step type {stype!r}; expected one of {sorted(spec.params)}"
-                    + (" (or put it in 'notes')" if spec.params else " (describe a generic step in 'description')"),
-                    f"{sf}.{key}",
-                )
-            if val is None:
-                continue
-            p = spec.params[key]
-            if p.quantity is None:
-                params[key] = str(val)
-            elif p.quantity == "count":
-                if isinstance(val, bool) or not isinstance(val, (int, float)) or float(val) != int(val) or val < 0:
-                    raise RecordError(f"expected a whole number, got {val!r}", f"{sf}.{key}")
-                params[key] = int(val)
-            else:
-                v = _value(val, p.quantity, f"{sf}.{key}")
-                if v.value < 0 and p.quantity != "temperature":
-                    raise RecordError(f"must not be negative, got {val!r}", f"{sf}.{key}")
-                if p.quantity == "temperature" and v.value <= 0:
-                    raise RecordError(f"temperature must be above absolute zero, got {val!r}", f"{sf}.{key}")
-                params[key] = v.value
-                entered[key] = val if not isinstance(val, dict) else v.entered
+        params, entered = _step_params(raw, registry.STEP_TYPES[stype], sf)
         step = {"order": start_order + i, "type": stype, "params": params, "entered": entered}
         if raw.get("notes"):
             step["notes"] = str(raw["notes"])
@@ -142,6 +114,39 @@ def build_steps(raw_steps: Any, field: str, start_order: int = 0) -> list[dict]:
             step["description"] = str(raw["description"])
         steps.append(step)
     return steps
+
+
+def _step_params(raw: dict, spec: registry.StepType, sf: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A step's parameters in canonical units, and what was entered for each quantity."""
+    params: dict[str, Any] = {}
+    entered: dict[str, Any] = {}
+    for key, val in raw.items():
+        if key in ("type", "notes", "description"):
+            continue
+        if key not in spec.params:
+            raise RecordError(
+                f"unknown parameter {key!r} for step type {spec.name!r}; expected one of {sorted(spec.params)}"
+                + (" (or put it in 'notes')" if spec.params else " (describe a generic step in 'description')"),
+                f"{sf}.{key}",
+            )
+        if val is None:
+            continue
+        quantity = spec.params[key].quantity
+        if quantity is None:
+            params[key] = str(val)
+        elif quantity == "count":
+            if isinstance(val, bool) or not isinstance(val, (int, float)) or float(val) != int(val) or val < 0:
+                raise RecordError(f"expected a whole number, got {val!r}", f"{sf}.{key}")
+            params[key] = int(val)
+        else:
+            v = _value(val, quantity, f"{sf}.{key}")
+            if v.value < 0 and quantity != "temperature":
+                raise RecordError(f"must not be negative, got {val!r}", f"{sf}.{key}")
+            if quantity == "temperature" and v.value <= 0:
+                raise RecordError(f"temperature must be above absolute zero, got {val!r}", f"{sf}.{key}")
+            params[key] = v.value
+            entered[key] = val if not isinstance(val, dict) else v.entered
+    return params, entered
 
 
 def _step_values(steps: list[dict], key: str) -> list | None:

@@ -69,23 +69,9 @@ def build_phase(rec: dict, field: str) -> dict:
     phase: dict[str, Any] = {"name": rec.get("name"), "formula": rec.get("formula"), "notes": rec.get("notes")}
     if rec.get("formula"):
         parse_formula(rec["formula"], f"{field}.formula")
-    sg = rec.get("space_group")
-    if sg is not None:
-        if isinstance(sg, str):
-            sg = {"symbol": sg}
-        _known(sg, {"symbol", "number"}, f"{field}.space_group")
-        phase["space_group_symbol"] = sg.get("symbol")
-        if sg.get("number") is not None:
-            n = sg["number"]
-            if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 230:
-                raise RecordError(f"space group number must be 1-230, got {n!r}", f"{field}.space_group.number")
-            phase["space_group_number"] = n
-    lattice = {}
-    raw_lat = rec.get("lattice") or {}
-    _known(raw_lat, set(_LATTICE), f"{field}.lattice")
-    for key, kind in _LATTICE.items():
-        if raw_lat.get(key) is not None:
-            lattice[key] = measured(raw_lat[key], kind, f"{field}.lattice.{key}", positive=True)
+    if rec.get("space_group") is not None:
+        phase.update(_space_group(rec["space_group"], f"{field}.space_group"))
+    lattice = _lattice(rec.get("lattice") or {}, f"{field}.lattice")
     if lattice:
         phase["lattice"] = lattice
     for key, (kind, _prop) in _PHASE_MEASURED.items():
@@ -94,41 +80,83 @@ def build_phase(rec: dict, field: str) -> dict:
     if "phase_fraction" in phase and phase["phase_fraction"]["value"] > 100:
         raise RecordError("phase fraction cannot exceed 100 %", f"{field}.phase_fraction")
     if rec.get("z") is not None:
-        z = rec["z"]
-        if isinstance(z, bool) or not isinstance(z, int) or z <= 0:
-            raise RecordError(f"Z must be a positive whole number, got {z!r}", f"{field}.z")
-        phase["z"] = z
+        phase["z"] = _positive_whole(rec["z"], "Z", f"{field}.z")
     if rec.get("fit") is not None:
-        fit = rec["fit"]
-        _known(fit, {"Rp", "Rwp", "Rexp", "chi2", "Rw", "GOF", "range", "Rbragg"}, f"{field}.fit")
-        out = {}
-        for k, v in fit.items():
-            if v is None:
-                continue
-            if k == "range":
-                out[k] = str(v)
-            else:
-                fv = _float(v, f"{field}.fit.{k}")
-                if fv < 0:
-                    raise RecordError(f"must not be negative, got {v!r}", f"{field}.fit.{k}")
-                out[k] = fv
-        phase["fit"] = out
-    sites = []
-    for i, site in enumerate(rec.get("sites") or []):
-        sites.append(build_site(site, f"{field}.sites[{i}]"))
+        phase["fit"] = _fit(rec["fit"], f"{field}.fit")
+    sites = [build_site(site, f"{field}.sites[{i}]") for i, site in enumerate(rec.get("sites") or [])]
     if sites:
         phase["sites"] = sites
-    if rec.get("structure"):
-        phase["structure"] = rec["structure"]
-    if rec.get("cif"):
-        phase["cif"] = rec["cif"]
+    for key in ("structure", "cif"):
+        if rec.get(key):
+            phase[key] = rec[key]
     return _drop_none(phase)
+
+
+def _space_group(sg: Any, field: str) -> dict:
+    """``P21/n`` or ``{symbol, number}`` as the stored symbol and number (1-230)."""
+    if isinstance(sg, str):
+        sg = {"symbol": sg}
+    _known(sg, {"symbol", "number"}, field)
+    out = {"space_group_symbol": sg.get("symbol")}
+    if sg.get("number") is not None:
+        n = sg["number"]
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 230:
+            raise RecordError(f"space group number must be 1-230, got {n!r}", f"{field}.number")
+        out["space_group_number"] = n
+    return out
+
+
+def _lattice(raw: Any, field: str) -> dict:
+    _known(raw, set(_LATTICE), field)
+    return {key: measured(raw[key], kind, f"{field}.{key}", positive=True)
+            for key, kind in _LATTICE.items() if raw.get(key) is not None}
+
+
+def _positive_whole(value: Any, what: str, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise RecordError(f"{what} must be a positive whole number, got {value!r}", field)
+    return value
+
+
+def _fit(fit: Any, field: str) -> dict:
+    """Refinement figures of merit (non-negative numbers) and the fitted range (text)."""
+    _known(fit, {"Rp", "Rwp", "Rexp", "chi2", "Rw", "GOF", "range", "Rbragg"}, field)
+    out: dict[str, Any] = {}
+    for k, v in fit.items():
+        if v is None:
+            continue
+        if k == "range":
+            out[k] = str(v)
+            continue
+        fv = _float(v, f"{field}.{k}")
+        if fv < 0:
+            raise RecordError(f"must not be negative, got {v!r}", f"{field}.{k}")
+        out[k] = fv
+    return out
 
 
 def build_site(rec: dict, field: str) -> dict:
     _known(rec, {"label", "species", "wyckoff", "multiplicity", "x", "y", "z", "B", "U", "b_iso", "u_iso", "occupancy", "notes"}, field)
     if not rec.get("label"):
         raise RecordError("a site needs a 'label'", f"{field}.label")
+    site: dict[str, Any] = {"label": str(rec["label"]), "species": _species(rec, field), "wyckoff": rec.get("wyckoff")}
+    if rec.get("multiplicity") is not None:
+        site["multiplicity"] = _positive_whole(rec["multiplicity"], "multiplicity", f"{field}.multiplicity")
+    for axis in ("x", "y", "z"):
+        if rec.get(axis) is not None:
+            site[axis] = _coord(rec[axis], f"{field}.{axis}")
+    for key, target in (("B", "b_iso"), ("b_iso", "b_iso"), ("U", "u_iso"), ("u_iso", "u_iso")):
+        if rec.get(key) is not None:
+            site[target] = _dimensionless_measured(rec[key], f"{field}.{key}")
+    if rec.get("occupancy") is not None and isinstance(rec["occupancy"], (str, dict)):
+        site["occupancy"] = _dimensionless_measured(rec["occupancy"], f"{field}.occupancy")
+        if not 0 < site["occupancy"]["value"] <= 1.0 + 1e-6:
+            raise RecordError(f"occupancy must be in (0, 1], got {rec['occupancy']!r}", f"{field}.occupancy")
+    return _drop_none(site)
+
+
+def _species(rec: dict, field: str) -> dict[str, float]:
+    """element -> occupancy in (0, 1], summing to at most 1; a bare element takes the site's occupancy."""
     species = rec.get("species")
     if isinstance(species, str):
         species = {species: rec.get("occupancy", 1.0) if not isinstance(rec.get("occupancy"), (dict, str)) else 1.0}
@@ -143,23 +171,7 @@ def build_site(rec: dict, field: str) -> dict:
         clean[str(el)] = o
     if sum(clean.values()) > 1.0 + 1e-6:
         raise RecordError(f"total occupancy {sum(clean.values()):.3f} exceeds 1", f"{field}.species")
-    site: dict[str, Any] = {"label": str(rec["label"]), "species": clean, "wyckoff": rec.get("wyckoff")}
-    if rec.get("multiplicity") is not None:
-        m = rec["multiplicity"]
-        if isinstance(m, bool) or not isinstance(m, int) or m <= 0:
-            raise RecordError(f"multiplicity must be a positive whole number, got {m!r}", f"{field}.multiplicity")
-        site["multiplicity"] = m
-    for axis in ("x", "y", "z"):
-        if rec.get(axis) is not None:
-            site[axis] = _coord(rec[axis], f"{field}.{axis}")
-    for key, target in (("B", "b_iso"), ("b_iso", "b_iso"), ("U", "u_iso"), ("u_iso", "u_iso")):
-        if rec.get(key) is not None:
-            site[target] = _dimensionless_measured(rec[key], f"{field}.{key}")
-    if rec.get("occupancy") is not None and isinstance(rec["occupancy"], (str, dict)):
-        site["occupancy"] = _dimensionless_measured(rec["occupancy"], f"{field}.occupancy")
-        if not 0 < site["occupancy"]["value"] <= 1.0 + 1e-6:
-            raise RecordError(f"occupancy must be in (0, 1], got {rec['occupancy']!r}", f"{field}.occupancy")
-    return _drop_none(site)
+    return clean
 
 
 def _coord(raw: Any, field: str) -> float:
