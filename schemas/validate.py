@@ -61,12 +61,29 @@ class _Invalid(Exception):
         self.message = message
 
 
+#: field options that only the field's own mongoengine validate() checks
+_OPTIONS = ("validation", "choices", "min_value", "max_value", "regex", "max_length", "min_length")
+
+
 @lru_cache(maxsize=None)
-def _declared(cls: type) -> tuple[tuple[tuple[str, str, Any], ...], frozenset[str], bool]:
-    """(name, stored key, field) of every field, the stored keys, and whether the class adds its own validate()."""
-    fields = tuple((name, f.db_field or name, f) for name, f in cls._fields.items())
+def _declared(cls: type) -> tuple[dict[str, tuple[str, Any]], tuple[tuple[str, str], ...], bool]:
+    """Stored key -> (field name, field), the required (name, key) pairs, and whether the class adds
+    its own validate(); computed once per class."""
+    by_key = {f.db_field or name: (name, f) for name, f in cls._fields.items()}
+    required = tuple((name, key) for key, (name, f) in by_key.items() if f.required)
     own_validate = issubclass(cls, EmbeddedDocument) and cls.validate is not EmbeddedDocument.validate
-    return fields, frozenset(key for _n, key, _f in fields), own_validate
+    return by_key, required, own_validate
+
+
+@lru_cache(maxsize=None)
+def _scalar_rule(field: Any) -> tuple[tuple[type, ...], bool]:
+    """The raw types a scalar field accepts, and whether its own validate() has more to check
+    (a validator, choices, bounds, string keys of a dict); computed once per declared field."""
+    types = next((t for kind, t in _RAW_TYPES if isinstance(field, kind)), (object,))
+    more = not isinstance(field, _TYPE_ONLY) and (
+        isinstance(field, mf.DictField) or any(getattr(field, o, None) is not None for o in _OPTIONS)
+    )
+    return types, more
 
 
 def _type_name(types: tuple[type, ...]) -> str:
@@ -74,19 +91,16 @@ def _type_name(types: tuple[type, ...]) -> str:
 
 
 def _check_scalar(field: Any, value: Any, path: str) -> None:
-    for kind, types in _RAW_TYPES:
-        if isinstance(field, kind):
-            if isinstance(value, bool) and bool not in types or not isinstance(value, types):
-                raise _Invalid(path, f"expected {_type_name(types)}, got {type(value).__name__} {value!r:.60}")
-            break
-    if isinstance(value, float) and not math.isfinite(value):
+    types, more = _scalar_rule(field)
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        raise _Invalid(path, f"expected {_type_name(types)}, got {type(value).__name__} {value!r:.60}")
+    if type(value) is float and not math.isfinite(value):
         raise _Invalid(path, f"expected a finite number, got {value!r}")
-    if isinstance(field, _TYPE_ONLY):
-        return
-    try:
-        field._validate(value)
-    except ValidationError as exc:
-        raise _Invalid(path, exc.message) from None
+    if more:
+        try:
+            field._validate(value)
+        except ValidationError as exc:
+            raise _Invalid(path, exc.message) from None
 
 
 def _check_value(field: Any, value: Any, path: str) -> None:
@@ -108,18 +122,18 @@ def _check_value(field: Any, value: Any, path: str) -> None:
 
 
 def _check_document(cls: type, son: dict, prefix: str = "") -> None:
-    fields, keys, own_validate = _declared(cls)
-    undeclared = [k for k in son if k not in keys]
-    if undeclared:
-        raise _Invalid(prefix + str(undeclared[0]), f"undeclared field(s) {sorted(map(str, undeclared))} "
-                       f"(declare them in schemas.documents.{cls.__name__})")
-    for name, key, field in fields:
-        value = son.get(key)
-        if value is None:
-            if field.required:
-                raise _Invalid(prefix + name, "is required")
-            continue
-        _check_value(field, value, prefix + name)
+    by_key, required, own_validate = _declared(cls)
+    for key, value in son.items():
+        declared = by_key.get(key)
+        if declared is None:
+            undeclared = sorted(str(k) for k in son if k not in by_key)
+            raise _Invalid(prefix + undeclared[0], f"undeclared field(s) {undeclared} "
+                           f"(declare them in schemas.documents.{cls.__name__})")
+        if value is not None:
+            _check_value(declared[1], value, prefix + declared[0])
+    for name, key in required:
+        if son.get(key) is None:
+            raise _Invalid(prefix + name, "is required")
     if own_validate:  # e.g. Site: the occupancies of its species
         try:
             cls._from_son(son).validate()
