@@ -36,6 +36,7 @@ import yaml
 from ionbase.ingest.batches import COLLECTIONS, history_doc_id, invalidate_changed_samples, resume_rollbacks, rollback  # noqa: F401 (rollback: public here too)
 from ionbase.ingest import progress as progress_mod
 from ionbase.ingest.errors import ImportFailed, Issue, singular
+from ionbase.ingest.validation import check_document
 from ionbase.ingest.loaders import (
     LAB_RECORD_SUFFIXES,
     TABULAR_SUFFIXES,
@@ -184,6 +185,7 @@ class _Plan:
         self.sink = sink
 
     def add(self, coll: str, doc: dict, where: tuple[str, Any]) -> Issue | None:
+        check_document(coll, doc, where)  # against schemas.documents, before the writer (sink) gets it
         if coll in self.docs:
             existing = self.docs[coll].get(doc["_id"])
             old_hash = existing.get("content_hash") if existing is not None else None

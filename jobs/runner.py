@@ -177,7 +177,7 @@ def _run_job(store, job: Job, samples: list[str] | None, force: bool, executor: 
             ok, payload = False, f"sample {item.sample} not found"
         if ok:
             try:
-                docs = [_property_doc(job, version, item, fp, out, smp, run_id, now) for out in payload]
+                docs = _validated([_property_doc(job, version, item, fp, out, smp, run_id, now) for out in payload])
             except Exception as exc:  # a bad output is this item's failure, not the run's
                 ok, payload = False, f"{type(exc).__name__}: {exc}"
         if ok:
@@ -230,6 +230,14 @@ def _flags(out: dict) -> list[str] | None:
     if unknown:
         raise ValueError(f"{out['name']}: unknown quality flag(s) {unknown}; known: {list(registry.QUALITY_FLAGS)}")
     return flags or None
+
+
+def _validated(docs: list[dict]) -> list[dict]:
+    """The item's derived documents, each checked against ``schemas.documents.Property`` before any is
+    written; a DocumentError (naming the document id and field) fails the whole item."""
+    for doc in docs:
+        B.validate_document("properties", doc)
+    return docs
 
 
 def _property_doc(job: Job, version: str, item: Item, fp: str, out: dict, smp: dict, run_id: str, now) -> dict:

@@ -16,7 +16,9 @@ F = ma.fields
 
 
 def _field(f) -> ma.fields.Field:
-    kw = {"allow_none": True}
+    kw: dict = {"allow_none": True}
+    if getattr(f, "help_text", None):
+        kw["metadata"] = {"description": f.help_text}
     if isinstance(f, mf.EmbeddedDocumentListField):
         return F.List(F.Nested(embedded_schema(f.field.document_type)), **kw)
     if isinstance(f, mf.EmbeddedDocumentField):
@@ -41,10 +43,16 @@ def _field(f) -> ma.fields.Field:
     return F.Raw(**kw)
 
 
-def _fields_of(doc_cls) -> dict:
+def output_fields(doc_cls, exclude: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Keys of a stored document as the API returns it (``id`` for ``_id``), in declaration order."""
+    return tuple("id" if name in ("id", "_id") else name for name in doc_cls._fields if name not in exclude)
+
+
+def _fields_of(doc_cls, exclude: tuple[str, ...] = ()) -> dict:
     out = {}
     for name, f in doc_cls._fields.items():
-        out["id" if name in ("id", "_id") else name] = _field(f)
+        if name not in exclude:
+            out["id" if name in ("id", "_id") else name] = _field(f)
     return out
 
 
@@ -54,6 +62,8 @@ def embedded_schema(doc_cls) -> type[ma.Schema]:
 
 
 @lru_cache(maxsize=None)
-def document_schema(doc_cls, name: str | None = None, **extra: ma.fields.Field) -> type[ma.Schema]:
-    """Schema of a stored document, plus ``extra`` fields (e.g. embedded related records)."""
-    return ma.Schema.from_dict({**_fields_of(doc_cls), **extra}, name=name or doc_cls.__name__)
+def document_schema(doc_cls, name: str | None = None, exclude: tuple[str, ...] = (),
+                    **extra: ma.fields.Field) -> type[ma.Schema]:
+    """Schema of a stored document without the ``exclude`` fields, plus ``extra`` fields (e.g. embedded
+    related records)."""
+    return ma.Schema.from_dict({**_fields_of(doc_cls, exclude), **extra}, name=name or doc_cls.__name__)

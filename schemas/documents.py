@@ -1,7 +1,9 @@
 """Storage documents (mongoengine). One collection per entity; ids are deterministic strings.
 
-Indexes are declared here, in each document's ``meta``, and nowhere else; ``store.ensure_indexes``
-creates them at start-up. Domain logic (formula parsing, unit conversion, route hashing) lives in
+This is the one declaration of every stored document: writers validate each dict against it just
+before writing (``schemas.validate``), and the API output schemas and field lists are generated from
+it (``schemas.api``; a field's ``help_text`` is its API description). Indexes are declared here, in
+each document's ``meta``, and nowhere else; ``store.ensure_indexes`` creates them at start-up. Domain logic (formula parsing, unit conversion, route hashing) lives in
 ``schemas.build``; these classes only describe shape and constraints.
 """
 
@@ -347,7 +349,8 @@ class Property(Document):
     measurement = StringField()
     structure = StringField()
     stale = BooleanField(default=False)
-    flags = ListField(StringField(validation=_in(registry.QUALITY_FLAGS)))  # quality flags of a derived value
+    flags = ListField(StringField(validation=_in(registry.QUALITY_FLAGS)),
+                      help_text="Quality flags of a derived value (registry.QUALITY_FLAGS)")
     notes = StringField()
     # denormalized copies of what queries filter on
     sample_label = StringField()
@@ -359,7 +362,7 @@ class Property(Document):
     family = StringField()
     series_name = StringField()
     series_value = FloatField()
-    components = ListField(DictField())  # composites: {formula, fraction (%), basis}
+    components = ListField(DictField(), help_text="Composites: [{formula, fraction (%), basis}]")
     component_formulas = ListField(StringField())
     component_keys = ListField(StringField())  # "<basis>:<formula>", one export column each
     doi = StringField()
@@ -384,6 +387,10 @@ class Property(Document):
             "provenance.job",
         ],
     }
+
+
+#: stored Property fields the API does not return (bookkeeping; component_keys serve the export's columns)
+PROPERTY_INTERNAL_FIELDS = ("content_hash", "component_keys")
 
 
 class ImportBatch(Document):

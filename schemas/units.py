@@ -21,7 +21,7 @@ import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from ionbase.schemas.registry import QUANTITIES
 
@@ -247,6 +247,17 @@ def _scale_uncertainty(unc: float, num: float, from_unit: str, to_unit: str) -> 
     return convert_difference(unc, from_unit, to_unit)
 
 
+class _Read(NamedTuple):
+    """A quantity as written, before conversion: number, unit, uncertainty, range, qualifier, entered."""
+
+    num: float
+    unit: str
+    unc: float | None
+    rng: tuple[float, float] | None
+    qualifier: str | None
+    entered: dict[str, Any]
+
+
 def parse_value(raw: Any, kind: str, field: str, default_unit: str | None = None) -> Value:
     """Read a quantity in any accepted form and return it in the canonical unit of ``kind``.
 
@@ -259,55 +270,61 @@ def parse_value(raw: Any, kind: str, field: str, default_unit: str | None = None
         raise UnitError("a value is required", field)
     if isinstance(raw, bool):
         raise UnitError(f"expected a quantity, got {raw!r}", field)
-    entered: dict[str, Any]
-    qualifier = None
-    rng = None
-    unc = None
+    fallback_unit = default_unit or canonical
     if isinstance(raw, (int, float)):
-        num, unit = float(raw), default_unit or canonical
-        entered = {"value": raw, "unit": unit}
+        read = _Read(float(raw), fallback_unit, None, None, None, {"value": raw, "unit": fallback_unit})
     elif isinstance(raw, str):
-        text = raw.strip()
-        m_range = _RANGE_RE.match(text)
-        m = _QTY_RE.match(text)
-        if m_range and not text.lstrip().startswith("-"):
-            lo, hi = float(m_range["lo"]), float(m_range["hi"])
-            unit = m_range["unit"] or default_unit or canonical
-            num, rng, qualifier = (lo + hi) / 2, (lo, hi), "range"
-            unc = (hi - lo) / 2
-        elif m:
-            num = float(m["num"])
-            unit = m["unit"] or default_unit or canonical
-            if m["qual"]:
-                qualifier = _QUALIFIERS[m["qual"]]
-            if m["paren"]:
-                unc = _paren_uncertainty(m["num"], m["paren"])
-            elif m["pm"]:
-                unc = abs(float(m["pm"]))
-        else:
-            raise UnitError(f"expected a number with a unit (e.g. '12 h'), got {raw!r}", field)
-        entered = {"text": raw}
+        read = _read_text(raw, fallback_unit, field)
     elif isinstance(raw, dict):
-        unknown = set(raw) - {"value", "unit", "uncertainty", "qualifier", "range", "note", "notes"}
-        if unknown:
-            raise UnitError(f"unknown keys {sorted(unknown)} in quantity", field)
-        if "value" not in raw and "range" not in raw:
-            raise UnitError("a quantity mapping needs 'value'", field)
-        num, text_unit = _mapping_value(raw.get("value"), raw.get("unit"), field)
-        unit = raw.get("unit") or text_unit or default_unit or canonical
-        if raw.get("range") is not None:
-            r = raw["range"]
-            if not (isinstance(r, (list, tuple)) and len(r) == 2):
-                raise UnitError("range must be [low, high]", field)
-            rng = (_as_float(r[0], field), _as_float(r[1], field))
-        num = num if num is not None else sum(rng) / 2
-        if raw.get("uncertainty") is not None:
-            unc = _mapping_uncertainty(raw["uncertainty"], unit, field)
-        qualifier = raw.get("qualifier")
-        entered = {k: raw[k] for k in ("value", "unit", "uncertainty", "range") if k in raw}
+        read = _read_mapping(raw, fallback_unit, field)
     else:
         raise UnitError(f"expected a quantity, got {type(raw).__name__}", field)
+    return _canonical_value(read, kind, canonical, field)
 
+
+def _read_text(raw: str, fallback_unit: str, field: str) -> _Read:
+    """``"4.2(3) Å"``, ``"0.71 ± 0.02 eV"``, ``"~0.5 eV"``, ``"200-400 µm"``."""
+    text = raw.strip()
+    m_range = _RANGE_RE.match(text)
+    if m_range and not text.lstrip().startswith("-"):
+        lo, hi = float(m_range["lo"]), float(m_range["hi"])
+        return _Read((lo + hi) / 2, m_range["unit"] or fallback_unit, (hi - lo) / 2, (lo, hi), "range", {"text": raw})
+    m = _QTY_RE.match(text)
+    if not m:
+        raise UnitError(f"expected a number with a unit (e.g. '12 h'), got {raw!r}", field)
+    unc = None
+    if m["paren"]:
+        unc = _paren_uncertainty(m["num"], m["paren"])
+    elif m["pm"]:
+        unc = abs(float(m["pm"]))
+    qualifier = _QUALIFIERS[m["qual"]] if m["qual"] else None
+    return _Read(float(m["num"]), m["unit"] or fallback_unit, unc, None, qualifier, {"text": raw})
+
+
+def _read_mapping(raw: dict, fallback_unit: str, field: str) -> _Read:
+    """``{value, unit, uncertainty, qualifier, range}`` (notes allowed)."""
+    unknown = set(raw) - {"value", "unit", "uncertainty", "qualifier", "range", "note", "notes"}
+    if unknown:
+        raise UnitError(f"unknown keys {sorted(unknown)} in quantity", field)
+    if "value" not in raw and "range" not in raw:
+        raise UnitError("a quantity mapping needs 'value'", field)
+    num, text_unit_ = _mapping_value(raw.get("value"), raw.get("unit"), field)
+    unit = raw.get("unit") or text_unit_ or fallback_unit
+    rng = None
+    if raw.get("range") is not None:
+        r = raw["range"]
+        if not (isinstance(r, (list, tuple)) and len(r) == 2):
+            raise UnitError("range must be [low, high]", field)
+        rng = (_as_float(r[0], field), _as_float(r[1], field))
+    num = num if num is not None else sum(rng) / 2
+    unc = _mapping_uncertainty(raw["uncertainty"], unit, field) if raw.get("uncertainty") is not None else None
+    entered = {k: raw[k] for k in ("value", "unit", "uncertainty", "range") if k in raw}
+    return _Read(num, unit, unc, rng, raw.get("qualifier"), entered)
+
+
+def _canonical_value(read: _Read, kind: str, canonical: str, field: str) -> Value:
+    """Check qualifier and finiteness, convert number, uncertainty and range to the canonical unit."""
+    num, unit, unc, rng, qualifier = read.num, read.unit, read.unc, read.rng, read.qualifier
     if qualifier is not None and qualifier not in ("exact", "approximate", "upper_bound", "lower_bound", "range"):
         raise UnitError(f"unknown qualifier {qualifier!r}", field)
     if not math.isfinite(num):
@@ -322,9 +339,7 @@ def parse_value(raw: Any, kind: str, field: str, default_unit: str | None = None
     if rng is not None:
         rng = (convert(rng[0], unit, canonical, field), convert(rng[1], unit, canonical, field))
     return Value(round_sig(value), _display(canonical), round_sig(unc), qualifier,
-                 (round_sig(rng[0]), round_sig(rng[1])) if rng else None, entered)
-
-
+                 (round_sig(rng[0]), round_sig(rng[1])) if rng else None, read.entered)
 
 
 def _to_canonical(num: float, unit: str, kind: str, field: str) -> float:

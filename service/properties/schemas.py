@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from ionbase.schemas.api import document_schema
+from ionbase.schemas.documents import PROPERTY_INTERNAL_FIELDS, Property
 from ionbase.service.common import PageArgs, PageMeta
 from ionbase.service.query.filter import MAX_FILTER_LENGTH
 
@@ -38,43 +40,9 @@ class SampleExpanded(ma.Schema):
     steps = F.List(F.Dict())
 
 
-class PropertyOut(ma.Schema):
-    id = F.String()
-    name = F.String()
-    value = F.Float()
-    uncertainty = F.Float(allow_none=True)
-    unit = F.String()
-    qualifier = F.String(allow_none=True)
-    range = F.List(F.Float())
-    entered = F.Dict()
-    conditions = F.Dict()
-    temperature_c = F.Float(allow_none=True)
-    temperature_k = F.Float(allow_none=True)
-    origin = F.String()
-    source = F.Dict()
-    provenance = F.Dict()
-    measurement = F.String(allow_none=True)
-    structure = F.String(allow_none=True)
-    stale = F.Boolean()
-    flags = F.List(F.String(), metadata={"description": "Quality flags of a derived value (registry.QUALITY_FLAGS)"})
-    notes = F.String(allow_none=True)
-    sample = F.String()
-    sample_label = F.String()
-    material_id = F.String()
-    formula = F.String()
-    reduced_formula = F.String()
-    elements = F.List(F.String())
-    nelements = F.Integer()
-    family = F.String(allow_none=True)
-    series_name = F.String(allow_none=True)
-    series_value = F.Float(allow_none=True)
-    doi = F.String(allow_none=True)
-    components = F.List(F.Dict(), metadata={"description": "Composites: [{formula, fraction (%), basis}]"})
-    component_formulas = F.List(F.String())
-    synthesis = F.Dict()
-    batch_id = F.String()
-    updated_at = F.String()
-    sample_expanded = F.Nested(SampleExpanded)
+#: a property as the API returns it, generated from the storage declaration (schemas.documents.Property)
+PropertyOut = document_schema(Property, "PropertyOut", exclude=PROPERTY_INTERNAL_FIELDS,
+                              sample_expanded=F.Nested(SampleExpanded))
 
 
 class PropertyPage(ma.Schema):

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ionbase.schemas.api import output_fields
+from ionbase.schemas.documents import PROPERTY_INTERNAL_FIELDS, Property
+
 STR, NUM, INT, BOOL, STR_LIST = "string", "number", "integer", "boolean", "string list"
 
 
@@ -124,14 +127,8 @@ FIELD_SETS: dict[str, dict[str, Field]] = {"properties": FIELDS, "samples": SAMP
 #: booleans accepted in filters (OPTIMADE has no boolean literal): annealed="false", stale=0
 BOOL_WORDS = {"true": True, "false": False, "1": True, "0": False}
 
-#: keys of a property document as the API returns it (id instead of _id)
-OUTPUT_FIELDS: tuple[str, ...] = (
-    "id", "name", "value", "uncertainty", "unit", "qualifier", "range", "entered", "conditions",
-    "temperature_c", "temperature_k", "origin", "source", "provenance", "measurement", "structure", "stale",
-    "flags", "notes", "sample", "sample_label", "material_id", "formula", "reduced_formula", "elements", "nelements",
-    "family", "series_name", "series_value", "components", "component_formulas", "doi", "synthesis", "batch_id",
-    "updated_at",
-)
+#: keys of a property document as the API returns it (id instead of _id), from schemas.documents.Property
+OUTPUT_FIELDS: tuple[str, ...] = output_fields(Property, exclude=PROPERTY_INTERNAL_FIELDS)
 
 #: numeric synthesis parameters the synthesis-trend endpoint accepts
 TREND_PARAMETERS = tuple(f.name for f in _FIELDS if f.path.startswith("synthesis.") and f.type in (NUM, INT))
