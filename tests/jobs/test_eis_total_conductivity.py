@@ -36,8 +36,11 @@ def _truth(name: str) -> dict:
             "sigma_total": length / (area * r_total), "sigma_bulk": length / (area * r_bulk), "sigma_gb": length / (area * r_gb)}
 
 
-def _import(store, tmp_path, circuit: dict[str, str] | None = None):
+def _import(store, tmp_path, circuit: dict[str, str] | None = None, approximate_thickness: bool = False):
     circuit = circuit or {}
+    thickness = {name: f"{TRUTH[name]['thickness_um']} µm" for name in TRUTH}
+    if approximate_thickness:
+        thickness = {name: {"value": TRUTH[name]["thickness_um"], "unit": "µm", "qualifier": "approximate"} for name in TRUTH}
     for name in TRUTH:
         shutil.copy(SYNTH / f"{name}.csv", tmp_path / f"{name}.csv")
     doc = {
@@ -47,7 +50,7 @@ def _import(store, tmp_path, circuit: dict[str, str] | None = None):
         "measurements": [{
             "sample": name, "kind": "impedance_spectrum", "label": f"EIS {name}", "temperature": "25 °C",
             "file": f"{name}.csv",
-            "cell": {"electrodes": "Au|SE|Au", "blocking": "ion", "thickness": f"{TRUTH[name]['thickness_um']} µm",
+            "cell": {"electrodes": "Au|SE|Au", "blocking": "ion", "thickness": thickness[name],
                      "area": f"{TRUTH[name]['area_cm2']} cm**2"},
             **({"circuit": circuit[name]} if name in circuit else {}),
         } for name in TRUTH],
@@ -142,3 +145,16 @@ def test_poor_fit_is_flagged_not_stored_as_fine(store, settings, tmp_path):
     # the good spectrum of the same batch is not flagged
     good = _eis_props(store, "bulk_beyond_window")["ionic_conductivity"]
     assert good["provenance"]["parameters"]["quality"]["flagged"] is False and not good.get("flags")
+
+
+def test_approximate_geometry_makes_sigma_approximate(store, settings, tmp_path):
+    """A pellet thickness given as approximate: sigma = L/(A R) says so; the resistances do not change."""
+    _import(store, tmp_path, approximate_thickness=True)
+    assert run_jobs(store, settings, job_names=["eis"])["failed"] == 0
+    props = _eis_props(store, "bulk_resolved")
+    t = _truth("bulk_resolved")
+    sigma = props["ionic_conductivity"]
+    assert sigma["value"] == pytest.approx(t["sigma_total"], rel=0.03)
+    assert sigma["qualifier"] == "approximate"
+    assert sigma["provenance"]["parameters"]["geometry_qualifiers"] == {"thickness": "approximate"}
+    assert props["total_resistance"].get("qualifier") in (None, "exact")
