@@ -20,7 +20,7 @@ from typing import Any, Iterable
 
 import pymongo
 
-from ionbase.analysis.version import CODE_VERSION, JOB_FUNCTION_VERSIONS
+from ionbase.analysis.version import JOB_FUNCTION_VERSIONS, package_version, provenance_versions
 from ionbase.jobs.definitions import JOBS, Item, Job, compute_chunk, compute_item
 from ionbase.schemas import build as B
 from ionbase.schemas import registry
@@ -263,7 +263,8 @@ def _property_doc(job: Job, version: str, item: Item, fp: str, out: dict, smp: d
         "provenance": {
             "job": job.name,
             "job_version": version,
-            "code_version": CODE_VERSION,
+            "code_version": package_version(),
+            "versions": provenance_versions(),
             "inputs": item.input_ids,
             "input_fingerprint": fp,
             "parameters": B.stable_json(out.get("parameters") or {}),
