@@ -136,8 +136,11 @@ def test_removed_inputs_supersede_outputs(store, settings, tmp_path):
     assert store.db.properties.count_documents({"origin": "derived"}) == 0
 
 
-def test_dask_cluster_path_and_failing_item(store, settings, tmp_path):
+def test_dask_cluster_path_and_failing_item(store, settings, tmp_path, monkeypatch):
+    import ionbase.jobs.runner as runner
+
     distributed = pytest.importorskip("distributed")
+    monkeypatch.setattr(runner, "CHUNK_SIZE", 3)  # several chunks per job through the cluster
     path = tmp_path / "lab.yaml"
     lab_file(path, {"A": 500.0, "B": 450.0}, bad_cell=True)
     Importer(store, ImportOptions()).run([path])
@@ -157,6 +160,7 @@ def test_process_pool_path(store, settings, tmp_path, monkeypatch):
     import ionbase.jobs.runner as runner
 
     monkeypatch.setattr(runner, "INLINE_THRESHOLD", 1)
+    monkeypatch.setattr(runner, "CHUNK_SIZE", 3)  # several chunks per job through the pool
     path = tmp_path / "lab.yaml"
     lab_file(path, {"A": 500.0})
     Importer(store, ImportOptions()).run([path])
