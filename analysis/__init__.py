@@ -17,7 +17,7 @@ from .impedance import (STANDARD_CIRCUITS, CircuitFitResult, SpectrumFitResult, 
 from .circuits import compile_circuit, parse_circuit
 from .stacks import subtract_series_layers
 from .trends import TrendResult, linear_trend, log_linear_trend
-from .version import CODE_VERSION, JOB_FUNCTION_VERSIONS
+from .version import JOB_FUNCTION_VERSIONS, package_version, provenance_versions
 
 __all__ = [
     "ArrheniusResult", "BatchArrheniusResult", "fit_arrhenius", "fit_arrhenius_batch",
@@ -31,5 +31,5 @@ __all__ = [
     "STANDARD_CIRCUITS", "CircuitFitResult", "SpectrumFitResult", "assign_capacitance", "brug_capacitance",
     "fit_circuit", "fit_spectrum", "linkk_test", "compile_circuit", "parse_circuit",
     "subtract_series_layers", "TrendResult", "linear_trend", "log_linear_trend",
-    "CODE_VERSION", "JOB_FUNCTION_VERSIONS",
+    "JOB_FUNCTION_VERSIONS", "package_version", "provenance_versions",
 ]

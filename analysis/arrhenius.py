@@ -111,15 +111,8 @@ def _bic(rss: float, n: int, k: int, floor: float) -> float:
     return n * math.log(max(rss, floor) / n) + k * math.log(n)
 
 
-def fit_arrhenius(temperature_K: np.ndarray, sigma_S_per_cm: np.ndarray, form: str = DEFAULT_FORM,
-                  detect_break: bool = True) -> ArrheniusResult:
-    """Fit sigma = sigma0 exp(-Ea/kB T) ("sigma", default) or sigma T = A exp(-Ea/kB T) ("sigmaT").
-
-    OLS of ln(sigma) [or ln(sigma T)] vs 1/T; Ea = -slope*kB (eV), stderr from the slope's
-    standard error; sigma(298.15 K) from the fitted line, extrapolated=True when 298.15 K is
-    outside [T_min, T_max]. Needs >= 3 distinct temperatures. See module docstring for
-    break detection and which fields are set when a break is found.
-    """
+def _checked_series(temperature_K, sigma_S_per_cm, form: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """Validated float arrays (T > 0 K, sigma > 0, >= 3 distinct temperatures) and their length."""
     if form not in FORMS:
         raise InvalidInputError(f"form must be one of {FORMS}, got {form!r}")
     T = as_float_array("temperature_K", temperature_K)
@@ -133,6 +126,80 @@ def fit_arrhenius(temperature_K: np.ndarray, sigma_S_per_cm: np.ndarray, form: s
     n_distinct = len(np.unique(T))
     if n_distinct < 3:
         raise InsufficientDataError(f"Arrhenius fit needs >= 3 distinct temperatures, got {n_distinct}")
+    return T, s, n
+
+
+def _best_split(T: np.ndarray, x: np.ndarray, y: np.ndarray):
+    """The two-line split (k, lines) of lowest total RSS, and how many splits were candidates.
+
+    A split never separates points measured at the same temperature, and each side keeps >= 3
+    points and >= 2 distinct temperatures."""
+    n = len(T)
+    best = None
+    n_splits = 0
+    for k in range(3, n - 2):
+        if T[k - 1] == T[k]:
+            continue  # never split points measured at the same temperature
+        if len(np.unique(T[:k])) < 2 or len(np.unique(T[k:])) < 2:
+            continue
+        n_splits += 1
+        lo, hi = linear_fit(x[:k], y[:k]), linear_fit(x[k:], y[k:])
+        rss2 = lo.rss + hi.rss
+        if best is None or rss2 < best[0]:
+            best = (rss2, k, lo, hi)
+    return best, n_splits
+
+
+def _break_temperature(T: np.ndarray, k: int, lo: LineFit, hi: LineFit) -> float:
+    """Where the two lines cross in 1/T if that lies between the bracketing points, else the
+    harmonic mean of the bracketing temperatures."""
+    ta, tb = T[k - 1], T[k]
+    tbk = 2.0 / (1.0 / ta + 1.0 / tb)
+    if hi.slope != lo.slope:
+        xi = (lo.intercept - hi.intercept) / (hi.slope - lo.slope)
+        if xi > 0 and ta <= 1.0 / xi <= tb:
+            tbk = 1.0 / xi
+    return tbk
+
+
+def _break_fit(T: np.ndarray, x: np.ndarray, y: np.ndarray, full: LineFit, form: str,
+               unit: str) -> "ArrheniusResult | None":
+    """The two-segment result when a break is significant (F test with Bonferroni correction over
+    the candidate splits, p < BREAK_P_VALUE, and BIC gain > BREAK_DELTA_BIC); else None."""
+    n = len(T)
+    syy = float(np.sum((y - y.mean()) ** 2))
+    floor = max(1e-24 * syy, 1e-300)
+    best, n_splits = _best_split(T, x, y)
+    if best is None or not (full.rss > floor and n > 5):
+        return None
+    rss2, k, lo, hi = best
+    dof = n - 4
+    F = ((full.rss - rss2) / 2.0) / (max(rss2, floor) / dof)
+    # Bonferroni: the best of n_splits candidate splits was selected
+    p = min(1.0, float(stats.f.sf(F, 2, dof)) * n_splits)
+    dbic = _bic(full.rss, n, 3, floor) - _bic(rss2, n, 6, floor)
+    if not (p < BREAK_P_VALUE and dbic > BREAK_DELTA_BIC):
+        return None
+    tbk = _break_temperature(T, k, lo, hi)
+    segs = (_segment(lo, T[:k]), _segment(hi, T[k:]))
+    use = lo if T_25C_K <= tbk else hi
+    s25, u25 = _sigma_at(use, T_25C_K, form)
+    seg_T = T[:k] if use is lo else T[k:]
+    return ArrheniusResult(form, None, None, None, None, unit, None, n, float(T[0]), float(T[-1]),
+                           s25, u25, not (seg_T[0] <= T_25C_K <= seg_T[-1]), True, float(tbk),
+                           segs, p, float(dbic))
+
+
+def fit_arrhenius(temperature_K: np.ndarray, sigma_S_per_cm: np.ndarray, form: str = DEFAULT_FORM,
+                  detect_break: bool = True) -> ArrheniusResult:
+    """Fit sigma = sigma0 exp(-Ea/kB T) ("sigma", default) or sigma T = A exp(-Ea/kB T) ("sigmaT").
+
+    OLS of ln(sigma) [or ln(sigma T)] vs 1/T; Ea = -slope*kB (eV), stderr from the slope's
+    standard error; sigma(298.15 K) from the fitted line, extrapolated=True when 298.15 K is
+    outside [T_min, T_max]. Needs >= 3 distinct temperatures. See module docstring for
+    break detection and which fields are set when a break is found.
+    """
+    T, s, n = _checked_series(temperature_K, sigma_S_per_cm, form)
     order = np.argsort(T, kind="stable")
     T, s = T[order], s[order]
     x, y = 1.0 / T, _y(T, s, form)
@@ -141,42 +208,9 @@ def fit_arrhenius(temperature_K: np.ndarray, sigma_S_per_cm: np.ndarray, form: s
     extrap = not (T[0] <= T_25C_K <= T[-1])
 
     if detect_break and n >= 6:
-        syy = float(np.sum((y - y.mean()) ** 2))
-        floor = max(1e-24 * syy, 1e-300)
-        best = None
-        n_splits = 0
-        for k in range(3, n - 2):
-            if T[k - 1] == T[k]:
-                continue  # never split points measured at the same temperature
-            if len(np.unique(T[:k])) < 2 or len(np.unique(T[k:])) < 2:
-                continue
-            n_splits += 1
-            lo, hi = linear_fit(x[:k], y[:k]), linear_fit(x[k:], y[k:])
-            rss2 = lo.rss + hi.rss
-            if best is None or rss2 < best[0]:
-                best = (rss2, k, lo, hi)
-        if best is not None and full.rss > floor and n > 5:
-            rss2, k, lo, hi = best
-            dof = n - 4
-            F = ((full.rss - rss2) / 2.0) / (max(rss2, floor) / dof)
-            # Bonferroni: the best of n_splits candidate splits was selected
-            p = min(1.0, float(stats.f.sf(F, 2, dof)) * n_splits)
-            dbic = _bic(full.rss, n, 3, floor) - _bic(rss2, n, 6, floor)
-            if p < BREAK_P_VALUE and dbic > BREAK_DELTA_BIC:
-                ta, tb = T[k - 1], T[k]
-                # intersection of the two lines in 1/T, if it lies between the bracketing points
-                tbk = 2.0 / (1.0 / ta + 1.0 / tb)
-                if hi.slope != lo.slope:
-                    xi = (lo.intercept - hi.intercept) / (hi.slope - lo.slope)
-                    if xi > 0 and ta <= 1.0 / xi <= tb:
-                        tbk = 1.0 / xi
-                segs = (_segment(lo, T[:k]), _segment(hi, T[k:]))
-                use = lo if T_25C_K <= tbk else hi
-                s25, u25 = _sigma_at(use, T_25C_K, form)
-                seg_T = T[:k] if use is lo else T[k:]
-                return ArrheniusResult(form, None, None, None, None, unit, None, n, float(T[0]), float(T[-1]),
-                                       s25, u25, not (seg_T[0] <= T_25C_K <= seg_T[-1]), True, float(tbk),
-                                       segs, p, float(dbic))
+        broken = _break_fit(T, x, y, full, form, unit)
+        if broken is not None:
+            return broken
 
     seg = _segment(full, T)
     s25, u25 = _sigma_at(full, T_25C_K, form)

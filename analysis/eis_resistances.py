@@ -208,6 +208,40 @@ def _claims(series_used: list[str], unknown: list[str], ionic: list, resolved: l
     return total, bulk, gb
 
 
+def _resolved(ionic: list, frequency_range_hz: Optional[tuple[float, float]]) -> list:
+    """The ionic arcs whose apex lies in the measured window widened by APEX_MARGIN_DECADES."""
+    lo, hi = frequency_range_hz or (0.0, math.inf)
+    lo, hi = lo / 10**APEX_MARGIN_DECADES, hi * 10**APEX_MARGIN_DECADES
+    return [a for a in ionic if a.apex_frequency_hz is not None and lo <= a.apex_frequency_hz <= hi]
+
+
+def _sigmas(total: Optional[dict], bulk: Optional[dict], gb: Optional[dict], geometry: Optional[tuple],
+            series_layers: Optional[Mapping[str, tuple]]) -> tuple:
+    """(layers subtracted or None, [sigma_total, sigma_bulk, sigma_gb] as dicts or None).
+
+    sigma_total uses R_total minus the separately measured series layers (analysis.stacks)."""
+    layers_out, total_for_sigma = None, total
+    if series_layers and total is not None:
+        sub = subtract_series_layers(total["value_ohm"], dict(series_layers), total_stderr=total["stderr_ohm"] or 0.0)
+        layers_out = sub.layers_ohm
+        total_for_sigma = {**total, "value_ohm": sub.resistance_ohm, "stderr_ohm": sub.stderr_ohm}
+    sig = [_sigma(r, geometry) for r in (total_for_sigma, bulk, gb)]
+    return layers_out, [s.to_dict() if s is not None else None for s in sig]
+
+
+def _geometry(thickness_cm: Optional[float], area_cm2: Optional[float], thickness_stderr: float,
+              area_stderr: float) -> Optional[tuple]:
+    """(L, A, u_L, u_A) when both L and A are given, else None (no conductivities)."""
+    if thickness_cm is None or area_cm2 is None:
+        return None
+    return (thickness_cm, area_cm2, thickness_stderr, area_stderr)
+
+
+def _series_sum(series_used: list[str], parameters: Mapping) -> Optional[float]:
+    """Sum of the series resistors used (None when there are none)."""
+    return sum(parameters[n]["value"] for n in series_used) if series_used else None
+
+
 def spectrum_resistances(circuit: str, parameters: Mapping[str, Mapping[str, Any]], arcs: Sequence, *,
                          covariance: Optional[np.ndarray] = None, residual: float = 0.0, kk: Optional[Mapping] = None,
                          at_bounds: Sequence[str] = (), frequency_range_hz: Optional[tuple[float, float]] = None,
@@ -224,29 +258,22 @@ def spectrum_resistances(circuit: str, parameters: Mapping[str, Mapping[str, Any
     kk = kk or {}
     series, unknown = _topology(circuit, arcs)
     ionic = [a for a in arcs if a.kind == "arc" and a.assignment in IONIC_ASSIGNMENTS]
-    lo, hi = frequency_range_hz or (0.0, math.inf)
-    lo, hi = lo / 10**APEX_MARGIN_DECADES, hi * 10**APEX_MARGIN_DECADES
-    resolved = [a for a in ionic if a.apex_frequency_hz is not None and lo <= a.apex_frequency_hz <= hi]
+    resolved = _resolved(ionic, frequency_range_hz)
     bulk_arcs = [a for a in resolved if a.assignment == "bulk"]
     decisive = set(series) | {n for a in ionic for n in _arc_elements(a.element)}
     quality, negligible = _quality(residual, kk, at_bounds, decisive, series, [a.resistor for a in ionic], parameters)
     notes: list[str] = [f"{n} at its lower bound (not resolved): taken as 0 ohm" for n in negligible]
     series_used = [n for n in series if n not in negligible]
     total, bulk, gb = _claims(series_used, unknown, ionic, resolved, parameters, covariance, notes)
-    geometry = (thickness_cm, area_cm2, thickness_stderr, area_stderr) \
-        if thickness_cm is not None and area_cm2 is not None else None
-    layers_out, total_for_sigma = None, total
-    if series_layers and total is not None:
-        sub = subtract_series_layers(total["value_ohm"], dict(series_layers), total_stderr=total["stderr_ohm"] or 0.0)
-        layers_out = sub.layers_ohm
-        total_for_sigma = {**total, "value_ohm": sub.resistance_ohm, "stderr_ohm": sub.stderr_ohm}
-    sig = [_sigma(r, geometry) for r in (total_for_sigma, bulk, gb)]
+    geometry = _geometry(thickness_cm, area_cm2, thickness_stderr, area_stderr)
+    layers_out, sig = _sigmas(total, bulk, gb, geometry, series_layers)
+    r_series = _series_sum(series_used, parameters)
+    c_bulk = bulk_arcs[0].capacitance_F if len(bulk_arcs) == 1 else None
+    f_max = frequency_range_hz[1] if frequency_range_hz else None
+    roles = _roles(series, negligible, arcs, any(a.assignment == "bulk" for a in ionic), f_max)
     return SpectrumResistances(
-        total, bulk, gb, sum(parameters[n]["value"] for n in series_used) if series_used else None,
-        bulk_arcs[0].capacitance_F if len(bulk_arcs) == 1 else None,
-        _roles(series, negligible, arcs, any(a.assignment == "bulk" for a in ionic),
-               frequency_range_hz[1] if frequency_range_hz else None), tuple(a.to_dict() for a in arcs),
-        *[s.to_dict() if s is not None else None for s in sig], layers_out,
+        total, bulk, gb, r_series, c_bulk, roles, tuple(a.to_dict() for a in arcs),
+        *sig, layers_out,
         (thickness_cm / area_cm2) if geometry else None, quality, tuple(notes))
 
 

@@ -54,12 +54,12 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 from scipy.optimize import least_squares
-from scipy.signal import find_peaks
 
 from ._common import DictMixin, as_float_array, plain, same_length
-from .circuits import CompiledCircuit, Element, Parallel, Series, compile_circuit
+from .circuits import CompiledCircuit, Element, Parallel, compile_circuit
 from .eis_resistances import SpectrumResistances, spectrum_resistances
 from .errors import FitError, InsufficientDataError, InvalidInputError
+from .impedance_seed import arc_pairs, data_features, seed, top_items
 
 __all__ = ["STANDARD_CIRCUITS", "CircuitFitResult", "fit_circuit", "linkk_test", "brug_capacitance",
            "assign_capacitance", "Arc", "SpectrumFitResult", "fit_spectrum", "KK_MAX_RESIDUAL",
@@ -86,143 +86,6 @@ def _spectrum(frequency_hz, z_real_ohm, z_imag_ohm) -> tuple[np.ndarray, np.ndar
     if len(np.unique(f)) < 5:
         raise InsufficientDataError(f"need >= 5 distinct frequencies, got {len(np.unique(f))}")
     return f, z
-
-
-# ----------------------------------------------------------------------------- seeding
-@dataclass
-class _Arc:
-    f_apex: float
-    r: float
-
-
-def _data_features(f: np.ndarray, z: np.ndarray) -> dict:
-    order = np.argsort(-f)  # high -> low frequency
-    fs, zs = f[order], z[order]
-    mz = -zs.imag
-    peaks, _ = find_peaks(mz, prominence=0.02 * max(float(np.max(np.abs(zs))), 1e-300))
-    peaks = [int(p) for p in peaks if mz[p] > 0]
-    return {"fs": fs, "zs": zs, "mz": mz, "peaks": peaks}
-
-
-def _tail(fs: np.ndarray, zs: np.ndarray) -> tuple[float, float, bool]:
-    """Blocking-CPE seed (Q, alpha) from the low-frequency slope of log(-Z'') vs log(w)."""
-    k = max(3, len(fs) // 10)
-    w = 2 * np.pi * fs[-k:]
-    mz = -zs.imag[-k:]
-    if np.all(mz > 0):
-        slope = np.polyfit(np.log(w), np.log(mz), 1)[0]
-        alpha = float(np.clip(-slope, 0.3, 1.0))
-        if -slope > 0.25:
-            q = 1.0 / (mz[-1] * w[-1] ** alpha * math.sin(alpha * math.pi / 2))
-            return q, alpha, True
-    return 1.0 / (2 * np.pi * fs[-1] * 10 * np.max(np.abs(zs))), 0.8, False
-
-
-def _top_items(node) -> tuple:
-    return node.items if isinstance(node, Series) else (node,)
-
-
-def _arc_pairs(cc: CompiledCircuit) -> list:
-    """Top-level parallel blocks in string order."""
-    return [n for n in _top_items(cc.tree) if isinstance(n, Parallel)]
-
-
-def _seed(cc: CompiledCircuit, f: np.ndarray, z: np.ndarray, variant: int = 0) -> np.ndarray:
-    feat = _data_features(f, z)
-    fs, zs, mz, peaks = feat["fs"], feat["zs"], feat["mz"], feat["peaks"]
-    zmax = float(np.max(np.abs(zs)))
-    blocks = _arc_pairs(cc)
-    alpha0 = 0.9
-    tanf = math.tan(alpha0 * math.pi / 4)
-    # choose apexes: the most prominent peaks, ordered high -> low frequency
-    if peaks:
-        prom = find_peaks(mz, prominence=0)[1]["prominences"]
-        allp = find_peaks(mz, prominence=0)[0].tolist()
-        pr = {p: prom[allp.index(p)] for p in peaks}
-        peaks = sorted(sorted(peaks, key=lambda p: -pr[p])[: max(len(blocks), 1)])
-    arcs: list[_Arc] = [_Arc(float(fs[p]), 2 * float(mz[p]) / tanf) for p in peaks]
-    fgeo = float(np.exp(np.mean(np.log(fs))))
-    if not arcs:
-        arcs = [_Arc(fgeo, max(float(np.ptp(zs.real)), 1e-3 * zmax))]
-    while len(arcs) < len(blocks):  # missing arcs: variant 0 adds them below, 1 above, in frequency
-        ref = arcs[-1] if variant % 2 == 0 else arcs[0]
-        new = _Arc(ref.f_apex / 100 if variant % 2 == 0 else ref.f_apex * 100, 0.3 * ref.r)
-        arcs = arcs + [new] if variant % 2 == 0 else [new] + arcs
-    if variant >= 2:  # perturbed restarts
-        scale = (0.3, 3.0)[variant % 2]
-        arcs = [_Arc(a.f_apex, a.r * scale) for a in arcs]
-    arcs = arcs[: len(blocks)] if blocks else arcs
-    r_hf = float(zs.real[0])
-    if blocks:
-        r0 = float(np.interp(arcs[0].f_apex, fs[::-1], zs.real[::-1])) - arcs[0].r / 2
-    else:
-        r0 = r_hf
-    if not r0 > 0:
-        r0 = max(1e-3 * max(r_hf, 1e-12), 1e-6 * zmax)
-    q_t, a_t, _ = _tail(fs, zs)
-    vals: dict[str, float] = {}
-    # arcs
-    for blk, arc in zip(blocks, arcs):
-        els = [e for b in blk.branches for e in (_flatten(b))]
-        n_res = sum(1 for e in els if e.type in ("R", "Wo", "Ws", "G", "Gs", "K", "Zarc", "TLMQ")) or 1
-        for e in els:
-            _seed_element(e, vals, arc.r / n_res, arc.f_apex, alpha0, fs, zs)
-    top = [n for n in _top_items(cc.tree) if isinstance(n, Element)]
-    seen_r = False
-    for e in top:
-        if e.type == "R" and not seen_r:
-            vals[e.name] = r0
-            seen_r = True
-        elif e.type == "CPE":
-            vals[e.name + "_0"], vals[e.name + "_1"] = q_t, a_t
-        elif e.type == "C":
-            vals[e.name] = q_t ** (1 / a_t) if a_t > 0 else q_t
-        elif e.type == "L":
-            wmax = 2 * np.pi * fs[0]
-            vals[e.name] = max(float(zs.imag[0]), 1e-3 * abs(r_hf) + 1e-12) / wmax
-        else:
-            _seed_element(e, vals, max(float(np.ptp(zs.real)), 1e-3 * zmax), float(fs[-1]), 0.8, fs, zs)
-    # anything nested deeper (series inside series etc.)
-    for e in cc.elements:
-        if not any(n.startswith(e.name) for n in vals):
-            _seed_element(e, vals, max(float(np.ptp(zs.real)), 1e-3 * zmax) / 2, fgeo, 0.8, fs, zs)
-    return np.array([vals[n] for n in cc.param_names], dtype=float)
-
-
-def _flatten(node) -> list:
-    if isinstance(node, Element):
-        return [node]
-    kids = node.items if isinstance(node, Series) else node.branches
-    return [e for k in kids for e in _flatten(k)]
-
-
-def _seed_element(e: Element, vals: dict, r: float, f_apex: float, alpha: float, fs, zs) -> None:
-    w = 2 * np.pi * f_apex
-    tau = 1.0 / w
-    t = e.type
-    n = e.name
-    if t == "R":
-        vals[n] = r
-    elif t == "C":
-        vals[n] = 1.0 / (w * r)
-    elif t == "CPE":
-        vals[n + "_0"], vals[n + "_1"] = 1.0 / (r * w**alpha), alpha
-    elif t == "L":
-        vals[n] = 1e-3 * r / (2 * np.pi * fs[0])
-    elif t == "W":
-        vals[n] = r * math.sqrt(w)
-    elif t in ("Wo", "Ws", "G", "K"):
-        vals[n + "_0"], vals[n + "_1"] = r, tau
-    elif t == "La":
-        vals[n + "_0"], vals[n + "_1"] = 1e-3 * r / (2 * np.pi * fs[0]), 0.9
-    elif t == "Gs":
-        vals[n + "_0"], vals[n + "_1"], vals[n + "_2"] = r, tau, 1.0
-    elif t == "Zarc":
-        vals[n + "_0"], vals[n + "_1"], vals[n + "_2"] = r, tau, alpha
-    elif t == "TLMQ":
-        vals[n + "_0"], vals[n + "_1"], vals[n + "_2"] = r, 1.0 / (r * w**alpha), alpha
-    elif t == "T":
-        vals[n + "_0"], vals[n + "_1"], vals[n + "_2"], vals[n + "_3"] = r, r, 1.0, tau
 
 
 # ----------------------------------------------------------------------------- fitting
@@ -322,24 +185,46 @@ def fit_circuit(frequency_hz: np.ndarray, z_real_ohm: np.ndarray, z_imag_ohm: np
         raise InsufficientDataError(f"{len(f)} frequencies (2N={2 * len(f)} residuals) cannot determine "
                                     f"{npar} parameters")
     guess = _guess_vector(cc, initial_guess)
-    starts: list[np.ndarray] = []
+    res, p, kinds, p0, atb = _best_run(cc, f, z, guess, weighting, n_starts)
+    if not np.all(np.isfinite(p)):
+        raise FitError(f"fit of {circuit} produced non-finite parameters")
+    r = res.fun
+    chi2 = float(r @ r)
+    m = len(r)
+    dof = max(m - npar, 1)
+    se, cov = _covariance(res.jac, p, kinds, chi2 / dof)
+    params = {name: {"value": float(v), "stderr": float(e) if np.isfinite(e) else None, "unit": u}
+              for name, v, e, u in zip(cc.param_names, p, se, cc.param_units)}
+    bic = m * math.log(max(chi2, 1e-300) / m) + npar * math.log(m)
+    n = len(f)
+    return CircuitFitResult(cc.text, params, math.sqrt(chi2 / m), chi2, chi2 / dof, bic, n, weighting,
+                            {k: float(v) for k, v in zip(cc.param_names, p0)}, r[:n].copy(), r[n:].copy(),
+                            bool(res.success), atb, cov)
+
+
+def _seeded(cc: CompiledCircuit, f, z, variant: int, guess: Optional[dict]) -> np.ndarray:
+    """The data-driven seed of ``variant`` with the user's {name: value} guesses put over it."""
+    s = seed(cc, f, z, variant)
+    for k, v in (guess or {}).items():
+        s[cc.param_names.index(k)] = v
+    return s
+
+
+def _starts(cc: CompiledCircuit, f, z, guess, n_starts: Optional[int]) -> list[np.ndarray]:
+    """Starting vectors: the user's full vector alone, else seeds (4 variants when the data show
+    fewer peaks than the circuit has arcs, unless n_starts says otherwise)."""
     if isinstance(guess, np.ndarray):
-        starts = [guess]
-    else:
-        base = _seed(cc, f, z, 0)
-        if isinstance(guess, dict):
-            for k, v in guess.items():
-                base[cc.param_names.index(k)] = v
-        starts = [base]
-        if n_starts is None:
-            n_peaks = len(_data_features(f, z)["peaks"])
-            n_starts = 1 if n_peaks >= len(_arc_pairs(cc)) else 4
-        for v in range(1, n_starts):
-            s = _seed(cc, f, z, v)
-            if isinstance(guess, dict):
-                for k, val in guess.items():
-                    s[cc.param_names.index(k)] = val
-            starts.append(s)
+        return [guess]
+    if n_starts is None:
+        n_peaks = len(data_features(f, z)["peaks"])
+        n_starts = 1 if n_peaks >= len(arc_pairs(cc)) else 4
+    return [_seeded(cc, f, z, v, guess) for v in range(max(n_starts, 1))]
+
+
+def _best_run(cc: CompiledCircuit, f, z, guess, weighting: str, n_starts: Optional[int]):
+    """Fit from every start; keep the lowest cost. When the best of fewer than 3 seeded starts is
+    poor (> 5 % RMS, modulus weighting), also try the perturbed seeds (variants 2 and 3) once."""
+    starts = _starts(cc, f, z, guess, n_starts)
     best = None
     for i, p0 in enumerate(starts):
         res, p, kinds, atb = _run(cc, f, z, p0, weighting)
@@ -348,36 +233,28 @@ def fit_circuit(frequency_hz: np.ndarray, z_real_ohm: np.ndarray, z_imag_ohm: np
         # restart when the first fit is poor (> 5 % RMS): try perturbed seeds once
         if i == len(starts) - 1 and not isinstance(guess, np.ndarray) and len(starts) < 3 \
                 and math.sqrt(2 * best[0].cost / (2 * len(f))) > 0.05 and weighting == "modulus":
-            starts.extend([_seed(cc, f, z, 2), _seed(cc, f, z, 3)])
-    res, p, kinds, p0, atb = best  # type: ignore[misc]
-    if not np.all(np.isfinite(p)):
-        raise FitError(f"fit of {circuit} produced non-finite parameters")
-    r = res.fun
-    chi2 = float(r @ r)
-    m = len(r)
-    dof = max(m - npar, 1)
-    s2 = chi2 / dof
-    # Covariance in parameter space: J_p = J_u * du/dp (du/dp = 1/p for log parameters); same
-    # first-order result as sigma_p = p sigma_ln p, but stays honest when p -> 0 (then the
-    # ln-space column vanishes and sigma_p would collapse to 0). Columns are normalised before
-    # the pseudo-inverse for conditioning.
+            starts.extend([seed(cc, f, z, 2), seed(cc, f, z, 3)])
+    return best
+
+
+def _covariance(jac: np.ndarray, p: np.ndarray, kinds: np.ndarray, s2: float):
+    """Parameter stderr and covariance s^2 (J_p^T J_p)^-1 (None, NaN stderr if singular).
+
+    J_p = J_u * du/dp (du/dp = 1/p for log parameters); same first-order result as
+    sigma_p = p sigma_ln p, but stays honest when p -> 0 (then the ln-space column vanishes and
+    sigma_p would collapse to 0). Columns are normalised before the pseudo-inverse for conditioning.
+    """
     try:
-        jp = res.jac / np.where(kinds, p, 1.0)[None, :]
+        jp = jac / np.where(kinds, p, 1.0)[None, :]
         norms = np.linalg.norm(jp, axis=0)
         norms = np.where(norms > 0, norms, 1.0)
         cov_s = np.linalg.pinv((jp / norms).T @ (jp / norms))
         se = np.sqrt(np.clip(np.diag(cov_s), 0, None) * s2) / norms
         cov = cov_s * s2 / np.outer(norms, norms)
     except np.linalg.LinAlgError:
-        se = np.full(npar, np.nan)
+        se = np.full(len(p), np.nan)
         cov = None
-    params = {name: {"value": float(v), "stderr": float(e) if np.isfinite(e) else None, "unit": u}
-              for name, v, e, u in zip(cc.param_names, p, se, cc.param_units)}
-    bic = m * math.log(max(chi2, 1e-300) / m) + npar * math.log(m)
-    n = len(f)
-    return CircuitFitResult(cc.text, params, math.sqrt(chi2 / m), chi2, chi2 / dof, bic, n, weighting,
-                            {k: float(v) for k, v in zip(cc.param_names, p0)}, r[:n].copy(), r[n:].copy(),
-                            bool(res.success), atb, cov)
+    return se, cov
 
 
 # ----------------------------------------------------------------------------- Lin-KK
@@ -462,35 +339,48 @@ class Arc(DictMixin):
     resistor: Optional[str] = None  # the arc's R element (e.g. "R1")
 
 
+def _parallel_arc(node: Parallel, val: dict, params: dict, cn: float, cell_constant: Optional[float]) -> Optional[Arc]:
+    """The arc of a p(R, C|CPE) block (None for any other parallel block)."""
+    if len(node.branches) != 2 or not all(isinstance(b, Element) for b in node.branches):
+        return None
+    rs = [b for b in node.branches if b.type == "R"]
+    cs = [b for b in node.branches if b.type in ("C", "CPE")]
+    if len(rs) != 1 or len(cs) != 1:
+        return None
+    r, c = rs[0], cs[0]
+    R = val[r.name]
+    if c.type == "C":
+        C, tau = val[c.name], R * val[c.name]
+    else:
+        q, a = val[c.name + "_0"], val[c.name + "_1"]
+        C = brug_capacitance(R, q, a)
+        tau = (R * q) ** (1 / a)
+    return Arc(f"p({r.name},{c.name})", "arc", R, params[r.name]["stderr"], C, C * cn,
+               1 / (2 * math.pi * tau), assign_capacitance(C, cell_constant), r.name)
+
+
+def _series_arc(node: Element, val: dict, r_total: float, cn: float) -> Arc:
+    """A series C/CPE: blocking electrode interface by topology (not by capacitance)."""
+    if node.type == "C":
+        C = val[node.name]
+    else:
+        q, a = val[node.name + "_0"], val[node.name + "_1"]
+        C = float(q ** (1 / a) * r_total ** ((1 - a) / a)) if r_total > 0 else q
+    return Arc(node.name, "series", None, None, C, C * cn, None, "electrode")
+
+
 def _arcs(cc: CompiledCircuit, params: dict, cell_constant: Optional[float]) -> list[Arc]:
     val = {k: v["value"] for k, v in params.items()}
     out: list[Arc] = []
     r_total = sum(v for k, v in val.items() if k.startswith("R") and "_" not in k)
     cn = cell_constant if cell_constant else 1.0
-    for node in _top_items(cc.tree):
-        if isinstance(node, Parallel) and len(node.branches) == 2 and all(isinstance(b, Element) for b in node.branches):
-            rs = [b for b in node.branches if b.type == "R"]
-            cs = [b for b in node.branches if b.type in ("C", "CPE")]
-            if len(rs) != 1 or len(cs) != 1:
-                continue
-            r, c = rs[0], cs[0]
-            R = val[r.name]
-            if c.type == "C":
-                C, tau = val[c.name], R * val[c.name]
-            else:
-                q, a = val[c.name + "_0"], val[c.name + "_1"]
-                C = brug_capacitance(R, q, a)
-                tau = (R * q) ** (1 / a)
-            out.append(Arc(f"p({r.name},{c.name})", "arc", R, params[r.name]["stderr"], C, C * cn,
-                           1 / (2 * math.pi * tau), assign_capacitance(C, cell_constant), r.name))
+    for node in top_items(cc.tree):
+        if isinstance(node, Parallel):
+            arc = _parallel_arc(node, val, params, cn, cell_constant)
+            if arc is not None:
+                out.append(arc)
         elif isinstance(node, Element) and node.type in ("C", "CPE"):
-            if node.type == "C":
-                C = val[node.name]
-            else:
-                q, a = val[node.name + "_0"], val[node.name + "_1"]
-                C = float(q ** (1 / a) * r_total ** ((1 - a) / a)) if r_total > 0 else q
-            # series C/CPE = blocking electrode interface by topology (not by capacitance)
-            out.append(Arc(node.name, "series", None, None, C, C * cn, None, "electrode"))
+            out.append(_series_arc(node, val, r_total, cn))
     return out
 
 
@@ -541,22 +431,7 @@ def fit_spectrum(frequency_hz: np.ndarray, z_real_ohm: np.ndarray, z_imag_ohm: n
         raise InvalidInputError("give both thickness_cm and area_cm2, or neither")
     candidates: dict[str, dict] = {}
     if circuit is None:
-        names = list(STANDARD_CIRCUITS)
-        if z.imag[np.argmax(f)] > 0:
-            names += ["L0-" + c for c in STANDARD_CIRCUITS]
-        best = None
-        for c in names:
-            try:
-                r = fit_circuit(f, z.real, z.imag, c, weighting=weighting)
-            except (FitError, InsufficientDataError) as exc:
-                candidates[c] = {"error": str(exc)}
-                continue
-            candidates[c] = {"bic": r.bic, "chi_square": r.chi_square, "n_params": len(r.parameters)}
-            if best is None or r.bic < best.bic:
-                best = r
-        if best is None:
-            raise FitError("no standard circuit could be fitted: " + "; ".join(v.get("error", "") for v in candidates.values()))
-        fit = best
+        fit = _best_standard_fit(f, z, weighting, candidates)
     else:
         fit = fit_circuit(f, z.real, z.imag, circuit, initial_guess=initial_guess, weighting=weighting)
         candidates[fit.circuit] = {"bic": fit.bic, "chi_square": fit.chi_square, "n_params": len(fit.parameters)}
@@ -574,3 +449,24 @@ def fit_spectrum(frequency_hz: np.ndarray, z_real_ohm: np.ndarray, z_imag_ohm: n
                              fit.reduced_chi_square, fit.weighting, candidates, sb.get("sigma_S_per_cm"),
                              sb.get("stderr_S_per_cm"), st.get("sigma_S_per_cm"), st.get("stderr_S_per_cm"),
                              fit.at_bounds, fit, derived)
+
+
+def _best_standard_fit(f: np.ndarray, z: np.ndarray, weighting: str, candidates: dict) -> CircuitFitResult:
+    """Fit STANDARD_CIRCUITS (and L0- variants when Z'' > 0 at the highest frequency); the lowest
+    BIC wins. Each candidate's BIC, chi^2 and parameter count (or its error) go into ``candidates``."""
+    names = list(STANDARD_CIRCUITS)
+    if z.imag[np.argmax(f)] > 0:
+        names += ["L0-" + c for c in STANDARD_CIRCUITS]
+    best = None
+    for c in names:
+        try:
+            r = fit_circuit(f, z.real, z.imag, c, weighting=weighting)
+        except (FitError, InsufficientDataError) as exc:
+            candidates[c] = {"error": str(exc)}
+            continue
+        candidates[c] = {"bic": r.bic, "chi_square": r.chi_square, "n_params": len(r.parameters)}
+        if best is None or r.bic < best.bic:
+            best = r
+    if best is None:
+        raise FitError("no standard circuit could be fitted: " + "; ".join(v.get("error", "") for v in candidates.values()))
+    return best

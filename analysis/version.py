@@ -1,20 +1,51 @@
-"""Provenance stamps for the job runner. Bump a function's version whenever its numerical
-behaviour (equations, defaults, thresholds, seeding) changes."""
+"""Provenance stamps for the job runner.
 
-CODE_VERSION = "1.0.0"
+The package version and the versions of the numerical libraries are read from the installed
+distributions' metadata (pyproject.toml is the one place the package version is written), so a
+stamp can never name a stale hand-kept version. The per-function versions below decide
+recomputation (they enter every job's fingerprint): bump a function's version whenever its
+numerical behaviour (equations, defaults, thresholds, seeding) changes.
+"""
+from __future__ import annotations
 
-MODULE_VERSIONS = {
-    "conductivity": "1.0.0",
-    "arrhenius": "1.1.0",
-    "impedance": "1.1.0",
-    "eis_resistances": "1.0.0",
-    "circuits": "1.0.0",
-    "dc": "1.0.0",
-    "stacks": "1.0.0",
-    "cycling": "1.0.0",
-    "crystallography": "1.0.0",
-    "trends": "1.0.0",
-}
+import functools
+from importlib import metadata
+
+#: the distribution whose version is the code version
+PACKAGE = "ionbase"
+#: libraries whose versions are stamped on every derived value: the numerics (numpy, scipy),
+#: circuit fitting (impedance), compositions (pymatgen), error propagation (uncertainties), units (pint)
+LIBRARIES = ("numpy", "scipy", "pymatgen", "impedance", "uncertainties", "pint")
+
+
+@functools.cache
+def package_version() -> str:
+    """The installed ionbase version (importlib.metadata, read once per process); an uninstalled
+    checkout is an error."""
+    try:
+        return metadata.version(PACKAGE)
+    except metadata.PackageNotFoundError as exc:
+        raise RuntimeError(f"the {PACKAGE!r} distribution is not installed (pip install -e .): "
+                           "its version cannot be recorded") from exc
+
+
+def provenance_versions() -> dict[str, str | None]:
+    """{distribution: installed version} for ionbase and LIBRARIES; None for a library that is not
+    installed (unknown, never guessed). A new dict each call (callers may store or change it)."""
+    return dict(_installed_versions())
+
+
+@functools.cache
+def _installed_versions() -> tuple[tuple[str, str | None], ...]:
+    """Read once per process: the installed versions cannot change under it."""
+    out: list[tuple[str, str | None]] = [(PACKAGE, package_version())]
+    for name in LIBRARIES:
+        try:
+            out.append((name, metadata.version(name)))
+        except metadata.PackageNotFoundError:
+            out.append((name, None))
+    return tuple(out)
+
 
 JOB_FUNCTION_VERSIONS = {
     "analysis.conductivity.conductivity": "1.0.0",

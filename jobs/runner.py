@@ -4,21 +4,27 @@ For every job, items are selected from the store and fingerprinted (hash of thei
 job and code versions). Items whose fingerprint matches the stored ``job_items`` state are skipped;
 the rest are computed — inline for a handful, in a local process pool, or on a Dask cluster when
 ``IONBASE_DASK_SCHEDULER`` is set — and their outputs are written by the runner (never by workers).
+Items are streamed from the job's ``select`` and handled CHUNK_SIZE at a time, as maggma's builders
+do (get_items -> process_item -> update_targets): a chunk is computed, its outputs written, then its
+items' states recorded, before the next chunk is read, so memory stays bounded and a run that stops
+keeps every finished chunk.
 A failing item is recorded with its error and the rest complete. Outputs of items that no longer
 exist (their inputs were removed) are deleted: they are superseded.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import itertools
 import logging
 import os
 import sys
 import uuid
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
-from ionbase.analysis.version import CODE_VERSION, JOB_FUNCTION_VERSIONS
+from ionbase.analysis.version import JOB_FUNCTION_VERSIONS, package_version, provenance_versions
 from ionbase.jobs.definitions import JOBS, Item, Job, compute_chunk, compute_item
 from ionbase.schemas import build as B
 from ionbase.schemas import registry
@@ -27,8 +33,9 @@ log = logging.getLogger(__name__)
 
 #: below this many items a pool costs more than it saves
 INLINE_THRESHOLD = 16
-#: items per executor call while a progress bar is shown
-PROGRESS_CHUNK = 500
+#: items selected, computed and written together: memory is bounded by one chunk's inputs and
+#: outputs, and each chunk's outputs and item states are stored before the next is computed
+CHUNK_SIZE = 500
 
 
 def _now() -> _dt.datetime:
@@ -130,85 +137,127 @@ def run_jobs(
     return {"run_id": run_id, "executor": executor.kind, **totals, "jobs": per_job, "errors": errors[:50]}
 
 
-def _compute(executor: _Executor, job: Job, todo: list[tuple[Item, str]], progress: bool) -> list[tuple[bool, Any]]:
-    """executor.map over the items to compute; with a progress bar on a terminal, in chunks."""
-    inputs = [it.inputs for it, _ in todo]
-    if not (progress and inputs and sys.stderr.isatty()):
-        return executor.map(job.name, inputs)
-    from tqdm import tqdm
+def _todo(items: Iterable[Item], states: dict[str, dict], version: str, force: bool, seen: set[str],
+          counts: dict) -> Iterator[tuple[Item, str]]:
+    """get_items: the selected items that need computing, with their fingerprints, streamed.
 
-    results: list[tuple[bool, Any]] = []
-    # one redraw per chunk (mininterval=0): chunks are large, so this is cheap and always shown
-    with tqdm(total=len(inputs), desc=job.name, unit="item", file=sys.stderr, leave=False, mininterval=0) as bar:
-        for start in range(0, len(inputs), PROGRESS_CHUNK):
-            results.extend(executor.map(job.name, inputs[start : start + PROGRESS_CHUNK]))
-            bar.update(min(PROGRESS_CHUNK, len(inputs) - start))
-    return results
-
-
-def _run_job(store, job: Job, samples: list[str] | None, force: bool, executor: _Executor, run_id: str, errors: list,
-             progress: bool = False) -> dict:
-    version = job_version(job)
-    items = list(job.select(store, samples))
-    state_query: dict = {"job": job.name}
-    if samples:
-        state_query["sample"] = {"$in": samples}
-    states = {s["item"]: s for s in store.job_items.find(state_query)}
-    todo: list[tuple[Item, str]] = []
-    skipped = 0
+    Items whose fingerprint and job version match their stored state are counted as skipped; every
+    item id is added to ``seen`` (what is not seen by the end is superseded).
+    """
     for item in items:
+        seen.add(item.id)
+        counts["items"] += 1
         fp = fingerprint(item, version)
         st = states.get(item.id)
         if not force and st and st.get("input_fingerprint") == fp and st.get("job_version") == version:
-            skipped += 1
+            counts["skipped"] += 1
             continue
-        todo.append((item, fp))
-    results = _compute(executor, job, todo, progress)
-    sample_docs = _load_samples(store, {it.sample for it, _ in todo})
+        yield item, fp
+
+
+def _chunks(todo: Iterable[tuple[Item, str]], size: int) -> Iterator[list[tuple[Item, str]]]:
+    """Consecutive lists of at most ``size`` items: only one chunk's inputs are held at a time."""
+    it = iter(todo)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
+def _item_update(job: Job, version: str, item: Item, fp: str, result: tuple[bool, Any], smp: dict | None,
+                 old_outputs: set[str], run_id: str, now) -> tuple[list[dict], list[str], dict, Any]:
+    """process_item: the documents to write, the old outputs to delete and the item's state.
+
+    A failed item (its computation or one of its outputs) writes nothing and removes its old outputs:
+    a failed recompute must not leave stale values looking current. Returns the error as last element
+    (None when the item succeeded).
+    """
+    ok, payload = result
+    if ok and smp is None:
+        ok, payload = False, f"sample {item.sample} not found"
+    if ok:
+        try:
+            docs = _validated([_property_doc(job, version, item, fp, out, smp, run_id, now) for out in payload])
+        except Exception as exc:  # a bad output is this item's failure, not the run's
+            ok, payload = False, f"{type(exc).__name__}: {exc}"
+    if not ok:
+        return [], sorted(old_outputs), {"state": "failed", "error": str(payload)[:2000], "outputs": []}, payload
+    new_ids = [d["_id"] for d in docs]
+    return docs, sorted(old_outputs - set(new_ids)), {"state": "ok", "error": None, "outputs": new_ids}, None
+
+
+def _write_chunk(store, job: Job, version: str, chunk: list[tuple[Item, str]], results: list[tuple[bool, Any]],
+                 states: dict[str, dict], run_id: str, errors: list, counts: dict) -> None:
+    """update_targets for one chunk: its outputs are written and stale ones deleted first, then the
+    items' states, so a run that stops later keeps this chunk's work and never records an item as
+    done before its outputs are stored."""
+    sample_docs = _load_samples(store, {it.sample for it, _ in chunk})
     now = _now()
     prop_docs: list[dict] = []
     state_docs: list[dict] = []
     delete_ids: list[str] = []
-    computed = failed = flagged = 0
-    for (item, fp), (ok, payload) in zip(todo, results):
+    for (item, fp), result in zip(chunk, results):
         old_outputs = set((states.get(item.id) or {}).get("outputs", []))
-        smp = sample_docs.get(item.sample)
-        if ok and smp is None:
-            ok, payload = False, f"sample {item.sample} not found"
-        if ok:
-            try:
-                docs = _validated([_property_doc(job, version, item, fp, out, smp, run_id, now) for out in payload])
-            except Exception as exc:  # a bad output is this item's failure, not the run's
-                ok, payload = False, f"{type(exc).__name__}: {exc}"
-        if ok:
-            computed += 1
-            flagged += sum(1 for d in docs if d.get("flags"))
-            new_ids = [d["_id"] for d in docs]
-            prop_docs.extend(docs)
-            delete_ids.extend(old_outputs - set(new_ids))
-            state = {"state": "ok", "error": None, "outputs": new_ids}
+        docs, stale, state, error = _item_update(job, version, item, fp, result, sample_docs.get(item.sample),
+                                                  old_outputs, run_id, now)
+        if error is None:
+            counts["computed"] += 1
+            counts["flagged"] += sum(1 for d in docs if d.get("flags"))
         else:
-            failed += 1
-            errors.append({"job": job.name, "item": item.id, "error": payload})
-            delete_ids.extend(old_outputs)  # a failed recompute must not leave stale values looking current
-            state = {"state": "failed", "error": str(payload)[:2000], "outputs": []}
-        state_docs.append(
-            {"_id": f"{job.name}:{item.id}", "job": job.name, "item": item.id, "sample": item.sample,
-             "job_version": version, "input_fingerprint": fp, "run_id": run_id, "updated_at": now, **state},
-        )
-    # items whose inputs disappeared: their outputs are superseded
-    current = {it.id for it in items}
-    gone = [s for key, s in states.items() if key not in current]
-    for s in gone:
-        delete_ids.extend(s.get("outputs", []))
+            counts["failed"] += 1
+            errors.append({"job": job.name, "item": item.id, "error": error})
+        prop_docs.extend(docs)
+        delete_ids.extend(stale)
+        state_docs.append({"_id": f"{job.name}:{item.id}", "job": job.name, "item": item.id, "sample": item.sample,
+                           "job_version": version, "input_fingerprint": fp, "run_id": run_id, "updated_at": now, **state})
     store.properties.upsert_many(prop_docs)
     if delete_ids:
         store.properties.delete_many({"_id": {"$in": delete_ids}, "origin": "derived"})
     store.job_items.upsert_many(state_docs)
-    if gone:
-        store.job_items.delete_many({"_id": {"$in": [s["_id"] for s in gone]}})
-    return {"items": len(items), "computed": computed, "skipped": skipped, "failed": failed,
-            "superseded": len(gone), "written": len(prop_docs), "flagged": flagged}
+    counts["written"] += len(prop_docs)
+
+
+def _supersede(store, states: dict[str, dict], seen: set[str]) -> int:
+    """Items whose inputs disappeared (stored state, not selected this run): their outputs and state go."""
+    gone = [s for key, s in states.items() if key not in seen]
+    delete_ids = [o for s in gone for o in s.get("outputs", [])]
+    for start in range(0, len(delete_ids), CHUNK_SIZE):
+        store.properties.delete_many({"_id": {"$in": delete_ids[start : start + CHUNK_SIZE]}, "origin": "derived"})
+    for start in range(0, len(gone), CHUNK_SIZE):
+        store.job_items.delete_many({"_id": {"$in": [s["_id"] for s in gone[start : start + CHUNK_SIZE]]}})
+    return len(gone)
+
+
+@contextlib.contextmanager
+def _progress_bar(job: Job, progress: bool):
+    """A tqdm bar of computed items on an interactive terminal (stderr), else a no-op counter."""
+    if not (progress and sys.stderr.isatty()):
+        yield None
+        return
+    from tqdm import tqdm
+
+    # one redraw per chunk (mininterval=0): chunks are large, so this is cheap and always shown
+    with tqdm(desc=job.name, unit="item", file=sys.stderr, leave=False, mininterval=0) as bar:
+        yield bar
+
+
+def _run_job(store, job: Job, samples: list[str] | None, force: bool, executor: _Executor, run_id: str, errors: list,
+             progress: bool = False) -> dict:
+    """One job, streamed: select -> skip what is up to date -> compute and write CHUNK_SIZE items at a
+    time (state recorded per chunk) -> delete the outputs of items that no longer exist."""
+    version = job_version(job)
+    state_query: dict = {"job": job.name}
+    if samples:
+        state_query["sample"] = {"$in": samples}
+    states = {s["item"]: s for s in store.job_items.find(state_query, {"item": 1, "outputs": 1, "input_fingerprint": 1, "job_version": 1})}
+    counts = {"items": 0, "computed": 0, "skipped": 0, "failed": 0, "superseded": 0, "written": 0, "flagged": 0}
+    seen: set[str] = set()
+    with _progress_bar(job, progress) as bar:
+        for chunk in _chunks(_todo(job.select(store, samples), states, version, force, seen, counts), CHUNK_SIZE):
+            results = executor.map(job.name, [it.inputs for it, _ in chunk])
+            _write_chunk(store, job, version, chunk, results, states, run_id, errors, counts)
+            if bar is not None:
+                bar.update(len(chunk))
+    counts["superseded"] = _supersede(store, states, seen)
+    return counts
 
 
 def _load_samples(store, ids: set[str]) -> dict[str, dict]:
@@ -264,7 +313,8 @@ def _property_doc(job: Job, version: str, item: Item, fp: str, out: dict, smp: d
         "provenance": {
             "job": job.name,
             "job_version": version,
-            "code_version": CODE_VERSION,
+            "code_version": package_version(),
+            "versions": provenance_versions(),
             "inputs": item.input_ids,
             "input_fingerprint": fp,
             "parameters": B.stable_json(out.get("parameters") or {}),

@@ -320,7 +320,8 @@ class MeasurementArrays(Document):
 class Provenance(EmbeddedDocument):
     job = StringField()
     job_version = StringField()
-    code_version = StringField()
+    code_version = StringField()  # the installed ionbase version
+    versions = DictField()  # {distribution: version} of ionbase, numpy, scipy, pymatgen, impedance, ...
     inputs = ListField(StringField())
     input_fingerprint = StringField()
     parameters = DictField()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from importlib import metadata
 
 import numpy as np
 import pytest
 import yaml
 
+import ionbase
 from ionbase.analysis.circuits import compile_circuit
 from ionbase.ingest.importer import Importer, ImportOptions
 from ionbase.jobs.runner import run_jobs
@@ -84,7 +86,13 @@ def test_incremental_recompute_with_provenance(store, settings, tmp_path):
     ea = _derived(store, "activation_energy", "A")[0]
     assert ea["value"] == pytest.approx(EA, abs=0.005) and ea["uncertainty"] < 0.01
     prov = ea["provenance"]
-    assert prov["job"] == "arrhenius" and prov["code_version"] and prov["job_version"] and prov["run_id"] == first["run_id"]
+    assert prov["job"] == "arrhenius" and prov["job_version"] and prov["run_id"] == first["run_id"]
+    # every derived value names the installed package and library versions, read from their metadata
+    expected = {d: metadata.version(d) for d in ("ionbase", "numpy", "scipy", "pymatgen", "impedance", "uncertainties", "pint")}
+    derived = list(store.db.properties.find({"origin": "derived"}, {"provenance": 1}))
+    assert len(derived) > 30 and {p["provenance"]["job"] for p in derived} >= {"eis", "arrhenius", "crystallography"}
+    assert all(p["provenance"]["versions"] == expected for p in derived), derived[0]["provenance"]
+    assert all(p["provenance"]["code_version"] == metadata.version("ionbase") == ionbase.__version__ for p in derived)
     assert sorted(prov["inputs"]) == sorted(p["_id"] for p in by_t.values())
     vol = _derived(store, "cell_volume", "A")[0]
     assert vol["value"] == pytest.approx(6.40 * 6.75 * 9.61 * math.sin(math.radians(91.4)), rel=1e-9)
@@ -128,8 +136,11 @@ def test_removed_inputs_supersede_outputs(store, settings, tmp_path):
     assert store.db.properties.count_documents({"origin": "derived"}) == 0
 
 
-def test_dask_cluster_path_and_failing_item(store, settings, tmp_path):
+def test_dask_cluster_path_and_failing_item(store, settings, tmp_path, monkeypatch):
+    import ionbase.jobs.runner as runner
+
     distributed = pytest.importorskip("distributed")
+    monkeypatch.setattr(runner, "CHUNK_SIZE", 3)  # several chunks per job through the cluster
     path = tmp_path / "lab.yaml"
     lab_file(path, {"A": 500.0, "B": 450.0}, bad_cell=True)
     Importer(store, ImportOptions()).run([path])
@@ -149,6 +160,7 @@ def test_process_pool_path(store, settings, tmp_path, monkeypatch):
     import ionbase.jobs.runner as runner
 
     monkeypatch.setattr(runner, "INLINE_THRESHOLD", 1)
+    monkeypatch.setattr(runner, "CHUNK_SIZE", 3)  # several chunks per job through the pool
     path = tmp_path / "lab.yaml"
     lab_file(path, {"A": 500.0})
     Importer(store, ImportOptions()).run([path])
