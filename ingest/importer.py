@@ -19,13 +19,9 @@ hash: nothing is written.
 
 from __future__ import annotations
 
-import datetime as _dt
-import getpass
 import hashlib
 import itertools
 import logging
-import os
-import socket
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +29,7 @@ from typing import Any, Callable, Iterable
 
 import yaml
 
-from ionbase.ingest.batches import COLLECTIONS, history_doc_id, invalidate_changed_samples, resume_rollbacks, rollback  # noqa: F401 (rollback: public here too)
+from ionbase.ingest.batches import COLLECTIONS, rollback  # noqa: F401 (rollback: public here too)
 from ionbase.ingest import progress as progress_mod
 from ionbase.ingest.errors import ImportFailed, Issue, singular
 from ionbase.ingest.loaders import (
@@ -45,16 +41,14 @@ from ionbase.ingest.loaders import (
     dump_records,
     load_lab_file,
 )
+from ionbase.ingest.protocol import Writer, _discard, _now, commit_batch, list_batches, recover, start_batch  # noqa: F401 (list_batches, recover: public here)
 from ionbase.schemas import build as B
 from ionbase.schemas.sources import split_notebook
-from ionbase.store import set_fields
-from ionbase.store.embedded import pid_alive
 
 log = logging.getLogger(__name__)
 
 INSTRUMENT_SUFFIXES = (".mpt", ".mpr", ".dta", ".z", ".txt", ".par", ".cif", ".csv", ".xlsx")
 IGNORED_NAMES = {"readme.md", ".ds_store"}
-_CHUNK = 5000
 
 
 @dataclass
@@ -129,10 +123,6 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def _now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
@@ -591,19 +581,10 @@ class Importer:
             report.rejected_file = self._write_rejected(rejected)
         batch_id = None
         if not self.opt.dry_run:
-            batch_id = "imp-" + _now().strftime("%Y%m%dT%H%M%S") + "-" + os.urandom(3).hex()
-            self.db.import_batches.insert_one({
-                "_id": batch_id,
-                "status": "pending",
-                "files": list(file_meta.values()),
-                "user": self.opt.user or _user(),
-                "started_at": _now(),
-                "errors": [i.to_dict() for i in report.errors][:1000],
-                "options": {"skip_invalid": self.opt.skip_invalid, "pid": os.getpid(), "host": socket.gethostname()},
-            })
+            batch_id = start_batch(self.db, file_meta, report.errors, self.opt.user, self.opt.skip_invalid)
             report.batch_id = batch_id
         stage = self.opt.on_stage or (lambda name: None)
-        writer = _Writer(self, batch_id, stage)
+        writer = Writer(self.store, batch_id, stage)
         try:
             plan = _Plan(sink=writer)
             self._build(loaded_files, plan, ImportReport(None, "second pass", self.opt.dry_run), [])
@@ -623,36 +604,9 @@ class Importer:
         if self.opt.dry_run:
             report.status = "dry_run"
             return report
-        self.db.import_batches.update_one({"_id": batch_id}, {"$set": {
-            "counts": report.counts, "touched_samples": report.touched_samples[:10000]}})
-        if report.counts["total"]["new"] == 0 and report.counts["total"]["changed"] == 0:
-            self.db.import_batches.update_one({"_id": batch_id}, {"$set": {"status": "committed", "finished_at": _now()}})
-            report.status = "committed"
-            return report
-        stage("staged")
-        # the commit point: one document update
-        self.db.import_batches.update_one({"_id": batch_id}, {"$set": {"status": "committing"}})
-        stage("committing")
-        _apply_staged(self.db, batch_id, stage)
-        _mark_stale(self.db, writer.changed_ids)
-        invalidate_changed_samples(self.db, batch_id)
-        self.db.import_batches.update_one({"_id": batch_id}, {"$set": {"status": "committed", "finished_at": _now()}})
+        commit_batch(self.db, batch_id, report.counts, report.touched_samples, writer.changed_ids, stage)
         report.status = "committed"
         return report
-
-    def _insert_or_replace(self, coll: str, docs: list[dict]) -> None:
-        import pymongo
-        from pymongo.errors import BulkWriteError
-
-        try:
-            self.db[coll].insert_many(docs, ordered=False)
-        except BulkWriteError as exc:
-            dup_ids = {e["op"]["_id"] for e in exc.details.get("writeErrors", []) if e.get("code") == 11000}
-            other = [e for e in exc.details.get("writeErrors", []) if e.get("code") != 11000]
-            if other:
-                raise
-            # leftovers of an abandoned batch with the same ids: replace them
-            self.db[coll].bulk_write([pymongo.ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in docs if doc["_id"] in dup_ids])
 
     def _write_rejected(self, rejected: list[tuple[LoadedFile, RawRecord]]) -> str:
         folder = Path(self.opt.rejected_dir or ".")
@@ -695,168 +649,11 @@ def _specific_capacity_scale(unit: str, metadata: dict, payload: dict, fieldname
     return per_mass / mass_g
 
 
-class _Writer:
-    """Second-pass sink: buffers documents per collection, diffs each chunk against the store,
-    inserts new documents (carrying the pending batch id) and stages changed ones."""
-
-    def __init__(self, importer: "Importer", batch_id: str | None, stage: Callable[[str], None]):
-        self.importer = importer
-        self.db = importer.db
-        self.batch_id = batch_id
-        self.stage = stage
-        self.now = _now()
-        self.hidden = set(importer.store.hidden_batches()) - ({batch_id} if batch_id else set())
-        self.buffers: dict[str, list[dict]] = {c: [] for c in COLLECTIONS}
-        self.counts: dict = {c: {"new": 0, "changed": 0, "unchanged": 0} for c in COLLECTIONS}
-        self.touched: set[str] = set()
-        self.changed_ids: list[str] = []
-
-    def __call__(self, coll: str, doc: dict) -> None:
-        buf = self.buffers[coll]
-        buf.append(doc)
-        if len(buf) >= _CHUNK:
-            self.flush(coll)
-
-    def flush(self, coll: str) -> None:
-        docs, self.buffers[coll] = self.buffers[coll], []
-        if not docs:
-            return
-        existing = {d["_id"]: d for d in self.db[coll].find({"_id": {"$in": [d["_id"] for d in docs]}},
-                                                             {"_id": 1, "content_hash": 1, "batch_id": 1})}
-        new, changed = [], []
-        for doc in docs:
-            old = existing.get(doc["_id"])
-            if old is None or old.get("batch_id") in self.hidden:
-                new.append(doc)
-            elif old.get("content_hash") != doc.get("content_hash"):
-                changed.append(doc)
-            else:
-                self.counts[coll]["unchanged"] += 1
-                continue
-            if coll == "samples":
-                self.touched.add(doc["_id"])
-            elif coll in ("properties", "measurements", "structures"):
-                self.touched.add(doc["sample"])
-        self.counts[coll]["new"] += len(new)
-        self.counts[coll]["changed"] += len(changed)
-        self.changed_ids.extend(d["_id"] for d in changed)
-        if self.batch_id is None:  # dry run: count only
-            return
-        if new:
-            self.importer._insert_or_replace(coll, [_clean(d, self.batch_id, self.now) for d in new])
-            self.stage(f"inserted:{coll}")
-        if changed:
-            self.db.import_staging.insert_many([
-                {"_id": f"{self.batch_id}:{coll}:{d['_id']}", "batch_id": self.batch_id, "coll": coll,
-                 "doc": _clean(d, self.batch_id, self.now)}
-                for d in changed
-            ])
-
-    def close(self) -> None:
-        for coll in COLLECTIONS:
-            self.flush(coll)
-
-
-def _discard(db, batch_id: str, why: str) -> None:
-    """Delete everything a never-committed batch wrote and mark it failed."""
-    for coll in COLLECTIONS:
-        db[coll].delete_many({"batch_id": batch_id})
-    db.import_staging.delete_many({"batch_id": batch_id})
-    db.import_batches.update_one({"_id": batch_id}, {"$set": {"status": "failed", "finished_at": _now(),
-                                                              "errors": [{"message": why}]}})
-
-
 class _Rejected(Exception):
     def __init__(self, issue: Issue):
         self.issue = issue
         super().__init__(str(issue))
 
-
-def _clean(doc: dict, batch_id: str, now) -> dict:
-    out = {k: v for k, v in doc.items() if not k.startswith("_") or k == "_id"}
-    out["batch_id"] = batch_id
-    out["updated_at"] = now
-    return out
-
-
-def _apply_staged(db, batch_id: str, stage: Callable[[str], None] = lambda s: None) -> None:
-    """Apply staged replacements of a committing batch, saving previous versions (idempotent)."""
-    import pymongo
-
-    while True:
-        staged = list(db.import_staging.find({"batch_id": batch_id}).limit(_CHUNK))
-        if not staged:
-            break
-        ids_by_coll: dict[str, list[str]] = defaultdict(list)
-        for s in staged:
-            ids_by_coll[s["coll"]].append(s["doc"]["_id"])
-        for coll, ids in ids_by_coll.items():
-            current = {d["_id"]: d for d in db[coll].find({"_id": {"$in": ids}})}
-            history = [
-                pymongo.ReplaceOne({"_id": f"{batch_id}:{coll}:{i}"}, {"_id": f"{batch_id}:{coll}:{i}", "batch_id": batch_id, "coll": coll, "doc": current[i]}, upsert=True)
-                for i in ids if i in current and current[i].get("batch_id") != batch_id
-            ]
-            if history:
-                db.import_history.bulk_write(history, ordered=False)
-            docs = [s["doc"] for s in staged if s["coll"] == coll]
-            db[coll].bulk_write([pymongo.ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in docs], ordered=False)
-            stage(f"applied:{coll}")
-        db.import_staging.delete_many({"_id": {"$in": [s["_id"] for s in staged]}})
-
-
-def _mark_stale(db, changed_ids: list[str], max_depth: int = 5) -> int:
-    """Derived properties computed from a changed record are stale until recomputed, and so are
-    the derived properties computed from those (e.g. an activation energy fitted to EIS-derived
-    conductivities), up to ``max_depth`` levels."""
-    n = 0
-    frontier = list(changed_ids)
-    seen: set[str] = set()
-    for _ in range(max_depth):
-        found: list[str] = []
-        for start in range(0, len(frontier), _CHUNK):
-            part = frontier[start : start + _CHUNK]
-            query = {"origin": "derived", "provenance.inputs": {"$in": part}}
-            ids = [d["_id"] for d in db.properties.find(query, {"_id": 1}) if d["_id"] not in seen]
-            if ids:
-                n += set_fields(db.properties, {"_id": {"$in": ids}}, {"stale": True})
-                found.extend(ids)
-        if not found:
-            break
-        seen.update(found)
-        frontier = found
-    return n
-
-
-def recover(store, *, force: bool = False) -> list[dict]:
-    """Finish or clean away batches whose importing process died.
-
-    ``pending`` batches (never committed, never visible) are deleted; ``committing`` batches are
-    rolled forward; interrupted rollbacks are finished (their entries list the ``samples`` whose
-    derived values must be recomputed). Returns what was done.
-    """
-    db = store.db
-    done = resume_rollbacks(store, force=force)
-    here = socket.gethostname()
-    for batch in db.import_batches.find({"status": {"$in": ["pending", "committing"]}}):
-        opts = batch.get("options") or {}
-        if not force and opts.get("host") == here and pid_alive(opts.get("pid")) and opts.get("pid") != os.getpid():
-            continue  # another live import
-        if batch["status"] == "committing":
-            _apply_staged(db, batch["_id"])
-            _mark_stale(db, [history_doc_id(h) for h in db.import_history.find({"batch_id": batch["_id"]}, {"_id": 1})])
-            invalidate_changed_samples(db, batch["_id"])
-            db.import_batches.update_one({"_id": batch["_id"]}, {"$set": {"status": "committed", "finished_at": _now(), "recovered": "rolled forward"}})
-            done.append({"batch": batch["_id"], "action": "rolled forward"})
-        else:
-            _discard(db, batch["_id"], "import process died before commit; cleaned")
-            done.append({"batch": batch["_id"], "action": "cleaned"})
-    return done
-
-
-def list_batches(store, limit: int = 50) -> list[dict]:
-    return list(
-        store.db.import_batches.find({}, {"files.path": 0, "errors": 0, "touched_samples": 0, "rollback.samples": 0}).sort("started_at", -1).limit(limit)
-    )
 
 
 def _merge_fragments(loaded_files: list[LoadedFile], report: ImportReport) -> None:
@@ -934,9 +731,3 @@ def _detect(path: Path) -> str:
     except Exception:
         return "unknown"
 
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"
