@@ -15,8 +15,8 @@ from typing import Any, Iterator
 
 from ionbase.ingest.errors import Issue
 from ionbase.ingest.loaders import LoadedFile, LoadError, RawRecord
-from ionbase.ingest.table_quantities import CellError, Column, looks_numeric, quantity_fields
-from ionbase.schemas import registry
+from ionbase.ingest.table_quantities import CellError, Column, looks_numeric
+from ionbase.ingest.table_rows import TableRecords, _RowError, row_to_records
 from ionbase.schemas.units import UnitError, parse_unit, text_unit
 
 _HEADER_RE = re.compile(r"^\s*(?P<name>[^()\[\]]+?)\s*(?:[(\[](?P<unit>[^()\[\]]*)[)\]])?\s*$")
@@ -172,57 +172,65 @@ def _load_workbook(path: Path) -> LoadedFile:
 
 def _convert_tables(loaded: LoadedFile, tables) -> None:
     """Turn each table into records; steps rows are attached to their samples."""
-    name = loaded.path.name
-    steps_by_sample: dict[str, list[tuple[int, dict]]] = {}
-    samples: list[RawRecord] = []
-    materials: dict[str, dict] = {}
-    structures: dict[tuple[str, str], RawRecord] = {}
-    site_rows: list[tuple[int, str, dict]] = []
+    out = TableRecords(loaded)
     for sheet, rows in tables:
-        header_row = next(rows, None)
-        if header_row is None:
+        _convert_table(out, sheet, rows)
+    _join_steps_and_sites(out)
+
+
+def _convert_table(out: TableRecords, sheet: str | None, rows) -> None:
+    """The records of one table (a streamed kind is only noted, to be read again when written)."""
+    loaded = out.loaded
+    name = loaded.path.name
+    header_row = next(rows, None)
+    if header_row is None:
+        return
+    header_line, header = header_row
+    columns = [_split_header(c) for c in header]
+    names = [c[0] for c in columns]
+    kind = SHEET_KINDS.get(str(sheet).strip().lower()) if sheet else None
+    kind = kind or _kind_from_columns(set(names))
+    where = f"sheet '{sheet}'" if sheet else "table"
+    if kind is None:
+        loaded.issues.append(Issue(name, f"cannot tell what the {where} holds from its columns {names}; "
+                                   "see docs/import-template.md", row=header_line))
+        return
+    if kind in STREAMED_KINDS:
+        loaded.streams.append(_stream(loaded.path, sheet, kind, dict(loaded.source)))
+        return
+    for item in _table_rows(name, header, columns, rows):
+        if isinstance(item, Issue):
+            loaded.issues.append(item)
             continue
-        header_line, header = header_row
-        columns = [_split_header(c) for c in header]
-        names = [c[0] for c in columns]
-        kind = SHEET_KINDS.get(str(sheet).strip().lower()) if sheet else None
-        kind = kind or _kind_from_columns(set(names))
-        where = f"sheet '{sheet}'" if sheet else "table"
-        if kind is None:
-            loaded.issues.append(Issue(name, f"cannot tell what the {where} holds from its columns {names}; "
-                                       "see docs/import-template.md", row=header_line))
-            continue
-        if kind in STREAMED_KINDS:
-            loaded.streams.append(_stream(loaded.path, sheet, kind, dict(loaded.source)))
-            continue
-        for item in _table_rows(name, header, columns, rows):
-            if isinstance(item, Issue):
-                loaded.issues.append(item)
-                continue
-            lineno, row, cols = item
-            ref = f"{where} row {lineno}"
-            try:
-                _row_to_records(kind, row, lineno, ref, loaded, samples, materials, steps_by_sample, structures, site_rows, cols)
-            except (_RowError, CellError) as exc:
-                loaded.issues.append(_row_issue(name, exc, lineno, sheet, cols))
-    for rec in samples:
+        lineno, row, cols = item
+        try:
+            row_to_records(kind, row, lineno, f"{where} row {lineno}", out, cols)
+        except (_RowError, CellError) as exc:
+            loaded.issues.append(_row_issue(name, exc, lineno, sheet, cols))
+
+
+def _join_steps_and_sites(out: TableRecords) -> None:
+    """Steps rows onto their samples and site rows onto their structures (or, for samples and
+    structures in another file of the batch, as fragments the importer merges); materials first."""
+    loaded = out.loaded
+    for rec in out.samples:
         label = str(rec.data.get("label"))
-        steps = sorted(steps_by_sample.pop(label, []), key=lambda t: t[0])
+        steps = sorted(out.steps_by_sample.pop(label, []), key=lambda t: t[0])
         if steps:
             rec.data["steps"] = [s for _o, s, _l in steps]
-    for label, steps in steps_by_sample.items():
+    for label, steps in out.steps_by_sample.items():
         # steps for samples defined in another file of the batch: the importer merges them
         ordered = [s for _o, s, _l in sorted(steps, key=lambda t: t[0])]
         loaded.records.append(RawRecord("sample_steps", {"sample": label, "steps": ordered}, steps[0][2], f"steps of {label}"))
-    for lineno, key, site in site_rows:
-        st = structures.get(key)
+    for lineno, key, site in out.site_rows:
+        st = out.structures.get(key)
         if st is None:
             loaded.records.append(RawRecord("structure_sites", {"sample": key[0], "phase": key[1], "site": site}, lineno, f"site row {lineno}"))
             continue
         phase = st.data["phases"][0]
         phase.setdefault("sites", []).append(site)
-    loaded.records[:0] = [RawRecord("material", m, None, f"material {k}") for k, m in materials.items()]
-    loaded.records.extend(structures.values())
+    loaded.records[:0] = [RawRecord("material", m, None, f"material {k}") for k, m in out.materials.items()]
+    loaded.records.extend(out.structures.values())
 
 
 #: tables of one record per row, streamed from the file rather than held in memory
@@ -238,10 +246,6 @@ def _row_issue(name: str, exc: _RowError | CellError, lineno: int, sheet: str | 
     key = exc.column if isinstance(exc, CellError) else exc.field
     column = cols[key].text if key in cols else None
     return Issue(name, exc.message, row=lineno, field=key, record=f"sheet '{sheet}'" if sheet else None, column=column)
-
-
-def _as_written(cols: dict[str, Column]) -> dict[str, str]:
-    return {k: c.text for k, c in cols.items()}
 
 
 def _columns(header: list, columns: list) -> dict[str, Column]:
@@ -343,7 +347,7 @@ def _stream(path: Path, sheet: str | None, kind: str, source: dict):
                 ref = f"{where} row {lineno}"
                 sink.records = []
                 try:
-                    _row_to_records(kind, row, lineno, ref, sink, [], {}, {}, {}, [], cols)
+                    row_to_records(kind, row, lineno, ref, TableRecords(sink), cols)
                 except (_RowError, CellError) as exc:
                     yield _row_issue(name, exc, lineno, sheet, cols)
                     continue
@@ -352,12 +356,6 @@ def _stream(path: Path, sheet: str | None, kind: str, source: dict):
             close()
 
     return records
-
-
-class _RowError(Exception):
-    def __init__(self, message: str, field: str | None = None):
-        self.message, self.field = message, field
-        super().__init__(message)
 
 
 _INT = re.compile(r"^[-+]?\d+$")
@@ -385,184 +383,3 @@ def _cell(cell: Any, unit: str | None) -> Any:
     if unit and isinstance(cell, (int, float)) and not isinstance(cell, bool):
         return {"value": cell, "unit": unit}
     return cell
-
-
-def _text(v: Any) -> str:
-    if isinstance(v, dict):
-        return str(v["value"])
-    return str(v).strip()
-
-
-def _row_to_records(kind, row, lineno, ref, loaded, samples, materials, steps_by_sample, structures, site_rows, cols) -> None:
-    src_override = {k: _text(row.pop(k)) for k in ("doi", "notebook", "table", "figure", "section", "quote", "page") if k in row}
-    if kind == "samples":
-        label = row.get("label")
-        if label is None:
-            raise _RowError("a sample row needs a label", "label")
-        formula = row.pop("formula", None)
-        mat_key = row.pop("material", None) or formula
-        if mat_key is None:
-            raise _RowError("a sample row needs a formula or material", "formula")
-        mat_key = _text(mat_key)
-        if formula is not None or any(k in row for k in ("family", "series", "x")):
-            mat = materials.setdefault(mat_key, {"key": mat_key, "formula": _text(formula or mat_key)})
-            if row.get("family"):
-                mat["family"] = _text(row.pop("family"))
-            if row.get("series"):
-                mat["series"] = {"name": _text(row.pop("series")), "parameter": "x"}
-                if row.get("x") is not None:
-                    mat["series"]["nominal"] = row.pop("x")
-        row.pop("family", None)
-        data = {"label": _text(label), "material": mat_key}
-        for k in ("parent", "operator", "date", "notes"):
-            if row.get(k) is not None:
-                data[k] = _text(row.pop(k))
-        if row.get("tags"):
-            data["tags"] = [t.strip() for t in _text(row.pop("tags")).split(";") if t.strip()]
-        extra = set(row) - {"label"}
-        if extra:
-            raise _RowError(f"unknown column(s) {sorted(extra)} in the samples table", sorted(extra)[0])
-        if src_override:
-            data["source"] = src_override
-        samples.append(RawRecord("sample", data, lineno, ref, columns=_as_written(cols)))
-        loaded.records.append(samples[-1])
-    elif kind == "steps":
-        sample = _text(row.pop("sample"))
-        order = row.pop("step", None) or row.pop("order", None) or lineno
-        step = {"type": _text(row.pop("type"))}
-        for k, v in row.items():
-            step[k] = v
-        steps_by_sample.setdefault(sample, []).append((float(_text(order)) if not isinstance(order, (int, float)) else order, step, lineno))
-    elif kind in ("properties", "conductivity"):
-        data, columns = _property_row(kind, row, cols)
-        if src_override:
-            data["source"] = src_override
-        loaded.records.append(RawRecord("property", data, lineno, ref, columns=columns))
-    elif kind == "structures":
-        sample = _text(row.pop("sample"))
-        phase_name = _text(row.pop("phase", "") or "")
-        phase: dict[str, Any] = {}
-        if phase_name:
-            phase["name"] = phase_name
-        if row.get("formula"):
-            phase["formula"] = _text(row.pop("formula"))
-        if row.get("space_group"):
-            sg = _text(row.pop("space_group"))
-            phase["space_group"] = {"symbol": sg}
-        if row.get("space_group_number"):
-            phase["space_group"] = dict(phase.get("space_group", {}), number=int(_num(row.pop("space_group_number"), "space_group_number")))
-        lattice = {}
-        for k in ("a", "b", "c", "alpha", "beta", "gamma"):
-            if k in row:
-                lattice[k] = _with_default_unit(row.pop(k), "Å" if k in "abc" else "degree")
-        if lattice:
-            phase["lattice"] = lattice
-        for k in ("volume", "density", "crystallite_size", "microstrain", "coherence_length", "phase_fraction"):
-            if k in row:
-                phase[k] = row.pop(k)
-        if "z" in row:
-            phase["z"] = int(_num(row.pop("z"), "z"))
-        fit = {}
-        for k in ("rp", "rwp", "rexp", "chi2", "rw"):
-            if k in row:
-                fit[{"rp": "Rp", "rwp": "Rwp", "rexp": "Rexp", "chi2": "chi2", "rw": "Rw"}[k]] = _num(row.pop(k), k)
-        if fit:
-            phase["fit"] = fit
-        data = {"sample": sample, "method": _text(row.pop("method")), "phases": [phase]}
-        for k in ("radiation", "notes", "label"):
-            if k in row:
-                data[k] = _text(row.pop(k))
-        for k in ("wavelength", "temperature"):
-            if k in row:
-                data[k] = row.pop(k)
-        if row:
-            raise _RowError(f"unknown column(s) {sorted(row)} in the structures table", sorted(row)[0])
-        if src_override:
-            data["source"] = src_override
-        structures[(sample, phase_name)] = RawRecord("structure", data, lineno, ref, columns=_as_written(cols))
-    elif kind == "sites":
-        sample = _text(row.pop("sample"))
-        phase_name = _text(row.pop("phase", "") or "")
-        site: dict[str, Any] = {"label": _text(row.pop("label", row.get("element"))),
-                                "species": {_text(row.pop("element")): _num(row.pop("occupancy"), "occupancy")}}
-        for k in ("wyckoff",):
-            if k in row:
-                site[k] = _text(row.pop(k))
-        if "multiplicity" in row:
-            site["multiplicity"] = int(_num(row.pop("multiplicity"), "multiplicity"))
-        for k in ("x", "y", "z", "b", "u"):
-            if k in row:
-                site[k.upper() if k in "bu" else k] = row.pop(k) if isinstance(row.get(k), str) else _num(row.pop(k), k)
-        if row:
-            raise _RowError(f"unknown column(s) {sorted(row)} in the sites table", sorted(row)[0])
-        site_rows.append((lineno, (sample, phase_name), site))
-    elif kind == "manifest":
-        data = {"sample": _text(row.pop("sample")), "file": _text(row.pop("file")),
-                "kind": _text(row.pop("kind", "impedance_spectrum"))}
-        cell = {}
-        for k in ("thickness", "area", "diameter", "electrodes", "blocking"):
-            if k in row:
-                cell[k] = row.pop(k) if not isinstance(row[k], str) or k in ("electrodes", "blocking") else row.pop(k)
-        if cell:
-            data["cell"] = cell
-        for k in ("temperature", "label", "method", "notes"):
-            if k in row:
-                data[k] = row.pop(k)
-        if row:
-            raise _RowError(f"unknown column(s) {sorted(row)} in the manifest", sorted(row)[0])
-        if src_override:
-            data["source"] = src_override
-        loaded.records.append(RawRecord("measurement", data, lineno, ref, columns=_as_written(cols)))
-
-
-def _property_row(kind: str, row: dict, cols: dict[str, Column]) -> tuple[dict, dict[str, str]]:
-    """The property record of a properties/conductivity row, and its fields' columns as written."""
-    if kind == "conductivity":
-        carrier = _text(row.pop("carrier", "ionic")).lower()
-        name = {"ionic": "ionic_conductivity", "electronic": "electronic_conductivity", "total": "total_conductivity"}.get(carrier)
-        if name is None:
-            raise _RowError(f"carrier must be ionic, electronic or total, got {carrier!r}", "carrier")
-        value_col = "conductivity"
-    else:
-        name, value_col = _text(row.pop("property")), "value"
-    ptype = registry.PROPERTIES.get(name)
-    columns = {"sample": "sample", "name": "property", "value": value_col, "unit": "unit", "uncertainty": "uncertainty",
-               "qualifier": "qualifier", "notes": "notes"}
-    data: dict[str, Any] = {"sample": _text(row.pop("sample")), "name": name,
-                            **quantity_fields(row, value_col, cols, ptype.quantity if ptype else None)}
-    for k in ("qualifier", "notes"):
-        if k in row:
-            data[k] = row.pop(k)
-    cond = {}
-    for k in list(row):
-        if k in registry.CONDITIONS:
-            cond[k] = row.pop(k)
-            columns[f"conditions.{k}"] = k
-    if row:
-        raise _RowError(f"unknown column(s) {sorted(cols[k].text for k in row)}; conditions must be one of "
-                        f"{sorted(registry.CONDITIONS)}", sorted(row)[0])
-    if cond:
-        data["conditions"] = cond
-    return data, {f: cols[c].text for f, c in columns.items() if c in cols}
-
-
-def _num(v: Any, field: str) -> float:
-    if isinstance(v, dict):
-        v = v["value"]
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return float(v)
-    text = str(v).strip()
-    if re.fullmatch(r"-?\d+,\d+", text):
-        text = text.replace(",", ".")
-    try:
-        return float(text)
-    except ValueError:
-        raise _RowError(f"expected a number, got {v!r}", field) from None
-
-
-def _with_default_unit(v: Any, unit: str) -> Any:
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return {"value": v, "unit": unit}
-    if isinstance(v, str) and re.fullmatch(r"[-+\d.eE]+(\(\d+\))?", v.strip()):
-        return f"{v.strip()} {unit}"
-    return v

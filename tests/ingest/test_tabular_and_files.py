@@ -144,3 +144,15 @@ def test_cycling_files_and_cif_through_records(store, settings, tmp_path):
     ret = store.db.properties.find_one({"name": "capacity_retention", "measurement": None, "sample_label": "C1",
                                         "provenance.inputs": store.db.measurements.find_one({"label": "summary"})["_id"]})
     assert ret["value"] == pytest.approx(182.4 / 181.2 * 100) and ret["conditions"]["cycle_number"] == 4
+
+
+def test_step_order_that_is_not_a_number_names_row_and_column(store, tmp_path):
+    """A steps row whose 'step' cell is text is refused naming file, row and column (it used to
+    escape as a bare ValueError), and nothing of the batch is written."""
+    (tmp_path / "samples.csv").write_text("# notebook: NB-7 p.12\nlabel,formula\nS1,Na3InCl6\n")
+    (tmp_path / "steps.csv").write_text("# notebook: NB-7 p.12\nsample,step,type,duration (h)\nS1,first,ball_milling,4\n")
+    with pytest.raises(ImportFailed) as err:
+        _run(store, [tmp_path / "samples.csv", tmp_path / "steps.csv"])
+    issue = [i for i in err.value.issues if i.file == "steps.csv"][0]
+    assert str(issue) == "steps.csv, row 3, column 'step': expected a number, got 'first'"
+    assert store.db.samples.count_documents({}) == 0

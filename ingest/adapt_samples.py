@@ -1,0 +1,89 @@
+"""Adapter for materials, samples and synthesis routes: records -> documents, with a sample's
+material, parent and route resolved in the batch or in the store."""
+
+from __future__ import annotations
+
+from ionbase.ingest.loaders import LoadedFile, RawRecord
+from ionbase.ingest.planning import Plan, content_hash
+from ionbase.schemas import build as B
+
+
+def material_from_ref(db, ref: str, lf: LoadedFile, plan: Plan, rec: RawRecord) -> dict:
+    """A sample may name its material by formula when the file does not declare it."""
+    try:
+        mat = B.build_material({"key": ref, "formula": ref}, lf.source, f"{rec.ref}.material")
+    except B.RecordError:
+        raise B.RecordError(f"material {ref!r} is neither declared in this file nor a formula pymatgen can parse", f"{rec.ref}.material") from None
+    existing = db.materials.find_one({"_id": mat["_id"]})
+    if existing:
+        return existing
+    plan.add("materials", mat, (lf.path.name, rec.row))
+    return mat
+
+
+def sample_doc(db, lf: LoadedFile, rec: RawRecord, plan: Plan, materials_by_key: dict) -> dict:
+    """The sample document of a record, its material attached as ``_material`` (RecordError if bad)."""
+    smp = B.build_sample(rec.data, lf.source, rec.ref)
+    mref = smp.pop("_material_ref")
+    mat = materials_by_key.get((str(lf.path), mref)) or material_from_ref(db, mref, lf, plan, rec)
+    smp["material"] = mat["_id"]
+    smp["_material"] = mat
+    return smp
+
+
+def sample_from_db(store, skey: str, label: str) -> dict | None:
+    """A committed sample of the store, its material attached as ``_mat``."""
+    doc = store.db.samples.find_one(store.visible({"source_key": skey, "label": label}))
+    if doc is None:
+        return None
+    doc["_mat"] = store.db.materials.find_one({"_id": doc["material"]}) or {}
+    return doc
+
+
+def route_steps(db, sample: dict, plan: Plan) -> list[dict]:
+    rid = sample.get("route")
+    route = plan.docs["routes"].get(rid) or (db.routes.find_one({"_id": rid}) if rid else None)
+    return list(route["steps"]) if route else []
+
+
+def route_for(store, smp: dict, rec: RawRecord, plan: Plan, samples_by_key: dict, resolved: dict) -> dict:
+    """The route of a sample: its parent's steps (parent in this batch or the store) then its own."""
+    parent_label = smp.pop("_parent_ref", None)
+    steps = smp.get("own_steps", [])
+    if parent_label is not None:
+        parent = samples_by_key.get((smp["source_key"], parent_label))
+        if parent is not None and parent["_id"] not in resolved:
+            raise B.RecordError(f"parent {parent_label!r} is invalid or part of a cycle", f"{rec.ref}.parent")
+        if parent is None:
+            parent = sample_from_db(store, smp["source_key"], parent_label)
+        if parent is None:
+            raise B.RecordError(f"parent sample {parent_label!r} not found in this batch or the store", f"{rec.ref}.parent")
+        smp["parent"] = parent["_id"]
+        parent_steps = route_steps(store.db, parent, plan)
+        steps = [dict(s) for s in parent_steps] + [dict(s, order=len(parent_steps) + i) for i, s in enumerate(smp.get("own_steps", []))]
+    return B.build_route(steps)
+
+
+def denormalize_sample(smp: dict, route: dict, mat: dict) -> None:
+    """Copy what queries filter samples by (formula, elements, family, route summary) into the sample."""
+    smp["route"] = route["_id"]
+    smp["reduced_formula"] = mat["reduced_formula"]
+    smp["elements"] = mat["elements"]
+    if mat.get("family"):
+        smp["family"] = mat["family"]
+    smp["summary"] = route["summary"]
+    smp["content_hash"] = content_hash(smp)
+
+
+def resolve_sample(store, label: str, source: dict, samples_by_key: dict, resolved: dict, fieldname: str) -> dict:
+    """The sample a record names: built in this batch (and not rejected) or committed in the store."""
+    skey = B.source_key(source)
+    smp = samples_by_key.get((skey, label))
+    if smp is not None:
+        if smp["_id"] not in resolved:
+            raise B.RecordError(f"sample {label!r} was rejected (see its error)", fieldname)
+        return smp
+    smp = sample_from_db(store, skey, label)
+    if smp is None:
+        raise B.RecordError(f"sample {label!r} not found in this batch or the store (source {skey})", fieldname)
+    return smp

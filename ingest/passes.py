@@ -1,0 +1,161 @@
+"""One pass over a batch's records, building documents into a Plan: materials and samples first
+(across all files, so references resolve in any file order), then routes (parents first), then
+every record that hangs off a sample, each kind through its adapter (ingest/adapt_*.py).
+
+The importer runs it twice: to validate (keeping no large documents) and to write (the Plan's sink
+is the batch writer, ingest/protocol.py).
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any, Callable
+
+from ionbase.ingest import adapt_samples
+from ionbase.ingest.adapt_measurements import add_measurement
+from ionbase.ingest.adapt_properties import add_property
+from ionbase.ingest.adapt_structures import add_structure
+from ionbase.ingest.errors import ImportFailed, Issue
+from ionbase.ingest.loaders import LoadedFile, RawRecord
+from ionbase.ingest.planning import FileReport, ImportReport, Plan, Rejected, content_hash, parents_first
+from ionbase.schemas import build as B
+
+#: record kind -> adapter adding its documents to the plan
+DEPENDENT_ADAPTERS: dict[str, Callable[["BuildPass", LoadedFile, RawRecord, FileReport], None]] = {
+    "property": add_property,
+    "structure": add_structure,
+    "measurement": add_measurement,
+}
+
+
+class BuildPass:
+    """Builds every record of the loaded files into ``plan``; errors go to ``report`` and the
+    refused records to ``rejected``."""
+
+    def __init__(self, store, plan: Plan, report: ImportReport, rejected: list, progress: Any, max_rows: int) -> None:
+        self.store = store
+        self.plan = plan
+        self.report = report
+        self.rejected = rejected
+        self.progress = progress
+        self.max_rows = max_rows
+        self.file_reports: dict[Path, FileReport] = {}
+        self.materials_by_key: dict[tuple[str, str], dict] = {}
+        self.samples_by_key: dict[tuple[str, str], dict] = {}
+        self.resolved: dict[str, dict] = {}
+
+    def run(self, loaded_files: list[LoadedFile]) -> None:
+        for lf in loaded_files:
+            self.file_reports[lf.path] = FileReport(str(lf.path), lf.format, errors=[i.to_dict() for i in lf.issues])
+            self.report.files.append(self.file_reports[lf.path])
+        self._materials(loaded_files)
+        pending = self._samples(loaded_files)
+        self._routes(pending)
+        self._dependents(loaded_files)
+
+    def fail(self, lf: LoadedFile, rec: RawRecord, exc: B.RecordError | str, fieldname: str | None = None) -> None:
+        msg = exc.message if isinstance(exc, B.RecordError) else str(exc)
+        fld = exc.field if isinstance(exc, B.RecordError) else fieldname
+        issue = rec.issue(lf.path.name, msg, fld)
+        self.report.errors.append(issue)
+        self.file_reports[lf.path].errors.append(issue.to_dict())
+        self.rejected.append((lf, rec))
+
+    def add(self, coll: str, doc: dict, where) -> None:
+        """Add a document to the plan (Rejected if its natural key is defined differently elsewhere)."""
+        if "content_hash" not in doc:
+            doc["content_hash"] = content_hash(doc)
+        issue = self.plan.add(coll, doc, where)
+        if issue:
+            raise Rejected(issue)
+
+    def resolve_sample(self, label: str, source: dict, fieldname: str) -> dict:
+        return adapt_samples.resolve_sample(self.store, label, source, self.samples_by_key, self.resolved, fieldname)
+
+    def _materials(self, loaded_files: list[LoadedFile]) -> None:
+        for lf in loaded_files:
+            for rec in lf.records:
+                if rec.kind != "material":
+                    continue
+                self.progress.update(1)
+                try:
+                    mat = B.build_material(rec.data, lf.source, rec.ref)
+                except B.RecordError as exc:
+                    self.fail(lf, rec, exc)
+                    continue
+                issue = self.plan.add("materials", mat, (lf.path.name, rec.row))
+                if issue:
+                    self.fail(lf, rec, issue.message)
+                    continue
+                self.materials_by_key[(str(lf.path), mat["key"])] = mat
+                self.file_reports[lf.path].note({"kind": "material", "id": mat["_id"], "key": mat["key"]})
+
+    def _samples(self, loaded_files: list[LoadedFile]) -> list[tuple[LoadedFile, RawRecord, dict]]:
+        pending: list[tuple[LoadedFile, RawRecord, dict]] = []
+        for lf in loaded_files:
+            for rec in lf.records:
+                if rec.kind != "sample":
+                    continue
+                self.progress.update(1)
+                try:
+                    smp = adapt_samples.sample_doc(self.store.db, lf, rec, self.plan, self.materials_by_key)
+                except B.RecordError as exc:
+                    self.fail(lf, rec, exc)
+                    continue
+                key = (smp["source_key"], smp["label"])
+                if key in self.samples_by_key:
+                    self.fail(lf, rec, B.RecordError(f"duplicate sample label {smp['label']!r} for source {key[0]}", "label"))
+                    continue
+                self.samples_by_key[key] = smp
+                pending.append((lf, rec, smp))
+        return pending
+
+    def _routes(self, pending: list[tuple[LoadedFile, RawRecord, dict]]) -> None:
+        # routes need parents first
+        for lf, rec, smp in parents_first(pending):
+            try:
+                route = adapt_samples.route_for(self.store, smp, rec, self.plan, self.samples_by_key, self.resolved)
+            except B.RecordError as exc:
+                self.fail(lf, rec, exc)
+                continue
+            route["content_hash"] = content_hash(route)
+            self.plan.add("routes", route, (lf.path.name, rec.row))
+            mat = smp.pop("_material")
+            adapt_samples.denormalize_sample(smp, route, mat)
+            issue = self.plan.add("samples", smp, (lf.path.name, rec.row))
+            if issue:
+                self.fail(lf, rec, issue.message)
+                continue
+            self.resolved[smp["_id"]] = smp
+            smp["_mat"] = mat
+            self.file_reports[lf.path].note({"kind": "sample", "id": smp["_id"], "label": smp["label"]})
+
+    def _dependents(self, loaded_files: list[LoadedFile]) -> None:
+        # everything that hangs off a sample, streamed tables read from their files again
+        seen = 0
+        for lf in loaded_files:
+            for rec in itertools.chain(lf.records, lf.streamed()):
+                if isinstance(rec, Issue):  # a malformed row of a streamed table
+                    self.report.errors.append(rec)
+                    self.file_reports[lf.path].errors.append(rec.to_dict())
+                    continue
+                if rec.kind in ("material", "sample"):
+                    continue
+                seen += 1
+                if seen > self.max_rows:
+                    raise ImportFailed([Issue("batch", f"more than {self.max_rows} records in one batch "
+                                               "(IONBASE_MAX_ROWS_PER_BATCH); split the import")])
+                self.progress.update(1)
+                self._dependent(lf, rec)
+
+    def _dependent(self, lf: LoadedFile, rec: RawRecord) -> None:
+        adapter = DEPENDENT_ADAPTERS.get(rec.kind)
+        if adapter is None:
+            return
+        try:
+            adapter(self, lf, rec, self.file_reports[lf.path])
+        except B.RecordError as exc:
+            self.fail(lf, rec, exc)
+        except Rejected as exc:
+            self.fail(lf, rec, exc.issue.message, exc.issue.field)

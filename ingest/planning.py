@@ -1,0 +1,257 @@
+"""Planning an import: options, reports, the files of a batch, and what a pass over it built.
+
+Used by ingest/importer.py (the flow), ingest/passes.py (the build passes) and the adapters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from ionbase.ingest.errors import ImportFailed, Issue, singular
+from ionbase.ingest.validation import check_document
+from ionbase.ingest.loaders import LAB_RECORD_SUFFIXES, TABULAR_SUFFIXES, LoadedFile, RawRecord
+from ionbase.schemas import build as B
+from ionbase.schemas.sources import split_notebook
+
+
+
+def data_suffixes() -> tuple[str, ...]:
+    """Suffixes of lab records, tables and every registered instrument format (at call time)."""
+    from ionbase.ingest.parsers import registry
+
+    return LAB_RECORD_SUFFIXES + TABULAR_SUFFIXES + registry.suffixes()
+
+
+
+IGNORED_NAMES = {"readme.md", ".ds_store"}
+
+
+@dataclass
+class ImportOptions:
+    dry_run: bool = False
+    skip_invalid: bool = False
+    user: str | None = None
+    progress: bool = False
+    max_file_bytes: int = 200 * 1024 * 1024
+    max_rows: int = 2_000_000
+    rejected_dir: Path | None = None
+    #: test hook: called with a stage name during the write phase
+    on_stage: Callable[[str], None] | None = None
+
+
+#: records listed one by one in a file's report; beyond this only the counts by kind grow
+MAX_LISTED = 1000
+
+
+@dataclass
+class FileReport:
+    path: str
+    format: str
+    records: list[dict] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+    sha256: str | None = None
+    size: int | None = None
+    kinds: dict = field(default_factory=dict)
+    unlisted: int = 0
+
+    def note(self, entry: dict) -> None:
+        """Count a record by kind; list it while the report is short."""
+        self.kinds[entry["kind"]] = self.kinds.get(entry["kind"], 0) + 1
+        if len(self.records) < MAX_LISTED:
+            self.records.append(entry)
+        else:
+            self.unlisted += 1
+
+
+@dataclass
+class ImportReport:
+    batch_id: str | None
+    status: str
+    dry_run: bool
+    files: list[FileReport] = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+    errors: list[Issue] = field(default_factory=list)
+    touched_samples: list[str] = field(default_factory=list)
+    changed_ids: list[str] = field(default_factory=list)
+    rejected_file: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "batch_id": self.batch_id,
+            "status": self.status,
+            "dry_run": self.dry_run,
+            "counts": self.counts,
+            "files": [
+                {"path": f.path, "format": f.format, "sha256": f.sha256, "counts": f.kinds, "records": f.records,
+                 "unlisted_records": f.unlisted, "errors": f.errors}
+                for f in self.files
+            ],
+            "errors": [i.to_dict() for i in self.errors],
+            "touched_samples": self.touched_samples,
+            "rejected_file": self.rejected_file,
+        }
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files named, and data files found below folders (sorted, deterministic)."""
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if f.is_file() and f.name.lower() not in IGNORED_NAMES and not any(
+                    part.startswith(".") for part in f.relative_to(p).parts
+                ) and f.suffix.lower() in data_suffixes():
+                    out.append(f)
+        elif p.exists():
+            out.append(p)
+        else:
+            raise ImportFailed([Issue(str(p), "no such file or folder")])
+    seen, unique = set(), []
+    for f in out:
+        r = f.resolve()
+        if r not in seen:
+            seen.add(r)
+            unique.append(f)
+    return unique
+
+
+#: collections whose documents a plan keeps whole (samples need their material and route)
+SMALL_COLLECTIONS = ("materials", "routes", "samples")
+
+
+class Plan:
+    """What a pass over the batch built: small collections whole, the rest as content hashes.
+
+    Documents of the large collections (properties, measurements, ...) go to ``sink`` as they are
+    built (the writer, in the second pass) and are not kept: memory stays bounded by the samples.
+    """
+
+    def __init__(self, sink: Callable[[str, dict], None] | None = None) -> None:
+        self.docs: dict[str, dict[str, dict]] = {c: {} for c in SMALL_COLLECTIONS}
+        self.hashes: dict[str, str] = {}
+        self.origin: dict[str, tuple[str, Any]] = {}  # doc id -> (file, row)
+        self.sink = sink
+
+    def add(self, coll: str, doc: dict, where: tuple[str, Any]) -> Issue | None:
+        check_document(coll, doc, where)  # against schemas.documents, before the writer (sink) gets it
+        if coll in self.docs:
+            existing = self.docs[coll].get(doc["_id"])
+            old_hash = existing.get("content_hash") if existing is not None else None
+        else:
+            existing = old_hash = self.hashes.get(doc["_id"])
+        if existing is not None:
+            if old_hash != doc.get("content_hash"):
+                first = self.origin.get(doc["_id"], ("?", None))
+                return Issue(
+                    where[0], f"duplicate natural key: {singular(coll)} {doc['_id']} is also defined, differently, "
+                    f"in {first[0]}" + (f" row {first[1]}" if first[1] else ""), row=where[1],
+                )
+            return None
+        if coll in self.docs:
+            self.docs[coll][doc["_id"]] = doc
+        else:
+            self.hashes[doc["_id"]] = doc["content_hash"]
+            if self.sink is not None:
+                self.sink(coll, doc)
+        self.origin.setdefault(doc["_id"], where)
+        return None
+
+
+def content_hash(doc: dict) -> str:
+    return B.stable_hash({k: v for k, v in doc.items() if k not in ("_id", "content_hash", "batch_id", "updated_at")})
+
+
+class Rejected(Exception):
+    """A record refused while adding it to the plan (e.g. a natural key defined twice, differently)."""
+
+    def __init__(self, issue: Issue):
+        self.issue = issue
+        super().__init__(str(issue))
+
+
+def merge_fragments(loaded_files: list[LoadedFile], report: ImportReport) -> None:
+    """Attach steps and sites given in one table file to samples and structures of another."""
+    def skey(lf: LoadedFile, data: dict) -> str:
+        src = {**lf.source, **(data.get("source") or {})}
+        return str(src.get("doi") or split_notebook(src.get("notebook") or "")[0])
+
+    samples = {(skey(lf, r.data), str(r.data.get("label"))): r for lf in loaded_files for r in lf.records if r.kind == "sample"}
+    structures = {}
+    for lf in loaded_files:
+        for r in lf.records:
+            if r.kind == "structure":
+                for ph in r.data.get("phases") or [{}]:
+                    structures[(skey(lf, r.data), str(r.data.get("sample")), str(ph.get("name", "")))] = ph
+    for lf in loaded_files:
+        keep = []
+        for r in lf.records:
+            if r.kind == "sample_steps":
+                target = samples.get((skey(lf, r.data), r.data["sample"]))
+                if target is None:
+                    issue = Issue(lf.path.name, f"steps given for sample {r.data['sample']!r}, which no samples table in this import defines",
+                                  row=r.row, field="sample")
+                    report.errors.append(issue)
+                    continue
+                target.data.setdefault("steps", []).extend(r.data["steps"])
+            elif r.kind == "structure_sites":
+                phase = structures.get((skey(lf, r.data), r.data["sample"], r.data["phase"]))
+                if phase is None:
+                    report.errors.append(Issue(lf.path.name, f"site for sample {r.data['sample']!r}, phase {r.data['phase']!r} "
+                                               "has no row in a structures table of this import", row=r.row, field="sample"))
+                    continue
+                phase.setdefault("sites", []).append(r.data["site"])
+            else:
+                keep.append(r)
+        lf.records[:] = keep
+
+
+def parents_first(items: list[tuple[LoadedFile, RawRecord, dict]]) -> list[tuple[LoadedFile, RawRecord, dict]]:
+    by_key = {(s["source_key"], s["label"]): (lf, r, s) for lf, r, s in items}
+    out, state = [], {}
+
+    def visit(key, depth=0):
+        if state.get(key) == "done" or depth > 1000:
+            return
+        if state.get(key) == "visiting":
+            return  # cycle: reported when the parent is found unresolved
+        state[key] = "visiting"
+        item = by_key[key]
+        parent = item[2].get("_parent_ref")
+        if parent is not None and (key[0], parent) in by_key:
+            visit((key[0], parent), depth + 1)
+        state[key] = "done"
+        out.append(item)
+
+    for key in by_key:
+        visit(key)
+    return out
+
+
+def is_lab_table(path: Path) -> bool:
+    from ionbase.ingest.tabular import sniff_table_kind
+
+    try:
+        return sniff_table_kind(path) is not None
+    except Exception:
+        return False
+
+
+def detect(path: Path) -> str:
+    try:
+        from ionbase.ingest.parsers import detect_format
+
+        return detect_format(path)
+    except Exception:
+        return "unknown"

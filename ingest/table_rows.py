@@ -1,0 +1,275 @@
+"""Template table rows -> raw records, one function per table kind (samples, steps, properties and
+conductivities, structures, sites, instrument-file manifests).
+
+Called by ingest/tabular.py, which reads the tables and their header units. Each row function
+pops the columns it knows; a column left over is an error naming it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ionbase.ingest.loaders import LoadedFile, RawRecord
+from ionbase.ingest.table_quantities import Column, quantity_fields
+from ionbase.schemas import registry
+
+#: row columns that say where a value comes from (a record's ``source`` override)
+SOURCE_COLUMNS = ("doi", "notebook", "table", "figure", "section", "quote", "page")
+
+_FIT_NAMES = {"rp": "Rp", "rwp": "Rwp", "rexp": "Rexp", "chi2": "chi2", "rw": "Rw"}
+
+
+class _RowError(Exception):
+    def __init__(self, message: str, field: str | None = None):
+        self.message, self.field = message, field
+        super().__init__(message)
+
+
+@dataclass
+class TableRecords:
+    """Where the rows of one file go: records, and the pieces joined after all its tables are read."""
+
+    loaded: LoadedFile
+    samples: list[RawRecord] = field(default_factory=list)
+    materials: dict[str, dict] = field(default_factory=dict)
+    steps_by_sample: dict[str, list[tuple[Any, dict, int]]] = field(default_factory=dict)
+    structures: dict[tuple[str, str], RawRecord] = field(default_factory=dict)
+    site_rows: list[tuple[int, tuple[str, str], dict]] = field(default_factory=list)
+
+
+@dataclass
+class Row:
+    """One data row: its cells by column, its line, its reference and its columns as written."""
+
+    cells: dict
+    lineno: int
+    ref: str
+    cols: dict[str, Column]
+    source: dict
+
+
+def row_to_records(kind: str, cells: dict, lineno: int, ref: str, out: TableRecords, cols: dict[str, Column]) -> None:
+    """Turn one row of a ``kind`` table into records (or pieces of records) in ``out``."""
+    source = {k: _text(cells.pop(k)) for k in SOURCE_COLUMNS if k in cells}
+    ROW_KINDS[kind](Row(cells, lineno, ref, cols, source), out)
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, dict):
+        return str(v["value"])
+    return str(v).strip()
+
+
+def _as_written(cols: dict[str, Column]) -> dict[str, str]:
+    return {k: c.text for k, c in cols.items()}
+
+
+def _refuse_leftovers(row: dict, what: str, keep: set[str] = frozenset()) -> None:
+    extra = set(row) - set(keep)
+    if extra:
+        raise _RowError(f"unknown column(s) {sorted(extra)} in the {what}", sorted(extra)[0])
+
+
+def _material_of_row(row: dict, materials: dict[str, dict]) -> str:
+    """The material key a sample row names; a row with a formula, family or series declares it."""
+    formula = row.pop("formula", None)
+    mat_key = row.pop("material", None) or formula
+    if mat_key is None:
+        raise _RowError("a sample row needs a formula or material", "formula")
+    mat_key = _text(mat_key)
+    if formula is not None or any(k in row for k in ("family", "series", "x")):
+        mat = materials.setdefault(mat_key, {"key": mat_key, "formula": _text(formula or mat_key)})
+        if row.get("family"):
+            mat["family"] = _text(row.pop("family"))
+        if row.get("series"):
+            mat["series"] = {"name": _text(row.pop("series")), "parameter": "x"}
+            if row.get("x") is not None:
+                mat["series"]["nominal"] = row.pop("x")
+    row.pop("family", None)
+    return mat_key
+
+
+def _sample_row(r: Row, out: TableRecords) -> None:
+    row = r.cells
+    label = row.get("label")
+    if label is None:
+        raise _RowError("a sample row needs a label", "label")
+    mat_key = _material_of_row(row, out.materials)
+    data = {"label": _text(label), "material": mat_key}
+    for k in ("parent", "operator", "date", "notes"):
+        if row.get(k) is not None:
+            data[k] = _text(row.pop(k))
+    if row.get("tags"):
+        data["tags"] = [t.strip() for t in _text(row.pop("tags")).split(";") if t.strip()]
+    _refuse_leftovers(row, "samples table", {"label"})
+    if r.source:
+        data["source"] = r.source
+    out.samples.append(RawRecord("sample", data, r.lineno, r.ref, columns=_as_written(r.cols)))
+    out.loaded.records.append(out.samples[-1])
+
+
+def _step_row(r: Row, out: TableRecords) -> None:
+    row = r.cells
+    sample = _text(row.pop("sample"))
+    order_col = "step" if row.get("step") else "order"
+    order = row.pop("step", None) or row.pop("order", None) or r.lineno
+    step = {"type": _text(row.pop("type"))}
+    for k, v in row.items():
+        step[k] = v
+    if not isinstance(order, (int, float)):
+        order = _num(order, order_col)  # "first" is an error naming the column, not a crash
+    out.steps_by_sample.setdefault(sample, []).append((order, step, r.lineno))
+
+
+def _property_record_row(kind: str) -> Callable[[Row, TableRecords], None]:
+    def convert(r: Row, out: TableRecords) -> None:
+        data, columns = _property_row(kind, r.cells, r.cols)
+        if r.source:
+            data["source"] = r.source
+        out.loaded.records.append(RawRecord("property", data, r.lineno, r.ref, columns=columns))
+
+    return convert
+
+
+def _phase_of_row(row: dict, phase_name: str) -> dict[str, Any]:
+    """The phase a structures row describes: name, formula, space group, lattice, sizes, fit."""
+    phase: dict[str, Any] = {}
+    if phase_name:
+        phase["name"] = phase_name
+    if row.get("formula"):
+        phase["formula"] = _text(row.pop("formula"))
+    if row.get("space_group"):
+        phase["space_group"] = {"symbol": _text(row.pop("space_group"))}
+    if row.get("space_group_number"):
+        phase["space_group"] = dict(phase.get("space_group", {}), number=int(_num(row.pop("space_group_number"), "space_group_number")))
+    lattice = {k: _with_default_unit(row.pop(k), "Å" if k in "abc" else "degree")
+               for k in ("a", "b", "c", "alpha", "beta", "gamma") if k in row}
+    if lattice:
+        phase["lattice"] = lattice
+    for k in ("volume", "density", "crystallite_size", "microstrain", "coherence_length", "phase_fraction"):
+        if k in row:
+            phase[k] = row.pop(k)
+    if "z" in row:
+        phase["z"] = int(_num(row.pop("z"), "z"))
+    fit = {_FIT_NAMES[k]: _num(row.pop(k), k) for k in ("rp", "rwp", "rexp", "chi2", "rw") if k in row}
+    if fit:
+        phase["fit"] = fit
+    return phase
+
+
+def _structure_row(r: Row, out: TableRecords) -> None:
+    row = r.cells
+    sample = _text(row.pop("sample"))
+    phase_name = _text(row.pop("phase", "") or "")
+    phase = _phase_of_row(row, phase_name)
+    data = {"sample": sample, "method": _text(row.pop("method")), "phases": [phase]}
+    for k in ("radiation", "notes", "label"):
+        if k in row:
+            data[k] = _text(row.pop(k))
+    for k in ("wavelength", "temperature"):
+        if k in row:
+            data[k] = row.pop(k)
+    _refuse_leftovers(row, "structures table")
+    if r.source:
+        data["source"] = r.source
+    out.structures[(sample, phase_name)] = RawRecord("structure", data, r.lineno, r.ref, columns=_as_written(r.cols))
+
+
+def _site_row(r: Row, out: TableRecords) -> None:
+    row = r.cells
+    sample = _text(row.pop("sample"))
+    phase_name = _text(row.pop("phase", "") or "")
+    site: dict[str, Any] = {"label": _text(row.pop("label", row.get("element"))),
+                            "species": {_text(row.pop("element")): _num(row.pop("occupancy"), "occupancy")}}
+    if "wyckoff" in row:
+        site["wyckoff"] = _text(row.pop("wyckoff"))
+    if "multiplicity" in row:
+        site["multiplicity"] = int(_num(row.pop("multiplicity"), "multiplicity"))
+    for k in ("x", "y", "z", "b", "u"):
+        if k in row:
+            site[k.upper() if k in "bu" else k] = row.pop(k) if isinstance(row.get(k), str) else _num(row.pop(k), k)
+    _refuse_leftovers(row, "sites table")
+    out.site_rows.append((r.lineno, (sample, phase_name), site))
+
+
+def _manifest_row(r: Row, out: TableRecords) -> None:
+    row = r.cells
+    data = {"sample": _text(row.pop("sample")), "file": _text(row.pop("file")),
+            "kind": _text(row.pop("kind", "impedance_spectrum"))}
+    cell = {k: row.pop(k) for k in ("thickness", "area", "diameter", "electrodes", "blocking") if k in row}
+    if cell:
+        data["cell"] = cell
+    for k in ("temperature", "label", "method", "notes"):
+        if k in row:
+            data[k] = row.pop(k)
+    _refuse_leftovers(row, "manifest")
+    if r.source:
+        data["source"] = r.source
+    out.loaded.records.append(RawRecord("measurement", data, r.lineno, r.ref, columns=_as_written(r.cols)))
+
+
+#: table kind -> its row converter
+ROW_KINDS: dict[str, Callable[[Row, TableRecords], None]] = {
+    "samples": _sample_row,
+    "steps": _step_row,
+    "properties": _property_record_row("properties"),
+    "conductivity": _property_record_row("conductivity"),
+    "structures": _structure_row,
+    "sites": _site_row,
+    "manifest": _manifest_row,
+}
+
+
+def _property_row(kind: str, row: dict, cols: dict[str, Column]) -> tuple[dict, dict[str, str]]:
+    """The property record of a properties/conductivity row, and its fields' columns as written."""
+    if kind == "conductivity":
+        carrier = _text(row.pop("carrier", "ionic")).lower()
+        name = {"ionic": "ionic_conductivity", "electronic": "electronic_conductivity", "total": "total_conductivity"}.get(carrier)
+        if name is None:
+            raise _RowError(f"carrier must be ionic, electronic or total, got {carrier!r}", "carrier")
+        value_col = "conductivity"
+    else:
+        name, value_col = _text(row.pop("property")), "value"
+    ptype = registry.PROPERTIES.get(name)
+    columns = {"sample": "sample", "name": "property", "value": value_col, "unit": "unit", "uncertainty": "uncertainty",
+               "qualifier": "qualifier", "notes": "notes"}
+    data: dict[str, Any] = {"sample": _text(row.pop("sample")), "name": name,
+                            **quantity_fields(row, value_col, cols, ptype.quantity if ptype else None)}
+    for k in ("qualifier", "notes"):
+        if k in row:
+            data[k] = row.pop(k)
+    cond = {}
+    for k in list(row):
+        if k in registry.CONDITIONS:
+            cond[k] = row.pop(k)
+            columns[f"conditions.{k}"] = k
+    if row:
+        raise _RowError(f"unknown column(s) {sorted(cols[k].text for k in row)}; conditions must be one of "
+                        f"{sorted(registry.CONDITIONS)}", sorted(row)[0])
+    if cond:
+        data["conditions"] = cond
+    return data, {f: cols[c].text for f, c in columns.items() if c in cols}
+
+
+def _num(v: Any, field: str) -> float:
+    if isinstance(v, dict):
+        v = v["value"]
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    text = str(v).strip()
+    if re.fullmatch(r"-?\d+,\d+", text):
+        text = text.replace(",", ".")
+    try:
+        return float(text)
+    except ValueError:
+        raise _RowError(f"expected a number, got {v!r}", field) from None
+
+
+def _with_default_unit(v: Any, unit: str) -> Any:
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return {"value": v, "unit": unit}
+    if isinstance(v, str) and re.fullmatch(r"[-+\d.eE]+(\(\d+\))?", v.strip()):
+        return f"{v.strip()} {unit}"
+    return v
