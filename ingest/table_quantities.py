@@ -49,13 +49,32 @@ def looks_numeric(text: str) -> bool:
     return bool(_NUMBER_START.match(text))
 
 
-def number_or_text(cell: Any) -> Any:
+_AMBIGUOUS_COMMA = re.compile(r"^[-+]?[1-9]\d{0,2},\d{3}$")
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d*,\d+(?:[eE][-+]?\d+)?$")
+
+
+def decimal_comma(text: str) -> str:
+    """``0,031`` -> ``0.031`` (a decimal comma); other text unchanged.
+
+    A comma followed by exactly three digits after a non-zero integer part (``1,500``) may be a
+    thousands separator (1500) as well as a decimal comma (1.5): that is refused (ValueError), never
+    guessed, so an English "1,500 rpm" is not stored as 1.5 rpm.
+    """
+    text = text.strip()
+    if _AMBIGUOUS_COMMA.match(text):
+        raise ValueError(f"ambiguous number {text!r}: a decimal comma ({text.replace(',', '.')}) or a thousands "
+                         f"separator ({text.replace(',', '')})? write it without the comma, or with a decimal point")
+    return text.replace(",", ".") if _DECIMAL_COMMA.match(text) else text
+
+
+def number_or_text(cell: Any, column: str = "value") -> Any:
     """A CSV/XLSX cell as a number when it is one (decimal comma accepted), else its stripped text."""
     if not isinstance(cell, str):
         return cell
-    text = cell.strip()
-    if text.count(",") == 1 and "." not in text and re.search(r"\d,\d", text):
-        text = text.replace(",", ".")
+    try:
+        text = decimal_comma(cell)
+    except ValueError as exc:
+        raise CellError(str(exc), column) from None
     if _INT.match(text):
         return int(text)
     if _FLOAT.match(text):
@@ -69,7 +88,7 @@ def quantity_fields(row: dict, value_col: str, cols: dict[str, Column], quantity
     ``quantity`` is the registry quantity of the row's property (None when the property is unknown:
     build_property reports that). Raises CellError naming the column at fault.
     """
-    raw = number_or_text(row.pop(value_col))
+    raw = number_or_text(row.pop(value_col), value_col)
     places = []
     vcol = cols[value_col]
     if vcol.unit:
@@ -133,7 +152,7 @@ def _check_dimension(unit: str, quantity: str, col: str, where: str) -> None:
 
 def _uncertainty(cell: Any, col: Column, value_unit: str | None, quantity: str | None) -> Any:
     """The uncertainty as a number in the value's unit, or ``{value, unit}`` when it has its own unit."""
-    raw = number_or_text(cell)
+    raw = number_or_text(cell, "uncertainty")
     places = [(col.unit, "uncertainty", f"the {col.unit_from} of column '{col.text}'")] if col.unit else []
     if isinstance(raw, str):
         try:

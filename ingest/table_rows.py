@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ionbase.ingest.loaders import LoadedFile, RawRecord
-from ionbase.ingest.table_quantities import Column, quantity_fields
+from ionbase.ingest.table_quantities import Column, decimal_comma, quantity_fields
 from ionbase.schemas import registry
 
 #: row columns that say where a value comes from (a record's ``source`` override)
@@ -258,9 +258,10 @@ def _num(v: Any, field: str) -> float:
         v = v["value"]
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return float(v)
-    text = str(v).strip()
-    if re.fullmatch(r"-?\d+,\d+", text):
-        text = text.replace(",", ".")
+    try:
+        text = decimal_comma(str(v))
+    except ValueError as exc:
+        raise _RowError(str(exc), field) from None
     try:
         return float(text)
     except ValueError:

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 from ionbase.ingest.errors import Issue
 from ionbase.ingest.loaders import LoadedFile, LoadError, RawRecord
-from ionbase.ingest.table_quantities import CellError, Column, looks_numeric
+from ionbase.ingest.table_quantities import CellError, Column, decimal_comma, looks_numeric
 from ionbase.ingest.table_rows import TableRecords, _RowError, row_to_records
 from ionbase.schemas.units import UnitError, parse_unit, text_unit
 
@@ -365,13 +365,17 @@ _FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 def _cell(cell: Any, unit: str | None) -> Any:
     if isinstance(cell, str):
         cell = cell.strip()
-        if not unit and _INT.match(cell):
-            return int(cell)
-        if not unit and _FLOAT.match(cell):
-            return float(cell)
+        try:
+            number = decimal_comma(cell)  # "2,5" -> "2.5"; "1,500" (1.5 or 1500?) is refused
+        except ValueError as exc:
+            raise _RowError(str(exc)) from None
+        if not unit and _INT.match(number):
+            return int(number)
+        if not unit and _FLOAT.match(number):
+            return float(number)
         if unit:
             try:
-                return {"value": float(cell.replace(",", ".") if cell.count(",") == 1 and "." not in cell else cell), "unit": unit}
+                return {"value": float(number), "unit": unit}
             except ValueError:
                 pass
             own = text_unit(cell)

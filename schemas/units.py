@@ -258,6 +258,10 @@ class _Read(NamedTuple):
     entered: dict[str, Any]
 
 
+#: quantities whose bare numbers are refused: their common units have different zeros (K and °C)
+UNIT_REQUIRED = frozenset({"temperature"})
+
+
 def parse_value(raw: Any, kind: str, field: str, default_unit: str | None = None) -> Value:
     """Read a quantity in any accepted form and return it in the canonical unit of ``kind``.
 
@@ -270,7 +274,8 @@ def parse_value(raw: Any, kind: str, field: str, default_unit: str | None = None
         raise UnitError("a value is required", field)
     if isinstance(raw, bool):
         raise UnitError(f"expected a quantity, got {raw!r}", field)
-    fallback_unit = default_unit or canonical
+    # a bare temperature (no unit anywhere) could be °C as well as K: refused, never guessed
+    fallback_unit = default_unit or (None if kind in UNIT_REQUIRED else canonical)
     if isinstance(raw, (int, float)):
         read = _Read(float(raw), fallback_unit, None, None, None, {"value": raw, "unit": fallback_unit})
     elif isinstance(raw, str):
@@ -279,6 +284,9 @@ def parse_value(raw: Any, kind: str, field: str, default_unit: str | None = None
         read = _read_mapping(raw, fallback_unit, field)
     else:
         raise UnitError(f"expected a quantity, got {type(raw).__name__}", field)
+    if read.unit is None:
+        raise UnitError(f"a {kind} needs a unit: write {raw!r} as e.g. '25 °C' or '298.15 K' "
+                        "(a bare number could be either)", field)
     return _canonical_value(read, kind, canonical, field)
 
 
