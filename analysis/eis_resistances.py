@@ -120,6 +120,12 @@ def _estimate(names: list[str], parameters: Mapping, covariance, order) -> dict:
     return {"value_ohm": value, "stderr_ohm": se, "elements": list(names)}
 
 
+def _ideal_capacitor(name: str, value: float) -> bool:
+    """A CPE exponent at its upper bound n = 1 is an ideal capacitor, a physical limit the data may
+    well reach, not a parameter the data left undetermined (the fit's bound test uses 1e-6)."""
+    return name.startswith("CPE") and name.endswith("_1") and value >= 1.0 - 1e-5
+
+
 def _quality(residual: float, kk: Mapping, at_bounds: Sequence[str], decisive: set[str],
              series: list[str], arc_resistors: list[str], parameters: Mapping) -> tuple[dict, list[str]]:
     """Flags for a poor fit, and the series resistors at their lower bound (treated as unresolved)."""
@@ -136,7 +142,7 @@ def _quality(residual: float, kk: Mapping, at_bounds: Sequence[str], decisive: s
         if name in series and arc_r and parameters[name]["value"] < 1e-3 * min(arc_r):
             negligible.append(name)  # a series R at its lower bound: no measurable contribution
             continue
-        if element in decisive and not (name.endswith("_1") and parameters[name]["value"] >= 1.0 - 1e-9):
+        if element in decisive and not _ideal_capacitor(name, parameters[name]["value"]):
             reasons.append(f"parameter {name} ended on a bound of the fit (not determined by the data)")
     q = {"flagged": bool(reasons), "reasons": reasons, "residual": residual, "residual_threshold": FIT_MAX_RESIDUAL,
          "kk_passed": kk.get("passed") if kk else None}

@@ -195,7 +195,22 @@ class ColumnPlan:
                              f"positive, so Z' would be negative at {np.count_nonzero(zr < 0)} "
                              f"of {len(zr)} points (a passive cell has Z' >= 0); name the "
                              "column Z' if it holds Z'", file=file, field=name)
+        self._check_imaginary_sign(zi, file=file)
         return f, zr, zi
+
+    def _check_imaginary_sign(self, zi: np.ndarray, *, file: str | None) -> None:
+        """An unsigned Z'' column whose values are nearly all positive most likely holds -Z'' (as many
+        instruments export it): refused, never guessed — a capacitive spectrum has Z'' < 0 except at
+        the highest frequencies (inductance), so reading it as Z'' would mirror every arc."""
+        if self.form != "cartesian" or self.factor.get("z_imag", 1.0) < 0 or zi.size < 5:
+            return
+        positive = int(np.count_nonzero(zi > 0))
+        if positive >= 0.8 * zi.size:
+            name = self.names[self.index["z_imag"]]
+            raise ParseError(f"column {name!r} holds positive values at {positive} of {zi.size} points; as Z'' "
+                             "that would be an inductive spectrum (a capacitive cell has Z'' < 0). If the "
+                             f"column holds -Z'', name it '-{name}' (or -Z''); if it really holds Z'', it "
+                             "cannot be read as an impedance spectrum of an ion conductor", file=file, field=name)
 
 
 def _one_column(key: str, hits: list[tuple[int, HeaderMatch]], seen: str, file, line

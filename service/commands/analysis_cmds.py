@@ -114,7 +114,8 @@ def _echo_fit(d: dict) -> None:
         click.echo(f"arc {a['element']}: C = {a['capacitance_F']:.3g} F -> {a['assignment']}")
     kk = d["kk"]
     if kk:
-        click.echo(f"Lin-KK: M={kk['M']} mu={kk['mu']:.3f} max residual="
+        mu = "n/a" if kk.get("mu") is None else f"{kk['mu']:.3f}"
+        click.echo(f"Lin-KK: M={kk['M']} mu={mu} max residual="
                    f"{max(kk['max_residual_real'], kk['max_residual_imag']):.3%} "
                    f"{'PASS' if kk['passed'] else 'FAIL'}")
     res = d["resistances"]

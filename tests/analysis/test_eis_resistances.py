@@ -94,3 +94,17 @@ def test_series_layers_of_one_material_both_subtracted():
     d = spectrum_resistances("R0-p(R1,C1)", params, arcs, thickness_cm=0.1, area_cm2=1.0, series_layers=layers)
     assert d.total["value_ohm"] == 140.0 and d.sigma_total["resistance_ohm"] == pytest.approx(140.0 - 29.2)
     assert {k: v["value"] for k, v in d.subtracted_layers.items()} == {"MOFsSE": 14.6, "MOFsSE #2": 14.6}
+
+
+def test_an_ideal_capacitor_is_not_a_poor_fit(synth):
+    """A bulk arc with an ideal capacitor (CPE exponent n = 1, the upper bound) fits exactly: the exponent
+    on its physical limit is not 'undetermined by the data', so nothing is flagged (seen in review)."""
+    params = (2, 1000, 20e-12, 1.0, 3000, 2e-9, 0.9, 1e-6, 0.9)
+    f, zr, zi = synth(CIRC2, params, noise=0.0, f=np.logspace(7, -1, 81))
+    six = np.vectorize(lambda v: float(f"{v:.6g}"))  # as an instrument file writes them
+    r = fit_spectrum(f, six(zr), six(zi), thickness_cm=0.1, area_cm2=0.785)
+    assert r.circuit == CIRC2
+    d = r.resistances
+    assert d.total["value_ohm"] == pytest.approx(4002, rel=1e-3)
+    assert d.bulk["value_ohm"] == pytest.approx(1000, rel=1e-3)
+    assert not d.quality["flagged"], d.quality["reasons"]
