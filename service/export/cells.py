@@ -9,8 +9,9 @@ Pure functions over property documents (dicts as read from the store), no databa
   (activation energy, lattice parameters, ...) goes on every row of its sample.
 * **Companions**: every value column ``<name>_<unit>`` has ``<name>_<unit>_uncertainty``,
   ``<name>_qualifier`` (``=``, ``~``, ``<``, ``>``, ``range``), ``<name>_origin`` (reported,
-  measured, derived) and ``<name>_source`` (DOI or notebook and the place in it, or the job that
-  derived the value and its inputs) beside it.
+  measured, derived), ``<name>_source`` (DOI or notebook and the place in it, or the job that
+  derived the value and its inputs) and ``<name>_flags`` (quality flags of a derived value, e.g.
+  ``poor_fit``, ``;``-separated; empty when there are none) beside it.
 * **Conflicts**: when several values compete for one cell, the one with provenance closest to a
   measurement wins (see :func:`priority`); the cell is counted as a conflict in the export summary.
 """
@@ -43,7 +44,7 @@ def value_columns(name: str) -> list[tuple[str, str]]:
     col = F.property_column(name)
     return [
         (col, "float"), (f"{col}_uncertainty", "float"), (f"{name}_qualifier", "string"),
-        (f"{name}_origin", "string"), (f"{name}_source", "string"),
+        (f"{name}_origin", "string"), (f"{name}_source", "string"), (f"{name}_flags", "string"),
     ]
 
 
@@ -61,14 +62,16 @@ def priority(doc: dict) -> tuple:
 
     1. a point value before an approximate one, before a range midpoint or a bound
        (a bound is not the value a model should learn);
-    2. reported or measured before derived: the value stated by those who made the measurement
+    2. a value without quality flags before a flagged one (poor fit, few points, flagged inputs);
+    3. reported or measured before derived: the value stated by those who made the measurement
        carries their judgement (which arc, which geometry); ours is a reconstruction;
-    3. a value with an uncertainty before one without (it says more);
-    4. the smallest document id (deterministic, stable across runs).
+    4. a value with an uncertainty before one without (it says more);
+    5. the smallest document id (deterministic, stable across runs).
     """
     unc = doc.get("uncertainty")
     return (
         QUALIFIER_RANK.get(doc.get("qualifier"), 3),
+        bool(doc.get("flags")),
         ORIGIN_RANK.get(doc.get("origin"), 2),
         not _finite(unc),
         str(doc.get("_id")),
@@ -101,9 +104,10 @@ def source_text(doc: dict) -> str | None:
 
 def cell_values(name: str, doc: dict) -> dict[str, Any]:
     """The value and its companions for one property document, keyed by export column."""
-    (col, _), (unc, _), (qual, _), (orig, _), (src, _) = value_columns(name)
+    (col, _), (unc, _), (qual, _), (orig, _), (src, _), (flags, _) = value_columns(name)
     u = doc.get("uncertainty")
     return {
+        flags: ";".join(sorted(doc["flags"])) if doc.get("flags") else None,
         col: float(doc["value"]),
         unc: float(u) if _finite(u) else None,
         qual: QUALIFIER_SYMBOLS.get(doc.get("qualifier"), str(doc.get("qualifier"))),

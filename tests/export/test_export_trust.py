@@ -180,14 +180,14 @@ def test_summary_counts_the_filtered_result(trust, settings, tmp_path, app_clien
     assert len(r.get_data(as_text=True).splitlines()) == 5
 
 
-def test_every_value_has_uncertainty_qualifier_origin_and_source(trust, settings, tmp_path):
+def test_every_value_has_uncertainty_qualifier_origin_source_and_flags(trust, settings, tmp_path):
     from ionbase.service.export import cells as C
 
     cols, rows, _err = cli_export(settings, tmp_path)["parquet"]
     for name in ("ionic_conductivity", "cycle_life", "activation_energy", "conductivity_prefactor", "lattice_a", "cell_volume"):
         block = [c for c, _ in C.value_columns(name)]
         i = cols.index(block[0])
-        assert cols[i:i + 5] == block, name
+        assert cols[i:i + 6] == block, name
     r = at(rows, "T-A", 75.0)
     assert r["lattice_a_angstrom_uncertainty"] == pytest.approx(0.1) and r["lattice_a_origin"] == "reported"
     assert r["cell_volume_origin"] == "derived" and r["cell_volume_source"].startswith("derived by crystallography")
@@ -274,3 +274,15 @@ def test_rows_come_from_one_pass_and_the_spool_is_removed(trust):
     assert plan.n_rows == 4
     del plan  # collected: the spool goes with it
     assert not os.path.exists(path)
+
+
+def test_flagged_values_carry_their_flags_and_lose_conflicts():
+    """A poor fit is exported with its flags beside it, and a sound value beats it for the cell."""
+    from ionbase.service.export.cells import cell_values, priority
+
+    poor = {"_id": "a", "name": "activation_energy", "value": 0.047, "origin": "derived", "flags": ["poor_fit"]}
+    sound = {"_id": "b", "name": "activation_energy", "value": 0.33, "origin": "derived"}
+    cells = cell_values("activation_energy", poor)
+    assert cells["activation_energy_flags"] == "poor_fit" and cells["activation_energy_qualifier"] == "="
+    assert cell_values("activation_energy", sound)["activation_energy_flags"] is None
+    assert sorted([poor, sound], key=priority)[0] is sound
