@@ -37,6 +37,7 @@ class TableRecords:
     steps_by_sample: dict[str, list[tuple[Any, dict, int]]] = field(default_factory=dict)
     structures: dict[tuple[str, str], RawRecord] = field(default_factory=dict)
     site_rows: list[tuple[int, tuple[str, str], dict]] = field(default_factory=list)
+    broken_routes: set[str] = field(default_factory=set)  # samples with a steps row that could not be read
 
 
 @dataclass

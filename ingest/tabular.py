@@ -17,6 +17,7 @@ from ionbase.ingest.errors import Issue
 from ionbase.ingest.loaders import LoadedFile, LoadError, RawRecord
 from ionbase.ingest.table_quantities import CellError, Column, decimal_comma, looks_numeric
 from ionbase.ingest.table_rows import TableRecords, _RowError, row_to_records
+from ionbase.schemas import build as B
 from ionbase.schemas.units import UnitError, parse_unit, text_unit
 
 _HEADER_RE = re.compile(r"^\s*(?P<name>[^()\[\]]+?)\s*(?:[(\[](?P<unit>[^()\[\]]*)[)\]])?\s*$")
@@ -207,12 +208,33 @@ def _convert_table(out: TableRecords, sheet: str | None, rows) -> None:
             row_to_records(kind, row, lineno, f"{where} row {lineno}", out, cols)
         except (_RowError, CellError) as exc:
             loaded.issues.append(_row_issue(name, exc, lineno, sheet, cols))
+            if kind == "steps" and row.get("sample") is not None:
+                out.broken_routes.add(str(row["sample"]))
+
+
+def _check_steps(out: TableRecords) -> None:
+    """Each steps row checked where it was written (its file, row and column); a bad one is dropped
+    with an issue, so an error never names the sample's row in another table or file instead."""
+    for label, steps in out.steps_by_sample.items():
+        for _order, step, lineno in steps:
+            try:
+                B.build_steps([step], "steps")
+            except B.RecordError as exc:
+                column = re.sub(r"^steps\[\d+\]\.?", "", exc.field or "") or None
+                out.loaded.issues.append(Issue(out.loaded.path.name, exc.message, row=lineno, field=column))
+                out.broken_routes.add(label)
+    for label in out.broken_routes:
+        # a route with one step missing would misstate the synthesis ("never annealed above 300 °C"
+        # for a sample whose 600 °C anneal was the bad row): with --skip-invalid, none of the sample's
+        # steps from this table are kept, so its route is unknown rather than wrong
+        out.steps_by_sample.pop(label, None)
 
 
 def _join_steps_and_sites(out: TableRecords) -> None:
     """Steps rows onto their samples and site rows onto their structures (or, for samples and
     structures in another file of the batch, as fragments the importer merges); materials first."""
     loaded = out.loaded
+    _check_steps(out)
     for rec in out.samples:
         label = str(rec.data.get("label"))
         steps = sorted(out.steps_by_sample.pop(label, []), key=lambda t: t[0])

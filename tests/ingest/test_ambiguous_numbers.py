@@ -85,3 +85,30 @@ def test_a_bare_temperature_is_refused(store, tmp_path):
     record.write_text(record.read_text().replace("temperature: 25}", "temperature: 25 °C}"))
     Importer(store, ImportOptions()).run([record])
     assert store.db.properties.find_one({"name": "ionic_conductivity"})["temperature_k"] == 298.15
+
+
+def test_steps_table_errors_name_the_steps_file_row_and_column(store, tmp_path):
+    """A bad cell of a steps table is reported at the steps table, not at the sample it belongs to."""
+    samples = _write(tmp_path, "samples.csv", "label,formula\nS1,Na3InCl6\n")
+    steps = _write(tmp_path, "steps.csv", "sample,step,type,temperature,duration (h)\n"
+                                          "S1,1,ball_milling,,2\nS1,2,annealing,300,2\n")
+    issues = _fails(store, [samples, steps])
+    assert len(issues) == 1 and issues[0].startswith("steps.csv, row 4, field 'temperature'"), issues
+    assert "needs a unit" in issues[0]
+
+
+def test_skip_invalid_never_keeps_a_route_with_a_step_missing(store, tmp_path):
+    """With --skip-invalid, a sample whose anneal row is bad gets no steps from that table (route
+    unknown), never a route without its anneal (which would read 'never annealed')."""
+    samples = _write(tmp_path, "samples.csv", "label,formula\nS1,Na3InCl6\nS2,Na3InCl6\n")
+    steps = _write(tmp_path, "steps.csv", "sample,step,type,temperature,duration (h)\n"
+                                          "S1,1,ball_milling,,2\nS1,2,annealing,600,2\n"
+                                          "S2,1,ball_milling,,2\nS2,2,annealing,300 °C,2\n")
+    report = Importer(store, ImportOptions(skip_invalid=True)).run([samples, steps])
+    assert [e.row for e in report.errors] == [4]
+    by_label = {s["label"]: s for s in store.db.samples.find()}
+    routes = {r["_id"]: r for r in store.db.routes.find()}
+    s1 = routes.get(by_label["S1"].get("route"), {}).get("summary", {"n_steps": 0})
+    assert s1["n_steps"] == 0 and "anneal_ceiling_c" not in s1 and "milled" not in s1
+    s2 = routes[by_label["S2"]["route"]]["summary"]
+    assert s2["anneal_ceiling_c"] == 300.0 and s2["milling_time_h"] == 2.0
