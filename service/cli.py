@@ -98,7 +98,11 @@ def db_stop(ctx: click.Context) -> None:
 
 @main.group("import", cls=DefaultGroup, default_cmd="files")
 def import_group() -> None:
-    """Import lab records and instrument files (ionbase import PATH...; list; rollback ID)."""
+    """Import lab records and instrument files: ionbase import PATH... [--dry-run] [--json]
+    [--skip-invalid] [--quiet] [--no-analyze] [--rejected-dir DIR] (the options of `import files`,
+    see `ionbase import files --help`); also list, rollback ID, recover.
+
+    An import runs the analysis jobs for the samples it touched unless --no-analyze is given."""
 
 
 @import_group.command("files")
@@ -248,7 +252,13 @@ def analyze(ctx, jobs, samples, force, as_json, quiet) -> None:
     """Compute derived properties for what changed since the last run."""
     from ionbase.service.commands.analysis_cmds import echo_run_summary
 
-    result = _run_analysis(command_store(ctx), command_settings(ctx), samples=list(samples) or None, jobs=list(jobs) or None, force=force,
+    store = command_store(ctx)
+    unknown = [s for s in samples if store.samples.get(s, {"_id": 1}) is None]
+    if unknown:  # a label or a typo would silently analyse nothing
+        raise click.BadParameter(f"no sample with id {', '.join(map(repr, unknown))} (give sample ids such as "
+                                 "'smp-…', as listed by GET /api/v1/samples; labels repeat across sources)",
+                                 param_hint="--sample")
+    result = _run_analysis(store, command_settings(ctx), samples=list(samples) or None, jobs=list(jobs) or None, force=force,
                            quiet=quiet or as_json)
     if result is None:
         raise click.ClickException("the analysis jobs are not installed")

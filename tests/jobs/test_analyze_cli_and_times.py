@@ -124,3 +124,13 @@ def test_embedded_store_turns_a_set_datetime_into_a_string(store):
     doc = store.db.quirk.find_one({"_id": "a"})
     assert doc["t"] == now
     assert not isinstance(doc["u"], dt.datetime), "nx-27017 now keeps $set datetimes; runner may use $set again"
+
+
+def test_analyze_refuses_an_unknown_sample_id(imported, settings):
+    """`--sample A` (a label, not an id) would silently analyse nothing: it is refused naming it."""
+    runner = CliRunner()
+    res = runner.invoke(main, ["analyze", "--sample", "A"], env=_env(settings))
+    assert res.exit_code == 2 and "no sample with id 'A'" in res.output
+    (a,) = imported.db.samples.find({"label": "A"})
+    ok = runner.invoke(main, ["analyze", "--sample", a["_id"], "--json"], env=_env(settings))
+    assert ok.exit_code == 0, ok.output
