@@ -42,7 +42,7 @@ def current_key() -> dict | None:
         if token is None:
             g.api_key = None
         else:
-            key = verify_token(current_app.extensions["ionbase_store"], token)
+            key = verify_token(current_app.extensions["ionbase_store"], token, current_app.extensions["ionbase_key_secret"])
             if key is None:
                 raise AuthenticationRequired("the API key is not valid or has been revoked")
             g.api_key = key

@@ -60,18 +60,20 @@ def test_writes_need_keys(rw_app, store, writer_token, reader_token):
     assert r.status_code == 201, r.get_json()
 
 
-def test_keys_are_hashed_and_revocable(store):
-    from ionbase.service.keys import create_key, list_keys, revoke_key, verify_token
+def test_keys_are_hashed_and_revocable(store, settings):
+    from ionbase.service.keys import create_key, list_keys, revoke_key, server_secret, verify_token
 
-    key_id, token = create_key(store, "k", "admin")
+    secret = server_secret(settings)
+    key_id, token = create_key(store, "k", "admin", secret)
     doc = store.db.api_keys.find_one({"_id": key_id})
     assert token.split(".", 1)[1] not in json.dumps(doc, default=str) and len(doc["hash"]) == 64
-    assert verify_token(store, token)["role"] == "admin"
-    assert verify_token(store, token + "x") is None
+    assert verify_token(store, token, secret)["role"] == "admin"
+    assert verify_token(store, token + "x", secret) is None
+    assert verify_token(store, token, b"another-server-secret-of-32-chars!!") is None
     assert all("hash" not in k for k in list_keys(store))
-    assert revoke_key(store, key_id) and verify_token(store, token) is None
+    assert revoke_key(store, key_id) and verify_token(store, token, secret) is None
     with pytest.raises(ValueError):
-        create_key(store, "k", "root")
+        create_key(store, "k", "root", secret)
 
 
 def test_keys_cli(settings, store):

@@ -131,11 +131,11 @@ def test_files_in_the_folder_and_below_still_import(store, tmp_path):
     assert names == ["alias.csv", "s.csv"]
 
 
-def test_api_upload_cannot_reach_server_files(store, app_client_for, outside):
-    from ionbase.service.keys import create_key
+def test_api_upload_cannot_reach_server_files(store, settings, app_client_for, outside):
+    from ionbase.service.keys import create_key, server_secret
 
     client = app_client_for(store)
-    writer_token = create_key(store, "w", "writer")[1]
+    writer_token = create_key(store, "w", "writer", server_secret(settings))[1]
     body = {"source": {"notebook": "NB-API"}, "samples": [{"label": "Q1", "material": "Na3InCl6"}],
             "measurements": [{"sample": "Q1", "kind": "impedance_spectrum", "label": "x", "file": str(outside / "secret.csv")}]}
     r = client.post("/api/v1/imports", json=body, headers={"Authorization": f"Bearer {writer_token}"})
