@@ -14,6 +14,8 @@ import time
 from collections import defaultdict, deque
 
 from flask import Flask, current_app, g, request
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wsgi import LimitedStream
 
 from ionbase.errors import AuthenticationRequired, InvalidRequest, PermissionDenied, RateLimited
 from ionbase.service.keys import role_allows, verify_token
@@ -84,6 +86,38 @@ def _json_depth_and_keys(obj, depth: int = 0) -> None:
             _json_depth_and_keys(v, depth + 1)
 
 
+def _has_body() -> bool:
+    """True when the request carries a body, whether framed by Content-Length or chunked."""
+    if request.content_length:
+        return True
+    return "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+
+
+def _read_chunked_body(limit: int) -> None:
+    """Read a chunked body now, through werkzeug's size-limited stream, and refuse it (413) when it
+    reaches ``limit``: the stream stops there (the rest is never read) and a truncated body must not
+    be parsed as if whole. The body is cached, so JSON and form parsing later read the same bytes."""
+    if "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
+        return
+    request.get_data(cache=True, parse_form_data=False)
+    stream = request.stream
+    if isinstance(stream, LimitedStream) and stream.is_exhausted:
+        raise RequestEntityTooLarge(f"the request body reaches the limit of {limit} bytes (IONBASE_MAX_REQUEST_BYTES)")
+
+
+def _check_json_body() -> None:
+    """The ``$``-key and depth guard on a JSON body, however it arrives (Content-Length or chunked)."""
+    if not (request.is_json and _has_body()):
+        return
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # the JSON decoder's own limit (about 1,000 levels): not a server error
+        raise InvalidRequest(f"JSON body nested deeper than {MAX_JSON_DEPTH}") from None
+    if body is None:
+        raise InvalidRequest("the request body is not valid JSON")
+    _json_depth_and_keys(body)
+
+
 class RateLimiter:
     """Sliding one-minute window per client address (in-process)."""
 
@@ -124,10 +158,7 @@ def install(app: Flask) -> None:
         for k, values in request.args.lists():
             if "$" in k or any("$" in v for v in values):
                 raise InvalidRequest("'$' is not allowed in query parameters", {"query": [k]})
-        if request.is_json and request.content_length:
-            body = request.get_json(silent=True)
-            if body is None:
-                raise InvalidRequest("the request body is not valid JSON")
-            _json_depth_and_keys(body)
+        _read_chunked_body(settings.max_request_bytes)
+        _check_json_body()
         if settings.read_requires_key and request.method in ("GET", "HEAD") and not request.path.startswith(open_paths):
             require_role("reader")
