@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     """Build the Flask app for ``settings`` (from the environment when omitted)."""
     from flask_smorest import Api
 
-    from ionbase.service import auth
+    from ionbase.service import auth, headers
     from ionbase.service.blueprints import BLUEPRINTS
     from ionbase.service.errors import register_error_handlers
     from ionbase.service.keys import server_secret
@@ -67,5 +67,6 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
         api.register_blueprint(blp)
     register_error_handlers(app)
     auth.install(app)
+    headers.install(app)
     app.extensions["ionbase_api"] = api
     return app

@@ -14,13 +14,16 @@ import time
 from collections import defaultdict, deque
 
 from flask import Flask, current_app, g, request
-from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import LimitedStream
 
-from ionbase.errors import AuthenticationRequired, InvalidRequest, PermissionDenied, RateLimited
+from ionbase.errors import (AuthenticationRequired, InvalidRequest, PayloadTooLarge, PermissionDenied, RateLimited,
+                            UriTooLong)
 from ionbase.service.keys import role_allows, verify_token
 
 MAX_JSON_DEPTH = 32
+#: longest request target (path + query string) answered; longer ones get a JSON 414 from the app
+#: (gunicorn's own request-line limit is raised above it in service/gunicorn_conf.py so the app answers)
+MAX_URI_CHARS = 8190
 
 #: security requirement objects for the OpenAPI document of write operations
 WRITE_SECURITY = [{"bearerAuth": []}, {"apiKeyHeader": []}]
@@ -68,6 +71,9 @@ def requires(role: str):
             require_role(role)
             return fn(*args, **kwargs)
 
+        # read by the request guard, which checks the key before any body is read or validated
+        # (functools.wraps in the decorators above carries it to the registered view function)
+        wrapper.ionbase_required_role = role
         return wrapper
 
     return deco
@@ -102,7 +108,7 @@ def _read_chunked_body(limit: int) -> None:
     request.get_data(cache=True, parse_form_data=False)
     stream = request.stream
     if isinstance(stream, LimitedStream) and stream.is_exhausted:
-        raise RequestEntityTooLarge(f"the request body reaches the limit of {limit} bytes (IONBASE_MAX_REQUEST_BYTES)")
+        raise PayloadTooLarge(f"the request body reaches the limit of {limit} bytes (IONBASE_MAX_REQUEST_BYTES)")
 
 
 def _check_json_body() -> None:
@@ -150,6 +156,10 @@ def install(app: Flask) -> None:
 
     @app.before_request
     def _guards():
+        uri_chars = len(request.environ.get("PATH_INFO", "")) + len(request.environ.get("QUERY_STRING", ""))
+        if uri_chars > MAX_URI_CHARS:
+            raise UriTooLong(f"the URL is {uri_chars} characters long, above {MAX_URI_CHARS}; "
+                                     "send long filters in fewer words or page through results")
         if limiter is not None:
             wait = limiter.check(request.remote_addr or "unknown")
             if wait is not None:
@@ -158,6 +168,10 @@ def install(app: Flask) -> None:
         for k, values in request.args.lists():
             if "$" in k or any("$" in v for v in values):
                 raise InvalidRequest("'$' is not allowed in query parameters", {"query": [k]})
+        view = app.view_functions.get(request.endpoint) if request.endpoint else None
+        needed = getattr(view, "ionbase_required_role", None)
+        if needed:  # authorise before the body is read or validated: 401/403 come before 400/413/422
+            require_role(needed)
         _read_chunked_body(settings.max_request_bytes)
         _check_json_body()
         if settings.read_requires_key and request.method in ("GET", "HEAD") and not request.path.startswith(open_paths):

@@ -1,4 +1,5 @@
-"""The body guard and the size limit hold for chunked bodies, on live servers (issue 14, point 2).
+"""The body guard and the size limit hold for chunked bodies, on live servers (issue 14, point 2);
+a URL over 8,190 characters gets the API's JSON 414 from both servers (point 7).
 
 Raw HTTP/1.1 over a socket against werkzeug's server (in a thread) and gunicorn (a subprocess):
 ``Transfer-Encoding: chunked`` bodies get the same ``$``-key/depth refusal (400) as bodies with a
@@ -94,6 +95,12 @@ def _check_server(port: int, store, token: str) -> None:
     status, out = _post(port, "/api/v1/analysis-runs", deep, token, True)
     assert status == 400 and "nested" in out["message"], (status, out)
     assert _counts(store) == before, "nothing stored"
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/api/v1/properties?filter=" + "x" * 9000)
+    resp = conn.getresponse()
+    assert resp.status == 414 and resp.getheader("Content-Type") == "application/json", resp.getheader("Content-Type")
+    assert json.loads(resp.read())["code"] == 414, "the API's JSON 414, not the server's HTML page"
+    conn.close()
     status, sent, elapsed, answer = _huge_chunked(port, "/api/v1/imports", token)
     print(f"port {port}: 413 after {sent} bytes sent, {elapsed:.3f} s")
     assert status == 413, answer
