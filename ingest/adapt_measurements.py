@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from ionbase.ingest.loaders import LoadedFile, RawRecord
 from ionbase.ingest.planning import FileReport, content_hash, sha256_file
+from ionbase.ingest.references import confined_reference
 from ionbase.schemas import build as B
 
 if TYPE_CHECKING:
@@ -22,7 +23,8 @@ def add_measurement(ctx: "BuildPass", lf: LoadedFile, rec: RawRecord, fr: FileRe
     file_ref = m.pop("_file", None)
     variants = [m]
     if file_ref:
-        variants = measurements_from_file(m, lf.path.parent / str(file_ref), f"{rec.ref}.file")
+        path = confined_reference(lf.path.parent, file_ref, f"{rec.ref}.file", ctx.max_file_bytes)
+        variants = measurements_from_file(m, path, f"{rec.ref}.file")
     for mv in variants:
         entry = _add_variant(ctx, mv, smp, (lf.path.name, rec.row))
         if file_ref:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ionbase.ingest.loaders import LoadedFile, RawRecord
 from ionbase.ingest.planning import FileReport, content_hash
+from ionbase.ingest.references import confined_reference
 from ionbase.schemas import build as B
 
 if TYPE_CHECKING:
@@ -21,7 +22,8 @@ def add_structure(ctx: "BuildPass", lf: LoadedFile, rec: RawRecord, fr: FileRepo
     smp = ctx.resolve_sample(st.pop("_sample_ref"), st["source"], f"{rec.ref}.sample")
     cif = st.pop("_cif", None)
     if cif:
-        st["phases"] = st.get("phases", []) + phases_from_cif(lf.path.parent / cif, f"{rec.ref}.cif")
+        path = confined_reference(lf.path.parent, cif, f"{rec.ref}.cif", ctx.max_file_bytes)
+        st["phases"] = st.get("phases", []) + phases_from_cif(path, f"{rec.ref}.cif")
     st["sample"] = smp["_id"]
     st["_id"] = B.make_id("str", smp["_id"], st["label"], st["method"])
     st["content_hash"] = content_hash(st)

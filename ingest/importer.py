@@ -37,6 +37,7 @@ from ionbase.ingest.batches import COLLECTIONS, rollback  # noqa: F401 (rollback
 from ionbase.ingest.errors import ImportFailed, Issue
 from ionbase.ingest.loaders import LAB_RECORD_SUFFIXES, TABULAR_SUFFIXES, LoadError, LoadedFile, RawRecord, dump_records, load_lab_file
 from ionbase.ingest.passes import BuildPass
+from ionbase.ingest.references import confined_or_none
 from ionbase.ingest.planning import (  # noqa: F401 (re-exported: the importer's public names)
     IGNORED_NAMES,
     data_suffixes,
@@ -99,8 +100,9 @@ class Importer:
                 report.errors.extend(lf.issues)
                 for rec in lf.records:
                     ref = rec.data.get("file") if rec.kind == "measurement" else rec.data.get("cif") if rec.kind == "structure" else None
-                    if ref:
-                        referenced.add((path.parent / str(ref)).resolve())
+                    target = confined_or_none(path.parent, ref, self.opt.max_file_bytes) if ref else None
+                    if target is not None:  # a refused reference is reported by the build pass
+                        referenced.add(target.resolve())
         for path in files:
             if path.resolve() in referenced or path.resolve() in handled:
                 continue
@@ -127,7 +129,7 @@ class Importer:
     def _build(self, loaded_files: list[LoadedFile], plan: Plan, report: ImportReport, rejected: list) -> None:
         """One pass over every record (ingest/passes.py), with progress."""
         progress = self._pass_progress(loaded_files)
-        BuildPass(self.store, plan, report, rejected, progress, self.opt.max_rows).run(loaded_files)
+        BuildPass(self.store, plan, report, rejected, progress, self.opt.max_rows, self.opt.max_file_bytes).run(loaded_files)
         progress.close()
         self.records_seen = progress.n
         for smp in plan.docs["samples"].values():

@@ -155,9 +155,11 @@ def _load_jsonl(text: str, path: Path) -> LoadedFile:
 
 def load_lab_file(path: Path, max_bytes: int) -> LoadedFile:
     """Load any lab-record file by its format (YAML/JSON/JSONL/CSV/XLSX)."""
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise LoadError(Issue(path.name, f"file is {size} bytes, above the limit of {max_bytes} (IONBASE_MAX_FILE_BYTES)"))
+    from ionbase.ingest.references import check_regular_file
+
+    problem = check_regular_file(path, max_bytes)  # before any read: a FIFO or device would block
+    if problem:
+        raise LoadError(Issue(path.name, problem))
     suffix = path.suffix.lower()
     if suffix in (".csv", ".tsv", ".xlsx", ".xlsm"):
         from ionbase.ingest.tabular import load_tabular

@@ -33,8 +33,10 @@ class BuildPass:
     """Builds every record of the loaded files into ``plan``; errors go to ``report`` and the
     refused records to ``rejected``."""
 
-    def __init__(self, store, plan: Plan, report: ImportReport, rejected: list, progress: Any, max_rows: int) -> None:
+    def __init__(self, store, plan: Plan, report: ImportReport, rejected: list, progress: Any, max_rows: int,
+                 max_file_bytes: int) -> None:
         self.store = store
+        self.max_file_bytes = max_file_bytes  # for files the records reference (ingest/references.py)
         self.plan = plan
         self.report = report
         self.rejected = rejected

@@ -76,6 +76,18 @@ class Unprocessable(DomainError):
     default_message = "The request could not be processed."
 
 
+class PayloadTooLarge(DomainError):
+    """A request body above the configured limit (``IONBASE_MAX_REQUEST_BYTES``)."""
+
+    default_message = "The request body is too large."
+
+
+class UriTooLong(DomainError):
+    """A request URL (path and query string) longer than the API answers."""
+
+    default_message = "The URL is too long."
+
+
 class RateLimited(DomainError):
     """Too many requests from one client; ``retry_after_s`` says when to try again."""
 

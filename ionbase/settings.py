@@ -41,6 +41,7 @@ class Settings:
     seed_dir: Path | None = None
     testing: bool = False
     embedded_idle_exit_s: float = 15.0  # the embedded store stops this long after its last client
+    secret_file: Path | None = None  # IONBASE_SECRET_FILE; None: <data_dir>/server.secret (API key HMAC)
 
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> "Settings":
@@ -66,6 +67,8 @@ class Settings:
             kwargs["dask_scheduler"] = e["IONBASE_DASK_SCHEDULER"]
         if e.get("IONBASE_EMBEDDED_IDLE_EXIT_S"):
             kwargs["embedded_idle_exit_s"] = float(e["IONBASE_EMBEDDED_IDLE_EXIT_S"])
+        if e.get("IONBASE_SECRET_FILE"):
+            kwargs["secret_file"] = Path(e["IONBASE_SECRET_FILE"]).expanduser()
         if e.get("IONBASE_SEED_DIR"):
             kwargs["seed_dir"] = Path(e["IONBASE_SEED_DIR"])
         kwargs.update(overrides)
@@ -77,6 +80,11 @@ class Settings:
     @property
     def embedded(self) -> bool:
         return not self.mongodb_uri
+
+    @property
+    def secret_path(self) -> Path:
+        """The file holding the server secret that API key hashes are keyed with."""
+        return self.secret_file or self.data_dir / "server.secret"
 
     @property
     def seed_path(self) -> Path:

@@ -28,9 +28,10 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     """Build the Flask app for ``settings`` (from the environment when omitted)."""
     from flask_smorest import Api
 
-    from ionbase.service import auth
+    from ionbase.service import auth, headers
     from ionbase.service.blueprints import BLUEPRINTS
     from ionbase.service.errors import register_error_handlers
+    from ionbase.service.keys import server_secret
 
     settings = settings or Settings.from_env()
     if store is None:
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     )
     app.json.sort_keys = False
     app.extensions["ionbase_store"] = store
+    app.extensions["ionbase_key_secret"] = server_secret(settings)  # created (0600) on first start
     api = Api(app)
     for name, scheme in auth.SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)
@@ -65,5 +67,6 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
         api.register_blueprint(blp)
     register_error_handlers(app)
     auth.install(app)
+    headers.install(app)
     app.extensions["ionbase_api"] = api
     return app

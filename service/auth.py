@@ -14,11 +14,16 @@ import time
 from collections import defaultdict, deque
 
 from flask import Flask, current_app, g, request
+from werkzeug.wsgi import LimitedStream
 
-from ionbase.errors import AuthenticationRequired, InvalidRequest, PermissionDenied, RateLimited
+from ionbase.errors import (AuthenticationRequired, InvalidRequest, PayloadTooLarge, PermissionDenied, RateLimited,
+                            UriTooLong)
 from ionbase.service.keys import role_allows, verify_token
 
 MAX_JSON_DEPTH = 32
+#: longest request target (path + query string) answered; longer ones get a JSON 414 from the app
+#: (gunicorn's own request-line limit is raised above it in service/gunicorn_conf.py so the app answers)
+MAX_URI_CHARS = 8190
 
 #: security requirement objects for the OpenAPI document of write operations
 WRITE_SECURITY = [{"bearerAuth": []}, {"apiKeyHeader": []}]
@@ -42,7 +47,7 @@ def current_key() -> dict | None:
         if token is None:
             g.api_key = None
         else:
-            key = verify_token(current_app.extensions["ionbase_store"], token)
+            key = verify_token(current_app.extensions["ionbase_store"], token, current_app.extensions["ionbase_key_secret"])
             if key is None:
                 raise AuthenticationRequired("the API key is not valid or has been revoked")
             g.api_key = key
@@ -66,6 +71,9 @@ def requires(role: str):
             require_role(role)
             return fn(*args, **kwargs)
 
+        # read by the request guard, which checks the key before any body is read or validated
+        # (functools.wraps in the decorators above carries it to the registered view function)
+        wrapper.ionbase_required_role = role
         return wrapper
 
     return deco
@@ -82,6 +90,38 @@ def _json_depth_and_keys(obj, depth: int = 0) -> None:
     elif isinstance(obj, list):
         for v in obj:
             _json_depth_and_keys(v, depth + 1)
+
+
+def _has_body() -> bool:
+    """True when the request carries a body, whether framed by Content-Length or chunked."""
+    if request.content_length:
+        return True
+    return "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+
+
+def _read_chunked_body(limit: int) -> None:
+    """Read a chunked body now, through werkzeug's size-limited stream, and refuse it (413) when it
+    reaches ``limit``: the stream stops there (the rest is never read) and a truncated body must not
+    be parsed as if whole. The body is cached, so JSON and form parsing later read the same bytes."""
+    if "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
+        return
+    request.get_data(cache=True, parse_form_data=False)
+    stream = request.stream
+    if isinstance(stream, LimitedStream) and stream.is_exhausted:
+        raise PayloadTooLarge(f"the request body reaches the limit of {limit} bytes (IONBASE_MAX_REQUEST_BYTES)")
+
+
+def _check_json_body() -> None:
+    """The ``$``-key and depth guard on a JSON body, however it arrives (Content-Length or chunked)."""
+    if not (request.is_json and _has_body()):
+        return
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # the JSON decoder's own limit (about 1,000 levels): not a server error
+        raise InvalidRequest(f"JSON body nested deeper than {MAX_JSON_DEPTH}") from None
+    if body is None:
+        raise InvalidRequest("the request body is not valid JSON")
+    _json_depth_and_keys(body)
 
 
 class RateLimiter:
@@ -116,6 +156,10 @@ def install(app: Flask) -> None:
 
     @app.before_request
     def _guards():
+        uri_chars = len(request.environ.get("PATH_INFO", "")) + len(request.environ.get("QUERY_STRING", ""))
+        if uri_chars > MAX_URI_CHARS:
+            raise UriTooLong(f"the URL is {uri_chars} characters long, above {MAX_URI_CHARS}; "
+                                     "send long filters in fewer words or page through results")
         if limiter is not None:
             wait = limiter.check(request.remote_addr or "unknown")
             if wait is not None:
@@ -124,10 +168,11 @@ def install(app: Flask) -> None:
         for k, values in request.args.lists():
             if "$" in k or any("$" in v for v in values):
                 raise InvalidRequest("'$' is not allowed in query parameters", {"query": [k]})
-        if request.is_json and request.content_length:
-            body = request.get_json(silent=True)
-            if body is None:
-                raise InvalidRequest("the request body is not valid JSON")
-            _json_depth_and_keys(body)
+        view = app.view_functions.get(request.endpoint) if request.endpoint else None
+        needed = getattr(view, "ionbase_required_role", None)
+        if needed:  # authorise before the body is read or validated: 401/403 come before 400/413/422
+            require_role(needed)
+        _read_chunked_body(settings.max_request_bytes)
+        _check_json_body()
         if settings.read_requires_key and request.method in ("GET", "HEAD") and not request.path.startswith(open_paths):
             require_role("reader")

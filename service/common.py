@@ -65,7 +65,7 @@ class PageMeta(ma.Schema):
     page_limit = ma.fields.Integer()
     more_data_available = ma.fields.Boolean()
     next_cursor = ma.fields.String(allow_none=True)
-    next = ma.fields.String(allow_none=True, metadata={"description": "URL of the next page"})
+    next = ma.fields.String(allow_none=True, metadata={"description": "URL of the next page, relative to this server (the Host header is never echoed)"})
     total = ma.fields.Integer(allow_none=True)
     unit = ma.fields.String(allow_none=True)
 
@@ -77,7 +77,8 @@ def next_url(cursor: str | None) -> str | None:
 
     args = [(k, v) for k, v in request.args.items(multi=True) if k != "page_cursor"]
     args.append(("page_cursor", cursor))
-    return f"{request.base_url}?{urlencode(args)}"
+    # relative to the server: the Host header is the client's to set, so it is never echoed back
+    return f"{request.script_root}{request.path}?{urlencode(args)}"
 
 
 def list_page(collection: str, query: dict, args: dict, projection: dict | None = None, fp_extra: Any = None) -> dict:

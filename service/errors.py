@@ -22,7 +22,8 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
 from ionbase.errors import (AuthenticationRequired, BadFilter, Conflict, DomainError, InvalidRequest, NotFound,
-                            PermissionDenied, RateLimited, StoreUnavailable, UnknownParameter, Unprocessable)
+                            PayloadTooLarge, PermissionDenied, RateLimited, StoreUnavailable, UnknownParameter,
+                            Unprocessable, UriTooLong)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ HTTP_ERRORS: dict[type[DomainError], HttpError] = {
     NotFound: HttpError(404),
     Conflict: HttpError(409),
     Unprocessable: HttpError(422),
+    PayloadTooLarge: HttpError(413),
+    UriTooLong: HttpError(414),
     RateLimited: HttpError(429, _retry_after),
     StoreUnavailable: HttpError(503, _retry_after),
 }

@@ -12,6 +12,11 @@ from __future__ import annotations
 
 wsgi_app = "ionbase.service.wsgi:create_wsgi_app()"
 
+#: gunicorn answers an over-long request line itself, with an HTML 414 page. 0 raises its limit to its
+#: own cap (1 MiB), so the application refuses URLs above ``auth.MAX_URI_CHARS`` (8190) with a JSON 414;
+#: only a request line above 1 MiB still gets gunicorn's HTML page.
+limit_request_line = 0
+
 
 def on_starting(server) -> None:
     """In the master, before any worker: start (or reuse) the supervised embedded store and hold it."""

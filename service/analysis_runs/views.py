@@ -10,7 +10,7 @@ from ionbase.service.auth import WRITE_SECURITY, requires
 from ionbase.service.common import PageArgs, clean, get_settings, get_store, list_page
 from ionbase.schemas.api import document_schema
 from ionbase.service.common import page_schema
-from ionbase.errors import NotFound
+from ionbase.errors import NotFound, Unprocessable
 
 F = ma.fields
 blp = Blueprint("analysis_runs", __name__, url_prefix="/api/v1/analysis-runs", description="Analysis runs")
@@ -47,8 +47,12 @@ def list_runs(args):
 @requires("writer")
 def create_run(body):
     """Run the analysis jobs now (synchronously) and return their summary."""
+    from ionbase.jobs.definitions import JOBS
     from ionbase.jobs.runner import run_jobs
 
+    unknown = sorted(set(body["jobs"] or ()) - set(JOBS))
+    if unknown:
+        raise Unprocessable(f"unknown job(s) {unknown}; known: {sorted(JOBS)}", {"json": {"jobs": unknown}})
     result = run_jobs(get_store(), get_settings(), job_names=body["jobs"], sample_ids=body["sample_ids"],
                       force=body["force"], progress=False)
     return {"result": clean(result if isinstance(result, dict) else {"value": result})}

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ionbase.service.commands.context import command_store
+from ionbase.service.commands.context import command_settings, command_store
 
 
 @click.group("keys")
@@ -20,9 +20,9 @@ def keys() -> None:
 @click.pass_context
 def create(ctx: click.Context, name: str, role: str) -> None:
     """Create a key called NAME; prints the token once (store it: only its hash is kept)."""
-    from ionbase.service.keys import create_key
+    from ionbase.service.keys import create_key, server_secret
 
-    key_id, token = create_key(command_store(ctx), name, role)
+    key_id, token = create_key(command_store(ctx), name, role, server_secret(command_settings(ctx)))
     click.echo(f"key {key_id} ({role}) created for {name}. Token (shown once):")
     click.echo(token)
 

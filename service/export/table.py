@@ -277,12 +277,26 @@ def build_rows(store, mongo_filter: dict, plan: ExportPlan | None = None) -> Ite
 # ----------------------------------------------------------------------------- writers
 
 
+#: a text cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formula(v: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula, prefixed with ``'`` (OWASP); other values as they are.
+
+    Only strings: a number (``-0.52``) is written as the number it is. A lone sign (the qualifier
+    ``=``, a ``-`` placeholder) carries no formula and is kept as it is."""
+    if isinstance(v, str) and len(v) > 1 and v.startswith(FORMULA_START):
+        return "'" + v
+    return v
+
+
 def _csv_value(v: Any) -> Any:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return ""
     if isinstance(v, bool):
         return "true" if v else "false"
-    return v
+    return escape_formula(v)
 
 
 def write_csv(rows: Iterable[dict], columns: list[str] | None = None, *, flush_every: int = 256) -> Iterator[str]:
@@ -298,7 +312,7 @@ def write_csv(rows: Iterable[dict], columns: list[str] | None = None, *, flush_e
             return
         columns = list(first)
         it = _chain_one(first, it)
-    writer.writerow(columns)
+    writer.writerow([escape_formula(c) for c in columns])
     yield buf.getvalue()  # the header goes out at once
     buf.seek(0)
     buf.truncate()

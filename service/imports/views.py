@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import marshmallow as ma
 from flask import request
@@ -74,16 +74,38 @@ class ImportReportOut(ma.Schema):
 
 BatchOut = document_schema(ImportBatch, "ImportBatch")
 BatchPage = page_schema(BatchOut, "ImportBatchPage")
-_BATCH_PROJECTION = {"previous": 0, "files.path": 0, "rollback.samples": 0}
+_BATCH_PROJECTION = {"previous": 0}
+
+#: what a batch shows to anyone but an admin: no server paths, host names, process ids or user/key names
+_PUBLIC = {
+    "top": ("_id", "id", "status", "files", "counts", "started_at", "finished_at", "errors", "options", "touched_samples",
+            "rolled_back_at", "rollback", "recovered"),
+    "files": ("name", "sha256", "size", "format"),
+    "options": ("skip_invalid",),
+    "rollback": ("state", "started_at", "finished_at"),
+}
 
 
 def _public_batch(doc: dict) -> dict:
-    """A batch without server-side file paths or the rollback's sample list (done here as well as
-    in the projection: nx-27017 ignores dotted exclusions such as ``files.path``)."""
-    doc["files"] = [{k: v for k, v in f.items() if k != "path"} for f in doc.get("files") or []]
-    if isinstance(doc.get("rollback"), dict):
-        doc["rollback"] = {k: v for k, v in doc["rollback"].items() if k != "samples"}
-    return doc
+    """A batch as a non-admin may see it: listed fields only (a whitelist, so a field added to batches
+    later stays hidden until it is listed), error locations as file names. Admin keys see the whole
+    batch (``_admin_view``). Done in Python: nx-27017 ignores dotted exclusions such as ``files.path``."""
+    out = {k: doc[k] for k in _PUBLIC["top"] if k in doc}
+    out["files"] = [{k: f[k] for k in _PUBLIC["files"] if k in f} for f in doc.get("files") or []]
+    for name in ("options", "rollback"):
+        if isinstance(doc.get(name), dict):
+            out[name] = {k: doc[name][k] for k in _PUBLIC[name] if k in doc[name]}
+    out["errors"] = [{**e, "file": PurePath(str(e["file"])).name} if isinstance(e, dict) and e.get("file") else e
+                     for e in doc.get("errors") or []]
+    return out
+
+
+def _batch_view():
+    """The view of a batch for this request's key: whole for admins, public otherwise."""
+    key = current_key()
+    if key is not None and key.get("role") == "admin":
+        return lambda doc: doc
+    return _public_batch
 
 
 def _safe_relpath(name: str) -> Path:
@@ -182,7 +204,8 @@ def create_import(query_args, form_args):
 def list_imports(args):
     """List import batches (sorted by id, which starts with the time)."""
     page = list_page("import_batches", {}, args, projection=_BATCH_PROJECTION)
-    page["data"] = [_public_batch(d) for d in page["data"]]
+    view = _batch_view()
+    page["data"] = [view(d) for d in page["data"]]
     return page
 
 
@@ -193,7 +216,7 @@ def get_import(batch_id):
     doc = get_store().import_batches.get(batch_id, _BATCH_PROJECTION)
     if doc is None:
         raise NotFound(f"no import batch {batch_id!r}")
-    return clean(_public_batch(doc))
+    return clean(_batch_view()(doc))
 
 
 class RollbackOut(ma.Schema):

@@ -94,7 +94,9 @@ def _csv_response(measurement_id: str, order: list[str], units: dict[str, str], 
     """The arrays as a CSV download: a 'name (unit)' header, values as repr, short arrays padded with ''."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow([f"{n} ({units[n]})" if units[n] else n for n in order])
+    from ionbase.service.export.table import escape_formula
+
+    w.writerow([escape_formula(f"{n} ({units[n]})" if units[n] else n) for n in order])
     for i in range(n_points):
         w.writerow([repr(arrays[n][i]) if i < len(arrays[n]) else "" for n in order])
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in measurement_id)[:100]

@@ -63,17 +63,17 @@ def loaded_rw_app(rw_app, store):
 
 
 @pytest.fixture()
-def writer_token(store):
-    from ionbase.service.keys import create_key
+def writer_token(store, settings):
+    from ionbase.service.keys import create_key, server_secret
 
-    return create_key(store, "test-writer", "writer")[1]
+    return create_key(store, "test-writer", "writer", server_secret(settings))[1]
 
 
 @pytest.fixture()
-def reader_token(store):
-    from ionbase.service.keys import create_key
+def reader_token(store, settings):
+    from ionbase.service.keys import create_key, server_secret
 
-    return create_key(store, "test-reader", "reader")[1]
+    return create_key(store, "test-reader", "reader", server_secret(settings))[1]
 
 
 def props(client, **params):

@@ -9,7 +9,7 @@ from tests.api.conftest import API_DATA, assert_error
 from tests.api.test_errors_security import IMPORT_DOC
 
 
-def test_import_json_records(rw_app, store, writer_token):
+def test_import_json_records(rw_app, store, settings, writer_token):
     client = rw_app.test_client()
     h = {"X-API-Key": writer_token}
     r = client.post("/api/v1/imports", json=IMPORT_DOC, headers=h, query_string={"dry_run": "true"})
@@ -21,6 +21,11 @@ def test_import_json_records(rw_app, store, writer_token):
     assert report["status"] == "committed" and report["counts"]["total"]["new"] > 0
     assert report["files"][0]["path"] == "records.json"
     batch = client.get(f"/api/v1/imports/{report['batch_id']}").get_json()
+    assert batch["status"] == "committed" and "user" not in batch, "key names are for admins only"
+    from ionbase.service.keys import create_key, server_secret
+
+    admin = {"X-API-Key": create_key(store, "steward", "admin", server_secret(settings))[1]}
+    batch = client.get(f"/api/v1/imports/{report['batch_id']}", headers=admin).get_json()
     assert batch["status"] == "committed" and batch["user"] == "api:test-writer"
     listing = client.get("/api/v1/imports").get_json()
     assert report["batch_id"] in [b["id"] for b in listing["data"]]

@@ -34,14 +34,14 @@ def fuzz_app(base_settings, server_uri):
     """A dedicated database (the fuzzer may import records) with the API test records."""
     from ionbase.ingest.importer import Importer, ImportOptions
     from ionbase.service.app import create_app
-    from ionbase.service.keys import create_key
+    from ionbase.service.keys import create_key, server_secret
     from ionbase.store import open_store
 
     s = base_settings.with_(mongodb_uri=server_uri, db_name=f"fuzz_{uuid.uuid4().hex[:8]}")
     st = open_store(s)
     Importer(st, ImportOptions()).run([API_DATA / "records.yaml"])
     app = create_app(s, store=st)
-    app.config["IONBASE_TEST_TOKEN"] = create_key(st, "fuzzer", "writer")[1]
+    app.config["IONBASE_TEST_TOKEN"] = create_key(st, "fuzzer", "writer", server_secret(s))[1]
     yield app
     st.client.drop_database(s.db_name)
     st.client.close()

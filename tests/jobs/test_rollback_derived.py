@@ -136,7 +136,7 @@ def test_rollback_of_a_batch_that_created_a_sample_leaves_nothing_of_it(store, s
 def test_rollback_of_a_thickness_correction_restores_the_earlier_derived_values(store, settings, tmp_path, monkeypatch):
     """API rollback of a corrected pellet thickness: sigma, Ea and the prefactor are the numbers
     computed from the restored thickness again, with provenance pointing at the restored inputs."""
-    from ionbase.service.keys import create_key
+    from ionbase.service.keys import create_key, server_secret
 
     path = tmp_path / "lab.yaml"
     lab_file(path, {"B": {t: (500.0, 1.0) for t in TEMPS_C}}, new_samples=("B",))
@@ -159,7 +159,7 @@ def test_rollback_of_a_thickness_correction_restores_the_earlier_derived_values(
         rollback(store, first)
 
     client = _app(settings, store).test_client()
-    token = create_key(store, "steward", "writer")[1]
+    token = create_key(store, "steward", "writer", server_secret(settings))[1]
     assert client.post(f"/api/v1/imports/{correction}/rollback").status_code == 401
     bad = client.post(f"/api/v1/imports/{correction}/rollback", query_string={"dry_run": "true"}, headers={"X-API-Key": token})
     assert bad.status_code == 400 and "dry_run" in bad.get_json()["message"]
