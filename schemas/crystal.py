@@ -22,6 +22,7 @@ One function per question, each saying which stored fields it used:
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 _LENGTHS = ("a", "b", "c")
@@ -74,9 +75,14 @@ def lattice_parameters(phase: dict) -> dict[str, float] | None:
 
 
 def _space_group_or_none(phase: dict):
+    return _space_group_cached(phase.get("space_group_symbol"), phase.get("space_group_number"))
+
+
+@lru_cache(maxsize=512)
+def _space_group_cached(symbol: str | None, number: int | None):
+    """pymatgen builds a SpaceGroup in ~0.3 s (it compares every generated operation); build each once."""
     from pymatgen.symmetry.groups import SpaceGroup
 
-    symbol, number = phase.get("space_group_symbol"), phase.get("space_group_number")
     if symbol:
         try:
             return SpaceGroup(re.sub(r"\s+", "", symbol))
