@@ -6,6 +6,7 @@ demands; unknown unprefixed or ``_ionbase_`` parameters are refused naming them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -157,10 +158,26 @@ def _check_tree(tree: Tree, text: str, fields: dict) -> None:
                               column=toks[0].column, text=text)
 
 
-def parse_filter(text: str | None, entry_type: str) -> dict:
-    """An OPTIMADE filter as a Mongo query over the flat entry documents (FilterError with the position)."""
+@lru_cache(maxsize=1)
+def _transformer():
     from optimade.filtertransformers.mongo import MongoTransformer
 
+    class LiteralTextTransformer(MongoTransformer):
+        """optimade's MongoTransformer, with CONTAINS / STARTS / ENDS matching literal text (it passes the
+        pattern to $regex unescaped, so "Na2.9" would match "Na2-9" and "(P2_1/n)" would not parse)."""
+
+        def fuzzy_string_op_rhs(self, arg):
+            pattern = arg[2] if isinstance(arg[1], Token) and arg[1].type == "WITH" else arg[1]
+            if not isinstance(pattern, str):
+                raise FilterError(f"{arg[0]} needs a string")
+            text = re.escape(pattern)
+            return {"$regex": {"CONTAINS": text, "STARTS": "^" + text, "ENDS": text + "$"}[str(arg[0])]}
+
+    return LiteralTextTransformer()
+
+
+def parse_filter(text: str | None, entry_type: str) -> dict:
+    """An OPTIMADE filter as a Mongo query over the flat entry documents (FilterError with the position)."""
     if text is None or not text.strip():
         return {}
     if len(text) > MAX_FILTER_LENGTH:
@@ -172,7 +189,7 @@ def parse_filter(text: str | None, entry_type: str) -> dict:
                           column=getattr(exc, "column", None), text=text) from None
     _check_tree(tree, text, known_fields(entry_type) if entry_type != "links" else {"id": {}, "type": {}})
     try:
-        query = MongoTransformer().transform(tree)
+        query = _transformer().transform(tree)
     except VisitError as exc:
         raise FilterError(getattr(exc.orig_exc, "detail", None) or str(exc.orig_exc)) from None
     except Exception as exc:  # optimade raises its own BadRequest / NotImplementedError

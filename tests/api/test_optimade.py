@@ -164,6 +164,14 @@ def test_errors_are_optimade_error_documents(seed_client, path, status, text):
     assert body["meta"]["api_version"] == "1.2.0"
 
 
+def test_contains_matches_literal_text(seed_client):
+    body = _get(seed_client, '/structures?filter=_ionbase_phase_name CONTAINS "(P2_1/n)"&page_limit=100')
+    assert len(body["data"]) >= 6 and all("(P2_1/n)" in d["attributes"]["_ionbase_phase_name"] for d in body["data"])
+    assert _get(seed_client, '/structures?filter=chemical_formula_descriptive STARTS WITH "Na2.9"')["data"]
+    assert _get(seed_client, '/structures?filter=chemical_formula_descriptive STARTS WITH "Na2x9"')["data"] == []
+    assert _get(seed_client, '/structures?filter=chemical_formula_descriptive CONTAINS "Na2.9In."')["data"] == []
+
+
 def test_other_providers_fields_are_unknown_not_errors(seed_client):
     body = _get(seed_client, "/structures?filter=_exmpl_x=2&_exmpl_param=1")
     assert body["data"] == []
