@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
 
 from ionbase.errors import DomainError, NotFound
 from ionbase.service.common import get_store
@@ -92,14 +91,11 @@ def _domain_error(error: DomainError):
     return _json(R.error_response(request, status, error.message, error.errors), status)
 
 
-@blp.errorhandler(HTTPException)
-def _http_error(error: HTTPException):
-    status = error.code or 500
-    return _json(R.error_response(request, status, error.description), status)
-
-
 @blp.errorhandler(Exception)
 def _unexpected(error: Exception):
+    code = getattr(error, "code", None)
+    if isinstance(code, int) and 400 <= code < 600 and hasattr(error, "description"):  # an HTTP error (e.g. 405, 413)
+        return _json(R.error_response(request, code, str(error.description)), code)
     log.exception("OPTIMADE request failed: %s", request.full_path)
     return _json(R.error_response(request, 500, "internal error; it has been logged"), 500)
 
