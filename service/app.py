@@ -65,6 +65,9 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
         api.spec.components.security_scheme(name, scheme)
     for blp in BLUEPRINTS:
         api.register_blueprint(blp)
+    from ionbase.service.optimade.views import blp as optimade
+
+    app.register_blueprint(optimade)  # OPTIMADE has its own specification, outside the OpenAPI document
     register_error_handlers(app)
     auth.install(app)
     headers.install(app)

@@ -69,6 +69,8 @@ SHAPES = [
     ("arrhenius inputs", "properties", "find",
      {"filter": {"name": {"$in": ["ionic_conductivity", "total_conductivity"]}, "origin": {"$in": ["reported", "measured"]},
                  "temperature_k": {"$gt": 0}, "sample": {"$in": ["s1", "s2"]}}}),
+    ("OPTIMADE: transport properties of the structures' samples", "properties", "find",
+     {"filter": {"name": {"$in": ["ionic_conductivity", "activation_energy"]}, "sample": {"$in": ["s1", "s2", "s9"]}}}),
     ("arrhenius inputs from the eis job", "properties", "find",
      {"filter": {"name": {"$in": ["ionic_conductivity"]}, "temperature_k": {"$gt": 0}, "origin": "derived", "provenance.job": "eis"}}),
     ("range on nested sub-document path", "properties", "find",
