@@ -85,7 +85,12 @@ class Client:
     # ------------------------------------------------------------------ plumbing
 
     def _request(self, method: str, path: str, **kw: Any) -> requests.Response:
-        url = path if path.startswith("http") else f"{self.url}{API}{path}"
+        if path.startswith("http"):
+            url = path
+        elif path.startswith(API + "/") or path.startswith(API + "?"):  # meta.next is relative to the server
+            url = f"{self.url}{path}"
+        else:
+            url = f"{self.url}{API}{path}"
         resp = self.session.request(method, url, timeout=self.timeout, **kw)
         if resp.status_code >= 400:
             raise _error(resp)

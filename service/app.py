@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.routing import BaseConverter
 
 from ionbase import __version__
 from ionbase.settings import Settings
@@ -22,6 +23,12 @@ API_DESCRIPTION = """Ionbase: a materials database for solid-state battery resea
   multipart upload, as form fields (conflicting values -> 400).
 * Every error is `{code, status, message, errors}`.
 """
+
+
+class PropertyIdConverter(BaseConverter):
+    """A property id (``prop-…``), so ``/properties/fields`` and ``/properties/{id}`` never overlap."""
+
+    regex = r"prop-[0-9A-Za-z_.:-]+"
 
 
 def create_app(settings: Settings | None = None, *, store=None) -> Flask:
@@ -60,7 +67,9 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     app.json.sort_keys = False
     app.extensions["ionbase_store"] = store
     app.extensions["ionbase_key_secret"] = server_secret(settings)  # created (0600) on first start
+    app.url_map.converters["propid"] = PropertyIdConverter
     api = Api(app)
+    api.register_converter(PropertyIdConverter, lambda _c: {"type": "string", "pattern": PropertyIdConverter.regex})
     for name, scheme in auth.SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)
     for blp in BLUEPRINTS:

@@ -122,7 +122,7 @@ def list_fields():
                       "description": f.description} for f in FIELDS.values()]}
 
 
-@blp.route("/<string:property_id>")
+@blp.route("/<propid:property_id>")
 @blp.response(200, PropertyOut)
 def get_property(property_id):
     """One property by id."""

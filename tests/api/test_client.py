@@ -108,7 +108,7 @@ def test_structures_are_pymatgen_structures_with_partial_occupancies(fresh_live,
     assert s.properties["ionbase_structure_id"] == store.structures.find({})[0]["_id"]
 
 
-def test_import_files_dry_run_then_refused_batch(fresh_live, store, tmp_path):
+def test_import_files_dry_run_then_refused_batch(fresh_live, store, settings, tmp_path):
     from ionbase.service.keys import create_key
 
     good = tmp_path / "good.yaml"
@@ -116,7 +116,9 @@ def test_import_files_dry_run_then_refused_batch(fresh_live, store, tmp_path):
                     "properties:\n  - {sample: S1, name: ionic_conductivity, value: '1e-4 S/cm', conditions: {temperature: '25 °C'}}\n")
     with pytest.raises(AuthError):
         Client(fresh_live).import_files([good], dry_run=True)
-    client = Client(fresh_live, key=create_key(store, "t", "writer")[1])
+    from ionbase.service.keys import server_secret
+
+    client = Client(fresh_live, key=create_key(store, "t", "writer", server_secret(settings))[1])
     report = client.import_files([good], dry_run=True)
     assert report["dry_run"] is True and store.samples.count({}) == 0
     report = client.import_files([good])
