@@ -143,8 +143,8 @@ def _float(x: Any, field: str) -> float | None:
         raise RecordError(f"expected a number, got {x!r}", field)
     try:
         val = float(x)
-    except (TypeError, ValueError):
-        raise RecordError(f"expected a number, got {x!r}", field) from None
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer beyond any float
+        raise RecordError(f"expected a number, got {str(x)[:40]!r}", field) from None
     if not math.isfinite(val):
         raise RecordError(f"expected a finite number, got {x!r}", field)
     return val

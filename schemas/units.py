@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from ionbase.schemas.registry import QUANTITIES
+from ionbase.schemas.registry import QUANTITIES, valid_range
 
 
 class UnitError(ValueError):
@@ -277,7 +277,7 @@ def parse_value(raw: Any, kind: str, field: str, default_unit: str | None = None
     # a bare temperature (no unit anywhere) could be °C as well as K: refused, never guessed
     fallback_unit = default_unit or (None if kind in UNIT_REQUIRED else canonical)
     if isinstance(raw, (int, float)):
-        read = _Read(float(raw), fallback_unit, None, None, None, {"value": raw, "unit": fallback_unit})
+        read = _Read(_as_float(raw, field), fallback_unit, None, None, None, {"value": raw, "unit": fallback_unit})
     elif isinstance(raw, str):
         read = _read_text(raw, fallback_unit, field)
     elif isinstance(raw, dict):
@@ -342,12 +342,30 @@ def _canonical_value(read: _Read, kind: str, canonical: str, field: str) -> Valu
     if kind == "force" and parse_unit(unit).dimensionality == ureg().kilogram.dimensionality:
         unit = f"({normalize_unit_text(str(unit))})*standard_gravity"  # a press load written as "5 t" means tonne-force
     value = _to_canonical(num, unit, kind, field)
+    check_range(value, kind, field, entered=f"{num:g} {unit}")
     if unc is not None:
+        if not math.isfinite(unc):
+            raise UnitError(f"uncertainty {unc} is not finite", field)
         unc = _scale_uncertainty(unc, num, unit, canonical)
     if rng is not None:
         rng = (convert(rng[0], unit, canonical, field), convert(rng[1], unit, canonical, field))
+        for end in rng:
+            check_range(end, kind, field)
     return Value(round_sig(value), _display(canonical), round_sig(unc), qualifier,
                  (round_sig(rng[0]), round_sig(rng[1])) if rng else None, read.entered)
+
+
+def check_range(value: float, kind: str, field: str | None, prop: str | None = None,
+                entered: str | None = None) -> None:
+    """Refuse a canonical value outside the valid range of ``kind`` (or of property ``prop``):
+    registry.VALID_RANGES, documented in docs/valid-ranges.md; NaN and infinities are never valid."""
+    rng = valid_range(kind, prop)
+    if not math.isfinite(value) or value not in rng:
+        q = QUANTITIES[kind]
+        what = prop or q.label
+        shown = f"{value:g} {q.display_unit}".strip() + (f" (entered {entered})" if entered else "")
+        raise UnitError(f"{shown} is outside the valid range of {what}, {rng} {q.display_unit}".rstrip()
+                        + " (schemas/registry.py VALID_RANGES; widen it there if the value is real)", field)
 
 
 def _to_canonical(num: float, unit: str, kind: str, field: str) -> float:
@@ -405,8 +423,8 @@ def _as_float(x: Any, field: str) -> float:
         raise UnitError(f"expected a number, got {x!r}", field)
     try:
         return float(x)
-    except (TypeError, ValueError):
-        raise UnitError(f"expected a number, got {x!r}", field) from None
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer beyond any float (10**400)
+        raise UnitError(f"expected a number, got {str(x)[:40]!r}", field) from None
 
 
 def _display(unit: str) -> str:
