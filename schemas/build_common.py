@@ -37,9 +37,9 @@ def make_id(prefix: str, *parts: Any) -> str:
     return f"{prefix}-{stable_hash([str(p) for p in parts], 16)}"
 
 
-def _value(raw: Any, kind: str, field: str) -> Value:
+def _value(raw: Any, kind: str, field: str, prop: str | None = None) -> Value:
     try:
-        return parse_value(raw, kind, field)
+        return parse_value(raw, kind, field, prop=prop)
     except UnitError as exc:
         raise RecordError(str(exc).split(": ", 1)[-1], field) from None
 

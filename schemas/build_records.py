@@ -300,7 +300,7 @@ def build_property(
         raw = join_quantity(rec.get("value"), {k: rec.get(k) for k in ("unit", "uncertainty", "range")})
     except UnitError as exc:
         raise RecordError(str(exc), f"{field}.value") from None
-    v = _value(raw, ptype.quantity, f"{field}.value")
+    v = _value(raw, ptype.quantity, f"{field}.value", prop=ptype.name)
     qualifier = rec.get("qualifier") or v.qualifier
     if qualifier is not None and qualifier not in registry.QUALIFIERS:
         raise RecordError(f"unknown qualifier {qualifier!r}; expected one of {list(registry.QUALIFIERS)}", f"{field}.qualifier")

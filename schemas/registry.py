@@ -149,6 +149,8 @@ VALID_RANGES: dict[str, ValidRange] = {
 #: property name -> a narrower (or, for a signed quantity, different) range than its quantity kind's
 PROPERTY_RANGES: dict[str, ValidRange] = {
     "activation_energy": _open_low(0, 5),
+    "electronic_conductivity": _open_low(0, 1e7),  # metals (anodes, current collectors): Li 1.1e5, Cu 6e5 S/cm
+    "total_conductivity": _open_low(0, 1e7),
     "conductivity_prefactor": _open_low(0, 1e15),  # sigma0 of sigma = sigma0 exp(-Ea/kT): 1e2-1e7 S/cm is common
     "band_gap": ValidRange(0, 20),
     "ionic_transport_number": ValidRange(0, 1),

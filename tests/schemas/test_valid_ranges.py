@@ -145,3 +145,21 @@ def test_job_output_out_of_range_fails_its_item_with_the_reason(store, settings,
     (error,) = result["errors"]
     assert "activation_energy" in error["error"] and "valid range" in error["error"], error
     assert store.db.properties.count_documents({"origin": "derived"}) == 0
+
+
+@pytest.mark.parametrize("name,value,ok", [
+    ("electronic_conductivity", "1.1e5 S/cm", True),  # lithium metal
+    ("ionic_conductivity", "1.1e5 S/cm", False),
+    ("conductivity_prefactor", "5e4 S/cm", True),  # a typical Arrhenius sigma0
+    ("activation_energy", "6 eV", False),
+    ("band_gap", "0 eV", True),
+])
+def test_a_property_range_applies_where_the_value_is_parsed(name, value, ok):
+    from ionbase.schemas.build import RecordError, build_property
+
+    rec = {"sample": "S1", "name": name, "value": value, "conditions": {"temperature": "25 °C"}}
+    if ok:
+        assert build_property(rec, {"doi": "10.1/x"})["value"] > -1
+    else:
+        with pytest.raises(RecordError, match=f"valid range of {name}"):
+            build_property(rec, {"doi": "10.1/x"})
