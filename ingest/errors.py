@@ -16,6 +16,15 @@ class Issue:
     record: str | None = None  # e.g. "samples[3]"
     column: str | None = None  # a table's column as the user wrote it, e.g. "value (mS/cm)"
 
+    #: longest message kept: an error quoting a hostile 50 MB value must stay one readable line
+    MAX_MESSAGE = 500
+
+    def __post_init__(self) -> None:
+        msg = " ".join(str(self.message).split())  # one line: parser messages can span several
+        if len(msg) > self.MAX_MESSAGE:
+            msg = msg[: self.MAX_MESSAGE] + " …"
+        object.__setattr__(self, "message", msg)
+
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:

@@ -118,7 +118,7 @@ class Importer:
             size = lf.path.stat().st_size
             file_meta[str(lf.path)] = {"path": str(lf.path), "name": lf.path.name, "sha256": sha256_file(lf.path), "size": size, "format": lf.format}
         for ref in referenced:
-            if ref.exists():
+            if ref.is_file():  # a directory or a missing file is reported by the record that names it
                 file_meta[str(ref)] = {"path": str(ref), "name": ref.name, "sha256": sha256_file(ref), "size": ref.stat().st_size, "format": detect(ref)}
         for fr in report.files:
             meta = file_meta.get(fr.path)

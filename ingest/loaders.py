@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from ionbase.ingest import limits
 from ionbase.ingest.errors import Issue
 
 SECTIONS = {"materials": "material", "samples": "sample", "structures": "structure",
@@ -20,6 +21,8 @@ SECTIONS = {"materials": "material", "samples": "sample", "structures": "structu
 RECORD_KINDS = tuple(SECTIONS.values())
 LAB_RECORD_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl")
 TABULAR_SUFFIXES = (".csv", ".tsv", ".xlsx", ".xlsm")
+#: a YAML/JSON record file above this is refused before it is parsed (bulk data belongs in tables)
+MAX_RECORD_TEXT_CHARS = 32 * 1024 * 1024
 
 
 @dataclass
@@ -76,19 +79,27 @@ class LoadError(Exception):
 def load_records_text(text: str, path: Path, fmt: str) -> LoadedFile:
     """Parse a YAML/JSON/JSONL lab-record document."""
     name = path.name
+    check_text(text, name)
     if fmt == "jsonl":
         return _load_jsonl(text, path)
+    if len(text) > MAX_RECORD_TEXT_CHARS:
+        raise LoadError(Issue(name, f"a {fmt.upper()} record file of {len(text)} characters is above the limit of "
+                              f"{MAX_RECORD_TEXT_CHARS}; put bulk data in CSV tables or instrument files"))
     try:
         if fmt == "json":
             doc = json.loads(text)
             lines: dict[tuple[str, int], int] = {}
         else:
-            doc = yaml.safe_load(text)
-            lines = _yaml_item_lines(text)
+            doc, lines = _load_yaml(text, name)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         line = line + 1 if line is not None else getattr(exc, "lineno", None)
         raise LoadError(Issue(name, f"not valid {fmt.upper()}: {exc}", row=line)) from None
+    except RecursionError:
+        raise LoadError(Issue(name, f"not a usable {fmt.upper()} document: nested too deeply")) from None
+    problem = limits.value_problem(doc)
+    if problem:
+        raise LoadError(Issue(name, problem[1], field=problem[0] or None))
     if not isinstance(doc, dict):
         raise LoadError(Issue(name, f"expected a mapping with sections {sorted(SECTIONS)} at the top"))
     unknown = set(doc) - set(SECTIONS) - {"source", "ionbase_format", "notes", "description"}
@@ -112,13 +123,25 @@ def load_records_text(text: str, path: Path, fmt: str) -> LoadedFile:
     return loaded
 
 
-def _yaml_item_lines(text: str) -> dict[tuple[str, int], int]:
+def _load_yaml(text: str, name: str) -> tuple[Any, dict[tuple[str, int], int]]:
+    """The YAML document and its items' lines, composed once; an alias bomb is refused before it is built."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None, {}
+        size = limits.yaml_expanded_size(root)
+        if size > limits.MAX_YAML_NODES:
+            raise LoadError(Issue(name, f"the YAML expands to more than {limits.MAX_YAML_NODES} values through its "
+                                  "aliases (&anchor / *alias); refused"))
+        return loader.construct_document(root), _yaml_item_lines(root)
+    finally:
+        loader.dispose()
+
+
+def _yaml_item_lines(root) -> dict[tuple[str, int], int]:
     """(section, index) -> 1-based line of each list item, from the YAML node tree."""
     out: dict[tuple[str, int], int] = {}
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return out
     if not isinstance(root, yaml.MappingNode):
         return out
     for key_node, value_node in root.value:
@@ -139,8 +162,15 @@ def _load_jsonl(text: str, path: Path) -> LoadedFile:
         except json.JSONDecodeError as exc:
             loaded.issues.append(Issue(path.name, f"not valid JSON: {exc.msg}", row=lineno))
             continue
+        except RecursionError:
+            loaded.issues.append(Issue(path.name, "not usable JSON: nested too deeply", row=lineno))
+            continue
         if not isinstance(obj, dict):
             loaded.issues.append(Issue(path.name, "expected a JSON object", row=lineno))
+            continue
+        problem = limits.value_problem(obj)
+        if problem:
+            loaded.issues.append(Issue(path.name, problem[1], row=lineno, field=problem[0] or None))
             continue
         if set(obj) == {"source"}:
             loaded.source = obj["source"]
@@ -168,6 +198,13 @@ def load_lab_file(path: Path, max_bytes: int) -> LoadedFile:
     text = _read_text(path)
     fmt = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".jsonl": "jsonl"}[suffix]
     return load_records_text(text, path, fmt)
+
+
+def check_text(text: str, name: str) -> None:
+    """Refuse control characters (a binary or corrupted file) and lines above the length limit."""
+    problem = limits.text_problem(text)
+    if problem:
+        raise LoadError(Issue(name, problem[1], row=problem[0]))
 
 
 def _read_text(path: Path) -> str:

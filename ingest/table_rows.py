@@ -7,6 +7,7 @@ pops the columns it knows; a column left over is an error naming it.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -54,7 +55,11 @@ class Row:
 def row_to_records(kind: str, cells: dict, lineno: int, ref: str, out: TableRecords, cols: dict[str, Column]) -> None:
     """Turn one row of a ``kind`` table into records (or pieces of records) in ``out``."""
     source = {k: _text(cells.pop(k)) for k in SOURCE_COLUMNS if k in cells}
-    ROW_KINDS[kind](Row(cells, lineno, ref, cols, source), out)
+    try:
+        ROW_KINDS[kind](Row(cells, lineno, ref, cols, source), out)
+    except KeyError as exc:  # a row function popped a column this row leaves empty
+        key = exc.args[0] if exc.args else "?"
+        raise _RowError(f"the required cell '{key}' is empty", str(key)) from None
 
 
 def _text(v: Any) -> str:
@@ -144,7 +149,7 @@ def _phase_of_row(row: dict, phase_name: str) -> dict[str, Any]:
     if row.get("space_group"):
         phase["space_group"] = {"symbol": _text(row.pop("space_group"))}
     if row.get("space_group_number"):
-        phase["space_group"] = dict(phase.get("space_group", {}), number=int(_num(row.pop("space_group_number"), "space_group_number")))
+        phase["space_group"] = dict(phase.get("space_group", {}), number=_count(row.pop("space_group_number"), "space_group_number"))
     lattice = {k: _with_default_unit(row.pop(k), "Å" if k in "abc" else "degree")
                for k in ("a", "b", "c", "alpha", "beta", "gamma") if k in row}
     if lattice:
@@ -153,7 +158,7 @@ def _phase_of_row(row: dict, phase_name: str) -> dict[str, Any]:
         if k in row:
             phase[k] = row.pop(k)
     if "z" in row:
-        phase["z"] = int(_num(row.pop("z"), "z"))
+        phase["z"] = _count(row.pop("z"), "z")
     fit = {_FIT_NAMES[k]: _num(row.pop(k), k) for k in ("rp", "rwp", "rexp", "chi2", "rw") if k in row}
     if fit:
         phase["fit"] = fit
@@ -175,6 +180,10 @@ def _structure_row(r: Row, out: TableRecords) -> None:
     _refuse_leftovers(row, "structures table")
     if r.source:
         data["source"] = r.source
+    first = out.structures.get((sample, phase_name))
+    if first is not None:
+        raise _RowError(f"sample {sample!r}, phase {phase_name!r} is already described on row {first.row}: "
+                        "conflicting rows for one structure are refused (give each phase a distinct 'phase')", "sample")
     out.structures[(sample, phase_name)] = RawRecord("structure", data, r.lineno, r.ref, columns=_as_written(r.cols))
 
 
@@ -187,11 +196,16 @@ def _site_row(r: Row, out: TableRecords) -> None:
     if "wyckoff" in row:
         site["wyckoff"] = _text(row.pop("wyckoff"))
     if "multiplicity" in row:
-        site["multiplicity"] = int(_num(row.pop("multiplicity"), "multiplicity"))
+        site["multiplicity"] = _count(row.pop("multiplicity"), "multiplicity")
     for k in ("x", "y", "z", "b", "u"):
         if k in row:
             site[k.upper() if k in "bu" else k] = row.pop(k) if isinstance(row.get(k), str) else _num(row.pop(k), k)
     _refuse_leftovers(row, "sites table")
+    element = next(iter(site["species"]))
+    for lineno, key, other in out.site_rows:  # the same site twice: which row is right is not ours to guess
+        if key == (sample, phase_name) and other["label"] == site["label"] and element in other["species"]:
+            raise _RowError(f"site {site['label']!r} ({element}) of sample {sample!r}, phase {phase_name!r} is "
+                            f"already given on row {lineno}: conflicting rows are refused", "label")
     out.site_rows.append((r.lineno, (sample, phase_name), site))
 
 
@@ -255,18 +269,31 @@ def _property_row(kind: str, row: dict, cols: dict[str, Column]) -> tuple[dict, 
 
 
 def _num(v: Any, field: str) -> float:
+    """A cell's finite number (NaN, inf and 1e400 are refused naming the column)."""
     if isinstance(v, dict):
         v = v["value"]
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return float(v)
-    try:
-        text = decimal_comma(str(v))
-    except ValueError as exc:
-        raise _RowError(str(exc), field) from None
-    try:
-        return float(text)
-    except ValueError:
-        raise _RowError(f"expected a number, got {v!r}", field) from None
+        num = float(v)
+    else:
+        try:
+            text = decimal_comma(str(v))
+        except ValueError as exc:
+            raise _RowError(str(exc), field) from None
+        try:
+            num = float(text)
+        except ValueError:
+            raise _RowError(f"expected a number, got {v!r}", field) from None
+    if not math.isfinite(num):
+        raise _RowError(f"expected a finite number, got {v!r}", field)
+    return num
+
+
+def _count(v: Any, field: str) -> int:
+    """A whole number cell (multiplicity, z): 2 or 2.0, never 2.5, inf or 1e308."""
+    num = _num(v, field)
+    if num != int(num) or abs(num) > 1e9:
+        raise _RowError(f"expected a whole number, got {v!r}", field)
+    return int(num)
 
 
 def _with_default_unit(v: Any, unit: str) -> Any:

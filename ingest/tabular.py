@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
+from ionbase.ingest import limits, xlsx
 from ionbase.ingest.errors import Issue
 from ionbase.ingest.loaders import LoadedFile, LoadError, RawRecord
 from ionbase.ingest.table_quantities import CellError, Column, decimal_comma, looks_numeric
@@ -69,7 +70,10 @@ def sniff_table_kind(path: Path) -> str | None:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         from openpyxl import load_workbook
 
-        wb = load_workbook(path, read_only=True, data_only=True)
+        try:
+            wb = load_workbook(path, read_only=True, data_only=True)
+        except Exception:  # unreadable: read it as a workbook, so the error says why (ingest/xlsx.py)
+            return "workbook"
         try:
             for ws in wb.worksheets:
                 if ws.title.strip().lower() in SHEET_KINDS:
@@ -81,7 +85,9 @@ def sniff_table_kind(path: Path) -> str | None:
             wb.close()
         return None
     with open(path, "r", encoding="utf-8-sig", errors="replace") as fh:
-        for line in fh:
+        while line := fh.readline(limits.MAX_LINE_CHARS + 1):
+            if len(line) > limits.MAX_LINE_CHARS:
+                return "unreadable"  # read as a table, so the error names the over-long line
             if line.strip() and not line.startswith("#"):
                 header = next(csv.reader([line], dialect=_dialect(line)))
                 return _kind_from_columns({_split_header(c)[0] for c in header})
@@ -99,13 +105,35 @@ def _dialect(sample_line: str):
     return "excel"
 
 
+def _bounded_lines(fh, name: str) -> Iterator[str]:
+    """The lines of a file open in binary mode, each read with a length limit (a 50 MB line is refused
+    after 1 MiB, not read whole) and decoded on its own, so an undecodable byte or a control character
+    is a LoadError naming its line exactly."""
+    lineno = 0
+    while True:
+        raw = fh.readline(limits.MAX_LINE_CHARS + 1)
+        if not raw:
+            return
+        lineno += 1
+        try:
+            line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise LoadError(Issue(name, f"not UTF-8 text ({exc.reason} at byte {exc.start + 1} of the line); "
+                                  "save the CSV as UTF-8", row=lineno)) from None
+        problem = limits.line_problem(line)
+        if problem:
+            raise LoadError(Issue(name, problem, row=lineno))
+        yield line
+
+
 def _csv_rows(path: Path) -> tuple[dict, Iterator[tuple[int, list[str]]]]:
     """Stream (line number, cells) of a CSV; leading ``# key: value`` lines give the source."""
-    fh = open(path, "r", encoding="utf-8-sig", errors="strict", newline="")
+    fh = open(path, "rb")
+    lines = _bounded_lines(fh, path.name)
     source: dict[str, str] = {}
     first = ""
     lineno = 0
-    for raw in fh:
+    for raw in lines:
         lineno += 1
         if raw.startswith("#"):
             m = re.match(r"#\s*(doi|notebook|citation|title)\s*[:=]\s*(.+)", raw.strip(), re.I)
@@ -119,11 +147,14 @@ def _csv_rows(path: Path) -> tuple[dict, Iterator[tuple[int, list[str]]]]:
     start = lineno
 
     def rows():
+        i = start
         try:
             yield start, next(csv.reader([first], dialect=dialect))
-            reader = csv.reader(fh, dialect=dialect)
+            reader = csv.reader(lines, dialect=dialect)
             for i, row in enumerate(reader, start + 1):
                 yield i, row
+        except csv.Error as exc:
+            raise LoadError(Issue(path.name, f"not a readable CSV: {exc}", row=i + 1)) from None
         finally:
             fh.close()
 
@@ -134,40 +165,28 @@ def load_tabular(path: Path) -> LoadedFile:
     """Read a CSV or an XLSX workbook of template tables into raw records."""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return _load_workbook(path)
+    source, rows = _csv_rows(path)
+    loaded = LoadedFile(path, "csv", source=source)
     try:
-        source, rows = _csv_rows(path)
-        loaded = LoadedFile(path, "csv", source=source)
-        try:
-            _convert_tables(loaded, [(None, rows)])
-        finally:
-            rows.close()  # a streamed table was not read to the end here
-    except UnicodeDecodeError as exc:
-        raise LoadError(Issue(path.name, f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the CSV as UTF-8")) from None
+        _convert_tables(loaded, [(None, rows)])
+    finally:
+        rows.close()  # a streamed table was not read to the end here
     return loaded
 
 
 def _load_workbook(path: Path) -> LoadedFile:
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:
-        raise LoadError(Issue(path.name, f"not a readable XLSX workbook: {exc}")) from None
+    """Every sheet of a workbook, read whole (ingest/xlsx.py): a sheet that cannot be read is an error."""
     loaded = LoadedFile(path, "xlsx")
-    try:
-        tables = []
-        for ws in wb.worksheets:
-            title = ws.title.strip().lower()
-            rows = ((i, ["" if c is None else c for c in row]) for i, row in enumerate(ws.iter_rows(values_only=True), 1))
-            if SHEET_KINDS.get(title) == "source":
-                for _i, row in rows:
-                    if len(row) >= 2 and str(row[0]).strip().lower() in ("doi", "notebook", "citation", "title") and row[1]:
-                        loaded.source[str(row[0]).strip().lower()] = str(row[1]).strip()
-                continue
-            tables.append((ws.title, rows))
-        _convert_tables(loaded, tables)
-    finally:
-        wb.close()
+    tables = []
+    for title in xlsx.sheet_titles(path):
+        rows = xlsx.sheet_rows(path, title)
+        if SHEET_KINDS.get(title.strip().lower()) == "source":
+            for _i, row in rows:
+                if len(row) >= 2 and str(row[0]).strip().lower() in ("doi", "notebook", "citation", "title") and row[1]:
+                    loaded.source[str(row[0]).strip().lower()] = str(row[1]).strip()
+            continue
+        tables.append((title, rows))
+    _convert_tables(loaded, tables)
     return loaded
 
 
@@ -316,6 +335,9 @@ def _table_rows(name: str, header: list, columns: list, rows) -> Iterator:
         if len(cells) > len(names) and any(str(c).strip() for c in cells[len(names):]):
             yield Issue(name, f"row has {len(cells)} cells but the header has {len(names)} columns", row=lineno)
             continue
+        if len(cells) < len(names):
+            yield Issue(name, f"row has {len(cells)} cells but the header has {len(names)} columns (a truncated row?)", row=lineno)
+            continue
         try:
             row = _row_dict(names, cells, cols)
         except _RowError as exc:
@@ -342,12 +364,8 @@ def _open_table(path: Path, sheet: str | None):
     if sheet is None:
         _source, rows = _csv_rows(path)
         return rows, lambda: rows.close()
-    from openpyxl import load_workbook
-
-    wb = load_workbook(path, read_only=True, data_only=True)
-    ws = wb[sheet]
-    rows = ((i, ["" if c is None else c for c in row]) for i, row in enumerate(ws.iter_rows(values_only=True), 1))
-    return rows, wb.close
+    rows = xlsx.sheet_rows(path, sheet)
+    return rows, rows.close
 
 
 def _stream(path: Path, sheet: str | None, kind: str, source: dict):
@@ -356,6 +374,12 @@ def _stream(path: Path, sheet: str | None, kind: str, source: dict):
     where = f"sheet '{sheet}'" if sheet else "table"
 
     def records():
+        try:
+            yield from _records()
+        except LoadError as exc:  # a line or cell that cannot be read, found on this pass
+            yield exc.issue
+
+    def _records():
         rows, close = _open_table(path, sheet)
         try:
             header_line, header = next(rows)

@@ -37,9 +37,9 @@ def make_id(prefix: str, *parts: Any) -> str:
     return f"{prefix}-{stable_hash([str(p) for p in parts], 16)}"
 
 
-def _value(raw: Any, kind: str, field: str) -> Value:
+def _value(raw: Any, kind: str, field: str, prop: str | None = None) -> Value:
     try:
-        return parse_value(raw, kind, field)
+        return parse_value(raw, kind, field, prop=prop)
     except UnitError as exc:
         raise RecordError(str(exc).split(": ", 1)[-1], field) from None
 
@@ -143,8 +143,8 @@ def _float(x: Any, field: str) -> float | None:
         raise RecordError(f"expected a number, got {x!r}", field)
     try:
         val = float(x)
-    except (TypeError, ValueError):
-        raise RecordError(f"expected a number, got {x!r}", field) from None
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer beyond any float
+        raise RecordError(f"expected a number, got {str(x)[:40]!r}", field) from None
     if not math.isfinite(val):
         raise RecordError(f"expected a finite number, got {x!r}", field)
     return val

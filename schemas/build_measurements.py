@@ -9,6 +9,7 @@ import math
 from typing import Any
 
 from ionbase.schemas import registry
+from ionbase.schemas.ranges import array_problem
 from ionbase.schemas.build_common import (
     ARRAY_CHUNK_POINTS,
     RecordError,
@@ -189,6 +190,9 @@ def _arrays(rec: dict, kind: str, arrays_spec: dict[str, str | None], field: str
             raise RecordError("expected a list of numbers", f"{field}.{name}") from None
         if any(not math.isfinite(x) for x in arrays[name]):
             raise RecordError("contains a non-finite number", f"{field}.{name}")
+        problem = array_problem(name, arrays[name])
+        if problem:
+            raise RecordError(problem[1], f"{field}.{name}[{problem[0]}]")
     if arrays:
         lengths = {len(v) for v in arrays.values()}
         if len(lengths) != 1:

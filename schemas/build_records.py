@@ -5,6 +5,7 @@ Pure functions, no database access; each raises RecordError naming the field.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Iterable
 
 from ionbase.schemas import registry
@@ -23,7 +24,7 @@ from ionbase.schemas.build_common import (
     source_key,
     stable_hash,
 )
-from ionbase.schemas.units import UnitError, join_quantity, to_celsius
+from ionbase.schemas.units import UnitError, check_range, join_quantity, to_celsius
 
 
 def build_material(rec: dict, default_source: dict, field: str = "material") -> dict:
@@ -135,7 +136,7 @@ def _step_params(raw: dict, spec: registry.StepType, sf: str) -> tuple[dict[str,
         if quantity is None:
             params[key] = str(val)
         elif quantity == "count":
-            if isinstance(val, bool) or not isinstance(val, (int, float)) or float(val) != int(val) or val < 0:
+            if isinstance(val, bool) or not isinstance(val, (int, float)) or not math.isfinite(val) or float(val) != int(val) or val < 0:
                 raise RecordError(f"expected a whole number, got {val!r}", f"{sf}.{key}")
             params[key] = int(val)
         else:
@@ -263,7 +264,7 @@ def build_conditions(raw: Any, field: str) -> dict:
         if ctype.quantity is None:
             out[key] = str(val)
         elif ctype.quantity == "count":
-            if isinstance(val, bool) or not isinstance(val, (int, float)) or float(val) != int(val):
+            if isinstance(val, bool) or not isinstance(val, (int, float)) or not math.isfinite(val) or float(val) != int(val):
                 raise RecordError(f"expected a whole number, got {val!r}", cf)
             out[key] = int(val)
         elif ctype.quantity == "temperature":
@@ -299,7 +300,7 @@ def build_property(
         raw = join_quantity(rec.get("value"), {k: rec.get(k) for k in ("unit", "uncertainty", "range")})
     except UnitError as exc:
         raise RecordError(str(exc), f"{field}.value") from None
-    v = _value(raw, ptype.quantity, f"{field}.value")
+    v = _value(raw, ptype.quantity, f"{field}.value", prop=ptype.name)
     qualifier = rec.get("qualifier") or v.qualifier
     if qualifier is not None and qualifier not in registry.QUALIFIERS:
         raise RecordError(f"unknown qualifier {qualifier!r}; expected one of {list(registry.QUALIFIERS)}", f"{field}.qualifier")
@@ -333,6 +334,10 @@ def build_property(
 
 def _check_physical(ptype: registry.PropertyType, value: float, field: str) -> None:
     q = ptype.quantity
+    try:
+        check_range(value, q, field, prop=ptype.name if ptype.name in registry.PROPERTY_RANGES else None)
+    except UnitError as exc:
+        raise RecordError(str(exc).split(": ", 1)[-1], field) from None
     if q in ("conductivity", "conductivity_temperature", "resistance", "area_resistance", "specific_area",
              "specific_volume", "nano_length", "density", "cell_volume", "lattice_length", "capacitance") and value <= 0:
         raise RecordError(f"{ptype.name} must be positive, got {value}", field)

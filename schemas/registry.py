@@ -73,6 +73,109 @@ QUANTITIES: dict[str, Quantity] = {
 }
 
 
+
+@dataclass(frozen=True)
+class ValidRange:
+    """The physically valid interval of a quantity, in its canonical unit; an open end excludes its bound.
+
+    A value outside it is refused wherever it enters (parse_value, instrument arrays, job outputs before
+    they are written): 1e308, -1 eV or -5 K are typos or corrupted files, never data. A real value outside
+    a range means the range is too narrow: widen it here (docs/valid-ranges.md).
+    """
+
+    low: float
+    high: float
+    low_open: bool = False
+    high_open: bool = False
+
+    def __contains__(self, x: float) -> bool:
+        above = x > self.low if self.low_open else x >= self.low
+        below = x < self.high if self.high_open else x <= self.high
+        return above and below
+
+    def __str__(self) -> str:
+        return f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+
+
+def _open_low(low: float, high: float) -> ValidRange:
+    return ValidRange(low, high, low_open=True)
+
+
+#: quantity kind -> valid range in its canonical unit (QUANTITIES); every kind has one
+VALID_RANGES: dict[str, ValidRange] = {
+    "conductivity": _open_low(0, 1e3),
+    "conductivity_temperature": _open_low(0, 1e10),
+    "temperature": _open_low(0, 5000),
+    "duration": ValidRange(0, 1e6),
+    "short_duration": ValidRange(0, 1e6),
+    "rotation_speed": ValidRange(0, 1e5),
+    "frequency": _open_low(0, 1e12),
+    "pressure": ValidRange(0, 1e5),
+    "gas_pressure": ValidRange(0, 1e9),
+    "energy": _open_low(0, 100),
+    "lattice_length": _open_low(0, 1000),
+    "angle": ValidRange(0, 180, low_open=True, high_open=True),
+    "cell_volume": _open_low(0, 1e9),
+    "density": _open_low(0, 30),
+    "nano_length": _open_low(0, 1e9),
+    "micro_length": _open_low(0, 1e7),
+    "milli_length": _open_low(0, 1e5),
+    "length": _open_low(0, 1e4),
+    "area": _open_low(0, 1e6),
+    "volume": _open_low(0, 1e7),
+    "specific_area": ValidRange(0, 1e4),
+    "specific_volume": ValidRange(0, 100),
+    "resistance": ValidRange(0, 1e15),
+    "area_resistance": ValidRange(0, 1e15),
+    "current": ValidRange(-1e6, 1e6),
+    "current_density": ValidRange(-1e6, 1e6),
+    "voltage": ValidRange(-1e4, 1e4),
+    "specific_capacity": ValidRange(0, 1e5),
+    "areal_capacity": ValidRange(0, 1e4),
+    "capacity": ValidRange(0, 1e9),
+    "c_rate": _open_low(0, 1e4),
+    "deposition_rate": _open_low(0, 1e6),
+    "ramp_rate": ValidRange(0, 1e6),
+    "mass": _open_low(0, 1e6),
+    "force": ValidRange(0, 1e5),
+    "wavelength": _open_low(0, 1e6),
+    "energy_density": ValidRange(0, 1e5),
+    "capacitance": ValidRange(0, 1e6),
+    "percent": ValidRange(0, 1e4),
+    "dimensionless": ValidRange(0, 1e9),
+    "count": ValidRange(0, 1e9),
+}
+
+#: property name -> a narrower (or, for a signed quantity, different) range than its quantity kind's
+PROPERTY_RANGES: dict[str, ValidRange] = {
+    "activation_energy": _open_low(0, 5),
+    "electronic_conductivity": _open_low(0, 1e7),  # metals (anodes, current collectors): Li 1.1e5, Cu 6e5 S/cm
+    "total_conductivity": _open_low(0, 1e7),
+    "conductivity_prefactor": _open_low(0, 1e15),  # sigma0 of sigma = sigma0 exp(-Ea/kT): 1e2-1e7 S/cm is common
+    "band_gap": ValidRange(0, 20),
+    "ionic_transport_number": ValidRange(0, 1),
+    "electronic_transport_number": ValidRange(0, 1),
+    "cation_transference_number": ValidRange(0, 1),
+    "phase_fraction": ValidRange(0, 100),
+    "amorphous_fraction": ValidRange(0, 100),
+    "pellet_relative_density": ValidRange(0, 120),
+    "coulombic_efficiency": ValidRange(0, 200),
+    "initial_coulombic_efficiency": ValidRange(0, 200),
+    "mean_coulombic_efficiency": ValidRange(0, 200),
+    "cycle_life_increase": ValidRange(-100, 1e6),
+}
+
+#: ranges of numbers that are not registry quantities (site occupancies, fractional coordinates)
+OCCUPANCY_RANGE = _open_low(0, 1)
+
+
+def valid_range(kind: str, prop: str | None = None) -> ValidRange:
+    """The valid range of quantity ``kind`` (of property ``prop`` when it has its own)."""
+    if prop is not None and prop in PROPERTY_RANGES:
+        return PROPERTY_RANGES[prop]
+    return VALID_RANGES[kind]
+
+
 @dataclass(frozen=True)
 class PropertyType:
     """A scalar property in the controlled vocabulary."""

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from ionbase.schemas.registry import QUANTITIES
+from ionbase.schemas.registry import QUANTITIES, valid_range
 
 
 class UnitError(ValueError):
@@ -262,12 +262,13 @@ class _Read(NamedTuple):
 UNIT_REQUIRED = frozenset({"temperature"})
 
 
-def parse_value(raw: Any, kind: str, field: str, default_unit: str | None = None) -> Value:
+def parse_value(raw: Any, kind: str, field: str, default_unit: str | None = None, prop: str | None = None) -> Value:
     """Read a quantity in any accepted form and return it in the canonical unit of ``kind``.
 
     Accepted: a number (taken in ``default_unit`` or the canonical unit), a string such as
     ``"4.2307(3) Å"``, ``"600 °C"``, ``"0.71 ± 0.02 eV"``, ``"~0.5 eV"``, ``"200-400 µm"``, or a
-    mapping ``{value, unit, uncertainty, qualifier, range}``.
+    mapping ``{value, unit, uncertainty, qualifier, range}``. The value must lie in the valid range of
+    ``kind`` (registry.VALID_RANGES), or of property ``prop`` when it has its own (PROPERTY_RANGES).
     """
     canonical = quantity_kind_unit(kind)
     if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -277,7 +278,7 @@ def parse_value(raw: Any, kind: str, field: str, default_unit: str | None = None
     # a bare temperature (no unit anywhere) could be °C as well as K: refused, never guessed
     fallback_unit = default_unit or (None if kind in UNIT_REQUIRED else canonical)
     if isinstance(raw, (int, float)):
-        read = _Read(float(raw), fallback_unit, None, None, None, {"value": raw, "unit": fallback_unit})
+        read = _Read(_as_float(raw, field), fallback_unit, None, None, None, {"value": raw, "unit": fallback_unit})
     elif isinstance(raw, str):
         read = _read_text(raw, fallback_unit, field)
     elif isinstance(raw, dict):
@@ -287,7 +288,7 @@ def parse_value(raw: Any, kind: str, field: str, default_unit: str | None = None
     if read.unit is None:
         raise UnitError(f"a {kind} needs a unit: write {raw!r} as e.g. '25 °C' or '298.15 K' "
                         "(a bare number could be either)", field)
-    return _canonical_value(read, kind, canonical, field)
+    return _canonical_value(read, kind, canonical, field, prop)
 
 
 def _read_text(raw: str, fallback_unit: str, field: str) -> _Read:
@@ -330,7 +331,7 @@ def _read_mapping(raw: dict, fallback_unit: str, field: str) -> _Read:
     return _Read(num, unit, unc, rng, raw.get("qualifier"), entered)
 
 
-def _canonical_value(read: _Read, kind: str, canonical: str, field: str) -> Value:
+def _canonical_value(read: _Read, kind: str, canonical: str, field: str, prop: str | None = None) -> Value:
     """Check qualifier and finiteness, convert number, uncertainty and range to the canonical unit."""
     num, unit, unc, rng, qualifier = read.num, read.unit, read.unc, read.rng, read.qualifier
     if qualifier is not None and qualifier not in ("exact", "approximate", "upper_bound", "lower_bound", "range"):
@@ -342,12 +343,30 @@ def _canonical_value(read: _Read, kind: str, canonical: str, field: str) -> Valu
     if kind == "force" and parse_unit(unit).dimensionality == ureg().kilogram.dimensionality:
         unit = f"({normalize_unit_text(str(unit))})*standard_gravity"  # a press load written as "5 t" means tonne-force
     value = _to_canonical(num, unit, kind, field)
+    check_range(value, kind, field, prop, entered=f"{num:g} {unit}")
     if unc is not None:
+        if not math.isfinite(unc):
+            raise UnitError(f"uncertainty {unc} is not finite", field)
         unc = _scale_uncertainty(unc, num, unit, canonical)
     if rng is not None:
         rng = (convert(rng[0], unit, canonical, field), convert(rng[1], unit, canonical, field))
+        for end in rng:
+            check_range(end, kind, field, prop)
     return Value(round_sig(value), _display(canonical), round_sig(unc), qualifier,
                  (round_sig(rng[0]), round_sig(rng[1])) if rng else None, read.entered)
+
+
+def check_range(value: float, kind: str, field: str | None, prop: str | None = None,
+                entered: str | None = None) -> None:
+    """Refuse a canonical value outside the valid range of ``kind`` (or of property ``prop``):
+    registry.VALID_RANGES, documented in docs/valid-ranges.md; NaN and infinities are never valid."""
+    rng = valid_range(kind, prop)
+    if not math.isfinite(value) or value not in rng:
+        q = QUANTITIES[kind]
+        what = prop or q.label
+        shown = f"{value:g} {q.display_unit}".strip() + (f" (entered {entered})" if entered else "")
+        raise UnitError(f"{shown} is outside the valid range of {what}, {rng} {q.display_unit}".rstrip()
+                        + " (schemas/registry.py VALID_RANGES; widen it there if the value is real)", field)
 
 
 def _to_canonical(num: float, unit: str, kind: str, field: str) -> float:
@@ -405,8 +424,8 @@ def _as_float(x: Any, field: str) -> float:
         raise UnitError(f"expected a number, got {x!r}", field)
     try:
         return float(x)
-    except (TypeError, ValueError):
-        raise UnitError(f"expected a number, got {x!r}", field) from None
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer beyond any float (10**400)
+        raise UnitError(f"expected a number, got {str(x)[:40]!r}", field) from None
 
 
 def _display(unit: str) -> str:

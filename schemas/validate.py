@@ -28,6 +28,7 @@ from mongoengine.errors import ValidationError
 
 from ionbase.schemas.build_common import RecordError
 from ionbase.schemas.documents import ALL_DOCUMENTS
+from ionbase.schemas.ranges import document_problem
 
 #: collection name -> document class
 DOCUMENT_CLASSES = {cls._meta["collection"]: cls for cls in ALL_DOCUMENTS}
@@ -156,3 +157,6 @@ def validate_document(collection: str, doc: dict) -> None:
         _check_document(cls, son)
     except _Invalid as exc:
         raise DocumentError(collection, doc_id, exc.message, exc.path) from None
+    problem = document_problem(collection, son)  # ranges (registry.VALID_RANGES), NaN/inf when nested
+    if problem:
+        raise DocumentError(collection, doc_id, problem[1], problem[0])

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, ClassVar, Iterator
 
 from ._common import DEFAULT_MAX_BYTES, check_size, check_text_size, open_lines, str_lines
 from .errors import ParseError
+from .ranges import check_cycling, check_spectrum
 
 if TYPE_CHECKING:
     from .registry import Head
@@ -62,9 +63,9 @@ class InstrumentFile:
     def records(self) -> list:
         """Every record in the file: spectra, cycling tables or structure phases."""
         if self.kind == "impedance":
-            return list(self.spectra)
+            return [check_spectrum(s) for s in self.spectra]
         if self.kind == "cycling":
-            return [self.cycling]
+            return [check_cycling(self.cycling)]
         if self.kind == "structure":
             return list(self.phases)
         raise NotImplementedError(f"{type(self).__name__} must define records() for kind "

@@ -16,6 +16,9 @@ from .columns import match_header
 from .errors import ParseError
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+#: longest text line a parser accepts; control characters never occur in instrument text exports
+MAX_LINE_CHARS = 1024 * 1024
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SNIFF_BYTES = 64 * 1024
 
 
@@ -51,8 +54,11 @@ def sniff_encoding(head: bytes, default: str = "latin-1") -> str:
 
 
 def read_head(path: str | os.PathLike, n: int = SNIFF_BYTES) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read(n)
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(n)
+    except OSError as exc:  # a directory, a missing file, no permission: one line, not a traceback
+        raise ParseError(f"cannot read file: {exc.strerror or exc}", file=str(path)) from None
 
 
 @contextmanager
@@ -86,7 +92,13 @@ def _numbered(lines: Iterable[str], filename: str, encoding: str | None = None
         n += 1
         if n == 1 and line.startswith("\ufeff"):
             line = line[1:]
-        yield n, line.rstrip("\r\n")
+        line = line.rstrip("\r\n")
+        bad = _CONTROL.search(line) or (len(line) > MAX_LINE_CHARS and line)
+        if bad and line != "\x1a":  # a lone DOS end-of-file mark is harmless
+            what = (f"control character 0x{ord(bad.group()):02x} (binary or corrupted data)" if not isinstance(bad, str)
+                    else f"a line of {len(line)} characters, above the limit of {MAX_LINE_CHARS}")
+            raise ParseError(f"expected text, found {what}", file=filename, line=n)
+        yield n, line
 
 
 def str_lines(text: str) -> Iterator[tuple[int, str]]:
@@ -191,7 +203,8 @@ def split_sweeps(freq: np.ndarray, groups: np.ndarray | None = None,
             if direction == 0:
                 continue
             reversed_ = np.sign(f - f_prev) == -direction
-            near_start = abs(np.log(f / f0)) <= np.log1p(rel_tol)
+            with np.errstate(over="ignore"):  # 1e308 / 1e-3 is inf here; the range check refuses it after
+                near_start = abs(np.log(f / f0)) <= np.log1p(rel_tol)
             if reversed_ and near_start:
                 out.append((start, i))
                 start = i

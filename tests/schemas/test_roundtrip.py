@@ -107,7 +107,7 @@ BAD = {
         "properties[0].value", "K"),
     "negative pellet thickness": (
         "measurements:\n  - {sample: S1, kind: impedance_spectrum, cell: {thickness: '-1 mm'}, frequency: [1.0], z_real: [1.0], z_imag: [0.0]}\n",
-        "measurements[0].cell.thickness", "positive"),
+        "measurements[0].cell.thickness", "outside the valid range"),
     "occupancy above one": (
         "structures:\n  - {sample: S1, method: xrd_rietveld, phases: [{sites: [{label: Na1, species: {Na: 1.3}}]}]}\n",
         "structures[0].phases[0].sites[0].species.Na", "occupancy"),
