@@ -193,7 +193,7 @@ def import_list(ctx, as_json, limit) -> None:
 @click.pass_context
 def import_rollback(ctx, batch_id, as_json) -> None:
     """Undo an import batch, derived values included (recomputed for the samples it touched)."""
-    from ionbase.ingest.batches import RollbackRefused
+    from ionbase.store.rollback import RollbackRefused
     from ionbase.service.imports.rollback import rollback_batch
 
     try:

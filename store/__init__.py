@@ -96,6 +96,7 @@ class Store:
     import_batches = property(lambda self: Collection(self, "import_batches"))
     import_history = property(lambda self: Collection(self, "import_history"))
     import_staging = property(lambda self: Collection(self, "import_staging"))
+    import_claims = property(lambda self: Collection(self, "import_claims"))
     analysis_runs = property(lambda self: Collection(self, "analysis_runs"))
     job_items = property(lambda self: Collection(self, "job_items"))
     api_keys = property(lambda self: Collection(self, "api_keys"))

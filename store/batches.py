@@ -1,10 +1,16 @@
 """The import batch protocol: batch document, writer, staging, the commit point, discard, recover.
 
-Atomicity without multi-document transactions (see ingest/importer.py for the whole flow):
-new documents are inserted carrying the pending ``batch_id`` and are invisible until the batch
-commits; changed documents are staged in ``import_staging``; one update of the batch document
-(``committing``) is the commit point, after which staged replacements are applied, each saving the
-previous version in ``import_history``. Rollback lives in ingest/batches.py.
+Atomicity without multi-document transactions (the flow is in ingest/importer.py; the rule for
+concurrent imports in docs/imports.md): every record document the batch will write or count is
+first **claimed** for it (store/claims.py), so no other batch can write, count against or delete it
+meanwhile. New documents are inserted carrying the pending ``batch_id`` and are invisible until the
+batch commits; changed documents are staged in ``import_staging``. One conditional update of the
+batch document (``pending`` -> ``committing``) is the commit point, after which staged replacements
+are applied, each saving the previous version in ``import_history``; then the batch is
+``committed`` and its claims are released. Rollback lives in store/rollback.py.
+
+Batch documents are always written whole (:func:`write_batch`): nx-27017 stores a datetime written
+by ``$set`` as a string.
 """
 
 from __future__ import annotations
@@ -12,14 +18,20 @@ from __future__ import annotations
 import datetime as _dt
 import getpass
 import os
-import socket
+import time
 from collections import defaultdict
 from typing import Callable
 
-from ionbase.ingest.batches import COLLECTIONS, history_doc_id, invalidate_changed_samples, resume_rollbacks
-from ionbase.store import set_fields
-from ionbase.store.embedded import pid_alive
+import pymongo
+from pymongo.errors import BulkWriteError
 
+from ionbase.errors import ImportConflict
+from ionbase.store import claims, set_fields
+from ionbase.store.claims import write_batch
+from ionbase.store.rollback import COLLECTIONS, history_doc_id, invalidate_changed_samples, resume_rollbacks
+
+#: documents per writer chunk (diff, insert, stage, apply); read responsiveness during imports is
+#: tuned through this one constant
 _CHUNK = 5000
 
 
@@ -35,8 +47,9 @@ def _user() -> str:
 
 
 def start_batch(db, file_meta: dict, errors: list, user: str | None, skip_invalid: bool) -> str:
-    """Create the batch document, status ``pending``; returns its id."""
+    """Create the batch document, status ``pending``; returns its id (alive in this process)."""
     batch_id = "imp-" + _now().strftime("%Y%m%dT%H%M%S") + "-" + os.urandom(3).hex()
+    claims.ACTIVE_HERE.add(batch_id)
     db.import_batches.insert_one({
         "_id": batch_id,
         "status": "pending",
@@ -44,34 +57,48 @@ def start_batch(db, file_meta: dict, errors: list, user: str | None, skip_invali
         "user": user or _user(),
         "started_at": _now(),
         "errors": [i.to_dict() for i in errors][:1000],
-        "options": {"skip_invalid": skip_invalid, "pid": os.getpid(), "host": socket.gethostname()},
+        "options": {"skip_invalid": skip_invalid, **claims.owner_info()},
     })
     return batch_id
 
 
 def commit_batch(db, batch_id: str, counts: dict, touched_samples: list[str], changed_ids: list[str],
                  stage: Callable[[str], None]) -> None:
-    """Record the counts, then flip the batch to ``committing`` (the commit point), apply what was
-    staged, mark derived values of changed records stale and flip to ``committed``."""
-    db.import_batches.update_one({"_id": batch_id}, {"$set": {
-        "counts": counts, "touched_samples": touched_samples[:10000]}})
-    if counts["total"]["new"] == 0 and counts["total"]["changed"] == 0:
-        db.import_batches.update_one({"_id": batch_id}, {"$set": {"status": "committed", "finished_at": _now()}})
-        return
-    stage("staged")
-    # the commit point: one document update
-    db.import_batches.update_one({"_id": batch_id}, {"$set": {"status": "committing"}})
-    stage("committing")
+    """Record the counts and flip the batch to ``committing`` (the commit point, conditional on it still
+    being ``pending``), apply what was staged, mark derived values of changed records stale, flip to
+    ``committed`` and release the claims. ImportConflict when the batch was cleaned meanwhile."""
+    try:
+        extra = {"counts": counts, "touched_samples": touched_samples[:10000]}
+        if counts["total"]["new"] == 0 and counts["total"]["changed"] == 0:
+            _flip(db, batch_id, {**extra, "status": "committed", "finished_at": _now()})
+            claims.release(db, batch_id)
+            return
+        stage("staged")
+        _flip(db, batch_id, {**extra, "status": "committing"})  # the commit point
+        stage("committing")
+        _roll_forward(db, batch_id, changed_ids, stage)
+    finally:
+        claims.ACTIVE_HERE.discard(batch_id)
+
+
+def _flip(db, batch_id: str, fields: dict) -> None:
+    if not write_batch(db, batch_id, fields, expect=("pending",)):
+        doc = db.import_batches.find_one({"_id": batch_id}, {"status": 1}) or {}
+        raise ImportConflict(f"import {batch_id} cannot commit: it is {doc.get('status', 'gone')} (another process "
+                             "took it for dead and cleaned it); nothing of it is visible, run the import again")
+
+
+def _roll_forward(db, batch_id: str, changed_ids: list[str], stage: Callable[[str], None] = lambda s: None,
+                  **extra) -> None:
+    """From ``committing`` to ``committed``: apply the staged documents, mark what depends on them."""
     _apply_staged(db, batch_id, stage)
     _mark_stale(db, changed_ids)
     invalidate_changed_samples(db, batch_id)
-    db.import_batches.update_one({"_id": batch_id}, {"$set": {"status": "committed", "finished_at": _now()}})
+    write_batch(db, batch_id, {"status": "committed", "finished_at": _now(), **extra}, expect=("committing",))
+    claims.release(db, batch_id)
 
 
 def _insert_or_replace(db, coll: str, docs: list[dict]) -> None:
-    import pymongo
-    from pymongo.errors import BulkWriteError
-
     try:
         db[coll].insert_many(docs, ordered=False)
     except BulkWriteError as exc:
@@ -79,20 +106,21 @@ def _insert_or_replace(db, coll: str, docs: list[dict]) -> None:
         other = [e for e in exc.details.get("writeErrors", []) if e.get("code") != 11000]
         if other:
             raise
-        # leftovers of an abandoned batch with the same ids: replace them
+        # leftovers of an ended, never-committed batch with the same ids (we hold their claims): replace
         db[coll].bulk_write([pymongo.ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in docs if doc["_id"] in dup_ids])
 
 
 class Writer:
-    """Second-pass sink: buffers documents per collection, diffs each chunk against the store,
-    inserts new documents (carrying the pending batch id) and stages changed ones."""
+    """Second-pass sink: buffers documents per collection; per chunk claims them, diffs them against
+    the store, inserts new documents (carrying the pending batch id) and stages changed ones."""
 
     def __init__(self, store, batch_id: str | None, stage: Callable[[str], None]):
         self.db = store.db
+        self.store = store
         self.batch_id = batch_id
         self.stage = stage
         self.now = _now()
-        self.hidden = set(store.hidden_batches()) - ({batch_id} if batch_id else set())
+        self.beat = time.monotonic()
         self.buffers: dict[str, list[dict]] = {c: [] for c in COLLECTIONS}
         self.counts: dict = {c: {"new": 0, "changed": 0, "unchanged": 0} for c in COLLECTIONS}
         self.touched: set[str] = set()
@@ -104,16 +132,28 @@ class Writer:
         if len(buf) >= _CHUNK:
             self.flush(coll)
 
+    def _claim(self, coll: str, docs: list[dict]) -> None:
+        """Claim the chunk before reading it: what is diffed below stays so until this batch ends."""
+        if self.batch_id is None:
+            return
+        if time.monotonic() - self.beat > claims.HEARTBEAT_S:
+            claims.heartbeat(self.db, self.batch_id)
+            self.beat = time.monotonic()
+        claims.claim(self.db, self.batch_id, coll, [d["_id"] for d in docs], lambda b: recover_batch(self.db, b))
+        self.stage(f"claimed:{coll}")
+
     def flush(self, coll: str) -> None:
         docs, self.buffers[coll] = self.buffers[coll], []
         if not docs:
             return
+        self._claim(coll, docs)
+        hidden = set(self.store.hidden_batches()) - {self.batch_id}  # now, after claiming
         existing = {d["_id"]: d for d in self.db[coll].find({"_id": {"$in": [d["_id"] for d in docs]}},
                                                              {"_id": 1, "content_hash": 1, "batch_id": 1})}
         new, changed = [], []
         for doc in docs:
             old = existing.get(doc["_id"])
-            if old is None or old.get("batch_id") in self.hidden:
+            if old is None or old.get("batch_id") in hidden:
                 new.append(doc)
             elif old.get("content_hash") != doc.get("content_hash"):
                 changed.append(doc)
@@ -144,14 +184,18 @@ class Writer:
             self.flush(coll)
 
 
-def _discard(db, batch_id: str, why: str) -> None:
-    """Delete everything a never-committed batch wrote and mark it failed."""
+def _discard(db, batch_id: str, why: str) -> bool:
+    """Delete everything a never-committed batch wrote and mark it failed: only if it is still
+    ``pending`` (a batch that reached its commit point is rolled forward, never deleted)."""
+    claims.ACTIVE_HERE.discard(batch_id)
+    if not write_batch(db, batch_id, {"status": "failed", "finished_at": _now(), "errors": [{"message": why}]},
+                       expect=("pending",)):
+        return False
     for coll in COLLECTIONS:
         db[coll].delete_many({"batch_id": batch_id})
     db.import_staging.delete_many({"batch_id": batch_id})
-    db.import_batches.update_one({"_id": batch_id}, {"$set": {"status": "failed", "finished_at": _now(),
-                                                              "errors": [{"message": why}]}})
-
+    claims.release(db, batch_id)
+    return True
 
 
 def _clean(doc: dict, batch_id: str, now) -> dict:
@@ -163,8 +207,6 @@ def _clean(doc: dict, batch_id: str, now) -> dict:
 
 def _apply_staged(db, batch_id: str, stage: Callable[[str], None] = lambda s: None) -> None:
     """Apply staged replacements of a committing batch, saving previous versions (idempotent)."""
-    import pymongo
-
     while True:
         staged = list(db.import_staging.find({"batch_id": batch_id}).limit(_CHUNK))
         if not staged:
@@ -209,29 +251,35 @@ def _mark_stale(db, changed_ids: list[str], max_depth: int = 5) -> int:
     return n
 
 
+def recover_batch(db, batch: dict) -> str | None:
+    """Finish (roll forward) or clean one batch whose process died; what was done, or None."""
+    if batch["status"] == "committing":
+        changed = [history_doc_id(h) for h in db.import_history.find({"batch_id": batch["_id"]}, {"_id": 1})]
+        _roll_forward(db, batch["_id"], changed, recovered="rolled forward")
+        return "rolled forward"
+    if batch["status"] == "pending" and _discard(db, batch["_id"], "import process died before commit; cleaned"):
+        return "cleaned"
+    return None
+
+
 def recover(store, *, force: bool = False) -> list[dict]:
     """Finish or clean away batches whose importing process died.
 
     ``pending`` batches (never committed, never visible) are deleted; ``committing`` batches are
     rolled forward; interrupted rollbacks are finished (their entries list the ``samples`` whose
-    derived values must be recomputed). Returns what was done.
+    derived values must be recomputed); claims left by ended batches are released. A batch whose
+    process is alive (its lease, store/claims.py) is left alone unless ``force``. Returns what was done.
     """
     db = store.db
     done = resume_rollbacks(store, force=force)
-    here = socket.gethostname()
     for batch in db.import_batches.find({"status": {"$in": ["pending", "committing"]}}):
-        opts = batch.get("options") or {}
-        if not force and opts.get("host") == here and pid_alive(opts.get("pid")) and opts.get("pid") != os.getpid():
+        if not force and claims.batch_alive(batch):
             continue  # another live import
-        if batch["status"] == "committing":
-            _apply_staged(db, batch["_id"])
-            _mark_stale(db, [history_doc_id(h) for h in db.import_history.find({"batch_id": batch["_id"]}, {"_id": 1})])
-            invalidate_changed_samples(db, batch["_id"])
-            db.import_batches.update_one({"_id": batch["_id"]}, {"$set": {"status": "committed", "finished_at": _now(), "recovered": "rolled forward"}})
-            done.append({"batch": batch["_id"], "action": "rolled forward"})
-        else:
-            _discard(db, batch["_id"], "import process died before commit; cleaned")
-            done.append({"batch": batch["_id"], "action": "cleaned"})
+        action = recover_batch(db, batch)
+        if action:
+            done.append({"batch": batch["_id"], "action": action})
+    for holder in claims.stale_holders(db):
+        claims.release(db, holder)
     return done
 
 
