@@ -417,10 +417,12 @@ class ImportBatch(Document):
 class ImportClaim(Document):
     """A record document held by a running import batch or rollback (store/claims.py)."""
 
-    id = StringField(primary_key=True)  # <collection>:<document id>
+    id = StringField(primary_key=True)  # <collection>:<document id> (exclusive) or ...#<batch id> (shared)
+    doc = StringField(required=True)  # <collection>:<document id>
     batch_id = StringField(required=True)
+    mode = StringField(validation=_in(("x", "s")))  # exclusive (to write) or shared (counted unchanged)
 
-    meta = {"collection": "import_claims", "indexes": ["batch_id"]}
+    meta = {"collection": "import_claims", "indexes": ["batch_id", "doc"]}
 
 
 class AnalysisRun(Document):

@@ -132,21 +132,23 @@ class Writer:
         if len(buf) >= _CHUNK:
             self.flush(coll)
 
-    def _claim(self, coll: str, docs: list[dict]) -> None:
-        """Claim the chunk before reading it: what is diffed below stays so until this batch ends."""
-        if self.batch_id is None:
+    def _claim(self, coll: str, docs: list[dict], exclusive: bool) -> None:
+        """Claim documents: shared before reading them (what is diffed stays so until this batch
+        ends), exclusive before writing them."""
+        if self.batch_id is None or not docs:
             return
         if time.monotonic() - self.beat > claims.HEARTBEAT_S:
             claims.heartbeat(self.db, self.batch_id)
             self.beat = time.monotonic()
-        claims.claim(self.db, self.batch_id, coll, [d["_id"] for d in docs], lambda b: recover_batch(self.db, b))
+        claims.claim(self.db, self.batch_id, coll, [d["_id"] for d in docs], lambda b: recover_batch(self.db, b),
+                     exclusive=exclusive)
         self.stage(f"claimed:{coll}")
 
     def flush(self, coll: str) -> None:
         docs, self.buffers[coll] = self.buffers[coll], []
         if not docs:
             return
-        self._claim(coll, docs)
+        self._claim(coll, docs, exclusive=False)
         hidden = set(self.store.hidden_batches()) - {self.batch_id}  # now, after claiming
         existing = {d["_id"]: d for d in self.db[coll].find({"_id": {"$in": [d["_id"] for d in docs]}},
                                                              {"_id": 1, "content_hash": 1, "batch_id": 1})}
@@ -169,6 +171,7 @@ class Writer:
         self.changed_ids.extend(d["_id"] for d in changed)
         if self.batch_id is None:  # dry run: count only
             return
+        self._claim(coll, new + changed, exclusive=True)
         if new:
             _insert_or_replace(self.db, coll, [_clean(d, self.batch_id, self.now) for d in new])
             self.stage(f"inserted:{coll}")

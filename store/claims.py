@@ -98,76 +98,74 @@ def heartbeat(db, batch_id: str) -> None:
     db.import_batches.update_one({"_id": batch_id}, {"$set": {"options.heartbeat": time.time()}})
 
 
-def claim(db, batch_id: str, coll: str, ids: Iterable[str], recover_one: Callable[[dict], None]) -> None:
-    """Claim documents ``ids`` of ``coll`` for ``batch_id``; ImportConflict when a live batch holds one.
-
-    ``recover_one(batch)`` finishes or cleans a batch whose process died (store.batches.recover_batch).
-    """
+def claim(db, batch_id: str, coll: str, ids: Iterable[str], recover_one: Callable[[dict], None], *,
+          exclusive: bool = True) -> None:
+    """Claim documents ``ids`` of ``coll`` for ``batch_id``: ``exclusive`` to write them, shared to
+    count them as unchanged. ImportConflict when a live batch holds one in a conflicting mode
+    (exclusive against anything). ``recover_one(batch)`` finishes or cleans a batch whose process
+    died (store.batches.recover_batch)."""
     ids = [f"{coll}:{i}" for i in ids]
     for start in range(0, len(ids), CLAIM_CHUNK):
-        _claim_chunk(db, batch_id, ids[start : start + CLAIM_CHUNK], recover_one)
+        _claim_chunk(db, batch_id, ids[start : start + CLAIM_CHUNK], recover_one, exclusive)
 
 
-def _claim_chunk(db, batch_id: str, claim_ids: list[str], recover_one: Callable[[dict], None]) -> None:
-    todo = claim_ids
-    for _ in range(3):  # a dead holder is finished, then its documents are claimed again
-        taken = _insert(db, batch_id, todo)
-        if not taken:
-            return
-        holders = _holders(db, batch_id, taken)
+def _claim_chunk(db, batch_id: str, docs: list[str], recover_one: Callable[[dict], None], exclusive: bool) -> None:
+    # write our claim first, then look for the other's: of two racing batches at least one sees the other
+    for _ in range(3):  # a dead holder is finished, then the documents are claimed again
+        _insert(db, batch_id, docs, exclusive)
+        holders = _holders(db, batch_id, docs, exclusive)
         if not holders:
             return
         live = {b: ex for b, (batch, ex) in holders.items() if batch is not None and batch_alive(batch)}
         if live:
-            _refuse(db, batch_id, live, len(taken))
+            _refuse(db, batch_id, live, sum(1 for _ in live))
         for holder, (batch, _) in holders.items():
             if batch is not None and batch.get("status") in ("pending", "committing"):
                 recover_one(batch)
-            # ended (or recovered) holders: their claims are stale; replace only if still theirs
-            db.import_claims.delete_many({"batch_id": holder})
-        todo = taken
-    raise ImportConflict(f"import {batch_id}: could not claim {len(todo)} document(s), e.g. {todo[0]}, "
-                         "after three attempts (other imports keep taking them); try again")
+            release(db, holder)  # ended (or just recovered): its claims are stale
+    raise ImportConflict(f"import {batch_id}: could not claim documents such as {docs[0]} after three attempts "
+                         "(other imports keep taking them); try again")
 
 
-def _insert(db, batch_id: str, claim_ids: list[str]) -> list[str]:
-    """Insert the claims; the ids another batch holds (ours already are fine)."""
-    if not claim_ids:
-        return []
+def _insert(db, batch_id: str, docs: list[str], exclusive: bool) -> None:
+    """Insert the claims (a duplicate is ours already, or another's that _holders finds)."""
+    if not docs:
+        return
+    rows = [{"_id": d if exclusive else f"{d}#{batch_id}", "doc": d, "batch_id": batch_id, "mode": "x" if exclusive else "s"}
+            for d in docs]
     try:
-        db.import_claims.insert_many([{"_id": c, "batch_id": batch_id} for c in claim_ids], ordered=False)
-        return []
+        db.import_claims.insert_many(rows, ordered=False)
     except BulkWriteError as exc:
-        errors = exc.details.get("writeErrors", [])
-        if any(e.get("code") != 11000 for e in errors):
+        if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
             raise
-        dup = [e["op"]["_id"] for e in errors]
-    mine = {d["_id"] for d in db.import_claims.find({"_id": {"$in": dup}, "batch_id": batch_id}, {"_id": 1})}
-    return [c for c in dup if c not in mine]
 
 
-def _holders(db, batch_id: str, taken: list[str]) -> dict[str, tuple[dict | None, str]]:
-    """``{holder batch id: (its batch document or None, an example claim id)}``."""
+def _holders(db, batch_id: str, docs: list[str], exclusive: bool) -> dict[str, tuple[dict | None, str]]:
+    """Other batches holding one of ``docs`` in a mode that conflicts with ours:
+    ``{holder batch id: (its batch document or None, an example document)}``."""
     examples: dict[str, str] = {}
-    for d in db.import_claims.find({"_id": {"$in": taken}}, {"batch_id": 1}):
-        if d["batch_id"] != batch_id:
-            examples.setdefault(d["batch_id"], d["_id"])
+    for d in db.import_claims.find({"doc": {"$in": docs}}, {"batch_id": 1, "doc": 1, "mode": 1}):
+        if d["batch_id"] != batch_id and (exclusive or d.get("mode") == "x"):
+            examples.setdefault(d["batch_id"], d["doc"])
+    if not examples:
+        return {}
     batches = {b["_id"]: b for b in db.import_batches.find({"_id": {"$in": sorted(examples)}},
-                                                           {"status": 1, "options": 1, "rollback": 1, "started_at": 1, "user": 1})}
+                                                           {"status": 1, "options": 1, "rollback": 1})}
     return {h: (batches.get(h), ex) for h, ex in examples.items()}
 
 
 def _refuse(db, batch_id: str, live: dict[str, str], n: int) -> None:
     holder, example = sorted(live.items())[0]
+    n = db.import_claims.count_documents({"batch_id": holder})
     b = db.import_batches.find_one({"_id": holder}, {"status": 1, "options": 1, "user": 1, "started_at": 1, "rollback": 1}) or {}
     opts = b.get("options") or {}
     what = "a rollback of import" if (b.get("rollback") or {}).get("state") == "running" else "import"
     raise ImportConflict(
-        f"import {batch_id} refused: {n} document(s) it would write, e.g. {example.replace(':', ' ', 1)}, are held by "
+        f"import {batch_id} refused: documents it would write or count, e.g. {example.replace(':', ' ', 1)}, are held by "
         f"{what} {holder} ({b.get('status')}, started {b.get('started_at')} by {b.get('user')}, pid {opts.get('pid')} "
         f"on {opts.get('host')}), which is still running; nothing of this import was written. Run it again when "
         f"{holder} has finished (`ionbase import list`); if that process is gone, `ionbase import recover` cleans it",
-        {"holder": holder, "example": example, "documents": n})
+        {"holder": holder, "example": example, "holder_claims": n})
 
 
 def release(db, batch_id: str) -> int:

@@ -196,7 +196,7 @@ def _claim_written(db, batch: dict, written: dict[str, set[str]]) -> None:
 
     try:
         for coll, ids in written.items():
-            claims.claim(db, batch["_id"], coll, sorted(ids), lambda b: recover_batch(db, b))
+            claims.claim(db, batch["_id"], coll, sorted(ids), lambda b: recover_batch(db, b), exclusive=True)
     except ImportConflict as exc:
         claims.release(db, batch["_id"])
         claims.write_batch(db, batch["_id"], {"rollback": batch.get("rollback") or {}})
