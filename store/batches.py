@@ -111,8 +111,9 @@ def _insert_or_replace(db, coll: str, docs: list[dict]) -> None:
 
 
 class Writer:
-    """Second-pass sink: buffers documents per collection; per chunk claims them, diffs them against
-    the store, inserts new documents (carrying the pending batch id) and stages changed ones."""
+    """Second-pass sink: buffers documents per collection; per chunk diffs them against the store,
+    claims them (exclusive to write, shared to count unchanged), diffs again now that no other batch
+    can change them, inserts new documents (carrying the pending batch id) and stages changed ones."""
 
     def __init__(self, store, batch_id: str | None, stage: Callable[[str], None]):
         self.db = store.db
@@ -132,46 +133,45 @@ class Writer:
         if len(buf) >= _CHUNK:
             self.flush(coll)
 
-    def _claim(self, coll: str, docs: list[dict], exclusive: bool) -> None:
-        """Claim documents: shared before reading them (what is diffed stays so until this batch
-        ends), exclusive before writing them."""
-        if self.batch_id is None or not docs:
-            return
+    def _claim(self, coll: str, write: list[str], count: list[str]) -> None:
+        """Claim documents: exclusive those to write, shared those counted unchanged."""
         if time.monotonic() - self.beat > claims.HEARTBEAT_S:
             claims.heartbeat(self.db, self.batch_id)
             self.beat = time.monotonic()
-        claims.claim(self.db, self.batch_id, coll, [d["_id"] for d in docs], lambda b: recover_batch(self.db, b),
-                     exclusive=exclusive)
+        claims.claim(self.db, self.batch_id, coll, write, lambda b: recover_batch(self.db, b), shared_ids=count)
         self.stage(f"claimed:{coll}")
+
+    def _classify(self, coll: str, docs: list[dict]) -> tuple[list[dict], list[dict], list[dict]]:
+        """(new, changed, unchanged) against the store now."""
+        hidden = set(self.store.hidden_batches()) - {self.batch_id}
+        existing = {d["_id"]: d for d in self.db[coll].find({"_id": {"$in": [d["_id"] for d in docs]}},
+                                                             {"_id": 1, "content_hash": 1, "batch_id": 1})}
+        out: tuple[list[dict], list[dict], list[dict]] = ([], [], [])
+        for doc in docs:
+            old = existing.get(doc["_id"])
+            if old is None or old.get("batch_id") in hidden:
+                out[0].append(doc)
+            elif old.get("content_hash") != doc.get("content_hash"):
+                out[1].append(doc)
+            else:
+                out[2].append(doc)
+        return out
 
     def flush(self, coll: str) -> None:
         docs, self.buffers[coll] = self.buffers[coll], []
         if not docs:
             return
-        self._claim(coll, docs, exclusive=False)
-        hidden = set(self.store.hidden_batches()) - {self.batch_id}  # now, after claiming
-        existing = {d["_id"]: d for d in self.db[coll].find({"_id": {"$in": [d["_id"] for d in docs]}},
-                                                             {"_id": 1, "content_hash": 1, "batch_id": 1})}
-        new, changed = [], []
-        for doc in docs:
-            old = existing.get(doc["_id"])
-            if old is None or old.get("batch_id") in hidden:
-                new.append(doc)
-            elif old.get("content_hash") != doc.get("content_hash"):
-                changed.append(doc)
-            else:
-                self.counts[coll]["unchanged"] += 1
-                continue
-            if coll == "samples":
-                self.touched.add(doc["_id"])
-            elif coll in ("properties", "measurements", "structures"):
-                self.touched.add(doc["sample"])
-        self.counts[coll]["new"] += len(new)
-        self.counts[coll]["changed"] += len(changed)
-        self.changed_ids.extend(d["_id"] for d in changed)
+        new, changed, unchanged = self._classify(coll, docs)
+        if self.batch_id is not None:
+            # claim, then diff again: from the claim on, no other batch can change what is counted
+            self._claim(coll, [d["_id"] for d in new + changed], [d["_id"] for d in unchanged])
+            again = self._classify(coll, docs)
+            if [[d["_id"] for d in x] for x in again] != [[d["_id"] for d in x] for x in (new, changed, unchanged)]:
+                new, changed, unchanged = again
+                self._claim(coll, [d["_id"] for d in new + changed], [])
+        self._count(coll, new, changed, unchanged)
         if self.batch_id is None:  # dry run: count only
             return
-        self._claim(coll, new + changed, exclusive=True)
         if new:
             _insert_or_replace(self.db, coll, [_clean(d, self.batch_id, self.now) for d in new])
             self.stage(f"inserted:{coll}")
@@ -181,6 +181,17 @@ class Writer:
                  "doc": _clean(d, self.batch_id, self.now)}
                 for d in changed
             ])
+
+    def _count(self, coll: str, new: list[dict], changed: list[dict], unchanged: list[dict]) -> None:
+        self.counts[coll]["new"] += len(new)
+        self.counts[coll]["changed"] += len(changed)
+        self.counts[coll]["unchanged"] += len(unchanged)
+        self.changed_ids.extend(d["_id"] for d in changed)
+        for doc in new + changed:
+            if coll == "samples":
+                self.touched.add(doc["_id"])
+            elif coll in ("properties", "measurements", "structures"):
+                self.touched.add(doc["sample"])
 
     def close(self) -> None:
         for coll in COLLECTIONS:

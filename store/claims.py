@@ -99,40 +99,41 @@ def heartbeat(db, batch_id: str) -> None:
 
 
 def claim(db, batch_id: str, coll: str, ids: Iterable[str], recover_one: Callable[[dict], None], *,
-          exclusive: bool = True) -> None:
-    """Claim documents ``ids`` of ``coll`` for ``batch_id``: ``exclusive`` to write them, shared to
-    count them as unchanged. ImportConflict when a live batch holds one in a conflicting mode
-    (exclusive against anything). ``recover_one(batch)`` finishes or cleans a batch whose process
-    died (store.batches.recover_batch)."""
-    ids = [f"{coll}:{i}" for i in ids]
-    for start in range(0, len(ids), CLAIM_CHUNK):
-        _claim_chunk(db, batch_id, ids[start : start + CLAIM_CHUNK], recover_one, exclusive)
+          exclusive: bool = True, shared_ids: Iterable[str] = ()) -> None:
+    """Claim documents of ``coll`` for ``batch_id``: ``ids`` exclusively (to write them) unless
+    ``exclusive`` is False, ``shared_ids`` shared (to count them unchanged). ImportConflict when a live
+    batch holds one in a conflicting mode (exclusive against anything). ``recover_one(batch)`` finishes
+    or cleans a batch whose process died (store.batches.recover_batch)."""
+    modes = {f"{coll}:{i}": "s" for i in shared_ids}
+    modes.update({f"{coll}:{i}": "x" if exclusive else "s" for i in ids})
+    docs = sorted(modes)
+    for start in range(0, len(docs), CLAIM_CHUNK):
+        _claim_chunk(db, batch_id, {d: modes[d] for d in docs[start : start + CLAIM_CHUNK]}, recover_one)
 
 
-def _claim_chunk(db, batch_id: str, docs: list[str], recover_one: Callable[[dict], None], exclusive: bool) -> None:
+def _claim_chunk(db, batch_id: str, modes: dict[str, str], recover_one: Callable[[dict], None]) -> None:
     # write our claim first, then look for the other's: of two racing batches at least one sees the other
     for _ in range(3):  # a dead holder is finished, then the documents are claimed again
-        _insert(db, batch_id, docs, exclusive)
-        holders = _holders(db, batch_id, docs, exclusive)
+        _insert(db, batch_id, modes)
+        holders = _holders(db, batch_id, modes)
         if not holders:
             return
         live = {b: ex for b, (batch, ex) in holders.items() if batch is not None and batch_alive(batch)}
         if live:
-            _refuse(db, batch_id, live, sum(1 for _ in live))
+            _refuse(db, batch_id, live)
         for holder, (batch, _) in holders.items():
             if batch is not None and batch.get("status") in ("pending", "committing"):
                 recover_one(batch)
             release(db, holder)  # ended (or just recovered): its claims are stale
-    raise ImportConflict(f"import {batch_id}: could not claim documents such as {docs[0]} after three attempts "
+    raise ImportConflict(f"import {batch_id}: could not claim documents such as {min(modes)} after three attempts "
                          "(other imports keep taking them); try again")
 
 
-def _insert(db, batch_id: str, docs: list[str], exclusive: bool) -> None:
+def _insert(db, batch_id: str, modes: dict[str, str]) -> None:
     """Insert the claims (a duplicate is ours already, or another's that _holders finds)."""
-    if not docs:
+    if not modes:
         return
-    rows = [{"_id": d if exclusive else f"{d}#{batch_id}", "doc": d, "batch_id": batch_id, "mode": "x" if exclusive else "s"}
-            for d in docs]
+    rows = [{"_id": d if m == "x" else f"{d}#{batch_id}", "doc": d, "batch_id": batch_id, "mode": m} for d, m in modes.items()]
     try:
         db.import_claims.insert_many(rows, ordered=False)
     except BulkWriteError as exc:
@@ -140,12 +141,12 @@ def _insert(db, batch_id: str, docs: list[str], exclusive: bool) -> None:
             raise
 
 
-def _holders(db, batch_id: str, docs: list[str], exclusive: bool) -> dict[str, tuple[dict | None, str]]:
-    """Other batches holding one of ``docs`` in a mode that conflicts with ours:
+def _holders(db, batch_id: str, modes: dict[str, str]) -> dict[str, tuple[dict | None, str]]:
+    """Other batches holding one of the documents in a mode that conflicts with ours:
     ``{holder batch id: (its batch document or None, an example document)}``."""
     examples: dict[str, str] = {}
-    for d in db.import_claims.find({"doc": {"$in": docs}}, {"batch_id": 1, "doc": 1, "mode": 1}):
-        if d["batch_id"] != batch_id and (exclusive or d.get("mode") == "x"):
+    for d in db.import_claims.find({"doc": {"$in": list(modes)}}, {"batch_id": 1, "doc": 1, "mode": 1}):
+        if d["batch_id"] != batch_id and (modes.get(d["doc"]) == "x" or d.get("mode") == "x"):
             examples.setdefault(d["batch_id"], d["doc"])
     if not examples:
         return {}
@@ -154,7 +155,7 @@ def _holders(db, batch_id: str, docs: list[str], exclusive: bool) -> dict[str, t
     return {h: (batches.get(h), ex) for h, ex in examples.items()}
 
 
-def _refuse(db, batch_id: str, live: dict[str, str], n: int) -> None:
+def _refuse(db, batch_id: str, live: dict[str, str]) -> None:
     holder, example = sorted(live.items())[0]
     n = db.import_claims.count_documents({"batch_id": holder})
     b = db.import_batches.find_one({"_id": holder}, {"status": 1, "options": 1, "user": 1, "started_at": 1, "rollback": 1}) or {}
