@@ -143,7 +143,7 @@ class Writer:
 
     def _classify(self, coll: str, docs: list[dict]) -> tuple[list[dict], list[dict], list[dict]]:
         """(new, changed, unchanged) against the store now."""
-        hidden = set(self.store.hidden_batches()) - {self.batch_id}
+        hidden = set(self.store.hidden_batches(wait_for_commits=False)) - {self.batch_id}
         existing = {d["_id"]: d for d in self.db[coll].find({"_id": {"$in": [d["_id"] for d in docs]}},
                                                              {"_id": 1, "content_hash": 1, "batch_id": 1})}
         out: tuple[list[dict], list[dict], list[dict]] = ([], [], [])
