@@ -21,7 +21,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
-from ionbase.errors import (AuthenticationRequired, BadFilter, Conflict, DomainError, InvalidRequest, NotFound,
+from ionbase.errors import (AuthenticationRequired, BadFilter, Conflict, DomainError, ImportConflict, InvalidRequest, NotFound,
                             PermissionDenied, RateLimited, StoreUnavailable, UnknownParameter, Unprocessable)
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ HTTP_ERRORS: dict[type[DomainError], HttpError] = {
     PermissionDenied: HttpError(403),
     NotFound: HttpError(404),
     Conflict: HttpError(409),
+    ImportConflict: HttpError(409),
     Unprocessable: HttpError(422),
     RateLimited: HttpError(429, _retry_after),
     StoreUnavailable: HttpError(503, _retry_after),
