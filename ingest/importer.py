@@ -19,7 +19,7 @@ hash: nothing is written.
 Where things are: ingest/planning.py (options, reports, the Plan, file discovery),
 ingest/passes.py (a pass over the records), ingest/adapt_*.py (one adapter per record kind:
 samples and routes, properties, structures and CIF phases, measurements from instrument files),
-ingest/protocol.py (the batch protocol above), ingest/batches.py (rollback), ingest/tabular.py and
+store/batches.py (the batch protocol above; claims in store/claims.py), store/rollback.py (rollback), ingest/tabular.py and
 ingest/table_rows.py (template tables).
 """
 
@@ -33,7 +33,7 @@ from typing import Iterable
 import yaml
 
 from ionbase.ingest import progress as progress_mod
-from ionbase.ingest.batches import COLLECTIONS, rollback  # noqa: F401 (rollback: public here too)
+from ionbase.store.rollback import COLLECTIONS, rollback  # noqa: F401 (rollback: public here too)
 from ionbase.ingest.errors import ImportFailed, Issue
 from ionbase.ingest.loaders import LAB_RECORD_SUFFIXES, TABULAR_SUFFIXES, LoadError, LoadedFile, RawRecord, dump_records, load_lab_file
 from ionbase.ingest.passes import BuildPass
@@ -54,7 +54,7 @@ from ionbase.ingest.planning import (  # noqa: F401 (re-exported: the importer's
     merge_fragments,
     sha256_file,
 )
-from ionbase.ingest.protocol import Writer, _discard, _now, commit_batch, list_batches, recover, start_batch  # noqa: F401 (list_batches, recover: public here)
+from ionbase.store.batches import Writer, _discard, _now, commit_batch, list_batches, recover, start_batch  # noqa: F401 (list_batches, recover: public here)
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 every record that hangs off a sample, each kind through its adapter (ingest/adapt_*.py).
 
 The importer runs it twice: to validate (keeping no large documents) and to write (the Plan's sink
-is the batch writer, ingest/protocol.py).
+is the batch writer, store/batches.py).
 """
 
 from __future__ import annotations

@@ -70,6 +70,13 @@ class Conflict(DomainError):
     default_message = "Conflict."
 
 
+class ImportConflict(Conflict):
+    """An import would write documents that another running import has claimed, or its own batch
+    was taken for dead and cleaned while it ran (store/claims.py, docs/imports.md)."""
+
+    default_message = "Another running import holds these documents."
+
+
 class Unprocessable(DomainError):
     """Well-formed input whose content is refused (e.g. an import with invalid records)."""
 

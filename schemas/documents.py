@@ -408,10 +408,21 @@ class ImportBatch(Document):
     options = DictField()
     touched_samples = ListField(StringField())
     rolled_back_at = DateTimeField()
-    rollback = DictField()  # state running|done, started_at, finished_at, pid, host (ingest/batches.py)
+    rollback = DictField()  # state running|done, started_at, finished_at, pid, host, proc_start, heartbeat (store/rollback.py)
     recovered = StringField()
 
     meta = {"collection": "import_batches", "indexes": ["status", "-started_at"]}
+
+
+class ImportClaim(Document):
+    """A record document held by a running import batch or rollback (store/claims.py)."""
+
+    id = StringField(primary_key=True)  # <collection>:<document id> (exclusive) or ...#<batch id> (shared)
+    doc = StringField(required=True)  # <collection>:<document id>
+    batch_id = StringField(required=True)
+    mode = StringField(validation=_in(("x", "s")))  # exclusive (to write) or shared (counted unchanged)
+
+    meta = {"collection": "import_claims", "indexes": ["batch_id", "doc"]}
 
 
 class AnalysisRun(Document):
@@ -466,6 +477,7 @@ ALL_DOCUMENTS = (
     MeasurementArrays,
     Property,
     ImportBatch,
+    ImportClaim,
     AnalysisRun,
     JobItemState,
     ApiKey,

@@ -125,11 +125,15 @@ def import_files(ctx, paths, dry_run, as_json, skip_invalid, quiet, no_analyze, 
         dry_run=dry_run, skip_invalid=skip_invalid, progress=not quiet and not as_json,
         max_file_bytes=settings.max_file_bytes, max_rows=settings.max_rows_per_batch, rejected_dir=rejected_dir,
     )
+    from ionbase.errors import ImportConflict, StoreUnavailable
+
     try:
         report = Importer(store, opts).run(paths)
     except ImportFailed as exc:
         _echo_import_failure(exc, as_json)
         sys.exit(1)
+    except (ImportConflict, StoreUnavailable) as exc:  # another import holds documents of this one, or commits
+        raise click.ClickException(exc.message) from None
     analyzed = None
     if not dry_run and not no_analyze and report.touched_samples and report.status == "committed":
         analyzed = _run_analysis(store, settings, samples=report.touched_samples, quiet=True)
@@ -197,7 +201,7 @@ def import_list(ctx, as_json, limit) -> None:
 @click.pass_context
 def import_rollback(ctx, batch_id, as_json) -> None:
     """Undo an import batch, derived values included (recomputed for the samples it touched)."""
-    from ionbase.ingest.batches import RollbackRefused
+    from ionbase.store.rollback import RollbackRefused
     from ionbase.service.imports.rollback import rollback_batch
 
     try:

@@ -21,9 +21,9 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
-from ionbase.errors import (AuthenticationRequired, BadFilter, Conflict, DomainError, InvalidRequest, NotFound,
-                            PayloadTooLarge, PermissionDenied, RateLimited, StoreUnavailable, UnknownParameter,
-                            Unprocessable, UriTooLong)
+from ionbase.errors import (AuthenticationRequired, BadFilter, Conflict, DomainError, ImportConflict, InvalidRequest,
+                            NotFound, PayloadTooLarge, PermissionDenied, RateLimited, StoreUnavailable,
+                            UnknownParameter, Unprocessable, UriTooLong)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ HTTP_ERRORS: dict[type[DomainError], HttpError] = {
     PermissionDenied: HttpError(403),
     NotFound: HttpError(404),
     Conflict: HttpError(409),
+    ImportConflict: HttpError(409),
     Unprocessable: HttpError(422),
     PayloadTooLarge: HttpError(413),
     UriTooLong: HttpError(414),

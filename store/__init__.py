@@ -12,12 +12,14 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import mongoengine
 import pymongo
 
+from ionbase.errors import StoreUnavailable
 from ionbase.settings import Settings
 from ionbase.schemas.documents import ALL_DOCUMENTS
 from ionbase.store.collections import NAMES, Collection
@@ -28,6 +30,9 @@ log = logging.getLogger(__name__)
 
 #: import batches whose records queries must not see
 HIDDEN_BATCH_STATES = ("pending", "failed", "rolled_back")
+#: how long a read waits for a batch that is being committed before answering StoreUnavailable
+COMMIT_WAIT_S = 5.0
+COMMIT_POLL_S = 0.05
 
 #: pymongo options for the embedded store. On loopback a dead server refuses at once, so a short
 #: server selection (pymongo rounds it up to its 0.5 s heartbeat step) is enough; a retried read
@@ -96,16 +101,32 @@ class Store:
     import_batches = property(lambda self: Collection(self, "import_batches"))
     import_history = property(lambda self: Collection(self, "import_history"))
     import_staging = property(lambda self: Collection(self, "import_staging"))
+    import_claims = property(lambda self: Collection(self, "import_claims"))
     analysis_runs = property(lambda self: Collection(self, "analysis_runs"))
     job_items = property(lambda self: Collection(self, "job_items"))
     api_keys = property(lambda self: Collection(self, "api_keys"))
 
-    def hidden_batches(self) -> list[str]:
-        """Ids of import batches that are not committed (their records stay invisible)."""
-        return [
-            b["_id"]
-            for b in self.db.import_batches.find({"status": {"$in": list(HIDDEN_BATCH_STATES)}}, {"_id": 1})
-        ]
+    def hidden_batches(self, *, wait_for_commits: bool = True) -> list[str]:
+        """Ids of import batches that are not committed (their records stay invisible).
+
+        While a batch is ``committing`` (its staged changes being applied after the commit point) the
+        store holds a mix of its old and new values, so a reader waits up to :data:`COMMIT_WAIT_S` for
+        it to finish and otherwise gets StoreUnavailable (503 with Retry-After): a reader sees the
+        whole batch or none of it. The importer itself passes ``wait_for_commits=False``.
+        """
+        deadline = time.monotonic() + COMMIT_WAIT_S
+        while True:
+            rows = list(self.db.import_batches.find({"status": {"$in": [*HIDDEN_BATCH_STATES, "committing"]}},
+                                                    {"_id": 1, "status": 1}))
+            committing = sorted(b["_id"] for b in rows if b["status"] == "committing")
+            if not committing or not wait_for_commits:
+                return [b["_id"] for b in rows if b["status"] != "committing"]
+            if time.monotonic() >= deadline:
+                raise StoreUnavailable(
+                    f"import {committing[0]} is being committed; its changes become visible all at once when it "
+                    "finishes (if its process died, `ionbase import recover` completes it); retry shortly",
+                    {"committing": committing})
+            time.sleep(COMMIT_POLL_S)
 
     def visible(self, query: dict | None = None) -> dict:
         """Add the committed-batches condition to a query."""

@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 #: collections whose documents carry the ``batch_id`` of the import that wrote them
 BATCHED = ("materials", "routes", "samples", "structures", "measurements", "measurement_arrays", "properties")
 #: bookkeeping collections: no batch id, nothing to hide
-UNBATCHED = ("import_batches", "import_history", "import_staging", "analysis_runs", "job_items", "api_keys")
+UNBATCHED = ("import_batches", "import_history", "import_staging", "import_claims", "analysis_runs", "job_items", "api_keys")
 NAMES = BATCHED + UNBATCHED
 
 #: documents per bulk write

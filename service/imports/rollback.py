@@ -1,6 +1,6 @@
 """Rolling back an import batch from the CLI or the API: undo it, then recompute what it touched.
 
-``ingest.batches.rollback`` deletes the batch's documents and every derived value computed from
+``store.rollback.rollback`` deletes the batch's documents and every derived value computed from
 them, so no derived value of a rolled-back input is ever served; derived values of the restored
 (earlier) versions are absent until the jobs run again. The entry points here run the jobs for the
 affected samples before they return, so the store a client sees afterwards is the store as it was
@@ -15,11 +15,11 @@ from typing import Any
 def rollback_batch(store: Any, settings: Any, batch_id: str) -> dict:
     """Roll back ``batch_id`` and recompute the derived values of the samples it touched.
 
-    Raises LookupError (unknown batch) and ingest.batches.RollbackRefused (cannot roll back).
+    Raises LookupError (unknown batch) and store.rollback.RollbackRefused (cannot roll back).
     ``analysis`` in the result is the runner's summary, or None with a ``note`` when the jobs
     are not installed (the derived values then stay absent until ``ionbase analyze``).
     """
-    from ionbase.ingest.batches import rollback
+    from ionbase.store.rollback import rollback
 
     result = rollback(store, batch_id)
     return {**result, **recompute(store, settings, result["samples"])}

@@ -244,7 +244,7 @@ def rollback_import(batch_id):
     from its documents and recomputes the derived values of the samples it touched before answering,
     so the store is as it was before the batch. Rolling back a rolled-back batch changes nothing.
     """
-    from ionbase.ingest.batches import RollbackRefused
+    from ionbase.store.rollback import RollbackRefused
     from ionbase.service.imports.rollback import rollback_batch
 
     unknown = sorted(set(request.args) | set(request.form) | set(request.files))

@@ -21,7 +21,7 @@ WEB = {"flask", "werkzeug", "flask_smorest", "webargs"}
 #: the status each domain error answers with (the API's pinned statuses)
 EXPECTED = {
     domain.DomainError: 500, domain.InvalidRequest: 400, domain.BadFilter: 400, domain.UnknownParameter: 400,
-    domain.AuthenticationRequired: 401, domain.PermissionDenied: 403, domain.NotFound: 404, domain.Conflict: 409,
+    domain.AuthenticationRequired: 401, domain.PermissionDenied: 403, domain.NotFound: 404, domain.Conflict: 409, domain.ImportConflict: 409,
     domain.Unprocessable: 422, domain.RateLimited: 429, domain.StoreUnavailable: 503,
     domain.PayloadTooLarge: 413, domain.UriTooLong: 414,
 }

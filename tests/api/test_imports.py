@@ -71,3 +71,21 @@ def test_analysis_runs(rw_app, store, writer_token, monkeypatch):
     assert r.status_code == 200 and r.get_json()["result"]["computed"] == 1
     assert calls == [{"job_names": ["arrhenius"], "sample_ids": ["s1"], "force": True, "progress": False}]
     assert_error(client.post("/api/v1/analysis-runs", json={"force": "perhaps"}, headers={"X-API-Key": writer_token}), 422)
+
+
+def test_batch_timestamps_have_one_format_after_commit_and_rollback(rw_app, store, writer_token):
+    """started_at, finished_at and rolled_back_at are stored as datetimes (batch documents are written
+    whole: nx-27017 stores a datetime set by $set as a string) and listed in one format."""
+    import datetime as dt
+    import re
+
+    client = rw_app.test_client()
+    h = {"X-API-Key": writer_token}
+    batch_id = client.post("/api/v1/imports", json=IMPORT_DOC, headers=h).get_json()["batch_id"]
+    assert client.post(f"/api/v1/imports/{batch_id}/rollback", headers=h).status_code == 200
+    stored = store.import_batches.get(batch_id)
+    fields = ("started_at", "finished_at", "rolled_back_at")
+    assert all(isinstance(stored[f], dt.datetime) for f in fields), {f: type(stored[f]) for f in fields}
+    listed = [b for b in client.get("/api/v1/imports").get_json()["data"] if b["id"] == batch_id][0]
+    formats = {re.sub(r"\d", "9", str(listed[f])) for f in fields}
+    assert len(formats) == 1, {f: listed[f] for f in fields}

@@ -13,7 +13,7 @@ import json
 import pytest
 import yaml
 
-from ionbase.ingest.batches import RollbackRefused, rollback
+from ionbase.store.rollback import RollbackRefused, rollback
 from ionbase.ingest.importer import Importer, ImportOptions
 from ionbase.jobs.runner import run_jobs
 from tests.jobs.test_runner import AREA, TEMPS_C, sigma_at, spectrum
@@ -193,7 +193,7 @@ def test_rollback_of_a_thickness_correction_restores_the_earlier_derived_values(
 
 
 def test_between_rollback_and_recompute_no_value_of_rolled_back_inputs_is_served(store, settings, tmp_path):
-    """ingest.batches.rollback alone: values derived from the rolled-back thickness are gone at once
+    """store.rollback.rollback alone: values derived from the rolled-back thickness are gone at once
     (hidden until recomputed), and the runner brings back the earlier ones."""
     path = tmp_path / "lab.yaml"
     lab_file(path, {"B": {t: (500.0, 1.0) for t in TEMPS_C}}, new_samples=("B",))
@@ -221,7 +221,7 @@ def test_between_rollback_and_recompute_no_value_of_rolled_back_inputs_is_served
 def test_an_interrupted_rollback_is_finished_by_recover(store, settings, tmp_path, monkeypatch):
     """A rollback killed after hiding the batch: recover() finishes it and names the samples to
     recompute; nothing derived from the rolled-back thickness survives meanwhile."""
-    import ionbase.ingest.batches as batches
+    import ionbase.store.rollback as batches
     from ionbase.ingest.importer import recover
 
     path = tmp_path / "lab.yaml"

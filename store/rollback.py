@@ -27,12 +27,9 @@ created (they would be left without their sample): roll the later batch back fir
 from __future__ import annotations
 
 import datetime as _dt
-import os
-import socket
 from typing import Iterable
 
-from ionbase.store import set_fields
-from ionbase.store.embedded import pid_alive
+from ionbase.store import claims, set_fields
 
 COLLECTIONS = ("materials", "routes", "samples", "structures", "measurements", "measurement_arrays", "properties")
 #: collections whose documents belong to one sample through their ``sample`` field
@@ -190,6 +187,23 @@ def _restore_and_delete(db, batch_id: str) -> tuple[int, int]:
     return len(restored_ids), deleted
 
 
+def _claim_written(db, batch: dict, written: dict[str, set[str]]) -> None:
+    """Hold the documents to restore or delete while rolling back, so no import diffs against
+    documents about to change; RollbackRefused (and the rollback not started) when a running import
+    holds one."""
+    from ionbase.errors import ImportConflict
+    from ionbase.store.batches import recover_batch
+
+    try:
+        for coll, ids in written.items():
+            claims.claim(db, batch["_id"], coll, sorted(ids), lambda b: recover_batch(db, b), exclusive=True)
+    except ImportConflict as exc:
+        claims.release(db, batch["_id"])
+        claims.write_batch(db, batch["_id"], {"rollback": batch.get("rollback") or {}})
+        raise RollbackRefused(f"batch {batch['_id']} cannot be rolled back now: a running import holds documents it "
+                              f"wrote ({exc.errors}); try again when that import has finished") from None
+
+
 def rollback(store, batch_id: str) -> dict:
     """Undo a committed batch: its documents and every derived value computed from them.
 
@@ -218,14 +232,19 @@ def rollback(store, batch_id: str) -> dict:
     whole = _touched_samples(db, written)
     # a resumed rollback may have deleted documents already: keep the samples the first attempt saw
     samples = _samples_of(db, written) | whole | set((batch.get("rollback") or {}).get("samples") or ())
-    marker = {"state": "running", "started_at": _now(), "pid": os.getpid(), "host": socket.gethostname(),
-              "samples": sorted(samples)}
-    db.import_batches.update_one({"_id": batch_id}, {"$set": {"rollback": marker}})
-    n_props, n_states = _drop_derived(db, written, samples, whole)
-    db.import_batches.update_one({"_id": batch_id}, {"$set": {"status": "rolled_back", "rolled_back_at": _now()}})
-    restored, deleted = _restore_and_delete(db, batch_id)
-    n_props2, n_states2 = _drop_derived(db, written, samples, whole)
-    db.import_batches.update_one({"_id": batch_id}, {"$set": {"rollback": {**marker, "state": "done", "finished_at": _now()}}})
+    marker = {"state": "running", "started_at": _now(), **claims.owner_info(), "samples": sorted(samples)}
+    claims.ACTIVE_HERE.add(batch_id)
+    try:
+        claims.write_batch(db, batch_id, {"rollback": marker})
+        _claim_written(db, batch, written)
+        n_props, n_states = _drop_derived(db, written, samples, whole)
+        claims.write_batch(db, batch_id, {"status": "rolled_back", "rolled_back_at": _now()})
+        restored, deleted = _restore_and_delete(db, batch_id)
+        n_props2, n_states2 = _drop_derived(db, written, samples, whole)
+        claims.write_batch(db, batch_id, {"rollback": {**marker, "state": "done", "finished_at": _now()}})
+        claims.release(db, batch_id)
+    finally:
+        claims.ACTIVE_HERE.discard(batch_id)
     return {"batch": batch_id, "status": "rolled_back", "deleted": deleted, "restored": restored,
             "derived_deleted": n_props + n_props2, "job_states_deleted": n_states + n_states2,
             "samples": sorted(s for s in samples if s)}
@@ -234,11 +253,9 @@ def rollback(store, batch_id: str) -> dict:
 def resume_rollbacks(store, *, force: bool = False) -> list[dict]:
     """Finish rollbacks whose process died (``rollback.state == "running"``)."""
     done = []
-    here = socket.gethostname()
     for batch in store.db.import_batches.find({"rollback.state": "running"}, {"rollback": 1}):
-        mark = batch.get("rollback") or {}
-        if not force and mark.get("host") == here and pid_alive(mark.get("pid")) and mark.get("pid") != os.getpid():
-            continue  # a live rollback in another process
+        if not force and claims.batch_alive(batch):
+            continue  # a live rollback
         result = rollback(store, batch["_id"])
         done.append({"batch": batch["_id"], "action": "rollback finished", "samples": result["samples"]})
     return done

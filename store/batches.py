@@ -1,0 +1,303 @@
+"""The import batch protocol: batch document, writer, staging, the commit point, discard, recover.
+
+Atomicity without multi-document transactions (the flow is in ingest/importer.py; the rule for
+concurrent imports in docs/imports.md): every record document the batch will write or count is
+first **claimed** for it (store/claims.py), so no other batch can write, count against or delete it
+meanwhile. New documents are inserted carrying the pending ``batch_id`` and are invisible until the
+batch commits; changed documents are staged in ``import_staging``. One conditional update of the
+batch document (``pending`` -> ``committing``) is the commit point, after which staged replacements
+are applied, each saving the previous version in ``import_history``; then the batch is
+``committed`` and its claims are released. Rollback lives in store/rollback.py.
+
+Batch documents are always written whole (:func:`write_batch`): nx-27017 stores a datetime written
+by ``$set`` as a string.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import getpass
+import os
+import time
+from collections import defaultdict
+from typing import Callable
+
+import pymongo
+from pymongo.errors import BulkWriteError
+
+from ionbase.errors import ImportConflict
+from ionbase.store import claims, set_fields
+from ionbase.store.claims import write_batch
+from ionbase.store.rollback import COLLECTIONS, history_doc_id, invalidate_changed_samples, resume_rollbacks
+
+#: documents per writer chunk (diff, insert, stage, apply); read responsiveness during imports is
+#: tuned through this one constant
+_CHUNK = 5000
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
+
+
+def start_batch(db, file_meta: dict, errors: list, user: str | None, skip_invalid: bool) -> str:
+    """Create the batch document, status ``pending``; returns its id (alive in this process)."""
+    batch_id = "imp-" + _now().strftime("%Y%m%dT%H%M%S") + "-" + os.urandom(3).hex()
+    claims.ACTIVE_HERE.add(batch_id)
+    db.import_batches.insert_one({
+        "_id": batch_id,
+        "status": "pending",
+        "files": list(file_meta.values()),
+        "user": user or _user(),
+        "started_at": _now(),
+        "errors": [i.to_dict() for i in errors][:1000],
+        "options": {"skip_invalid": skip_invalid, **claims.owner_info()},
+    })
+    return batch_id
+
+
+def commit_batch(db, batch_id: str, counts: dict, touched_samples: list[str], changed_ids: list[str],
+                 stage: Callable[[str], None]) -> None:
+    """Record the counts and flip the batch to ``committing`` (the commit point, conditional on it still
+    being ``pending``), apply what was staged, mark derived values of changed records stale, flip to
+    ``committed`` and release the claims. ImportConflict when the batch was cleaned meanwhile."""
+    try:
+        extra = {"counts": counts, "touched_samples": touched_samples[:10000]}
+        if counts["total"]["new"] == 0 and counts["total"]["changed"] == 0:
+            _flip(db, batch_id, {**extra, "status": "committed", "finished_at": _now()})
+            claims.release(db, batch_id)
+            return
+        stage("staged")
+        _flip(db, batch_id, {**extra, "status": "committing"})  # the commit point
+        stage("committing")
+        _roll_forward(db, batch_id, changed_ids, stage)
+    finally:
+        claims.ACTIVE_HERE.discard(batch_id)
+
+
+def _flip(db, batch_id: str, fields: dict) -> None:
+    if not write_batch(db, batch_id, fields, expect=("pending",)):
+        doc = db.import_batches.find_one({"_id": batch_id}, {"status": 1}) or {}
+        raise ImportConflict(f"import {batch_id} cannot commit: it is {doc.get('status', 'gone')} (another process "
+                             "took it for dead and cleaned it); nothing of it is visible, run the import again")
+
+
+def _roll_forward(db, batch_id: str, changed_ids: list[str], stage: Callable[[str], None] = lambda s: None,
+                  **extra) -> None:
+    """From ``committing`` to ``committed``: apply the staged documents, mark what depends on them."""
+    _apply_staged(db, batch_id, stage)
+    _mark_stale(db, changed_ids)
+    invalidate_changed_samples(db, batch_id)
+    write_batch(db, batch_id, {"status": "committed", "finished_at": _now(), **extra}, expect=("committing",))
+    claims.release(db, batch_id)
+
+
+def _insert_or_replace(db, coll: str, docs: list[dict]) -> None:
+    try:
+        db[coll].insert_many(docs, ordered=False)
+    except BulkWriteError as exc:
+        dup_ids = {e["op"]["_id"] for e in exc.details.get("writeErrors", []) if e.get("code") == 11000}
+        other = [e for e in exc.details.get("writeErrors", []) if e.get("code") != 11000]
+        if other:
+            raise
+        # leftovers of an ended, never-committed batch with the same ids (we hold their claims): replace
+        db[coll].bulk_write([pymongo.ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in docs if doc["_id"] in dup_ids])
+
+
+class Writer:
+    """Second-pass sink: buffers documents per collection; per chunk diffs them against the store,
+    claims them (exclusive to write, shared to count unchanged), diffs again now that no other batch
+    can change them, inserts new documents (carrying the pending batch id) and stages changed ones."""
+
+    def __init__(self, store, batch_id: str | None, stage: Callable[[str], None]):
+        self.db = store.db
+        self.store = store
+        self.batch_id = batch_id
+        self.stage = stage
+        self.now = _now()
+        self.beat = time.monotonic()
+        self.buffers: dict[str, list[dict]] = {c: [] for c in COLLECTIONS}
+        self.counts: dict = {c: {"new": 0, "changed": 0, "unchanged": 0} for c in COLLECTIONS}
+        self.touched: set[str] = set()
+        self.changed_ids: list[str] = []
+
+    def __call__(self, coll: str, doc: dict) -> None:
+        buf = self.buffers[coll]
+        buf.append(doc)
+        if len(buf) >= _CHUNK:
+            self.flush(coll)
+
+    def _claim(self, coll: str, write: list[str], count: list[str]) -> None:
+        """Claim documents: exclusive those to write, shared those counted unchanged."""
+        if time.monotonic() - self.beat > claims.HEARTBEAT_S:
+            claims.heartbeat(self.db, self.batch_id)
+            self.beat = time.monotonic()
+        claims.claim(self.db, self.batch_id, coll, write, lambda b: recover_batch(self.db, b), shared_ids=count)
+        self.stage(f"claimed:{coll}")
+
+    def _classify(self, coll: str, docs: list[dict]) -> tuple[list[dict], list[dict], list[dict]]:
+        """(new, changed, unchanged) against the store now."""
+        hidden = set(self.store.hidden_batches(wait_for_commits=False)) - {self.batch_id}
+        existing = {d["_id"]: d for d in self.db[coll].find({"_id": {"$in": [d["_id"] for d in docs]}},
+                                                             {"_id": 1, "content_hash": 1, "batch_id": 1})}
+        out: tuple[list[dict], list[dict], list[dict]] = ([], [], [])
+        for doc in docs:
+            old = existing.get(doc["_id"])
+            if old is None or old.get("batch_id") in hidden:
+                out[0].append(doc)
+            elif old.get("content_hash") != doc.get("content_hash"):
+                out[1].append(doc)
+            else:
+                out[2].append(doc)
+        return out
+
+    def flush(self, coll: str) -> None:
+        docs, self.buffers[coll] = self.buffers[coll], []
+        if not docs:
+            return
+        new, changed, unchanged = self._classify(coll, docs)
+        if self.batch_id is not None:
+            # claim, then diff again: from the claim on, no other batch can change what is counted
+            self._claim(coll, [d["_id"] for d in new + changed], [d["_id"] for d in unchanged])
+            again = self._classify(coll, docs)
+            if [[d["_id"] for d in x] for x in again] != [[d["_id"] for d in x] for x in (new, changed, unchanged)]:
+                new, changed, unchanged = again
+                self._claim(coll, [d["_id"] for d in new + changed], [])
+        self._count(coll, new, changed, unchanged)
+        if self.batch_id is None:  # dry run: count only
+            return
+        if new:
+            _insert_or_replace(self.db, coll, [_clean(d, self.batch_id, self.now) for d in new])
+            self.stage(f"inserted:{coll}")
+        if changed:
+            self.db.import_staging.insert_many([
+                {"_id": f"{self.batch_id}:{coll}:{d['_id']}", "batch_id": self.batch_id, "coll": coll,
+                 "doc": _clean(d, self.batch_id, self.now)}
+                for d in changed
+            ])
+
+    def _count(self, coll: str, new: list[dict], changed: list[dict], unchanged: list[dict]) -> None:
+        self.counts[coll]["new"] += len(new)
+        self.counts[coll]["changed"] += len(changed)
+        self.counts[coll]["unchanged"] += len(unchanged)
+        self.changed_ids.extend(d["_id"] for d in changed)
+        for doc in new + changed:
+            if coll == "samples":
+                self.touched.add(doc["_id"])
+            elif coll in ("properties", "measurements", "structures"):
+                self.touched.add(doc["sample"])
+
+    def close(self) -> None:
+        for coll in COLLECTIONS:
+            self.flush(coll)
+
+
+def _discard(db, batch_id: str, why: str) -> bool:
+    """Delete everything a never-committed batch wrote and mark it failed: only if it is still
+    ``pending`` (a batch that reached its commit point is rolled forward, never deleted)."""
+    claims.ACTIVE_HERE.discard(batch_id)
+    if not write_batch(db, batch_id, {"status": "failed", "finished_at": _now(), "errors": [{"message": why}]},
+                       expect=("pending",)):
+        return False
+    for coll in COLLECTIONS:
+        db[coll].delete_many({"batch_id": batch_id})
+    db.import_staging.delete_many({"batch_id": batch_id})
+    claims.release(db, batch_id)
+    return True
+
+
+def _clean(doc: dict, batch_id: str, now) -> dict:
+    out = {k: v for k, v in doc.items() if not k.startswith("_") or k == "_id"}
+    out["batch_id"] = batch_id
+    out["updated_at"] = now
+    return out
+
+
+def _apply_staged(db, batch_id: str, stage: Callable[[str], None] = lambda s: None) -> None:
+    """Apply staged replacements of a committing batch, saving previous versions (idempotent)."""
+    while True:
+        staged = list(db.import_staging.find({"batch_id": batch_id}).limit(_CHUNK))
+        if not staged:
+            break
+        ids_by_coll: dict[str, list[str]] = defaultdict(list)
+        for s in staged:
+            ids_by_coll[s["coll"]].append(s["doc"]["_id"])
+        for coll, ids in ids_by_coll.items():
+            current = {d["_id"]: d for d in db[coll].find({"_id": {"$in": ids}})}
+            history = [
+                pymongo.ReplaceOne({"_id": f"{batch_id}:{coll}:{i}"}, {"_id": f"{batch_id}:{coll}:{i}", "batch_id": batch_id, "coll": coll, "doc": current[i]}, upsert=True)
+                for i in ids if i in current and current[i].get("batch_id") != batch_id
+            ]
+            if history:
+                db.import_history.bulk_write(history, ordered=False)
+            docs = [s["doc"] for s in staged if s["coll"] == coll]
+            db[coll].bulk_write([pymongo.ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in docs], ordered=False)
+            stage(f"applied:{coll}")
+        db.import_staging.delete_many({"_id": {"$in": [s["_id"] for s in staged]}})
+
+
+def _mark_stale(db, changed_ids: list[str], max_depth: int = 5) -> int:
+    """Derived properties computed from a changed record are stale until recomputed, and so are
+    the derived properties computed from those (e.g. an activation energy fitted to EIS-derived
+    conductivities), up to ``max_depth`` levels."""
+    n = 0
+    frontier = list(changed_ids)
+    seen: set[str] = set()
+    for _ in range(max_depth):
+        found: list[str] = []
+        for start in range(0, len(frontier), _CHUNK):
+            part = frontier[start : start + _CHUNK]
+            query = {"origin": "derived", "provenance.inputs": {"$in": part}}
+            ids = [d["_id"] for d in db.properties.find(query, {"_id": 1}) if d["_id"] not in seen]
+            if ids:
+                n += set_fields(db.properties, {"_id": {"$in": ids}}, {"stale": True})
+                found.extend(ids)
+        if not found:
+            break
+        seen.update(found)
+        frontier = found
+    return n
+
+
+def recover_batch(db, batch: dict) -> str | None:
+    """Finish (roll forward) or clean one batch whose process died; what was done, or None."""
+    if batch["status"] == "committing":
+        changed = [history_doc_id(h) for h in db.import_history.find({"batch_id": batch["_id"]}, {"_id": 1})]
+        _roll_forward(db, batch["_id"], changed, recovered="rolled forward")
+        return "rolled forward"
+    if batch["status"] == "pending" and _discard(db, batch["_id"], "import process died before commit; cleaned"):
+        return "cleaned"
+    return None
+
+
+def recover(store, *, force: bool = False) -> list[dict]:
+    """Finish or clean away batches whose importing process died.
+
+    ``pending`` batches (never committed, never visible) are deleted; ``committing`` batches are
+    rolled forward; interrupted rollbacks are finished (their entries list the ``samples`` whose
+    derived values must be recomputed); claims left by ended batches are released. A batch whose
+    process is alive (its lease, store/claims.py) is left alone unless ``force``. Returns what was done.
+    """
+    db = store.db
+    done = resume_rollbacks(store, force=force)
+    for batch in db.import_batches.find({"status": {"$in": ["pending", "committing"]}}):
+        if not force and claims.batch_alive(batch):
+            continue  # another live import
+        action = recover_batch(db, batch)
+        if action:
+            done.append({"batch": batch["_id"], "action": action})
+    for holder in claims.stale_holders(db):
+        claims.release(db, holder)
+    return done
+
+
+def list_batches(store, limit: int = 50) -> list[dict]:
+    return list(
+        store.db.import_batches.find({}, {"files.path": 0, "errors": 0, "touched_samples": 0, "rollback.samples": 0}).sort("started_at", -1).limit(limit)
+    )

@@ -1,0 +1,98 @@
+"""A batch becomes visible all at once, also across a kill during its commit: an import process is
+SIGKILLed at several points of committing 300 corrected values (applied 50 at a time), while a reader
+thread polls the values through the store layer; ``recover`` then rolls the batch forward."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import ionbase.store as store_mod
+from ionbase.errors import StoreUnavailable
+from ionbase.ingest.importer import Importer, ImportOptions, recover
+from tests.ingest.test_concurrent_imports import lab_file
+
+REPO = Path(__file__).resolve().parents[2]
+
+#: imports argv[3] with the writer's chunk at 50 documents, SIGKILLed at the argv[5]-th stage argv[4]
+KILL_SCRIPT = """
+import os, signal, sys
+from pathlib import Path
+import ionbase.store.batches as batches
+from ionbase.settings import Settings
+from ionbase.store import open_store
+from ionbase.ingest.importer import Importer, ImportOptions
+batches._CHUNK = 50
+store = open_store(Settings(mongodb_uri=sys.argv[1], db_name=sys.argv[2], data_dir=Path(sys.argv[6])))
+seen = []
+def stage(name):
+    seen.append(name)
+    if seen.count(sys.argv[4]) == int(sys.argv[5]):
+        os.kill(os.getpid(), signal.SIGKILL)
+Importer(store, ImportOptions(on_stage=stage)).run([Path(sys.argv[3])])
+print("not killed")
+"""
+
+
+class Reader(threading.Thread):
+    """Polls every conductivity value; records each answer as old, new, mix or unavailable."""
+
+    def __init__(self, store, old: dict[str, float], new: dict[str, float]):
+        super().__init__(daemon=True)
+        self.store, self.old, self.new = store, old, new
+        self.seen: list[str] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                got = {d["_id"]: d["value"] for d in self.store.properties.find({"name": "ionic_conductivity"}, {"value": 1})}
+            except StoreUnavailable:
+                self.seen.append("unavailable")
+                continue
+            kinds = {"old" if got[i] == self.old[i] else "new" if got[i] == self.new[i] else "other" for i in got}
+            self.seen.append(kinds.pop() if len(kinds) == 1 and len(got) == len(self.old) else f"mix {sorted(kinds)} {len(got)}")
+            time.sleep(0.01)
+
+
+@pytest.mark.parametrize("stage,nth,after_commit_point", [
+    ("staged", 1, False),  # before the commit point: cleaned, the old values stay
+    ("committing", 1, True),  # right after it: nothing applied yet
+    ("applied:properties", 2, True),  # 100 of 300 applied
+    ("applied:properties", 6, True),  # all applied, not yet marked committed
+])
+def test_a_reader_never_sees_a_mix_across_a_kill_during_commit(store, settings, tmp_path, monkeypatch, stage, nth,
+                                                               after_commit_point):
+    monkeypatch.setattr(store_mod, "COMMIT_WAIT_S", 0.3)
+    path = lab_file(tmp_path / "lab.yaml", ["S1", "S2"], 150, 1.0)
+    Importer(store, ImportOptions()).run([path])
+    old = {d["_id"]: d["value"] for d in store.properties.find({"name": "ionic_conductivity"}, {"value": 1})}
+    lab_file(path, ["S1", "S2"], 150, 2.0)
+    new = {i: v * 2 for i, v in old.items()}
+    reader = Reader(store, old, new)
+    reader.start()
+    script = tmp_path / "kill_commit.py"
+    script.write_text(KILL_SCRIPT)
+    proc = subprocess.run([sys.executable, str(script), settings.mongodb_uri, settings.db_name, str(path), stage, str(nth),
+                           str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    raw = [d["value"] for d in store.db.properties.find({"name": "ionic_conductivity"}, {"value": 1})]
+    applied = sum(1 for v in raw if v in set(new.values()) - set(old.values()))
+    time.sleep(1.0)  # the reader polls the killed, half-applied state
+    done = recover(store)
+    time.sleep(0.5)
+    reader.stop.set()
+    reader.join(10)
+    assert [d["action"] for d in done] == (["rolled forward"] if after_commit_point else ["cleaned"])
+    mixes = [s for s in reader.seen if s.startswith("mix") or s == "other"]
+    assert mixes == [], f"{len(mixes)} mixed answers, e.g. {mixes[:3]}"
+    assert reader.seen[-1] == ("new" if after_commit_point else "old"), reader.seen[-5:]
+    if after_commit_point:
+        assert "unavailable" in reader.seen, "the reader was held while the batch was half-applied"
+    if (stage, nth) == ("applied:properties", 2):
+        assert 0 < applied < len(old), f"the store itself held a mix ({applied} of {len(old)} applied) at the kill"
