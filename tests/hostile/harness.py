@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from click.testing import CliRunner
 
-from ionbase.ingest.batches import COLLECTIONS
+from ionbase.ingest.importer import COLLECTIONS
 
 SNAPSHOT_COLLECTIONS = (*COLLECTIONS, "import_batches", "import_staging", "import_history")
 
