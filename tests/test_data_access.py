@@ -22,8 +22,6 @@ ALLOWED_RAW = {
     "ingest/importer.py",
     "ingest/batches.py",
     "ingest/protocol.py",
-    "ingest/passes.py",
-    "ingest/adapt_samples.py",
 }
 
 #: helpers of store/ that take a raw pymongo collection
