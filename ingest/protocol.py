@@ -20,7 +20,7 @@ from ionbase.ingest.batches import COLLECTIONS, history_doc_id, invalidate_chang
 from ionbase.store import set_fields
 from ionbase.store.embedded import pid_alive
 
-_CHUNK = 5000
+from ionbase.store.pacing import WRITE_BATCH as _CHUNK  # noqa: E402  documents per write command (store/pacing.py)
 
 
 def _now() -> _dt.datetime:
