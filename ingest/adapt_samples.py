@@ -8,24 +8,27 @@ from ionbase.ingest.planning import Plan, content_hash
 from ionbase.schemas import build as B
 
 
-def material_from_ref(db, ref: str, lf: LoadedFile, plan: Plan, rec: RawRecord) -> dict:
-    """A sample may name its material by formula when the file does not declare it."""
+def material_from_ref(store, ref: str, lf: LoadedFile, plan: Plan, rec: RawRecord) -> dict:
+    """A sample may name its material by formula when the file does not declare it.
+
+    An existing material is reused as found, also one of a batch not yet committed (as before the
+    move to the typed collections; which batch owns it is the batch protocol's concern)."""
     try:
         mat = B.build_material({"key": ref, "formula": ref}, lf.source, f"{rec.ref}.material")
     except B.RecordError:
         raise B.RecordError(f"material {ref!r} is neither declared in this file nor a formula pymatgen can parse", f"{rec.ref}.material") from None
-    existing = db.materials.find_one({"_id": mat["_id"]})
+    existing = store.materials.including_pending().get(mat["_id"])
     if existing:
         return existing
     plan.add("materials", mat, (lf.path.name, rec.row))
     return mat
 
 
-def sample_doc(db, lf: LoadedFile, rec: RawRecord, plan: Plan, materials_by_key: dict) -> dict:
+def sample_doc(store, lf: LoadedFile, rec: RawRecord, plan: Plan, materials_by_key: dict) -> dict:
     """The sample document of a record, its material attached as ``_material`` (RecordError if bad)."""
     smp = B.build_sample(rec.data, lf.source, rec.ref)
     mref = smp.pop("_material_ref")
-    mat = materials_by_key.get((str(lf.path), mref)) or material_from_ref(db, mref, lf, plan, rec)
+    mat = materials_by_key.get((str(lf.path), mref)) or material_from_ref(store, mref, lf, plan, rec)
     smp["material"] = mat["_id"]
     smp["_material"] = mat
     return smp
@@ -33,16 +36,17 @@ def sample_doc(db, lf: LoadedFile, rec: RawRecord, plan: Plan, materials_by_key:
 
 def sample_from_db(store, skey: str, label: str) -> dict | None:
     """A committed sample of the store, its material attached as ``_mat``."""
-    doc = store.db.samples.find_one(store.visible({"source_key": skey, "label": label}))
+    doc = store.samples.find_one({"source_key": skey, "label": label})
     if doc is None:
         return None
-    doc["_mat"] = store.db.materials.find_one({"_id": doc["material"]}) or {}
+    doc["_mat"] = store.materials.including_pending().get(doc["material"]) or {}
     return doc
 
 
-def route_steps(db, sample: dict, plan: Plan) -> list[dict]:
+def route_steps(store, sample: dict, plan: Plan) -> list[dict]:
+    """The steps of a sample's route, from this batch's plan or the store (pending batches included)."""
     rid = sample.get("route")
-    route = plan.docs["routes"].get(rid) or (db.routes.find_one({"_id": rid}) if rid else None)
+    route = plan.docs["routes"].get(rid) or (store.routes.including_pending().get(rid) if rid else None)
     return list(route["steps"]) if route else []
 
 
@@ -59,7 +63,7 @@ def route_for(store, smp: dict, rec: RawRecord, plan: Plan, samples_by_key: dict
         if parent is None:
             raise B.RecordError(f"parent sample {parent_label!r} not found in this batch or the store", f"{rec.ref}.parent")
         smp["parent"] = parent["_id"]
-        parent_steps = route_steps(store.db, parent, plan)
+        parent_steps = route_steps(store, parent, plan)
         steps = [dict(s) for s in parent_steps] + [dict(s, order=len(parent_steps) + i) for i, s in enumerate(smp.get("own_steps", []))]
     return B.build_route(steps)
 

@@ -101,7 +101,7 @@ class BuildPass:
                     continue
                 self.progress.update(1)
                 try:
-                    smp = adapt_samples.sample_doc(self.store.db, lf, rec, self.plan, self.materials_by_key)
+                    smp = adapt_samples.sample_doc(self.store, lf, rec, self.plan, self.materials_by_key)
                 except B.RecordError as exc:
                     self.fail(lf, rec, exc)
                     continue

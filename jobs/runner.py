@@ -26,6 +26,7 @@ from typing import Any, Iterable, Iterator
 
 from ionbase.analysis.version import JOB_FUNCTION_VERSIONS, package_version, provenance_versions
 from ionbase.jobs.definitions import JOBS, Item, Job, compute_chunk, compute_item
+from ionbase.jobs.runs import RunRecord
 from ionbase.schemas import build as B
 from ionbase.schemas import registry
 
@@ -114,9 +115,8 @@ def run_jobs(
     samples = sorted(set(sample_ids)) if sample_ids else None
     run_id = "run-" + _now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     executor = _Executor(settings)
-    run = {"_id": run_id, "jobs": names, "status": "running", "started_at": _now(),
-           "executor": executor.kind, "options": {"samples": samples[:1000] if samples else None, "force": force}}
-    store.analysis_runs.insert_one(run)
+    record = RunRecord(store, {"_id": run_id, "jobs": names, "started_at": _now(), "executor": executor.kind,
+                               "options": {"samples": samples[:1000] if samples else None, "force": force}}).start()
     totals = {"computed": 0, "skipped": 0, "failed": 0, "superseded": 0, "written": 0, "flagged": 0}
     per_job: dict[str, dict] = {}
     errors: list[dict] = []
@@ -126,14 +126,12 @@ def run_jobs(
             per_job[name] = counts
             for k in totals:
                 totals[k] += counts.get(k, 0)
-    except Exception as exc:
-        store.analysis_runs.replace_one({**run, "status": "failed", "finished_at": _now(), "errors": [{"message": str(exc)}]})
+    except BaseException as exc:  # also KeyboardInterrupt/SystemExit (SIGTERM): the run must not stay "running"
+        record.finish("failed", errors=[{"message": str(exc) or type(exc).__name__}])
         raise
     finally:
         executor.close()
-    store.analysis_runs.replace_one(
-        {**run, "status": "finished", "finished_at": _now(), "counts": {**totals, "jobs": per_job}, "errors": errors[:1000]},
-    )
+    record.finish("finished", counts={**totals, "jobs": per_job}, errors=errors[:1000])
     return {"run_id": run_id, "executor": executor.kind, **totals, "jobs": per_job, "errors": errors[:50]}
 
 

@@ -435,6 +435,10 @@ class AnalysisRun(Document):
     executor = StringField()
     options = DictField()
     errors = ListField(DictField())
+    pid = IntField()  # the process running it, on host: a run whose process is gone is stale (jobs/runs.py)
+    host = StringField()
+    heartbeat_at = DateTimeField()
+    recovered = StringField()  # set when recover marked the run failed
 
     meta = {"collection": "analysis_runs", "indexes": ["-started_at"]}
 

@@ -227,11 +227,28 @@ def import_recover(ctx) -> None:
     from ionbase.ingest.importer import recover
     from ionbase.service.imports.rollback import recompute
 
-    for entry in recover(command_store(ctx)) or [{"batch": "-", "action": "nothing to recover"}]:
+    entries = recover(command_store(ctx))
+    for entry in entries:
         click.echo(f"{entry['batch']}: {entry['action']}")
         if entry.get("samples"):
             out = recompute(command_store(ctx), command_settings(ctx), entry["samples"])
             click.echo(f"  derived values recomputed: {(out.get('analysis') or {}).get('computed', 0)}" if out.get("analysis") else f"  {out.get('note')}")
+    leftovers = _clean_leftovers(command_store(ctx), command_settings(ctx), uploads=True)
+    if not entries and not leftovers:
+        click.echo("-: nothing to recover")
+
+
+def _clean_leftovers(store, settings: Settings, *, uploads: bool) -> list[dict]:
+    """Mark analysis runs whose process is gone failed and (``uploads``) remove upload folders of dead
+    processes; one line per thing done (jobs/runs.py, service/imports/uploads.py)."""
+    from ionbase.jobs.runs import recover_stale_runs
+    from ionbase.service.imports.uploads import clean_stale_uploads
+
+    done = recover_stale_runs(store) + (clean_stale_uploads(settings.data_dir) if uploads else [])
+    for entry in done:
+        what = entry.get("run") or entry.get("upload")
+        click.echo(f"{what}: {entry['action']}" + (f" ({entry['reason']})" if entry.get("reason") else ""), err=True)
+    return done
 
 
 # ------------------------------------------------------------------ analysis
@@ -256,13 +273,14 @@ def analyze(ctx, jobs, samples, force, as_json, quiet) -> None:
     """Compute derived properties for what changed since the last run."""
     from ionbase.service.commands.analysis_cmds import echo_run_summary
 
-    store = command_store(ctx)
+    store, settings = command_store(ctx), command_settings(ctx)
     unknown = [s for s in samples if store.samples.get(s, {"_id": 1}) is None]
     if unknown:  # a label or a typo would silently analyse nothing
         raise click.BadParameter(f"no sample with id {', '.join(map(repr, unknown))} (give sample ids such as "
                                  "'smp-…', as listed by GET /api/v1/samples; labels repeat across sources)",
                                  param_hint="--sample")
-    result = _run_analysis(store, command_settings(ctx), samples=list(samples) or None, jobs=list(jobs) or None, force=force,
+    _clean_leftovers(store, settings, uploads=False)
+    result = _run_analysis(store, settings, samples=list(samples) or None, jobs=list(jobs) or None, force=force,
                            quiet=quiet or as_json)
     if result is None:
         raise click.ClickException("the analysis jobs are not installed")
@@ -328,6 +346,7 @@ def run(ctx, host, port, no_serve) -> None:
     settings = command_settings(ctx)
     store = command_store(ctx)
     click.echo(f"store: {store.kind} ({store.status()['uri']})" + (f", data in {store.embedded.mongo_dir}" if store.embedded else ""))
+    _clean_leftovers(store, settings, uploads=True)
     loaded = _seed_if_empty(store, settings)
     if loaded is not None:
         click.echo(f"seed data loaded: {loaded.get('new', 0)} documents")
@@ -346,6 +365,7 @@ def run(ctx, host, port, no_serve) -> None:
 def serve(ctx, host, port) -> None:
     """Serve the API (development server; see README for gunicorn)."""
     settings = command_settings(ctx)
+    _clean_leftovers(command_store(ctx), settings, uploads=True)
     _serve(settings.with_(host=host or settings.host, port=port or settings.port), command_store(ctx))
 
 

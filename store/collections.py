@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 
 import pymongo
 
+from ionbase.store.pacing import WRITE_BATCH, paced
 from ionbase.store.shapes import count_union, find_union, simplify
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,8 +32,8 @@ BATCHED = ("materials", "routes", "samples", "structures", "measurements", "meas
 UNBATCHED = ("import_batches", "import_history", "import_staging", "import_claims", "analysis_runs", "job_items", "api_keys")
 NAMES = BATCHED + UNBATCHED
 
-#: documents per bulk write
-WRITE_CHUNK = 2000
+#: documents per bulk write command (store/pacing.py: the embedded server's lock, measured)
+WRITE_CHUNK = WRITE_BATCH
 
 Sort = list[tuple[str, int]]
 
@@ -155,12 +156,25 @@ class Collection:
         """Replace the document with ``doc["_id"]`` by ``doc`` whole; the number matched."""
         return self._coll.replace_one({"_id": doc["_id"]}, doc, upsert=upsert).matched_count
 
-    def upsert_many(self, docs: list[dict], chunk: int = WRITE_CHUNK) -> int:
-        """Replace-or-insert every document by ``_id``, in unordered bulk writes of ``chunk``."""
-        for start in range(0, len(docs), chunk):
-            ops = [pymongo.ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs[start : start + chunk]]
-            self._coll.bulk_write(ops, ordered=False)
-        return len(docs)
+    def insert_many(self, docs: Iterable[dict], chunk: int = WRITE_CHUNK) -> int:
+        """Insert new documents in unordered commands of ``chunk``, paced (store.pacing); the number sent.
+
+        A duplicate ``_id`` raises pymongo's BulkWriteError for that command (earlier ones are written).
+        """
+        n = 0
+        for part in paced(docs, chunk):
+            self._coll.insert_many(part, ordered=False)
+            n += len(part)
+        return n
+
+    def upsert_many(self, docs: Iterable[dict], chunk: int = WRITE_CHUNK) -> int:
+        """Replace-or-insert every document by ``_id``, in unordered bulk writes of ``chunk``, paced
+        (store.pacing: readers get the embedded server between two commands)."""
+        n = 0
+        for part in paced(docs, chunk):
+            self._coll.bulk_write([pymongo.ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in part], ordered=False)
+            n += len(part)
+        return n
 
     def update_one(self, query: dict, fields: dict) -> int:
         """``$set`` ``fields`` on the first match (no booleans: see store.set_fields); the number matched."""

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path, PurePath
 
 import marshmallow as ma
@@ -17,6 +15,7 @@ from ionbase.service.auth import WRITE_SECURITY, current_key, requires
 from ionbase.service.common import PageArgs, clean, get_settings, get_store, list_page
 from ionbase.schemas.api import document_schema
 from ionbase.service.common import page_schema
+from ionbase.service.imports.uploads import upload_folder
 from ionbase.errors import Conflict, InvalidRequest, NotFound, UnknownParameter, Unprocessable
 
 F = ma.fields
@@ -178,8 +177,7 @@ def create_import(query_args, form_args):
 
     settings = get_settings()
     key = current_key() or {}
-    tmp = Path(tempfile.mkdtemp(prefix="ionbase-upload-"))
-    try:
+    with upload_folder(settings.data_dir) as tmp:
         _save_upload(tmp)
         opts = ImportOptions(dry_run=args["dry_run"], skip_invalid=args["skip_invalid"],
                              user=f"api:{key.get('name', key.get('_id', '?'))}",
@@ -194,8 +192,6 @@ def create_import(query_args, form_args):
             ) from None
         out = _relative_report(report.to_dict(), tmp)
         return out, (200 if args["dry_run"] else 201)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @blp.route("", methods=["GET"])
