@@ -109,11 +109,11 @@ def test_cli_refuses_heavy_cases_in_a_subprocess_within_memory(corpus, seeded):
 
 def test_api_answers_422_never_500(corpus, seeded):
     from ionbase.service.app import create_app
-    from ionbase.service.keys import create_key
+    from ionbase.service.keys import create_key, server_secret
 
     settings, store = seeded
     app = create_app(settings, store=store)
-    token = create_key(store, f"hostile-{uuid.uuid4().hex[:6]}", "writer")[1]
+    token = create_key(store, f"hostile-{uuid.uuid4().hex[:6]}", "writer", server_secret(settings))[1]
     client = app.test_client()
     wrong = []
     for case in [c for c in corpus if not c.heavy]:

@@ -23,6 +23,7 @@ LAB = REPO / "tests" / "data" / "lab" / "roundtrip.yaml"
 #: runs the analysis jobs with a computation that blocks, so the run is caught while "running"
 ANALYZE = textwrap.dedent("""\
     import sys, time
+    from pathlib import Path
     from ionbase.settings import Settings
     from ionbase.store import open_store
     from ionbase.jobs import runner
@@ -32,17 +33,18 @@ ANALYZE = textwrap.dedent("""\
         time.sleep(600)
 
     runner._Executor.map = blocked
-    settings = Settings(mongodb_uri=sys.argv[1], db_name=sys.argv[2], data_dir=sys.argv[3])
+    settings = Settings(mongodb_uri=sys.argv[1], db_name=sys.argv[2], data_dir=Path(sys.argv[3]))
     runner.run_jobs(open_store(settings, create_indexes=False), settings)
     """)
 
 #: a POST /imports through the real view, whose importer blocks after the upload is saved
 UPLOAD = textwrap.dedent("""\
     import io, sys, time
+    from pathlib import Path
     from ionbase.settings import Settings
     from ionbase.store import open_store
     from ionbase.service.app import create_app
-    from ionbase.service.keys import create_key
+    from ionbase.service.keys import create_key, server_secret
     from ionbase.ingest import importer
 
     def blocked(self, paths):
@@ -50,9 +52,9 @@ UPLOAD = textwrap.dedent("""\
         time.sleep(600)
 
     importer.Importer.run = blocked
-    settings = Settings(mongodb_uri=sys.argv[1], db_name=sys.argv[2], data_dir=sys.argv[3])
+    settings = Settings(mongodb_uri=sys.argv[1], db_name=sys.argv[2], data_dir=Path(sys.argv[3]))
     store = open_store(settings, create_indexes=False)
-    token = create_key(store, "upload-" + sys.argv[4], "writer")[1]
+    token = create_key(store, "upload-" + sys.argv[4], "writer", server_secret(settings))[1]
     client = create_app(settings, store=store).test_client()
     client.post("/api/v1/imports", data={"files": (io.BytesIO(b"source: {doi: 10.1/x}"), "lab.yaml")},
                 content_type="multipart/form-data", headers={"X-API-Key": token})
@@ -92,8 +94,8 @@ def test_killed_analysis_run_is_marked_failed_live_one_is_not(store, settings, t
         assert set(runs) == {live.pid, killed.pid} and runs[killed.pid]["host"] and runs[killed.pid]["heartbeat_at"]
         assert recover_stale_runs(store) == [], "both processes are alive"
         _kill(killed)
-        # analyze start-up cleans stale runs (its own run finds nothing to do for an unknown sample)
-        out = _cli(settings, "analyze", "--sample", "no-such-sample", "--json")
+        # analyze start-up cleans stale runs (its own run, of one small job, has little to do)
+        out = _cli(settings, "analyze", "--job", "crystallography", "--json")
         assert out.returncode == 0, out.stderr
         assert f"process {killed.pid}" in out.stderr and "marked failed" in out.stderr
         dead = store.analysis_runs.get(runs[killed.pid]["_id"])
