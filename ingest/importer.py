@@ -54,7 +54,7 @@ from ionbase.ingest.planning import (  # noqa: F401 (re-exported: the importer's
     merge_fragments,
     sha256_file,
 )
-from ionbase.store.batches import Writer, _discard, _now, commit_batch, list_batches, recover, start_batch  # noqa: F401 (list_batches, recover: public here)
+from ionbase.store.batches import Writer, _now, commit_batch, discard, list_batches, recover, start_batch  # noqa: F401 (list_batches, recover: public here)
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,6 @@ class Importer:
 
     def __init__(self, store, options: ImportOptions | None = None):
         self.store = store
-        self.db = store.db
         self.opt = options or ImportOptions()
         #: records the first pass went through (the second pass's progress total)
         self.records_seen: int | None = None
@@ -156,7 +155,7 @@ class Importer:
             report.rejected_file = self._write_rejected(rejected)
         batch_id = None
         if not self.opt.dry_run:
-            batch_id = start_batch(self.db, file_meta, report.errors, self.opt.user, self.opt.skip_invalid)
+            batch_id = start_batch(self.store, file_meta, report.errors, self.opt.user, self.opt.skip_invalid)
             report.batch_id = batch_id
         stage = self.opt.on_stage or (lambda name: None)
         writer = Writer(self.store, batch_id, stage)
@@ -169,7 +168,7 @@ class Importer:
             writer.close()
         except BaseException:
             if batch_id is not None:  # nothing of it was ever visible: clean it away
-                _discard(self.db, batch_id, "import failed while writing")
+                discard(self.store, batch_id, "import failed while writing")
             raise
         report.counts = writer.counts
         report.counts["total"] = {k: sum(writer.counts[c][k] for c in COLLECTIONS) for k in ("new", "changed", "unchanged")}
@@ -179,7 +178,7 @@ class Importer:
         if self.opt.dry_run:
             report.status = "dry_run"
             return report
-        commit_batch(self.db, batch_id, report.counts, report.touched_samples, writer.changed_ids, stage)
+        commit_batch(self.store, batch_id, report.counts, report.touched_samples, writer.changed_ids, stage)
         report.status = "committed"
         return report
 

@@ -46,8 +46,9 @@ def _user() -> str:
         return "unknown"
 
 
-def start_batch(db, file_meta: dict, errors: list, user: str | None, skip_invalid: bool) -> str:
+def start_batch(store, file_meta: dict, errors: list, user: str | None, skip_invalid: bool) -> str:
     """Create the batch document, status ``pending``; returns its id (alive in this process)."""
+    db = store.db
     batch_id = "imp-" + _now().strftime("%Y%m%dT%H%M%S") + "-" + os.urandom(3).hex()
     claims.ACTIVE_HERE.add(batch_id)
     db.import_batches.insert_one({
@@ -62,11 +63,12 @@ def start_batch(db, file_meta: dict, errors: list, user: str | None, skip_invali
     return batch_id
 
 
-def commit_batch(db, batch_id: str, counts: dict, touched_samples: list[str], changed_ids: list[str],
+def commit_batch(store, batch_id: str, counts: dict, touched_samples: list[str], changed_ids: list[str],
                  stage: Callable[[str], None]) -> None:
     """Record the counts and flip the batch to ``committing`` (the commit point, conditional on it still
     being ``pending``), apply what was staged, mark derived values of changed records stale, flip to
     ``committed`` and release the claims. ImportConflict when the batch was cleaned meanwhile."""
+    db = store.db
     try:
         extra = {"counts": counts, "touched_samples": touched_samples[:10000]}
         if counts["total"]["new"] == 0 and counts["total"]["changed"] == 0:
@@ -196,6 +198,11 @@ class Writer:
     def close(self) -> None:
         for coll in COLLECTIONS:
             self.flush(coll)
+
+
+def discard(store, batch_id: str, why: str) -> bool:
+    """Delete what a pending batch wrote and mark it failed (the importer's clean-up after an error)."""
+    return _discard(store.db, batch_id, why)
 
 
 def _discard(db, batch_id: str, why: str) -> bool:

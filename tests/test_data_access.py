@@ -14,13 +14,9 @@ REPO = Path(__file__).resolve().parents[1]
 #: access (tests/test_layers.py keeps database modules out of analysis/)
 PACKAGES = ("service", "jobs", "ingest", "ionbase")
 
-#: TEMPORARY, explicit: these ingest modules still use ``store.db`` / raw collections. importer.py
-#: is being split into modules (issue 12, point 4; the modules split out of it that keep raw access
-#: go here until converted). The batch protocol and rollback live in store/ (store/batches.py,
-#: store/rollback.py, store/claims.py). A later change converts them and empties this list; do not add other modules.
-ALLOWED_RAW = {
-    "ingest/importer.py",
-}
+#: modules outside store/ allowed raw collection access: none (the batch protocol, claims and rollback
+#: live in store/: store/batches.py, store/claims.py, store/rollback.py)
+ALLOWED_RAW: set[str] = set()
 
 #: helpers of store/ that take a raw pymongo collection
 RAW_HELPERS = {"find_union", "count_union", "set_fields"}
@@ -62,12 +58,6 @@ def test_no_raw_collection_access_outside_store():
         if rel not in ALLOWED_RAW:
             bad += violations(path.read_text(), rel)
     assert bad == []
-
-
-def test_allow_list_names_existing_modules_that_still_need_it():
-    """The temporary allow-list shrinks: an entry that no longer reaches a raw collection must go."""
-    stale = [rel for rel in sorted(ALLOWED_RAW) if not (REPO / rel).exists() or not violations((REPO / rel).read_text(), rel)]
-    assert stale == [], f"remove from ALLOWED_RAW: {stale}"
 
 
 @pytest.mark.parametrize("snippet", [
