@@ -1,0 +1,95 @@
+/* Ionbase plots: drawn with plotly.js (served from the installed plotly package) from API JSON.
+   Every axis carries a label with its unit. No inline scripts: the page's CSP allows only 'self'. */
+"use strict";
+(function () {
+  var KB_EV = 8.617333262e-5; // Boltzmann constant in eV/K
+  var CONFIG = {responsive: true, displaylogo: false};
+  function axis(title, extra) { var a = {title: {text: title}, automargin: true}; for (var k in extra) a[k] = extra[k]; return a; }
+
+  function nyquist(el, d) {
+    var traces = [{x: d.z_real, y: d.z_imag.map(function (v) { return v === null ? null : -v; }), mode: "markers",
+      name: "measured", text: d.frequency.map(function (f) { return "f = " + f.toPrecision(4) + " Hz"; }),
+      marker: {size: 6, color: "#1f5fa8"}}];
+    if (d.fit_real) traces.push({x: d.fit_real, y: d.fit_imag.map(function (v) { return -v; }), mode: "lines",
+      name: "fit " + (d.circuit || ""), line: {color: "#c0392b"}});
+    Plotly.newPlot(el, traces, {margin: {t: 30}, xaxis: axis("Z′ (Ω)"), yaxis: axis("−Z″ (Ω)", {scaleanchor: "x"}),
+      legend: {orientation: "h"}}, CONFIG);
+    return traces;
+  }
+
+  function bode(el, d) {
+    var mag = d.z_real.map(function (r, i) { return Math.hypot(r, d.z_imag[i]); });
+    var phase = d.z_real.map(function (r, i) { return Math.atan2(-d.z_imag[i], r) * 180 / Math.PI; });
+    Plotly.newPlot(el, [
+      {x: d.frequency, y: mag, mode: "markers", name: "|Z|", marker: {size: 5}},
+      {x: d.frequency, y: phase, mode: "markers", name: "−phase", yaxis: "y2", marker: {size: 5, symbol: "diamond"}}
+    ], {margin: {t: 30}, xaxis: axis("frequency (Hz)", {type: "log"}), yaxis: axis("|Z| (Ω)", {type: "log"}),
+        yaxis2: axis("−phase (°)", {overlaying: "y", side: "right"}), legend: {orientation: "h"}}, CONFIG);
+  }
+
+  /* The high-frequency arc: points above the median frequency, where the electrode spike is absent. */
+  function arcRange(d) {
+    var f = d.frequency.slice().sort(function (a, b) { return a - b; }), med = f[Math.floor(f.length / 2)];
+    var xs = [], ys = [];
+    d.frequency.forEach(function (fr, i) { if (fr >= med) { xs.push(d.z_real[i]); ys.push(-d.z_imag[i]); } });
+    var xmax = Math.max.apply(null, xs), xmin = Math.min(0, Math.min.apply(null, xs));
+    var ymax = Math.max.apply(null, ys.concat([0]));
+    var pad = 0.05 * (xmax - xmin);
+    return {x: [xmin - pad, xmax + pad], y: [Math.min(0, Math.min.apply(null, ys)) - pad, Math.max(ymax, (xmax - xmin) / 2) + pad]};
+  }
+
+  function impedancePage() {
+    var node = document.getElementById("eis-data");
+    if (!node) return;
+    var d = JSON.parse(node.textContent), el = document.getElementById("nyquist");
+    nyquist(el, d);
+    bode(document.getElementById("bode"), d);
+    document.getElementById("zoom-arc").addEventListener("click", function () {
+      var r = arcRange(d);
+      Plotly.relayout(el, {"xaxis.range": r.x, "yaxis.range": r.y, "yaxis.scaleanchor": null});
+    });
+    document.getElementById("zoom-all").addEventListener("click", function () {
+      Plotly.relayout(el, {"xaxis.autorange": true, "yaxis.autorange": true});
+    });
+  }
+
+  function fitLine(fit, xs) {
+    var ea = fit.properties.activation_energy, a = fit.properties.conductivity_prefactor,
+        aT = fit.properties.conductivity_prefactor_sigmaT;
+    if (!ea || ea.unit !== "eV" || !(a || aT)) return null;
+    var lo = Math.min.apply(null, xs), hi = Math.max.apply(null, xs), x = [], y = [];
+    for (var i = 0; i <= 40; i++) {
+      var inv = lo + (hi - lo) * i / 40, T = 1000 / inv;
+      var s = a ? a.value * Math.exp(-ea.value / (KB_EV * T)) : aT.value / T * Math.exp(-ea.value / (KB_EV * T));
+      x.push(inv); y.push(Math.log10(s));
+    }
+    var u = ea.uncertainty !== null && ea.uncertainty !== undefined ? " ± " + ea.uncertainty.toPrecision(2) : "";
+    return {x: x, y: y, mode: "lines", name: "fit: Ea = " + ea.value.toPrecision(3) + u + " eV" +
+            ((fit.flags || []).length ? " (" + fit.flags.join(", ") + ")" : "")};
+  }
+
+  function arrheniusPage() {
+    var el = document.getElementById("arrhenius");
+    if (!el) return;
+    var props = el.dataset.properties.split(",").filter(Boolean), traces = [], notes = [];
+    Promise.all(props.map(function (p) {
+      return fetch("/api/v1/samples/" + encodeURIComponent(el.dataset.sample) + "/arrhenius?property=" + encodeURIComponent(p))
+        .then(function (r) { if (!r.ok) throw new Error("arrhenius " + p + ": HTTP " + r.status); return r.json(); });
+    })).then(function (results) {
+      results.forEach(function (res) {
+        var pts = res.points.filter(function (q) { return q.log10_value !== null && q.inverse_temperature !== null; });
+        if (!pts.length) return;
+        var xs = pts.map(function (q) { return q.inverse_temperature; });
+        traces.push({x: xs, y: pts.map(function (q) { return q.log10_value; }), mode: "markers", name: res.property,
+          text: pts.map(function (q) { return (q.temperature_c === null ? "?" : q.temperature_c.toFixed(1)) + " °C, " + q.origin; }), marker: {size: 8}});
+        res.fits.forEach(function (f) { var t = fitLine(f, xs); if (t) traces.push(t); else notes.push("a stored fit without eV activation energy or prefactor is not drawn"); });
+      });
+      Plotly.newPlot(el, traces, {margin: {t: 30}, xaxis: axis("1000/T (1/K)"), yaxis: axis("log10 σ (σ in S/cm)"),
+        legend: {orientation: "h"}}, CONFIG);
+      document.getElementById("arrhenius-fits").textContent = notes.join("; ");
+    }).catch(function (e) { el.textContent = "Plot unavailable: " + e.message; });
+  }
+
+  impedancePage();
+  arrheniusPage();
+})();

@@ -1,0 +1,117 @@
+"""Pages in a real browser (headless Chromium): what a person sees, and nothing loaded from another host."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SAMPLE = "NaCB11H12-BM-45min"
+
+
+def _plot_points(page, selector: str) -> int:
+    """Data points plotly drew (SVG path markers of scatter traces) inside ``selector``."""
+    page.page.wait_for_selector(f"{selector} .scatterlayer .trace", timeout=20_000)
+    return page.page.locator(f"{selector} .scatterlayer .points path.point").count()
+
+
+def _axis_titles(page, selector: str) -> list[str]:
+    loc = page.page.locator(f"{selector} .g-xtitle, {selector} .g-ytitle, {selector} .g-y2title")
+    return sorted(t.strip() for t in loc.all_text_contents())
+
+
+def test_search_to_sample_page_with_milling_step_and_plot(page):
+    """Search -> result table -> the sample page of NaCB11H12-BM-45min: its milling step and a plot with a point."""
+    page.goto("/")
+    p = page.page
+    assert p.locator("form[role=search] textarea#filter").is_visible()
+    p.fill("#filter", f'sample_label="{SAMPLE}"')
+    p.select_option("select[name=property]", "ionic_conductivity")
+    p.click("button[type=submit]")
+    p.wait_for_load_state()
+    assert p.locator("#results-h").inner_text() == "1 result"
+    row = p.locator("table.results tbody tr").first
+    cells = row.locator("td").all_inner_texts()
+    # the value as stored (4 mS/cm reported -> 0.004 S/cm), with its unit and temperature
+    assert cells[0] == SAMPLE and cells[3] == "ionic_conductivity" and cells[4] == "0.004" and cells[6] == "S/cm"
+    assert cells[7] == "25"
+    assert "elements" not in p.locator(".used-filter").inner_text()  # shows the composed filter
+    export = p.locator("a.button", has_text="CSV").get_attribute("href")
+    assert export.startswith("/api/v1/export?format=csv&filter=")
+    page.shot("search")
+    row.locator("a").first.click()
+    p.wait_for_load_state()
+    assert p.locator("h1").inner_text() == f"Sample {SAMPLE}"
+    steps = p.locator("ol.timeline li.step h3").all_inner_texts()
+    assert steps == ["1. purchase", "2. drying", "3. ball milling"]
+    milling = p.locator("ol.timeline li.step").nth(2).inner_text()
+    assert "duration" in milling and "0.75 h" in milling and "entered: 45 min" in milling
+    assert "ball to powder ratio\t180\t" in milling  # a ratio: no unit word
+    drying = p.locator("ol.timeline li.step").nth(1).inner_text()
+    assert "453.1 K" in drying and "entered: 180 °C" in drying  # canonical value, the entered text kept
+    assert p.locator("a", has_text="NaCB11H12-pristine").count() == 1  # lineage link to the parent
+    assert p.locator("a[href='https://doi.org/10.1002/smt.202300833']").count() >= 1
+    assert _plot_points(page, "#arrhenius") == 1  # one conductivity point, 4 mS/cm at 25 °C
+    y = p.evaluate("() => document.getElementById('arrhenius').data[0].y[0]")
+    assert y == pytest.approx(-2.39794, abs=1e-5)  # log10(0.004)
+    assert _axis_titles(page, "#arrhenius") == sorted(["1000/T (1/K)", "log10 σ (σ in S/cm)"])
+    page.shot("sample")
+    assert page.errors == [] and page.foreign_hosts() == set()
+
+
+def test_measurement_page_nyquist_with_fit_bode_and_zoom(page, web_store):
+    """The impedance spectrum: measured points, the fitted circuit overlaid, Bode plot, zoom to the arc."""
+    m = web_store.measurements.find_one({"kind": "impedance_spectrum", "label": "EIS-25C"}, {"_id": 1})
+    n = len(web_store.measurement_arrays.arrays(m["_id"]).arrays["z_real"])
+    page.goto(f"/measurements/{m['_id']}")
+    p = page.page
+    assert "fitted circuit" in p.locator("#eis-h").inner_text()
+    assert _plot_points(page, "#nyquist") == n  # every measured point drawn
+    assert p.locator("#nyquist .scatterlayer .trace .js-line").count() >= 1  # the fitted curve
+    assert _axis_titles(page, "#nyquist") == sorted(["Z′ (Ω)", "−Z″ (Ω)"])
+    assert _axis_titles(page, "#bode") == sorted(["frequency (Hz)", "|Z| (Ω)", "−phase (°)"])
+    assert _plot_points(page, "#bode") == 2 * n
+    full = p.evaluate("() => document.getElementById('nyquist').layout.xaxis.range[1]")
+    p.click("#zoom-arc")
+    p.wait_for_function("() => document.getElementById('nyquist').layout.xaxis.autorange === false")
+    arc = p.evaluate("() => document.getElementById('nyquist').layout.xaxis.range[1]")
+    assert arc < full  # the electrode spike is cut off, the high-frequency arc fills the plot
+    page.shot("measurement")
+    rows = p.locator("section[aria-labelledby=derived-h] tbody tr").all_inner_texts()
+    assert any(r.startswith("ionic_conductivity\t") and r.rstrip().endswith("eis") for r in rows)
+    assert "298.1 K" in p.locator("dl.facts").inner_text() and "± K" not in p.locator("dl.facts").inner_text()
+    assert page.errors == [] and page.foreign_hosts() == set()
+
+
+def test_bad_filter_is_shown_next_to_the_box(page):
+    page.goto("/?" + "filter=value%20%3E%3D%3D%201")
+    alert = page.page.locator("[role=alert]").inner_text()
+    assert re.search(r"invalid filter at position \d+", alert)
+    page.goto("/?colour=red")
+    assert page.page.locator("[role=alert]").inner_text() == "unknown search parameter(s): colour"
+
+
+def test_api_docs_render_offline(page):
+    """Swagger UI and ReDoc render the operations with scripts served by Ionbase itself."""
+    page.goto("/api/v1/docs")
+    p = page.page
+    p.wait_for_selector(".opblock-summary-path", timeout=30_000)
+    paths = p.locator(".opblock-summary-path").all_inner_texts()
+    assert "/api/v1/properties" in [x.strip().replace("\u200b", "") for x in paths]
+    assert len(paths) >= 20
+    page.shot("swagger")
+    page.goto("/api/v1/redoc")
+    p.wait_for_selector("h1:has-text('Ionbase API')", timeout=30_000)
+    assert p.locator("text=Query properties across materials").count() >= 1  # an operation in the menu
+    page.shot("redoc")
+    assert page.foreign_hosts() == set()
+
+
+def test_root_and_api_index_answer(page):
+    resp = page.goto("/api/v1")
+    assert resp.headers["content-type"].startswith("application/json")
+    assert page.page.evaluate("() => JSON.parse(document.body.innerText).links.docs") == "/api/v1/docs"
+    resp = page.goto("/")
+    assert "default-src 'self'" in resp.headers["content-security-policy"]
