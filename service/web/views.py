@@ -23,6 +23,7 @@ from ionbase.service.properties.views import property_page
 from ionbase.service.query.fields import FIELDS
 from ionbase.service.samples.views import sample_detail
 from ionbase.service.web import search_form
+from ionbase.service.web.trends import trends_page
 from ionbase.service.web.assets import PLOTLY_URL
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/assets/web")
@@ -105,6 +106,9 @@ def _param_unit(step_type: str, name: str) -> str:
     p = st.params.get(name) if st else None
     q = registry.QUANTITIES.get(p.quantity) if p and p.quantity else None
     return q.display_unit if q and q.unit != "dimensionless" else ""
+
+
+bp.add_url_rule("/trends", "trends", trends_page)
 
 
 @bp.route("/samples/<string:sample_id>")

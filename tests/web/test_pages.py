@@ -115,3 +115,33 @@ def test_root_and_api_index_answer(page):
     assert page.page.evaluate("() => JSON.parse(document.body.innerText).links.docs") == "/api/v1/docs"
     resp = page.goto("/")
     assert "default-src 'self'" in resp.headers["content-security-policy"]
+
+
+def test_trends_page_conductivity_against_milling_time(page, web_store):
+    """σ(25 °C) against milling time, coloured by material; every point links to its sample."""
+    page.goto("/trends")
+    p = page.page
+    p.select_option("select[name=property]", "ionic_conductivity")
+    p.select_option("select[name=parameter]", "milling_time_h")
+    p.fill("input[name=temperature_c]", "25")
+    p.click("button[type=submit]")
+    p.wait_for_load_state()
+    assert p.locator("#trend-h").inner_text() == "ionic_conductivity at 25 °C against milling time (h)"
+    n = _plot_points(page, "#trend")
+    expected = web_store.properties.count({"name": "ionic_conductivity", "temperature_c": {"$gte": 24.5, "$lte": 25.5},
+                                           "synthesis.milling_time_h": {"$exists": True}, "material_id": {"$exists": True}})
+    assert n == expected >= 3
+    assert _axis_titles(page, "#trend") == sorted(["milling time (h)", "ionic_conductivity (S/cm)"])
+    rows = p.locator("#trend-table tbody tr").all_inner_texts()
+    assert "NaCB11H12\tNaCB11H12-BM-45min\t0.75\t0.004000" in rows
+    page.shot("trends")
+    p.locator("#trend-table a", has_text="NaCB11H12-BM-45min").click()
+    p.wait_for_load_state()
+    assert p.locator("h1").inner_text() == "Sample NaCB11H12-BM-45min"
+    assert page.errors == [] and page.foreign_hosts() == set()
+
+
+def test_trends_page_requires_a_temperature(page):
+    page.goto("/trends?property=ionic_conductivity&parameter=milling_time_h&temperature_c=&group_by=material")
+    assert "choose the measurement temperature" in page.page.locator("[role=alert]").inner_text()
+    assert page.page.locator("#trend").count() == 0

@@ -93,3 +93,33 @@
   impedancePage();
   arrheniusPage();
 })();
+
+/* Trends: one trace per group; a point click opens its sample; the table below lists every point. */
+(function () {
+  var el = document.getElementById("trend");
+  if (!el) return;
+  fetch(el.dataset.api).then(function (r) {
+    return r.json().then(function (body) { if (!r.ok) throw new Error(body.message || ("HTTP " + r.status)); return body; });
+  }).then(function (t) {
+    var traces = [], tbody = document.querySelector("#trend-table tbody");
+    t.groups.forEach(function (g) {
+      traces.push({x: g.points.map(function (p) { return p.x; }), y: g.points.map(function (p) { return p.value; }),
+        customdata: g.points.map(function (p) { return p.sample_id; }), text: g.points.map(function (p) { return p.sample; }),
+        mode: "markers", name: g.formula || g.key || "unknown", marker: {size: 9}});
+      g.points.forEach(function (p) {
+        var tr = document.createElement("tr"), a = document.createElement("a");
+        a.href = "/samples/" + encodeURIComponent(p.sample_id); a.textContent = p.sample;
+        [g.formula || g.key || "", a, String(p.x), p.value.toPrecision(4)].forEach(function (v) {
+          var td = document.createElement("td"); if (typeof v === "string") td.textContent = v; else td.appendChild(v); tr.appendChild(td);
+        });
+        tbody.appendChild(tr);
+      });
+    });
+    if (!traces.length) { el.textContent = "No values match."; return; }
+    Plotly.newPlot(el, traces, {margin: {t: 30}, hovermode: "closest",
+      xaxis: {title: {text: el.dataset.xLabel}, automargin: true},
+      yaxis: {title: {text: el.dataset.yLabel}, automargin: true, type: el.dataset.logY === "true" ? "log" : "linear", exponentformat: "power"},
+      legend: {title: {text: t.group_by}}}, {responsive: true, displaylogo: false});
+    el.on("plotly_click", function (ev) { var id = ev.points[0].customdata; if (id) window.location = "/samples/" + encodeURIComponent(id); });
+  }).catch(function (e) { el.textContent = "Plot unavailable: " + e.message; });
+})();
