@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from flask import Blueprint, jsonify, render_template, request
 
 from ionbase import __version__
-from ionbase.errors import InvalidRequest
+from ionbase.errors import InvalidRequest, UnknownParameter
 from ionbase.schemas import registry
 from ionbase.service.common import clean, get_or_404, get_store
 from ionbase.service.plots.views import _fitted_curve, impedance_arrays
@@ -109,6 +109,14 @@ def _param_unit(step_type: str, name: str) -> str:
 
 
 bp.add_url_rule("/trends", "trends", trends_page)
+
+
+@bp.route("/import")
+def import_page():
+    """Upload, dry-run report, commit with a writer key, batch list with rollback (all via /api/v1/imports)."""
+    if request.args:
+        raise UnknownParameter(f"unknown parameter(s): {', '.join(sorted(request.args))}; this page takes none")
+    return render_template("imports.html")
 
 
 @bp.route("/samples/<string:sample_id>")

@@ -145,3 +145,60 @@ def test_trends_page_requires_a_temperature(page):
     page.goto("/trends?property=ionic_conductivity&parameter=milling_time_h&temperature_c=&group_by=material")
     assert "choose the measurement temperature" in page.page.locator("[role=alert]").inner_text()
     assert page.page.locator("#trend").count() == 0
+
+
+BAD_RECORDS = """ionbase_format: 1
+source: {doi: 10.9999/ionbase.web-test}
+materials:
+  - {key: WEB-NaCl, formula: NaCl, family: halide}
+samples:
+  - {label: WEB-S1, material: WEB-NaCl}
+properties:
+  - {sample: WEB-S1, name: ionic_conductivity, value: 1 mS/m/K, conditions: {temperature: 25 °C}}
+"""
+
+
+def test_import_page_error_inline_then_dry_run_commit_and_rollback(page, web_store, tmp_path):
+    """A unit error is shown with file, row and field; the fixed file passes a dry run, commits with a
+    writer key, appears in the batch list and is rolled back from it."""
+    from ionbase.service.keys import create_key
+
+    _, token = create_key(web_store, "web-test", "writer")
+    bad, good = tmp_path / "bad.yaml", tmp_path / "good.yaml"
+    bad.write_text(BAD_RECORDS, encoding="utf-8")
+    good.write_text(BAD_RECORDS.replace("1 mS/m/K", "1 mS/cm"), encoding="utf-8")
+    page.goto("/import")
+    p = page.page
+    p.fill("#api-key", token)
+    p.set_input_files("#files", str(bad))
+    p.click("#dry-run")
+    p.wait_for_selector("#issues:not([hidden]) tbody tr")
+    issue = p.locator("#issues tbody tr").first.locator("td").all_inner_texts()
+    assert issue[:3] == ["bad.yaml", "8", "properties[0].value"]
+    assert "'mS/m/K' is not a unit of conductivity" in issue[3]
+    assert p.locator("#report-status").inner_text() == "1 invalid record(s); nothing was written"
+    assert p.locator("#commit").is_disabled()
+    page.shot("import-error")
+
+    p.set_input_files("#files", str(good))
+    p.click("#dry-run")
+    p.wait_for_selector("#counts:not([hidden]) tbody tr")
+    counts = {r.split("\t")[0]: r.split("\t")[1:] for r in p.locator("#counts tbody tr").all_inner_texts()}
+    assert counts["samples"] == ["1", "0", "0"] and counts["properties"] == ["1", "0", "0"]
+    assert web_store.samples.find_one({"label": "WEB-S1"}) is None  # a dry run writes nothing
+    p.click("#commit")
+    p.wait_for_selector("#report-status:has-text('Committed as batch')")
+    batch = p.locator("#report-status").inner_text().split("batch ")[1].rstrip(".")
+    prop = web_store.properties.find_one({"sample_label": "WEB-S1"})
+    assert prop["value"] == pytest.approx(1e-3) and prop["unit"] == "S/cm"  # 1 mS/cm stored canonically
+    row = p.locator("#batches tbody tr", has_text=batch)
+    row.wait_for()
+    assert "committed" in row.inner_text()
+    page.shot("import-committed")
+    row.get_by_role("button", name=f"Roll back batch {batch}").click()
+    p.wait_for_selector(f"#report-status:has-text('Batch {batch} rolled back')")
+    assert web_store.samples.find_one({"label": "WEB-S1"}) is None
+    p.wait_for_selector(f"#batches tbody tr:has-text('{batch}'):has-text('rolled_back')")
+    # the browser logs the refused dry run (422) and nothing else
+    assert page.errors == ["Failed to load resource: the server responded with a status of 422 (UNPROCESSABLE ENTITY)"]
+    assert page.foreign_hosts() == set()
