@@ -21,6 +21,7 @@ from ionbase.service.plots.views import _fitted_curve, impedance_arrays
 from ionbase.service.properties.schemas import PropertyQueryArgs
 from ionbase.service.properties.views import property_page
 from ionbase.service.query.fields import FIELDS
+from ionbase.service.materials.views import material_detail
 from ionbase.service.samples.views import sample_detail
 from ionbase.service.web import search_form
 from ionbase.service.web.trends import trends_page
@@ -117,6 +118,12 @@ def import_page():
     if request.args:
         raise UnknownParameter(f"unknown parameter(s): {', '.join(sorted(request.args))}; this page takes none")
     return render_template("imports.html")
+
+
+@bp.route("/materials/<string:material_id>")
+def material_page(material_id: str):
+    """Material page: formula, family, series, composition and its samples."""
+    return render_template("material.html", mat=material_detail(material_id))
 
 
 @bp.route("/samples/<string:sample_id>")

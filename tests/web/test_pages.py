@@ -29,7 +29,11 @@ def test_search_to_sample_page_with_milling_step_and_plot(page):
     assert p.locator("form[role=search] textarea#filter").is_visible()
     p.fill("#filter", f'sample_label="{SAMPLE}"')
     p.select_option("select[name=property]", "ionic_conductivity")
-    p.click("button[type=submit]")
+    p.focus("#filter")
+    p.keyboard.press("Tab")  # keyboard order: filter box -> first quick filter
+    assert p.evaluate("() => document.activeElement.name") == "family"
+    p.focus("button[type=submit]")
+    p.keyboard.press("Enter")
     p.wait_for_load_state()
     assert p.locator("#results-h").inner_text() == "1 result"
     row = p.locator("table.results tbody tr").first
@@ -58,6 +62,13 @@ def test_search_to_sample_page_with_milling_step_and_plot(page):
     assert y == pytest.approx(-2.39794, abs=1e-5)  # log10(0.004)
     assert _axis_titles(page, "#arrhenius") == sorted(["1000/T (1/K)", "log10 σ (σ in S/cm)"])
     page.shot("sample")
+    p.locator("dl.facts a", has_text="NaCB11H12").first.click()  # the material page lists its samples
+    p.wait_for_load_state()
+    assert p.locator("h1").inner_text() == "Material NaCB11H12"
+    labels = p.locator("main ul li a").all_inner_texts()
+    assert {SAMPLE, "NaCB11H12-pristine", "NaCB11H12-BM-6h"} <= set(labels)
+    assert "closo-borate" in p.locator("dl.facts").inner_text()
+    page.shot("material")
     assert page.errors == [] and page.foreign_hosts() == set()
 
 
