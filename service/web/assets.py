@@ -11,7 +11,7 @@ import importlib.util
 from pathlib import Path
 
 from flask import Blueprint, Response, send_from_directory
-from werkzeug.exceptions import NotFound
+from ionbase.errors import NotFound
 
 VENDOR_PREFIX = "/assets/vendor"
 #: asset group -> (installed package, folder inside it (a glob matching one folder), files served)
@@ -63,7 +63,7 @@ def vendor_blueprint() -> Blueprint:
     @bp.route("/<group>/<path:filename>")
     def vendor(group: str, filename: str):
         if group not in dirs or filename not in VENDOR[group][2]:
-            raise NotFound()
+            raise NotFound(f"no vendored asset {group}/{filename}")
         if (group, filename) in rewritten:
             resp = Response(rewritten[group, filename], mimetype="text/javascript")
             resp.cache_control.max_age = 86400

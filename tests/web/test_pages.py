@@ -213,3 +213,46 @@ def test_import_page_error_inline_then_dry_run_commit_and_rollback(page, web_sto
     # the browser logs the refused dry run (422) and nothing else
     assert page.errors == ["Failed to load resource: the server responded with a status of 422 (UNPROCESSABLE ENTITY)"]
     assert page.foreign_hosts() == set()
+
+
+KB_EV = 8.617333262e-5
+
+
+def test_sample_arrhenius_plot_draws_the_stored_fit(page, web_settings, web_store, tmp_path):
+    """Ideal Arrhenius data (Ea = 0.45 eV, A = 500 S/cm) at 4 temperatures: the analysis job fits it and
+    the page draws the points and the stored fit line through them, with Ea in the legend."""
+    import math
+
+    from ionbase.ingest.importer import Importer, ImportOptions
+    from ionbase.jobs.runner import run_jobs
+
+    temps = [300.0, 325.0, 350.0, 375.0]
+    rows = "\n".join(f"  - {{sample: WEB-ARR, name: ionic_conductivity, value: {500 * math.exp(-0.45 / (KB_EV * t)):.6e} S/cm, "
+                     f"conditions: {{temperature: {t} K, method: EIS}}}}" for t in temps)
+    (tmp_path / "arr.yaml").write_text("ionbase_format: 1\nsource: {doi: 10.9999/ionbase.web-arrhenius}\n"
+                                       "materials:\n  - {key: WEB-LiX, formula: Li3InCl6, family: halide}\n"
+                                       "samples:\n  - {label: WEB-ARR, material: WEB-LiX}\n"
+                                       f"properties:\n{rows}\n", encoding="utf-8")
+    Importer(web_store, ImportOptions(progress=False)).run([tmp_path / "arr.yaml"])
+    run_jobs(web_store, web_settings, progress=False)
+    sample = web_store.samples.find_one({"label": "WEB-ARR"}, {"_id": 1})
+    ea = web_store.properties.find_one({"sample": sample["_id"], "name": "activation_energy", "origin": "derived"})
+    assert ea["value"] == pytest.approx(0.45, rel=1e-6)
+    page.goto(f"/samples/{sample['_id']}")
+    p = page.page
+    _plot_points(page, "#arrhenius")
+    traces = p.evaluate("() => document.getElementById('arrhenius').data.map(t => ({name: t.name, x: t.x, y: t.y, mode: t.mode}))")
+    measured = next(t for t in traces if t["name"] == "ionic_conductivity (reported)")
+    assert sorted(measured["x"]) == pytest.approx(sorted(1000 / t for t in temps))
+    line = next(t for t in traces if t["mode"] == "lines")
+    assert line["name"].startswith("fit: Ea = 0.450 ± ") and line["name"].endswith(" eV")
+    # the line spans the fitted range and passes through the ideal points
+    assert min(line["x"]) == pytest.approx(1000 / 375) and max(line["x"]) == pytest.approx(1000 / 300)
+    for x, y in zip(line["x"], line["y"]):
+        assert y == pytest.approx(math.log10(500) - 0.45 / (KB_EV * 1000 / x) / math.log(10), abs=1e-6)
+    # the job's interpolated sigma(25 °C) is drawn as a derived point, apart from the reported ones
+    derived = next(t for t in traces if t["name"] == "ionic_conductivity (derived)")
+    assert derived["x"] == pytest.approx([1000 / 298.15])
+    assert p.locator("#arrhenius-fits").inner_text() == ""
+    page.shot("sample-arrhenius")
+    assert page.errors == [] and page.foreign_hosts() == set()

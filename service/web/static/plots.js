@@ -4,6 +4,7 @@
 (function () {
   var KB_EV = 8.617333262e-5; // Boltzmann constant in eV/K
   var CONFIG = {responsive: true, displaylogo: false};
+  var LEGEND = {orientation: "h", x: 0, y: 1.02, yanchor: "bottom"};  // above the plot: never over an axis title
   function axis(title, extra) { var a = {title: {text: title}, automargin: true}; for (var k in extra) a[k] = extra[k]; return a; }
 
   function nyquist(el, d) {
@@ -12,8 +13,8 @@
       marker: {size: 6, color: "#1f5fa8"}}];
     if (d.fit_real) traces.push({x: d.fit_real, y: d.fit_imag.map(function (v) { return -v; }), mode: "lines",
       name: "fit " + (d.circuit || ""), line: {color: "#c0392b"}});
-    Plotly.newPlot(el, traces, {margin: {t: 30}, xaxis: axis("Z′ (Ω)"), yaxis: axis("−Z″ (Ω)", {scaleanchor: "x"}),
-      legend: {orientation: "h"}}, CONFIG);
+    Plotly.newPlot(el, traces, {margin: {t: 50}, xaxis: axis("Z′ (Ω)"), yaxis: axis("−Z″ (Ω)", {scaleanchor: "x"}),
+      legend: LEGEND}, CONFIG);
     return traces;
   }
 
@@ -23,8 +24,8 @@
     Plotly.newPlot(el, [
       {x: d.frequency, y: mag, mode: "markers", name: "|Z|", marker: {size: 5}},
       {x: d.frequency, y: phase, mode: "markers", name: "−phase", yaxis: "y2", marker: {size: 5, symbol: "diamond"}}
-    ], {margin: {t: 30}, xaxis: axis("frequency (Hz)", {type: "log"}), yaxis: axis("|Z| (Ω)", {type: "log"}),
-        yaxis2: axis("−phase (°)", {overlaying: "y", side: "right"}), legend: {orientation: "h"}}, CONFIG);
+    ], {margin: {t: 50}, xaxis: axis("frequency (Hz)", {type: "log"}), yaxis: axis("|Z| (Ω)", {type: "log"}),
+        yaxis2: axis("−phase (°)", {overlaying: "y", side: "right"}), legend: LEGEND}, CONFIG);
   }
 
   /* The high-frequency arc: points above the median frequency, where the electrode spike is absent. */
@@ -53,19 +54,24 @@
     });
   }
 
+  /* The stored fit sigma = A exp(-Ea / kB T) (the job fits the "sigma" form), drawn over the range it
+     was fitted on. A break fit stores one Ea per segment with its prefactor in the provenance. */
   function fitLine(fit, xs) {
-    var ea = fit.properties.activation_energy, a = fit.properties.conductivity_prefactor,
-        aT = fit.properties.conductivity_prefactor_sigmaT;
-    if (!ea || ea.unit !== "eV" || !(a || aT)) return null;
-    var lo = Math.min.apply(null, xs), hi = Math.max.apply(null, xs), x = [], y = [];
+    var ea = fit.properties.activation_energy, a = fit.properties.conductivity_prefactor;
+    if (!ea || ea.unit !== "eV") return null;
+    var params = (ea.provenance || {}).parameters || {}, c = ea.conditions || {};
+    var A = a && a.unit === "S/cm" ? a.value : params.prefactor_S_per_cm;
+    if (params.form !== "sigma" || !(A > 0)) return null;
+    var lo = c.temperature_range_high_k ? 1000 / c.temperature_range_high_k : Math.min.apply(null, xs);
+    var hi = c.temperature_range_low_k ? 1000 / c.temperature_range_low_k : Math.max.apply(null, xs);
+    var x = [], y = [];
     for (var i = 0; i <= 40; i++) {
       var inv = lo + (hi - lo) * i / 40, T = 1000 / inv;
-      var s = a ? a.value * Math.exp(-ea.value / (KB_EV * T)) : aT.value / T * Math.exp(-ea.value / (KB_EV * T));
-      x.push(inv); y.push(Math.log10(s));
+      x.push(inv); y.push(Math.log10(A) - ea.value / (KB_EV * T) / Math.LN10);
     }
     var u = ea.uncertainty !== null && ea.uncertainty !== undefined ? " ± " + ea.uncertainty.toPrecision(2) : "";
-    return {x: x, y: y, mode: "lines", name: "fit: Ea = " + ea.value.toPrecision(3) + u + " eV" +
-            ((fit.flags || []).length ? " (" + fit.flags.join(", ") + ")" : "")};
+    return {x: x, y: y, mode: "lines", name: "fit" + (fit.segment ? " (" + fit.segment + ")" : "") + ": Ea = " +
+            ea.value.toPrecision(3) + u + " eV" + ((fit.flags || []).length ? " [" + fit.flags.join(", ") + "]" : "")};
   }
 
   function arrheniusPage() {
@@ -80,12 +86,17 @@
         var pts = res.points.filter(function (q) { return q.log10_value !== null && q.inverse_temperature !== null; });
         if (!pts.length) return;
         var xs = pts.map(function (q) { return q.inverse_temperature; });
-        traces.push({x: xs, y: pts.map(function (q) { return q.log10_value; }), mode: "markers", name: res.property,
-          text: pts.map(function (q) { return (q.temperature_c === null ? "?" : q.temperature_c.toFixed(1)) + " °C, " + q.origin; }), marker: {size: 8}});
-        res.fits.forEach(function (f) { var t = fitLine(f, xs); if (t) traces.push(t); else notes.push("a stored fit without eV activation energy or prefactor is not drawn"); });
+        ["reported", "measured", "derived"].forEach(function (origin) {  /* one trace per origin: derived points never pass as measured */
+          var sel = pts.filter(function (q) { return q.origin === origin; });
+          if (!sel.length) return;
+          traces.push({x: sel.map(function (q) { return q.inverse_temperature; }), y: sel.map(function (q) { return q.log10_value; }),
+            mode: "markers", name: res.property + " (" + origin + ")", marker: {size: 8, symbol: origin === "derived" ? "diamond-open" : "circle"},
+            text: sel.map(function (q) { return (q.temperature_c === null ? "?" : q.temperature_c.toFixed(1)) + " °C"; })});
+        });
+        res.fits.forEach(function (f) { var t = fitLine(f, xs); if (t) traces.push(t); else notes.push("a stored fit without an activation energy in eV and a prefactor in S/cm (sigma form) is not drawn"); });
       });
-      Plotly.newPlot(el, traces, {margin: {t: 30}, xaxis: axis("1000/T (1/K)"), yaxis: axis("log10 σ (σ in S/cm)"),
-        legend: {orientation: "h"}}, CONFIG);
+      Plotly.newPlot(el, traces, {margin: {t: 50}, xaxis: axis("1000/T (1/K)"), yaxis: axis("log10 σ (σ in S/cm)"),
+        legend: LEGEND}, CONFIG);
       document.getElementById("arrhenius-fits").textContent = notes.join("; ");
     }).catch(function (e) { el.textContent = "Plot unavailable: " + e.message; });
   }
@@ -116,7 +127,7 @@
       });
     });
     if (!traces.length) { el.textContent = "No values match."; return; }
-    Plotly.newPlot(el, traces, {margin: {t: 30}, hovermode: "closest",
+    Plotly.newPlot(el, traces, {margin: {t: 50}, hovermode: "closest",
       xaxis: {title: {text: el.dataset.xLabel}, automargin: true},
       yaxis: {title: {text: el.dataset.yLabel}, automargin: true, type: el.dataset.logY === "true" ? "log" : "linear", exponentformat: "power"},
       legend: {title: {text: t.group_by}}}, {responsive: true, displaylogo: false});
