@@ -67,4 +67,4 @@ def trends_page():
         log_y=prop in registry.PROPERTIES and registry.PROPERTIES[prop].quantity == "conductivity",
         properties=sorted(registry.PROPERTIES), parameters=[(p, _axis_label(p, None)) for p in TREND_PARAMETERS],
         group_keys=sorted(GROUP_KEYS),
-    )
+    ), (400 if error else 200)

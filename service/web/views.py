@@ -99,7 +99,7 @@ def search():
         next_href=_link(form, page_cursor=nxt) if nxt else None, first_href=_link(form, page_cursor=None),
         examples=search_form.EXAMPLES, fields=[f for f in FIELDS.values()],
         families=sorted(registry.FAMILIES), properties=sorted(registry.PROPERTIES),
-    )
+    ), (400 if error else 200)
 
 
 def _param_unit(step_type: str, name: str) -> str:
@@ -154,10 +154,33 @@ def measurement_page(measurement_id: str):
             fr, fi, circuit = _fitted_curve(store, measurement_id, arrays["frequency"])
             plot = {"frequency": arrays["frequency"], "z_real": arrays["z_real"], "z_imag": arrays["z_imag"],
                     "fit_real": fr, "fit_imag": fi, "circuit": circuit}
+    cycling, cycling_note = cycling_series((m.get("payload") or {}).get("cycles"))
     derived = [clean(p) for p in store.properties.find(
         {"origin": "derived", "provenance.parameters.measurement": measurement_id}, sort=[("_id", 1)], limit=200)]
     sample = store.samples.find_one({"_id": m.get("sample")}, {"label": 1}) if m.get("sample") else None
-    return render_template("measurement.html", m=m, plot=plot, derived=derived, sample=clean(sample) if sample else None)
+    return render_template("measurement.html", m=m, plot=plot, derived=derived, sample=clean(sample) if sample else None,
+                           cycling=cycling, cycling_note=cycling_note)
+
+
+def _unit_of(cycles: list[dict], key: str) -> set[str]:
+    return {c[key]["unit"] for c in cycles if isinstance(c.get(key), dict) and c[key].get("unit")}
+
+
+def cycling_series(cycles: list[dict] | None) -> tuple[dict | None, str | None]:
+    """Per-cycle capacities and efficiency for the cycling plot; (None, reason) when they cannot be
+    drawn on one axis (mixed capacity units are never plotted together). Missing values stay null."""
+    if not cycles:
+        return None, None
+    units = _unit_of(cycles, "charge_capacity") | _unit_of(cycles, "discharge_capacity")
+    if len(units) > 1:
+        return None, f"capacities in different units ({', '.join(sorted(units))}): not plotted on one axis"
+
+    def values(key: str) -> list:
+        return [c[key]["value"] if isinstance(c.get(key), dict) else None for c in cycles]
+
+    return {"cycle": [c.get("cycle") for c in cycles], "charge": values("charge_capacity"),
+            "discharge": values("discharge_capacity"), "efficiency": values("coulombic_efficiency"),
+            "capacity_unit": next(iter(units), "")}, None
 
 
 @bp.app_template_filter("sig")

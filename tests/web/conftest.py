@@ -84,9 +84,9 @@ class Page:
         page.on("pageerror", lambda exc: self.errors.append(str(exc)))
         page.on("console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None)
 
-    def goto(self, path: str):
+    def goto(self, path: str, status: int = 200):
         resp = self.page.goto(self.base + path)
-        assert resp is not None and resp.status == 200, f"{path}: HTTP {resp.status if resp else None}"
+        assert resp is not None and resp.status == status, f"{path}: HTTP {resp.status if resp else None}"
         return resp
 
     def shot(self, name: str) -> Path:

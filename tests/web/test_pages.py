@@ -97,10 +97,10 @@ def test_measurement_page_nyquist_with_fit_bode_and_zoom(page, web_store):
 
 
 def test_bad_filter_is_shown_next_to_the_box(page):
-    page.goto("/?" + "filter=value%20%3E%3D%3D%201")
+    page.goto("/?" + "filter=value%20%3E%3D%3D%201", status=400)  # the page, with the error, as a 400
     alert = page.page.locator("[role=alert]").inner_text()
     assert re.search(r"invalid filter at position \d+", alert)
-    page.goto("/?colour=red")
+    page.goto("/?colour=red", status=400)
     assert page.page.locator("[role=alert]").inner_text() == "unknown search parameter(s): colour"
 
 
@@ -153,7 +153,7 @@ def test_trends_page_conductivity_against_milling_time(page, web_store):
 
 
 def test_trends_page_requires_a_temperature(page):
-    page.goto("/trends?property=ionic_conductivity&parameter=milling_time_h&temperature_c=&group_by=material")
+    page.goto("/trends?property=ionic_conductivity&parameter=milling_time_h&temperature_c=&group_by=material", status=400)
     assert "choose the measurement temperature" in page.page.locator("[role=alert]").inner_text()
     assert page.page.locator("#trend").count() == 0
 
@@ -255,4 +255,36 @@ def test_sample_arrhenius_plot_draws_the_stored_fit(page, web_settings, web_stor
     assert derived["x"] == pytest.approx([1000 / 298.15])
     assert p.locator("#arrhenius-fits").inner_text() == ""
     page.shot("sample-arrhenius")
+    assert page.errors == [] and page.foreign_hosts() == set()
+
+
+def test_cycling_measurement_capacity_and_efficiency_against_cycle(page, web_store, tmp_path):
+    """A per-cycle summary file (tests/data/instrument/cycling_summary.csv) imported through a record:
+    its measurement page plots charge/discharge capacity and coulombic efficiency against cycle."""
+    import shutil
+
+    from ionbase.ingest.importer import Importer, ImportOptions
+
+    from tests.web.conftest import REPO
+
+    shutil.copy(REPO / "tests" / "data" / "instrument" / "cycling_summary.csv", tmp_path / "cycling_summary.csv")
+    (tmp_path / "lab.yaml").write_text(
+        "source: {notebook: NB-WEB-CYC}\n"
+        "samples:\n  - {label: WEB-C1, material: LiNi0.8Mn0.1Co0.1O2}\n"
+        "measurements:\n  - {sample: WEB-C1, kind: galvanostatic_cycling, label: web-summary, file: cycling_summary.csv}\n",
+        encoding="utf-8")
+    Importer(web_store, ImportOptions(progress=False)).run([tmp_path / "lab.yaml"])
+    m = web_store.measurements.find_one({"label": "web-summary"}, {"_id": 1, "payload": 1})
+    cycles = m["payload"]["cycles"]
+    page.goto(f"/measurements/{m['_id']}")
+    p = page.page
+    assert _plot_points(page, "#cycling") == 3 * len(cycles)
+    data = p.evaluate("() => document.getElementById('cycling').data.map(t => ({name: t.name, y: t.y}))")
+    by_name = {t["name"]: t["y"] for t in data}
+    assert by_name["discharge capacity"] == [181.2, 182.9, 182.7, 182.4]  # the file's values, as stored
+    assert by_name["coulombic efficiency"] == [c["coulombic_efficiency"]["value"] for c in cycles]
+    assert _axis_titles(page, "#cycling") == sorted(["cycle", f"capacity ({cycles[0]['discharge_capacity']['unit']})",
+                                                     "coulombic efficiency (%)"])
+    assert "notebook NB-WEB-CYC" in p.locator("dl.facts").inner_text()
+    page.shot("cycling")
     assert page.errors == [] and page.foreign_hosts() == set()

@@ -101,8 +101,21 @@
     }).catch(function (e) { el.textContent = "Plot unavailable: " + e.message; });
   }
 
+  function cyclingPage() {
+    var node = document.getElementById("cycling-data");
+    if (!node) return;
+    var d = JSON.parse(node.textContent), u = d.capacity_unit ? " (" + d.capacity_unit + ")" : "";
+    Plotly.newPlot(document.getElementById("cycling"), [
+      {x: d.cycle, y: d.charge, mode: "lines+markers", name: "charge capacity"},
+      {x: d.cycle, y: d.discharge, mode: "lines+markers", name: "discharge capacity"},
+      {x: d.cycle, y: d.efficiency, mode: "lines+markers", name: "coulombic efficiency", yaxis: "y2", marker: {symbol: "diamond"}}
+    ], {margin: {t: 50}, xaxis: axis("cycle", {dtick: d.cycle.length <= 20 ? 1 : null}), yaxis: axis("capacity" + u),
+        yaxis2: axis("coulombic efficiency (%)", {overlaying: "y", side: "right"}), legend: LEGEND}, CONFIG);
+  }
+
   impedancePage();
   arrheniusPage();
+  cyclingPage();
 })();
 
 /* Trends: one trace per group; a point click opens its sample; the table below lists every point. */
