@@ -157,9 +157,12 @@ def measurement_page(measurement_id: str):
     cycling, cycling_note = cycling_series((m.get("payload") or {}).get("cycles"))
     derived = [clean(p) for p in store.properties.find(
         {"origin": "derived", "provenance.parameters.measurement": measurement_id}, sort=[("_id", 1)], limit=200)]
+    # the circuit fit behind the derived values: parameters, arc assignments, Lin-KK and quality
+    circuit_fit = next(((d.get("provenance") or {}).get("parameters") for d in derived if not d.get("stale")
+                        and ((d.get("provenance") or {}).get("parameters") or {}).get("circuit")), None)
     sample = store.samples.find_one({"_id": m.get("sample")}, {"label": 1}) if m.get("sample") else None
     return render_template("measurement.html", m=m, plot=plot, derived=derived, sample=clean(sample) if sample else None,
-                           cycling=cycling, cycling_note=cycling_note)
+                           cycling=cycling, cycling_note=cycling_note, circuit_fit=circuit_fit)
 
 
 def _unit_of(cycles: list[dict], key: str) -> set[str]:

@@ -89,6 +89,13 @@ def test_measurement_page_nyquist_with_fit_bode_and_zoom(page, web_store):
     p.wait_for_function("() => document.getElementById('nyquist').layout.xaxis.autorange === false")
     arc = p.evaluate("() => document.getElementById('nyquist').layout.xaxis.range[1]")
     assert arc < full  # the electrode spike is cut off, the high-frequency arc fills the plot
+    fit = p.locator("#fit-h").inner_text()
+    assert fit.startswith("Circuit fit R0-p(R1,CPE1)-CPE2") and "poor fit" not in fit
+    assert "Lin-KK check: passed" in p.locator("section[aria-labelledby=fit-h] p").inner_text()
+    params = {r.split("\t")[0]: r.split("\t")[1:] for r in p.locator("#fit-parameters tbody tr").all_inner_texts()}
+    assert params["R1"][0].startswith("2e+04 ± ") and params["R1"][1] == "ohm"  # the synthetic spectrum's R1 = 20 kOhm
+    arcs = [r.split("\t")[:3] for r in p.locator("#arcs tbody tr").all_inner_texts()]
+    assert arcs == [["p(R1,CPE1)", "bulk", "2e+04"], ["CPE2", "electrode", ""]]
     page.shot("measurement")
     rows = p.locator("section[aria-labelledby=derived-h] tbody tr").all_inner_texts()
     assert any(r.startswith("ionic_conductivity\t") and r.rstrip().endswith("eis") for r in rows)
