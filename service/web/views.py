@@ -187,8 +187,8 @@ def cycling_series(cycles: list[dict] | None) -> tuple[dict | None, str | None]:
 
 
 @bp.app_template_filter("sig")
-def _sig(v, digits: int = 4) -> str:
-    """A number with ``digits`` significant digits; '' for unknown (never 0)."""
+def _sig(v, digits: int = 6) -> str:
+    """A number with up to ``digits`` significant digits (6: a refined 4.2307 Å stays 4.2307); '' for unknown (never 0)."""
     if v is None:
         return ""
     if isinstance(v, bool) or not isinstance(v, (int, float)):

@@ -54,7 +54,7 @@ def test_search_to_sample_page_with_milling_step_and_plot(page):
     assert "duration" in milling and "0.75 h" in milling and "entered: 45 min" in milling
     assert "ball to powder ratio\t180\t" in milling  # a ratio: no unit word
     drying = p.locator("ol.timeline li.step").nth(1).inner_text()
-    assert "453.1 K" in drying and "entered: 180 °C" in drying  # canonical value, the entered text kept
+    assert "453.15 K" in drying and "entered: 180 °C" in drying  # canonical value, the entered text kept
     assert p.locator("a", has_text="NaCB11H12-pristine").count() == 1  # lineage link to the parent
     assert p.locator("a[href='https://doi.org/10.1002/smt.202300833']").count() >= 1
     assert _plot_points(page, "#arrhenius") == 1  # one conductivity point, 4 mS/cm at 25 °C
@@ -93,13 +93,13 @@ def test_measurement_page_nyquist_with_fit_bode_and_zoom(page, web_store):
     assert fit.startswith("Circuit fit R0-p(R1,CPE1)-CPE2") and "poor fit" not in fit
     assert "Lin-KK check: passed" in p.locator("section[aria-labelledby=fit-h] p").inner_text()
     params = {r.split("\t")[0]: r.split("\t")[1:] for r in p.locator("#fit-parameters tbody tr").all_inner_texts()}
-    assert params["R1"][0].startswith("2e+04 ± ") and params["R1"][1] == "ohm"  # the synthetic spectrum's R1 = 20 kOhm
+    assert params["R1"][0].startswith("20000 ± ") and params["R1"][1] == "ohm"  # the synthetic spectrum's R1 = 20 kOhm
     arcs = [r.split("\t")[:3] for r in p.locator("#arcs tbody tr").all_inner_texts()]
-    assert arcs == [["p(R1,CPE1)", "bulk", "2e+04"], ["CPE2", "electrode", ""]]
+    assert arcs == [["p(R1,CPE1)", "bulk", "20000"], ["CPE2", "electrode", ""]]
     page.shot("measurement")
     rows = p.locator("section[aria-labelledby=derived-h] tbody tr").all_inner_texts()
     assert any(r.startswith("ionic_conductivity\t") and r.rstrip().endswith("eis") for r in rows)
-    assert "298.1 K" in p.locator("dl.facts").inner_text() and "± K" not in p.locator("dl.facts").inner_text()
+    assert "298.15 K" in p.locator("dl.facts").inner_text() and "± K" not in p.locator("dl.facts").inner_text()
     assert page.errors == [] and page.foreign_hosts() == set()
 
 
