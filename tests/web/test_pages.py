@@ -33,8 +33,8 @@ def test_search_to_sample_page_with_milling_step_and_plot(page):
     p.keyboard.press("Tab")  # keyboard order: filter box -> first quick filter
     assert p.evaluate("() => document.activeElement.name") == "family"
     p.focus("button[type=submit]")
-    p.keyboard.press("Enter")
-    p.wait_for_load_state()
+    with p.expect_navigation():  # wait for the new page, not the one already loaded
+        p.keyboard.press("Enter")
     assert p.locator("#results-h").inner_text() == "1 result"
     row = p.locator("table.results tbody tr").first
     cells = row.locator("td").all_inner_texts()
@@ -45,8 +45,8 @@ def test_search_to_sample_page_with_milling_step_and_plot(page):
     export = p.locator("a.button", has_text="CSV").get_attribute("href")
     assert export.startswith("/api/v1/export?format=csv&filter=")
     page.shot("search")
-    row.locator("a").first.click()
-    p.wait_for_load_state()
+    with p.expect_navigation():  # wait for the new page, not the one already loaded
+        row.locator("a").first.click()
     assert p.locator("h1").inner_text() == f"Sample {SAMPLE}"
     steps = p.locator("ol.timeline li.step h3").all_inner_texts()
     assert steps == ["1. purchase", "2. drying", "3. ball milling"]
@@ -62,8 +62,8 @@ def test_search_to_sample_page_with_milling_step_and_plot(page):
     assert y == pytest.approx(-2.39794, abs=1e-5)  # log10(0.004)
     assert _axis_titles(page, "#arrhenius") == sorted(["1000/T (1/K)", "log10 σ (σ in S/cm)"])
     page.shot("sample")
-    p.locator("dl.facts a", has_text="NaCB11H12").first.click()  # the material page lists its samples
-    p.wait_for_load_state()
+    with p.expect_navigation():  # wait for the new page, not the one already loaded
+        p.locator("dl.facts a", has_text="NaCB11H12").first.click()  # the material page lists its samples
     assert p.locator("h1").inner_text() == "Material NaCB11H12"
     labels = p.locator("main ul li a").all_inner_texts()
     assert {SAMPLE, "NaCB11H12-pristine", "NaCB11H12-BM-6h"} <= set(labels)
@@ -142,8 +142,8 @@ def test_trends_page_conductivity_against_milling_time(page, web_store):
     p.select_option("select[name=property]", "ionic_conductivity")
     p.select_option("select[name=parameter]", "milling_time_h")
     p.fill("input[name=temperature_c]", "25")
-    p.click("button[type=submit]")
-    p.wait_for_load_state()
+    with p.expect_navigation():  # wait for the new page, not the one already loaded
+        p.click("button[type=submit]")
     assert p.locator("#trend-h").inner_text() == "ionic_conductivity at 25 °C against milling time (h)"
     n = _plot_points(page, "#trend")
     expected = web_store.properties.count({"name": "ionic_conductivity", "temperature_c": {"$gte": 24.5, "$lte": 25.5},
@@ -153,8 +153,8 @@ def test_trends_page_conductivity_against_milling_time(page, web_store):
     rows = p.locator("#trend-table tbody tr").all_inner_texts()
     assert "NaCB11H12\tNaCB11H12-BM-45min\t0.75\t0.004000" in rows
     page.shot("trends")
-    p.locator("#trend-table a", has_text="NaCB11H12-BM-45min").click()
-    p.wait_for_load_state()
+    with p.expect_navigation():  # wait for the new page, not the one already loaded
+        p.locator("#trend-table a", has_text="NaCB11H12-BM-45min").click()
     assert p.locator("h1").inner_text() == "Sample NaCB11H12-BM-45min"
     assert page.errors == [] and page.foreign_hosts() == set()
 

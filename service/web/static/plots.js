@@ -95,7 +95,7 @@
         });
         res.fits.forEach(function (f) { var t = fitLine(f, xs); if (t) traces.push(t); else notes.push("a stored fit without an activation energy in eV and a prefactor in S/cm (sigma form) is not drawn"); });
       });
-      Plotly.newPlot(el, traces, {margin: {t: 50}, xaxis: axis("1000/T (1/K)"), yaxis: axis("log10 σ (σ in S/cm)"),
+      Plotly.newPlot(el, traces, {margin: {t: 50}, showlegend: true, xaxis: axis("1000/T (1/K)"), yaxis: axis("log10 σ (σ in S/cm)"),
         legend: LEGEND}, CONFIG);
       document.getElementById("arrhenius-fits").textContent = notes.join("; ");
     }).catch(function (e) { el.textContent = "Plot unavailable: " + e.message; });
