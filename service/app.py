@@ -39,6 +39,8 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     from ionbase.service.blueprints import BLUEPRINTS
     from ionbase.service.errors import register_error_handlers
     from ionbase.service.keys import server_secret
+    from ionbase.service.web.assets import REDOC_URL, SWAGGER_UI_URL, vendor_blueprint
+    from ionbase.service.web.views import bp as web_pages
 
     settings = settings or Settings.from_env()
     if store is None:
@@ -56,9 +58,9 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
         OPENAPI_URL_PREFIX=API_PREFIX,
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_URL,
         OPENAPI_REDOC_PATH="redoc",
-        OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js",
+        OPENAPI_REDOC_URL=REDOC_URL,
         API_SPEC_OPTIONS={
             "info": {"description": API_DESCRIPTION},
             "servers": [{"url": "/", "description": "this server"}],
@@ -77,6 +79,9 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     from ionbase.service.optimade.views import blp as optimade
 
     app.register_blueprint(optimade)  # OPTIMADE has its own specification, outside the OpenAPI document
+    # the pages and the API docs' scripts, all served from installed packages (no CDN)
+    app.register_blueprint(vendor_blueprint())
+    app.register_blueprint(web_pages)
     register_error_handlers(app)
     auth.install(app)
     headers.install(app)

@@ -1,10 +1,10 @@
 """Security headers on every response (issue 14, point 7), in one place.
 
-* ``Content-Security-Policy``: the API and the web pages load only their own scripts, styles and
-  fonts (``'self'``), images also from ``data:`` URLs, and may not be framed (``frame-ancestors
-  'none'``). The interactive docs pages (Swagger UI, ReDoc, rendered by flask-smorest) load their
-  bundles from the CDN configured in ``service/app.py`` and start with an inline script, so those two
-  pages alone also allow that CDN and inline code.
+* ``Content-Security-Policy``: the API, the web pages and the docs load only Ionbase's own scripts,
+  styles and fonts (``'self'``; the vendor files come from installed packages, service/web/assets.py),
+  images also from ``data:`` URLs, and may not be framed (``frame-ancestors 'none'``). The web pages
+  also allow inline styles (plotly sets them at run time); the API docs pages (flask-smorest's Swagger
+  UI and ReDoc templates) start with an inline script and ReDoc searches in a blob worker.
 * ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer``, ``X-Frame-Options: DENY``
   (for browsers without ``frame-ancestors``).
 """
@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
-CDN = "https://cdn.jsdelivr.net"
-
-DEFAULT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-               "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-DOCS_CSP = (f"default-src 'self'; script-src 'self' 'unsafe-inline' {CDN}; style-src 'self' 'unsafe-inline' {CDN}; "
-            f"img-src 'self' data: {CDN}; font-src 'self' data: {CDN}; connect-src 'self'; worker-src 'self' blob:; "
-            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+_COMMON = "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+DEFAULT_CSP = f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; {_COMMON}"
+PAGES_CSP = (f"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+             f"font-src 'self'; {_COMMON}")
+DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+            f"img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; {_COMMON}")
 DOCS_PAGES = ("/api/v1/docs", "/api/v1/redoc")
+MACHINE_PATHS = ("/api/", "/optimade")
 
 STATIC_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -30,8 +30,10 @@ STATIC_HEADERS = {
 
 
 def content_security_policy(path: str) -> str:
-    """The policy for a response to ``path``."""
-    return DOCS_CSP if path.startswith(DOCS_PAGES) else DEFAULT_CSP
+    """The policy for a response to ``path``: the docs pages, the API and OPTIMADE, or a web page."""
+    if path.startswith(DOCS_PAGES):
+        return DOCS_CSP
+    return DEFAULT_CSP if path.startswith(MACHINE_PATHS) else PAGES_CSP
 
 
 def install(app: Flask) -> None:

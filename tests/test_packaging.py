@@ -41,3 +41,5 @@ def test_wheel_installs_exactly_one_top_level_package(tmp_path):
     for folder in FOLDERS:
         assert f"ionbase/{folder}/__init__.py" in names
     assert "ionbase/ingest/parsers/__init__.py" in names and "ionbase/service/export/table.py" in names
+    # the web pages' templates and static files are package data (pyproject [tool.setuptools.package-data])
+    assert {"ionbase/service/web/templates/sample.html", "ionbase/service/web/static/plots.js"} <= set(names)

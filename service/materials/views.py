@@ -36,6 +36,11 @@ def list_materials(args):
 @blp.response(200, MaterialDetail)
 def get_material(material_id):
     """One material with its samples."""
+    return material_detail(material_id)
+
+
+def material_detail(material_id: str) -> dict:
+    """The material as GET /materials/{id} returns it (also rendered by the material page)."""
     store = get_store()
     doc = clean(get_or_404("materials", material_id, "material"))
     doc["samples"] = [clean(s) for s in store.samples.find({"material": material_id},

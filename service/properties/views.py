@@ -75,6 +75,16 @@ def query_properties(args):
     Pages are cursor-based: follow `meta.next` (or pass `meta.next_cursor` as `page_cursor`) with
     the same filter, sort and unit. `max_anneal_c<=T` also matches samples that were never annealed.
     """
+    out, meta = property_page(args)
+    # serialized here rather than by the PropertyPage schema (which documents this shape): dumping 50
+    # documents through marshmallow cost more than the query itself (bench/bench_api.py)
+    return Response(orjson.dumps({"data": out, "meta": meta}), mimetype="application/json")
+
+
+def property_page(args: dict) -> tuple[list[dict], dict]:
+    """One page of the property query for loaded PropertyQueryArgs: (documents out, meta).
+
+    The API view and the search page both call this, so they answer the same question alike."""
     store = get_store()
     pq = build_property_query(args["filter"], args["sort"], args["fields"], args["unit"])
     q = pq.query
@@ -100,9 +110,7 @@ def query_properties(args):
         meta["unit"] = args["unit"]
     if args["include_total"]:
         meta["total"] = store.properties.count(pq.query)
-    # serialized here rather than by the PropertyPage schema (which documents this shape): dumping 50
-    # documents through marshmallow cost more than the query itself (bench/bench_api.py)
-    return Response(orjson.dumps({"data": out, "meta": meta}), mimetype="application/json")
+    return out, meta
 
 
 _PROPERTY_KEYS = frozenset(PropertyOut().fields) - {"id"}

@@ -60,6 +60,11 @@ def lineage(sample: dict) -> dict:
 @blp.response(200, SampleDetail)
 def get_sample(sample_id):
     """One sample with lineage, synthesis route, measurements, structures and properties."""
+    return sample_detail(sample_id)
+
+
+def sample_detail(sample_id: str) -> dict:
+    """The sample document as GET /samples/{id} returns it (also rendered by the sample page)."""
     store = get_store()
     s = get_or_404("samples", sample_id, "sample")
     out = clean(s)

@@ -121,8 +121,16 @@ def test_security_headers_on_every_response(client, path, status):
     assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "img-src 'self' data:" in csp
     assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert r.headers["Referrer-Policy"] == "no-referrer"
+    assert "cdn" not in csp and "https:" not in csp  # nothing from another host, the docs pages included
     if path != "/api/v1/docs":
-        assert "unsafe-inline" not in csp and "cdn.jsdelivr.net" not in csp
+        assert "unsafe-inline" not in csp
+
+
+def test_web_pages_get_the_same_headers(client):
+    r = client.get("/")
+    assert r.status_code == 200 and r.headers["Referrer-Policy"] == "no-referrer"
+    csp = r.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in csp and "frame-ancestors 'none'" in csp and "https:" not in csp
 
 
 def test_security_headers_on_auth_errors(rw_app):

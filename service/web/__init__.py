@@ -1,0 +1,1 @@
+"""Pages for people: search, sample, measurement (Jinja2 templates over the API's own query code)."""
