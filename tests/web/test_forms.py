@@ -85,3 +85,17 @@ def test_vendor_assets_only_the_listed_files(client):
     assert client.get("/assets/vendor/plotly/../../__init__.py").status_code == 404
     redoc = client.get("/assets/vendor/redoc/redoc.standalone.js").data
     assert b"cdn.redoc.ly" not in redoc and b"/assets/web/favicon.svg" in redoc
+
+
+def test_sample_page_links_the_cif_of_a_refinement(client, seeded_store):
+    """A structure result with a unit cell has a CIF download on the sample page (the seed's Mg3AsN
+    refinements print a cell without atom positions: a cell-only CIF that says so)."""
+    st = next(s for s in seeded_store.db.structures.find()
+              if any((ph.get("lattice") or {}).get("a") for ph in s.get("phases") or []) and "Mg3AsN" in str(s))
+    html = client.get(f"/samples/{st['sample']}").get_data(as_text=True)
+    link = f"/api/v1/structures/{st['_id']}?format=cif"
+    assert f'href="{link}"' in html and "Download CIF" in html
+    cif = client.get(link)
+    assert cif.status_code == 200
+    a = st["phases"][0]["lattice"]["a"]["value"]
+    assert re.search(rf"_cell_length_a\s+{a:g}", cif.get_data(as_text=True))
