@@ -176,12 +176,12 @@ properties:
 """
 
 
-def test_import_page_error_inline_then_dry_run_commit_and_rollback(page, web_store, tmp_path):
+def test_import_page_error_inline_then_dry_run_commit_and_rollback(page, web_settings, web_store, tmp_path):
     """A unit error is shown with file, row and field; the fixed file passes a dry run, commits with a
     writer key, appears in the batch list and is rolled back from it."""
-    from ionbase.service.keys import create_key
+    from ionbase.service.keys import create_key, server_secret
 
-    _, token = create_key(web_store, "web-test", "writer")
+    _, token = create_key(web_store, "web-test", "writer", server_secret(web_settings))
     bad, good = tmp_path / "bad.yaml", tmp_path / "good.yaml"
     bad.write_text(BAD_RECORDS, encoding="utf-8")
     good.write_text(BAD_RECORDS.replace("1 mS/m/K", "1 mS/cm"), encoding="utf-8")
