@@ -317,6 +317,9 @@ def _read_mapping(raw: dict, fallback_unit: str, field: str) -> _Read:
         raise UnitError(f"unknown keys {sorted(unknown)} in quantity", field)
     if "value" not in raw and "range" not in raw:
         raise UnitError("a quantity mapping needs 'value'", field)
+    for key in ("unit", "qualifier"):
+        if raw.get(key) is not None and not (isinstance(raw[key], str) and raw[key].strip()):
+            raise UnitError(f"'{key}' must be text, got {raw[key]!r}", field)
     num, text_unit_ = _mapping_value(raw.get("value"), raw.get("unit"), field)
     unit = raw.get("unit") or text_unit_ or fallback_unit
     rng = None

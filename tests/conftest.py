@@ -11,8 +11,15 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from ionbase.settings import Settings
+
+# CI replays the same generated examples every run (a red CI then means a change broke something);
+# developers' runs draw new examples, and a failure found there becomes a fix plus a pinned case.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "data"

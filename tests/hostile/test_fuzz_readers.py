@@ -12,6 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -145,3 +146,11 @@ def test_parse_unit_parses_or_raises_unit_error(text):
         parse_unit(text)
     except UnitError:
         pass
+
+
+@pytest.mark.parametrize("raw", [{"value": 1, "unit": []}, {"value": 1, "unit": ["S/cm"]}, {"range": [1, 2], "unit": [1]},
+                                 {"value": 1, "unit": "S/cm", "qualifier": ["~"]}])
+def test_non_text_unit_or_qualifier_is_a_unit_error(raw):
+    """Found by the fuzzer in CI: a list as a mapping's unit raised TypeError (or was silently ignored)."""
+    with pytest.raises(UnitError, match="must be text"):
+        parse_value(raw, "conductivity", "value")
