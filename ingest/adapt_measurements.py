@@ -62,9 +62,7 @@ def measurements_from_file(m: dict, path: Path, fieldname: str) -> list[dict]:
     from ionbase.ingest.parsers import parse_file
     from ionbase.ingest.parsers.errors import ParseError
 
-    if not path.exists():
-        raise B.RecordError(f"file {path.name} not found next to the record file", fieldname)
-    try:
+    try:  # path comes checked from references.confined_reference (inside the folder, a regular file)
         parsed = parse_file(path)
     except ParseError as exc:
         raise B.RecordError(str(exc), fieldname) from None

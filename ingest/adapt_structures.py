@@ -52,9 +52,7 @@ def phases_from_cif(path: Path, fieldname: str) -> list[dict]:
     from ionbase.ingest.parsers import read_cif
     from ionbase.ingest.parsers.errors import ParseError
 
-    if not path.exists():
-        raise B.RecordError(f"CIF file {path.name} not found next to the record file", fieldname)
-    try:
+    try:  # path comes checked from references.confined_reference (inside the folder, a regular file)
         phases = read_cif(path)
     except ParseError as exc:
         raise B.RecordError(str(exc), fieldname) from None

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from typing import Any
 
 from ionbase.errors import BadFilter
 from ionbase.service.export.cells import exportable, priority, temperature_key
