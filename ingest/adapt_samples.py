@@ -11,14 +11,16 @@ from ionbase.schemas import build as B
 def material_from_ref(store, ref: str, lf: LoadedFile, plan: Plan, rec: RawRecord) -> dict:
     """A sample may name its material by formula when the file does not declare it.
 
-    An existing material is reused as found, also one of a batch not yet committed (as before the
-    move to the typed collections; which batch owns it is the batch protocol's concern)."""
+    A committed material is reused as found. One written by a batch that is not committed (another
+    import still running, or one that failed) is planned again, so this batch claims it: while the
+    other import runs, this one is refused naming it (store/claims.py), and a sample never points at
+    a material that a failed import leaves behind or a recover deletes."""
     try:
         mat = B.build_material({"key": ref, "formula": ref}, lf.source, f"{rec.ref}.material")
     except B.RecordError:
         raise B.RecordError(f"material {ref!r} is neither declared in this file nor a formula pymatgen can parse", f"{rec.ref}.material") from None
     existing = store.materials.including_pending().get(mat["_id"])
-    if existing:
+    if existing and existing.get("batch_id") not in store.hidden_batches(wait_for_commits=False):
         return existing
     plan.add("materials", mat, (lf.path.name, rec.row))
     return mat

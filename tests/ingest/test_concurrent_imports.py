@@ -185,3 +185,35 @@ def test_two_imports_in_one_process_do_not_clean_each_other(store, tmp_path):
     assert result["a"].status == "committed" and store.properties.count({}) == 30
     assert {round(v / 1e-5, 6) for v in _values(store).values()} == set(range(2, 32))
     assert os.getpid() == store.db.import_batches.find_one({"_id": result["a"].batch_id})["options"]["pid"]
+
+
+def _formula_file(path: Path, doi: str, label: str, hours: int, formula: str = "Li6PS5Br") -> Path:
+    """One sample naming its material by formula only (no materials section: material_from_ref),
+    milled ``hours`` (its own route, so the two imports share nothing but the material)."""
+    steps = [{"type": "ball_milling", "rpm": 500, "duration": f"{hours} h"}]
+    doc = {"source": {"doi": doi}, "samples": [{"label": label, "material": formula, "steps": steps}],
+           "properties": [{"sample": label, "name": "ionic_conductivity", "value": f"{t}e-4 S/cm",
+                           "conditions": {"temperature": f"{t} °C"}} for t in range(1, 4)]}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def test_a_material_created_by_a_running_import_is_not_borrowed(store, settings, tmp_path):
+    """A (paused) creates material Li6PS5Br by formula; B, from the same source, names the same formula: B is refused naming A
+    instead of pointing its sample at A's uncommitted material; A is killed and cleaned; B then imports
+    and creates the material itself, so every visible sample's material is visible."""
+    gate = tmp_path / "go-a"
+    a = _spawn(settings, tmp_path, _formula_file(tmp_path / "a.yaml", "10.1000/mat", "A1", 4), "inserted:properties", str(gate))
+    _wait_for(Path(str(gate) + ".reached"), a)
+    a_batch = store.db.import_batches.find_one({"status": "pending"})["_id"]
+    b_file = _formula_file(tmp_path / "b.yaml", "10.1000/mat", "B1", 6)
+    code, _, err = _finish(_spawn(settings, tmp_path, b_file))
+    assert code == 3 and f"held by import {a_batch}" in err, err[-2000:]
+    a.kill()
+    a.wait(timeout=60)
+    assert [d["batch"] for d in recover(store)] == [a_batch]
+    code, report, err = _finish(_spawn(settings, tmp_path, b_file))
+    assert code == 0 and report["status"] == "committed" and report["counts"]["materials"]["new"] == 1, err[-2000:]
+    samples = list(store.samples.find({}))
+    assert [s["label"] for s in samples] == ["B1"]
+    assert all(store.materials.get(s["material"]) for s in samples)
