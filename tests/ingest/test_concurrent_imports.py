@@ -204,13 +204,15 @@ def test_a_material_created_by_a_running_import_is_not_borrowed(store, settings,
     and creates the material itself, so every visible sample's material is visible."""
     gate = tmp_path / "go-a"
     a = _spawn(settings, tmp_path, _formula_file(tmp_path / "a.yaml", "10.1000/mat", "A1", 4), "inserted:properties", str(gate))
-    _wait_for(Path(str(gate) + ".reached"), a)
-    a_batch = store.db.import_batches.find_one({"status": "pending"})["_id"]
-    b_file = _formula_file(tmp_path / "b.yaml", "10.1000/mat", "B1", 6)
-    code, _, err = _finish(_spawn(settings, tmp_path, b_file))
-    assert code == 3 and f"held by import {a_batch}" in err, err[-2000:]
-    a.kill()
-    a.wait(timeout=60)
+    try:
+        _wait_for(Path(str(gate) + ".reached"), a)
+        a_batch = store.db.import_batches.find_one({"status": "pending"})["_id"]
+        b_file = _formula_file(tmp_path / "b.yaml", "10.1000/mat", "B1", 6)
+        code, _, err = _finish(_spawn(settings, tmp_path, b_file))
+        assert code == 3 and f"held by import {a_batch}" in err, err[-2000:]
+    finally:
+        a.kill()
+        a.wait(timeout=60)
     assert [d["batch"] for d in recover(store)] == [a_batch]
     code, report, err = _finish(_spawn(settings, tmp_path, b_file))
     assert code == 0 and report["status"] == "committed" and report["counts"]["materials"]["new"] == 1, err[-2000:]
