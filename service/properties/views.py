@@ -7,7 +7,7 @@ from flask import Response
 from ionbase.service.params import Blueprint
 
 from ionbase.schemas.units import UnitError, convert, convert_difference, parse_unit, round_sig
-from ionbase.service.common import clean, get_or_404, get_store, next_url
+from ionbase.service.common import PLAIN_TYPES, clean, get_or_404, get_store, next_url
 from ionbase.errors import InvalidRequest
 from ionbase.service.properties.schemas import FieldList, PropertyOut, PropertyPage, PropertyQueryArgs
 from ionbase.service.query.cursor import combine, decode_cursor, encode_cursor, keyset_condition
@@ -113,13 +113,13 @@ def property_page(args: dict) -> tuple[list[dict], dict]:
     return out, meta
 
 
-_PROPERTY_KEYS = frozenset(PropertyOut().fields) - {"id"}
+_PROPERTY_KEYS = frozenset(PropertyOut().fields) - {"id"} | {"_id"}
 
 
 def _out(doc: dict) -> dict:
-    """A stored property as PropertyOut documents it: declared keys only, ``_id`` -> ``id``."""
-    d = clean(doc)
-    return {k: v for k, v in d.items() if k in _PROPERTY_KEYS or k == "id"}
+    """A stored property as PropertyOut documents it: declared keys only, ``_id`` -> ``id`` (one pass)."""
+    return {("id" if k == "_id" else k): (v if type(v) in PLAIN_TYPES else clean(v))
+            for k, v in doc.items() if k in _PROPERTY_KEYS}
 
 
 @blp.route("/fields")
