@@ -219,6 +219,8 @@ def measure_filter(store, client, port: int | None, text: str, sort: str | None,
     hits = len(raw())
     assert [d["_id"] for d in raw()] == [d["id"] for d in api()], "API and raw pymongo disagree"
     fns = {"raw": raw, "client": api, **({"http": web} if port else {})}
+    for _ in range(3 if port else 0):
+        web()  # warm every gunicorn worker, not only the one that takes the first request
     t0 = time.perf_counter()
     for fn in fns.values():
         fn()  # warm up
