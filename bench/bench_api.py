@@ -38,6 +38,7 @@ import tempfile
 import time
 import urllib.parse
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -143,6 +144,7 @@ def children(pid: int) -> list[int]:
 
 
 def free_port() -> int:
+    """A free loopback TCP port."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -176,7 +178,7 @@ def http_get(port: int, path: str) -> tuple[int, bytes]:
         conn.close()
 
 
-def insert(store, start: int, n: int, n_samples: int, batch: int) -> float:
+def insert(store: Any, start: int, n: int, n_samples: int, batch: int) -> float:
     """Grow the properties collection from ``start`` to ``n`` documents (raw pymongo), its indexes
     dropped meanwhile and built again after (several times faster than inserting into them); seconds taken."""
     from ionbase.store import ensure_indexes
@@ -195,7 +197,8 @@ def insert(store, start: int, n: int, n_samples: int, batch: int) -> float:
     return time.perf_counter() - t0
 
 
-def measure_filter(store, client, port: int | None, text: str, sort: str | None, repeats: int, budget_s: float) -> dict:
+def measure_filter(store: Any, client: Any, port: int | None, text: str, sort: str | None, repeats: int,
+                   budget_s: float) -> dict:
     """Interleaved timings (ms) of raw pymongo, the test client and HTTP for one filter."""
     from ionbase.service.query.properties import build_property_query
 
@@ -262,6 +265,50 @@ def report_size(n: int, results: list[tuple[str, dict]], modes: list[str]) -> di
     return overall
 
 
+def peak_rss(server: Any, gunicorn: subprocess.Popen | None) -> dict:
+    """Peak RSS in MB of this process, the embedded server and the gunicorn workers."""
+    rss = {"bench": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+           "server": vm_hwm_mb(server.current().get("pid") or 0)}
+    if gunicorn is not None:
+        rss["workers"] = [w for w in (vm_hwm_mb(p) for p in children(gunicorn.pid)) if w]
+    print(f"  peak RSS: bench process {rss['bench']:.0f} MB; embedded server {rss['server'] or float('nan'):.0f} MB"
+          + ("; gunicorn workers " + ", ".join(f"{w:.0f}" for w in rss["workers"]) + " MB" if rss.get("workers") else ""))
+    return rss
+
+
+def print_summary(summary: list[tuple[int, dict, dict]]) -> None:
+    """One line per size: overall ratios per mode, whether the targets are met, peak RSS."""
+    print("\nsummary (ratio API/raw: median over filters of per-filter median / of per-filter p95; "
+          "targets <= 1.2 / <= 1.5)")
+    for n, overall, rss in summary:
+        parts = [f"{m} {med:.2f} / {p95:.2f} {'met' if med <= 1.2 and p95 <= 1.5 else 'NOT met'}"
+                 for m, (med, p95, _) in overall.items()]
+        print(f"  {n:>9,}: " + "; ".join(parts) + f"; peak RSS bench {rss['bench']:.0f} MB, server "
+              f"{rss['server'] or float('nan'):.0f} MB" + (f", workers {max(rss['workers']):.0f} MB" if rss.get("workers") else ""))
+
+
+def grow_and_measure(store: Any, server: Any, client: Any, gunicorn: subprocess.Popen | None, sizes: list[int],
+                     n_samples: int, args: argparse.Namespace) -> list:
+    """For each size in turn: grow the collection to it, measure every filter, print; the summary rows."""
+    port = None if gunicorn is None else int(gunicorn.args[gunicorn.args.index("-b") + 1].rsplit(":", 1)[1])
+    modes = ["client"] + ([] if gunicorn is None else ["http"])
+    summary = []
+    have = 0
+    for n in sizes:
+        took = insert(store, have, n, n_samples, args.batch)
+        print(f"\n=== {n:,} properties ({n_samples:,} samples): grown from {have:,} in {took:.1f} s "
+              f"({(n - have) / took:,.0f} docs/s, indexes rebuilt)")
+        have = n
+        t0 = time.perf_counter()
+        results = [(label, measure_filter(store, client, port, text, sort, args.repeats, args.budget))
+                   for label, text, sort in FILTERS]
+        overall = report_size(n, results, modes)
+        rss = peak_rss(server, gunicorn)
+        print(f"  (measured in {time.perf_counter() - t0:.0f} s)")
+        summary.append((n, overall, rss))
+    return summary
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated collection sizes, grown in turn")
@@ -288,39 +335,11 @@ def main() -> None:
     store = open_store(settings, create_indexes=False)
     store.db.import_batches.insert_one({"_id": "imp-bench", "status": "committed"})
     ensure_indexes()
-    n_samples = args.samples or max(1000, sizes[-1] // 100)
-    app = create_app(settings, store=store)
-    client = app.test_client()
+    client = create_app(settings, store=store).test_client()
     gunicorn = None if args.no_http else start_gunicorn(uri, tmp, free_port())
-    port = None if gunicorn is None else int(gunicorn.args[gunicorn.args.index("-b") + 1].rsplit(":", 1)[1])
-    modes = ["client"] + ([] if gunicorn is None else ["http"])
-    summary = []
     try:
-        have = 0
-        for n in sizes:
-            took = insert(store, have, n, n_samples, args.batch)
-            print(f"\n=== {n:,} properties ({n_samples:,} samples): grown from {have:,} in {took:.1f} s "
-                  f"({(n - have) / took:,.0f} docs/s, indexes rebuilt)")
-            have = n
-            t0 = time.perf_counter()
-            results = [(label, measure_filter(store, client, port, text, sort, args.repeats, args.budget))
-                       for label, text, sort in FILTERS]
-            overall = report_size(n, results, modes)
-            rss = {"bench": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                   "server": vm_hwm_mb(server.current().get("pid") or 0)}
-            if gunicorn is not None:
-                rss["workers"] = [vm_hwm_mb(p) for p in children(gunicorn.pid)]
-            print(f"  peak RSS: bench process {rss['bench']:.0f} MB; embedded server "
-                  f"{rss['server'] or float('nan'):.0f} MB" + (
-                      "; gunicorn workers " + ", ".join(f"{w:.0f}" for w in rss["workers"] if w) + " MB"
-                      if rss.get("workers") else "") + f"  (measured in {time.perf_counter() - t0:.0f} s)")
-            summary.append((n, overall, rss))
-        print("\nsummary (ratio API/raw: median over filters of per-filter median / of per-filter p95; "
-              "targets <= 1.2 / <= 1.5)")
-        for n, overall, rss in summary:
-            parts = [f"{m} {med:.2f} / {p95:.2f} {'met' if med <= 1.2 and p95 <= 1.5 else 'NOT met'}"
-                     for m, (med, p95, _) in overall.items()]
-            print(f"  {n:>9,}: " + "; ".join(parts) + f"; bench RSS {rss['bench']:.0f} MB")
+        summary = grow_and_measure(store, server, client, gunicorn, sizes, args.samples or max(1000, sizes[-1] // 100), args)
+        print_summary(summary)
         if args.export:
             export(store, client)
     finally:
@@ -331,7 +350,7 @@ def main() -> None:
         server.stop()
 
 
-def export(store, client) -> None:
+def export(store: Any, client: Any) -> None:
     """ML export: streamed CSV of one family's conductivities, against raw iteration of the same documents."""
     from ionbase.service.query.properties import build_property_query
 
