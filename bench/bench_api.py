@@ -1,23 +1,47 @@
-"""Benchmark: GET /api/v1/properties against raw pymongo on the embedded store (not a test).
+"""Benchmark: GET /api/v1/properties against raw pymongo on the embedded store, as a growth curve (not a test).
 
-    python bench/bench_api.py --n 100000
+    python bench/bench_api.py --sizes 10000,100000,1000000
+    python bench/bench_api.py --quick            # 10,000 documents only
 
-Generates N property documents (thousands of samples, several families, elements, temperatures and
-synthesis routes), inserts them with raw pymongo into a fresh database on a fresh embedded
-nx-27017 server, creates the indexes declared in schemas/documents.py, then for five
-representative filters reports the median latency of the API (Flask test client, page_limit=50)
-and of pymongo ``find(same query).sort(same sort).limit(50)``, and their ratio (target <= 1.5x).
+Starts a fresh embedded nx-27017 server, creates the indexes declared in schemas/documents.py and
+grows one ``properties`` collection (raw pymongo inserts: N property documents over N/100 samples,
+several families, elements, temperatures and synthesis routes) to each size in turn. At each size,
+for five representative filters (page_limit=50), it measures in an interleaved loop
+
+* **raw**: pymongo ``find(query).sort(sort).limit(50)``, iterated fully, where ``query`` is the
+  one the API sends: the parsed filter plus the committed-batches condition (``Store.visible``);
+* **client**: the API through the Flask test client, in this process;
+* **http**: the API through a real server, gunicorn with 2 sync workers on a loopback port, pointed
+  at the same store (``MONGODB_URI``), one new connection per request (sync workers do not keep
+  connections alive), response body read fully;
+
+and prints median and p95 latency of each, the ratios API/raw (targets: median <= 1.2x, p95 <= 1.5x),
+and the peak RSS of this process, of the gunicorn workers and of the embedded server. A fourth
+timing, **raw+states**, is the raw query preceded by the read of the import batch states that every
+API read makes (``Store.hidden_batches``; not cached across reads, see ``Store.visible``): its ratio
+to raw is the part of the API's ratio that no change to the request's Python removes. Every ratio is
+against the baseline measured in the same loop, so machine load hits both sides alike. ``--export``
+also times the streamed CSV export at the largest size against a raw iteration of the same documents.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import math
+import os
 import random
+import resource
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -30,6 +54,7 @@ FAMILIES = {
 }
 PROPS = [("ionic_conductivity", "S/cm", 0.55), ("activation_energy", "eV", 0.15), ("electronic_conductivity", "S/cm", 0.1),
          ("lattice_a", "Å", 0.1), ("bulk_resistance", "ohm", 0.1)]
+PAGE = 50
 TEMPS = [25.0, 30.0, 40.0, 50.0, 60.0, 80.0, 100.0]
 FILTERS = [
     ("example", 'property="ionic_conductivity" AND temperature_c=25 AND value>=1e-4 AND elements HAS "Na" '
@@ -41,32 +66,34 @@ FILTERS = [
 ]
 
 
-def make_docs(n: int, n_samples: int, seed: int = 7):
-    rng = random.Random(seed)
+def make_docs(n: int, n_samples: int, seed: int = 7, start: int = 0):
+    """Property documents ``start``..``n-1`` (deterministic per index range and seed)."""
+    srng = random.Random(seed)  # the same samples whatever the range
     samples = []
     for i in range(n_samples):
-        fam = rng.choice(list(FAMILIES))
-        els = sorted(rng.choice(FAMILIES[fam]))
-        milled = rng.random() < 0.7
-        annealed = rng.random() < 0.5
+        fam = srng.choice(list(FAMILIES))
+        els = sorted(srng.choice(FAMILIES[fam]))
+        milled = srng.random() < 0.7
+        annealed = srng.random() < 0.5
         syn = {"step_types": sorted((["ball_milling"] if milled else []) + (["annealing"] if annealed else [])),
-               "milled": milled, "annealed": annealed, "hot_pressed": rng.random() < 0.1, "cold_pressed": rng.random() < 0.8,
+               "milled": milled, "annealed": annealed, "hot_pressed": srng.random() < 0.1, "cold_pressed": srng.random() < 0.8,
                "coated": False, "n_steps": int(milled) + int(annealed) + 1,
-               "milling_time_h": rng.choice([0.25, 0.5, 1, 2, 4, 6, 8, 12, 24]) if milled else 0.0,
-               "anneal_time_h": rng.choice([1, 2, 6, 12]) if annealed else 0.0}
+               "milling_time_h": srng.choice([0.25, 0.5, 1, 2, 4, 6, 8, 12, 24]) if milled else 0.0,
+               "anneal_time_h": srng.choice([1, 2, 6, 12]) if annealed else 0.0}
         if milled:
-            syn["max_rpm"] = float(rng.choice([300, 400, 500, 600]))
+            syn["max_rpm"] = float(srng.choice([300, 400, 500, 600]))
         if annealed:
-            syn["max_anneal_c"] = float(rng.choice([150, 200, 250, 300, 400, 500, 600, 800]))
+            syn["max_anneal_c"] = float(srng.choice([150, 200, 250, 300, 400, 500, 600, 800]))
         syn["anneal_ceiling_c"] = syn.get("max_anneal_c", 25.0)  # as schemas.build.summarize_route
         series = None
         if fam == "halide" and "Zr" in els:
-            series = ("Na3-xIn1-xZrxCl6", rng.choice([0.0, 0.125, 0.25, 0.5, 0.75, 1.0]))
+            series = ("Na3-xIn1-xZrxCl6", srng.choice([0.0, 0.125, 0.25, 0.5, 0.75, 1.0]))
         samples.append((f"smp-{i:07d}", f"S{i}", f"mat-{i % 997:04d}", fam, els, syn, series))
+    rng = random.Random(seed * 1_000_003 + start)
     names = [p[0] for p in PROPS]
     weights = [p[2] for p in PROPS]
     units = {p[0]: p[1] for p in PROPS}
-    for j in range(n):
+    for j in range(start, n):
         sid, label, mid, fam, els, syn, series = samples[j % n_samples]
         name = rng.choices(names, weights)[0]
         doc = {"_id": f"prop-{j:09d}", "sample": sid, "sample_label": label, "name": name, "unit": units[name],
@@ -89,27 +116,226 @@ def make_docs(n: int, n_samples: int, seed: int = 7):
         yield doc
 
 
-def median_ms(fn, repeats: int) -> float:
-    fn()  # warm up
-    times = []
-    for _ in range(repeats):
+def pct(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) of ``values``, nearest rank."""
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, math.ceil(q * len(s)) - 1))]
+
+
+def vm_hwm_mb(pid: int) -> float | None:
+    """Peak resident set (VmHWM) of a live process in MB, from /proc; None when unreadable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def children(pid: int) -> list[int]:
+    """Pids whose parent is ``pid`` (Linux /proc)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(d.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return out
+
+
+def free_port() -> int:
+    """A free loopback TCP port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(uri: str, data_dir: Path, port: int) -> subprocess.Popen:
+    """gunicorn, 2 sync workers on 127.0.0.1:``port``, serving the bench database at ``uri``; waits until it answers."""
+    env = {**os.environ, "MONGODB_URI": uri, "IONBASE_DB_NAME": "bench", "IONBASE_DATA_DIR": str(data_dir)}
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:ionbase.service.gunicorn_conf", "-w", "2",
+                             "-b", f"127.0.0.1:{port}", "--log-level", "warning"], env=env, cwd=str(data_dir))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            status, _ = http_get(port, "/api/v1/properties?page_limit=1")
+            if status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise SystemExit("gunicorn did not answer within 60 s")
+
+
+def http_get(port: int, path: str) -> tuple[int, bytes]:
+    """One GET on a new loopback connection; (status, body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    try:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        return r.status, r.read()
+    finally:
+        conn.close()
+
+
+def insert(store: Any, start: int, n: int, n_samples: int, batch: int) -> float:
+    """Grow the properties collection from ``start`` to ``n`` documents (raw pymongo), its indexes
+    dropped meanwhile and built again after (several times faster than inserting into them); seconds taken."""
+    from ionbase.store import ensure_indexes
+
+    t0 = time.perf_counter()
+    store.db.properties.drop_indexes()
+    buf = []
+    for doc in make_docs(n, n_samples, start=start):
+        buf.append(doc)
+        if len(buf) >= batch:
+            store.db.properties.insert_many(buf, ordered=False)
+            buf = []
+    if buf:
+        store.db.properties.insert_many(buf, ordered=False)
+    ensure_indexes()
+    return time.perf_counter() - t0
+
+
+def measure_filter(store: Any, client: Any, port: int | None, text: str, sort: str | None, repeats: int,
+                   budget_s: float) -> dict:
+    """Interleaved timings (ms) of raw pymongo, the test client and HTTP for one filter."""
+    from ionbase.service.query.properties import build_property_query
+
+    params = {"filter": text, "page_limit": PAGE, **({"sort": sort} if sort else {})}
+    path = "/api/v1/properties?" + urllib.parse.urlencode(params)
+    pq = build_property_query(text, sort, None)
+    query = store.visible(pq.query)  # the committed-batches condition, as the API sends it
+
+    def raw():
+        return list(store.db.properties.find(query).sort(pq.sort).limit(PAGE))
+
+    def api():
+        r = client.get(path)
+        assert r.status_code == 200, r.get_json()
+        return r.get_json()["data"]
+
+    def web():
+        status, body = http_get(port, path)
+        assert status == 200, body[:300]
+
+    hits = len(raw())
+    assert [d["_id"] for d in raw()] == [d["id"] for d in api()], "API and raw pymongo disagree"
+    def raw_states():
+        store.hidden_batches()  # the batch-states read every API read makes before its query
+        return raw()
+
+    fns = {"raw": raw, "raw+states": raw_states, "client": api, **({"http": web} if port else {})}
+    for _ in range(3 if port else 0):
+        web()  # warm every gunicorn worker, not only the one that takes the first request
+    t0 = time.perf_counter()
+    for fn in fns.values():
+        fn()  # warm up
+    per_round = time.perf_counter() - t0
+    rounds = max(7, min(repeats, int(budget_s / max(per_round, 1e-6))))
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(rounds):
+        for k, fn in fns.items():
+            a = time.perf_counter()
+            fn()
+            times[k].append((time.perf_counter() - a) * 1000)
+    out = {"hits": hits, "rounds": rounds}
+    for k, ts in times.items():
+        out[k] = (statistics.median(ts), pct(ts, 0.95))
+    return out
+
+
+def report_size(n: int, results: list[tuple[str, dict]], modes: list[str]) -> dict:
+    """Print one size's table; returns the overall ratios per mode."""
+    print(f"{'filter':<34} {'hits':>4} {'runs':>4} {'raw med/p95 ms':>16} {'+states ratio':>13}"
+          + "".join(f" {m + ' med/p95 ms':>18} {'ratio med/p95':>14}" for m in modes))
+    ratios: dict[str, list[tuple[float, float]]] = {m: [] for m in modes}
+    floor: list[float] = []
+    for label, r in results:
+        rm, rp = r["raw"]
+        line = f"{label:<34} {r['hits']:>4} {r['rounds']:>4} {rm:>7.2f} / {rp:>6.2f} {r['raw+states'][0] / rm:>13.2f}"
+        floor.append(r["raw+states"][0] / rm)
+        for m in modes:
+            am, ap_ = r[m]
+            ratios[m].append((am / rm, ap_ / rp))
+            line += f" {am:>8.2f} / {ap_:>7.2f} {am / rm:>6.2f} / {ap_ / rp:>5.2f}"
+        print(line)
+    print(f"  raw+states: raw preceded by the batch-states read (Store.hidden_batches) every API read makes; "
+          f"median ratio to raw {statistics.median(floor):.2f} (the part of the API's ratio no Python change removes)")
+    overall = {}
+    for m in modes:
+        med = statistics.median(x for x, _ in ratios[m])
+        p95 = statistics.median(y for _, y in ratios[m])
+        worst = (max(x for x, _ in ratios[m]), max(y for _, y in ratios[m]))
+        overall[m] = (med, p95, worst)
+        print(f"  {m}: median over filters of ratio(median) {med:.2f} (target <= 1.2), of ratio(p95) {p95:.2f} "
+              f"(target <= 1.5); worst filter {worst[0]:.2f} / {worst[1]:.2f}")
+    return overall
+
+
+def peak_rss(server: Any, gunicorn: subprocess.Popen | None) -> dict:
+    """Peak RSS in MB of this process, the embedded server and the gunicorn workers."""
+    rss = {"bench": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+           "server": vm_hwm_mb(server.current().get("pid") or 0)}
+    if gunicorn is not None:
+        rss["workers"] = [w for w in (vm_hwm_mb(p) for p in children(gunicorn.pid)) if w]
+    print(f"  peak RSS: bench process {rss['bench']:.0f} MB; embedded server {rss['server'] or float('nan'):.0f} MB"
+          + ("; gunicorn workers " + ", ".join(f"{w:.0f}" for w in rss["workers"]) + " MB" if rss.get("workers") else ""))
+    return rss
+
+
+def print_summary(summary: list[tuple[int, dict, dict]]) -> None:
+    """One line per size: overall ratios per mode, whether the targets are met, peak RSS."""
+    print("\nsummary (ratio API/raw: median over filters of per-filter median / of per-filter p95; "
+          "targets <= 1.2 / <= 1.5)")
+    for n, overall, rss in summary:
+        parts = [f"{m} {med:.2f} / {p95:.2f} {'met' if med <= 1.2 and p95 <= 1.5 else 'NOT met'}"
+                 for m, (med, p95, _) in overall.items()]
+        print(f"  {n:>9,}: " + "; ".join(parts) + f"; peak RSS bench {rss['bench']:.0f} MB, server "
+              f"{rss['server'] or float('nan'):.0f} MB" + (f", workers {max(rss['workers']):.0f} MB" if rss.get("workers") else ""))
+
+
+def grow_and_measure(store: Any, server: Any, client: Any, gunicorn: subprocess.Popen | None, sizes: list[int],
+                     n_samples: int, args: argparse.Namespace) -> list:
+    """For each size in turn: grow the collection to it, measure every filter, print; the summary rows."""
+    port = None if gunicorn is None else int(gunicorn.args[gunicorn.args.index("-b") + 1].rsplit(":", 1)[1])
+    modes = ["client"] + ([] if gunicorn is None else ["http"])
+    summary = []
+    have = 0
+    for n in sizes:
+        took = insert(store, have, n, n_samples, args.batch)
+        print(f"\n=== {n:,} properties ({n_samples:,} samples): grown from {have:,} in {took:.1f} s "
+              f"({(n - have) / took:,.0f} docs/s, indexes rebuilt)")
+        have = n
         t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+        results = [(label, measure_filter(store, client, port, text, sort, args.repeats, args.budget))
+                   for label, text, sort in FILTERS]
+        overall = report_size(n, results, modes)
+        rss = peak_rss(server, gunicorn)
+        print(f"  (measured in {time.perf_counter() - t0:.0f} s)")
+        summary.append((n, overall, rss))
+    return summary
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=1_000_000, help="property documents (default 1,000,000)")
-    ap.add_argument("--samples", type=int, default=None, help="samples (default n/100, at least 1000)")
-    ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated collection sizes, grown in turn")
+    ap.add_argument("--quick", action="store_true", help="10,000 documents only")
+    ap.add_argument("--samples", type=int, default=None, help="samples (default largest size/100, at least 1000)")
+    ap.add_argument("--repeats", type=int, default=40, help="rounds per filter (at least 7; fewer when over --budget)")
+    ap.add_argument("--budget", type=float, default=20.0, help="seconds per filter and size")
     ap.add_argument("--batch", type=int, default=10_000)
+    ap.add_argument("--no-http", action="store_true", help="skip the gunicorn measurement")
+    ap.add_argument("--export", action="store_true", help="also time the CSV export at the largest size")
     args = ap.parse_args()
+    sizes = [10_000] if args.quick else sorted(int(x) for x in args.sizes.split(","))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop gunicorn and the server on the way out
 
     from ionbase.settings import Settings
     from ionbase.service.app import create_app
-    from ionbase.service.query.properties import build_property_query
     from ionbase.store import ensure_indexes, open_store
     from ionbase.store.embedded import EmbeddedServer
 
@@ -119,48 +345,26 @@ def main() -> None:
     settings = Settings(mongodb_uri=uri, db_name="bench", data_dir=tmp)
     store = open_store(settings, create_indexes=False)
     store.db.import_batches.insert_one({"_id": "imp-bench", "status": "committed"})
-    n_samples = args.samples or max(1000, args.n // 100)
-
-    t0 = time.perf_counter()
-    buf = []
-    for doc in make_docs(args.n, n_samples):
-        buf.append(doc)
-        if len(buf) >= args.batch:
-            store.db.properties.insert_many(buf, ordered=False)
-            buf = []
-    if buf:
-        store.db.properties.insert_many(buf, ordered=False)
-    t_insert = time.perf_counter() - t0
-    t0 = time.perf_counter()
     ensure_indexes()
-    t_index = time.perf_counter() - t0
-    print(f"inserted {args.n:,} properties ({n_samples:,} samples) in {t_insert:.1f} s "
-          f"({args.n / t_insert:,.0f} docs/s); indexes in {t_index:.1f} s")
+    client = create_app(settings, store=store).test_client()
+    gunicorn = None if args.no_http else start_gunicorn(uri, tmp, free_port())
+    try:
+        summary = grow_and_measure(store, server, client, gunicorn, sizes, args.samples or max(1000, sizes[-1] // 100), args)
+        print_summary(summary)
+        if args.export:
+            export(store, client)
+    finally:
+        if gunicorn is not None:
+            gunicorn.terminate()
+            gunicorn.wait(30)
+        store.close()
+        server.stop()
 
-    app = create_app(settings, store=store)
-    client = app.test_client()
-    print(f"{'filter':<36} {'hits/page':>9} {'API ms':>9} {'pymongo ms':>11} {'ratio':>6}")
-    ratios = []
-    for label, text, sort in FILTERS:
-        params = {"filter": text, "page_limit": 50, **({"sort": sort} if sort else {})}
-        pq = build_property_query(text, sort, None)
-        query = store.visible(pq.query)
 
-        def api():
-            r = client.get("/api/v1/properties", query_string=params)
-            assert r.status_code == 200, r.get_json()
-            return r
+def export(store: Any, client: Any) -> None:
+    """ML export: streamed CSV of one family's conductivities, against raw iteration of the same documents."""
+    from ionbase.service.query.properties import build_property_query
 
-        def raw():
-            return list(store.db.properties.find(query).sort(pq.sort).limit(50))
-
-        hits = len(raw())
-        a, b = median_ms(api, args.repeats), median_ms(raw, args.repeats)
-        ratios.append(a / b)
-        print(f"{label:<36} {hits:>9} {a:>9.1f} {b:>11.1f} {a / b:>6.2f}")
-    print(f"median ratio {statistics.median(ratios):.2f} (target <= 1.5)")
-
-    # ML export: streamed CSV of one family's conductivities, against raw iteration of the same documents
     text = 'family="halide" AND property="ionic_conductivity"'
     query = store.visible(build_property_query(text, None, None).query)
     t0 = time.perf_counter()
@@ -173,8 +377,6 @@ def main() -> None:
     rows = body.count(b"\n") - 1
     print(f"export csv: {rows:,} rows from {n_raw:,} documents in {t_exp:.2f} s ({rows / t_exp:,.0f} rows/s); "
           f"raw find of the same documents {t_raw:.2f} s; ratio {t_exp / t_raw:.2f}x")
-    store.close()
-    server.stop()
 
 
 if __name__ == "__main__":

@@ -26,12 +26,15 @@ def clean(doc: Any) -> Any:
     """A stored document as JSON-able output: ``_id`` -> ``id``, datetimes as ISO 8601 UTC with "Z".
 
     The store holds UTC only (pymongo returns naive UTC datetimes), so every time the API returns
-    has one form, e.g. ``2026-12-01T17:28:21Z``."""
+    has one form, e.g. ``2026-12-01T17:28:21Z``. Plain values (str, float, int, bool, None) are
+    passed through without a call: most of a page is plain values (bench/bench_api.py)."""
+    t = type(doc)
+    if t is dict:
+        return {("id" if k == "_id" else k): (v if type(v) in PLAIN_TYPES else clean(v)) for k, v in doc.items()}
+    if t is list:
+        return [v if type(v) in PLAIN_TYPES else clean(v) for v in doc]
     if isinstance(doc, dict):
-        out = {}
-        for k, v in doc.items():
-            out["id" if k == "_id" else k] = clean(v)
-        return out
+        return {("id" if k == "_id" else k): clean(v) for k, v in doc.items()}
     if isinstance(doc, list):
         return [clean(v) for v in doc]
     if isinstance(doc, _dt.datetime):
@@ -41,6 +44,10 @@ def clean(doc: Any) -> Any:
     if isinstance(doc, _dt.date):
         return doc.isoformat()
     return doc
+
+
+#: types clean() returns unchanged
+PLAIN_TYPES = frozenset({str, float, int, bool, type(None)})
 
 
 def get_or_404(collection: str, doc_id: str, what: str, projection: dict | None = None) -> dict:

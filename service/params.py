@@ -97,7 +97,12 @@ class Blueprint(_SmorestBlueprint):
                                              "multipart": "multipart/form-data"}
 
     def arguments(self, schema: Any, *, location: str = "json", **kwargs: Any) -> Callable:
-        """flask-smorest's ``arguments``, also documenting the 400 for unknown parameters."""
+        """flask-smorest's ``arguments``, also documenting the 400 for unknown parameters.
+
+        A schema class is instantiated once here: webargs would build a new instance (deep-copying
+        every field) on every request (bench/bench_api.py)."""
+        if isinstance(schema, type) and issubclass(schema, ma.Schema):
+            schema = schema()
         inner = super().arguments(schema, location=location, **kwargs)
 
         def decorator(func: Callable) -> Callable:

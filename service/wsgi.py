@@ -22,7 +22,10 @@ def create_wsgi_app() -> Flask:
     from ionbase.service.app import create_app
     from ionbase.store import open_store
 
+    from ionbase.service.query.filter import warm_up
+
     settings = Settings.from_env()
+    warm_up()  # at boot, not in the first request that carries a filter
     # do not wait for an embedded store that is restarting: boot, answer 503 until it is back
     return create_app(settings, store=open_store(settings, wait=False))
 

@@ -129,7 +129,12 @@ class Store:
             time.sleep(COMMIT_POLL_S)
 
     def visible(self, query: dict | None = None) -> dict:
-        """Add the committed-batches condition to a query."""
+        """Add the committed-batches condition to a query.
+
+        The batch states are read for every read: they change in any process (gunicorn workers,
+        ``ionbase import``, rollback), so a cache across reads would show a batch started or rolled
+        back elsewhere until it expired (tests/store/test_collections.py). That read costs one round
+        trip (~0.3 ms on an idle embedded store, the cost of a ping; bench/bench_api.py)."""
         hidden = self.hidden_batches()
         if not hidden:
             return dict(query or {})

@@ -186,6 +186,12 @@ def _check_tree(tree: Tree, text: str, fields: dict[str, Field]) -> None:
         raise FilterError(f"too many comparisons ({comparisons} > {MAX_COMPARISONS})")
 
 
+def warm_up() -> None:
+    """Build the filter parser, transformer and element list now: the first filter in a process
+    otherwise pays ~0.7 s for them (gunicorn workers call this at boot; bench/bench_api.py)."""
+    parse_filter('property="ionic_conductivity" AND elements HAS "Na"')
+
+
 def parse_filter(text: str | None, on: str = "properties") -> dict:
     """Parse an OPTIMADE filter over the fields of collection ``on`` into a safe MongoDB query.
 

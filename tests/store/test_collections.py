@@ -100,3 +100,30 @@ def test_arrays_by_name_keep_points_aligned(loaded):
     # z_imag is in no chunk: one null per point, so the three arrays still pair index by index
     assert a.arrays["z_imag"] == [None] * 5
     assert loaded.measurement_arrays.arrays("m1", ("z_imag",)).arrays == {"z_imag": []}
+
+
+def test_pages_follow_batch_states_changed_by_any_writer(loaded, monkeypatch):
+    """Batch states are read for every read, not cached: a change made by any writer (here raw writes,
+    as another process would make them) shows at the next read, a batch started since stays hidden."""
+    import ionbase.store as store_module
+    from ionbase.errors import StoreUnavailable
+
+    db = loaded.db
+
+    def page():
+        return [d["_id"] for d in loaded.properties.page({"name": "ionic_conductivity"}, [("_id", 1)], 10)]
+
+    assert page() == ["p1"] and page() == ["p1"]
+    db.import_batches.update_one({"_id": "b-pend"}, {"$set": {"status": "committed"}})
+    assert page() == ["p1", "p2"]
+    db.import_batches.update_one({"_id": "b-ok"}, {"$set": {"status": "rolled_back"}})
+    assert page() == ["p2"]
+    db.import_batches.insert_one({"_id": "b-new", "status": "pending"})
+    db.properties.insert_one({"_id": "p5", "name": "ionic_conductivity", "value": 1.0, "sample": "s3", "batch_id": "b-new"})
+    assert page() == ["p2"]
+    db.import_batches.update_one({"_id": "b-new"}, {"$set": {"status": "committing"}})
+    monkeypatch.setattr(store_module, "COMMIT_WAIT_S", 0.2)
+    with pytest.raises(StoreUnavailable, match="b-new is being committed"):
+        page()
+    db.import_batches.update_one({"_id": "b-new"}, {"$set": {"status": "committed"}})
+    assert page() == ["p2", "p5"]
