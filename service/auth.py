@@ -93,7 +93,7 @@ def requires(role: str):
 
 def _json_depth_and_keys(obj, depth: int = 0) -> None:
     if depth > MAX_JSON_DEPTH:
-        raise InvalidRequest(f"JSON body nested deeper than {MAX_JSON_DEPTH}")
+        raise InvalidRequest(f"JSON body nested deeper than {MAX_JSON_DEPTH}", {"body": ["nested too deeply"]})
     if isinstance(obj, dict):
         for k, v in obj.items():
             if not isinstance(k, str) or k.startswith("$") or "\x00" in k:
@@ -130,7 +130,7 @@ def _check_json_body() -> None:
     try:
         body = request.get_json(silent=True)
     except RecursionError:  # the JSON decoder's own limit (about 1,000 levels): not a server error
-        raise InvalidRequest(f"JSON body nested deeper than {MAX_JSON_DEPTH}") from None
+        raise InvalidRequest(f"JSON body nested deeper than {MAX_JSON_DEPTH}", {"body": ["nested too deeply"]}) from None
     if body is None:
         raise InvalidRequest("the request body is not valid JSON")
     _json_depth_and_keys(body)

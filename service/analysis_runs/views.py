@@ -19,7 +19,8 @@ blp = Blueprint("analysis_runs", __name__, url_prefix="/api/v1/analysis-runs", d
 
 class RunRequest(ma.Schema):
     # the job names are an enum in the OpenAPI document: an unknown name is a schema violation (422)
-    jobs = F.List(F.String(validate=ma.validate.OneOf(sorted(JOBS))), load_default=None,
+    jobs = F.List(F.String(validate=ma.validate.OneOf(sorted(JOBS), error="unknown job {input!r}; known: {choices}")),
+                  load_default=None,
                   validate=ma.validate.Length(max=100), metadata={"description": "Job names (default: all)"})
     sample_ids = F.List(F.String(validate=ma.validate.Length(min=1, max=200)), load_default=None,
                         validate=ma.validate.Length(max=10000), metadata={"description": "Only these samples"})

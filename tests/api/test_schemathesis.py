@@ -14,71 +14,25 @@ One adjustment, each for a reason this API's OpenAPI document cannot express (se
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
-from schemathesis.core.failures import Failure
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.api.conftest import API_DATA
+from tests.api.schemathesis_hooks import CONFIG_FILE  # also registers the narrowed positive-data check
 
-MAX_EXAMPLES = 40
-MAX_EXAMPLES_NO_KEY = 25
+MAX_EXAMPLES = 30
+MAX_EXAMPLES_NO_KEY = 20
 #: the operations that require a key (writes) or look at it (batches show more to admins); the other
 #: reads never consult a key, so the keyed run covers them
 KEYED_PATHS = r"^/api/v1/(imports|analysis-runs)"
+STATEFUL_SCENARIOS = 20
+STATEFUL_STEPS = 5
 MIN_TOTAL = 1000
 _calls = {"n": 0}
-
-_NEGATIVE_REFUSALS = ["400", "401", "403", "404", "405", "406", "409", "415", "422", "428", "429", "5xx"]
-CHECK_CONFIG = {
-    # a URL longer than the server's limit (MAX_URI_CHARS) is refused with 414, a 4xx refusal like any other
-    "negative_data_rejection": {"expected-statuses": [*_NEGATIVE_REFUSALS, "414"]},
-}
-#: parameters whose valid values follow a rule the OpenAPI document cannot express: a 400 naming only
-#: these parameters is a correct refusal of schema-valid data (positive_data_acceptance is narrowed to it)
-NOT_EXPRESSIBLE = {
-    "filter": "the OPTIMADE filter grammar",
-    "page_cursor": "a cursor the server issued for this query (opaque)",
-    "series": "not together with component (GET /trends/composition)",
-    "component": "not together with series (GET /trends/composition)",
-    "unit": "a unit the property's values convert to (the unit grammar)",
-    "fields": "comma-separated names from GET /properties/fields (a list the document does not enumerate)",
-    "sort": "comma-separated sortable names from GET /properties/fields, '-' for descending",
-    "files": "each file sent as a file part with a filename, which the document cannot require",
-    "dry_run": "one value when sent both in the query string and as a form field (POST /imports)",
-    "skip_invalid": "one value when sent both in the query string and as a form field (POST /imports)",
-}
-
-
-def _refusal_the_schema_cannot_express(response, case) -> bool:
-    """A schema-valid request refused for a reason outside the OpenAPI document's reach."""
-    if response.status_code == 414:  # the whole URL's length: parameters' maxLength cannot bound it
-        return True
-    body = json.loads(response.content or b"null")
-    errors = body.get("errors") if isinstance(body, dict) else None
-    if not isinstance(errors, dict) or not errors:
-        return False
-    if response.status_code == 400:
-        return set(errors) <= set(NOT_EXPRESSIBLE)
-    # records of an import are checked against the vocabulary and each other (ingest), not the request schema
-    return (response.status_code == 422 and case.operation.label == "POST /api/v1/imports"
-            and set(errors) == {"issues"})
-
-
-def positive_data_accepted_unless_inexpressible(ctx, response, case):
-    """positive_data_acceptance, except for the refusals in ``_refusal_the_schema_cannot_express``."""
-    try:
-        return positive_data_acceptance(ctx, response, case)
-    except (Failure, AssertionError):
-        if _refusal_the_schema_cannot_express(response, case):
-            return None
-        raise
-
 
 @pytest.fixture(scope="module")
 def fuzz_app(base_settings, server_uri):
@@ -100,7 +54,7 @@ def fuzz_app(base_settings, server_uri):
 
 @pytest.fixture(scope="module")
 def api_schema(fuzz_app):
-    config = SchemathesisConfig.from_dict({"checks": CHECK_CONFIG})
+    config = SchemathesisConfig.from_path(CONFIG_FILE)
     return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", fuzz_app, config=config)
 
 
@@ -109,8 +63,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 def _run(case, headers: dict) -> None:
     _calls["n"] += 1
-    case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance],
-                           additional_checks=[positive_data_accepted_unless_inexpressible])
+    case.call_and_validate(headers=headers)  # every enabled check, the registered narrowed one included
 
 
 @pytest.mark.slow
@@ -129,6 +82,30 @@ def test_api_with_a_writer_key(case, fuzz_app):
 def test_api_without_a_key(case):
     """The operations that need or read a key, without one: writes are refused (401), reads answer."""
     _run(case, {})
+
+
+@pytest.mark.slow
+def test_api_stateful(api_schema, fuzz_app):
+    """Scenarios along the API's links (a list, then one of its items; an import, then its batch and its
+    rollback) with every check, the stateful ones included (use_after_free, ensure_resource_availability)."""
+    headers = {"X-API-Key": fuzz_app.config["IONBASE_TEST_TOKEN"]}
+
+    class Scenarios(api_schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"headers": headers}
+
+        def after_call(self, response, case):
+            _calls["n"] += 1
+            super().after_call(response, case)  # recorded for the stateful checks
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            # the key passed as headers= is the caller's (ignored_auth then probes without it and with a
+            # wrong one); as a transport argument it would pass for a generated credential
+            case.validate_response(response, headers=headers, additional_checks=additional_checks,
+                                   transport_kwargs=kwargs or None, recorder=self.recorder)
+
+    Scenarios.run(settings=settings(max_examples=STATEFUL_SCENARIOS, stateful_step_count=STATEFUL_STEPS, deadline=None,
+                                    derandomize=True, suppress_health_check=list(HealthCheck)))
 
 
 @pytest.mark.slow
