@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     from ionbase.service.blueprints import BLUEPRINTS
     from ionbase.service.errors import register_error_handlers
     from ionbase.service.keys import server_secret
+    from ionbase.service.openapi_doc import GuardsPlugin
     from ionbase.service.web.assets import REDOC_URL, SWAGGER_UI_URL, vendor_blueprint
     from ionbase.service.web.views import bp as web_pages
 
@@ -70,7 +71,7 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     app.extensions["ionbase_store"] = store
     app.extensions["ionbase_key_secret"] = server_secret(settings)  # created (0600) on first start
     app.url_map.converters["propid"] = PropertyIdConverter
-    api = Api(app)
+    api = Api(app, spec_kwargs={"extra_plugins": [GuardsPlugin()]})
     api.register_converter(PropertyIdConverter, lambda _c: {"type": "string", "pattern": PropertyIdConverter.regex})
     for name, scheme in auth.SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)

@@ -34,10 +34,22 @@ SECURITY_SCHEMES = {
 
 
 def _token() -> str | None:
-    auth = request.headers.get("Authorization", "")
-    if auth.lower().startswith("bearer "):
-        return auth[7:].strip()
-    return request.headers.get("X-API-Key") or None
+    """The key this request presents, or None; 401 for credentials that cannot be a key.
+
+    Every credential sent must be usable: an ``Authorization`` header other than ``Bearer <key>``
+    (``Basic ...``, a bare ``Bearer``) is refused rather than ignored in favour of ``X-API-Key``,
+    and so are two different keys in the two headers (which one was meant is not ours to guess)."""
+    auth = request.headers.get("Authorization")
+    api_key = request.headers.get("X-API-Key") or None
+    if auth is None:
+        return api_key
+    scheme, _, bearer = auth.strip().partition(" ")
+    bearer = bearer.strip()
+    if scheme.lower() != "bearer" or not bearer:
+        raise AuthenticationRequired("the Authorization header must be 'Bearer <key>'")
+    if api_key is not None and api_key != bearer:
+        raise AuthenticationRequired("two different API keys (Authorization and X-API-Key); send one")
+    return bearer
 
 
 def current_key() -> dict | None:
@@ -81,7 +93,7 @@ def requires(role: str):
 
 def _json_depth_and_keys(obj, depth: int = 0) -> None:
     if depth > MAX_JSON_DEPTH:
-        raise InvalidRequest(f"JSON body nested deeper than {MAX_JSON_DEPTH}")
+        raise InvalidRequest(f"JSON body nested deeper than {MAX_JSON_DEPTH}", {"body": ["nested too deeply"]})
     if isinstance(obj, dict):
         for k, v in obj.items():
             if not isinstance(k, str) or k.startswith("$") or "\x00" in k:
@@ -118,7 +130,7 @@ def _check_json_body() -> None:
     try:
         body = request.get_json(silent=True)
     except RecursionError:  # the JSON decoder's own limit (about 1,000 levels): not a server error
-        raise InvalidRequest(f"JSON body nested deeper than {MAX_JSON_DEPTH}") from None
+        raise InvalidRequest(f"JSON body nested deeper than {MAX_JSON_DEPTH}", {"body": ["nested too deeply"]}) from None
     if body is None:
         raise InvalidRequest("the request body is not valid JSON")
     _json_depth_and_keys(body)
@@ -156,15 +168,17 @@ def install(app: Flask) -> None:
 
     @app.before_request
     def _guards():
-        uri_chars = len(request.environ.get("PATH_INFO", "")) + len(request.environ.get("QUERY_STRING", ""))
-        if uri_chars > MAX_URI_CHARS:
-            raise UriTooLong(f"the URL is {uri_chars} characters long, above {MAX_URI_CHARS}; "
-                                     "send long filters in fewer words or page through results")
         if limiter is not None:
             wait = limiter.check(request.remote_addr or "unknown")
             if wait is not None:
                 raise RateLimited(f"more than {limiter.per_minute} requests per minute from this address",
                                   retry_after_s=int(wait) + 1)
+        if request.routing_exception is not None:  # no such route or method: its 404/405 comes first
+            return
+        uri_chars = len(request.environ.get("PATH_INFO", "")) + len(request.environ.get("QUERY_STRING", ""))
+        if uri_chars > MAX_URI_CHARS:
+            raise UriTooLong(f"the URL is {uri_chars} characters long, above {MAX_URI_CHARS}; "
+                                     "send long filters in fewer words or page through results")
         for k, values in request.args.lists():
             if "$" in k or any("$" in v for v in values):
                 raise InvalidRequest("'$' is not allowed in query parameters", {"query": [k]})

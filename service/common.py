@@ -12,6 +12,8 @@ from ionbase.errors import NotFound
 from ionbase.service.query.cursor import combine, decode_cursor, encode_cursor, fingerprint, keyset_condition
 
 MAX_PAGE = 1000
+#: a cursor is unpadded URL-safe base64 (service/query/cursor.py); anything else is a schema violation
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]*$"
 
 
 def get_store():
@@ -63,7 +65,8 @@ def get_or_404(collection: str, doc_id: str, what: str, projection: dict | None 
 class PageArgs(ma.Schema):
     page_limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(1, MAX_PAGE),
                                    metadata={"description": "Documents per page (1-1000)."})
-    page_cursor = ma.fields.String(load_default=None, validate=ma.validate.Length(max=2000),
+    page_cursor = ma.fields.String(load_default=None, validate=[ma.validate.Length(max=2000),
+                                                                ma.validate.Regexp(CURSOR_PATTERN)],
                                    metadata={"description": "Opaque cursor from `meta.next_cursor` of the previous page."})
 
 

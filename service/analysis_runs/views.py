@@ -10,14 +10,17 @@ from ionbase.service.auth import WRITE_SECURITY, requires
 from ionbase.service.common import PageArgs, clean, get_settings, get_store, list_page
 from ionbase.schemas.api import document_schema
 from ionbase.service.common import page_schema
-from ionbase.errors import NotFound, Unprocessable
+from ionbase.errors import NotFound
+from ionbase.jobs.definitions import JOBS
 
 F = ma.fields
 blp = Blueprint("analysis_runs", __name__, url_prefix="/api/v1/analysis-runs", description="Analysis runs")
 
 
 class RunRequest(ma.Schema):
-    jobs = F.List(F.String(validate=ma.validate.Length(min=1, max=100)), load_default=None,
+    # the job names are an enum in the OpenAPI document: an unknown name is a schema violation (422)
+    jobs = F.List(F.String(validate=ma.validate.OneOf(sorted(JOBS), error="unknown job {input!r}; known: {choices}")),
+                  load_default=None,
                   validate=ma.validate.Length(max=100), metadata={"description": "Job names (default: all)"})
     sample_ids = F.List(F.String(validate=ma.validate.Length(min=1, max=200)), load_default=None,
                         validate=ma.validate.Length(max=10000), metadata={"description": "Only these samples"})
@@ -47,12 +50,8 @@ def list_runs(args):
 @requires("writer")
 def create_run(body):
     """Run the analysis jobs now (synchronously) and return their summary."""
-    from ionbase.jobs.definitions import JOBS
     from ionbase.jobs.runner import run_jobs
 
-    unknown = sorted(set(body["jobs"] or ()) - set(JOBS))
-    if unknown:
-        raise Unprocessable(f"unknown job(s) {unknown}; known: {sorted(JOBS)}", {"json": {"jobs": unknown}})
     result = run_jobs(get_store(), get_settings(), job_names=body["jobs"], sample_ids=body["sample_ids"],
                       force=body["force"], progress=False)
     return {"result": clean(result if isinstance(result, dict) else {"value": result})}

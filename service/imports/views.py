@@ -10,6 +10,7 @@ from flask import request
 from ionbase.service.params import Blueprint
 from werkzeug.utils import secure_filename
 
+from ionbase.ingest.loaders import SECTIONS
 from ionbase.schemas.documents import ImportBatch
 from ionbase.service.auth import WRITE_SECURITY, current_key, requires
 from ionbase.service.common import PageArgs, clean, get_settings, get_store, list_page
@@ -71,6 +72,20 @@ class ImportReportOut(ma.Schema):
     touched_samples = F.List(F.String())
 
 
+#: the top level of a JSON import document (ingest/loaders.py checks the same keys); the records
+#: themselves are validated by the importer against the vocabulary and each other (422 with every issue)
+IMPORT_DOCUMENT_SCHEMA = {
+    "type": "object",
+    "description": "One import file in JSON (docs/import-format.md); flags go in the query string",
+    "properties": {
+        **{section: {"type": "array", "nullable": True, "items": {"type": "object"}} for section in SECTIONS},
+        "source": {"type": "object", "nullable": True, "description": "{doi, citation, title} or {notebook[, page]}"},
+        "ionbase_format": {"description": "Format version (informative)"},
+        "notes": {"type": "string"},
+        "description": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
 BatchOut = document_schema(ImportBatch, "ImportBatch")
 BatchPage = page_schema(BatchOut, "ImportBatchPage")
 _BATCH_PROJECTION = {"previous": 0}
@@ -128,6 +143,9 @@ def _save_upload(tmp: Path) -> None:
             if target.stat().st_size > get_settings().max_file_bytes:
                 raise InvalidRequest(f"{rel} is larger than {get_settings().max_file_bytes} bytes")
         return
+    if "files" in request.form:  # a part named files without a filename is a form field, not a file
+        raise InvalidRequest("send each file as a file part (Content-Disposition with a filename)",
+                             {"files": ["not a file part"]})
     body = request.get_json(silent=True) if request.is_json else None
     if not isinstance(body, dict):
         raise InvalidRequest("send files as multipart/form-data or one JSON object in the import format "
@@ -157,9 +175,10 @@ def _relative_report(report: dict, tmp: Path) -> dict:
 @blp.doc(security=WRITE_SECURITY, requestBody={
     "required": True,
     "content": {
-        "application/json": {"schema": {"type": "object", "description": "One import file in JSON (docs/import-format.md); "
-                                                                         "flags go in the query string",
-                                        "additionalProperties": True}},
+        "application/json": {"schema": IMPORT_DOCUMENT_SCHEMA},
+        # an upload without a file is refused (400): at least one file part
+        "multipart/form-data": {"schema": {"allOf": [ImportForm],
+                                           "required": ["files"], "properties": {"files": {"minItems": 1}}}},
     },
 })
 @requires("writer")

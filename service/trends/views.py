@@ -115,7 +115,8 @@ def composition_trend(args):
     """
     store = get_store()
     if args.get("series") and args.get("component"):
-        raise InvalidRequest("give either series or component, not both")
+        raise InvalidRequest("give either series or component, not both",
+                             {"series": ["not with component"], "component": ["not with series"]})
     match = trend_match(args)
     unit = _unit(args["property"])
     if args.get("component"):

@@ -169,3 +169,22 @@ def test_bad_json_body_is_400(rw_app, writer_token):
     r = rw_app.test_client().post("/api/v1/imports", data="{nope", content_type="application/json",
                                   headers={"X-API-Key": writer_token})
     assert_error(r, 400)
+
+
+def test_every_credential_sent_must_be_usable(rw_app, writer_token):
+    """A non-Bearer Authorization header or a second, different key is refused, not skipped for X-API-Key."""
+    client = rw_app.test_client()
+    url = "/api/v1/imports?dry_run=true"
+    assert client.post(url, json={}, headers={"X-API-Key": writer_token}).status_code == 200
+    assert client.post(url, json={}, headers={"Authorization": f"Bearer {writer_token}",
+                                              "X-API-Key": writer_token}).status_code == 200
+    for authorization in ("Basic dXNlcjpwYXNz", "Bearer", f"Token {writer_token}", f"Bearer {writer_token}x"):
+        r = client.post(url, json={}, headers={"Authorization": authorization, "X-API-Key": writer_token})
+        body = assert_error(r, 401)
+        assert r.headers["WWW-Authenticate"].startswith("Bearer"), body
+
+
+def test_unknown_method_is_405_before_the_url_guards(client):
+    long_filter = "x" * 9000  # a GET with it is a 414 (test_hardening)
+    assert_error(client.open("/api/v1/properties", method="TRACE", query_string={"filter": long_filter}), 405)
+    assert_error(client.open("/api/v1/properties", method="TRACE", query_string={"filter": "$gt"}), 405)

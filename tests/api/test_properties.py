@@ -118,8 +118,10 @@ def test_cursor_from_other_query_is_rejected(client):
     st, body = props(client, sort="-value", page_limit=2)
     r = client.get("/api/v1/properties", query_string={"sort": "value", "page_cursor": body["meta"]["next_cursor"]})
     assert_error(r, 400)
-    r = client.get("/api/v1/properties", query_string={"page_cursor": "garbage!!"})
+    r = client.get("/api/v1/properties", query_string={"page_cursor": "garbage"})  # base64 alphabet, not a cursor
     assert_error(r, 400)
+    r = client.get("/api/v1/properties", query_string={"page_cursor": "garbage!!"})  # outside the documented pattern
+    assert_error(r, 422)
 
 
 def test_unit_conversion(client):
