@@ -42,7 +42,7 @@ from ._common import DictMixin, LineFit, as_float_array, linear_fit, same_length
 from .errors import InsufficientDataError, InvalidInputError
 
 __all__ = ["KB_EV", "T_25C_K", "ArrheniusSegment", "ArrheniusResult", "fit_arrhenius",
-           "BatchArrheniusResult", "fit_arrhenius_batch", "DEFAULT_FORM", "quality_flags",
+           "BatchArrheniusResult", "BatchArrheniusSegments", "fit_arrhenius_batch", "DEFAULT_FORM", "quality_flags",
            "POOR_FIT_R2", "MIN_TEMPERATURES_UNFLAGGED"]
 
 KB_EV = 8.617333262e-5  # eV/K (CODATA 2018, exact)
@@ -229,66 +229,5 @@ def quality_flags(r2: float | None, n_temperatures: int) -> list[str]:
     return flags
 
 
-@dataclass(frozen=True)
-class BatchArrheniusResult(DictMixin):
-    """Per-series arrays (NaN where a series has < 3 distinct temperatures)."""
-
-    Ea_eV: np.ndarray
-    Ea_stderr_eV: np.ndarray
-    prefactor: np.ndarray
-    r2: np.ndarray
-    n: np.ndarray
-
-
-def fit_arrhenius_batch(temperature_K: np.ndarray, sigma_S_per_cm: np.ndarray,
-                        form: str = DEFAULT_FORM) -> BatchArrheniusResult:
-    """Vectorised single-line Arrhenius fits of many series (rows) at once.
-
-    Inputs: 2-D arrays (n_series, max_points), padded with NaN or given as numpy masked
-    arrays. Closed-form OLS per row of ln(sigma) [or ln(sigma T)] vs 1/T with centred sums;
-    same equations as :func:`fit_arrhenius` (no break detection). Rows with < 3 distinct
-    temperatures give NaN. Finite T <= 0 or sigma <= 0 raise InvalidInputError.
-    """
-    if form not in FORMS:
-        raise InvalidInputError(f"form must be one of {FORMS}, got {form!r}")
-    T = np.ma.filled(np.ma.asarray(temperature_K, dtype=float), np.nan) if np.ma.isMaskedArray(temperature_K) \
-        else as_float_array("temperature_K", temperature_K, ndim=2, allow_nan=True)
-    S = np.ma.filled(np.ma.asarray(sigma_S_per_cm, dtype=float), np.nan) if np.ma.isMaskedArray(sigma_S_per_cm) \
-        else as_float_array("sigma_S_per_cm", sigma_S_per_cm, ndim=2, allow_nan=True)
-    if T.ndim != 2 or T.shape != S.shape:
-        raise InvalidInputError(f"temperature and sigma must be 2-D arrays of equal shape, got {T.shape} and {S.shape}")
-    valid = np.isfinite(T) & np.isfinite(S)
-    with np.errstate(invalid="ignore"):
-        badT, badS = valid & (T <= 0), valid & (S <= 0)
-    if badT.any():
-        r, c = np.argwhere(badT)[0]
-        raise InvalidInputError(f"temperature_K must be > 0 (series {r}, point {c})")
-    if badS.any():
-        r, c = np.argwhere(badS)[0]
-        raise InvalidInputError(f"sigma_S_per_cm must be > 0 (series {r}, point {c})")
-    Tv = np.where(valid, T, 1.0)
-    x = np.where(valid, 1.0 / Tv, 0.0)
-    y = np.where(valid, np.log(np.where(valid, S, 1.0)) + (np.log(Tv) if form == "sigmaT" else 0.0), 0.0)
-    n = valid.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        xm = x.sum(axis=1) / n
-        ym = y.sum(axis=1) / n
-        dx = np.where(valid, x - xm[:, None], 0.0)
-        dy = np.where(valid, y - ym[:, None], 0.0)
-        sxx = np.einsum("ij,ij->i", dx, dx)
-        sxy = np.einsum("ij,ij->i", dx, dy)
-        syy = np.einsum("ij,ij->i", dy, dy)
-        slope = sxy / sxx
-        intercept = ym - slope * xm
-        res = dy - slope[:, None] * dx
-        rss = np.einsum("ij,ij->i", res, res)
-        se = np.sqrt(rss / (n - 2) / sxx)
-        r2 = np.where(syy > 0, 1.0 - rss / syy, 1.0)
-    Ts = np.sort(np.where(valid, T, np.inf), axis=1)
-    with np.errstate(invalid="ignore"):
-        steps = (np.diff(Ts, axis=1) > 0) & np.isfinite(Ts[:, 1:])
-    distinct = valid.any(axis=1).astype(int) + np.sum(steps, axis=1)
-    ok = distinct >= 3
-    nan = np.nan
-    return BatchArrheniusResult(np.where(ok, -slope * KB_EV, nan), np.where(ok, se * KB_EV, nan),
-                                np.where(ok, np.exp(intercept), nan), np.where(ok, r2, nan), n.astype(int))
+# the vectorised batch lives in its own module (it imports the constants and result classes above)
+from .arrhenius_batch import BatchArrheniusResult, BatchArrheniusSegments, fit_arrhenius_batch  # noqa: E402

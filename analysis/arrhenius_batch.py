@@ -1,0 +1,445 @@
+"""Vectorised Arrhenius fits of many series at once, slope breaks included (issue 15).
+
+Same equations, break rules and results as :func:`analysis.arrhenius.fit_arrhenius` applied to
+each series (equal to it to ~1e-12 relative; tests/analysis/test_arrhenius_batch.py), without a
+Python loop per series or per candidate split: the series are concatenated (sorted by T within
+each series), every per-series or per-segment sum is one ``np.add.reduceat`` over the
+concatenated points, and every candidate split of every series is scored in one pass (its left
+sums by one reduceat over [series start, split), its right sums as the series total minus those).
+The best split of each series is then refitted with the same two-pass centred sums as the full
+line, so the F test, BIC and every segment field come from exact segment fits, not from the
+prefix-sum scores used to rank the candidates.
+
+Input: either concatenated 1-D arrays with ``lengths`` (points per series; non-finite values are
+refused, as :func:`fit_arrhenius` refuses them), or 2-D arrays (one series per row) padded with
+NaN or masked, where a point whose T or sigma is NaN/masked is absent. A series with < 3 distinct
+temperatures (where :func:`fit_arrhenius` raises InsufficientDataError) gives NaN fields and
+``fitted`` False. Fields that :func:`fit_arrhenius` leaves None are NaN here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+from scipy import stats
+
+from ._common import DictMixin, as_float_array
+from .arrhenius import (BREAK_DELTA_BIC, BREAK_P_VALUE, DEFAULT_FORM, FORMS, KB_EV, MIN_TEMPERATURES_UNFLAGGED,
+                        POOR_FIT_R2, T_25C_K, ArrheniusResult, ArrheniusSegment)
+from .errors import InvalidInputError
+
+__all__ = ["BatchArrheniusSegments", "BatchArrheniusResult", "fit_arrhenius_batch"]
+
+#: how far below its prefix-sum score (in units of the series' Syy) a split's exact RSS is assumed
+#: possibly to lie when screening out splits that cannot be significant; the scores' rounding error
+#: is ~1e-15 Syy for well-spread temperatures, so this leaves room for badly conditioned series
+SCREEN_MARGIN = 1e-6
+_SEGMENT_FIELDS = ("Ea_eV", "Ea_stderr_eV", "prefactor", "prefactor_stderr", "r2", "n", "T_min_K", "T_max_K")
+
+
+@dataclass(frozen=True)
+class BatchArrheniusSegments(DictMixin):
+    """One side (low-T or high-T) of the break of every series: NaN (n 0) where no break."""
+
+    Ea_eV: np.ndarray
+    Ea_stderr_eV: np.ndarray
+    prefactor: np.ndarray
+    prefactor_stderr: np.ndarray
+    r2: np.ndarray
+    n: np.ndarray
+    T_min_K: np.ndarray
+    T_max_K: np.ndarray
+
+    @property
+    def poor_fit(self) -> np.ndarray:
+        """quality_flags' "poor_fit" for each segment (meaningful where the series broke)."""
+        return ~(self.r2 >= POOR_FIT_R2)
+
+    @property
+    def few_points(self) -> np.ndarray:
+        """quality_flags' "few_points" for each segment, on its point count (as the arrhenius job)."""
+        return self.n < MIN_TEMPERATURES_UNFLAGGED
+
+
+@dataclass(frozen=True)
+class BatchArrheniusResult(DictMixin):
+    """Per-series arrays, one entry per series in input order; see :class:`ArrheniusResult`."""
+
+    form: str
+    prefactor_unit: str
+    fitted: np.ndarray
+    n: np.ndarray
+    n_temperatures: np.ndarray
+    T_min_K: np.ndarray
+    T_max_K: np.ndarray
+    Ea_eV: np.ndarray
+    Ea_stderr_eV: np.ndarray
+    prefactor: np.ndarray
+    prefactor_stderr: np.ndarray
+    r2: np.ndarray
+    sigma_25C_S_per_cm: np.ndarray
+    sigma_25C_stderr_S_per_cm: np.ndarray
+    extrapolated: np.ndarray
+    break_detected: np.ndarray
+    break_T_K: np.ndarray
+    break_p_value: np.ndarray
+    break_delta_bic: np.ndarray
+    low: BatchArrheniusSegments
+    high: BatchArrheniusSegments
+
+    @property
+    def poor_fit(self) -> np.ndarray:
+        """quality_flags' "poor_fit" of the single line (True for broken or unfitted series: no line)."""
+        return ~(self.r2 >= POOR_FIT_R2)
+
+    @property
+    def few_points(self) -> np.ndarray:
+        """quality_flags' "few_points": fewer than MIN_TEMPERATURES_UNFLAGGED distinct temperatures."""
+        return self.n_temperatures < MIN_TEMPERATURES_UNFLAGGED
+
+    def result(self, i: int) -> Optional[ArrheniusResult]:
+        """Series i as the :class:`ArrheniusResult` fit_arrhenius gives (None where it would raise)."""
+        if not self.fitted[i]:
+            return None
+        common = dict(form=self.form, prefactor_unit=self.prefactor_unit, n=int(self.n[i]),
+                      T_min_K=float(self.T_min_K[i]), T_max_K=float(self.T_max_K[i]),
+                      sigma_25C_S_per_cm=float(self.sigma_25C_S_per_cm[i]),
+                      sigma_25C_stderr_S_per_cm=float(self.sigma_25C_stderr_S_per_cm[i]),
+                      extrapolated=bool(self.extrapolated[i]))
+        if not self.break_detected[i]:
+            return ArrheniusResult(Ea_eV=float(self.Ea_eV[i]), Ea_stderr_eV=float(self.Ea_stderr_eV[i]),
+                                   prefactor=float(self.prefactor[i]), prefactor_stderr=float(self.prefactor_stderr[i]),
+                                   r2=float(self.r2[i]), **common)
+        segs = tuple(ArrheniusSegment(**{f: (int if f == "n" else float)(getattr(side, f)[i]) for f in _SEGMENT_FIELDS})
+                     for side in (self.low, self.high))
+        return ArrheniusResult(Ea_eV=None, Ea_stderr_eV=None, prefactor=None, prefactor_stderr=None, r2=None,
+                               break_detected=True, break_T_K=float(self.break_T_K[i]), segments=segs,
+                               break_p_value=float(self.break_p_value[i]),
+                               break_delta_bic=float(self.break_delta_bic[i]), **common)
+
+
+# ----------------------------------------------------------------------------- input
+
+
+def _padded_to_ragged(temperature_K, sigma_S_per_cm) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """2-D padded (NaN) or masked rows -> concatenated points and lengths; absent points dropped."""
+    def filled(name, a):
+        if np.ma.isMaskedArray(a):
+            return np.ma.filled(np.ma.asarray(a, dtype=float), np.nan)
+        return as_float_array(name, a, ndim=2, allow_nan=True)
+
+    T, S = filled("temperature_K", temperature_K), filled("sigma_S_per_cm", sigma_S_per_cm)
+    if T.ndim != 2 or T.shape != S.shape:
+        raise InvalidInputError(f"temperature and sigma must be 2-D arrays of equal shape, got {T.shape} and {S.shape}")
+    valid = np.isfinite(T) & np.isfinite(S)
+    return T[valid], S[valid], valid.sum(axis=1)
+
+
+def _ragged(temperature_K, sigma_S_per_cm, lengths) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validated concatenated T, sigma (finite, > 0) and the points per series."""
+    if lengths is None:
+        T, S, lens = _padded_to_ragged(temperature_K, sigma_S_per_cm)
+    else:
+        T = as_float_array("temperature_K", temperature_K)
+        S = as_float_array("sigma_S_per_cm", sigma_S_per_cm)
+        lens = np.asarray(lengths)
+        if lens.ndim != 1 or lens.dtype.kind not in "iu" or (lens.size and lens.min() < 0):
+            raise InvalidInputError("lengths must be a 1-D array of non-negative integers")
+        if T.shape != S.shape or int(lens.sum()) != T.size:
+            raise InvalidInputError(f"temperature_K ({T.size}) and sigma_S_per_cm ({S.size}) must both hold "
+                                    f"sum(lengths) = {int(lens.sum())} points")
+    lens = lens.astype(np.intp)
+    for name, a, what in (("temperature_K", T, "> 0 K"), ("sigma_S_per_cm", S, "> 0")):
+        if not np.all(a > 0):
+            j = int(np.flatnonzero(~(a > 0))[0])
+            i = int(np.searchsorted(np.cumsum(lens), j, side="right"))
+            raise InvalidInputError(f"{name} must be {what} (series {i}, point {j - int(lens[:i].sum())})")
+    return T, S, lens
+
+
+def _sort_within_series(T: np.ndarray, S: np.ndarray, lens: np.ndarray, starts: np.ndarray) -> None:
+    """Sort each series by T in place (stable, as fit_arrhenius); only unsorted series are touched."""
+    down = np.zeros(T.size, dtype=bool)
+    down[1:] = T[1:] < T[:-1]
+    down[starts[lens > 0]] = False  # a series start is not a step down within a series
+    if not down.any():
+        return
+    series = np.repeat(np.arange(lens.size), lens)
+    idx = np.flatnonzero(np.isin(series, np.unique(series[down])))
+    order = idx[np.lexsort((T[idx], series[idx]))]
+    T[idx], S[idx] = T[order], S[order]
+
+
+def _distinct(T: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Distinct temperatures per series (T sorted within each series), and whether any series
+    has repeated temperatures."""
+    tie = np.flatnonzero(T[1:] == T[:-1]) + 1  # points equal to the point before them
+    series = np.searchsorted(np.cumsum(lens), tie, side="right")
+    within = tie != np.cumsum(lens)[series] - lens[series]  # not the first point of its series
+    repeats = np.bincount(series[within], minlength=lens.size)
+    return lens - repeats, bool(within.any())
+
+
+# ----------------------------------------------------------------------------- line fits
+
+
+@dataclass
+class _Lines:
+    """OLS lines of contiguous segments (the fields of analysis._common.LineFit, as arrays)."""
+
+    slope: np.ndarray
+    intercept: np.ndarray
+    slope_stderr: np.ndarray
+    intercept_stderr: np.ndarray
+    r2: np.ndarray
+    n: np.ndarray
+    rss: np.ndarray
+    syy: np.ndarray
+    x_mean: np.ndarray
+    sxx: np.ndarray
+    sxy: np.ndarray
+
+    def sigma_at(self, T0: float, form: str) -> tuple[np.ndarray, np.ndarray]:
+        """sigma(T0) and its standard error from each line (fit_arrhenius' _sigma_at)."""
+        val = np.exp(self.intercept + self.slope / T0) / (T0 if form == "sigmaT" else 1.0)
+        s2 = self.rss / (self.n - 2)
+        return val, val * np.sqrt(s2 * (1.0 / self.n + (1.0 / T0 - self.x_mean) ** 2 / self.sxx))
+
+    def take(self, i) -> "_Lines":
+        return _Lines(*(getattr(self, f)[i] for f in self.__dataclass_fields__))
+
+
+def _line_fits(x: np.ndarray, y: np.ndarray, lens: np.ndarray) -> tuple[_Lines, tuple[np.ndarray, ...]]:
+    """Two-pass centred OLS of every contiguous segment (lengths ``lens`` >= 3, covering x and y),
+    as analysis._common.linear_fit; also the per-point centred dx, dy, dx², dx·dy, dy²."""
+    starts = np.cumsum(lens) - lens
+    n = lens.astype(float)
+    xm, ym = np.add.reduceat(x, starts) / n, np.add.reduceat(y, starts) / n
+    dx, dy = x - np.repeat(xm, lens), y - np.repeat(ym, lens)
+    dxx, dxy, dyy = dx * dx, dx * dy, dy * dy
+    sxx, sxy, syy = np.add.reduceat(dxx, starts), np.add.reduceat(dxy, starts), np.add.reduceat(dyy, starts)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = sxy / sxx
+        res = dy - np.repeat(slope, lens) * dx
+        rss = np.add.reduceat(res * res, starts)
+        r2 = np.where(syy > 0, 1.0 - rss / syy, 1.0)
+        s2 = rss / (n - 2)
+        lines = _Lines(slope, ym - slope * xm, np.sqrt(s2 / sxx), np.sqrt(s2 * (1.0 / n + xm * xm / sxx)),
+                       r2, lens, rss, syy, xm, sxx, sxy)
+    return lines, (dx, dy, dxx, dxy, dyy)
+
+
+def _segments(lines: _Lines, T_lo: np.ndarray, T_hi: np.ndarray) -> BatchArrheniusSegments:
+    pref = np.exp(lines.intercept)
+    return BatchArrheniusSegments(-lines.slope * KB_EV, lines.slope_stderr * KB_EV, pref, pref * lines.intercept_stderr,
+                                  lines.r2, lines.n, T_lo, T_hi)
+
+
+# ----------------------------------------------------------------------------- breaks
+
+
+def _candidates(T: np.ndarray, starts: np.ndarray, lens: np.ndarray, series: np.ndarray, ties: bool):
+    """Every admissible split of the given series: (candidate's series, first right-hand point).
+
+    As fit_arrhenius' _best_split: k in [3, n-3], never between equal temperatures, each side
+    with >= 2 distinct temperatures (T sorted within each series; without ties, every k is)."""
+    per = lens[series] - 5
+    cs = np.repeat(series, per)
+    a = starts[cs] + 3 + np.arange(cs.size) - np.repeat(np.cumsum(per) - per, per)
+    if not ties:
+        return cs, a
+    end = starts[cs] + lens[cs] - 1
+    ok = (T[a - 1] != T[a]) & (T[starts[cs]] != T[a - 1]) & (T[a] != T[end])
+    return cs[ok], a[ok]
+
+
+def _split_scores(q: tuple[np.ndarray, ...], totals: tuple[np.ndarray, ...], starts: np.ndarray, cs: np.ndarray,
+                  a: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """Two-line RSS of every candidate split, from per-series-centred sums: left = reduceat over
+    [start, a), right = series total - left. Used only to rank the candidates."""
+    idx = np.empty(2 * cs.size, dtype=np.intp)
+    idx[0::2], idx[1::2] = starts[cs], a
+    left = [np.add.reduceat(v, idx)[0::2] for v in q]
+    right = [t[cs] - s for t, s in zip(totals, left)]
+    rss = np.zeros(cs.size)
+    for (sx, sy, sxx, sxy, syy), m in ((left, (a - starts[cs]).astype(float)), (right, (starts[cs] + lens[cs] - a).astype(float))):
+        cxx, cxy, cyy = sxx - sx * sx / m, sxy - sx * sy / m, syy - sy * sy / m
+        rss += cyy - cxy * cxy / cxx
+    return rss
+
+
+def _best_per_series(cs: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Index (into the candidates) of the lowest score of each series; the first one on ties."""
+    first = np.flatnonzero(np.r_[True, cs[1:] != cs[:-1]])
+    best = np.minimum.reduceat(score, first)
+    hit = np.flatnonzero(score == np.repeat(best, np.diff(np.r_[first, cs.size])))
+    return hit[np.r_[True, cs[hit][1:] != cs[hit][:-1]]]
+
+
+@dataclass
+class _Breaks:
+    """The significant breaks: series, split point, both lines, p, dBIC."""
+
+    series: np.ndarray
+    a: np.ndarray
+    lo: _Lines
+    hi: _Lines
+    p: np.ndarray
+    dbic: np.ndarray
+
+
+def _bic(rss: np.ndarray, n: np.ndarray, k: int, floor: np.ndarray) -> np.ndarray:
+    return n * np.log(np.maximum(rss, floor) / n) + k * np.log(n)
+
+
+def _significance(full: _Lines, floor: np.ndarray, bs: np.ndarray, rss2: np.ndarray, n_splits: np.ndarray,
+                  exact: bool = True):
+    """fit_arrhenius' F test (Bonferroni over the candidate splits) and dBIC of the splits of series
+    ``bs``: p from scipy's F distribution as fit_arrhenius, or (exact=False, for screening) from its
+    closed form for 2 numerator degrees of freedom, (1 + 2F/dof)^(-dof/2)."""
+    n, rss, fl = full.n[bs].astype(float), full.rss[bs], floor[bs]
+    dof = n - 4
+    F = ((rss - rss2) / 2.0) / (np.maximum(rss2, fl) / dof)
+    sf = stats.f.sf(F, 2, dof) if exact else (1.0 + 2.0 * F / dof) ** (-dof / 2.0)
+    p = np.minimum(1.0, sf * n_splits[bs])
+    dbic = _bic(rss, n, 3, fl) - _bic(rss2, n, 6, fl)
+    return p, dbic, (p < BREAK_P_VALUE) & (dbic > BREAK_DELTA_BIC)
+
+
+def _find_breaks(T, x, y, starts, lens, full: _Lines, q, ties: bool) -> Optional[_Breaks]:
+    """fit_arrhenius' _break_fit for every series: best split, F test and dBIC.
+
+    The candidates are ranked by their prefix-sum scores; a series whose best split fails the
+    test even with its score lowered by SCREEN_MARGIN * Syy (far more than the scores' rounding
+    error) cannot break. The rest are refitted with exact two-pass sums, and those refits decide."""
+    floor = np.maximum(1e-24 * full.syy, 1e-300)
+    eligible = np.flatnonzero((lens >= 6) & (full.rss > floor))
+    cs, a = _candidates(T, starts, lens, eligible, ties)
+    if cs.size == 0:
+        return None
+    zero = np.zeros(lens.size)
+    score = _split_scores(q, (zero, zero, full.sxx, full.sxy, full.syy), starts, cs, a, lens)
+    best = _best_per_series(cs, score)
+    n_splits = np.bincount(cs, minlength=lens.size)
+    bs, ba = cs[best], a[best]
+    low_bound = np.maximum(score[best] - SCREEN_MARGIN * full.syy[bs], 0.0)
+    maybe = _significance(full, floor, bs, low_bound, n_splits, exact=False)[2]
+    bs, ba = bs[maybe], ba[maybe]
+    # refit the chosen splits exactly: the points of those series, as segments [start, a), [a, end)
+    chosen = np.zeros(lens.size, dtype=bool)
+    chosen[bs] = True
+    pts = np.repeat(chosen, lens)
+    seg = np.empty(2 * bs.size, dtype=np.intp)
+    seg[0::2], seg[1::2] = ba - starts[bs], starts[bs] + lens[bs] - ba
+    two, _ = _line_fits(x[pts], y[pts], seg)
+    lo, hi = two.take(slice(0, None, 2)), two.take(slice(1, None, 2))
+    p, dbic, sig = _significance(full, floor, bs, lo.rss + hi.rss, n_splits)
+    return _Breaks(bs[sig], ba[sig], lo.take(sig), hi.take(sig), p[sig], dbic[sig])
+
+
+def _break_temperature(ta: np.ndarray, tb: np.ndarray, lo: _Lines, hi: _Lines) -> np.ndarray:
+    """Where the lines cross in 1/T when that lies in [ta, tb], else the harmonic mean of ta, tb."""
+    tbk = 2.0 / (1.0 / ta + 1.0 / tb)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xi = (lo.intercept - hi.intercept) / (hi.slope - lo.slope)
+        cross = (hi.slope != lo.slope) & (xi > 0) & (ta <= 1.0 / xi) & (1.0 / xi <= tb)
+    return np.where(cross, 1.0 / xi, tbk)
+
+
+# ----------------------------------------------------------------------------- assembly
+
+
+def _nan(m: int) -> np.ndarray:
+    return np.full(m, np.nan)
+
+
+def _empty_segments(m: int) -> BatchArrheniusSegments:
+    return BatchArrheniusSegments(*(_nan(m) for _ in range(5)), np.zeros(m, dtype=np.intp), _nan(m), _nan(m))
+
+
+def _put_segments(dst: BatchArrheniusSegments, where: np.ndarray, src: BatchArrheniusSegments) -> None:
+    for f in _SEGMENT_FIELDS:
+        getattr(dst, f)[where] = getattr(src, f)
+
+
+def _apply_breaks(out: dict, br: _Breaks, T: np.ndarray, starts: np.ndarray, lens: np.ndarray, form: str) -> None:
+    """Overwrite the single-line fields of the broken series (positions in ``out``) as _break_fit does."""
+    s, e = starts[br.series], starts[br.series] + lens[br.series] - 1
+    ta, tb = T[br.a - 1], T[br.a]
+    tbk = _break_temperature(ta, tb, br.lo, br.hi)
+    use_lo = T_25C_K <= tbk
+    s25_lo, u25_lo = br.lo.sigma_at(T_25C_K, form)
+    s25_hi, u25_hi = br.hi.sigma_at(T_25C_K, form)
+    seg_lo, seg_hi = np.where(use_lo, T[s], tb), np.where(use_lo, ta, T[e])
+    i = br.series
+    for f in ("Ea_eV", "Ea_stderr_eV", "prefactor", "prefactor_stderr", "r2"):
+        out[f][i] = np.nan
+    out["sigma_25C_S_per_cm"][i] = np.where(use_lo, s25_lo, s25_hi)
+    out["sigma_25C_stderr_S_per_cm"][i] = np.where(use_lo, u25_lo, u25_hi)
+    out["extrapolated"][i] = ~((seg_lo <= T_25C_K) & (T_25C_K <= seg_hi))
+    out["break_detected"][i] = True
+    out["break_T_K"][i], out["break_p_value"][i], out["break_delta_bic"][i] = tbk, br.p, br.dbic
+    _put_segments(out["low"], i, _segments(br.lo, T[s], ta))
+    _put_segments(out["high"], i, _segments(br.hi, tb, T[e]))
+
+
+def _fit_all(T: np.ndarray, S: np.ndarray, lens: np.ndarray, form: str, detect_break: bool, ties: bool) -> dict:
+    """Every field for series that all have >= 3 distinct temperatures (T sorted within each)."""
+    m = lens.size
+    starts = np.cumsum(lens) - lens
+    x = 1.0 / T
+    y = np.log(S) + (np.log(T) if form == "sigmaT" else 0.0)
+    full, q = _line_fits(x, y, lens)
+    pref = np.exp(full.intercept)
+    s25, u25 = full.sigma_at(T_25C_K, form)
+    tmin, tmax = T[starts], T[starts + lens - 1]
+    out = dict(T_min_K=tmin, T_max_K=tmax, Ea_eV=-full.slope * KB_EV, Ea_stderr_eV=full.slope_stderr * KB_EV,
+               prefactor=pref, prefactor_stderr=pref * full.intercept_stderr, r2=full.r2,
+               sigma_25C_S_per_cm=s25, sigma_25C_stderr_S_per_cm=u25,
+               extrapolated=~((tmin <= T_25C_K) & (T_25C_K <= tmax)), break_detected=np.zeros(m, dtype=bool),
+               break_T_K=_nan(m), break_p_value=_nan(m), break_delta_bic=_nan(m),
+               low=_empty_segments(m), high=_empty_segments(m))
+    if detect_break:
+        br = _find_breaks(T, x, y, starts, lens, full, q, ties)
+        if br is not None and br.series.size:
+            _apply_breaks(out, br, T, starts, lens, form)
+    return out
+
+
+def _scatter(fit: dict, ok: np.ndarray) -> dict:
+    """Fields of the fitted series placed into full-length arrays (NaN / False / 0 elsewhere)."""
+    def place(v):
+        full = np.zeros(ok.size, dtype=v.dtype) if v.dtype.kind in "biu" else _nan(ok.size)
+        full[ok] = v
+        return full
+
+    out = {k: place(v) for k, v in fit.items() if isinstance(v, np.ndarray)}
+    for side in ("low", "high"):
+        out[side] = BatchArrheniusSegments(*(place(getattr(fit[side], f)) for f in _SEGMENT_FIELDS))
+    return out
+
+
+def fit_arrhenius_batch(temperature_K, sigma_S_per_cm, form: str = DEFAULT_FORM, *,
+                        lengths=None, detect_break: bool = True) -> BatchArrheniusResult:
+    """:func:`fit_arrhenius` of many series at once, vectorised (see the module docstring).
+
+    ``lengths`` given: 1-D concatenated temperature_K / sigma_S_per_cm with lengths[i] points for
+    series i (any order within a series). Without it: 2-D arrays, one series per row, NaN-padded
+    or masked. T <= 0 or sigma <= 0 raise InvalidInputError naming the series and point.
+    """
+    if form not in FORMS:
+        raise InvalidInputError(f"form must be one of {FORMS}, got {form!r}")
+    T, S, lens = _ragged(temperature_K, sigma_S_per_cm, lengths)
+    T, S = T.copy(), S.copy()
+    starts = np.cumsum(lens) - lens
+    _sort_within_series(T, S, lens, starts)
+    n_temps, ties = _distinct(T, lens)
+    ok = n_temps >= 3
+    if ok.all():
+        fit = _fit_all(T, S, lens, form, detect_break, ties)
+    else:
+        keep = np.repeat(ok, lens)
+        fit = _scatter(_fit_all(T[keep], S[keep], lens[ok], form, detect_break, ties), ok)
+    return BatchArrheniusResult(form=form, prefactor_unit="S/cm" if form == "sigma" else "S K/cm", fitted=ok,
+                                n=lens, n_temperatures=n_temps, **fit)
