@@ -17,7 +17,9 @@ two contiguous segments with >= 3 points each is fitted with two independent lin
 The best split is accepted as a break only when it is clearly better than a single line:
 F-test p < 1e-4 (2 extra coefficients; Bonferroni-corrected for the number of candidate
 splits) AND dBIC = BIC_1 - BIC_2 > 10 ("very strong",
-Kass & Raftery, JASA 90, 773 (1995)), counting the break location as a parameter.
+Kass & Raftery, JASA 90, 773 (1995)), counting the break location as a parameter. No break is
+looked for when the single line already fits to rounding (an exact line, or a constant sigma whose
+"residuals" are only the rounding of its mean), nor in fewer than 6 points.
 When a break is detected: break_detected=True, break_T_K and `segments` (low-T first) are
 set, and the single-line fields Ea_eV, Ea_stderr_eV, prefactor, prefactor_stderr and r2
 are None (an averaged Ea across a transition is not physically meaningful).
@@ -28,6 +30,9 @@ a conductivity series spanning an order of magnitude a real Arrhenius line has R
 only lets clear scatter or curvature through unflagged), and "few_points" when it rests on fewer
 than MIN_TEMPERATURES_UNFLAGGED (4) distinct temperatures (3 points leave one degree of freedom).
 Flagged fits are still results: callers store them with their flags, never as if fine.
+
+Many series at once: :func:`fit_arrhenius_batch` (module arrhenius_batch), the same fits and
+break decisions vectorised.
 """
 from __future__ import annotations
 
@@ -107,6 +112,13 @@ def _sigma_at(fit: LineFit, T0: float, form: str) -> tuple[float, float]:
     return val, val * fit.predict_stderr(1.0 / T0)
 
 
+def _rounding_rss(n: float | np.ndarray, y_max_abs: float | np.ndarray) -> float | np.ndarray:
+    """The RSS that rounding alone leaves in n values of magnitude <= y_max_abs (a few ulps each):
+    a line fitting that well is exact, and a constant series' "residuals" are only this (with >= 8
+    points its mean is not exactly its value), so no break is looked for below it."""
+    return n * (16 * np.finfo(float).eps * y_max_abs) ** 2
+
+
 def _bic(rss: float, n: int, k: int, floor: float) -> float:
     return n * math.log(max(rss, floor) / n) + k * math.log(n)
 
@@ -169,8 +181,10 @@ def _break_fit(T: np.ndarray, x: np.ndarray, y: np.ndarray, full: LineFit, form:
     n = len(T)
     syy = float(np.sum((y - y.mean()) ** 2))
     floor = max(1e-24 * syy, 1e-300)
+    if not (full.rss > max(floor, _rounding_rss(n, float(np.max(np.abs(y))))) and n > 5):
+        return None  # the single line fits to rounding (an exact line, or constant sigma): nothing to split
     best, n_splits = _best_split(T, x, y)
-    if best is None or not (full.rss > floor and n > 5):
+    if best is None:
         return None
     rss2, k, lo, hi = best
     dof = n - 4

@@ -26,7 +26,7 @@ from scipy import stats
 
 from ._common import DictMixin, as_float_array
 from .arrhenius import (BREAK_DELTA_BIC, BREAK_P_VALUE, DEFAULT_FORM, FORMS, KB_EV, MIN_TEMPERATURES_UNFLAGGED,
-                        POOR_FIT_R2, T_25C_K, ArrheniusResult, ArrheniusSegment)
+                        POOR_FIT_R2, T_25C_K, ArrheniusResult, ArrheniusSegment, _rounding_rss)
 from .errors import InvalidInputError
 
 __all__ = ["BatchArrheniusSegments", "BatchArrheniusResult", "fit_arrhenius_batch"]
@@ -254,19 +254,21 @@ def _candidates(T: np.ndarray, starts: np.ndarray, lens: np.ndarray, series: np.
     return cs[ok], a[ok]
 
 
-def _split_scores(q: tuple[np.ndarray, ...], totals: tuple[np.ndarray, ...], starts: np.ndarray, cs: np.ndarray,
-                  a: np.ndarray, lens: np.ndarray) -> np.ndarray:
-    """Two-line RSS of every candidate split, from per-series-centred sums: left = reduceat over
-    [start, a), right = series total - left. Used only to rank the candidates."""
+def _split_scores(q: tuple[np.ndarray, ...], full: _Lines, starts: np.ndarray, cs: np.ndarray, a: np.ndarray,
+                  lens: np.ndarray) -> np.ndarray:
+    """Two-line RSS of every candidate split, from the per-series-centred dx, dy, dx², dx·dy (``q``):
+    left sums by one reduceat over [start, a) each, right = series total - left (the centred dx and
+    dy total 0), and the centred dy² of both sides together is the series' Syy. Used only to rank
+    the candidates (and to screen, with a margin, those that cannot be significant)."""
+    s0 = starts[cs]
     idx = np.empty(2 * cs.size, dtype=np.intp)
-    idx[0::2], idx[1::2] = starts[cs], a
-    left = [np.add.reduceat(v, idx)[0::2] for v in q]
-    right = [t[cs] - s for t, s in zip(totals, left)]
-    rss = np.zeros(cs.size)
-    for (sx, sy, sxx, sxy, syy), m in ((left, (a - starts[cs]).astype(float)), (right, (starts[cs] + lens[cs] - a).astype(float))):
-        cxx, cxy, cyy = sxx - sx * sx / m, sxy - sx * sy / m, syy - sy * sy / m
-        rss += cyy - cxy * cxy / cxx
-    return rss
+    idx[0::2], idx[1::2] = s0, a
+    sx, sy, sxx, sxy = (np.add.reduceat(v, idx)[0::2] for v in q)
+    m_lo = (a - s0).astype(float)
+    m_hi = lens[cs] - m_lo
+    cxx_lo, cxx_hi = sxx - sx * sx / m_lo, (full.sxx[cs] - sxx) - sx * sx / m_hi
+    cxy_lo, cxy_hi = sxy - sx * sy / m_lo, (full.sxy[cs] - sxy) - sx * sy / m_hi
+    return full.syy[cs] - sy * sy * (1.0 / m_lo + 1.0 / m_hi) - cxy_lo * cxy_lo / cxx_lo - cxy_hi * cxy_hi / cxx_hi
 
 
 def _best_per_series(cs: np.ndarray, score: np.ndarray) -> np.ndarray:
@@ -314,12 +316,12 @@ def _find_breaks(T, x, y, starts, lens, full: _Lines, q, ties: bool) -> Optional
     test even with its score lowered by SCREEN_MARGIN * Syy (far more than the scores' rounding
     error) cannot break. The rest are refitted with exact two-pass sums, and those refits decide."""
     floor = np.maximum(1e-24 * full.syy, 1e-300)
-    eligible = np.flatnonzero((lens >= 6) & (full.rss > floor))
+    gate = np.maximum(floor, _rounding_rss(full.n, np.maximum.reduceat(np.abs(y), starts)))
+    eligible = np.flatnonzero((lens >= 6) & (full.rss > gate))
     cs, a = _candidates(T, starts, lens, eligible, ties)
     if cs.size == 0:
         return None
-    zero = np.zeros(lens.size)
-    score = _split_scores(q, (zero, zero, full.sxx, full.sxy, full.syy), starts, cs, a, lens)
+    score = _split_scores(q[:4], full, starts, cs, a, lens)
     best = _best_per_series(cs, score)
     n_splits = np.bincount(cs, minlength=lens.size)
     bs, ba = cs[best], a[best]
