@@ -212,22 +212,27 @@ class _Lines:
 
 def _line_fits(x: np.ndarray, y: np.ndarray, lens: np.ndarray) -> tuple[_Lines, tuple[np.ndarray, ...]]:
     """Two-pass centred OLS of every contiguous segment (lengths ``lens`` >= 3, covering x and y),
-    as analysis._common.linear_fit; also the per-point centred dx, dy, dx², dx·dy, dy²."""
+    as analysis._common.linear_fit; also the per-point centred dx, dy, dx², dx·dy."""
     starts = np.cumsum(lens) - lens
     n = lens.astype(float)
     xm, ym = np.add.reduceat(x, starts) / n, np.add.reduceat(y, starts) / n
-    dx, dy = x - np.repeat(xm, lens), y - np.repeat(ym, lens)
-    dxx, dxy, dyy = dx * dx, dx * dy, dy * dy
-    sxx, sxy, syy = np.add.reduceat(dxx, starts), np.add.reduceat(dxy, starts), np.add.reduceat(dyy, starts)
+    # in place where possible: fresh point-sized arrays cost page faults at every call
+    dx, dy = np.repeat(xm, lens), np.repeat(ym, lens)
+    np.subtract(x, dx, out=dx)
+    np.subtract(y, dy, out=dy)
+    dxx, dxy, work = dx * dx, dx * dy, dy * dy
+    sxx, sxy, syy = np.add.reduceat(dxx, starts), np.add.reduceat(dxy, starts), np.add.reduceat(work, starts)
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = sxy / sxx
-        res = dy - np.repeat(slope, lens) * dx
-        rss = np.add.reduceat(res * res, starts)
+        res = np.repeat(slope, lens)
+        np.multiply(res, dx, out=res)
+        np.subtract(dy, res, out=res)
+        rss = np.add.reduceat(np.multiply(res, res, out=work), starts)
         r2 = np.where(syy > 0, 1.0 - rss / syy, 1.0)
         s2 = rss / (n - 2)
         lines = _Lines(slope, ym - slope * xm, np.sqrt(s2 / sxx), np.sqrt(s2 * (1.0 / n + xm * xm / sxx)),
                        r2, lens, rss, syy, xm, sxx, sxy)
-    return lines, (dx, dy, dxx, dxy, dyy)
+    return lines, (dx, dy, dxx, dxy)
 
 
 def _segments(lines: _Lines, T_lo: np.ndarray, T_hi: np.ndarray) -> BatchArrheniusSegments:
@@ -263,7 +268,7 @@ def _split_scores(q: tuple[np.ndarray, ...], full: _Lines, starts: np.ndarray, c
     s0 = starts[cs]
     idx = np.empty(2 * cs.size, dtype=np.intp)
     idx[0::2], idx[1::2] = s0, a
-    sx, sy, sxx, sxy = (np.add.reduceat(v, idx)[0::2] for v in q)
+    sx, sy, sxx, sxy = (np.add.reduceat(v, idx)[0::2].copy() for v in q)  # contiguous: 4x faster arithmetic
     m_lo = (a - s0).astype(float)
     m_hi = lens[cs] - m_lo
     cxx_lo, cxx_hi = sxx - sx * sx / m_lo, (full.sxx[cs] - sxx) - sx * sx / m_hi
@@ -321,7 +326,7 @@ def _find_breaks(T, x, y, starts, lens, full: _Lines, q, ties: bool) -> Optional
     cs, a = _candidates(T, starts, lens, eligible, ties)
     if cs.size == 0:
         return None
-    score = _split_scores(q[:4], full, starts, cs, a, lens)
+    score = _split_scores(q, full, starts, cs, a, lens)
     best = _best_per_series(cs, score)
     n_splits = np.bincount(cs, minlength=lens.size)
     bs, ba = cs[best], a[best]

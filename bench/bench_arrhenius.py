@@ -126,9 +126,9 @@ def _print(rows: list[dict]) -> None:
         f"{r['n']:,}: " + ", ".join(f"{t:.3f}" for t in r["t_batch_runs"]) for r in rows) + " s)")
     print("loops: timed on the first series of each size and scaled linearly to the size: " + "; ".join(
         f"{r['n']:,}: linregress on {r['m_linregress']:,}, fit_arrhenius on {r['m_fit_arrhenius']:,}" for r in rows))
-    print("peak RSS: ru_maxrss of the process measuring that size (data, batch and loops included; "
-          "before the batch: " + ", ".join(f"{r['rss_before_mib']:.0f}" for r in rows) + " MiB); "
-          "batch alloc: tracemalloc peak of one fit_arrhenius_batch call")
+    print("peak RSS: ru_maxrss of the process measuring that size, after its data and 3 batch runs (before "
+          "the batch: " + ", ".join(f"{r['rss_before_mib']:.0f}" for r in rows) + " MiB: interpreter, numpy, "
+          "scipy and the data); batch alloc: tracemalloc peak of one fit_arrhenius_batch call")
     for r in rows:
         print(f"agreement at {r['n']:,}: vs fit_arrhenius on {r['m_fit_arrhenius']:,} series: break decisions differ "
               f"in {r['differ']}, largest relative difference over every field {r['worst_rel']:.1e}; "
