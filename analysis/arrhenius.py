@@ -113,7 +113,8 @@ def _sigma_at(fit: LineFit, T0: float, form: str) -> tuple[float, float]:
 
 
 def _rounding_rss(n: float | np.ndarray, y_max_abs: float | np.ndarray) -> float | np.ndarray:
-    """The RSS that rounding alone leaves in n values of magnitude <= y_max_abs (a few ulps each):
+    """The RSS that rounding alone leaves in n values of magnitude <= y_max_abs (a few ulps each;
+    callers pass |mean| + sqrt(Syy), which bounds every |y|):
     a line fitting that well is exact, and a constant series' "residuals" are only this (with >= 8
     points its mean is not exactly its value), so no break is looked for below it."""
     return n * (16 * np.finfo(float).eps * y_max_abs) ** 2
@@ -181,7 +182,7 @@ def _break_fit(T: np.ndarray, x: np.ndarray, y: np.ndarray, full: LineFit, form:
     n = len(T)
     syy = float(np.sum((y - y.mean()) ** 2))
     floor = max(1e-24 * syy, 1e-300)
-    if not (full.rss > max(floor, _rounding_rss(n, float(np.max(np.abs(y))))) and n > 5):
+    if not (full.rss > max(floor, _rounding_rss(n, abs(float(y.mean())) + math.sqrt(syy))) and n > 5):
         return None  # the single line fits to rounding (an exact line, or constant sigma): nothing to split
     best, n_splits = _best_split(T, x, y)
     if best is None:

@@ -35,6 +35,8 @@ __all__ = ["BatchArrheniusSegments", "BatchArrheniusResult", "fit_arrhenius_batc
 #: possibly to lie when screening out splits that cannot be significant; the scores' rounding error
 #: is ~1e-15 Syy for well-spread temperatures, so this leaves room for badly conditioned series
 SCREEN_MARGIN = 1e-6
+#: points fitted per pass (a chunk of whole series): its working arrays (~1 MiB each) stay in cache
+CHUNK_POINTS = 1 << 17
 _SEGMENT_FIELDS = ("Ea_eV", "Ea_stderr_eV", "prefactor", "prefactor_stderr", "r2", "n", "T_min_K", "T_max_K")
 
 
@@ -199,6 +201,7 @@ class _Lines:
     x_mean: np.ndarray
     sxx: np.ndarray
     sxy: np.ndarray
+    y_mean: np.ndarray
 
     def sigma_at(self, T0: float, form: str) -> tuple[np.ndarray, np.ndarray]:
         """sigma(T0) and its standard error from each line (fit_arrhenius' _sigma_at)."""
@@ -231,7 +234,7 @@ def _line_fits(x: np.ndarray, y: np.ndarray, lens: np.ndarray) -> tuple[_Lines, 
         r2 = np.where(syy > 0, 1.0 - rss / syy, 1.0)
         s2 = rss / (n - 2)
         lines = _Lines(slope, ym - slope * xm, np.sqrt(s2 / sxx), np.sqrt(s2 * (1.0 / n + xm * xm / sxx)),
-                       r2, lens, rss, syy, xm, sxx, sxy)
+                       r2, lens, rss, syy, xm, sxx, sxy, ym)
     return lines, (dx, dy, dxx, dxy)
 
 
@@ -321,7 +324,7 @@ def _find_breaks(T, x, y, starts, lens, full: _Lines, q, ties: bool) -> Optional
     test even with its score lowered by SCREEN_MARGIN * Syy (far more than the scores' rounding
     error) cannot break. The rest are refitted with exact two-pass sums, and those refits decide."""
     floor = np.maximum(1e-24 * full.syy, 1e-300)
-    gate = np.maximum(floor, _rounding_rss(full.n, np.maximum.reduceat(np.abs(y), starts)))
+    gate = np.maximum(floor, _rounding_rss(full.n, np.abs(full.y_mean) + np.sqrt(full.syy)))
     eligible = np.flatnonzero((lens >= 6) & (full.rss > gate))
     cs, a = _candidates(T, starts, lens, eligible, ties)
     if cs.size == 0:
@@ -414,16 +417,44 @@ def _fit_all(T: np.ndarray, S: np.ndarray, lens: np.ndarray, form: str, detect_b
     return out
 
 
+def _blank(m: int) -> dict:
+    """The fields of m unfitted series: NaN, False, n 0."""
+    out = {f: _nan(m) for f in ("T_min_K", "T_max_K", "Ea_eV", "Ea_stderr_eV", "prefactor", "prefactor_stderr", "r2",
+                                "sigma_25C_S_per_cm", "sigma_25C_stderr_S_per_cm", "break_T_K", "break_p_value",
+                                "break_delta_bic")}
+    out.update(extrapolated=np.zeros(m, dtype=bool), break_detected=np.zeros(m, dtype=bool),
+               low=_empty_segments(m), high=_empty_segments(m))
+    return out
+
+
+def _fit_chunks(T: np.ndarray, S: np.ndarray, lens: np.ndarray, form: str, detect_break: bool, ties: bool) -> dict:
+    """_fit_all over consecutive chunks of about CHUNK_POINTS points: the same results (series are
+    independent) with the working arrays in cache, which is ~2x faster at 1e5-1e6 series, and a
+    working memory that does not grow with the batch."""
+    if lens.size == 0:
+        return _blank(0)
+    ends = np.cumsum(lens)
+    cuts = np.unique(np.r_[0, np.searchsorted(ends, np.arange(CHUNK_POINTS, ends[-1], CHUNK_POINTS), side="right"),
+                           lens.size])
+    parts = [_fit_all(T[ends[i] - lens[i]:ends[j - 1]], S[ends[i] - lens[i]:ends[j - 1]], lens[i:j], form,
+                      detect_break, ties) for i, j in zip(cuts[:-1], cuts[1:])]
+    if len(parts) == 1:
+        return parts[0]
+    out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k not in ("low", "high")}
+    for side in ("low", "high"):
+        out[side] = BatchArrheniusSegments(*(np.concatenate([getattr(p[side], f) for p in parts]) for f in _SEGMENT_FIELDS))
+    return out
+
+
 def _scatter(fit: dict, ok: np.ndarray) -> dict:
     """Fields of the fitted series placed into full-length arrays (NaN / False / 0 elsewhere)."""
-    def place(v):
-        full = np.zeros(ok.size, dtype=v.dtype) if v.dtype.kind in "biu" else _nan(ok.size)
-        full[ok] = v
-        return full
-
-    out = {k: place(v) for k, v in fit.items() if isinstance(v, np.ndarray)}
-    for side in ("low", "high"):
-        out[side] = BatchArrheniusSegments(*(place(getattr(fit[side], f)) for f in _SEGMENT_FIELDS))
+    out = _blank(ok.size)
+    for k, v in fit.items():
+        if k in ("low", "high"):
+            for f in _SEGMENT_FIELDS:
+                getattr(out[k], f)[ok] = getattr(v, f)
+        else:
+            out[k][ok] = v
     return out
 
 
@@ -444,9 +475,9 @@ def fit_arrhenius_batch(temperature_K, sigma_S_per_cm, form: str = DEFAULT_FORM,
     n_temps, ties = _distinct(T, lens)
     ok = n_temps >= 3
     if ok.all():
-        fit = _fit_all(T, S, lens, form, detect_break, ties)
+        fit = _fit_chunks(T, S, lens, form, detect_break, ties)
     else:
         keep = np.repeat(ok, lens)
-        fit = _scatter(_fit_all(T[keep], S[keep], lens[ok], form, detect_break, ties), ok)
+        fit = _scatter(_fit_chunks(T[keep], S[keep], lens[ok], form, detect_break, ties), ok)
     return BatchArrheniusResult(form=form, prefactor_unit="S/cm" if form == "sigma" else "S K/cm", fitted=ok,
                                 n=lens, n_temperatures=n_temps, **fit)

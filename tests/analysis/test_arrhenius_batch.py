@@ -119,3 +119,18 @@ def test_exact_lines_padded_rows_and_refusals():
         fit_arrhenius_batch([300.0, 310, 320, -5, 300, 310], [1.0, 2, 3, 1, 2, 3], lengths=[3, 3])
     with pytest.raises(InvalidInputError, match="sum"):
         fit_arrhenius_batch([300.0, 310, 320], [1.0, 2, 3], lengths=[2])
+
+
+def test_chunked_passes_give_the_same_arrays(monkeypatch):
+    """Large batches are fitted in chunks of whole series; chunk edges change nothing."""
+    import ionbase.analysis.arrhenius_batch as batch
+
+    rng = np.random.default_rng(3)
+    series = [_draw(rng, k) for k in ["noisy", "break", "two", "ties"] * 40]
+    args = (np.concatenate([t for t, _ in series]), np.concatenate([s for _, s in series]))
+    whole = fit_arrhenius_batch(*args, lengths=[t.size for t, _ in series])
+    monkeypatch.setattr(batch, "CHUNK_POINTS", 50)
+    chunked = fit_arrhenius_batch(*args, lengths=[t.size for t, _ in series])
+    assert whole.break_detected.sum() >= 10
+    for name, a in whole.to_dict().items():
+        assert chunked.to_dict()[name] == a, name
