@@ -160,17 +160,20 @@ def _ragged(temperature_K, sigma_S_per_cm, lengths) -> tuple[np.ndarray, np.ndar
     return T, S, lens
 
 
-def _sort_within_series(T: np.ndarray, S: np.ndarray, lens: np.ndarray, starts: np.ndarray) -> None:
-    """Sort each series by T in place (stable, as fit_arrhenius); only unsorted series are touched."""
-    down = np.zeros(T.size, dtype=bool)
-    down[1:] = T[1:] < T[:-1]
-    down[starts[lens > 0]] = False  # a series start is not a step down within a series
+def _sorted_within_series(T: np.ndarray, S: np.ndarray, lens: np.ndarray,
+                          starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """T and S with each series sorted by T (stable, as fit_arrhenius): the inputs themselves when
+    already sorted, else copies in which only the unsorted series were reordered."""
+    down = T[1:] < T[:-1]
+    down[starts[(lens > 0) & (starts > 0)] - 1] = False  # a series start is not a step down within a series
     if not down.any():
-        return
+        return T, S
+    T, S = T.copy(), S.copy()
     series = np.repeat(np.arange(lens.size), lens)
-    idx = np.flatnonzero(np.isin(series, np.unique(series[down])))
+    idx = np.flatnonzero(np.isin(series, np.unique(series[1:][down])))
     order = idx[np.lexsort((T[idx], series[idx]))]
     T[idx], S[idx] = T[order], S[order]
+    return T, S
 
 
 def _distinct(T: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -431,30 +434,30 @@ def _fit_chunks(T: np.ndarray, S: np.ndarray, lens: np.ndarray, form: str, detec
     """_fit_all over consecutive chunks of about CHUNK_POINTS points: the same results (series are
     independent) with the working arrays in cache, which is ~2x faster at 1e5-1e6 series, and a
     working memory that does not grow with the batch."""
-    if lens.size == 0:
-        return _blank(0)
+    out = _blank(lens.size)
     ends = np.cumsum(lens)
-    cuts = np.unique(np.r_[0, np.searchsorted(ends, np.arange(CHUNK_POINTS, ends[-1], CHUNK_POINTS), side="right"),
-                           lens.size])
-    parts = [_fit_all(T[ends[i] - lens[i]:ends[j - 1]], S[ends[i] - lens[i]:ends[j - 1]], lens[i:j], form,
-                      detect_break, ties) for i, j in zip(cuts[:-1], cuts[1:])]
-    if len(parts) == 1:
-        return parts[0]
-    out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k not in ("low", "high")}
-    for side in ("low", "high"):
-        out[side] = BatchArrheniusSegments(*(np.concatenate([getattr(p[side], f) for p in parts]) for f in _SEGMENT_FIELDS))
+    cuts = np.unique(np.r_[0, np.searchsorted(ends, np.arange(CHUNK_POINTS, ends[-1] if ends.size else 0, CHUNK_POINTS),
+                                              side="right"), lens.size])
+    for i, j in zip(cuts[:-1], cuts[1:]):
+        p0, p1 = ends[i] - lens[i], ends[j - 1]
+        _put(out, slice(i, j), _fit_all(T[p0:p1], S[p0:p1], lens[i:j], form, detect_break, ties))
     return out
+
+
+def _put(out: dict, where, part: dict) -> None:
+    """Write the fields of some series (``part``) into ``out`` at ``where``."""
+    for k, v in part.items():
+        if k in ("low", "high"):
+            for f in _SEGMENT_FIELDS:
+                getattr(out[k], f)[where] = getattr(v, f)
+        else:
+            out[k][where] = v
 
 
 def _scatter(fit: dict, ok: np.ndarray) -> dict:
     """Fields of the fitted series placed into full-length arrays (NaN / False / 0 elsewhere)."""
     out = _blank(ok.size)
-    for k, v in fit.items():
-        if k in ("low", "high"):
-            for f in _SEGMENT_FIELDS:
-                getattr(out[k], f)[ok] = getattr(v, f)
-        else:
-            out[k][ok] = v
+    _put(out, ok, fit)
     return out
 
 
@@ -469,9 +472,8 @@ def fit_arrhenius_batch(temperature_K, sigma_S_per_cm, form: str = DEFAULT_FORM,
     if form not in FORMS:
         raise InvalidInputError(f"form must be one of {FORMS}, got {form!r}")
     T, S, lens = _ragged(temperature_K, sigma_S_per_cm, lengths)
-    T, S = T.copy(), S.copy()
     starts = np.cumsum(lens) - lens
-    _sort_within_series(T, S, lens, starts)
+    T, S = _sorted_within_series(T, S, lens, starts)
     n_temps, ties = _distinct(T, lens)
     ok = n_temps >= 3
     if ok.all():

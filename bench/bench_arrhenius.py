@@ -10,8 +10,8 @@ their lengths and does everything fit_arrhenius does: Ea, standard errors, R², 
 break detection. Each size runs in a fresh subprocess, so its peak RSS (ru_maxrss) is its own; the
 batch's own peak allocation is measured separately with tracemalloc.
 
-Baselines, measured in the same process: a per-series `scipy.stats.linregress` loop (the issue's
-baseline: one line per series, no break search) and a per-series `fit_arrhenius` loop (like for
+Baselines, measured in the same process: a per-series `scipy.stats.linregress(1/T, ln sigma)` loop
+(the issue's baseline: one line per series, no break search) and a per-series `fit_arrhenius` loop (like for
 like, breaks included). Both are timed on a subset (the first --loop-series series, at most the
 size) and scaled linearly to the size; the output says so. The batch time is the median of 3 runs.
 The batch's results are compared with fit_arrhenius on that subset (break decisions and the
@@ -99,9 +99,8 @@ def one(n: int, loop_series: int) -> dict:
     alloc_peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     m = min(n, loop_series)
-    x, y = 1.0 / T, np.log(S)
     t0 = time.perf_counter()
-    slopes = [linregress(x[s:s + k], y[s:s + k]).slope for s, k in zip(starts[:m], lens[:m])]
+    slopes = [linregress(1.0 / T[s:s + k], np.log(S[s:s + k])).slope for s, k in zip(starts[:m], lens[:m])]
     t_lr = (time.perf_counter() - t0) * n / m
     t_fa_sub, differ, worst = compare(res, T, S, starts, lens, min(m, max(1, loop_series // 2)))
     m_fa = min(m, max(1, loop_series // 2))
