@@ -224,50 +224,35 @@ class _Lines:
         return _Lines(*(getattr(self, f)[i] for f in self.__dataclass_fields__))
 
 
-def _line_fits(x: np.ndarray, y: np.ndarray, lens: np.ndarray) -> tuple[_Lines, tuple[np.ndarray, ...]]:
+def _lines(n: np.ndarray, xm, ym, sxx, sxy, syy, rss) -> _Lines:
+    """The line fields from the centred sums, as analysis._common.linear_fit computes them."""
+    nf = n.astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = sxy / sxx
+        r2 = np.where(syy > 0, 1.0 - rss / syy, 1.0)
+        s2 = rss / (nf - 2)
+        return _Lines(slope, ym - slope * xm, np.sqrt(s2 / sxx), np.sqrt(s2 * (1.0 / nf + xm * xm / sxx)),
+                      r2, n, rss, syy, xm, sxx, sxy, ym)
+
+
+def _line_fits(x: np.ndarray, y: np.ndarray, lens: np.ndarray) -> _Lines:
     """Two-pass centred OLS of every contiguous segment (lengths ``lens`` >= 3, covering x and y),
-    as analysis._common.linear_fit; also the per-point centred dx, dy, dx², dx·dy."""
+    as analysis._common.linear_fit (used for the few exact refits of candidate breaks)."""
     starts = np.cumsum(lens) - lens
     n = lens.astype(float)
     xm, ym = np.add.reduceat(x, starts) / n, np.add.reduceat(y, starts) / n
-    # in place where possible: fresh point-sized arrays cost page faults at every call
-    dx, dy = np.repeat(xm, lens), np.repeat(ym, lens)
-    np.subtract(x, dx, out=dx)
-    np.subtract(y, dy, out=dy)
-    dxx, dxy, work = dx * dx, dx * dy, dy * dy
-    sxx, sxy, syy = np.add.reduceat(dxx, starts), np.add.reduceat(dxy, starts), np.add.reduceat(work, starts)
+    dx, dy = x - np.repeat(xm, lens), y - np.repeat(ym, lens)
+    sxx, sxy, syy = np.add.reduceat(dx * dx, starts), np.add.reduceat(dx * dy, starts), np.add.reduceat(dy * dy, starts)
     with np.errstate(divide="ignore", invalid="ignore"):
-        slope = sxy / sxx
-        res = np.repeat(slope, lens)
-        np.multiply(res, dx, out=res)
-        np.subtract(dy, res, out=res)
-        rss = np.add.reduceat(np.multiply(res, res, out=work), starts)
-        r2 = np.where(syy > 0, 1.0 - rss / syy, 1.0)
-        s2 = rss / (n - 2)
-        lines = _Lines(slope, ym - slope * xm, np.sqrt(s2 / sxx), np.sqrt(s2 * (1.0 / n + xm * xm / sxx)),
-                       r2, lens, rss, syy, xm, sxx, sxy, ym)
-    return lines, (dx, dy, dxx, dxy)
+        res = dy - np.repeat(sxy / sxx, lens) * dx
+    return _lines(lens, xm, ym, sxx, sxy, syy, np.add.reduceat(res * res, starts))
 
 
-
-def _dense_line_fits(x: np.ndarray, y: np.ndarray) -> tuple[_Lines, tuple[np.ndarray, ...]]:
-    """Two-pass centred OLS of every column of (n points x r series) arrays, as _line_fits (each sum
-    adds the n rows in order: no per-series overhead); also the centred dx, dy, dx², dx·dy."""
-    n = x.shape[0]
-    xm, ym = x.sum(axis=0) / n, y.sum(axis=0) / n
-    dx, dy = x - xm, y - ym
-    dxx, dxy, work = dx * dx, dx * dy, dy * dy
-    sxx, sxy, syy = dxx.sum(axis=0), dxy.sum(axis=0), work.sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slope = sxy / sxx
-        np.multiply(dx, slope, out=work)
-        np.subtract(dy, work, out=work)
-        rss = np.multiply(work, work, out=work).sum(axis=0)
-        r2 = np.where(syy > 0, 1.0 - rss / syy, 1.0)
-        s2 = rss / (n - 2.0)
-        lines = _Lines(slope, ym - slope * xm, np.sqrt(s2 / sxx), np.sqrt(s2 * (1.0 / n + xm * xm / sxx)),
-                       r2, np.full(x.shape[1], n, dtype=np.intp), rss, syy, xm, sxx, sxy, ym)
-    return lines, (dx, dy, dxx, dxy)
+def _xy(T: np.ndarray, S: np.ndarray, form: str) -> tuple[np.ndarray, np.ndarray]:
+    y = np.log(S)
+    if form == "sigmaT":
+        y += np.log(T)
+    return 1.0 / T, y
 
 
 def _segments(lines: _Lines, T_lo: np.ndarray, T_hi: np.ndarray) -> BatchArrheniusSegments:
@@ -276,7 +261,7 @@ def _segments(lines: _Lines, T_lo: np.ndarray, T_hi: np.ndarray) -> BatchArrheni
                                   lines.r2, lines.n, T_lo, T_hi)
 
 
-# ----------------------------------------------------------------------------- breaks
+# ----------------------------------------------------------------------------- dense chunks
 
 
 def _prefix_sums(v: np.ndarray, n_cand: int) -> np.ndarray:
@@ -289,18 +274,18 @@ def _prefix_sums(v: np.ndarray, n_cand: int) -> np.ndarray:
     return out
 
 
-def _split_scores(q: tuple[np.ndarray, ...], full: _Lines, n: int) -> np.ndarray:
+def _split_scores(q: tuple[np.ndarray, ...], tot: tuple[np.ndarray, ...], n: int) -> np.ndarray:
     """Two-line RSS of every split k = 3 .. n-3 (rows) of every series (columns), from the
-    per-series-centred dx, dy, dx², dx·dy (``q``): left sums are prefix sums over the first k points,
-    right = series total - left (the centred dx and dy total 0), and the centred dy² of both sides
-    together is the series' Syy. Used only to rank the candidates (and to screen, with a margin, those
-    that cannot be significant)."""
+    per-series-centred dx, dy, dx², dx·dy (``q``) and the series' Sxx, Sxy, Syy (``tot``): left sums
+    are prefix sums over the first k points, right = series total - left (the centred dx and dy total
+    0), and the centred dy² of both sides together is Syy. Used only to rank the candidates (and to
+    screen, with a margin, those that cannot be significant)."""
     sx, sy, sxx, sxy = (_prefix_sums(v, n - 5) for v in q)
     m_lo = np.arange(3.0, n - 2.0)[:, None]
     m_hi = n - m_lo
-    cxx_lo, cxx_hi = sxx - sx * sx / m_lo, (full.sxx - sxx) - sx * sx / m_hi
-    cxy_lo, cxy_hi = sxy - sx * sy / m_lo, (full.sxy - sxy) - sx * sy / m_hi
-    return full.syy - sy * sy * (1.0 / m_lo + 1.0 / m_hi) - cxy_lo * cxy_lo / cxx_lo - cxy_hi * cxy_hi / cxx_hi
+    cxx_lo, cxx_hi = sxx - sx * sx / m_lo, (tot[0] - sxx) - sx * sx / m_hi
+    cxy_lo, cxy_hi = sxy - sx * sy / m_lo, (tot[1] - sxy) - sx * sy / m_hi
+    return tot[2] - sy * sy * (1.0 / m_lo + 1.0 / m_hi) - cxy_lo * cxy_lo / cxx_lo - cxy_hi * cxy_hi / cxx_hi
 
 
 def _admissible(T: np.ndarray) -> np.ndarray:
@@ -311,9 +296,65 @@ def _admissible(T: np.ndarray) -> np.ndarray:
     return (t_left != t_right) & (T[0] != t_left) & (t_right != T[n - 1])
 
 
+def _dense_chunk(T: np.ndarray, S: np.ndarray, form: str, splits: bool, ties: bool) -> np.ndarray:
+    """Sums of r series of n points each (columns of the (n x r) T, S; T sorted within each series):
+    rows xm, ym, Sxx, Sxy, Syy, RSS (two-pass, centred, as linear_fit) and, with ``splits`` (n >= 6),
+    the best split k (first on equal scores, as fit_arrhenius), its score and the number of admissible
+    splits. Every sum adds the n rows in order: plain vector operations, no per-series overhead."""
+    n, r = T.shape
+    res = np.zeros((9, r))
+    x, y = _xy(T, S, form)
+    xm, ym, sxx, sxy, syy, rss = res[:6]
+    np.divide(x.sum(axis=0), n, out=xm)
+    np.divide(y.sum(axis=0), n, out=ym)
+    dx, dy = np.subtract(x, xm, out=x), np.subtract(y, ym, out=y)
+    dxx, dxy, work = dx * dx, dx * dy, dy * dy
+    dxx.sum(axis=0, out=sxx)
+    dxy.sum(axis=0, out=sxy)
+    work.sum(axis=0, out=syy)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.multiply(dx, sxy / sxx, out=work)
+        np.subtract(dy, work, out=work)
+        np.multiply(work, work, out=work).sum(axis=0, out=rss)
+        if not splits:
+            return res
+        score = _split_scores((dx, dy, dxx, dxy), (sxx, sxy, syy), n)
+    if ties:
+        ok = _admissible(T)
+        score[~ok] = np.inf
+        res[8] = ok.sum(axis=0)
+    else:
+        res[8] = n - 5
+    best = score.argmin(axis=0)
+    res[6] = best + 3
+    res[7] = np.take_along_axis(score, best[None], axis=0)[0]
+    return res
+
+
+def _grouped_sums(T: np.ndarray, S: np.ndarray, starts: np.ndarray, lens: np.ndarray, idx: np.ndarray, form: str,
+                  detect_break: bool, ties: bool) -> np.ndarray:
+    """_dense_chunk's rows for the series ``idx`` (sorted by length), in that order: each length's
+    series gathered in chunks of about CHUNK_POINTS points into dense (n x r) arrays (series are
+    independent, so chunk edges change nothing)."""
+    sums = np.zeros((9, idx.size))
+    sl = lens[idx]
+    edges = np.flatnonzero(np.r_[True, sl[1:] != sl[:-1], True]) if sl.size else []
+    for g0, g1 in zip(edges[:-1], edges[1:]):
+        n = int(sl[g0])
+        step = max(1, CHUNK_POINTS // n)
+        for c0 in range(g0, g1, step):
+            c1 = min(c0 + step, g1)
+            pts = starts[idx[c0:c1]] + np.arange(n)[:, None]
+            sums[:, c0:c1] = _dense_chunk(T.take(pts), S.take(pts), form, detect_break and n >= 6, ties)
+    return sums
+
+
+# ----------------------------------------------------------------------------- breaks
+
+
 @dataclass
 class _Breaks:
-    """The significant breaks: series (columns), split point k, both lines, p, dBIC."""
+    """The significant breaks: series, split point k, both lines, p, dBIC."""
 
     series: np.ndarray
     k: np.ndarray
@@ -342,49 +383,29 @@ def _significance(full: _Lines, floor: np.ndarray, bs: np.ndarray, rss2: np.ndar
     return p, dbic, (p < BREAK_P_VALUE) & (dbic > BREAK_DELTA_BIC)
 
 
-def _best_splits(T: np.ndarray, q, full: _Lines, cols: np.ndarray, ties: bool):
-    """The best split k of each series ``cols`` (first on equal scores, as fit_arrhenius), its score
-    and the number of candidate splits; series without an admissible split are dropped."""
-    n = T.shape[0]
-    if cols.size < T.shape[1]:
-        q, full = tuple(v[:, cols] for v in q), full.take(cols)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        score = _split_scores(q, full, n)
-    if ties:
-        ok = _admissible(T[:, cols])
-        score[~ok] = np.inf
-        n_splits = ok.sum(axis=0)
-    else:
-        n_splits = np.full(cols.size, n - 5)
-    best = score.argmin(axis=0)
-    has = n_splits > 0
-    return cols[has], best[has] + 3, score[best, np.arange(cols.size)][has], n_splits[has]
+def _find_breaks(T, S, starts, idx: np.ndarray, full: _Lines, sums: np.ndarray, form: str) -> _Breaks:
+    """fit_arrhenius' _break_fit for the series ``idx`` (full: their single lines; sums: their best
+    splits from _dense_chunk): F test and dBIC.
 
-
-def _find_breaks(T: np.ndarray, x: np.ndarray, y: np.ndarray, full: _Lines, q, ties: bool) -> Optional[_Breaks]:
-    """fit_arrhenius' _break_fit for every series (columns of n >= 6 points): best split, F test, dBIC.
-
-    The candidates are ranked by their prefix-sum scores; a series whose best split fails the
-    test even with its score lowered by SCREEN_MARGIN * Syy (far more than the scores' rounding
-    error) cannot break. The rest are refitted with exact two-pass sums, and those refits decide."""
-    n, r = T.shape
+    A series whose best split fails the test even with its prefix-sum score lowered by
+    SCREEN_MARGIN * Syy (far more than the scores' rounding error) cannot break; the rest are
+    refitted with exact two-pass sums, and those refits decide. No break is looked for where the
+    single line fits to rounding."""
     floor = np.maximum(1e-24 * full.syy, 1e-300)
     gate = np.maximum(floor, _rounding_rss(full.n, np.abs(full.y_mean) + np.sqrt(full.syy)))
-    cols, k, score, n_cand = _best_splits(T, q, full, np.flatnonzero(full.rss > gate), ties)
-    if cols.size == 0:
-        return None
-    n_splits = np.zeros(r, dtype=np.intp)
-    n_splits[cols] = n_cand
-    low_bound = np.maximum(score - SCREEN_MARGIN * full.syy[cols], 0.0)
-    maybe = _significance(full, floor, cols, low_bound, n_splits, exact=False)[2]
-    cols, k = cols[maybe], k[maybe]
+    n_splits = np.where(full.rss > gate, sums[8], 0.0)
+    cand = np.flatnonzero(n_splits > 0)
+    low_bound = np.maximum(sums[7, cand] - SCREEN_MARGIN * full.syy[cand], 0.0)
+    cand = cand[_significance(full, floor, cand, low_bound, n_splits, exact=False)[2]]
     # refit the chosen splits exactly: the points of those series, as segments [0, k), [k, n)
-    seg = np.empty(2 * cols.size, dtype=np.intp)
+    k, n = sums[6, cand].astype(np.intp), full.n[cand]
+    seg = np.empty(2 * cand.size, dtype=np.intp)
     seg[0::2], seg[1::2] = k, n - k
-    two, _ = _line_fits(x[:, cols].T.ravel(), y[:, cols].T.ravel(), seg)
+    pts = np.repeat(starts[idx[cand]] - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+    two = _line_fits(*_xy(T[pts], S[pts], form), seg)
     lo, hi = two.take(slice(0, None, 2)), two.take(slice(1, None, 2))
-    p, dbic, sig = _significance(full, floor, cols, lo.rss + hi.rss, n_splits)
-    return _Breaks(cols[sig], k[sig], lo.take(sig), hi.take(sig), p[sig], dbic[sig])
+    p, dbic, sig = _significance(full, floor, cand, lo.rss + hi.rss, n_splits)
+    return _Breaks(idx[cand[sig]], k[sig], lo.take(sig), hi.take(sig), p[sig], dbic[sig])
 
 
 def _break_temperature(ta: np.ndarray, tb: np.ndarray, lo: _Lines, hi: _Lines) -> np.ndarray:
@@ -399,10 +420,6 @@ def _break_temperature(ta: np.ndarray, tb: np.ndarray, lo: _Lines, hi: _Lines) -
 # ----------------------------------------------------------------------------- assembly
 
 
-def _nan(m: int) -> np.ndarray:
-    return np.full(m, np.nan)
-
-
 def _empty_segments(rows: list, n: np.ndarray) -> BatchArrheniusSegments:
     return BatchArrheniusSegments(*rows[:5], n, *rows[5:7])
 
@@ -412,17 +429,16 @@ def _put_segments(dst: BatchArrheniusSegments, where: np.ndarray, src: BatchArrh
         getattr(dst, f)[where] = getattr(src, f)
 
 
-def _apply_breaks(out: dict, where: np.ndarray, br: _Breaks, T: np.ndarray, form: str) -> None:
-    """Overwrite the single-line fields of the broken series (columns br.series of the (n x r) T,
-    positions ``where`` in ``out``) as _break_fit does."""
-    c = br.series
-    t_first, t_last, ta, tb = T[0, c], T[-1, c], T[br.k - 1, c], T[br.k, c]
+def _apply_breaks(out: dict, br: _Breaks, T: np.ndarray, starts: np.ndarray, lens: np.ndarray, form: str) -> None:
+    """Overwrite the single-line fields of the broken series as _break_fit does."""
+    i = br.series
+    s, a = starts[i], starts[i] + br.k
+    t_first, t_last, ta, tb = T[s], T[s + lens[i] - 1], T[a - 1], T[a]
     tbk = _break_temperature(ta, tb, br.lo, br.hi)
     use_lo = T_25C_K <= tbk
     s25_lo, u25_lo = br.lo.sigma_at(T_25C_K, form)
     s25_hi, u25_hi = br.hi.sigma_at(T_25C_K, form)
     seg_lo, seg_hi = np.where(use_lo, t_first, tb), np.where(use_lo, ta, t_last)
-    i = where[c]
     for f in ("Ea_eV", "Ea_stderr_eV", "prefactor", "prefactor_stderr", "r2"):
         out[f][i] = np.nan
     out["sigma_25C_S_per_cm"][i] = np.where(use_lo, s25_lo, s25_hi)
@@ -432,29 +448,6 @@ def _apply_breaks(out: dict, where: np.ndarray, br: _Breaks, T: np.ndarray, form
     out["break_T_K"][i], out["break_p_value"][i], out["break_delta_bic"][i] = tbk, br.p, br.dbic
     _put_segments(out["low"], i, _segments(br.lo, t_first, ta))
     _put_segments(out["high"], i, _segments(br.hi, tb, t_last))
-
-
-def _fit_dense(out: dict, where: np.ndarray, T: np.ndarray, S: np.ndarray, form: str, detect_break: bool,
-               ties: bool) -> None:
-    """Every field of r series of n points each (columns of the (n x r) T, S; T sorted within each,
-    >= 3 distinct temperatures), written into ``out`` at positions ``where``."""
-    x = 1.0 / T
-    y = np.log(S)
-    if form == "sigmaT":
-        y += np.log(T)
-    full, q = _dense_line_fits(x, y)
-    pref = np.exp(full.intercept)
-    s25, u25 = full.sigma_at(T_25C_K, form)
-    tmin, tmax = T[0], T[-1]
-    for f, v in (("T_min_K", tmin), ("T_max_K", tmax), ("Ea_eV", -full.slope * KB_EV),
-                 ("Ea_stderr_eV", full.slope_stderr * KB_EV), ("prefactor", pref),
-                 ("prefactor_stderr", pref * full.intercept_stderr), ("r2", full.r2), ("sigma_25C_S_per_cm", s25),
-                 ("sigma_25C_stderr_S_per_cm", u25), ("extrapolated", ~((tmin <= T_25C_K) & (T_25C_K <= tmax)))):
-        out[f][where] = v
-    if detect_break and T.shape[0] >= 6:
-        br = _find_breaks(T, x, y, full, q, ties)
-        if br is not None and br.series.size:
-            _apply_breaks(out, where, br, T, form)
 
 
 _FLOAT_FIELDS = ("T_min_K", "T_max_K", "Ea_eV", "Ea_stderr_eV", "prefactor", "prefactor_stderr", "r2",
@@ -475,22 +468,29 @@ def _blank(m: int) -> dict:
 
 def _fit_grouped(T: np.ndarray, S: np.ndarray, lens: np.ndarray, ok: np.ndarray, form: str, detect_break: bool,
                  ties: bool) -> dict:
-    """Every field of the series ``ok`` (the others stay NaN / False / 0): the series grouped by length
-    (stable), each group gathered in chunks of about CHUNK_POINTS points into dense (n x r) arrays
-    whose every sum is a plain sum over rows; series are independent, so chunk edges change nothing."""
+    """Every field of the series ``ok`` (T sorted within each; the others stay NaN / False / 0):
+    sums of the series grouped by length (_grouped_sums), then the per-series fields and the break
+    tests in one pass over all of them."""
     out = _blank(lens.size)
     starts = np.cumsum(lens) - lens
     idx = np.flatnonzero(ok)
-    idx = idx[np.argsort(lens[idx], kind="stable")]
-    sl = lens[idx]
-    edges = np.flatnonzero(np.r_[True, sl[1:] != sl[:-1], True])
-    for g0, g1 in zip(edges[:-1], edges[1:]):
-        n = int(sl[g0])
-        step = max(1, CHUNK_POINTS // n)
-        for c0 in range(g0, g1, step):
-            where = idx[c0:min(c0 + step, g1)]
-            pts = starts[where] + np.arange(n)[:, None]
-            _fit_dense(out, where, T[pts], S[pts], form, detect_break, ties)
+    # stable sort by length: a radix sort when the lengths fit in 16 bits
+    key = lens[idx].astype(np.uint16) if lens.size and lens.max() < 1 << 16 else lens[idx]
+    idx = idx[np.argsort(key, kind="stable")]
+    sums = _grouped_sums(T, S, starts, lens, idx, form, detect_break, ties)
+    full = _lines(lens[idx], *sums[:6])
+    pref = np.exp(full.intercept)
+    s25, u25 = full.sigma_at(T_25C_K, form)
+    tmin, tmax = T[starts[idx]], T[starts[idx] + lens[idx] - 1]
+    for f, v in (("T_min_K", tmin), ("T_max_K", tmax), ("Ea_eV", -full.slope * KB_EV),
+                 ("Ea_stderr_eV", full.slope_stderr * KB_EV), ("prefactor", pref),
+                 ("prefactor_stderr", pref * full.intercept_stderr), ("r2", full.r2), ("sigma_25C_S_per_cm", s25),
+                 ("sigma_25C_stderr_S_per_cm", u25), ("extrapolated", ~((tmin <= T_25C_K) & (T_25C_K <= tmax)))):
+        out[f][idx] = v
+    if detect_break:
+        br = _find_breaks(T, S, starts, idx, full, sums, form)
+        if br.series.size:
+            _apply_breaks(out, br, T, starts, lens, form)
     return out
 
 

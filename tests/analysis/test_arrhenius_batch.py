@@ -134,3 +134,23 @@ def test_chunked_passes_give_the_same_arrays(monkeypatch):
     assert whole.break_detected.sum() >= 10
     for name, a in whole.to_dict().items():
         assert chunked.to_dict()[name] == a, name
+
+
+def test_lengths_alone_in_their_group_and_long_series():
+    """Series are fitted grouped by length: a length held by one series, long series (100 and 40
+    points, with and without a break, with repeated temperatures) and chunks of one series each
+    give fit_arrhenius' results."""
+    rng = np.random.default_rng(7)
+    series = [_draw(rng, k) for k in ["noisy", "break"] * 6]
+    for n, tb in ((100, 330.0), (40, None), (23, 360.0)):
+        T = np.round(rng.uniform(240, 460, n), 0 if n == 40 else 6)
+        y = _line(rng, T, 0.02)
+        if tb:
+            y = np.where(T < tb, y, y - 0.3 * (1 / T - 1 / tb) / KB_EV)
+        series.append((T, np.exp(y)))
+    args = (np.concatenate([t for t, _ in series]), np.concatenate([s for _, s in series]))
+    b = fit_arrhenius_batch(*args, lengths=[t.size for t, _ in series])
+    for i, (T, s) in enumerate(series):
+        _close(fit_arrhenius(T, s).to_dict(), b.result(i).to_dict(), f"series {i} (n {T.size})")
+    assert b.break_detected[-3] and b.break_detected[-1] and not b.break_detected[-2]
+    assert len(np.unique(series[-2][0])) < 40  # the 40-point series has repeated temperatures
