@@ -478,6 +478,8 @@ def _fit_block(out: dict, T: np.ndarray, S: np.ndarray, starts: np.ndarray, lens
                form: str, detect_break: bool, ties: bool) -> None:
     """Every field of the series ``idx`` (sorted by length; T sorted within each), written into
     ``out``: their sums (_grouped_sums), then the line fields and the break tests of all of them."""
+    if idx.size == 0:
+        return
     sums = _grouped_sums(T, S, starts, lens, idx, form, detect_break, ties)
     full = _lines(lens[idx], *sums[:6])
     pref = np.exp(full.intercept)
@@ -496,17 +498,17 @@ def _fit_block(out: dict, T: np.ndarray, S: np.ndarray, starts: np.ndarray, lens
 
 def _fit_grouped(T: np.ndarray, S: np.ndarray, lens: np.ndarray, ok: np.ndarray, form: str, detect_break: bool,
                  ties: bool) -> dict:
-    """Every field of the series ``ok`` (T sorted within each; the others stay NaN / False / 0): the
-    series sorted by length (stable) and fitted in blocks of BLOCK_SERIES (_fit_block), so that the
-    per-series arrays stay in cache however large the batch."""
+    """Every field of the series ``ok`` (T sorted within each; the others stay NaN / False / 0), in
+    blocks of BLOCK_SERIES consecutive series (_fit_block): the points a block gathers and the
+    fields it writes lie close together, and its per-series arrays stay in cache however large the
+    batch. Within a block the series are sorted by length (stable; a radix sort on 16-bit lengths)."""
     out = _blank(lens.size)
     starts = np.cumsum(lens) - lens
-    idx = np.flatnonzero(ok)
-    # stable sort by length: a radix sort when the lengths fit in 16 bits
-    key = lens[idx].astype(np.uint16) if lens.size and lens.max() < 1 << 16 else lens[idx]
-    idx = idx[np.argsort(key, kind="stable")]
-    for b0 in range(0, idx.size, BLOCK_SERIES):
-        _fit_block(out, T, S, starts, lens, idx[b0:b0 + BLOCK_SERIES], form, detect_break, ties)
+    small = lens.size and lens.max() < 1 << 16
+    for b0 in range(0, lens.size, BLOCK_SERIES):
+        idx = b0 + np.flatnonzero(ok[b0:b0 + BLOCK_SERIES])
+        key = lens[idx].astype(np.uint16) if small else lens[idx]
+        _fit_block(out, T, S, starts, lens, idx[np.argsort(key, kind="stable")], form, detect_break, ties)
     return out
 
 
