@@ -122,7 +122,7 @@ def test_exact_lines_padded_rows_and_refusals():
 
 
 def test_chunked_passes_give_the_same_arrays(monkeypatch):
-    """Large batches are fitted in chunks of whole series; chunk edges change nothing."""
+    """Large batches are fitted in blocks and chunks of whole series; their edges change nothing."""
     import ionbase.analysis.arrhenius_batch as batch
 
     rng = np.random.default_rng(3)
@@ -130,6 +130,7 @@ def test_chunked_passes_give_the_same_arrays(monkeypatch):
     args = (np.concatenate([t for t, _ in series]), np.concatenate([s for _, s in series]))
     whole = fit_arrhenius_batch(*args, lengths=[t.size for t, _ in series])
     monkeypatch.setattr(batch, "CHUNK_POINTS", 50)
+    monkeypatch.setattr(batch, "BLOCK_SERIES", 7)  # blocks that split every length group
     chunked = fit_arrhenius_batch(*args, lengths=[t.size for t, _ in series])
     assert whole.break_detected.sum() >= 10
     for name, a in whole.to_dict().items():
