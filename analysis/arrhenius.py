@@ -17,7 +17,9 @@ two contiguous segments with >= 3 points each is fitted with two independent lin
 The best split is accepted as a break only when it is clearly better than a single line:
 F-test p < 1e-4 (2 extra coefficients; Bonferroni-corrected for the number of candidate
 splits) AND dBIC = BIC_1 - BIC_2 > 10 ("very strong",
-Kass & Raftery, JASA 90, 773 (1995)), counting the break location as a parameter.
+Kass & Raftery, JASA 90, 773 (1995)), counting the break location as a parameter. No break is
+looked for when the single line already fits to rounding (an exact line, or a constant sigma whose
+"residuals" are only the rounding of its mean), nor in fewer than 6 points.
 When a break is detected: break_detected=True, break_T_K and `segments` (low-T first) are
 set, and the single-line fields Ea_eV, Ea_stderr_eV, prefactor, prefactor_stderr and r2
 are None (an averaged Ea across a transition is not physically meaningful).
@@ -28,6 +30,9 @@ a conductivity series spanning an order of magnitude a real Arrhenius line has R
 only lets clear scatter or curvature through unflagged), and "few_points" when it rests on fewer
 than MIN_TEMPERATURES_UNFLAGGED (4) distinct temperatures (3 points leave one degree of freedom).
 Flagged fits are still results: callers store them with their flags, never as if fine.
+
+Many series at once: :func:`fit_arrhenius_batch` (module arrhenius_batch), the same fits and
+break decisions vectorised.
 """
 from __future__ import annotations
 
@@ -42,7 +47,7 @@ from ._common import DictMixin, LineFit, as_float_array, linear_fit, same_length
 from .errors import InsufficientDataError, InvalidInputError
 
 __all__ = ["KB_EV", "T_25C_K", "ArrheniusSegment", "ArrheniusResult", "fit_arrhenius",
-           "BatchArrheniusResult", "fit_arrhenius_batch", "DEFAULT_FORM", "quality_flags",
+           "BatchArrheniusResult", "BatchArrheniusSegments", "fit_arrhenius_batch", "DEFAULT_FORM", "quality_flags",
            "POOR_FIT_R2", "MIN_TEMPERATURES_UNFLAGGED"]
 
 KB_EV = 8.617333262e-5  # eV/K (CODATA 2018, exact)
@@ -107,6 +112,14 @@ def _sigma_at(fit: LineFit, T0: float, form: str) -> tuple[float, float]:
     return val, val * fit.predict_stderr(1.0 / T0)
 
 
+def _rounding_rss(n: float | np.ndarray, y_max_abs: float | np.ndarray) -> float | np.ndarray:
+    """The RSS that rounding alone leaves in n values of magnitude <= y_max_abs (a few ulps each;
+    callers pass |mean| + sqrt(Syy), which bounds every |y|):
+    a line fitting that well is exact, and a constant series' "residuals" are only this (with >= 8
+    points its mean is not exactly its value), so no break is looked for below it."""
+    return n * (16 * np.finfo(float).eps * y_max_abs) ** 2
+
+
 def _bic(rss: float, n: int, k: int, floor: float) -> float:
     return n * math.log(max(rss, floor) / n) + k * math.log(n)
 
@@ -169,8 +182,10 @@ def _break_fit(T: np.ndarray, x: np.ndarray, y: np.ndarray, full: LineFit, form:
     n = len(T)
     syy = float(np.sum((y - y.mean()) ** 2))
     floor = max(1e-24 * syy, 1e-300)
+    if not (full.rss > max(floor, _rounding_rss(n, abs(float(y.mean())) + math.sqrt(syy))) and n > 5):
+        return None  # the single line fits to rounding (an exact line, or constant sigma): nothing to split
     best, n_splits = _best_split(T, x, y)
-    if best is None or not (full.rss > floor and n > 5):
+    if best is None:
         return None
     rss2, k, lo, hi = best
     dof = n - 4
@@ -229,66 +244,5 @@ def quality_flags(r2: float | None, n_temperatures: int) -> list[str]:
     return flags
 
 
-@dataclass(frozen=True)
-class BatchArrheniusResult(DictMixin):
-    """Per-series arrays (NaN where a series has < 3 distinct temperatures)."""
-
-    Ea_eV: np.ndarray
-    Ea_stderr_eV: np.ndarray
-    prefactor: np.ndarray
-    r2: np.ndarray
-    n: np.ndarray
-
-
-def fit_arrhenius_batch(temperature_K: np.ndarray, sigma_S_per_cm: np.ndarray,
-                        form: str = DEFAULT_FORM) -> BatchArrheniusResult:
-    """Vectorised single-line Arrhenius fits of many series (rows) at once.
-
-    Inputs: 2-D arrays (n_series, max_points), padded with NaN or given as numpy masked
-    arrays. Closed-form OLS per row of ln(sigma) [or ln(sigma T)] vs 1/T with centred sums;
-    same equations as :func:`fit_arrhenius` (no break detection). Rows with < 3 distinct
-    temperatures give NaN. Finite T <= 0 or sigma <= 0 raise InvalidInputError.
-    """
-    if form not in FORMS:
-        raise InvalidInputError(f"form must be one of {FORMS}, got {form!r}")
-    T = np.ma.filled(np.ma.asarray(temperature_K, dtype=float), np.nan) if np.ma.isMaskedArray(temperature_K) \
-        else as_float_array("temperature_K", temperature_K, ndim=2, allow_nan=True)
-    S = np.ma.filled(np.ma.asarray(sigma_S_per_cm, dtype=float), np.nan) if np.ma.isMaskedArray(sigma_S_per_cm) \
-        else as_float_array("sigma_S_per_cm", sigma_S_per_cm, ndim=2, allow_nan=True)
-    if T.ndim != 2 or T.shape != S.shape:
-        raise InvalidInputError(f"temperature and sigma must be 2-D arrays of equal shape, got {T.shape} and {S.shape}")
-    valid = np.isfinite(T) & np.isfinite(S)
-    with np.errstate(invalid="ignore"):
-        badT, badS = valid & (T <= 0), valid & (S <= 0)
-    if badT.any():
-        r, c = np.argwhere(badT)[0]
-        raise InvalidInputError(f"temperature_K must be > 0 (series {r}, point {c})")
-    if badS.any():
-        r, c = np.argwhere(badS)[0]
-        raise InvalidInputError(f"sigma_S_per_cm must be > 0 (series {r}, point {c})")
-    Tv = np.where(valid, T, 1.0)
-    x = np.where(valid, 1.0 / Tv, 0.0)
-    y = np.where(valid, np.log(np.where(valid, S, 1.0)) + (np.log(Tv) if form == "sigmaT" else 0.0), 0.0)
-    n = valid.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        xm = x.sum(axis=1) / n
-        ym = y.sum(axis=1) / n
-        dx = np.where(valid, x - xm[:, None], 0.0)
-        dy = np.where(valid, y - ym[:, None], 0.0)
-        sxx = np.einsum("ij,ij->i", dx, dx)
-        sxy = np.einsum("ij,ij->i", dx, dy)
-        syy = np.einsum("ij,ij->i", dy, dy)
-        slope = sxy / sxx
-        intercept = ym - slope * xm
-        res = dy - slope[:, None] * dx
-        rss = np.einsum("ij,ij->i", res, res)
-        se = np.sqrt(rss / (n - 2) / sxx)
-        r2 = np.where(syy > 0, 1.0 - rss / syy, 1.0)
-    Ts = np.sort(np.where(valid, T, np.inf), axis=1)
-    with np.errstate(invalid="ignore"):
-        steps = (np.diff(Ts, axis=1) > 0) & np.isfinite(Ts[:, 1:])
-    distinct = valid.any(axis=1).astype(int) + np.sum(steps, axis=1)
-    ok = distinct >= 3
-    nan = np.nan
-    return BatchArrheniusResult(np.where(ok, -slope * KB_EV, nan), np.where(ok, se * KB_EV, nan),
-                                np.where(ok, np.exp(intercept), nan), np.where(ok, r2, nan), n.astype(int))
+# the vectorised batch lives in its own module (it imports the constants and result classes above)
+from .arrhenius_batch import BatchArrheniusResult, BatchArrheniusSegments, fit_arrhenius_batch  # noqa: E402

@@ -50,8 +50,8 @@ def _installed_versions() -> tuple[tuple[str, str | None], ...]:
 JOB_FUNCTION_VERSIONS = {
     "analysis.conductivity.conductivity": "1.0.0",
     "analysis.conductivity.area_from_diameter": "1.0.0",
-    "analysis.arrhenius.fit_arrhenius": "1.0.0",
-    "analysis.arrhenius.fit_arrhenius_batch": "1.0.0",
+    "analysis.arrhenius.fit_arrhenius": "1.1.0",
+    "analysis.arrhenius.fit_arrhenius_batch": "2.0.0",
     "analysis.arrhenius.quality_flags": "1.0.0",
     "analysis.impedance.fit_circuit": "1.0.0",
     "analysis.impedance.fit_spectrum": "1.1.0",
