@@ -50,7 +50,7 @@ def export(ctx: click.Context, filter_: str | None, fmt: str, output: Path | Non
     store = command_store(ctx)
     plan = None
     try:
-        plan = plan_export(store, query)
+        plan = plan_export(store, query, for_csv=fmt == "csv")
         if fmt == "parquet":
             n_rows = export_parquet(plan, str(output), row_group_size=row_group_size)
         else:
@@ -63,17 +63,12 @@ def export(ctx: click.Context, filter_: str | None, fmt: str, output: Path | Non
 
 def _write_text(store, query: dict, plan, fmt: str, output: Path | None) -> int:
     """CSV (column by column) or JSON Lines (row dicts) to ``output`` or stdout; the row count."""
-    from ionbase.service.export import build_rows, iter_chunks, write_jsonl
-    from ionbase.service.export.writers import csv_from_chunks
+    from ionbase.service.export import build_rows, export_csv, write_jsonl
 
     n_rows = 0
     if fmt == "csv":
-        def counted_chunks():
-            nonlocal n_rows
-            for n, cols in iter_chunks(plan):
-                n_rows += n
-                yield n, cols
-        pieces = csv_from_chunks(counted_chunks(), plan.columns)
+        pieces = export_csv(plan)
+        n_rows = plan.n_rows  # the plan counts exactly the spooled rows
     else:
         def counted():
             nonlocal n_rows

@@ -58,7 +58,10 @@ from ionbase.service.export.writers import (  # noqa: F401  (the writers' public
     FORMULA_START,
     Chunk,
     arrow_schema as _arrow_schema,
+    csv_cells,
     csv_from_chunks,
+    csv_lines,
+    csv_text,
     escape_formula,
     parquet_from_chunks,
     parquet_stream_from_chunks,
@@ -101,7 +104,8 @@ class ExportPlan:
     n_rows: int = 0
     conflicts: dict[str, int] = field(default_factory=dict)  # value column -> cells with competing values
     structure: dict[str, dict[str, Any]] = field(default_factory=dict)  # sample -> structure cells
-    spool: str | None = None  # path of the pickled sparse rows
+    spool: str | None = None  # path of the pickled row chunks
+    csv: bool = False  # the spool holds CSV cell texts (plan_export(for_csv=True)), not values
 
     def summary(self) -> dict[str, Any]:
         """Counts of the filtered export (what the CLI prints and the API sends as headers)."""
@@ -140,8 +144,9 @@ def _by_sample(cursor) -> Iterator[tuple[str, list[dict]]]:
 class _Pass:
     """What the plan pass accumulates over the samples of the selection."""
 
-    def __init__(self, out: IO[bytes], structure_in_pass: bool) -> None:
+    def __init__(self, out: IO[bytes], structure_in_pass: bool, for_csv: bool) -> None:
         self.out = out
+        self.for_csv = for_csv
         self.names: set[str] = set()
         self.elements: set[str] = set()
         self.component_keys: set[str] = set()
@@ -173,9 +178,18 @@ class _Pass:
             self.flush()
 
     def flush(self) -> None:
-        if self.pending:
-            pickle.dump(self.pending, self.out, protocol=pickle.HIGHEST_PROTOCOL)
-            self.pending = []
+        """Spool the pending rows as one chunk: (n, {column: values or CSV texts}, sample ids,
+        reduced formulas); columns without a value in the chunk are left out."""
+        rows = self.pending
+        if not rows:
+            return
+        present: set[str] = set().union(*rows)
+        cols = {c: [r.get(c) for r in rows] for c in present}
+        if self.for_csv:
+            cols = {c: csv_cells(v) for c, v in cols.items()}
+        chunk = (len(rows), cols, [r["sample_id"] for r in rows], [r.get("reduced_formula") for r in rows])
+        pickle.dump(chunk, self.out, protocol=pickle.HIGHEST_PROTOCOL)
+        self.pending = []
 
 
 _STRUCTURE_NAMES = frozenset(F.STRUCTURE_FEATURES)
@@ -234,12 +248,15 @@ def _read_ahead(it: Iterable[dict], size: int, depth: int) -> Iterator[dict]:
         thread.join()
 
 
-def plan_export(store, mongo_filter: dict, *, batch_size: int = READ_BATCH) -> ExportPlan:
-    """Read the selection once: spool its rows, and fix its columns and summary."""
+def plan_export(store, mongo_filter: dict, *, batch_size: int = READ_BATCH, for_csv: bool = False) -> ExportPlan:
+    """Read the selection once: spool its rows, and fix its columns and summary.
+
+    ``for_csv``: spool CSV cell texts, formatted while the reader thread waits for the server
+    (``export_csv`` then only joins them); such a plan gives no values (``iter_chunks`` refuses it)."""
     fd, spool = tempfile.mkstemp(prefix="ionbase-export-", suffix=".pickle")
     try:
         with os.fdopen(fd, "wb") as out:
-            acc = _Pass(out, structure_in_pass=not mongo_filter)
+            acc = _Pass(out, structure_in_pass=not mongo_filter, for_csv=for_csv)
             reader = _read_selection(store, mongo_filter, batch_size)
             try:
                 for sample, docs in _by_sample(reader):
@@ -265,7 +282,7 @@ def plan_export(store, mongo_filter: dict, *, batch_size: int = READ_BATCH) -> E
     types = _column_types(targets, els, sorted(acc.component_keys))
     plan = ExportPlan(columns=list(types), types=types, targets=targets, elements=els,
                       samples=samples, n_rows=sum(acc.rows_per_sample.values()),
-                      conflicts=dict(conflicts), structure=structure, spool=spool)
+                      conflicts=dict(conflicts), structure=structure, spool=spool, csv=for_csv)
     weakref.finalize(plan, _remove, spool)
     return plan
 
@@ -376,17 +393,23 @@ def _structure_columns() -> list[str]:
 
 
 class _ChunkBuilder:
-    """Turns spooled sparse rows into columns in the plan's order: values of the rows themselves,
-    composition from a per-formula cache, structure features per sample."""
+    """Turns spooled chunks into columns in the plan's order: the chunk's own columns, composition
+    from a per-formula cache, structure features per sample; ``fmt`` formats the computed cells
+    (CSV text) or keeps them (values)."""
 
-    def __init__(self, plan: ExportPlan) -> None:
+    def __init__(self, plan: ExportPlan, fmt=None) -> None:
         self.plan = plan
+        self.fmt = fmt
         self.comp_cols = _composition_columns(plan)
         self.struct_cols = _structure_columns()
         self.comp_pos = {c: i for i, c in enumerate(self.comp_cols)}
         self.struct_pos = {c: i for i, c in enumerate(self.struct_cols)}
         self.row_cols = set(plan.columns) - set(self.comp_pos) - set(self.struct_pos)
         self.comp_cache: dict[Any, tuple] = {}
+        self.empty = "" if fmt else None
+
+    def _cells(self, values: Iterable) -> tuple:
+        return tuple(map(self.fmt, values)) if self.fmt else tuple(values)
 
     def _comp(self, formula: Any) -> tuple:
         got = self.comp_cache.get(formula)
@@ -394,49 +417,61 @@ class _ChunkBuilder:
             if len(self.comp_cache) > 50_000:  # bounded: many distinct formulas are computed again
                 self.comp_cache.clear()
             values = _composition(formula, self.plan)
-            got = self.comp_cache[formula] = tuple(values.get(c) for c in self.comp_cols)
+            got = self.comp_cache[formula] = self._cells(values.get(c) for c in self.comp_cols)
         return got
 
-    def columns(self, rows: list[dict]) -> Chunk:
-        """(n, one list per plan column) for the sparse rows of one spooled chunk."""
-        n = len(rows)
-        present: set[str] = set().union(*rows)
-        unplanned = present - self.row_cols
+    def columns(self, chunk: tuple) -> Chunk:
+        """(n, one list per plan column) for one spooled chunk."""
+        n, cols, samples, formulas = chunk
+        unplanned = cols.keys() - self.row_cols
         if unplanned:  # cannot happen: the plan's columns come from the same pass
             raise RuntimeError(f"export: columns {sorted(unplanned)} are not in the plan")
-        comp = list(zip(*[self._comp(r.get("reduced_formula")) for r in rows]))
+        comp = list(zip(*map(self._comp, formulas)))
         structure = self.plan.structure
-        by_sample: dict[str, tuple] = {}
-        for sample in {r["sample_id"] for r in rows}:
-            cells = structure.get(sample, {})
-            by_sample[sample] = tuple(cells.get(c) for c in self.struct_cols)
-        struct = list(zip(*[by_sample[r["sample_id"]] for r in rows]))
-        nones = [None] * n
+        by_sample = {s: self._cells(structure.get(s, {}).get(c) for c in self.struct_cols) for s in set(samples)}
+        struct = list(zip(*map(by_sample.__getitem__, samples)))
+        blank = [self.empty] * n
         out: list[list] = []
         for c in self.plan.columns:
-            if c in present:
-                out.append([r.get(c) for r in rows])
+            if c in cols:
+                out.append(cols[c])
             elif c in self.comp_pos:
-                out.append(list(comp[self.comp_pos[c]]))
+                out.append(comp[self.comp_pos[c]])
             elif c in self.struct_pos:
-                out.append(list(struct[self.struct_pos[c]]))
+                out.append(struct[self.struct_pos[c]])
             else:
-                out.append(nones)
+                out.append(blank)
         return n, out
+
+
+def _spooled(plan: ExportPlan) -> Iterator[tuple]:
+    if not plan.spool:
+        raise ValueError("the export plan was closed; plan the export again")
+    with open(plan.spool, "rb") as fh:
+        while True:
+            try:
+                yield pickle.load(fh)
+            except EOFError:
+                return
 
 
 def iter_chunks(plan: ExportPlan) -> Iterator[Chunk]:
     """The plan's rows as column chunks ``(n, [values of each plan column])``, in row order."""
-    if not plan.spool:
-        raise ValueError("the export plan was closed; plan the export again")
+    if plan.csv:
+        raise ValueError("this export plan spooled CSV text (for_csv=True): plan it again for values")
     builder = _ChunkBuilder(plan)
-    with open(plan.spool, "rb") as fh:
-        while True:
-            try:
-                rows = pickle.load(fh)
-            except EOFError:
-                return
-            yield builder.columns(rows)
+    for chunk in _spooled(plan):
+        yield builder.columns(chunk)
+
+
+def export_csv(plan: ExportPlan) -> Iterator[str]:
+    """The plan's rows as CSV text, header first; fastest from a ``for_csv`` plan (cells formatted)."""
+    yield csv_lines(1, [[csv_text(c)] for c in plan.columns])
+    builder = _ChunkBuilder(plan, fmt=csv_text)
+    for n, cols, samples, formulas in _spooled(plan):
+        if not plan.csv:
+            cols = {c: csv_cells(v) for c, v in cols.items()}
+        yield csv_lines(*builder.columns((n, cols, samples, formulas)))
 
 
 def build_rows(store, mongo_filter: dict, plan: ExportPlan | None = None) -> Iterator[dict]:
@@ -449,11 +484,6 @@ def build_rows(store, mongo_filter: dict, plan: ExportPlan | None = None) -> Ite
     for _n, cols in iter_chunks(plan):
         for values in zip(*cols):
             yield dict(zip(columns, values))
-
-
-def export_csv(plan: ExportPlan) -> Iterator[str]:
-    """The plan's rows as CSV text (header first), written column by column."""
-    return csv_from_chunks(iter_chunks(plan), plan.columns)
 
 
 def arrow_schema(plan: ExportPlan):

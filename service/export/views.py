@@ -37,8 +37,8 @@ def export(args: dict):
     """
     store = current_app.extensions["ionbase_store"]
     query = filter_to_mongo(args.get("filter"))
-    plan = plan_export(store, query)
     fmt = args["format"]
+    plan = plan_export(store, query, for_csv=fmt == "csv")
     if fmt == "csv":
         body = export_csv(plan)
     elif fmt == "jsonl":

@@ -3,20 +3,21 @@
 A *chunk* is ``(n, columns)``: ``n`` rows given as one list of ``n`` values per column, in the
 export's column order (``table.iter_chunks`` reads them from the plan's spool; ``rows_to_chunks``
 turns row dicts into chunks). Writing column by column avoids a dict per row and a Python call
-per cell: a column is converted for CSV in one comprehension (or passed through when it holds only
-``None``/numbers), rows are handed to ``csv.writer.writerows`` as ``zip(*columns)``, and Parquet
-row groups are built with ``pyarrow.array`` per column.
+per cell: CSV cells are formatted per column and lines joined in C, Parquet row groups are built
+with ``pyarrow.array`` per column.
 
-CSV cells are what a row-by-row ``csv.writer`` would write for ``_csv_value(v)``: empty for
-None and non-finite floats, ``true``/``false`` for booleans, text starting with a formula
-character prefixed with ``'`` (OWASP), numbers as Python writes them (``repr``). A text cell holding
-a CR is quoted (RFC 4180) so the file reads back with Python's csv module (``csv.writer`` quotes
-only the characters of its line terminator, ``\\n`` here).
+CSV cells are what a row-by-row ``csv.writer`` (QUOTE_MINIMAL, ``\\n`` line ends) writes for
+``_csv_value(v)``: empty for None and non-finite floats, ``true``/``false`` for booleans, text
+starting with a formula character prefixed with ``'`` (OWASP), numbers as Python writes them
+(``repr``), a cell holding a comma, quote or line break quoted. A text cell holding a CR is quoted
+too (RFC 4180; ``csv.writer`` quotes only the characters of its line terminator), so the file
+reads back with Python's csv module. Cells are formatted per column, each distinct value once
+(``csv_cells``), and lines joined in C (``csv_lines``): the plan pass can format while it waits
+for the server (``table.plan_export(..., for_csv=True)``).
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -26,8 +27,6 @@ Chunk = tuple[int, list[list]]
 
 #: a text cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBERS = frozenset((type(None), int, float))
-_TEXT = frozenset((type(None), str))
 
 
 def escape_formula(v: Any) -> Any:
@@ -48,82 +47,55 @@ def _csv_value(v: Any) -> Any:
     return escape_formula(v)
 
 
-def csv_column(values: list) -> tuple[list, bool]:
-    """One column as CSV cells (``_csv_value`` of each value) and whether a text cell holds a CR.
+def _quoted(text: str) -> str:
+    """QUOTE_MINIMAL as ``csv.writer`` does it, CR included (RFC 4180)."""
+    if "," in text or '"' in text or "\n" in text or "\r" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
-    Fast paths for the usual columns: numbers only (non-finite floats blanked), text only."""
+
+def csv_text(v: Any) -> str:
+    """One CSV cell as written: ``_csv_value(v)`` formatted the way ``csv.writer`` formats a field
+    (``repr`` for floats, ``str`` otherwise), quoted when it holds a comma, quote, LF or CR."""
+    v = _csv_value(v)
+    if isinstance(v, float):
+        return repr(v)
+    return _quoted(v if isinstance(v, str) else str(v))
+
+
+_ONE_TYPE_MEMO = frozenset((str, float, int))
+
+
+def csv_cells(values: list) -> list[str]:
+    """One column as CSV cell texts (``csv_text`` of each value).
+
+    Each distinct value is formatted once when that is exact: one value type (1, 1.0 and True are
+    equal as keys) and no zero among floats (-0.0 == 0.0)."""
     kinds = set(map(type, values))
-    if kinds <= _NUMBERS:
-        if float in kinds:
-            return [v if v is None or v - v == 0 else "" for v in values], False
-        return values, False
-    if kinds <= _TEXT:
-        out = [("'" + v) if v is not None and len(v) > 1 and v.startswith(FORMULA_START) else v for v in values]
-        return out, any("\r" in v for v in out if v is not None)
-    out = [_csv_value(v) for v in values]
-    return out, any(isinstance(v, str) and "\r" in v for v in out)
+    kinds.discard(type(None))
+    if len(kinds) == 1 and kinds <= _ONE_TYPE_MEMO:
+        distinct = set(values)
+        if float not in kinds or 0.0 not in distinct:
+            memo = {v: csv_text(v) for v in distinct}
+            return list(map(memo.__getitem__, values))
+    if not kinds:
+        return [""] * len(values)
+    return [csv_text(v) for v in values]
 
 
-class CsvChunks:
-    """CSV text of chunks: ``header()`` then ``chunk(n, columns)``; '\\n' line ends, CR cells quoted."""
-
-    def __init__(self) -> None:
-        self._buf = io.StringIO()
-        self._writer = csv.writer(self._buf, lineterminator="\n")
-        self._crlf_buf = io.StringIO()
-        self._crlf = csv.writer(self._crlf_buf, lineterminator="\r\n")  # quotes cells holding CR or LF
-
-    def _take(self) -> str:
-        text = self._buf.getvalue()
-        self._buf.seek(0)
-        self._buf.truncate()
-        return text
-
-    def _row_with_cr(self, row: Iterable) -> None:
-        self._crlf.writerow(row)
-        line = self._crlf_buf.getvalue()
-        self._crlf_buf.seek(0)
-        self._crlf_buf.truncate()
-        self._buf.write(line[:-2] + "\n")
-
-    def header(self, columns: list[str]) -> str:
-        """The header line (column names escaped like text cells)."""
-        cells, has_cr = csv_column(list(columns))
-        if has_cr:
-            self._row_with_cr(cells)
-        else:
-            self._writer.writerow(cells)
-        return self._take()
-
-    def chunk(self, n: int, columns: list[list]) -> str:
-        """The lines of ``n`` rows given column by column."""
-        if n == 0:
-            return ""
-        cells, cr = [], False
-        for values in columns:
-            out, has_cr = csv_column(values)
-            cells.append(out)
-            cr = cr or has_cr
-        rows = zip(*cells)
-        if not cr:
-            self._writer.writerows(rows)
-        else:
-            for row in rows:
-                if any(isinstance(v, str) and "\r" in v for v in row):
-                    self._row_with_cr(row)
-                else:
-                    self._writer.writerow(row)
-        return self._take()
+def csv_lines(n: int, cells: list[list[str]]) -> str:
+    """``n`` CSV lines from one list of cell texts per column ('\n' line ends)."""
+    if n == 0:
+        return ""
+    return "\n".join(map(",".join, zip(*cells))) + "\n"
 
 
 def csv_from_chunks(chunks: Iterable[Chunk], columns: list[str]) -> Iterator[str]:
-    """CSV text, header first (yielded at once), then one piece per chunk."""
-    out = CsvChunks()
-    yield out.header(columns)
+    """CSV text, header first (yielded at once), then one piece per chunk of raw values."""
+    yield csv_lines(1, [[csv_text(c)] for c in columns])
     for n, cols in chunks:
-        text = out.chunk(n, cols)
-        if text:
-            yield text
+        if n:
+            yield csv_lines(n, [csv_cells(v) for v in cols])
 
 
 def rows_to_chunks(rows: Iterable[dict], columns: list[str], size: int) -> Iterator[Chunk]:
