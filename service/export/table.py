@@ -50,6 +50,7 @@ import threading
 import weakref
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import IO, Any, Iterable, Iterator
 
 from ionbase.service.export import cells as C
@@ -126,17 +127,18 @@ def _remove(path: str) -> None:
         pass
 
 
-def _by_sample(cursor) -> Iterator[tuple[str, list[dict]]]:
-    """Group a cursor sorted by sample into (sample, documents)."""
+def _by_sample(batches: Iterable[list[dict]]) -> Iterator[tuple[str, list[dict]]]:
+    """Group documents sorted by sample, given in batches, into (sample, documents)."""
     current: str | None = None
     group: list[dict] = []
-    for doc in cursor:
-        sample = doc.get("sample")
-        if sample != current and group:
-            yield current, group
-            group = []
-        current = sample
-        group.append(doc)
+    for batch in batches:
+        for doc in batch:
+            sample = doc.get("sample")
+            if sample != current and group:
+                yield current, group
+                group = []
+            current = sample
+            group.append(doc)
     if group:
         yield current, group
 
@@ -153,7 +155,7 @@ class _Pass:
         self.rows_per_sample: dict[str, int] = {}
         self.conflicts: Counter = Counter()
         self.structure_docs: dict[str, list[dict]] | None = {} if structure_in_pass else None
-        self.pending: list[dict] = []
+        self.pending = _ChunkColumns()
 
     def add(self, sample: Any, docs: list[dict]) -> None:
         """Place one sample's values into rows and spool them."""
@@ -163,9 +165,15 @@ class _Pass:
             return
         self.rows_per_sample[sample] = len(temps)
         self.conflicts.update(cells.conflicts())
-        for doc in docs:
-            self.elements.update(e for e in doc.get("elements") or [] if isinstance(e, str))
-            self.component_keys.update(k for k in doc.get("component_keys") or [] if isinstance(k, str))
+        seen_els, seen_keys = None, None
+        for doc in docs:  # the documents of a sample mostly repeat the same lists: each read once
+            els, keys = doc.get("elements"), doc.get("component_keys")
+            if els and els != seen_els:
+                self.elements.update(e for e in els if isinstance(e, str))
+                seen_els = els
+            if keys and keys != seen_keys:
+                self.component_keys.update(k for k in keys if isinstance(k, str))
+                seen_keys = keys
         self.names.update(cells.fixed)
         for by_name in cells.by_t.values():
             self.names.update(by_name)
@@ -173,23 +181,20 @@ class _Pass:
             found = [d for d in docs if d.get("name") in _STRUCTURE_NAMES]
             if found:
                 self.structure_docs[sample] = found
-        self.pending.extend(_sparse_rows(docs[0], cells, temps))
-        if len(self.pending) >= SPOOL_ROWS:
+        self.pending.add_sample(docs[0], cells, temps)
+        if self.pending.n >= SPOOL_ROWS:
             self.flush()
 
     def flush(self) -> None:
         """Spool the pending rows as one chunk: (n, {column: values or CSV texts}, sample ids,
         reduced formulas); columns without a value in the chunk are left out."""
-        rows = self.pending
-        if not rows:
+        if not self.pending.n:
             return
-        present: set[str] = set().union(*rows)
-        cols = {c: [r.get(c) for r in rows] for c in present}
+        n, cols, samples, formulas = self.pending.chunk()
         if self.for_csv:
             cols = {c: csv_cells(v) for c, v in cols.items()}
-        chunk = (len(rows), cols, [r["sample_id"] for r in rows], [r.get("reduced_formula") for r in rows])
-        pickle.dump(chunk, self.out, protocol=pickle.HIGHEST_PROTOCOL)
-        self.pending = []
+        pickle.dump((n, cols, samples, formulas), self.out, protocol=pickle.HIGHEST_PROTOCOL)
+        self.pending = _ChunkColumns()
 
 
 _STRUCTURE_NAMES = frozenset(F.STRUCTURE_FEATURES)
@@ -202,10 +207,10 @@ def _read_selection(store, mongo_filter: dict, batch_size: int):
     return _read_ahead(cursor, batch_size, READ_AHEAD)
 
 
-def _read_ahead(it: Iterable[dict], size: int, depth: int) -> Iterator[dict]:
-    """Iterate ``it`` in a thread, ``size`` items at a time, at most ``depth`` lists ahead: the
-    server prepares the next batch while the caller works on this one. Errors are re-raised here;
-    closing the generator stops the thread."""
+def _read_ahead(it: Iterable[dict], size: int, depth: int) -> Iterator[list[dict]]:
+    """Iterate ``it`` in a thread and yield its items in lists of ``size``, at most ``depth``
+    lists ahead: the server prepares the next batch while the caller works on this one. Errors
+    are re-raised here; closing the generator stops the thread."""
     q: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
     done = object()
@@ -242,7 +247,7 @@ def _read_ahead(it: Iterable[dict], size: int, depth: int) -> Iterator[dict]:
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield from item
+            yield item
     finally:
         stop.set()
         thread.join()
@@ -343,9 +348,9 @@ def _structure_cells(docs_by_sample: dict[str, list[dict]]) -> tuple[dict[str, d
     return out, counts
 
 
-def _sparse_rows(meta: dict, cells: C.SampleCells, temps: list[float | None]) -> Iterator[dict]:
-    """The rows of one sample without plan-dependent columns (composition, structure) and
-    without empty cells; ``build_rows`` completes them."""
+def _base_cells(meta: dict, cells: C.SampleCells) -> dict[str, Any]:
+    """The cells on every row of one sample (group labels, components, synthesis, values of
+    temperature-independent properties), without empty ones."""
     base: dict[str, Any] = {
         "family": meta.get("family"), "doi": meta.get("doi"), "series_name": meta.get("series_name"),
         "material_id": meta.get("material_id"), "sample_id": meta.get("sample"),
@@ -357,15 +362,49 @@ def _sparse_rows(meta: dict, cells: C.SampleCells, temps: list[float | None]) ->
     base.update(F.synthesis_features(meta.get("synthesis")))
     for name, doc in cells.fixed.items():
         base.update(C.cell_values(name, doc))
-    base = {k: v for k, v in base.items() if v is not None}
-    for t in temps:
-        row = dict(base)
-        if t is not None:
-            row["temperature_C"] = t
-            row["temperature_K"] = round(t + 273.15, 2)
-        for name, doc in cells.by_t.get(t, {}).items():
-            row.update(C.cell_values(name, doc))
-        yield row
+    return {k: v for k, v in base.items() if v is not None}
+
+
+class _ChunkColumns:
+    """The rows of a chunk filled straight into columns (no dict per row): a cell on every row of
+    a sample is one ``extend``; columns without a value stay out (None when read back)."""
+
+    def __init__(self) -> None:
+        self.cols: dict[str, list] = {}
+        self.n = 0
+        self.samples: list = []
+        self.formulas: list = []
+
+    def _put(self, key: str, value: Any, start: int, count: int) -> None:
+        col = self.cols.get(key)
+        if col is None:
+            col = self.cols[key] = []
+        if len(col) < start:
+            col.extend(repeat(None, start - len(col)))
+        col.extend(repeat(value, count))
+
+    def add_sample(self, meta: dict, cells: C.SampleCells, temps: list[float | None]) -> None:
+        """The rows of one sample, one per temperature (plan-dependent columns are added on reading)."""
+        start, count = self.n, len(temps)
+        for key, value in _base_cells(meta, cells).items():
+            self._put(key, value, start, count)
+        for i, t in enumerate(temps, start):
+            if t is not None:
+                self._put("temperature_C", t, i, 1)
+                self._put("temperature_K", round(t + 273.15, 2), i, 1)
+            for name, doc in cells.by_t.get(t, {}).items():
+                for key, value in C.cell_values(name, doc).items():
+                    if value is not None:
+                        self._put(key, value, i, 1)
+        self.samples.extend(repeat(meta.get("sample"), count))
+        self.formulas.extend(repeat(meta.get("reduced_formula"), count))
+        self.n += count
+
+    def chunk(self) -> tuple[int, dict[str, list], list, list]:
+        """(n, {column: n values}, sample ids, reduced formulas)."""
+        for col in self.cols.values():
+            col.extend(repeat(None, self.n - len(col)))
+        return self.n, self.cols, self.samples, self.formulas
 
 
 def _composition(formula: str | None, plan: ExportPlan) -> dict[str, Any]:

@@ -21,6 +21,9 @@ from __future__ import annotations
 import io
 import json
 import math
+from array import array
+from functools import partial
+from operator import is_not
 from typing import IO, Any, Iterable, Iterator
 
 Chunk = tuple[int, list[list]]
@@ -63,21 +66,40 @@ def csv_text(v: Any) -> str:
     return _quoted(v if isinstance(v, str) else str(v))
 
 
-_ONE_TYPE_MEMO = frozenset((str, float, int))
+def _float_text(v: float) -> str:
+    return repr(v) if v - v == 0 else ""
+
+
+def _str_text(v: str) -> str:
+    return _quoted(escape_formula(v))
+
+
+#: formatter of one value type, equal to ``csv_text`` for it
+_TEXT_OF = {float: _float_text, int: str, str: _str_text}
+_NEGATIVE_ZERO = 1 << 63  # the bits of -0.0
+_not_none = partial(is_not, None)
+
+
+def _has_negative_zero(values: list) -> bool:
+    return _NEGATIVE_ZERO in array("Q", array("d", filter(_not_none, values)).tobytes())
 
 
 def csv_cells(values: list) -> list[str]:
     """One column as CSV cell texts (``csv_text`` of each value).
 
     Each distinct value is formatted once when that is exact: one value type (1, 1.0 and True are
-    equal as keys) and no zero among floats (-0.0 == 0.0)."""
+    equal as keys) and no -0.0 (equal to 0.0)."""
     kinds = set(map(type, values))
     kinds.discard(type(None))
-    if len(kinds) == 1 and kinds <= _ONE_TYPE_MEMO:
-        distinct = set(values)
-        if float not in kinds or 0.0 not in distinct:
-            memo = {v: csv_text(v) for v in distinct}
-            return list(map(memo.__getitem__, values))
+    if len(kinds) == 1:
+        kind = next(iter(kinds))
+        text = _TEXT_OF.get(kind)
+        if text is not None:
+            distinct = set(values)
+            if kind is not float or 0.0 not in distinct or not _has_negative_zero(values):
+                memo = {v: text(v) for v in distinct if v is not None}
+                memo[None] = ""
+                return list(map(memo.__getitem__, values))
     if not kinds:
         return [""] * len(values)
     return [csv_text(v) for v in values]

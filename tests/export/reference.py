@@ -4,7 +4,7 @@
 It is the export as it was before the columnar path: the selection read twice (columns, then rows),
 structure features always from their own query, one dict per row completed with every column, and
 one ``csv.writer.writerow`` per row with the per-cell ``_csv_value``. Rules (``cells``, ``features``,
-``table._sparse_rows``, ``table._composition``, column order) are shared: what is checked is the
+``table._composition``, column order) are shared: what is checked is the
 assembly of the rows and the writing, not the rules.
 """
 
@@ -13,13 +13,38 @@ from __future__ import annotations
 import csv
 import io
 from itertools import groupby
-from typing import Iterator
+from typing import Any, Iterator
 
 from ionbase.service.export import cells as C
 from ionbase.service.export import table as T
 from ionbase.service.export.writers import _csv_value
 
 _PROJECTION = T._ROW_PROJECTION
+
+
+def sparse_rows(meta: dict, cells: C.SampleCells, temps: list[float | None]) -> Iterator[dict]:
+    """The rows of one sample as dicts, without plan-dependent columns (composition, structure)
+    and without empty cells (the export's row builder before the columnar path)."""
+    base: dict[str, Any] = {
+        "family": meta.get("family"), "doi": meta.get("doi"), "series_name": meta.get("series_name"),
+        "material_id": meta.get("material_id"), "sample_id": meta.get("sample"),
+        "sample_label": meta.get("sample_label"), "formula": meta.get("formula"),
+        "reduced_formula": meta.get("reduced_formula"), "series_value": meta.get("series_value"),
+    }
+    for comp in meta.get("components") or []:
+        base[T.component_column(f"{comp['basis']}:{comp['formula']}")] = comp["fraction"]
+    base.update(T.F.synthesis_features(meta.get("synthesis")))
+    for name, doc in cells.fixed.items():
+        base.update(C.cell_values(name, doc))
+    base = {k: v for k, v in base.items() if v is not None}
+    for t in temps:
+        row = dict(base)
+        if t is not None:
+            row["temperature_C"] = t
+            row["temperature_K"] = round(t + 273.15, 2)
+        for name, doc in cells.by_t.get(t, {}).items():
+            row.update(C.cell_values(name, doc))
+        yield row
 
 
 def _samples(store, mongo_filter: dict) -> Iterator[tuple[str, list[dict], C.SampleCells, list]]:
@@ -55,7 +80,7 @@ def reference_export(store, mongo_filter: dict) -> tuple[list[str], Iterator[dic
 
     def rows() -> Iterator[dict]:
         for sample, docs, cells, temps in _samples(store, mongo_filter):
-            for sparse in T._sparse_rows(docs[0], cells, temps):
+            for sparse in sparse_rows(docs[0], cells, temps):
                 row = dict.fromkeys(columns)
                 row.update(T._composition(sparse.get("reduced_formula"), plan))
                 row.update(structure.get(sample, {}))
