@@ -388,14 +388,23 @@ class _ChunkColumns:
         start, count = self.n, len(temps)
         for key, value in _base_cells(meta, cells).items():
             self._put(key, value, start, count)
+        cols = self.cols
         for i, t in enumerate(temps, start):
+            row: dict[str, Any] = {}
             if t is not None:
-                self._put("temperature_C", t, i, 1)
-                self._put("temperature_K", round(t + 273.15, 2), i, 1)
+                row["temperature_C"] = t
+                row["temperature_K"] = round(t + 273.15, 2)
             for name, doc in cells.by_t.get(t, {}).items():
-                for key, value in C.cell_values(name, doc).items():
-                    if value is not None:
-                        self._put(key, value, i, 1)
+                row.update(C.cell_values(name, doc))
+            for key, value in row.items():  # one cell: _put inlined
+                if value is None:
+                    continue
+                col = cols.get(key)
+                if col is None:
+                    col = cols[key] = [None] * i
+                elif len(col) < i:
+                    col.extend(repeat(None, i - len(col)))
+                col.append(value)
         self.samples.extend(repeat(meta.get("sample"), count))
         self.formulas.extend(repeat(meta.get("reduced_formula"), count))
         self.n += count

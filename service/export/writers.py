@@ -75,7 +75,7 @@ def _str_text(v: str) -> str:
 
 
 #: formatter of one value type, equal to ``csv_text`` for it
-_TEXT_OF = {float: _float_text, int: str, str: _str_text}
+_TEXT_OF = {float: _float_text, int: str, str: _str_text, bool: lambda v: "true" if v else "false"}
 _NEGATIVE_ZERO = 1 << 63  # the bits of -0.0
 _not_none = partial(is_not, None)
 
@@ -88,7 +88,7 @@ def csv_cells(values: list) -> list[str]:
     """One column as CSV cell texts (``csv_text`` of each value).
 
     Each distinct value is formatted once when that is exact: one value type (1, 1.0 and True are
-    equal as keys) and no -0.0 (equal to 0.0)."""
+    equal as keys) and no -0.0 (equal to 0.0); a column mixing types is formatted value by value."""
     kinds = set(map(type, values))
     kinds.discard(type(None))
     if len(kinds) == 1:
