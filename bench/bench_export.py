@@ -7,7 +7,7 @@ generated property documents (per sample ``temps`` ionic conductivities, one act
 one lattice a; a few samples in every hundred also carry competing values, flags, stale or
 non-numeric values, composites, an unparsable formula, no temperature, hostile text with quotes,
 commas, CR/LF and formula characters), then each measurement runs in its own process (so its
-peak RSS, ``ru_maxrss``, is that step's alone):
+peak RSS, ``VmHWM``, is that step's alone):
 
 * baseline: iteration of ``find(store.visible({}))``, all fields, ``batch_size(2000)``, before and
   after the exports (the ratios use their mean);
@@ -146,7 +146,12 @@ def _open(data: Path):
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """VmHWM of this process (ru_maxrss is not used: Linux carries it over exec from the parent,
+    which generated the documents)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def _cpu_s(server_pid: int) -> tuple[float, float]:
