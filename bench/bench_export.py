@@ -166,8 +166,9 @@ def run_step(step: str, data: Path) -> dict:
     server, store = _open(data)
     try:
         out = data / f"export.{step}"
-        if step != "baseline":  # imports are not the export's work: done before the clock starts
+        if step != "baseline":  # imports are not the export's work (a server imports them once): before the clock
             import pyarrow.parquet  # noqa: F401
+            import pymatgen.core  # noqa: F401
 
             from ionbase.service.export import export_csv, export_parquet, plan_export
         from ionbase.store.supervisor import read_state

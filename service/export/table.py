@@ -28,8 +28,9 @@ and the summary of the filtered selection (samples, rows, conflicts) are known, 
 row is written. ``iter_chunks`` then reads the spool back as column chunks (one list per column,
 composition and structure columns filled per distinct formula and sample), which the writers
 (``service.export.writers``) turn into CSV or Parquet without a dict per row; ``build_rows``
-gives the same rows as dicts (JSON Lines). Memory is bounded by one chunk, the per-sample
-structure features and the per-formula composition cache, not by the number of rows.
+gives the same rows as dicts (JSON Lines). Memory is bounded by one chunk, the per-formula
+composition cache and the row count per sample (plus, for a filtered export, the structure
+cells per sample), not by the number of rows.
 
 Reads: all fields on nx-27017 (it projects document by document in Python, slower than sending
 the whole document; ``Store.evaluates_in_python``), the top-level fields the export needs on a
@@ -104,7 +105,7 @@ class ExportPlan:
     samples: set[str] = field(default_factory=set)  # samples that give at least one row
     n_rows: int = 0
     conflicts: dict[str, int] = field(default_factory=dict)  # value column -> cells with competing values
-    structure: dict[str, dict[str, Any]] = field(default_factory=dict)  # sample -> structure cells
+    structure: dict[str, dict[str, Any]] = field(default_factory=dict)  # sample -> structure cells (filtered exports; else in the rows)
     spool: str | None = None  # path of the pickled row chunks
     csv: bool = False  # the spool holds CSV cell texts (plan_export(for_csv=True)), not values
 
@@ -154,7 +155,7 @@ class _Pass:
         self.component_keys: set[str] = set()
         self.rows_per_sample: dict[str, int] = {}
         self.conflicts: Counter = Counter()
-        self.structure_docs: dict[str, list[dict]] | None = {} if structure_in_pass else None
+        self.structure_in_pass = structure_in_pass
         self.pending = _ChunkColumns()
 
     def add(self, sample: Any, docs: list[dict]) -> None:
@@ -177,13 +178,22 @@ class _Pass:
         self.names.update(cells.fixed)
         for by_name in cells.by_t.values():
             self.names.update(by_name)
-        if self.structure_docs is not None:
-            found = [d for d in docs if d.get("name") in _STRUCTURE_NAMES]
-            if found:
-                self.structure_docs[sample] = found
-        self.pending.add_sample(docs[0], cells, temps)
+        structure = self._structure(docs, len(temps)) if self.structure_in_pass else {}
+        self.pending.add_sample(docs[0], cells, temps, structure)
         if self.pending.n >= SPOOL_ROWS:
             self.flush()
+
+    def _structure(self, docs: list[dict], n_rows: int) -> dict[str, Any]:
+        """The sample's structure cells from its own documents (the filter is empty: all were
+        read), counted as conflicts on each of its rows like targets."""
+        best, counts = C.best_per_name(d for d in docs if d.get("name") in _STRUCTURE_NAMES)
+        for name, n in counts.items():
+            if n > 1:
+                self.conflicts[F.property_column(name)] += n_rows
+        out: dict[str, Any] = {}
+        for name, doc in best.items():
+            out.update(C.cell_values(name, doc))
+        return out
 
     def flush(self) -> None:
         """Spool the pending rows as one chunk: (n, {column: values or CSV texts}, sample ids,
@@ -270,8 +280,8 @@ def plan_export(store, mongo_filter: dict, *, batch_size: int = READ_BATCH, for_
                 reader.close()
             acc.flush()
         samples = set(acc.rows_per_sample)
-        if acc.structure_docs is not None:  # an empty filter read every document of every sample
-            structure, candidates = _structure_cells(acc.structure_docs)
+        if acc.structure_in_pass:  # an empty filter read every document: structure cells are in the rows
+            structure, candidates = {}, {}
         else:
             structure, candidates = _structure_cells(_structure_docs(store, samples))
     except BaseException:
@@ -383,11 +393,15 @@ class _ChunkColumns:
             col.extend(repeat(None, start - len(col)))
         col.extend(repeat(value, count))
 
-    def add_sample(self, meta: dict, cells: C.SampleCells, temps: list[float | None]) -> None:
-        """The rows of one sample, one per temperature (plan-dependent columns are added on reading)."""
+    def add_sample(self, meta: dict, cells: C.SampleCells, temps: list[float | None], structure: dict[str, Any]) -> None:
+        """The rows of one sample, one per temperature, with the structure cells given (composition
+        and, unless given here, structure columns are added on reading)."""
         start, count = self.n, len(temps)
         for key, value in _base_cells(meta, cells).items():
             self._put(key, value, start, count)
+        for key, value in structure.items():
+            if value is not None:
+                self._put(key, value, start, count)
         cols = self.cols
         for i, t in enumerate(temps, start):
             row: dict[str, Any] = {}
@@ -452,7 +466,7 @@ class _ChunkBuilder:
         self.struct_cols = _structure_columns()
         self.comp_pos = {c: i for i, c in enumerate(self.comp_cols)}
         self.struct_pos = {c: i for i, c in enumerate(self.struct_cols)}
-        self.row_cols = set(plan.columns) - set(self.comp_pos) - set(self.struct_pos)
+        self.row_cols = set(plan.columns) - set(self.comp_pos)  # structure cells may be in the rows
         self.comp_cache: dict[Any, tuple] = {}
         self.empty = "" if fmt else None
 
