@@ -128,6 +128,15 @@ class Store:
                     {"committing": committing})
             time.sleep(COMMIT_POLL_S)
 
+    def evaluates_in_python(self) -> bool:
+        """Whether the server is nx-27017 (``buildInfo.process``), whatever the URI: it applies
+        projections document by document in Python (a projected read is slower there than a whole
+        one, measured in bench/bench_export.py), where MongoDB projects in C. Asked once per store."""
+        if "evaluates_in_python" not in self._extra:
+            info = self.client.admin.command("buildInfo")
+            self._extra["evaluates_in_python"] = info.get("process") == "nx_27017"
+        return self._extra["evaluates_in_python"]
+
     def visible(self, query: dict | None = None) -> dict:
         """Add the committed-batches condition to a query.
 

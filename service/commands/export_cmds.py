@@ -28,7 +28,7 @@ __all__ = ["export"]
 @click.pass_context
 def export(ctx: click.Context, filter_: str | None, fmt: str, output: Path | None, mongo_filter: str | None, row_group_size: int) -> None:
     """Export properties as an ML-ready table: one row per (sample, temperature)."""
-    from ionbase.service.export import build_rows, filter_to_mongo, plan_export, write_csv, write_jsonl, write_parquet
+    from ionbase.service.export import export_parquet, filter_to_mongo, plan_export
 
     if fmt == "parquet" and output is None:
         raise click.UsageError("--format parquet needs -o FILE")
@@ -50,32 +50,41 @@ def export(ctx: click.Context, filter_: str | None, fmt: str, output: Path | Non
     store = command_store(ctx)
     plan = None
     try:
-        plan = plan_export(store, query)
-        rows = build_rows(store, query, plan)
-        n_rows = 0
-
-        def counted():
-            nonlocal n_rows
-            for r in rows:
-                n_rows += 1
-                yield r
-
+        plan = plan_export(store, query, for_csv=fmt == "csv")
         if fmt == "parquet":
-            write_parquet(counted(), plan, str(output), row_group_size=row_group_size)
+            n_rows = export_parquet(plan, str(output), row_group_size=row_group_size)
         else:
-            writer = write_csv if fmt == "csv" else write_jsonl
-            if output is None:
-                for chunk in writer(counted(), plan.columns):
-                    sys.stdout.write(chunk)
-                sys.stdout.flush()
-            else:
-                with open(output, "w", encoding="utf-8", newline="") as fh:
-                    for chunk in writer(counted(), plan.columns):
-                        fh.write(chunk)
+            n_rows = _write_text(store, query, plan, fmt, output)
         _echo_summary(plan.summary(), n_rows, output)
     finally:
         if plan is not None:
             plan.close()
+
+
+def _write_text(store, query: dict, plan, fmt: str, output: Path | None) -> int:
+    """CSV (column by column) or JSON Lines (row dicts) to ``output`` or stdout; the row count."""
+    from ionbase.service.export import build_rows, export_csv, write_jsonl
+
+    n_rows = 0
+    if fmt == "csv":
+        pieces = export_csv(plan)
+        n_rows = plan.n_rows  # the plan counts exactly the spooled rows
+    else:
+        def counted():
+            nonlocal n_rows
+            for r in build_rows(store, query, plan):
+                n_rows += 1
+                yield r
+        pieces = write_jsonl(counted(), plan.columns)
+    if output is None:
+        for piece in pieces:
+            sys.stdout.write(piece)
+        sys.stdout.flush()
+    else:
+        with open(output, "w", encoding="utf-8", newline="") as fh:
+            for piece in pieces:
+                fh.write(piece)
+    return n_rows
 
 
 def _echo_summary(summary: dict, n_rows: int, output: Path | None) -> None:

@@ -1,9 +1,11 @@
 """ML-ready export of the properties collection: one row per (sample, temperature) with features.
 
 ``plan_export(store, mongo_filter)`` reads the selection once (columns, summary, spooled rows;
-rules in ``cells`` and docs/export.md); ``build_rows(store, mongo_filter, plan)`` streams the rows; ``write_csv`` / ``write_jsonl`` /
-``write_parquet`` / ``stream_parquet`` serialise them; ``filter_to_mongo`` turns an OPTIMADE filter
-into the Mongo query (through the query package's parser).
+rules in ``cells`` and docs/export.md); ``export_csv(plan)`` / ``export_parquet(plan, sink)`` /
+``export_parquet_stream(plan)`` write the spooled rows column by column (``table.iter_chunks``,
+``writers``); ``build_rows(store, mongo_filter, plan)`` streams them as dicts, which ``write_csv`` /
+``write_jsonl`` / ``write_parquet`` / ``stream_parquet`` serialise; ``filter_to_mongo`` turns an
+OPTIMADE filter into the Mongo query (through the query package's parser).
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from ionbase.service.export.table import (  # noqa: F401
     MIMETYPES,
     ExportPlan,
     build_rows,
+    export_csv,
+    export_parquet,
+    export_parquet_stream,
+    iter_chunks,
     plan_export,
     stream_parquet,
     write_csv,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Iterable
 
 from ionbase.schemas import registry
@@ -39,13 +40,14 @@ ORIGIN_RANK: dict[str, int] = {"reported": 0, "measured": 0, "derived": 1}
 _SOURCE_PLACES = ("table", "figure", "section", "page", "file", "line")
 
 
-def value_columns(name: str) -> list[tuple[str, str]]:
-    """(column, type) of a property's value and its four companions, in export order."""
+@lru_cache(maxsize=1024)
+def value_columns(name: str) -> tuple[tuple[str, str], ...]:
+    """(column, type) of a property's value and its companions, in export order (cached: once per cell)."""
     col = F.property_column(name)
-    return [
+    return (
         (col, "float"), (f"{col}_uncertainty", "float"), (f"{name}_qualifier", "string"),
         (f"{name}_origin", "string"), (f"{name}_source", "string"), (f"{name}_flags", "string"),
-    ]
+    )
 
 
 def _finite(x: Any) -> bool:

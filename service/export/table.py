@@ -21,35 +21,65 @@ Row model (``service.export.cells``; the user documentation is ``docs/export.md`
 Column order is stable: groups, condition, targets (each with its companions), series value,
 composition (``frac_<El>`` by atomic number, then statistics), synthesis, structure.
 
-One pass: ``plan_export`` reads the selected documents once (sorted by sample), builds the rows
-and spools them (sparse, pickled) to a temporary file; at the end of the pass the columns and
-the summary of the filtered selection (samples, rows, conflicts) are known, before the first row
-is written. ``build_rows`` then streams the spooled rows with every column. One more query reads
-the structure features. All reads go through the store's typed collections, which hide uncommitted batches. Only top-level fields are
-projected (the embedded store returns dotted projections as flat keys). ``distinct`` is not
-used: the embedded store ignores a ``$regex`` condition in it and answers for the whole collection.
+One pass: ``plan_export`` reads the selected documents once (sorted by sample, through a reader
+thread that fetches the next batch while this one is processed), builds the rows and spools them
+(sparse, pickled a chunk of rows at a time) to a temporary file; at the end of the pass the columns
+and the summary of the filtered selection (samples, rows, conflicts) are known, before the first
+row is written. ``iter_chunks`` then reads the spool back as column chunks (one list per column,
+composition and structure columns filled per distinct formula and sample), which the writers
+(``service.export.writers``) turn into CSV or Parquet without a dict per row; ``build_rows``
+gives the same rows as dicts (JSON Lines). Memory is bounded by one chunk, the per-formula
+composition cache and the row count per sample (plus, for a filtered export, the structure
+cells per sample), not by the number of rows.
+
+Reads: all fields on nx-27017 (it projects document by document in Python, slower than sending
+the whole document; ``Store.evaluates_in_python``), the top-level fields the export needs on a
+MongoDB server (dotted projections come back as flat keys from the embedded store). The structure
+features come from the same pass when the filter is empty (every document is read anyway), else
+from one more query. All reads go through the store's typed collections, which hide uncommitted
+batches. ``distinct`` is not used: the embedded store ignores a ``$regex`` condition in it and
+answers for the whole collection.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import math
 import os
 import pickle
+import queue
 import tempfile
+import threading
 import weakref
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import IO, Any, Iterable, Iterator
 
 from ionbase.service.export import cells as C
 from ionbase.service.export import features as F
+from ionbase.service.export.writers import (  # noqa: F401  (the writers' public names, re-exported)
+    FORMULA_START,
+    Chunk,
+    arrow_schema as _arrow_schema,
+    csv_cells,
+    csv_from_chunks,
+    csv_lines,
+    csv_text,
+    escape_formula,
+    parquet_from_chunks,
+    parquet_stream_from_chunks,
+    rows_to_chunks,
+    write_csv,
+    write_jsonl,
+)
 
 TEMPERATURE_COLUMNS = ("temperature_C", "temperature_K")
 #: a sample with more than this many ids is not looked up with $in (one scan by name instead)
 MAX_IN_IDS = 2000
+#: rows per spooled chunk (the unit of memory and of the column conversion)
+SPOOL_ROWS = 4096
+#: documents per server batch of the plan pass, and batches the reader thread may hold ahead
+READ_BATCH = 2000
+READ_AHEAD = 4
 
 _VALUE_FIELDS = {
     "_id": 1, "sample": 1, "name": 1, "value": 1, "qualifier": 1, "origin": 1, "stale": 1, "uncertainty": 1,
@@ -75,8 +105,9 @@ class ExportPlan:
     samples: set[str] = field(default_factory=set)  # samples that give at least one row
     n_rows: int = 0
     conflicts: dict[str, int] = field(default_factory=dict)  # value column -> cells with competing values
-    structure: dict[str, dict[str, Any]] = field(default_factory=dict)  # sample -> structure cells
-    spool: str | None = None  # path of the pickled sparse rows
+    structure: dict[str, dict[str, Any]] = field(default_factory=dict)  # sample -> structure cells (filtered exports; else in the rows)
+    spool: str | None = None  # path of the pickled row chunks
+    csv: bool = False  # the spool holds CSV cell texts (plan_export(for_csv=True)), not values
 
     def summary(self) -> dict[str, Any]:
         """Counts of the filtered export (what the CLI prints and the API sends as headers)."""
@@ -97,61 +128,176 @@ def _remove(path: str) -> None:
         pass
 
 
-def _by_sample(cursor) -> Iterator[tuple[str, list[dict]]]:
-    """Group a cursor sorted by sample into (sample, documents)."""
+def _by_sample(batches: Iterable[list[dict]]) -> Iterator[tuple[str, list[dict]]]:
+    """Group documents sorted by sample, given in batches, into (sample, documents)."""
     current: str | None = None
     group: list[dict] = []
-    for doc in cursor:
-        sample = doc.get("sample")
-        if sample != current and group:
-            yield current, group
-            group = []
-        current = sample
-        group.append(doc)
+    for batch in batches:
+        for doc in batch:
+            sample = doc.get("sample")
+            if sample != current and group:
+                yield current, group
+                group = []
+            current = sample
+            group.append(doc)
     if group:
         yield current, group
 
 
-def plan_export(store, mongo_filter: dict, *, batch_size: int = 2000) -> ExportPlan:
-    """Read the selection once: spool its rows, and fix its columns and summary."""
-    names: set[str] = set()
-    elements: set[str] = set()
-    component_keys: set[str] = set()
-    rows_per_sample: dict[str, int] = {}
-    conflicts: Counter = Counter()
+class _Pass:
+    """What the plan pass accumulates over the samples of the selection."""
+
+    def __init__(self, out: IO[bytes], structure_in_pass: bool, for_csv: bool) -> None:
+        self.out = out
+        self.for_csv = for_csv
+        self.names: set[str] = set()
+        self.elements: set[str] = set()
+        self.component_keys: set[str] = set()
+        self.rows_per_sample: dict[str, int] = {}
+        self.conflicts: Counter = Counter()
+        self.structure_in_pass = structure_in_pass
+        self.pending = _ChunkColumns()
+
+    def add(self, sample: Any, docs: list[dict]) -> None:
+        """Place one sample's values into rows and spool them."""
+        cells = C.assign(docs)
+        temps = cells.temperatures()
+        if not temps or not isinstance(sample, str):
+            return
+        self.rows_per_sample[sample] = len(temps)
+        self.conflicts.update(cells.conflicts())
+        seen_els, seen_keys = None, None
+        for doc in docs:  # the documents of a sample mostly repeat the same lists: each read once
+            els, keys = doc.get("elements"), doc.get("component_keys")
+            if els and els != seen_els:
+                self.elements.update(e for e in els if isinstance(e, str))
+                seen_els = els
+            if keys and keys != seen_keys:
+                self.component_keys.update(k for k in keys if isinstance(k, str))
+                seen_keys = keys
+        self.names.update(cells.fixed)
+        for by_name in cells.by_t.values():
+            self.names.update(by_name)
+        structure = self._structure(docs, len(temps)) if self.structure_in_pass else {}
+        self.pending.add_sample(docs[0], cells, temps, structure)
+        if self.pending.n >= SPOOL_ROWS:
+            self.flush()
+
+    def _structure(self, docs: list[dict], n_rows: int) -> dict[str, Any]:
+        """The sample's structure cells from its own documents (the filter is empty: all were
+        read), counted as conflicts on each of its rows like targets."""
+        best, counts = C.best_per_name(d for d in docs if d.get("name") in _STRUCTURE_NAMES)
+        for name, n in counts.items():
+            if n > 1:
+                self.conflicts[F.property_column(name)] += n_rows
+        out: dict[str, Any] = {}
+        for name, doc in best.items():
+            out.update(C.cell_values(name, doc))
+        return out
+
+    def flush(self) -> None:
+        """Spool the pending rows as one chunk: (n, {column: values or CSV texts}, sample ids,
+        reduced formulas); columns without a value in the chunk are left out."""
+        if not self.pending.n:
+            return
+        n, cols, samples, formulas = self.pending.chunk()
+        if self.for_csv:
+            cols = {c: csv_cells(v) for c, v in cols.items()}
+        pickle.dump((n, cols, samples, formulas), self.out, protocol=pickle.HIGHEST_PROTOCOL)
+        self.pending = _ChunkColumns()
+
+
+_STRUCTURE_NAMES = frozenset(F.STRUCTURE_FEATURES)
+
+
+def _read_selection(store, mongo_filter: dict, batch_size: int):
+    """The selected documents sorted by sample, fetched ahead by a reader thread."""
+    projection = None if store.evaluates_in_python() else _ROW_PROJECTION
+    cursor = store.properties.find(mongo_filter, projection, sort=[("sample", 1)], batch_size=batch_size)
+    return _read_ahead(cursor, batch_size, READ_AHEAD)
+
+
+def _read_ahead(it: Iterable[dict], size: int, depth: int) -> Iterator[list[dict]]:
+    """Iterate ``it`` in a thread and yield its items in lists of ``size``, at most ``depth``
+    lists ahead: the server prepares the next batch while the caller works on this one. Errors
+    are re-raised here; closing the generator stops the thread."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            batch: list = []
+            for item in it:
+                batch.append(item)
+                if len(batch) >= size:
+                    if not put(batch):
+                        return
+                    batch = []
+            if put(batch):
+                put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+
+    thread = threading.Thread(target=work, name="ionbase-export-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def plan_export(store, mongo_filter: dict, *, batch_size: int = READ_BATCH, for_csv: bool = False) -> ExportPlan:
+    """Read the selection once: spool its rows, and fix its columns and summary.
+
+    ``for_csv``: spool CSV cell texts, formatted while the reader thread waits for the server
+    (``export_csv`` then only joins them); such a plan gives no values (``iter_chunks`` refuses it)."""
     fd, spool = tempfile.mkstemp(prefix="ionbase-export-", suffix=".pickle")
     try:
         with os.fdopen(fd, "wb") as out:
-            cursor = store.properties.find(mongo_filter, _ROW_PROJECTION, sort=[("sample", 1)], batch_size=batch_size)
-            for sample, docs in _by_sample(cursor):
-                cells = C.assign(docs)
-                temps = cells.temperatures()
-                if not temps or not isinstance(sample, str):
-                    continue
-                rows_per_sample[sample] = len(temps)
-                conflicts.update(cells.conflicts())
-                for doc in docs:
-                    elements.update(e for e in doc.get("elements") or [] if isinstance(e, str))
-                    component_keys.update(k for k in doc.get("component_keys") or [] if isinstance(k, str))
-                names.update(cells.fixed)
-                for by_name in cells.by_t.values():
-                    names.update(by_name)
-                for row in _sparse_rows(docs[0], cells, temps):
-                    pickle.dump(row, out, protocol=pickle.HIGHEST_PROTOCOL)
-        structure, candidates = _structure_features(store, set(rows_per_sample))
+            acc = _Pass(out, structure_in_pass=not mongo_filter, for_csv=for_csv)
+            reader = _read_selection(store, mongo_filter, batch_size)
+            try:
+                for sample, docs in _by_sample(reader):
+                    acc.add(sample, docs)
+            finally:
+                reader.close()
+            acc.flush()
+        samples = set(acc.rows_per_sample)
+        if acc.structure_in_pass:  # an empty filter read every document: structure cells are in the rows
+            structure, candidates = {}, {}
+        else:
+            structure, candidates = _structure_cells(_structure_docs(store, samples))
     except BaseException:
         _remove(spool)
         raise
+    conflicts = acc.conflicts
     for sample, counts in candidates.items():  # repeated on every row of the sample: once per row
         for name, n in counts.items():
             if n > 1:
-                conflicts[F.property_column(name)] += rows_per_sample[sample]
-    targets = sorted(names, key=F.property_order)
-    els = sorted(elements, key=F.element_sort_key)
-    types = _column_types(targets, els, sorted(component_keys))
+                conflicts[F.property_column(name)] += acc.rows_per_sample[sample]
+    targets = sorted(acc.names, key=F.property_order)
+    els = sorted(acc.elements, key=F.element_sort_key)
+    types = _column_types(targets, els, sorted(acc.component_keys))
     plan = ExportPlan(columns=list(types), types=types, targets=targets, elements=els,
-                      samples=set(rows_per_sample), n_rows=sum(rows_per_sample.values()),
-                      conflicts=dict(conflicts), structure=structure, spool=spool)
+                      samples=samples, n_rows=sum(acc.rows_per_sample.values()),
+                      conflicts=dict(conflicts), structure=structure, spool=spool, csv=for_csv)
     weakref.finalize(plan, _remove, spool)
     return plan
 
@@ -185,11 +331,10 @@ def component_column(key: str) -> str:
     return f"{basis}_pct_{formula}"
 
 
-def _structure_features(store, samples: set[str]) -> tuple[dict[str, dict[str, Any]], dict[str, Counter]]:
-    """sample id -> {structure column: value or companion} (best value per property, same rule
-    as targets), and sample id -> candidates per property (for the conflict count)."""
+def _structure_docs(store, samples: set[str]) -> dict[str, list[dict]]:
+    """sample id -> its exportable-or-not structure-feature documents (one more query)."""
     if not samples:
-        return {}, {}
+        return {}
     query: dict[str, Any] = {"name": {"$in": list(F.STRUCTURE_FEATURES)}}
     if len(samples) <= MAX_IN_IDS:
         query["sample"] = {"$in": sorted(samples)}
@@ -197,6 +342,12 @@ def _structure_features(store, samples: set[str]) -> tuple[dict[str, dict[str, A
     for doc in store.properties.find(query, _VALUE_FIELDS):
         if doc.get("sample") in samples:
             docs_by_sample.setdefault(doc["sample"], []).append(doc)
+    return docs_by_sample
+
+
+def _structure_cells(docs_by_sample: dict[str, list[dict]]) -> tuple[dict[str, dict[str, Any]], dict[str, Counter]]:
+    """sample id -> {structure column: value or companion} (best value per property, same rule
+    as targets), and sample id -> candidates per property (for the conflict count)."""
     out: dict[str, dict[str, Any]] = {}
     counts: dict[str, Counter] = {}
     for sample, docs in docs_by_sample.items():
@@ -207,9 +358,9 @@ def _structure_features(store, samples: set[str]) -> tuple[dict[str, dict[str, A
     return out, counts
 
 
-def _sparse_rows(meta: dict, cells: C.SampleCells, temps: list[float | None]) -> Iterator[dict]:
-    """The rows of one sample without plan-dependent columns (composition, structure) and
-    without empty cells; ``build_rows`` completes them."""
+def _base_cells(meta: dict, cells: C.SampleCells) -> dict[str, Any]:
+    """The cells on every row of one sample (group labels, components, synthesis, values of
+    temperature-independent properties), without empty ones."""
     base: dict[str, Any] = {
         "family": meta.get("family"), "doi": meta.get("doi"), "series_name": meta.get("series_name"),
         "material_id": meta.get("material_id"), "sample_id": meta.get("sample"),
@@ -221,15 +372,62 @@ def _sparse_rows(meta: dict, cells: C.SampleCells, temps: list[float | None]) ->
     base.update(F.synthesis_features(meta.get("synthesis")))
     for name, doc in cells.fixed.items():
         base.update(C.cell_values(name, doc))
-    base = {k: v for k, v in base.items() if v is not None}
-    for t in temps:
-        row = dict(base)
-        if t is not None:
-            row["temperature_C"] = t
-            row["temperature_K"] = round(t + 273.15, 2)
-        for name, doc in cells.by_t.get(t, {}).items():
-            row.update(C.cell_values(name, doc))
-        yield row
+    return {k: v for k, v in base.items() if v is not None}
+
+
+class _ChunkColumns:
+    """The rows of a chunk filled straight into columns (no dict per row): a cell on every row of
+    a sample is one ``extend``; columns without a value stay out (None when read back)."""
+
+    def __init__(self) -> None:
+        self.cols: dict[str, list] = {}
+        self.n = 0
+        self.samples: list = []
+        self.formulas: list = []
+
+    def _put(self, key: str, value: Any, start: int, count: int) -> None:
+        col = self.cols.get(key)
+        if col is None:
+            col = self.cols[key] = []
+        if len(col) < start:
+            col.extend(repeat(None, start - len(col)))
+        col.extend(repeat(value, count))
+
+    def add_sample(self, meta: dict, cells: C.SampleCells, temps: list[float | None], structure: dict[str, Any]) -> None:
+        """The rows of one sample, one per temperature, with the structure cells given (composition
+        and, unless given here, structure columns are added on reading)."""
+        start, count = self.n, len(temps)
+        for key, value in _base_cells(meta, cells).items():
+            self._put(key, value, start, count)
+        for key, value in structure.items():
+            if value is not None:
+                self._put(key, value, start, count)
+        cols = self.cols
+        for i, t in enumerate(temps, start):
+            row: dict[str, Any] = {}
+            if t is not None:
+                row["temperature_C"] = t
+                row["temperature_K"] = round(t + 273.15, 2)
+            for name, doc in cells.by_t.get(t, {}).items():
+                row.update(C.cell_values(name, doc))
+            for key, value in row.items():  # one cell: _put inlined
+                if value is None:
+                    continue
+                col = cols.get(key)
+                if col is None:
+                    col = cols[key] = [None] * i
+                elif len(col) < i:
+                    col.extend(repeat(None, i - len(col)))
+                col.append(value)
+        self.samples.extend(repeat(meta.get("sample"), count))
+        self.formulas.extend(repeat(meta.get("reduced_formula"), count))
+        self.n += count
+
+    def chunk(self) -> tuple[int, dict[str, list], list, list]:
+        """(n, {column: n values}, sample ids, reduced formulas)."""
+        for col in self.cols.values():
+            col.extend(repeat(None, self.n - len(col)))
+        return self.n, self.cols, self.samples, self.formulas
 
 
 def _composition(formula: str | None, plan: ExportPlan) -> dict[str, Any]:
@@ -248,201 +446,133 @@ def _composition(formula: str | None, plan: ExportPlan) -> dict[str, Any]:
     return out
 
 
+def _composition_columns(plan: ExportPlan) -> list[str]:
+    return [f"frac_{el}" for el in plan.elements] + list(F.COMPOSITION_STAT_COLUMNS)
+
+
+def _structure_columns() -> list[str]:
+    return [c for nm in F.STRUCTURE_FEATURES for c, _ in C.value_columns(nm)]
+
+
+class _ChunkBuilder:
+    """Turns spooled chunks into columns in the plan's order: the chunk's own columns, composition
+    from a per-formula cache, structure features per sample; ``fmt`` formats the computed cells
+    (CSV text) or keeps them (values)."""
+
+    def __init__(self, plan: ExportPlan, fmt=None) -> None:
+        self.plan = plan
+        self.fmt = fmt
+        self.comp_cols = _composition_columns(plan)
+        self.struct_cols = _structure_columns()
+        self.comp_pos = {c: i for i, c in enumerate(self.comp_cols)}
+        self.struct_pos = {c: i for i, c in enumerate(self.struct_cols)}
+        self.row_cols = set(plan.columns) - set(self.comp_pos)  # structure cells may be in the rows
+        self.comp_cache: dict[Any, tuple] = {}
+        self.empty = "" if fmt else None
+
+    def _cells(self, values: Iterable) -> tuple:
+        return tuple(map(self.fmt, values)) if self.fmt else tuple(values)
+
+    def _comp(self, formula: Any) -> tuple:
+        got = self.comp_cache.get(formula)
+        if got is None:
+            if len(self.comp_cache) > 50_000:  # bounded: many distinct formulas are computed again
+                self.comp_cache.clear()
+            values = _composition(formula, self.plan)
+            got = self.comp_cache[formula] = self._cells(values.get(c) for c in self.comp_cols)
+        return got
+
+    def columns(self, chunk: tuple) -> Chunk:
+        """(n, one list per plan column) for one spooled chunk."""
+        n, cols, samples, formulas = chunk
+        unplanned = cols.keys() - self.row_cols
+        if unplanned:  # cannot happen: the plan's columns come from the same pass
+            raise RuntimeError(f"export: columns {sorted(unplanned)} are not in the plan")
+        comp = list(zip(*map(self._comp, formulas)))
+        structure = self.plan.structure
+        by_sample = {s: self._cells(structure.get(s, {}).get(c) for c in self.struct_cols) for s in set(samples)}
+        struct = list(zip(*map(by_sample.__getitem__, samples)))
+        blank = [self.empty] * n
+        out: list[list] = []
+        for c in self.plan.columns:
+            if c in cols:
+                out.append(cols[c])
+            elif c in self.comp_pos:
+                out.append(comp[self.comp_pos[c]])
+            elif c in self.struct_pos:
+                out.append(struct[self.struct_pos[c]])
+            else:
+                out.append(blank)
+        return n, out
+
+
+def _spooled(plan: ExportPlan) -> Iterator[tuple]:
+    if not plan.spool:
+        raise ValueError("the export plan was closed; plan the export again")
+    with open(plan.spool, "rb") as fh:
+        while True:
+            try:
+                yield pickle.load(fh)
+            except EOFError:
+                return
+
+
+def iter_chunks(plan: ExportPlan) -> Iterator[Chunk]:
+    """The plan's rows as column chunks ``(n, [values of each plan column])``, in row order."""
+    if plan.csv:
+        raise ValueError("this export plan spooled CSV text (for_csv=True): plan it again for values")
+    builder = _ChunkBuilder(plan)
+    for chunk in _spooled(plan):
+        yield builder.columns(chunk)
+
+
+def export_csv(plan: ExportPlan) -> Iterator[str]:
+    """The plan's rows as CSV text, header first; fastest from a ``for_csv`` plan (cells formatted)."""
+    yield csv_lines(1, [[csv_text(c)] for c in plan.columns])
+    builder = _ChunkBuilder(plan, fmt=csv_text)
+    for n, cols, samples, formulas in _spooled(plan):
+        if not plan.csv:
+            cols = {c: csv_cells(v) for c, v in cols.items()}
+        yield csv_lines(*builder.columns((n, cols, samples, formulas)))
+
+
 def build_rows(store, mongo_filter: dict, plan: ExportPlan | None = None) -> Iterator[dict]:
     """Stream export rows, one per (sample, temperature), for the property documents matching
     ``mongo_filter`` (a Mongo query on the ``properties`` collection). Every row holds every
     column of ``plan`` (computed here when not given), in the plan's order. The rows are those
     the plan spooled: its summary counts exactly what is streamed."""
     plan = plan or plan_export(store, mongo_filter)
-    if not plan.spool:
-        raise ValueError("the export plan was closed; plan the export again")
-    empty = dict.fromkeys(plan.columns)
-    known = set(plan.columns)
-    with open(plan.spool, "rb") as fh:
-        while True:
-            try:
-                sparse = pickle.load(fh)
-            except EOFError:
-                return
-            row = dict(empty)
-            row.update(_composition(sparse.get("reduced_formula"), plan))
-            row.update(plan.structure.get(sparse["sample_id"], {}))
-            unplanned = sparse.keys() - known
-            if unplanned:  # cannot happen: the plan's columns come from the same pass
-                raise RuntimeError(f"export: columns {sorted(unplanned)} are not in the plan")
-            row.update(sparse)
-            yield row
-
-
-# ----------------------------------------------------------------------------- writers
-
-
-#: a text cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def escape_formula(v: Any) -> Any:
-    """A text cell a spreadsheet would run as a formula, prefixed with ``'`` (OWASP); other values as they are.
-
-    Only strings: a number (``-0.52``) is written as the number it is. A lone sign (the qualifier
-    ``=``, a ``-`` placeholder) carries no formula and is kept as it is."""
-    if isinstance(v, str) and len(v) > 1 and v.startswith(FORMULA_START):
-        return "'" + v
-    return v
-
-
-def _csv_value(v: Any) -> Any:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return ""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return escape_formula(v)
-
-
-def write_csv(rows: Iterable[dict], columns: list[str] | None = None, *, flush_every: int = 256) -> Iterator[str]:
-    """CSV text, header first; yields every ``flush_every`` lines (1 = strictly line by line).
-
-    ``columns`` defaults to the keys of the first row (build_rows rows all share them)."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    it = iter(rows)
-    if columns is None:
-        first = next(it, None)
-        if first is None:
-            return
-        columns = list(first)
-        it = _chain_one(first, it)
-    writer.writerow([escape_formula(c) for c in columns])
-    yield buf.getvalue()  # the header goes out at once
-    buf.seek(0)
-    buf.truncate()
-    n = 0
-    for row in it:
-        writer.writerow([_csv_value(row.get(c)) for c in columns])
-        n += 1
-        if n % flush_every == 0:
-            yield buf.getvalue()
-            buf.seek(0)
-            buf.truncate()
-    rest = buf.getvalue()
-    if rest:
-        yield rest
-
-
-def _chain_one(first: dict, rest: Iterator[dict]) -> Iterator[dict]:
-    yield first
-    yield from rest
-
-
-def _json_value(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
-
-
-def write_jsonl(rows: Iterable[dict], columns: list[str] | None = None, *, flush_every: int = 256) -> Iterator[str]:
-    """JSON Lines, one object per row with keys in column order."""
-    chunk: list[str] = []
-    for row in rows:
-        keys = columns or list(row)
-        chunk.append(json.dumps({k: _json_value(row.get(k)) for k in keys}, ensure_ascii=False, separators=(",", ":")))
-        if len(chunk) >= flush_every:
-            yield "\n".join(chunk) + "\n"
-            chunk = []
-    if chunk:
-        yield "\n".join(chunk) + "\n"
+    columns = plan.columns
+    for _n, cols in iter_chunks(plan):
+        for values in zip(*cols):
+            yield dict(zip(columns, values))
 
 
 def arrow_schema(plan: ExportPlan):
     """The pyarrow schema of an export (units are in the column names)."""
-    import pyarrow as pa
+    return _arrow_schema(plan.columns, plan.types)
 
-    kinds = {"string": pa.string(), "float": pa.float64(), "int": pa.int64(), "bool": pa.bool_()}
-    return pa.schema([pa.field(c, kinds[plan.types[c]]) for c in plan.columns])
+
+def export_parquet(plan: ExportPlan, sink: str | IO[bytes], *, row_group_size: int = 10_000) -> int:
+    """Write the plan's rows to ``sink`` (path or binary file) in row groups; returns the row count."""
+    return parquet_from_chunks(iter_chunks(plan), arrow_schema(plan), sink, row_group_size=row_group_size)
+
+
+def export_parquet_stream(plan: ExportPlan, *, row_group_size: int = 10_000) -> Iterator[bytes]:
+    """The plan's rows as Parquet bytes, yielded after each row group (the footer comes last)."""
+    return parquet_stream_from_chunks(iter_chunks(plan), arrow_schema(plan), row_group_size=row_group_size)
 
 
 def write_parquet(rows: Iterable[dict], plan: ExportPlan, sink: str | IO[bytes], *, row_group_size: int = 10_000) -> int:
-    """Write rows to ``sink`` (path or binary file object) in row groups; returns the row count."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    schema = arrow_schema(plan)
-    n = 0
-    with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
-        batch: dict[str, list] = {c: [] for c in plan.columns}
-        size = 0
-        for row in rows:
-            for c in plan.columns:
-                batch[c].append(row.get(c))
-            size += 1
-            if size >= row_group_size:
-                writer.write_table(pa.table(batch, schema=schema), row_group_size=row_group_size)
-                n += size
-                batch = {c: [] for c in plan.columns}
-                size = 0
-        if size or n == 0:
-            writer.write_table(pa.table(batch, schema=schema), row_group_size=row_group_size)
-            n += size
-    return n
-
-
-class _ChunkSink(io.RawIOBase):
-    """A write-only binary stream that hands out what was written so far (for HTTP streaming)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._chunks: list[bytes] = []
-        self._pos = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, b) -> int:
-        data = bytes(b)
-        self._chunks.append(data)
-        self._pos += len(data)
-        return len(data)
-
-    def tell(self) -> int:
-        return self._pos
-
-    def take(self) -> bytes:
-        data = b"".join(self._chunks)
-        self._chunks = []
-        return data
+    """Write row dicts to ``sink`` (path or binary file object) in row groups; returns the row count."""
+    chunks = rows_to_chunks(rows, plan.columns, row_group_size)
+    return parquet_from_chunks(chunks, arrow_schema(plan), sink, row_group_size=row_group_size)
 
 
 def stream_parquet(rows: Iterable[dict], plan: ExportPlan, *, row_group_size: int = 10_000) -> Iterator[bytes]:
-    """Parquet bytes, yielded after each row group (the footer comes last)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    schema = arrow_schema(plan)
-    sink = _ChunkSink()
-    writer = pq.ParquetWriter(sink, schema, compression="zstd")
-    try:
-        batch: dict[str, list] = {c: [] for c in plan.columns}
-        size = 0
-        wrote = False
-        for row in rows:
-            for c in plan.columns:
-                batch[c].append(row.get(c))
-            size += 1
-            if size >= row_group_size:
-                writer.write_table(pa.table(batch, schema=schema), row_group_size=row_group_size)
-                wrote = True
-                batch = {c: [] for c in plan.columns}
-                size = 0
-                data = sink.take()
-                if data:
-                    yield data
-        if size or not wrote:
-            writer.write_table(pa.table(batch, schema=schema), row_group_size=row_group_size)
-    finally:
-        writer.close()
-    data = sink.take()
-    if data:
-        yield data
+    """Parquet bytes of row dicts, yielded after each row group (the footer comes last)."""
+    chunks = rows_to_chunks(rows, plan.columns, row_group_size)
+    return parquet_stream_from_chunks(chunks, arrow_schema(plan), row_group_size=row_group_size)
 
 
 FORMATS = ("csv", "jsonl", "parquet")

@@ -8,7 +8,8 @@ from flask import Response, current_app, stream_with_context
 from ionbase.service.params import Blueprint
 from marshmallow import Schema, fields, validate
 
-from ionbase.service.export import FORMATS, MIMETYPES, build_rows, filter_to_mongo, plan_export, stream_parquet, write_csv, write_jsonl
+from ionbase.service.export import (FORMATS, MIMETYPES, build_rows, export_csv, export_parquet_stream, filter_to_mongo,
+                                    plan_export, write_jsonl)
 
 blp = Blueprint("export", __name__, url_prefix="/api/v1/export",
                 description="ML-ready table: one row per (sample, temperature) with targets and features.")
@@ -36,15 +37,14 @@ def export(args: dict):
     """
     store = current_app.extensions["ionbase_store"]
     query = filter_to_mongo(args.get("filter"))
-    plan = plan_export(store, query)
     fmt = args["format"]
-    rows = build_rows(store, query, plan)
+    plan = plan_export(store, query, for_csv=fmt == "csv")
     if fmt == "csv":
-        body = write_csv(rows, plan.columns)
+        body = export_csv(plan)
     elif fmt == "jsonl":
-        body = write_jsonl(rows, plan.columns)
+        body = write_jsonl(build_rows(store, query, plan), plan.columns)
     else:
-        body = stream_parquet(rows, plan, row_group_size=args["row_group_size"])
+        body = export_parquet_stream(plan, row_group_size=args["row_group_size"])
     resp = Response(stream_with_context(body), mimetype=MIMETYPES[fmt])
     resp.headers["Content-Disposition"] = f'attachment; filename="ionbase-export.{fmt}"'
     summary = plan.summary()  # of the filtered selection, known before streaming

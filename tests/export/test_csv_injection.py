@@ -27,7 +27,7 @@ def test_other_values_untouched(value):
 
 
 def test_write_csv_escapes_text_not_numbers():
-    hostile = HOSTILE[:-1]  # (a CR inside a cell is a separate matter: csv.writer leaves it unquoted)
+    hostile = HOSTILE  # a CR inside a cell is quoted (RFC 4180), so it reads back
     rows = [{"sample_label": t, "value": -0.52, "note": "ok"} for t in hostile]
     rows.append({"sample_label": "NIC-BM", "value": -1e-3, "note": None})
     text = "".join(write_csv(rows, ["sample_label", "value", "note", "=HYPERLINK(\"x\")"]))
