@@ -91,7 +91,6 @@ class Importer:
         loaded_files: list[LoadedFile] = []
         referenced: set[Path] = set()
         handled: set[Path] = set()
-        file_meta: dict[str, dict] = {}
         for path in files:
             if path.suffix.lower() in LAB_RECORD_SUFFIXES or (
                 path.suffix.lower() in TABULAR_SUFFIXES and is_lab_table(path)
@@ -122,16 +121,7 @@ class Importer:
         merge_fragments(loaded_files, report)
         self._build(loaded_files, plan, report, rejected, spill)
         plan.forget_keys()  # only the small collections' documents are needed from here on
-        for lf in loaded_files:
-            size = lf.path.stat().st_size
-            file_meta[str(lf.path)] = {"path": str(lf.path), "name": lf.path.name, "sha256": sha256_file(lf.path), "size": size, "format": lf.format}
-        for ref in referenced:
-            if ref.is_file():  # a directory or a missing file is reported by the record that names it
-                file_meta[str(ref)] = {"path": str(ref), "name": ref.name, "sha256": sha256_file(ref), "size": ref.stat().st_size, "format": detect(ref)}
-        for fr in report.files:
-            meta = file_meta.get(fr.path)
-            if meta:
-                fr.sha256, fr.size = meta["sha256"], meta["size"]
+        file_meta = _file_meta(loaded_files, referenced, report)
         return report, loaded_files, file_meta, rejected, plan
 
     def _build(self, loaded_files: list[LoadedFile], plan: Plan, report: ImportReport, rejected: list,
@@ -173,6 +163,8 @@ class Importer:
             raise ImportFailed(report.errors, report.to_dict())
         if report.errors and self.opt.skip_invalid and rejected:
             report.rejected_file = self._write_rejected(rejected)
+        for lf in loaded_files:  # everything the second pass writes is in the spill and the plan
+            lf.records = []
         batch_id = None
         if not self.opt.dry_run:
             batch_id = start_batch(self.store, file_meta, report.errors, self.opt.user, self.opt.skip_invalid)
@@ -216,3 +208,20 @@ class Importer:
         with open(target, "w") as fh:
             yaml.safe_dump_all(docs, fh, sort_keys=False, allow_unicode=True)
         return str(target)
+
+
+def _file_meta(loaded_files: list[LoadedFile], referenced: set[Path], report: ImportReport) -> dict[str, dict]:
+    """Path -> checksum, size and format of every file of the batch (the lab files and the files their
+    records reference); the file reports get their checksum and size."""
+    file_meta: dict[str, dict] = {}
+    for lf in loaded_files:
+        size = lf.path.stat().st_size
+        file_meta[str(lf.path)] = {"path": str(lf.path), "name": lf.path.name, "sha256": sha256_file(lf.path), "size": size, "format": lf.format}
+    for ref in referenced:
+        if ref.is_file():  # a directory or a missing file is reported by the record that names it
+            file_meta[str(ref)] = {"path": str(ref), "name": ref.name, "sha256": sha256_file(ref), "size": ref.stat().st_size, "format": detect(ref)}
+    for fr in report.files:
+        meta = file_meta.get(fr.path)
+        if meta:
+            fr.sha256, fr.size = meta["sha256"], meta["size"]
+    return file_meta
