@@ -163,8 +163,12 @@ class Importer:
             raise ImportFailed(report.errors, report.to_dict())
         if report.errors and self.opt.skip_invalid and rejected:
             report.rejected_file = self._write_rejected(rejected)
-        for lf in loaded_files:  # everything the second pass writes is in the spill and the plan
+        for lf in loaded_files:  # everything the second pass writes is in the spill from here on
             lf.records = []
+        for coll in SMALL_COLLECTIONS:  # written last, as before; on disk meanwhile, not in memory
+            for doc in plan.docs[coll].values():
+                spill.add(coll, doc)
+            plan.docs[coll] = {}
         batch_id = None
         if not self.opt.dry_run:
             batch_id = start_batch(self.store, file_meta, report.errors, self.opt.user, self.opt.skip_invalid)
@@ -175,9 +179,6 @@ class Importer:
             progress = self._pass_progress(loaded_files)
             spill.replay(writer, progress)
             progress.close()
-            for coll in SMALL_COLLECTIONS:
-                for doc in plan.docs[coll].values():
-                    writer(coll, doc)
             writer.close()
         except BaseException:
             if batch_id is not None:  # nothing of it was ever visible: clean it away

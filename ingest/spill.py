@@ -3,9 +3,10 @@
 The first pass builds and validates every document; instead of building them all again to write
 them (which cost as much as the first pass: parsing, unit conversion, validation), it appends each
 document of the large collections (properties, measurements, ...) to an anonymous temporary file,
-in build order, with the record counts in between for the writing progress bar. The second pass
-replays the file into the batch writer: the writer receives exactly the documents, in the order,
-that a rebuild would have given it, and memory stays bounded (one document at a time).
+in build order, with the record counts in between for the writing progress bar; then the small
+collections' documents the Plan kept (materials, routes, samples), which are written last. The
+second pass replays the file into the batch writer: the writer receives exactly the documents, in
+the order, that a rebuild would have given it, and the second pass holds no per-sample state.
 
 Documents are pickled as built (an exact round trip), without the builders' scratch keys
 (``_name`` other than ``_id``), which the writer drops anyway (store/batches.py ``_clean``).
