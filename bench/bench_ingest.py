@@ -1,19 +1,27 @@
-"""Benchmark: import 100,000 conductivity rows through `ionbase import` machinery vs raw insert_many.
+"""Benchmark: import conductivity rows through the Importer vs raw insert_many, at growing sizes.
 
-Generates a realistic lab export (thousands of samples, a few synthesis routes, five temperatures
-each) as template CSVs, imports it with the Importer on an embedded nx-27017 store, then inserts
-the very same final documents with raw pymongo ``insert_many`` into a fresh database on the same
-server, in the same run. Prints rows/s, peak memory and the ratio (target: ingest <= 2x raw).
+Generates a realistic lab export (one sample per five rows, a few synthesis routes, five
+temperatures per sample) as template CSVs, imports it with the Importer on an embedded nx-27017
+store, then inserts the very same final documents with raw pymongo ``insert_many`` (commands of
+5,000, the same indexes) into a fresh database on the same server, in the same run, then imports
+the same files again (nothing changed: nothing written). Each size runs in its own subprocess
+with its own fresh store, so its peak RSS is its own: the peak resident memory of the importing
+process during the import (VmHWM, reset before each phase; the server process is not counted).
 
-    python bench/bench_ingest.py            # 100,000 rows
-    python bench/bench_ingest.py --rows 20000
+    python bench/bench_ingest.py                           # 10,000 and 100,000 rows
+    python bench/bench_ingest.py --quick                   # 10,000 rows
+    python bench/bench_ingest.py --sizes 10000,100000,1000000
+
+Targets (issue 15): import <= 1.3x raw insert_many; peak RSS <= 400 MiB and flat across sizes.
+Not a test: the machine is shared, so read the ratio (both figures from the same run).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
-import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -55,52 +63,102 @@ def generate(folder: Path, rows: int, seed: int = 7) -> int:
     return n_samples * len(TEMPS)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--rows", type=int, default=100_000)
-    args = ap.parse_args()
+TARGET_RATIO = 1.3
+TARGET_RSS_MIB = 400
+
+
+def _peak_reset() -> None:
+    """Reset this process's peak RSS (VmHWM), so the next reading is the next phase's own."""
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+
+
+def _peak_mib() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def _import(store, data: Path) -> tuple[float, float, dict]:
+    """(seconds, peak RSS MiB, counts) of one import of the folder."""
+    _peak_reset()
+    t0 = time.perf_counter()
+    report = Importer(store, ImportOptions(max_rows=10_000_000)).run(sorted(data.iterdir()))
+    return time.perf_counter() - t0, _peak_mib(), report.counts
+
+
+def _raw_insert(store) -> float:
+    """Seconds of raw insert_many (commands of 5,000) of every imported document into a fresh
+    database with the same indexes; the documents are read in chunks by _id (only the inserts are timed)."""
+    raw_db = store.client["bench_ingest_raw"]
+    store.client.drop_database("bench_ingest_raw")
+    for c in COLLECTIONS:  # the same indexes as the import's collections: a like-for-like write
+        for name, spec in store.db[c].index_information().items():
+            if name != "_id_":
+                raw_db[c].create_index(spec["key"], unique=spec.get("unique", False), name=name)
+    t_raw = 0.0
+    for c in COLLECTIONS:
+        last = None
+        while True:  # 5,000 documents at a time, read whole before the timed insert (no cursor open meanwhile)
+            chunk = list(store.db[c].find({} if last is None else {"_id": {"$gt": last}}).sort("_id", 1).limit(5000))
+            if not chunk:
+                break
+            last = chunk[-1]["_id"]
+            t0 = time.perf_counter()
+            raw_db[c].insert_many(chunk, ordered=False)
+            t_raw += time.perf_counter() - t0
+    return t_raw
+
+
+def run_one(rows: int) -> dict:
+    """Generate, import, raw insert, re-import, in a fresh store; the figures."""
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         data = tmp / "data"
         data.mkdir()
-        rows = generate(data, args.rows)
-        settings = Settings(data_dir=tmp / "store", db_name="bench_ingest")
-        store = open_store(settings)
+        rows = generate(data, rows)
+        store = open_store(Settings(data_dir=tmp / "store", db_name="bench_ingest"))
         try:
-            rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            t0 = time.perf_counter()
-            report = Importer(store, ImportOptions(max_rows=10_000_000)).run(sorted(data.iterdir()))
-            t_ingest = time.perf_counter() - t0
-            rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            n_docs = report.counts["total"]["new"]
-            # the same final documents, raw insert_many into a fresh database on the same server
-            docs = {c: list(store.db[c].find({})) for c in COLLECTIONS}
-            raw_db = store.client["bench_ingest_raw"]
-            store.client.drop_database("bench_ingest_raw")
-            for c in COLLECTIONS:  # the same indexes as the import's collections: a like-for-like write
-                for name, spec in store.db[c].index_information().items():
-                    if name != "_id_":
-                        raw_db[c].create_index(spec["key"], unique=spec.get("unique", False), name=name)
-            t0 = time.perf_counter()
-            for c, items in docs.items():
-                for start in range(0, len(items), 5000):
-                    if items[start : start + 5000]:
-                        raw_db[c].insert_many(items[start : start + 5000], ordered=False)
-            t_raw = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            again = Importer(store, ImportOptions(max_rows=10_000_000)).run(sorted(data.iterdir()))
-            t_again = time.perf_counter() - t0
-            print(f"rows: {rows:,} conductivity rows, {report.counts['samples']['new']:,} samples, "
-                  f"{report.counts['routes']['new']:,} routes, {n_docs:,} documents written")
-            print(f"ionbase import : {t_ingest:8.2f} s  {rows / t_ingest:10,.0f} rows/s  "
-                  f"peak RSS {rss_after:,.0f} MiB (was {rss_before:,.0f} MiB before the import)")
-            print(f"raw insert_many: {t_raw:8.2f} s  {rows / t_raw:10,.0f} rows/s  (same {n_docs:,} final documents, same indexes)")
-            print(f"ratio ingest/raw: {t_ingest / t_raw:.2f}x  (target <= 2x)")
-            print(f"re-import (0 new, {again.counts['total']['changed']} changed): {t_again:.2f} s")
+            t_import, rss_import, counts = _import(store, data)
+            t_raw = _raw_insert(store)
+            t_again, rss_again, again = _import(store, data)
         finally:
             store.client.drop_database("bench_ingest_raw")
             store.client.drop_database("bench_ingest")
             store.close()
+    return {"rows": rows, "samples": counts["samples"]["new"], "documents": counts["total"]["new"],
+            "import_s": t_import, "raw_s": t_raw, "ratio": t_import / t_raw, "rss_mib": rss_import,
+            "again_s": t_again, "again_rss_mib": rss_again, "again_written": again["total"]["new"] + again["total"]["changed"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="10000,100000", help="comma-separated row counts, each run in its own subprocess")
+    ap.add_argument("--quick", action="store_true", help="10,000 rows only")
+    ap.add_argument("--rows", type=int, help="one size (the same as --sizes N)")
+    ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: run one size, print JSON
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps(run_one(args.one)))
+        return
+    sizes = [10_000] if args.quick else [args.rows] if args.rows else [int(x) for x in args.sizes.split(",") if x.strip()]
+    results = []
+    for n in sizes:
+        out = subprocess.run([sys.executable, __file__, "--one", str(n)], check=True, capture_output=True, text=True)
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        results.append(r)
+        print(f"{r['rows']:>9,} rows {r['samples']:>8,} samples {r['documents']:>9,} docs | import {r['import_s']:8.2f} s "
+              f"({r['rows'] / r['import_s']:7,.0f} rows/s) | raw insert_many {r['raw_s']:8.2f} s | ratio {r['ratio']:.2f}x | "
+              f"peak RSS {r['rss_mib']:6.0f} MiB | re-import {r['again_s']:7.2f} s ({r['again_written']} written, "
+              f"peak RSS {r['again_rss_mib']:.0f} MiB)", flush=True)
+    worst = max(r["ratio"] for r in results)
+    peak = max(r["rss_mib"] for r in results)
+    print(f"ratio: worst {worst:.2f}x, target <= {TARGET_RATIO}x: {'met' if worst <= TARGET_RATIO else 'NOT met'}")
+    print(f"peak RSS: max {peak:.0f} MiB, target <= {TARGET_RSS_MIB} MiB: {'met' if peak <= TARGET_RSS_MIB else 'NOT met'}"
+          + (f"; {results[0]['rss_mib']:.0f} -> {results[-1]['rss_mib']:.0f} MiB from {results[0]['rows']:,} to "
+             f"{results[-1]['rows']:,} rows" if len(results) > 1 else ""))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 Atomicity without multi-document transactions:
 
 1. Every record is validated and built first; a batch with errors writes nothing (unless
-   ``skip_invalid``).
+   ``skip_invalid``). The documents built are kept in a temporary file (ingest/spill.py) and
+   written from there: the second pass does not build or validate anything again.
 2. A batch document is created with status ``pending``. New documents are inserted carrying
    ``batch_id``; queries exclude documents of batches that are not committed
    (``Store.visible``), so a batch killed at this stage is invisible. Changed documents are staged
@@ -38,6 +39,7 @@ from ionbase.ingest.errors import ImportFailed, Issue
 from ionbase.ingest.loaders import LAB_RECORD_SUFFIXES, TABULAR_SUFFIXES, LoadError, LoadedFile, RawRecord, dump_records, load_lab_file
 from ionbase.ingest.passes import BuildPass
 from ionbase.ingest.references import confined_or_none
+from ionbase.ingest.spill import Spill, TickingProgress
 from ionbase.ingest.planning import (  # noqa: F401 (re-exported: the importer's public names)
     IGNORED_NAMES,
     data_suffixes,
@@ -71,19 +73,24 @@ class Importer:
     # ------------------------------------------------------------ planning
 
     def plan(self, paths: Iterable[Path]) -> tuple[ImportReport, list[LoadedFile], dict, list]:
-        """First pass: load and validate everything, keeping no large documents (see _Plan).
+        """First pass: load and validate everything, keeping no large documents (see Plan).
 
         Returns the report (with every error), the loaded files, the files' metadata (checksums)
         and the rejected records.
         """
+        report, loaded_files, file_meta, rejected, _plan = self._plan(paths, None)
+        return report, loaded_files, file_meta, rejected
+
+    def _plan(self, paths: Iterable[Path], spill: Spill | None) -> tuple[ImportReport, list[LoadedFile], dict, list, Plan]:
+        """plan(), also returning the Plan (its small collections whole); the large collections'
+        documents go to ``spill`` when given (ingest/spill.py), for the second pass to write."""
         files = expand_paths(paths)
         self.records_seen = None
         report = ImportReport(batch_id=None, status="planned", dry_run=self.opt.dry_run)
-        plan = Plan()
+        plan = Plan(sink=spill.add if spill is not None else None)
         loaded_files: list[LoadedFile] = []
         referenced: set[Path] = set()
         handled: set[Path] = set()
-        file_meta: dict[str, dict] = {}
         for path in files:
             if path.suffix.lower() in LAB_RECORD_SUFFIXES or (
                 path.suffix.lower() in TABULAR_SUFFIXES and is_lab_table(path)
@@ -112,23 +119,18 @@ class Importer:
                 report.files.append(FileReport(str(path), detect(path), errors=[issue.to_dict()]))
         rejected: list[tuple[LoadedFile, RawRecord]] = []
         merge_fragments(loaded_files, report)
-        self._build(loaded_files, plan, report, rejected)
-        for lf in loaded_files:
-            size = lf.path.stat().st_size
-            file_meta[str(lf.path)] = {"path": str(lf.path), "name": lf.path.name, "sha256": sha256_file(lf.path), "size": size, "format": lf.format}
-        for ref in referenced:
-            if ref.is_file():  # a directory or a missing file is reported by the record that names it
-                file_meta[str(ref)] = {"path": str(ref), "name": ref.name, "sha256": sha256_file(ref), "size": ref.stat().st_size, "format": detect(ref)}
-        for fr in report.files:
-            meta = file_meta.get(fr.path)
-            if meta:
-                fr.sha256, fr.size = meta["sha256"], meta["size"]
-        return report, loaded_files, file_meta, rejected
+        self._build(loaded_files, plan, report, rejected, spill)
+        plan.forget_keys()  # only the small collections' documents are needed from here on
+        file_meta = _file_meta(loaded_files, referenced, report)
+        return report, loaded_files, file_meta, rejected, plan
 
-    def _build(self, loaded_files: list[LoadedFile], plan: Plan, report: ImportReport, rejected: list) -> None:
-        """One pass over every record (ingest/passes.py), with progress."""
+    def _build(self, loaded_files: list[LoadedFile], plan: Plan, report: ImportReport, rejected: list,
+               spill: Spill | None) -> None:
+        """The first pass over every record (ingest/passes.py), with progress (its counts also go
+        to ``spill``, so the second pass's bar advances with the documents written)."""
         progress = self._pass_progress(loaded_files)
-        BuildPass(self.store, plan, report, rejected, progress, self.opt.max_rows, self.opt.max_file_bytes).run(loaded_files)
+        counter = TickingProgress(progress, spill) if spill is not None else progress
+        BuildPass(self.store, plan, report, rejected, counter, self.opt.max_rows, self.opt.max_file_bytes).run(loaded_files)
         progress.close()
         self.records_seen = progress.n
         for smp in plan.docs["samples"].values():
@@ -145,14 +147,28 @@ class Importer:
     # ------------------------------------------------------------ diff and write
 
     def run(self, paths: Iterable[Path]) -> ImportReport:
-        """Validate (first pass), then build again and write in chunks as one batch (second pass)."""
+        """Validate (first pass, keeping what it built in a temporary file), then write it in chunks
+        as one batch (second pass)."""
         recover(self.store)
-        report, loaded_files, file_meta, rejected = self.plan(paths)
+        spill = Spill()
+        try:
+            return self._run(paths, spill)
+        finally:
+            spill.close()
+
+    def _run(self, paths: Iterable[Path], spill: Spill) -> ImportReport:
+        report, loaded_files, file_meta, rejected, plan = self._plan(paths, spill)
         if report.errors and not self.opt.skip_invalid:
             report.status = "invalid"
             raise ImportFailed(report.errors, report.to_dict())
         if report.errors and self.opt.skip_invalid and rejected:
             report.rejected_file = self._write_rejected(rejected)
+        for lf in loaded_files:  # everything the second pass writes is in the spill from here on
+            lf.records = []
+        for coll in SMALL_COLLECTIONS:  # written last, as before; on disk meanwhile, not in memory
+            for doc in plan.docs[coll].values():
+                spill.add(coll, doc)
+            plan.docs[coll] = {}
         batch_id = None
         if not self.opt.dry_run:
             batch_id = start_batch(self.store, file_meta, report.errors, self.opt.user, self.opt.skip_invalid)
@@ -160,11 +176,9 @@ class Importer:
         stage = self.opt.on_stage or (lambda name: None)
         writer = Writer(self.store, batch_id, stage)
         try:
-            plan = Plan(sink=writer)
-            self._build(loaded_files, plan, ImportReport(None, "second pass", self.opt.dry_run), [])
-            for coll in SMALL_COLLECTIONS:
-                for doc in plan.docs[coll].values():
-                    writer(coll, doc)
+            progress = self._pass_progress(loaded_files)
+            spill.replay(writer, progress)
+            progress.close()
             writer.close()
         except BaseException:
             if batch_id is not None:  # nothing of it was ever visible: clean it away
@@ -195,3 +209,20 @@ class Importer:
         with open(target, "w") as fh:
             yaml.safe_dump_all(docs, fh, sort_keys=False, allow_unicode=True)
         return str(target)
+
+
+def _file_meta(loaded_files: list[LoadedFile], referenced: set[Path], report: ImportReport) -> dict[str, dict]:
+    """Path -> checksum, size and format of every file of the batch (the lab files and the files their
+    records reference); the file reports get their checksum and size."""
+    file_meta: dict[str, dict] = {}
+    for lf in loaded_files:
+        size = lf.path.stat().st_size
+        file_meta[str(lf.path)] = {"path": str(lf.path), "name": lf.path.name, "sha256": sha256_file(lf.path), "size": size, "format": lf.format}
+    for ref in referenced:
+        if ref.is_file():  # a directory or a missing file is reported by the record that names it
+            file_meta[str(ref)] = {"path": str(ref), "name": ref.name, "sha256": sha256_file(ref), "size": ref.stat().st_size, "format": detect(ref)}
+    for fr in report.files:
+        meta = file_meta.get(fr.path)
+        if meta:
+            fr.sha256, fr.size = meta["sha256"], meta["size"]
+    return file_meta

@@ -2,8 +2,9 @@
 (across all files, so references resolve in any file order), then routes (parents first), then
 every record that hangs off a sample, each kind through its adapter (ingest/adapt_*.py).
 
-The importer runs it twice: to validate (keeping no large documents) and to write (the Plan's sink
-is the batch writer, store/batches.py).
+The importer runs it once, to validate; the documents of the large collections go to the Plan's
+sink (a temporary file, ingest/spill.py) as they are built, and the second pass replays them into
+the batch writer (store/batches.py) without building anything again.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from ionbase.ingest.errors import ImportFailed, Issue, singular
+from ionbase.ingest.keyindex import KeyIndex
 from ionbase.ingest.validation import check_document
 from ionbase.ingest.loaders import LAB_RECORD_SUFFIXES, TABULAR_SUFFIXES, LoadedFile, RawRecord
 from ionbase.schemas import build as B
@@ -132,41 +133,49 @@ SMALL_COLLECTIONS = ("materials", "routes", "samples")
 
 
 class Plan:
-    """What a pass over the batch built: small collections whole, the rest as content hashes.
+    """What a pass over the batch built: small collections whole, the rest as keys on disk.
 
     Documents of the large collections (properties, measurements, ...) go to ``sink`` as they are
-    built (the writer, in the second pass) and are not kept: memory stays bounded by the samples.
+    built (the importer's temporary file, ingest/spill.py) and are not kept; their ids, content
+    hashes and origins go to a KeyIndex on disk (ingest/keyindex.py): memory does not grow with
+    the rows.
     """
 
     def __init__(self, sink: Callable[[str, dict], None] | None = None) -> None:
         self.docs: dict[str, dict[str, dict]] = {c: {} for c in SMALL_COLLECTIONS}
-        self.hashes: dict[str, str] = {}
-        self.origin: dict[str, tuple[str, Any]] = {}  # doc id -> (file, row)
+        self.keys = KeyIndex()
+        self.origin: dict[str, tuple[str, Any]] = {}  # small collections' doc id -> (file, row)
         self.sink = sink
 
     def add(self, coll: str, doc: dict, where: tuple[str, Any]) -> Issue | None:
         check_document(coll, doc, where)  # against schemas.documents, before the writer (sink) gets it
-        if coll in self.docs:
-            existing = self.docs[coll].get(doc["_id"])
-            old_hash = existing.get("content_hash") if existing is not None else None
-        else:
-            existing = old_hash = self.hashes.get(doc["_id"])
+        if coll not in self.docs:
+            first = self.keys.first(doc["_id"], doc.get("content_hash"), where)
+            if first is None:
+                if self.sink is not None:
+                    self.sink(coll, doc)
+                return None
+            return _duplicate(coll, doc, where, first[0], (first[1], first[2]))
+        existing = self.docs[coll].get(doc["_id"])
         if existing is not None:
-            if old_hash != doc.get("content_hash"):
-                first = self.origin.get(doc["_id"], ("?", None))
-                return Issue(
-                    where[0], f"duplicate natural key: {singular(coll)} {doc['_id']} is also defined, differently, "
-                    f"in {first[0]}" + (f" row {first[1]}" if first[1] else ""), row=where[1],
-                )
-            return None
-        if coll in self.docs:
-            self.docs[coll][doc["_id"]] = doc
-        else:
-            self.hashes[doc["_id"]] = doc["content_hash"]
-            if self.sink is not None:
-                self.sink(coll, doc)
+            return _duplicate(coll, doc, where, existing.get("content_hash"), self.origin.get(doc["_id"], ("?", None)))
+        self.docs[coll][doc["_id"]] = doc
         self.origin.setdefault(doc["_id"], where)
         return None
+
+    def forget_keys(self) -> None:
+        """Drop the large collections' keys (used only to find a natural key defined twice within
+        the pass) and the sink; the small collections' documents stay."""
+        self.keys.close()
+        self.sink = None
+
+
+def _duplicate(coll: str, doc: dict, where: tuple[str, Any], old_hash: str | None, first: tuple[str, Any]) -> Issue | None:
+    """None when the document was built before identically, else the duplicate natural key issue."""
+    if old_hash == doc.get("content_hash"):
+        return None
+    return Issue(where[0], f"duplicate natural key: {singular(coll)} {doc['_id']} is also defined, differently, "
+                 f"in {first[0]}" + (f" row {first[1]}" if first[1] else ""), row=where[1])
 
 
 def content_hash(doc: dict) -> str:

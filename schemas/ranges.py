@@ -74,6 +74,35 @@ def _walk(value: Any, path: str, depth: int = 0) -> Iterator[tuple[str, str]]:
             yield from _walk(v, f"{path}[{i}]", depth + 1)
 
 
+def _suspect(value: Any, depth: int = 0) -> bool:
+    """Whether :func:`_walk` would find anything in ``value``: the same walk without building paths
+    or messages (most documents are clean; only a suspect one is walked again for its message)."""
+    if depth > MAX_DEPTH:
+        return True
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        children = value.values()
+    elif isinstance(value, (list, tuple)):
+        if value and all(type(v) is float for v in value):  # an array, as in _walk
+            return not np.isfinite(np.asarray(value)).all()
+        children = value
+    else:
+        return False
+    if not children:
+        return False
+    if depth == MAX_DEPTH:  # every child is one level too deep
+        return True
+    for v in children:
+        t = type(v)
+        if t is float:
+            if not math.isfinite(v):
+                return True
+        elif t is not str and t is not int and t is not bool and v is not None and _suspect(v, depth + 1):
+            return True
+    return False
+
+
 def _range_message(value: Any, kind: str, prop: str | None = None) -> str | None:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return None
@@ -126,4 +155,7 @@ def document_problem(collection: str, doc: dict) -> tuple[str, str] | None:
         first = next(check(doc), None)
         if first:
             return first
-    return next(_walk({k: v for k, v in doc.items() if k != "_id"}, ""), None)
+    rest = {k: v for k, v in doc.items() if k != "_id"}
+    if not _suspect(rest):
+        return None
+    return next(_walk(rest, ""), None)

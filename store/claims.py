@@ -145,8 +145,10 @@ def _holders(db, batch_id: str, modes: dict[str, str]) -> dict[str, tuple[dict |
     """Other batches holding one of the documents in a mode that conflicts with ours:
     ``{holder batch id: (its batch document or None, an example document)}``."""
     examples: dict[str, str] = {}
-    for d in db.import_claims.find({"doc": {"$in": list(modes)}}, {"batch_id": 1, "doc": 1, "mode": 1}):
-        if d["batch_id"] != batch_id and (modes.get(d["doc"]) == "x" or d.get("mode") == "x"):
+    # only other batches' claims come back (not the thousands just inserted for this one)
+    for d in db.import_claims.find({"doc": {"$in": list(modes)}, "batch_id": {"$ne": batch_id}},
+                                   {"batch_id": 1, "doc": 1, "mode": 1}):
+        if modes.get(d["doc"]) == "x" or d.get("mode") == "x":
             examples.setdefault(d["batch_id"], d["doc"])
     if not examples:
         return {}

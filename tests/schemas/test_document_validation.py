@@ -46,7 +46,7 @@ def test_valid_property_passes():
     validate_document("properties", _property())
 
 
-@pytest.mark.parametrize("change, field, words", [
+MALFORMED = [
     ({"value": "1.2e-4"}, "value", "expected number, got str"),  # mongoengine would coerce it; the dict stores a string
     ({"value": float("nan")}, "value", "finite"),
     ({"value": None}, "value", "required"),
@@ -61,7 +61,10 @@ def test_valid_property_passes():
     ({"synthesis": {"milled": 1}}, "synthesis.milled", "expected bool"),
     ({"conditions": {1: "x"}}, "conditions", "string keys"),
     ({"updated_at": "2026-01-01"}, "updated_at", "expected datetime"),
-])
+]
+
+
+@pytest.mark.parametrize("change, field, words", MALFORMED)
 def test_malformed_property_refused_naming_id_and_field(change, field, words):
     doc = {**_property(), **change}
     with pytest.raises(DocumentError) as err:
@@ -82,6 +85,62 @@ def test_embedded_validators_run():
     with pytest.raises(DocumentError) as err:
         validate_document("structures", {**doc, "phases": [{**phase, "space_group_number": 231}]})
     assert err.value.field == "phases[0].space_group_number"
+
+
+def test_fast_path_refuses_what_the_walk_refuses():
+    """schemas.validate's compiled fast path (_ok_document) and the walk with messages
+    (_check_document) refuse the same malformed documents and pass the same valid ones."""
+    from ionbase.schemas.validate import DOCUMENT_CLASSES, _check_document, _Invalid, _ok_document
+
+    def walk_ok(coll: str, doc: dict) -> bool:
+        try:
+            _check_document(DOCUMENT_CLASSES[coll], doc)
+        except _Invalid:
+            return False
+        return True
+
+    phase = {"name": "NIC", "space_group_number": 14, "sites": [{"label": "Na1", "species": {"Na": 0.8}}]}
+    structure = {"_id": "str-1", "sample": "smp-1", "label": "XRD", "method": "xrd_rietveld", "phases": [phase]}
+    valid = [("properties", {k: v for k, v in _property().items() if k != "_sample_ref"}), ("structures", structure)]
+    malformed = [("properties", {k: v for k, v in {**_property(), **change}.items() if k != "_sample_ref"})
+                 for change, _field, _words in MALFORMED]
+    malformed += [("structures", {**structure, "phases": [{**phase, "sites": [{"label": "Na1", "species": {"Na": 1.4}}]}]}),
+                  ("structures", {**structure, "phases": [{**phase, "space_group_number": 231}]}),
+                  ("structures", {**structure, "phases": [None]}), ("structures", {**structure, "phases": "NIC"})]
+    for coll, doc in valid:
+        assert _ok_document(DOCUMENT_CLASSES[coll], doc) and walk_ok(coll, doc)
+    for coll, doc in malformed:
+        assert not _ok_document(DOCUMENT_CLASSES[coll], doc) and not walk_ok(coll, doc), doc
+
+
+def test_nested_number_check_agrees_with_its_walk():
+    """schemas.ranges: the quick scan (_suspect) finds a problem exactly when the walk with
+    messages (_walk) does: non-finite floats at any depth, in arrays, and nesting too deep."""
+    import random
+
+    from ionbase.schemas.ranges import MAX_DEPTH, _suspect, _walk
+
+    rng = random.Random(5)
+    leaves = [1, "s", None, True, 2.5, float("nan"), float("-inf"), [], {}, [1.0, 2.0], [1.0, float("nan")]]
+
+    def nested(depth: int):
+        r = rng.random()
+        if r < 0.3 or depth > MAX_DEPTH + 3:
+            return rng.choice(leaves)
+        if r < 0.65:
+            return {f"k{i}": nested(depth + 1) for i in range(rng.randint(0, 3))}
+        return [nested(depth + 1) for _ in range(rng.randint(0, 3))]
+
+    def chain(n: int, leaf):
+        for i in range(n):
+            leaf = {"a": leaf} if i % 2 else [leaf, "x"]
+        return leaf
+
+    cases = [nested(0) for _ in range(1500)]
+    cases += [chain(n, leaf) for n in range(MAX_DEPTH - 2, MAX_DEPTH + 3) for leaf in leaves]
+    found = [_suspect(c) for c in cases]
+    assert any(found) and not all(found)
+    assert found == [next(_walk(c, ""), None) is not None for c in cases]
 
 
 def test_validation_cost_per_property():
