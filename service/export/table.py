@@ -43,7 +43,6 @@ answers for the whole collection.
 
 from __future__ import annotations
 
-import os
 import pickle
 import queue
 import tempfile
@@ -96,7 +95,8 @@ _ROW_PROJECTION = {
 class ExportPlan:
     """What the export contains, known before the first row is streamed: its columns, the
     summary of the filtered selection (samples with rows, rows, conflicting cells per column)
-    and the spooled rows (a temporary file, removed when the plan is closed or collected)."""
+    and the spooled rows (an anonymous temporary file: closed with the plan, and gone with the process
+    however it ends, kill -9 included)."""
 
     columns: list[str]
     types: dict[str, str]  # column -> "string" | "float" | "int" | "bool"
@@ -106,7 +106,7 @@ class ExportPlan:
     n_rows: int = 0
     conflicts: dict[str, int] = field(default_factory=dict)  # value column -> cells with competing values
     structure: dict[str, dict[str, Any]] = field(default_factory=dict)  # sample -> structure cells (filtered exports; else in the rows)
-    spool: str | None = None  # path of the pickled row chunks
+    spool: IO[bytes] | None = None  # the pickled row chunks (an unnamed temporary file)
     csv: bool = False  # the spool holds CSV cell texts (plan_export(for_csv=True)), not values
 
     def summary(self) -> dict[str, Any]:
@@ -115,17 +115,10 @@ class ExportPlan:
                 "conflicts": dict(sorted(self.conflicts.items()))}
 
     def close(self) -> None:
-        """Remove the spooled rows (also done when the plan is garbage-collected)."""
+        """Drop the spooled rows (also done when the plan is garbage-collected)."""
         if self.spool:
-            _remove(self.spool)
+            self.spool.close()
             self.spool = None
-
-
-def _remove(path: str) -> None:
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass
 
 
 def _by_sample(batches: Iterable[list[dict]]) -> Iterator[tuple[str, list[dict]]]:
@@ -268,24 +261,25 @@ def plan_export(store, mongo_filter: dict, *, batch_size: int = READ_BATCH, for_
 
     ``for_csv``: spool CSV cell texts, formatted while the reader thread waits for the server
     (``export_csv`` then only joins them); such a plan gives no values (``iter_chunks`` refuses it)."""
-    fd, spool = tempfile.mkstemp(prefix="ionbase-export-", suffix=".pickle")
+    # unnamed (O_TMPFILE where the system has it): nothing is left behind when the process is killed
+    spool = tempfile.TemporaryFile(prefix="ionbase-export-", suffix=".pickle")
     try:
-        with os.fdopen(fd, "wb") as out:
-            acc = _Pass(out, structure_in_pass=not mongo_filter, for_csv=for_csv)
-            reader = _read_selection(store, mongo_filter, batch_size)
-            try:
-                for sample, docs in _by_sample(reader):
-                    acc.add(sample, docs)
-            finally:
-                reader.close()
-            acc.flush()
+        acc = _Pass(spool, structure_in_pass=not mongo_filter, for_csv=for_csv)
+        reader = _read_selection(store, mongo_filter, batch_size)
+        try:
+            for sample, docs in _by_sample(reader):
+                acc.add(sample, docs)
+        finally:
+            reader.close()
+        acc.flush()
+        spool.flush()
         samples = set(acc.rows_per_sample)
         if acc.structure_in_pass:  # an empty filter read every document: structure cells are in the rows
             structure, candidates = {}, {}
         else:
             structure, candidates = _structure_cells(_structure_docs(store, samples))
     except BaseException:
-        _remove(spool)
+        spool.close()
         raise
     conflicts = acc.conflicts
     for sample, counts in candidates.items():  # repeated on every row of the sample: once per row
@@ -298,7 +292,7 @@ def plan_export(store, mongo_filter: dict, *, batch_size: int = READ_BATCH, for_
     plan = ExportPlan(columns=list(types), types=types, targets=targets, elements=els,
                       samples=samples, n_rows=sum(acc.rows_per_sample.values()),
                       conflicts=dict(conflicts), structure=structure, spool=spool, csv=for_csv)
-    weakref.finalize(plan, _remove, spool)
+    weakref.finalize(plan, spool.close)
     return plan
 
 
@@ -509,12 +503,13 @@ class _ChunkBuilder:
 def _spooled(plan: ExportPlan) -> Iterator[tuple]:
     if not plan.spool:
         raise ValueError("the export plan was closed; plan the export again")
-    with open(plan.spool, "rb") as fh:
-        while True:
-            try:
-                yield pickle.load(fh)
-            except EOFError:
-                return
+    fh = plan.spool
+    fh.seek(0)  # one reading at a time per plan (each export streams it once)
+    while True:
+        try:
+            yield pickle.load(fh)
+        except EOFError:
+            return
 
 
 def iter_chunks(plan: ExportPlan) -> Iterator[Chunk]:

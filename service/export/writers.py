@@ -62,12 +62,12 @@ def csv_text(v: Any) -> str:
     (``repr`` for floats, ``str`` otherwise), quoted when it holds a comma, quote, LF or CR."""
     v = _csv_value(v)
     if isinstance(v, float):
-        return repr(v)
+        return float.__repr__(v)  # a numpy float64 too: "0.25", never "np.float64(0.25)"
     return _quoted(v if isinstance(v, str) else str(v))
 
 
 def _float_text(v: float) -> str:
-    return repr(v) if v - v == 0 else ""
+    return float.__repr__(v) if v - v == 0 else ""
 
 
 def _str_text(v: str) -> str:

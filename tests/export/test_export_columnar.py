@@ -56,3 +56,25 @@ def test_csv_cell_with_cr_lf_quotes_commas_round_trips():
     text = "".join(write_csv(rows, ["label", "note", "x"]))
     assert list(csv.reader(io.StringIO(text))) == [
         ["label", "note", "x"], ["'" + value, "plain", "-1.5"], ["'\r=1", "a\rb", ""]]
+
+
+def test_numpy_scalars_are_written_as_numbers():
+    """A numpy float64/int64 in a row is written as csv.writer writes the Python number."""
+    import numpy as np
+
+    assert "".join(write_csv([{"a": np.float64(0.25), "b": np.int64(3), "c": 1.5}])) == "a,b,c\n0.25,3,1.5\n"
+
+
+def test_the_spool_has_no_name_so_a_killed_export_leaves_nothing(seeded_store, tmp_path, monkeypatch):
+    """The rows are spooled to an unnamed file: a directory listing during the export shows nothing,
+    so a process killed mid-export cannot leave a spool behind; the plan still streams its rows twice."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    plan = plan_export(seeded_store, {})
+    try:
+        assert list(tmp_path.iterdir()) == []
+        first, again = "".join(export_csv(plan)), "".join(export_csv(plan))
+        assert first == again and first.count("\n") == plan.n_rows + 1
+    finally:
+        plan.close()
