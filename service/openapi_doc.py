@@ -21,6 +21,7 @@ from apispec import BasePlugin
 NO_DOLLAR = "^[^$]*$"
 _ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 _ALWAYS = {
+    401: "A credential was sent that is not a usable API key (a key sent is checked on every operation)",
     414: "URL too long (path and query string over 8,190 characters)",
     429: "Too many requests from this address (when the server's rate limit is on); see Retry-After",
     503: "The store does not answer; retry after Retry-After seconds",

@@ -184,6 +184,18 @@ def test_every_credential_sent_must_be_usable(rw_app, writer_token):
         assert r.headers["WWW-Authenticate"].startswith("Bearer"), body
 
 
+def test_a_bad_key_sent_to_an_open_read_is_refused(rw_app, writer_token):
+    """Reads are open, but a key that is sent is verified there too: a bad one is 401, not ignored."""
+    client = rw_app.test_client()
+    for url in ("/api/v1/materials", "/api/v1/properties?page_limit=1", "/api/v1/health"):
+        assert client.get(url).status_code == 200
+        assert client.get(url, headers={"X-API-Key": writer_token}).status_code == 200
+        for headers in ({"Authorization": "Basic dXNlcjpwYXNz"}, {"X-API-Key": writer_token + "x"},
+                        {"Authorization": f"Bearer {writer_token}", "X-API-Key": "other"}):
+            assert_error(client.get(url, headers=headers), 401)
+    assert client.get("/api/v1/docs", headers={"Authorization": "Basic dXNlcjpwYXNz"}).status_code == 200
+
+
 def test_unknown_method_is_405_before_the_url_guards(client):
     long_filter = "x" * 9000  # a GET with it is a 414 (test_hardening)
     assert_error(client.open("/api/v1/properties", method="TRACE", query_string={"filter": long_filter}), 405)
