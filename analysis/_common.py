@@ -118,6 +118,13 @@ class LineFit:
         return math.sqrt(s2 * (1.0 / self.n + (x0 - self.x_mean) ** 2 / self.sxx))
 
 
+def rounding_spread(n, y_mean, syy):
+    """The Syy that rounding alone gives n equal values (the mean of >= 8 equal floats need not equal
+    them). Below it y does not vary: the line explains everything there is, so R² is 1, not the
+    ratio of two rounding errors (a constant sigma once got R² = 1e-16 and a poor_fit flag)."""
+    return n * (16 * np.finfo(float).eps * (np.abs(y_mean) + np.sqrt(syy))) ** 2
+
+
 def linear_fit(x: np.ndarray, y: np.ndarray) -> LineFit:
     """Closed-form OLS (two-pass, centred sums for numerical stability)."""
     n = len(x)
@@ -133,7 +140,7 @@ def linear_fit(x: np.ndarray, y: np.ndarray) -> LineFit:
     resid = dy - slope * dx
     rss = float(resid @ resid)
     syy = float(dy @ dy)
-    r2 = 1.0 - rss / syy if syy > 0 else 1.0
+    r2 = 1.0 - rss / syy if syy > rounding_spread(n, ym, syy) else 1.0
     if n > 2:
         s2 = rss / (n - 2)
         se_slope = math.sqrt(s2 / sxx)

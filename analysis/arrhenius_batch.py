@@ -31,7 +31,7 @@ from typing import Optional
 import numpy as np
 from scipy import special
 
-from ._common import DictMixin, as_float_array
+from ._common import DictMixin, as_float_array, rounding_spread
 from .arrhenius import (BREAK_DELTA_BIC, BREAK_P_VALUE, DEFAULT_FORM, FORMS, KB_EV, MIN_TEMPERATURES_UNFLAGGED,
                         POOR_FIT_R2, T_25C_K, ArrheniusResult, ArrheniusSegment, _rounding_rss)
 from .errors import InvalidInputError
@@ -232,7 +232,7 @@ def _lines(n: np.ndarray, xm, ym, sxx, sxy, syy, rss) -> _Lines:
     nf = n.astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = sxy / sxx
-        r2 = np.where(syy > 0, 1.0 - rss / syy, 1.0)
+        r2 = np.where(syy > rounding_spread(nf, ym, syy), 1.0 - rss / syy, 1.0)
         s2 = rss / (nf - 2)
         return _Lines(slope, ym - slope * xm, np.sqrt(s2 / sxx), np.sqrt(s2 * (1.0 / nf + xm * xm / sxx)),
                       r2, n, rss, syy, xm, sxx, sxy, ym)
