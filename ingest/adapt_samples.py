@@ -19,8 +19,12 @@ def material_from_ref(store, ref: str, lf: LoadedFile, plan: Plan, rec: RawRecor
         mat = B.build_material({"key": ref, "formula": ref}, lf.source, f"{rec.ref}.material")
     except B.RecordError:
         raise B.RecordError(f"material {ref!r} is neither declared in this file nor a formula pymatgen can parse", f"{rec.ref}.material") from None
+    known = plan.docs["materials"].get(mat["_id"]) or plan.reused.get(mat["_id"])
+    if known is not None:  # looked up once per import, not once per sample
+        return known
     existing = store.materials.including_pending().get(mat["_id"])
     if existing and existing.get("batch_id") not in store.hidden_batches(wait_for_commits=False):
+        plan.reused[mat["_id"]] = existing
         return existing
     plan.add("materials", mat, (lf.path.name, rec.row))
     return mat

@@ -146,6 +146,7 @@ class Plan:
         self.keys = KeyIndex()
         self.origin: dict[str, tuple[str, Any]] = {}  # small collections' doc id -> (file, row)
         self.sink = sink
+        self.reused: dict[str, dict] = {}  # committed documents of the store the batch refers to, by id
 
     def add(self, coll: str, doc: dict, where: tuple[str, Any]) -> Issue | None:
         check_document(coll, doc, where)  # against schemas.documents, before the writer (sink) gets it
