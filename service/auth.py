@@ -52,10 +52,6 @@ def _token() -> str | None:
     return bearer
 
 
-def _sends_credentials() -> bool:
-    return request.headers.get("Authorization") is not None or bool(request.headers.get("X-API-Key"))
-
-
 def current_key() -> dict | None:
     """The verified key of this request (cached on ``g``); 401 for a key that does not verify."""
     if "api_key" not in g:
@@ -191,8 +187,8 @@ def install(app: Flask) -> None:
         needed = getattr(view, "ionbase_required_role", None)
         if needed:  # authorise before the body is read or validated: 401/403 come before 400/413/422
             require_role(needed)
-        elif _sends_credentials() and request.path.startswith("/api/") and not request.path.startswith(doc_pages):
-            current_key()  # a key sent to an open API read is checked too: a bad one is refused, never ignored
+        elif request.path.startswith("/api/") and not request.path.startswith(doc_pages):
+            current_key()  # a key sent to an open API read is checked too (none sent: None, no lookup)
         _read_chunked_body(settings.max_request_bytes)
         _check_json_body()
         if settings.read_requires_key and request.method in ("GET", "HEAD") and not request.path.startswith(open_paths):

@@ -30,15 +30,10 @@ def clean(doc: Any) -> Any:
     The store holds UTC only (pymongo returns naive UTC datetimes), so every time the API returns
     has one form, e.g. ``2026-12-01T17:28:21Z``. Plain values (str, float, int, bool, None) are
     passed through without a call: most of a page is plain values (bench/bench_api.py)."""
-    t = type(doc)
-    if t is dict:
-        return {("id" if k == "_id" else k): (v if type(v) in PLAIN_TYPES else clean(v)) for k, v in doc.items()}
-    if t is list:
-        return [v if type(v) in PLAIN_TYPES else clean(v) for v in doc]
     if isinstance(doc, dict):
-        return {("id" if k == "_id" else k): clean(v) for k, v in doc.items()}
+        return {("id" if k == "_id" else k): (v if type(v) in PLAIN_TYPES else clean(v)) for k, v in doc.items()}
     if isinstance(doc, list):
-        return [clean(v) for v in doc]
+        return [v if type(v) in PLAIN_TYPES else clean(v) for v in doc]
     if isinstance(doc, _dt.datetime):
         if doc.tzinfo is not None:
             doc = doc.astimezone(_dt.timezone.utc).replace(tzinfo=None)

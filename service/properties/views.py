@@ -7,7 +7,7 @@ from flask import Response
 from ionbase.service.params import Blueprint
 
 from ionbase.schemas.units import UnitError, convert, convert_difference, parse_unit, round_sig
-from ionbase.service.common import PLAIN_TYPES, clean, get_or_404, get_store, next_url
+from ionbase.service.common import clean, get_or_404, get_store, next_url
 from ionbase.errors import InvalidRequest
 from ionbase.service.properties.schemas import FieldList, PropertyOut, PropertyPage, PropertyQueryArgs
 from ionbase.service.query.cursor import combine, decode_cursor, encode_cursor, keyset_condition
@@ -125,8 +125,7 @@ _PROPERTY_KEYS = frozenset(PropertyOut().fields) - {"id"} | {"_id"}
 
 def _out(doc: dict) -> dict:
     """A stored property as PropertyOut documents it: declared keys only, ``_id`` -> ``id``, cleaned."""
-    return {("id" if k == "_id" else k): (v if type(v) in PLAIN_TYPES else clean(v))
-            for k, v in doc.items() if k in _PROPERTY_KEYS}
+    return clean(_top_level(doc))
 
 
 def _top_level(doc: dict) -> dict:
