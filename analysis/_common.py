@@ -118,11 +118,13 @@ class LineFit:
         return math.sqrt(s2 * (1.0 / self.n + (x0 - self.x_mean) ** 2 / self.sxx))
 
 
-def rounding_spread(n, y_mean, syy):
-    """The Syy that rounding alone gives n equal values (the mean of >= 8 equal floats need not equal
-    them). Below it y does not vary: the line explains everything there is, so R² is 1, not the
-    ratio of two rounding errors (a constant sigma once got R² = 1e-16 and a poor_fit flag)."""
-    return n * (16 * np.finfo(float).eps * (np.abs(y_mean) + np.sqrt(syy))) ** 2
+def rounding_rss(n: float | np.ndarray, y_max_abs: float | np.ndarray) -> float | np.ndarray:
+    """The sum of squares that rounding alone leaves in n values of magnitude <= y_max_abs (a few ulps
+    each; callers pass |mean| + sqrt(Syy), which bounds every |y|). A residual sum below it means an
+    exact line (no break is looked for, analysis/arrhenius.py); a spread Syy below it means y does
+    not vary (the mean of >= 8 equal floats need not equal them), so R² is 1, not the ratio of two
+    rounding errors (a constant sigma once got R² = 1e-16 and a poor_fit flag)."""
+    return n * (16 * np.finfo(float).eps * y_max_abs) ** 2
 
 
 def linear_fit(x: np.ndarray, y: np.ndarray) -> LineFit:
@@ -140,7 +142,7 @@ def linear_fit(x: np.ndarray, y: np.ndarray) -> LineFit:
     resid = dy - slope * dx
     rss = float(resid @ resid)
     syy = float(dy @ dy)
-    r2 = 1.0 - rss / syy if syy > rounding_spread(n, ym, syy) else 1.0
+    r2 = 1.0 - rss / syy if syy > rounding_rss(n, abs(ym) + math.sqrt(syy)) else 1.0
     if n > 2:
         s2 = rss / (n - 2)
         se_slope = math.sqrt(s2 / sxx)

@@ -43,7 +43,7 @@ from typing import Optional
 import numpy as np
 from scipy import stats
 
-from ._common import DictMixin, LineFit, as_float_array, linear_fit, same_length
+from ._common import DictMixin, LineFit, as_float_array, linear_fit, rounding_rss, same_length
 from .errors import InsufficientDataError, InvalidInputError
 
 __all__ = ["KB_EV", "T_25C_K", "ArrheniusSegment", "ArrheniusResult", "fit_arrhenius",
@@ -112,14 +112,6 @@ def _sigma_at(fit: LineFit, T0: float, form: str) -> tuple[float, float]:
     return val, val * fit.predict_stderr(1.0 / T0)
 
 
-def _rounding_rss(n: float | np.ndarray, y_max_abs: float | np.ndarray) -> float | np.ndarray:
-    """The RSS that rounding alone leaves in n values of magnitude <= y_max_abs (a few ulps each;
-    callers pass |mean| + sqrt(Syy), which bounds every |y|):
-    a line fitting that well is exact, and a constant series' "residuals" are only this (with >= 8
-    points its mean is not exactly its value), so no break is looked for below it."""
-    return n * (16 * np.finfo(float).eps * y_max_abs) ** 2
-
-
 def _bic(rss: float, n: int, k: int, floor: float) -> float:
     return n * math.log(max(rss, floor) / n) + k * math.log(n)
 
@@ -182,7 +174,7 @@ def _break_fit(T: np.ndarray, x: np.ndarray, y: np.ndarray, full: LineFit, form:
     n = len(T)
     syy = float(np.sum((y - y.mean()) ** 2))
     floor = max(1e-24 * syy, 1e-300)
-    if not (full.rss > max(floor, _rounding_rss(n, abs(float(y.mean())) + math.sqrt(syy))) and n > 5):
+    if not (full.rss > max(floor, rounding_rss(n, abs(float(y.mean())) + math.sqrt(syy))) and n > 5):
         return None  # the single line fits to rounding (an exact line, or constant sigma): nothing to split
     best, n_splits = _best_split(T, x, y)
     if best is None:

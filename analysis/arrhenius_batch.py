@@ -31,9 +31,9 @@ from typing import Optional
 import numpy as np
 from scipy import special
 
-from ._common import DictMixin, as_float_array, rounding_spread
+from ._common import DictMixin, as_float_array, rounding_rss
 from .arrhenius import (BREAK_DELTA_BIC, BREAK_P_VALUE, DEFAULT_FORM, FORMS, KB_EV, MIN_TEMPERATURES_UNFLAGGED,
-                        POOR_FIT_R2, T_25C_K, ArrheniusResult, ArrheniusSegment, _rounding_rss)
+                        POOR_FIT_R2, T_25C_K, ArrheniusResult, ArrheniusSegment)
 from .errors import InvalidInputError
 
 __all__ = ["BatchArrheniusSegments", "BatchArrheniusResult", "fit_arrhenius_batch"]
@@ -232,7 +232,7 @@ def _lines(n: np.ndarray, xm, ym, sxx, sxy, syy, rss) -> _Lines:
     nf = n.astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = sxy / sxx
-        r2 = np.where(syy > rounding_spread(nf, ym, syy), 1.0 - rss / syy, 1.0)
+        r2 = np.where(syy > rounding_rss(nf, np.abs(ym) + np.sqrt(syy)), 1.0 - rss / syy, 1.0)
         s2 = rss / (nf - 2)
         return _Lines(slope, ym - slope * xm, np.sqrt(s2 / sxx), np.sqrt(s2 * (1.0 / nf + xm * xm / sxx)),
                       r2, n, rss, syy, xm, sxx, sxy, ym)
@@ -397,7 +397,7 @@ def _find_breaks(T, S, starts, idx: np.ndarray, full: _Lines, sums: np.ndarray, 
     refitted with exact two-pass sums, and those refits decide. No break is looked for where the
     single line fits to rounding."""
     floor = np.maximum(1e-24 * full.syy, 1e-300)
-    gate = np.maximum(floor, _rounding_rss(full.n, np.abs(full.y_mean) + np.sqrt(full.syy)))
+    gate = np.maximum(floor, rounding_rss(full.n, np.abs(full.y_mean) + np.sqrt(full.syy)))
     n_splits = np.where(full.rss > gate, sums[8], 0.0)
     cand = np.flatnonzero(n_splits > 0)
     low_bound = np.maximum(sums[7, cand] - SCREEN_MARGIN * full.syy[cand], 0.0)
