@@ -18,6 +18,8 @@ import pickle
 import tempfile
 from typing import Any, Callable, Iterator
 
+from ionbase.schemas.validate import stored_fields
+
 
 class Spill:
     """An append-only temporary file of ``(collection, document)`` entries and progress ticks."""
@@ -30,8 +32,7 @@ class Spill:
     def add(self, coll: str, doc: dict) -> None:
         """Keep one built document for the second pass (a Plan sink)."""
         self._flush_ticks()
-        kept = {k: v for k, v in doc.items() if not k.startswith("_") or k == "_id"}
-        self._fh.write(pickle.dumps((coll, kept), pickle.HIGHEST_PROTOCOL))
+        self._fh.write(pickle.dumps((coll, stored_fields(doc)), pickle.HIGHEST_PROTOCOL))
         self.documents += 1
 
     def tick(self, n: int = 1) -> None:

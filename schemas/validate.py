@@ -203,6 +203,11 @@ def _ok_document(cls: type, son: dict) -> bool:
     return True
 
 
+def stored_fields(doc: dict) -> dict:
+    """``doc`` without the builders' scratch keys (``_name`` other than ``_id``): what is stored."""
+    return {k: v for k, v in doc.items() if not k.startswith("_") or k == "_id"}
+
+
 def validate_document(collection: str, doc: dict) -> None:
     """Raise DocumentError unless ``doc`` is a valid document of ``collection``.
 
@@ -213,7 +218,7 @@ def validate_document(collection: str, doc: dict) -> None:
     doc_id = doc.get("_id")
     if cls is None:
         raise DocumentError(collection, doc_id, f"no document class declares collection {collection!r}")
-    son = {k: v for k, v in doc.items() if not k.startswith("_") or k == "_id"}
+    son = stored_fields(doc)
     try:
         if not _ok_document(cls, son):  # the fast path; only a failing document is walked for its message
             _check_document(cls, son)

@@ -27,6 +27,7 @@ from pymongo.errors import BulkWriteError
 
 from ionbase.errors import ImportConflict
 from ionbase.store import claims, set_fields
+from ionbase.schemas.validate import stored_fields
 from ionbase.store.claims import write_batch
 from ionbase.store.rollback import COLLECTIONS, history_doc_id, invalidate_changed_samples, resume_rollbacks
 
@@ -220,7 +221,7 @@ def _discard(db, batch_id: str, why: str) -> bool:
 
 
 def _clean(doc: dict, batch_id: str, now) -> dict:
-    out = {k: v for k, v in doc.items() if not k.startswith("_") or k == "_id"}
+    out = stored_fields(doc)
     out["batch_id"] = batch_id
     out["updated_at"] = now
     return out
