@@ -30,6 +30,7 @@ from ionbase.store import claims, set_fields
 from ionbase.schemas.validate import stored_fields
 from ionbase.store.claims import write_batch
 from ionbase.store.rollback import COLLECTIONS, history_doc_id, invalidate_changed_samples, resume_rollbacks
+from ionbase.store.visibility import states_changed
 
 #: documents per writer chunk (diff, insert, stage, apply); read responsiveness during imports is
 #: tuned through this one constant
@@ -61,6 +62,7 @@ def start_batch(store, file_meta: dict, errors: list, user: str | None, skip_inv
         "errors": [i.to_dict() for i in errors][:1000],
         "options": {"skip_invalid": skip_invalid, **claims.owner_info()},
     })
+    states_changed(db)  # before any record of the batch is written (store.visibility)
     return batch_id
 
 

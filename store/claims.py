@@ -32,6 +32,7 @@ from pymongo.errors import BulkWriteError
 
 from ionbase.errors import ImportConflict
 from ionbase.store.embedded import pid_alive
+from ionbase.store.visibility import states_changed
 
 #: a batch of another host whose heartbeat is older than this is taken for dead
 LEASE_S = 120.0
@@ -89,6 +90,8 @@ def write_batch(db, batch_id: str, fields: dict, expect: tuple[str, ...] | None 
             return False
         new = {**doc, **fields}
         if db.import_batches.replace_one({"_id": batch_id, "status": doc.get("status")}, new).matched_count:
+            if new.get("status") != doc.get("status"):
+                states_changed(db)  # readers' cached batch states are stale (store.visibility)
             return True
     return False
 

@@ -16,9 +16,11 @@ Writes (insert, replace, update, delete) never filter by visibility: they name t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TypeVar
 
 import pymongo
+
+from ionbase.errors import StoreUnavailable
 
 from ionbase.store.pacing import WRITE_BATCH, paced
 from ionbase.store.shapes import count_union, find_union, simplify
@@ -36,6 +38,9 @@ NAMES = BATCHED + UNBATCHED
 WRITE_CHUNK = WRITE_BATCH
 
 Sort = list[tuple[str, int]]
+T = TypeVar("T")
+#: a whole read is tried this often while batch states keep changing under it, then StoreUnavailable
+_RETRIES = 20
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,19 @@ class Collection:
             return simplify(query)
         return self._store.visible(query)
 
+    def _whole(self, query: dict | None, run: Callable[[dict], T]) -> T:
+        """``run(query as sent)`` for a read that returns whole: started over while a batch changed
+        state meanwhile (store.visibility), so its result never straddles a state change."""
+        if self._pending:
+            return run(simplify(query))
+        for _ in range(_RETRIES):
+            sent, token = self._store.visible_as_of(query)
+            result = run(sent)
+            if self._store.unchanged_since(token):
+                return result
+        raise StoreUnavailable(f"{self.name}: import batches kept changing state during the read; retry shortly",
+                               {"collection": self.name})
+
     # ------------------------------------------------------------------ reads
 
     def find(self, query: dict | None = None, projection: dict | None = None, *, sort: Sort | None = None,
@@ -90,7 +108,7 @@ class Collection:
         return cur
 
     def find_one(self, query: dict | None = None, projection: dict | None = None) -> dict | None:
-        return self._coll.find_one(self.query(query), projection)
+        return self._whole(query, lambda q: self._coll.find_one(q, projection))
 
     def get(self, doc_id: str, projection: dict | None = None) -> dict | None:
         """The document with ``_id`` = ``doc_id``, or None."""
@@ -104,11 +122,11 @@ class Collection:
 
     def page(self, query: dict | None, sort: Sort, limit: int, projection: dict | None = None) -> list[dict]:
         """``find(query).sort(sort).limit(limit)`` as a union of flat branches (store.shapes.find_union)."""
-        return find_union(self._coll, self.query(query), sort, limit, projection)
+        return self._whole(query, lambda q: find_union(self._coll, q, sort, limit, projection))
 
     def count(self, query: dict | None = None) -> int:
         """Number of matching documents (through flat branches where possible)."""
-        return count_union(self._coll, self.query(query))
+        return self._whole(query, lambda q: count_union(self._coll, q))
 
     def estimated_count(self) -> int:
         """All documents, hidden ones included, from collection metadata (cheap; for 'is it empty')."""
@@ -118,8 +136,8 @@ class Collection:
         """Run ``pipeline``, whose first stage must be ``$match``: visibility and flattening go there."""
         if not pipeline or "$match" not in pipeline[0]:
             raise ValueError(f"{self.name}: an aggregation must start with $match, got {pipeline[:1]!r}")
-        first = {"$match": self.query(pipeline[0]["$match"])}
-        return list(self._coll.aggregate([first, *pipeline[1:]]))
+        return self._whole(pipeline[0]["$match"],
+                           lambda q: list(self._coll.aggregate([{"$match": q}, *pipeline[1:]])))
 
     def arrays(self, measurement_id: str, names: Iterable[str] | None = None,
                align: str | None = None) -> MeasurementArrays:

@@ -12,6 +12,7 @@ import pytest
 
 from ionbase.service.export import build_rows, plan_export, stream_parquet, write_csv, write_jsonl, write_parquet
 from ionbase.service.export import features as F
+from ionbase.store.visibility import states_changed
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "export"
 
@@ -120,6 +121,7 @@ def test_value_priority_and_stale_values(loaded):
 def test_hidden_batches_are_not_exported(loaded):
     batch = loaded.db.properties.find_one({"sample_label": "NIZC-BM"})["batch_id"]
     loaded.db.import_batches.update_one({"_id": batch}, {"$set": {"status": "rolled_back"}})
+    states_changed(loaded.db)  # what store/ does after every batch-state write (store.visibility)
     assert list(build_rows(loaded, {})) == []
 
 

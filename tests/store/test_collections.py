@@ -103,27 +103,33 @@ def test_arrays_by_name_keep_points_aligned(loaded):
 
 
 def test_pages_follow_batch_states_changed_by_any_writer(loaded, monkeypatch):
-    """Batch states are read for every read, not cached: a change made by any writer (here raw writes,
-    as another process would make them) shows at the next read, a batch started since stays hidden."""
+    """Batch states are cached with the token file that every state change rewrites (store.visibility):
+    a change made by any writer (here raw writes plus the token bump that store/ makes after each one, as
+    another process would) shows at the next read, a batch started since stays hidden."""
     import ionbase.store as store_module
     from ionbase.errors import StoreUnavailable
+    from ionbase.store.visibility import states_changed
 
     db = loaded.db
 
     def page():
         return [d["_id"] for d in loaded.properties.page({"name": "ionic_conductivity"}, [("_id", 1)], 10)]
 
+    def change(op, *args):
+        getattr(db.import_batches, op)(*args)
+        states_changed(db)
+
     assert page() == ["p1"] and page() == ["p1"]
-    db.import_batches.update_one({"_id": "b-pend"}, {"$set": {"status": "committed"}})
+    change("update_one", {"_id": "b-pend"}, {"$set": {"status": "committed"}})
     assert page() == ["p1", "p2"]
-    db.import_batches.update_one({"_id": "b-ok"}, {"$set": {"status": "rolled_back"}})
+    change("update_one", {"_id": "b-ok"}, {"$set": {"status": "rolled_back"}})
     assert page() == ["p2"]
-    db.import_batches.insert_one({"_id": "b-new", "status": "pending"})
+    change("insert_one", {"_id": "b-new", "status": "pending"})
     db.properties.insert_one({"_id": "p5", "name": "ionic_conductivity", "value": 1.0, "sample": "s3", "batch_id": "b-new"})
     assert page() == ["p2"]
-    db.import_batches.update_one({"_id": "b-new"}, {"$set": {"status": "committing"}})
+    change("update_one", {"_id": "b-new"}, {"$set": {"status": "committing"}})
     monkeypatch.setattr(store_module, "COMMIT_WAIT_S", 0.2)
     with pytest.raises(StoreUnavailable, match="b-new is being committed"):
         page()
-    db.import_batches.update_one({"_id": "b-new"}, {"$set": {"status": "committed"}})
+    change("update_one", {"_id": "b-new"}, {"$set": {"status": "committed"}})
     assert page() == ["p2", "p5"]
