@@ -30,6 +30,7 @@ from ionbase.store import claims, set_fields
 from ionbase.schemas.validate import stored_fields
 from ionbase.store.claims import write_batch
 from ionbase.store.rollback import COLLECTIONS, history_doc_id, invalidate_changed_samples, resume_rollbacks
+from ionbase.store.pacing import Yielder
 from ionbase.store.visibility import states_changed
 
 #: documents per writer chunk (diff, insert, stage, apply); read responsiveness during imports is
@@ -131,6 +132,8 @@ class Writer:
         self.counts: dict = {c: {"new": 0, "changed": 0, "unchanged": 0} for c in COLLECTIONS}
         self.touched: set[str] = set()
         self.changed_ids: list[str] = []
+        # between chunks, leave the embedded server to readers queued on it (store.pacing.Yielder)
+        self.yielder = Yielder(lambda: self.db.import_batches.find_one({"_id": batch_id or ""}, {"_id": 1}))
 
     def __call__(self, coll: str, doc: dict) -> None:
         buf = self.buffers[coll]
@@ -166,6 +169,11 @@ class Writer:
         docs, self.buffers[coll] = self.buffers[coll], []
         if not docs:
             return
+        t0 = time.monotonic()
+        self._write(coll, docs)
+        self.yielder.after_chunk(time.monotonic() - t0)
+
+    def _write(self, coll: str, docs: list[dict]) -> None:
         new, changed, unchanged = self._classify(coll, docs)
         if self.batch_id is not None:
             # claim, then diff again: from the claim on, no other batch can change what is counted

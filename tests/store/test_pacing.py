@@ -35,3 +35,32 @@ def test_insert_and_upsert_many_write_every_document_in_paced_commands(store, mo
     assert coll.count({"value": 1.0}) == 150 and coll.get("p200")["value"] == pytest.approx(2.01e-2)
     with pytest.raises(BulkWriteError):
         coll.insert_many([{"_id": "p0", "name": "x"}])
+
+
+def test_yielder_sleeps_only_while_the_store_is_busy(monkeypatch):
+    """A bulk writer leaves the server to readers between chunks when a probe read is slow (readers
+    queued), in proportion to its own chunk's time; when the probe is fast it never waits."""
+    slept: list[float] = []
+    monkeypatch.setattr(pacing.time, "sleep", slept.append)
+    probe_s = [0.0]
+    clock = [100.0]
+    monkeypatch.setattr(pacing.time, "monotonic", lambda: clock[0])
+
+    def probe():
+        clock[0] += probe_s[0]
+
+    y = pacing.Yielder(probe, share=1.0, busy_s=0.01, max_s=2.0)
+    y.after_chunk(0.8)
+    assert slept == [] and y.yields == 0
+    probe_s[0] = 0.05  # readers queued on the lock: the probe waited 50 ms
+    y.after_chunk(0.8)
+    y.after_chunk(5.0)
+    assert slept == [0.8, 2.0] and y.yields == 2 and y.slept_s == pytest.approx(2.8)
+
+
+def test_yielder_probes_the_real_store_and_the_importer_uses_it(store):
+    from ionbase.store.batches import Writer
+
+    w = Writer(store, None, lambda s: None)
+    assert isinstance(w.yielder, pacing.Yielder)
+    w.yielder.probe()  # a real one-document read on the import's database: must not raise
