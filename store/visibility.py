@@ -54,16 +54,21 @@ class StatesToken:
     def __repr__(self) -> str:
         return f"StatesToken({str(self.path)!r})"
 
-    def read(self) -> str:
-        """The current token ("" until the first bump)."""
+    def read(self) -> str | None:
+        """The current token ("" until the first bump); None when the file cannot be read (then the
+        reader asks the store for the states, as without a token)."""
         try:
             with open(self.path, "rb") as fh:
                 return fh.read().decode("ascii", "replace")
         except FileNotFoundError:
             return ""
+        except OSError as exc:
+            log.warning("cannot read %s (%s): batch states are read from the store for every read", self.path, exc)
+            return None
 
     def bump(self) -> None:
-        """Give the file a new, never repeated content (atomically: write aside, then rename)."""
+        """Give the file a new, never repeated content (atomically: write aside, then rename).
+        OSError propagates: a state change that readers' caches would not notice must not pass."""
         tmp = self.path.with_name(f".{TOKEN_NAME}.{os.getpid()}.{threading.get_ident()}")
         tmp.write_bytes(f"{time.time_ns()} {os.getpid()} {next(_counter)}".encode("ascii"))
         os.replace(tmp, self.path)

@@ -113,3 +113,19 @@ def test_bump_is_atomic_and_never_repeats(tmp_path):
         token.bump()
         seen.add(token.read())
     assert len(seen) == 100 and [p.name for p in tmp_path.iterdir()] == [TOKEN_NAME]
+
+
+def test_an_unreadable_token_falls_back_to_reading_the_states(loaded, monkeypatch, tmp_path):
+    """A token that cannot be read (here a folder in its place) costs a round trip per read, never
+    a stale answer; a writer that cannot rewrite it fails loudly instead of leaving caches stale."""
+    from ionbase.store import visibility
+
+    broken = StatesToken(tmp_path)
+    broken.path.mkdir()
+    visibility.attach(loaded.client, broken)
+    calls = _count_states_reads(loaded, monkeypatch)
+    assert _page(loaded) == ["p1"] and _page(loaded) == ["p1"] and len(calls) == 2
+    loaded.db.import_batches.update_one({"_id": "b-pend"}, {"$set": {"status": "committed"}})
+    assert _page(loaded) == ["p1", "p2"]
+    with pytest.raises(OSError):
+        states_changed(loaded.db)
