@@ -149,22 +149,26 @@ def _padded_to_ragged(temperature_K, sigma_S_per_cm) -> tuple[np.ndarray, np.nda
     return T[valid], S[valid], valid.sum(axis=1)
 
 
-def _finite_array(name: str, values) -> np.ndarray:
-    """as_float_array (1-D, all finite), finiteness decided by one min and one max (NaN reaches both,
-    and so does +-inf); only a failing array gets the element-wise check that names the value."""
+def _finite_array(name: str, values) -> tuple[np.ndarray, float]:
+    """as_float_array (1-D, all finite) and its smallest value, finiteness decided by one min and one
+    max (NaN reaches both, and so does +-inf); only a failing array gets the element-wise check that
+    names the value."""
     a = as_float_array(name, values, allow_nan=True)
-    if a.size and not (np.isfinite(a.min()) and np.isfinite(a.max())):
+    lo = a.min() if a.size else np.inf
+    if a.size and not (np.isfinite(lo) and np.isfinite(a.max())):
         as_float_array(name, a)  # raises InvalidInputError naming the first non-finite value
-    return a
+    return a, lo
 
 
 def _ragged(temperature_K, sigma_S_per_cm, lengths) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Validated concatenated T, sigma (finite, > 0) and the points per series."""
     if lengths is None:
         T, S, lens = _padded_to_ragged(temperature_K, sigma_S_per_cm)
+        lows = (T.min() if T.size else np.inf, S.min() if S.size else np.inf)
     else:
-        T = _finite_array("temperature_K", temperature_K)
-        S = _finite_array("sigma_S_per_cm", sigma_S_per_cm)
+        (T, t_lo), (S, s_lo) = _finite_array("temperature_K", temperature_K), _finite_array("sigma_S_per_cm",
+                                                                                            sigma_S_per_cm)
+        lows = (t_lo, s_lo)
         lens = np.asarray(lengths)
         if lens.ndim != 1 or lens.dtype.kind not in "iu" or (lens.size and lens.min() < 0):
             raise InvalidInputError("lengths must be a 1-D array of non-negative integers")
@@ -172,8 +176,8 @@ def _ragged(temperature_K, sigma_S_per_cm, lengths) -> tuple[np.ndarray, np.ndar
             raise InvalidInputError(f"temperature_K ({T.size}) and sigma_S_per_cm ({S.size}) must both hold "
                                     f"sum(lengths) = {int(lens.sum())} points")
     lens = lens.astype(np.intp)
-    for name, a, what in (("temperature_K", T, "> 0 K"), ("sigma_S_per_cm", S, "> 0")):
-        if a.size and not a.min() > 0:  # finite here: the smallest value decides
+    for name, a, what, lo in (("temperature_K", T, "> 0 K", lows[0]), ("sigma_S_per_cm", S, "> 0", lows[1])):
+        if not lo > 0:  # finite here: the smallest value decides
             j = int(np.flatnonzero(~(a > 0))[0])
             i = int(np.searchsorted(np.cumsum(lens), j, side="right"))
             raise InvalidInputError(f"{name} must be {what} (series {i}, point {j - int(lens[:i].sum())})")
@@ -185,8 +189,6 @@ def _sorted_within_series(T: np.ndarray, S: np.ndarray, lens: np.ndarray,
     """T and S with each series sorted by T (stable, as fit_arrhenius): the inputs themselves when
     already sorted, else copies in which only the unsorted series were reordered."""
     down = T[1:] < T[:-1]
-    if not down.any():
-        return T, S
     down[starts[(lens > 0) & (starts > 0)] - 1] = False  # a series start is not a step down within a series
     if not down.any():
         return T, S
@@ -198,12 +200,17 @@ def _sorted_within_series(T: np.ndarray, S: np.ndarray, lens: np.ndarray,
     return T, S
 
 
+def _rising(T: np.ndarray, lens: np.ndarray, starts: np.ndarray) -> bool:
+    """Whether T rises strictly within every series (sorted, no repeats: one pass decides both)."""
+    flat = T[1:] <= T[:-1]
+    flat[starts[(lens > 0) & (starts > 0)] - 1] = False  # not within a series
+    return not flat.any()
+
+
 def _distinct(T: np.ndarray, lens: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, bool]:
     """Distinct temperatures per series (T sorted within each series), and whether any series
     has repeated temperatures."""
     tie = np.flatnonzero(T[1:] == T[:-1]) + 1  # points equal to the point before them
-    if tie.size == 0:
-        return lens.copy(), False
     series = np.searchsorted(starts + lens, tie, side="right")
     within = tie != starts[series]  # not the first point of its series
     repeats = np.bincount(series[within], minlength=lens.size)
@@ -561,8 +568,11 @@ def fit_arrhenius_batch(temperature_K, sigma_S_per_cm, form: str = DEFAULT_FORM,
         raise InvalidInputError(f"form must be one of {FORMS}, got {form!r}")
     T, S, lens = _ragged(temperature_K, sigma_S_per_cm, lengths)
     starts = np.cumsum(lens) - lens
-    T, S = _sorted_within_series(T, S, lens, starts)
-    n_temps, ties = _distinct(T, lens, starts)
+    if _rising(T, lens, starts):
+        n_temps, ties = lens.copy(), False
+    else:
+        T, S = _sorted_within_series(T, S, lens, starts)
+        n_temps, ties = _distinct(T, lens, starts)
     ok = n_temps >= 3
     fit = _fit_grouped(T, S, lens, ok, form, detect_break, ties)
     return BatchArrheniusResult(form=form, prefactor_unit="S/cm" if form == "sigma" else "S K/cm", fitted=ok,
