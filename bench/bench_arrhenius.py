@@ -17,8 +17,9 @@ size) and scaled linearly to the size; the output says so. The linregress loop i
 times over that subset and its median is the baseline (the fit_arrhenius loop once). The batch time
 is the median of LOOP_RUNS x RUNS runs (LOOP_RUNS x RUNS_LARGE above 100,000 series), run in turn
 with the loop's passes (RUNS batch runs, one pass, ...: both see the same spells of load on a shared
-machine), after WARMUP untimed calls (the first call of a process pays one-time costs, mostly page
-faults while the allocator settles; its time is printed too), wall and CPU time.
+machine), after WARMUP untimed calls (WARMUP_LARGE above 100,000 series; the first calls of a process
+pay one-time costs, mostly page faults while the allocator settles; the first one's time is printed
+too), wall and CPU time.
 The batch's results are compared with fit_arrhenius on that subset (break decisions and the
 largest relative difference over every field).
 """
@@ -45,7 +46,8 @@ TARGET = 500.0
 LOOP_RUNS = 3  # timed passes of the linregress loop over its subset: the median is the baseline
 RUNS = 11  # timed batch runs before each of those passes, up to 100,000 series: the median of all is reported
 RUNS_LARGE = 2  # the same above 100,000 series
-WARMUP = 3  # untimed batch calls before all that (1 above 100,000 series); the first one's time is printed
+WARMUP = 5  # untimed batch calls before all that (2 above 100,000 series); the first one's time is printed
+WARMUP_LARGE = 2  # (glibc's malloc takes ~4 calls to settle its mmap threshold: until then each call page-faults)
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 
 
@@ -116,7 +118,7 @@ def one(n: int, loop_series: int) -> dict:
         return [linregress(1.0 / T[s:s + k], np.log(S[s:s + k])).slope for s, k in zip(starts[:m], lens[:m])]
 
     t_first = _timed(batch)[0]
-    for _ in range(0 if large else WARMUP - 1):
+    for _ in range((WARMUP_LARGE if large else WARMUP) - 1):
         batch()
     times, cpu, passes = [], [], []
     for _ in range(LOOP_RUNS):
@@ -169,7 +171,8 @@ def _print(rows: list[dict]) -> None:
     _table(rows, "wall")
     _table(rows, "CPU")
     print(f"\nbatch: median of {LOOP_RUNS * RUNS} timed runs ({LOOP_RUNS * RUNS_LARGE} above 100,000 series), in turn "
-          f"with the linregress loop's passes, after {WARMUP} untimed calls (1 above 100,000); wall ms of the runs, "
+          f"with the linregress loop's passes, after {WARMUP} untimed calls ({WARMUP_LARGE} above 100,000); wall ms of the "
+          "runs, "
           "sorted [first, untimed call]: " + "; ".join(
               f"{r['n']:,}: " + ", ".join(f"{t * 1e3:.2f}" for t in sorted(r["t_batch_runs"])) + f" [{r['t_first'] * 1e3:.2f}]"
               for r in rows))
