@@ -340,9 +340,11 @@ def _dense_chunk(T: np.ndarray, S: np.ndarray, form: str, splits: bool, ties: bo
     """Sums of r series of n points each (columns of the (n x r) T, S; T sorted within each series):
     rows xm, ym, Sxx, Sxy, Syy, RSS (two-pass, centred, as linear_fit) and, with ``splits`` (n >= 6),
     the best split k (first on equal scores, as fit_arrhenius), its score and the number of admissible
-    splits. Every sum adds the n rows in order: plain vector operations, no per-series overhead."""
+    splits; then each series' lowest and highest T (its first and last row, already gathered). Every
+    sum adds the n rows in order: plain vector operations, no per-series overhead."""
     n, r = T.shape
-    res = np.zeros((9, r))
+    res = np.zeros((11, r))
+    res[9], res[10] = T[0], T[n - 1]
     x, y = _xy(T, S, form)
     xm, ym, sxx, sxy, syy, rss = res[:6]
     np.divide(x.sum(axis=0), n, out=xm)
@@ -375,7 +377,7 @@ def _grouped_sums(T: np.ndarray, S: np.ndarray, starts: np.ndarray, lens: np.nda
     """_dense_chunk's rows for the series ``idx`` (sorted by length), in that order: each length's
     series gathered in chunks of about CHUNK_POINTS points into dense (n x r) arrays (series are
     independent, so chunk edges change nothing)."""
-    sums = np.zeros((9, idx.size))
+    sums = np.zeros((11, idx.size))
     sl = lens[idx]
     edges = np.flatnonzero(np.r_[True, sl[1:] != sl[:-1], True]) if sl.size else []
     for g0, g1 in zip(edges[:-1], edges[1:]):
@@ -528,7 +530,7 @@ def _fit_block(out: dict, T: np.ndarray, S: np.ndarray, starts: np.ndarray, lens
     full = _lines(lens[idx], *sums[:6])
     pref = np.exp(full.intercept)
     s25, u25 = full.sigma_at(T_25C_K, form)
-    tmin, tmax = T[starts[idx]], T[starts[idx] + lens[idx] - 1]
+    tmin, tmax = sums[9], sums[10]
     for f, v in (("T_min_K", tmin), ("T_max_K", tmax), ("Ea_eV", -full.slope * KB_EV),
                  ("Ea_stderr_eV", full.slope_stderr * KB_EV), ("prefactor", pref),
                  ("prefactor_stderr", pref * full.intercept_stderr), ("r2", full.r2), ("sigma_25C_S_per_cm", s25),
