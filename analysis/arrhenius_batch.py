@@ -149,13 +149,26 @@ def _padded_to_ragged(temperature_K, sigma_S_per_cm) -> tuple[np.ndarray, np.nda
     return T[valid], S[valid], valid.sum(axis=1)
 
 
+def _finite_array(name: str, values) -> tuple[np.ndarray, float]:
+    """as_float_array (1-D, all finite) and its smallest value, finiteness decided by one min and one
+    max (NaN reaches both, and so does +-inf); only a failing array gets the element-wise check that
+    names the value."""
+    a = as_float_array(name, values, allow_nan=True)
+    lo = a.min() if a.size else np.inf
+    if a.size and not (np.isfinite(lo) and np.isfinite(a.max())):
+        as_float_array(name, a)  # raises InvalidInputError naming the first non-finite value
+    return a, lo
+
+
 def _ragged(temperature_K, sigma_S_per_cm, lengths) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Validated concatenated T, sigma (finite, > 0) and the points per series."""
     if lengths is None:
         T, S, lens = _padded_to_ragged(temperature_K, sigma_S_per_cm)
+        lows = (T.min() if T.size else np.inf, S.min() if S.size else np.inf)
     else:
-        T = as_float_array("temperature_K", temperature_K)
-        S = as_float_array("sigma_S_per_cm", sigma_S_per_cm)
+        (T, t_lo), (S, s_lo) = _finite_array("temperature_K", temperature_K), _finite_array("sigma_S_per_cm",
+                                                                                            sigma_S_per_cm)
+        lows = (t_lo, s_lo)
         lens = np.asarray(lengths)
         if lens.ndim != 1 or lens.dtype.kind not in "iu" or (lens.size and lens.min() < 0):
             raise InvalidInputError("lengths must be a 1-D array of non-negative integers")
@@ -163,8 +176,8 @@ def _ragged(temperature_K, sigma_S_per_cm, lengths) -> tuple[np.ndarray, np.ndar
             raise InvalidInputError(f"temperature_K ({T.size}) and sigma_S_per_cm ({S.size}) must both hold "
                                     f"sum(lengths) = {int(lens.sum())} points")
     lens = lens.astype(np.intp)
-    for name, a, what in (("temperature_K", T, "> 0 K"), ("sigma_S_per_cm", S, "> 0")):
-        if not np.all(a > 0):
+    for name, a, what, lo in (("temperature_K", T, "> 0 K", lows[0]), ("sigma_S_per_cm", S, "> 0", lows[1])):
+        if not lo > 0:  # finite here: the smallest value decides
             j = int(np.flatnonzero(~(a > 0))[0])
             i = int(np.searchsorted(np.cumsum(lens), j, side="right"))
             raise InvalidInputError(f"{name} must be {what} (series {i}, point {j - int(lens[:i].sum())})")
@@ -187,12 +200,19 @@ def _sorted_within_series(T: np.ndarray, S: np.ndarray, lens: np.ndarray,
     return T, S
 
 
-def _distinct(T: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, bool]:
+def _rising(T: np.ndarray, lens: np.ndarray, starts: np.ndarray) -> bool:
+    """Whether T rises strictly within every series (sorted, no repeats: one pass decides both)."""
+    flat = T[1:] <= T[:-1]
+    flat[starts[(lens > 0) & (starts > 0)] - 1] = False  # not within a series
+    return not flat.any()
+
+
+def _distinct(T: np.ndarray, lens: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, bool]:
     """Distinct temperatures per series (T sorted within each series), and whether any series
     has repeated temperatures."""
     tie = np.flatnonzero(T[1:] == T[:-1]) + 1  # points equal to the point before them
-    series = np.searchsorted(np.cumsum(lens), tie, side="right")
-    within = tie != np.cumsum(lens)[series] - lens[series]  # not the first point of its series
+    series = np.searchsorted(starts + lens, tie, side="right")
+    within = tie != starts[series]  # not the first point of its series
     repeats = np.bincount(series[within], minlength=lens.size)
     return lens - repeats, bool(within.any())
 
@@ -202,7 +222,8 @@ def _distinct(T: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, bool]:
 
 @dataclass
 class _Lines:
-    """OLS lines of contiguous segments (the fields of analysis._common.LineFit, as arrays)."""
+    """OLS lines of contiguous segments (the fields of analysis._common.LineFit, as arrays), with
+    ``noise``, the rounding_rss bound of their y values (R² and the break gate both use it)."""
 
     slope: np.ndarray
     intercept: np.ndarray
@@ -216,6 +237,7 @@ class _Lines:
     sxx: np.ndarray
     sxy: np.ndarray
     y_mean: np.ndarray
+    noise: np.ndarray
 
     def sigma_at(self, T0: float, form: str) -> tuple[np.ndarray, np.ndarray]:
         """sigma(T0) and its standard error from each line (fit_arrhenius' _sigma_at)."""
@@ -232,10 +254,11 @@ def _lines(n: np.ndarray, xm, ym, sxx, sxy, syy, rss) -> _Lines:
     nf = n.astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = sxy / sxx
-        r2 = np.where(syy > rounding_rss(nf, np.abs(ym) + np.sqrt(syy)), 1.0 - rss / syy, 1.0)
+        noise = rounding_rss(nf, np.abs(ym) + np.sqrt(syy))
+        r2 = np.where(syy > noise, 1.0 - rss / syy, 1.0)
         s2 = rss / (nf - 2)
         return _Lines(slope, ym - slope * xm, np.sqrt(s2 / sxx), np.sqrt(s2 * (1.0 / nf + xm * xm / sxx)),
-                      r2, n, rss, syy, xm, sxx, sxy, ym)
+                      r2, n, rss, syy, xm, sxx, sxy, ym, noise)
 
 
 def _line_fits(x: np.ndarray, y: np.ndarray, lens: np.ndarray) -> _Lines:
@@ -299,13 +322,29 @@ def _admissible(T: np.ndarray) -> np.ndarray:
     return (t_left != t_right) & (T[0] != t_left) & (t_right != T[n - 1])
 
 
+def _first_min(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """score.argmin(axis=0) (the first minimum; the first NaN where there is one) and the minima: a
+    minimum and a where across the columns, which argmin along axis 0 does not vectorise."""
+    mn = score.min(axis=0)
+    rows = score.shape[0]
+    if rows == 1:
+        return np.zeros(score.shape[1], dtype=np.intp), mn
+    best = np.where(score == mn, np.arange(rows)[:, None], rows).min(axis=0)
+    nan = np.isnan(mn)
+    if nan.any():
+        best[nan] = score[:, nan].argmin(axis=0)
+    return best, mn
+
+
 def _dense_chunk(T: np.ndarray, S: np.ndarray, form: str, splits: bool, ties: bool) -> np.ndarray:
     """Sums of r series of n points each (columns of the (n x r) T, S; T sorted within each series):
     rows xm, ym, Sxx, Sxy, Syy, RSS (two-pass, centred, as linear_fit) and, with ``splits`` (n >= 6),
     the best split k (first on equal scores, as fit_arrhenius), its score and the number of admissible
-    splits. Every sum adds the n rows in order: plain vector operations, no per-series overhead."""
+    splits; then each series' lowest and highest T (its first and last row, already gathered). Every
+    sum adds the n rows in order: plain vector operations, no per-series overhead."""
     n, r = T.shape
-    res = np.zeros((9, r))
+    res = np.zeros((11, r))
+    res[9], res[10] = T[0], T[n - 1]
     x, y = _xy(T, S, form)
     xm, ym, sxx, sxy, syy, rss = res[:6]
     np.divide(x.sum(axis=0), n, out=xm)
@@ -328,9 +367,8 @@ def _dense_chunk(T: np.ndarray, S: np.ndarray, form: str, splits: bool, ties: bo
         res[8] = ok.sum(axis=0)
     else:
         res[8] = n - 5
-    best = score.argmin(axis=0)
+    best, res[7] = _first_min(score)
     res[6] = best + 3
-    res[7] = np.take_along_axis(score, best[None], axis=0)[0]
     return res
 
 
@@ -339,7 +377,7 @@ def _grouped_sums(T: np.ndarray, S: np.ndarray, starts: np.ndarray, lens: np.nda
     """_dense_chunk's rows for the series ``idx`` (sorted by length), in that order: each length's
     series gathered in chunks of about CHUNK_POINTS points into dense (n x r) arrays (series are
     independent, so chunk edges change nothing)."""
-    sums = np.zeros((9, idx.size))
+    sums = np.zeros((11, idx.size))
     sl = lens[idx]
     edges = np.flatnonzero(np.r_[True, sl[1:] != sl[:-1], True]) if sl.size else []
     for g0, g1 in zip(edges[:-1], edges[1:]):
@@ -397,8 +435,7 @@ def _find_breaks(T, S, starts, idx: np.ndarray, full: _Lines, sums: np.ndarray, 
     refitted with exact two-pass sums, and those refits decide. No break is looked for where the
     single line fits to rounding."""
     floor = np.maximum(1e-24 * full.syy, 1e-300)
-    gate = np.maximum(floor, rounding_rss(full.n, np.abs(full.y_mean) + np.sqrt(full.syy)))
-    n_splits = np.where(full.rss > gate, sums[8], 0.0)
+    n_splits = np.where(full.rss > np.maximum(floor, full.noise), sums[8], 0.0)
     cand = np.flatnonzero(n_splits > 0)
     low_bound = np.maximum(sums[7, cand] - SCREEN_MARGIN * full.syy[cand], 0.0)
     # dBIC = n ln(RSS_1 / RSS_2) - 3 ln n (RSSs floored) > 10 first, without a logarithm per series
@@ -465,9 +502,16 @@ _FLOAT_FIELDS = ("T_min_K", "T_max_K", "Ea_eV", "Ea_stderr_eV", "prefactor", "pr
                  "sigma_25C_S_per_cm", "sigma_25C_stderr_S_per_cm", "break_T_K", "break_p_value", "break_delta_bic")
 
 
-def _blank(m: int) -> dict:
-    """The fields of m unfitted series: NaN, False, n 0 (the float fields are rows of one allocation)."""
-    rows = list(np.full((len(_FLOAT_FIELDS) + 14, m), np.nan))
+#: the float fields _fit_block writes for every fitted series: the first rows of _blank's allocation
+_LINE_ROWS = _FLOAT_FIELDS.index("break_T_K")
+
+
+def _blank(m: int, all_fitted: bool) -> dict:
+    """The fields of m unfitted series: NaN, False, n 0 (the float fields are rows of one allocation).
+    When every series is fitted, the rows _fit_block writes for each of them are left unfilled."""
+    rows = np.empty((len(_FLOAT_FIELDS) + 14, m))
+    rows[_LINE_ROWS if all_fitted else 0:] = np.nan
+    rows = list(rows)
     ints = np.zeros((2, m), dtype=np.intp)
     flags = np.zeros((2, m), dtype=bool)
     out = dict(zip(_FLOAT_FIELDS, rows))
@@ -486,7 +530,7 @@ def _fit_block(out: dict, T: np.ndarray, S: np.ndarray, starts: np.ndarray, lens
     full = _lines(lens[idx], *sums[:6])
     pref = np.exp(full.intercept)
     s25, u25 = full.sigma_at(T_25C_K, form)
-    tmin, tmax = T[starts[idx]], T[starts[idx] + lens[idx] - 1]
+    tmin, tmax = sums[9], sums[10]
     for f, v in (("T_min_K", tmin), ("T_max_K", tmax), ("Ea_eV", -full.slope * KB_EV),
                  ("Ea_stderr_eV", full.slope_stderr * KB_EV), ("prefactor", pref),
                  ("prefactor_stderr", pref * full.intercept_stderr), ("r2", full.r2), ("sigma_25C_S_per_cm", s25),
@@ -504,7 +548,7 @@ def _fit_grouped(T: np.ndarray, S: np.ndarray, lens: np.ndarray, ok: np.ndarray,
     blocks of BLOCK_SERIES consecutive series (_fit_block): the points a block gathers and the
     fields it writes lie close together, and its per-series arrays stay in cache however large the
     batch. Within a block the series are sorted by length (stable; a radix sort on 16-bit lengths)."""
-    out = _blank(lens.size)
+    out = _blank(lens.size, bool(ok.all()))
     starts = np.cumsum(lens) - lens
     small = lens.size and lens.max() < 1 << 16
     for b0 in range(0, lens.size, BLOCK_SERIES):
@@ -526,8 +570,11 @@ def fit_arrhenius_batch(temperature_K, sigma_S_per_cm, form: str = DEFAULT_FORM,
         raise InvalidInputError(f"form must be one of {FORMS}, got {form!r}")
     T, S, lens = _ragged(temperature_K, sigma_S_per_cm, lengths)
     starts = np.cumsum(lens) - lens
-    T, S = _sorted_within_series(T, S, lens, starts)
-    n_temps, ties = _distinct(T, lens)
+    if _rising(T, lens, starts):
+        n_temps, ties = lens.copy(), False
+    else:
+        T, S = _sorted_within_series(T, S, lens, starts)
+        n_temps, ties = _distinct(T, lens, starts)
     ok = n_temps >= 3
     fit = _fit_grouped(T, S, lens, ok, form, detect_break, ties)
     return BatchArrheniusResult(form=form, prefactor_unit="S/cm" if form == "sigma" else "S K/cm", fitted=ok,

@@ -13,7 +13,13 @@ batch's own peak allocation is measured separately with tracemalloc.
 Baselines, measured in the same process: a per-series `scipy.stats.linregress(1/T, ln sigma)` loop
 (the issue's baseline: one line per series, no break search) and a per-series `fit_arrhenius` loop (like for
 like, breaks included). Both are timed on a subset (the first --loop-series series, at most the
-size) and scaled linearly to the size; the output says so. The batch time is the median of 15 runs (3 above 100,000 series), wall and CPU time.
+size) and scaled linearly to the size; the output says so. The linregress loop is timed LOOP_RUNS
+times over that subset and its median is the baseline (the fit_arrhenius loop once). The batch time
+is the median of LOOP_RUNS x RUNS runs (LOOP_RUNS x RUNS_LARGE above 100,000 series), run in turn
+with the loop's passes (RUNS batch runs, one pass, ...: both see the same spells of load on a shared
+machine), after WARMUP untimed calls (WARMUP_LARGE above 100,000 series; the first calls of a process
+pay one-time costs, mostly page faults while the allocator settles; the first one's time is printed
+too), wall and CPU time.
 The batch's results are compared with fit_arrhenius on that subset (break decisions and the
 largest relative difference over every field).
 """
@@ -21,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import resource
 import statistics
 import subprocess
@@ -37,7 +42,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ionbase.analysis.arrhenius import KB_EV, fit_arrhenius, fit_arrhenius_batch  # noqa: E402
 
 TARGET = 500.0
-RUNS = 15  # batch runs per size up to 100,000 series (3 above): the median is reported
+LOOP_RUNS = 3  # timed passes of the linregress loop over its subset: the median is the baseline
+RUNS = 11  # timed batch runs before each of those passes, up to 100,000 series: the median of all is reported
+RUNS_LARGE = 2  # the same above 100,000 series
+WARMUP = 5  # untimed batch calls before all that (2 above 100,000 series); the first one's time is printed
+WARMUP_LARGE = 2  # (glibc's malloc takes ~4 calls to settle its mmap threshold: until then each call page-faults)
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 
 
@@ -84,31 +93,52 @@ def compare(res, T, S, starts, lens, m: int) -> tuple[tuple[float, float], int, 
     return secs, differ, worst
 
 
+def _timed(f):
+    """(wall s, CPU s, result) of one call of f."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    out = f()
+    return time.perf_counter() - t0, time.process_time() - c0, out
+
+
 def one(n: int, loop_series: int) -> dict:
-    """All measurements for one size (run in its own process)."""
+    """All measurements for one size (run in its own process). The batch runs and the passes of the
+    linregress loop alternate (RUNS batch runs, one pass, ...), so both sample the same spell of
+    machine load."""
     T, S, lens = make(n)
     starts = np.cumsum(lens) - lens
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    times, cpu = [], []
-    for _ in range(RUNS if n <= 100_000 else 3):
-        t0, c0 = time.perf_counter(), time.process_time()
-        res = fit_arrhenius_batch(T, S, lengths=lens)
-        times.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
+    large = n > 100_000
+    m = min(n, loop_series)
+
+    def batch():
+        return fit_arrhenius_batch(T, S, lengths=lens)
+
+    def loop():
+        return [linregress(1.0 / T[s:s + k], np.log(S[s:s + k])).slope for s, k in zip(starts[:m], lens[:m])]
+
+    t_first = _timed(batch)[0]
+    for _ in range((WARMUP_LARGE if large else WARMUP) - 1):
+        batch()
+    times, cpu, passes = [], [], []
+    for _ in range(LOOP_RUNS):
+        for _ in range(RUNS_LARGE if large else RUNS):
+            t, c, res = _timed(batch)  # only the last result is kept (1M series: 255 MiB each)
+            times.append(t)
+            cpu.append(c)
+        passes.append(_timed(loop))
     rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     tracemalloc.start()
     fit_arrhenius_batch(T, S, lengths=lens)
     alloc_peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    m = min(n, loop_series)
-    t0, c0 = time.perf_counter(), time.process_time()
-    slopes = [linregress(1.0 / T[s:s + k], np.log(S[s:s + k])).slope for s, k in zip(starts[:m], lens[:m])]
-    t_lr, c_lr = (time.perf_counter() - t0) * n / m, (time.process_time() - c0) * n / m
+    t_lrs, c_lrs, slopes = [p[0] * n / m for p in passes], [p[1] * n / m for p in passes], passes[-1][2]
+    t_lr, c_lr = statistics.median(t_lrs), statistics.median(c_lrs)
     m_fa = min(m, max(1, loop_series // 2))
     (t_fa_sub, c_fa_sub), differ, worst = compare(res, T, S, starts, lens, m_fa)
     line = ~res.break_detected[:m]
     ea_lr = -np.asarray(slopes) * KB_EV
-    return dict(n=n, points=int(lens.sum()), t_batch=statistics.median(times), t_batch_runs=times,
+    return dict(n=n, points=int(lens.sum()), t_batch=statistics.median(times), t_batch_runs=times, t_first=t_first,
+                t_linregress_runs=t_lrs,
                 c_batch=statistics.median(cpu), c_linregress=c_lr, c_fit_arrhenius=c_fa_sub * n / m_fa,
                 t_linregress=t_lr, m_linregress=m, t_fit_arrhenius=t_fa_sub * n / m_fa, m_fit_arrhenius=m_fa,
                 breaks=int(res.break_detected.sum()), differ=differ, worst_rel=worst,
@@ -139,10 +169,16 @@ def _verdict(rows: list[dict], key: str, label: str) -> None:
 def _print(rows: list[dict]) -> None:
     _table(rows, "wall")
     _table(rows, "CPU")
-    print("\nbatch: median of its runs (wall s: " + "; ".join(
-        f"{r['n']:,}: " + ", ".join(f"{t:.3f}" for t in r["t_batch_runs"]) for r in rows) + ")")
+    print(f"\nbatch: median of {LOOP_RUNS * RUNS} timed runs ({LOOP_RUNS * RUNS_LARGE} above 100,000 series), in turn "
+          f"with the linregress loop's passes, after {WARMUP} untimed calls ({WARMUP_LARGE} above 100,000); wall ms of the "
+          "runs, "
+          "sorted [first, untimed call]: " + "; ".join(
+              f"{r['n']:,}: " + ", ".join(f"{t * 1e3:.2f}" for t in sorted(r["t_batch_runs"])) + f" [{r['t_first'] * 1e3:.2f}]"
+              for r in rows))
     print("loops: timed on the first series of each size and scaled linearly to the size: " + "; ".join(
         f"{r['n']:,}: linregress on {r['m_linregress']:,}, fit_arrhenius on {r['m_fit_arrhenius']:,}" for r in rows))
+    print(f"linregress loop: median of {LOOP_RUNS} passes (scaled wall s: " + "; ".join(
+        f"{r['n']:,}: " + ", ".join(f"{t:.2f}" for t in r["t_linregress_runs"]) for r in rows) + ")")
     print("CPU time: time.process_time of the measuring process (on a shared machine, wall time also counts "
           "waiting for a core; the loops run for seconds, the batch for milliseconds)")
     print("peak RSS: ru_maxrss of the process measuring that size, after its data and batch runs (before "

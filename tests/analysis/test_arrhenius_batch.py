@@ -155,3 +155,26 @@ def test_lengths_alone_in_their_group_and_long_series():
         _close(fit_arrhenius(T, s).to_dict(), b.result(i).to_dict(), f"series {i} (n {T.size})")
     assert b.break_detected[-3] and b.break_detected[-1] and not b.break_detected[-2]
     assert len(np.unique(series[-2][0])) < 40  # the 40-point series has repeated temperatures
+
+
+def test_first_min_is_argmin_along_the_rows():
+    """_first_min (a minimum and a where) picks what argmin along axis 0 picks: the first of equal
+    minima, the first NaN of a column holding one, row 0 of an all-inf column, and the value there."""
+    from ionbase.analysis.arrhenius_batch import _first_min
+
+    rng = np.random.default_rng(5)
+    score = np.round(rng.uniform(0, 3, (5, 400)))  # many equal minima
+    score[:, 0] = np.inf
+    score[[3, 1], [1, 2]] = np.nan
+    score[4, 2] = np.nan
+    for s in (score, score[:1]):
+        best, mn = _first_min(s)
+        want = s.argmin(axis=0)
+        assert np.array_equal(best, want)
+        assert np.array_equal(mn, np.take_along_axis(s, want[None], axis=0)[0], equal_nan=True)
+
+
+def test_infinite_values_are_refused_like_nan():
+    for T, S in (([300.0, np.inf, 320], [1.0, 2, 3]), ([300.0, 310, 320], [1.0, -np.inf, 3])):
+        with pytest.raises(InvalidInputError, match="non-finite value at index 1"):
+            fit_arrhenius_batch(T, S, lengths=[3])
