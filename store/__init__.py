@@ -43,6 +43,14 @@ EMBEDDED_CLIENT_OPTIONS = {"serverSelectionTimeoutMS": 250, "retryReads": False}
 URI_CLIENT_OPTIONS = {"serverSelectionTimeoutMS": 10000}
 
 
+def _rollback_state(batch: dict) -> str | None:
+    """``rollback.state`` of a batch read with that dotted projection: nested on MongoDB, a flat
+    ``"rollback.state"`` key on nx-27017 (tests/conformance/test_known_gaps.py pins it)."""
+    if "rollback.state" in batch:
+        return batch["rollback.state"]
+    return (batch.get("rollback") or {}).get("state")
+
+
 def redact_uri(uri: str) -> str:
     """Drop credentials from a MongoDB URI for display."""
     return re.sub(r"//[^@/]+@", "//***@", uri)
@@ -111,23 +119,26 @@ class Store:
     def hidden_batches(self, *, wait_for_commits: bool = True) -> list[str]:
         """Ids of import batches that are not committed (their records stay invisible).
 
-        While a batch is ``committing`` (its staged changes being applied after the commit point) the
-        store holds a mix of its old and new values, so a reader waits up to :data:`COMMIT_WAIT_S` for
-        it to finish and otherwise gets StoreUnavailable (503 with Retry-After): a reader sees the
-        whole batch or none of it. The importer itself passes ``wait_for_commits=False``.
+        While a batch is ``committing`` (its staged changes being applied after the commit point) or
+        being rolled back (its previous values restored one by one), the store holds a mix of its old
+        and new values, so a reader waits up to :data:`COMMIT_WAIT_S` for it to finish and otherwise
+        gets StoreUnavailable (503 with Retry-After): a reader sees the whole batch or none of it.
+        The importer itself passes ``wait_for_commits=False``.
         """
         deadline = time.monotonic() + COMMIT_WAIT_S
         while True:
-            rows = list(self.db.import_batches.find({"status": {"$in": [*HIDDEN_BATCH_STATES, "committing"]}},
-                                                    {"_id": 1, "status": 1}))
-            committing = sorted(b["_id"] for b in rows if b["status"] == "committing")
-            if not committing or not wait_for_commits:
-                return [b["_id"] for b in rows if b["status"] != "committing"]
+            rows = list(self.db.import_batches.find(
+                {"$or": [{"status": {"$in": [*HIDDEN_BATCH_STATES, "committing"]}}, {"rollback.state": "running"}]},
+                {"_id": 1, "status": 1, "rollback.state": 1}))
+            hidden = [b["_id"] for b in rows if b.get("status") in HIDDEN_BATCH_STATES]
+            busy = sorted(b["_id"] for b in rows if b.get("status") == "committing" or _rollback_state(b) == "running")
+            if not busy or not wait_for_commits:
+                return hidden
             if time.monotonic() >= deadline:
                 raise StoreUnavailable(
-                    f"import {committing[0]} is being committed; its changes become visible all at once when it "
-                    "finishes (if its process died, `ionbase import recover` completes it); retry shortly",
-                    {"committing": committing})
+                    f"import {busy[0]} is being committed or rolled back; its changes become visible all at "
+                    "once when it finishes (if its process died, `ionbase import recover` completes it); "
+                    "retry shortly", {"committing": busy})
             time.sleep(COMMIT_POLL_S)
 
     def evaluates_in_python(self) -> bool:
@@ -143,19 +154,20 @@ class Store:
         """Add the committed-batches condition to a query (the batch states as of now)."""
         return self.visible_as_of(query)[0]
 
-    def visible_as_of(self, query: dict | None = None) -> tuple[dict, str | None]:
+    def visible_as_of(self, query: dict | None = None, *, cached: bool = True) -> tuple[dict, str | None]:
         """``query`` with the committed-batches condition, and the batch-states token it was built on.
 
         The states change in any process (gunicorn workers, ``ionbase import``, rollback). They are
         cached with the token of :mod:`ionbase.store.visibility`, whose file every state change
         rewrites, so a read costs a file read instead of a round trip; a read that returns whole
         passes the token to :meth:`unchanged_since` afterwards. Without a token file (a real MongoDB
-        server) the states are read for every read (one round trip, about a ping)."""
-        token_file = token_for(self.client)
+        server), or with ``cached=False``, the states are read now (one round trip, about a ping)
+        and the token is None."""
+        token_file = token_for(self.client) if cached else None
         token = token_file.read() if token_file is not None else None
-        cached = self._extra.get("hidden")
-        if token is not None and cached is not None and cached[0] == token:
-            hidden = cached[1]
+        known = self._extra.get("hidden")
+        if token is not None and known is not None and known[0] == token:
+            hidden = known[1]
         else:
             hidden = self.hidden_batches()
             if token is not None:

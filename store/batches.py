@@ -31,7 +31,7 @@ from ionbase.schemas.validate import stored_fields
 from ionbase.store.claims import write_batch
 from ionbase.store.rollback import COLLECTIONS, history_doc_id, invalidate_changed_samples, resume_rollbacks
 from ionbase.store.pacing import Yielder
-from ionbase.store.visibility import states_changed
+from ionbase.store.visibility import states_changed, writer_token
 
 #: documents per writer chunk (diff, insert, stage, apply); read responsiveness during imports is
 #: tuned through this one constant
@@ -54,6 +54,7 @@ def start_batch(store, file_meta: dict, errors: list, user: str | None, skip_inv
     db = store.db
     batch_id = "imp-" + _now().strftime("%Y%m%dT%H%M%S") + "-" + os.urandom(3).hex()
     claims.ACTIVE_HERE.add(batch_id)
+    token = writer_token(db)  # found (and writable) before the batch exists: store.visibility
     db.import_batches.insert_one({
         "_id": batch_id,
         "status": "pending",
@@ -63,7 +64,7 @@ def start_batch(store, file_meta: dict, errors: list, user: str | None, skip_inv
         "errors": [i.to_dict() for i in errors][:1000],
         "options": {"skip_invalid": skip_invalid, **claims.owner_info()},
     })
-    states_changed(db)  # before any record of the batch is written (store.visibility)
+    states_changed(db, token)  # before any record of the batch is written (store.visibility)
     return batch_id
 
 

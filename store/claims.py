@@ -32,7 +32,7 @@ from pymongo.errors import BulkWriteError
 
 from ionbase.errors import ImportConflict
 from ionbase.store.embedded import pid_alive
-from ionbase.store.visibility import states_changed
+from ionbase.store.visibility import states_changed, writer_token
 
 #: a batch of another host whose heartbeat is older than this is taken for dead
 LEASE_S = 120.0
@@ -84,16 +84,23 @@ def write_batch(db, batch_id: str, fields: dict, expect: tuple[str, ...] | None 
     """Set ``fields`` on the batch document by rewriting it whole (datetimes stay datetimes on
     nx-27017), only if its status is one of ``expect`` (when given) and unchanged meanwhile.
     Returns whether it was written."""
+    token = writer_token(db) if _changes_visibility(fields) else None  # before the write: store.visibility
     for _ in range(5):
         doc = db.import_batches.find_one({"_id": batch_id})
         if doc is None or (expect is not None and doc.get("status") not in expect):
             return False
         new = {**doc, **fields}
         if db.import_batches.replace_one({"_id": batch_id, "status": doc.get("status")}, new).matched_count:
-            if new.get("status") != doc.get("status"):
-                states_changed(db)  # readers' cached batch states are stale (store.visibility)
+            if token is not None:
+                states_changed(db, token)  # readers' cached batch states are stale now
             return True
     return False
+
+
+def _changes_visibility(fields: dict) -> bool:
+    """Whether a batch-document write can change what readers see: its status, or a rollback's state
+    (readers wait while a rollback runs: Store.hidden_batches)."""
+    return "status" in fields or "state" in (fields.get("rollback") or {})
 
 
 def heartbeat(db, batch_id: str) -> None:

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TypeVar
 
 import pymongo
 
-from ionbase.errors import StoreUnavailable
 
 from ionbase.store.pacing import WRITE_BATCH, paced
 from ionbase.store.shapes import count_union, find_union, simplify
@@ -39,8 +38,8 @@ WRITE_CHUNK = WRITE_BATCH
 
 Sort = list[tuple[str, int]]
 T = TypeVar("T")
-#: a whole read is tried this often while batch states keep changing under it, then StoreUnavailable
-_RETRIES = 20
+#: tries of a whole read on the cached batch states before the last one reads them from the store
+_CACHED_TRIES = 2
 
 
 @dataclass(frozen=True)
@@ -81,17 +80,18 @@ class Collection:
         return self._store.visible(query)
 
     def _whole(self, query: dict | None, run: Callable[[dict], T]) -> T:
-        """``run(query as sent)`` for a read that returns whole: started over while a batch changed
-        state meanwhile (store.visibility), so its result never straddles a state change."""
+        """``run(query as sent)`` for a read that returns whole: read again while a batch changed state
+        meanwhile (store.visibility), so its result never straddles a state change. While states keep
+        changing, the last try reads them from the store right before its query, as every read did
+        before the token (a long count under a stream of small imports is not refused)."""
         if self._pending:
             return run(simplify(query))
-        for _ in range(_RETRIES):
+        for _ in range(_CACHED_TRIES):
             sent, token = self._store.visible_as_of(query)
             result = run(sent)
             if self._store.unchanged_since(token):
                 return result
-        raise StoreUnavailable(f"{self.name}: import batches kept changing state during the read; retry shortly",
-                               {"collection": self.name})
+        return run(self._store.visible_as_of(query, cached=False)[0])
 
     # ------------------------------------------------------------------ reads
 

@@ -51,11 +51,26 @@ def _ids(cursor) -> list[str]:
      "rollback.state": {"$ne": "running"}},
     {"_id": {"$in": ["A", "B"]}, "status": {"$in": ["pending", "committing"]}},
     {"rollback.state": "running"},
+    # Store.hidden_batches: uncommitted, committing or being rolled back
+    {"$or": [{"status": {"$in": ["pending", "failed", "rolled_back", "committing"]}}, {"rollback.state": "running"}]},
 ])
 def test_claim_and_batch_queries(dbs, query):
     real, oracle = dbs
     coll = "import_claims" if "doc" in query else "import_batches"
     assert _ids(real[coll].find(query)) == _ids(oracle[coll].find(query))
+
+
+def test_batch_states_projection(dbs):
+    """Store.hidden_batches projects the status and the rollback's state (a dotted inclusion, which
+    nx-27017 returns flat: test_known_gaps.py) and reads it either way."""
+    from ionbase.store import _rollback_state
+
+    query = {"$or": [{"status": {"$in": ["pending", "committing"]}}, {"rollback.state": "running"}]}
+    proj = {"_id": 1, "status": 1, "rollback.state": 1}
+    for db in dbs:
+        got = sorted(db.import_batches.find(query, proj), key=lambda d: d["_id"])
+        assert [(d["_id"], d["status"], _rollback_state(d)) for d in got] == [("A", "pending", None),
+                                                                               ("C", "committed", "running")]
 
 
 def test_distinct_batch_ids_of_claims(dbs):

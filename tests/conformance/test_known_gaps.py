@@ -57,6 +57,19 @@ def test_dotted_exclusion_projection_is_ignored(dbs, path):
         assert got == expected
 
 
+def test_dotted_inclusion_projection_comes_back_flat(dbs):
+    """An inclusion of a dotted path comes back as one flat key on nx-27017 (``{"meta.path": ...}``),
+    nested on MongoDB (Store.hidden_batches reads ``rollback.state`` either way)."""
+    real, oracle = dbs
+    expected = oracle.t.find_one({"_id": "a"}, {"meta.path": 1})
+    assert expected == {"_id": "a", "meta": {"path": DOCS[0]["meta"]["path"]}}
+    got = real.t.find_one({"_id": "a"}, {"meta.path": 1})
+    if EMBEDDED:
+        assert got == {"_id": "a", "meta.path": DOCS[0]["meta"]["path"]}, "nx-27017 now nests dotted inclusions"
+    else:
+        assert got == expected
+
+
 def test_set_of_a_datetime_stores_a_string(dbs):
     """$set of a datetime comes back as a string on nx-27017; inserting or replacing the whole document
     keeps a BSON datetime (the runner and the importer write their batch and run documents whole)."""

@@ -96,3 +96,28 @@ def test_a_reader_never_sees_a_mix_across_a_kill_during_commit(store, settings, 
         assert "unavailable" in reader.seen, "the reader was held while the batch was half-applied"
     if (stage, nth) == ("applied:properties", 2):
         assert 0 < applied < len(old), f"the store itself held a mix ({applied} of {len(old)} applied) at the kill"
+
+
+def test_a_reader_never_sees_a_half_rolled_back_batch(store, tmp_path, monkeypatch):
+    """Rollback restores the previous values one document at a time: readers wait for it (or get
+    503) instead of seeing some values restored and others not (review finding)."""
+    from ionbase.store.rollback import rollback
+
+    monkeypatch.setattr(store_mod, "COMMIT_WAIT_S", 30.0)
+    path = lab_file(tmp_path / "lab.yaml", ["S1", "S2"], 150, 1.0)
+    Importer(store, ImportOptions()).run([path])
+    old = {d["_id"]: d["value"] for d in store.properties.find({"name": "ionic_conductivity"}, {"value": 1})}
+    Importer(store, ImportOptions()).run([lab_file(path, ["S1", "S2"], 150, 2.0)])
+    new = {i: v * 2 for i, v in old.items()}
+    second = store.db.import_batches.find({}, {"_id": 1}).sort("started_at", -1).limit(1)[0]["_id"]
+    reader = Reader(store, old, new)
+    reader.start()
+    time.sleep(0.3)
+    out = rollback(store, second)
+    time.sleep(0.3)
+    reader.stop.set()
+    reader.join(10)
+    assert out["restored"] == len(old)
+    mixes = [s for s in reader.seen if s.startswith("mix") or s == "other"]
+    assert mixes == [], f"{len(mixes)} mixed answers, e.g. {mixes[:3]}"
+    assert reader.seen[0] == "new" and reader.seen[-1] == "old", (reader.seen[:3], reader.seen[-3:])

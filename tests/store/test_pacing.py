@@ -52,7 +52,16 @@ def test_yielder_sleeps_only_while_the_store_is_busy(monkeypatch):
     y = pacing.Yielder(probe, share=1.0, busy_s=0.01, max_s=2.0)
     y.after_chunk(0.8)
     assert slept == [] and y.yields == 0
-    probe_s[0] = 0.05  # readers queued on the lock: the probe waited 50 ms
+    slow_once = iter([0.05, 0.001])  # the server settling after the writer's own command, then idle
+
+    def settling():
+        clock[0] += next(slow_once)
+
+    y.probe = settling
+    y.after_chunk(0.8)
+    assert slept == [] and y.yields == 0
+    y.probe = probe
+    probe_s[0] = 0.05  # readers queued on the lock: every probe waits 50 ms
     y.after_chunk(0.8)
     y.after_chunk(5.0)
     assert slept == [0.8, 2.0] and y.yields == 2 and y.slept_s == pytest.approx(2.8)
