@@ -171,6 +171,9 @@ def run_step(step: str, data: Path) -> dict:
             import pyarrow.parquet  # noqa: F401
             import pymatgen.core  # noqa: F401
 
+            if step == "parquet":
+                import pandas  # noqa: F401  (pyarrow imports it on its first array: 0.2 s of imports)
+
             from ionbase.service.export import export_csv, export_parquet, plan_export
         from ionbase.store.supervisor import read_state
 

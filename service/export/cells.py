@@ -143,10 +143,12 @@ class SampleCells:
         keys = list(self.by_t) or ([None] if self.fixed else [])
         return sorted(keys, key=lambda v: (v is None, v if v is not None else 0.0))
 
-    def conflicts(self) -> Counter:
-        """Cells of the output (rows x value columns) where more than one value competed."""
+    def conflicts(self, n_rows: int | None = None) -> Counter:
+        """Cells of the output (rows x value columns) where more than one value competed
+        (``n_rows``: the sample's row count, when the caller has it)."""
         out: Counter = Counter()
-        n_rows = len(self.temperatures())
+        if n_rows is None:
+            n_rows = len(self.temperatures())
         for name, n in self.fixed_counts.items():
             if n > 1:
                 out[F.property_column(name)] += n_rows
