@@ -12,7 +12,9 @@ peak RSS, ``VmHWM``, is that step's alone):
 * baseline: iteration of ``find(store.visible({}))``, all fields, ``batch_size(2000)``, before and
   after the exports (the ratios use their mean);
 * export CSV: ``plan_export(for_csv=True)`` + ``export_csv`` into a file (the API's and CLI's path);
-* export Parquet: ``plan_export`` + ``export_parquet`` into a file.
+* export Parquet: ``plan_export`` + ``export_parquet`` into a file;
+* paged read, for information: the export's own read on nx-27017 (an empty filter is read in pages
+  of whole samples, ``service/export/read.py``) iterated without building rows.
 
 Prints per size the wall times, CPU seconds (this process, all threads; the server process),
 the ratios export / baseline and the peak RSS of each step, then a summary against the target
@@ -167,7 +169,9 @@ def run_step(step: str, data: Path) -> dict:
     server, store = _open(data)
     try:
         out = data / f"export.{step}"
-        if step != "baseline":  # imports are not the export's work (a server imports them once): before the clock
+        if step == "paged":
+            from ionbase.service.export.read import read_selection
+        elif step != "baseline":  # imports are not the export's work (a server imports them once): before the clock
             import pyarrow.parquet  # noqa: F401
             import pymatgen.core  # noqa: F401
 
@@ -182,6 +186,8 @@ def run_step(step: str, data: Path) -> dict:
         t0 = time.perf_counter()
         if step == "baseline":
             n = sum(1 for _ in store.db.properties.find(store.visible({})).batch_size(2000))
+        elif step == "paged":  # for information: the export's own read, without building rows
+            n = sum(len(page) for page in read_selection(store, {}, None, paged=True))
         else:
             plan = plan_export(store, {}, for_csv=step == "csv")
             if step == "csv":
@@ -294,12 +300,12 @@ def run_size(n_docs: int, temps: int, do_check: bool, keep: bool) -> dict:
         n = fill(store.db, n_docs, temps)
         print(f"\n{n:,} documents generated in {time.perf_counter() - t0:.1f} s", flush=True)
         results = {}
-        for step in ("baseline", "csv", "parquet", "baseline2"):
+        for step in ("baseline", "csv", "parquet", "paged", "baseline2"):
             proc = subprocess.run([sys.executable, __file__, "--step", step.rstrip("2"), "--data", str(data)],
                                   capture_output=True, text=True, check=True)
             results[step] = json.loads(proc.stdout.strip().splitlines()[-1])
             r = results[step]
-            print(f"  {step:9s} {r['n']:>9,} {'docs' if step.startswith('baseline') else 'rows'} "
+            print(f"  {step:9s} {r['n']:>9,} {'rows' if step in ('csv', 'parquet') else 'docs'} "
                   f"{r['seconds']:7.2f} s   CPU client {r['client_cpu']:6.2f} s + server {r['server_cpu']:6.2f} s   "
                   f"peak RSS {r['peak_rss_mb']:7.1f} MB", flush=True)
         if do_check and n <= CHECK_MAX:
@@ -327,6 +333,12 @@ def report(all_results: list[dict]) -> bool:
         print(f"{r['docs']:>8,} {r['csv']['n']:>7,} | {base:10.2f} | {r['csv']['seconds']:5.2f} {rc:5.2f}x | "
               f"{r['parquet']['seconds']:9.2f} {rp:5.2f}x | {r['baseline']['peak_rss_mb']:.0f} / "
               f"{r['csv']['peak_rss_mb']:.0f} / {r['parquet']['peak_rss_mb']:.0f}")
+    print("the export's own read alone (pages of whole samples, no rows built; for information):")
+    for r in all_results:
+        base = (r["baseline"]["seconds"] + r["baseline2"]["seconds"]) / 2
+        paged = r["paged"]["seconds"]
+        print(f"{r['docs']:>8,}: {paged:.2f} s = {paged / base:.2f}x the baseline; export / this read: "
+              f"CSV {r['csv']['seconds'] / paged:.2f}x, Parquet {r['parquet']['seconds'] / paged:.2f}x")
     print("CPU (client + server) ratio, not disturbed by other processes' load:")
     for r in all_results:
         def cpu(step):
@@ -346,7 +358,7 @@ def main() -> None:
     ap.add_argument("--temps", type=int, default=8)
     ap.add_argument("--check", action="store_true", help="compare with the row-by-row reference")
     ap.add_argument("--keep", action="store_true", help="keep the temporary data directories")
-    ap.add_argument("--step", choices=("baseline", "csv", "parquet"), help=argparse.SUPPRESS)
+    ap.add_argument("--step", choices=("baseline", "csv", "parquet", "paged"), help=argparse.SUPPRESS)
     ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.step:

@@ -21,9 +21,10 @@ from typing import Any, Iterable, Iterator
 #: documents per server batch of one sorted query, and lists the reader thread may hold ahead
 READ_BATCH = 2000
 READ_AHEAD = 4
-#: documents per page of a paged read (the first ones smaller: the client starts sooner); measured
-#: in bench/bench_export.py
+#: documents per page of a paged read (the first ones smaller: the client starts sooner), and pages
+#: the reader thread may hold ahead (one in the queue while the server prepares the next is enough)
 PAGE_SIZES = (500, 1000, 2000, 4000)
+PAGES_AHEAD = 2
 _SORT = [("sample", 1)]
 
 
@@ -32,7 +33,7 @@ def read_selection(store, mongo_filter: dict, projection: dict | None, batch_siz
     """The selected documents sorted by sample, in lists, fetched ahead by a reader thread;
     ``paged``: in pages of whole samples (see the module's docstring). Close the generator to stop it."""
     if paged:
-        return read_ahead(_pages(store, mongo_filter, projection, PAGE_SIZES), READ_AHEAD)
+        return read_ahead(_pages(store, mongo_filter, projection, PAGE_SIZES), PAGES_AHEAD)
     cursor = store.properties.find(mongo_filter, projection, sort=_SORT, batch_size=batch_size)
     return read_ahead(_batched(cursor, batch_size), READ_AHEAD)
 
