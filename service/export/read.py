@@ -23,7 +23,7 @@ READ_BATCH = 2000
 READ_AHEAD = 4
 #: documents per page of a paged read (the first ones smaller: the client starts sooner), and pages
 #: the reader thread may hold ahead (one in the queue while the server prepares the next is enough)
-PAGE_SIZES = (500, 1000, 2000, 4000)
+PAGE_SIZES = (500, 1000, 2000)
 PAGES_AHEAD = 2
 _SORT = [("sample", 1)]
 
