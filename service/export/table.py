@@ -22,7 +22,8 @@ Column order is stable: groups, condition, targets (each with its companions), s
 composition (``frac_<El>`` by atomic number, then statistics), synthesis, structure.
 
 One pass: ``plan_export`` reads the selected documents once (sorted by sample, through a reader
-thread that fetches the next batch while this one is processed), builds the rows and spools them
+thread that fetches the next batch while this one is processed; on nx-27017 an empty filter is
+read in pages of whole samples, ``service.export.read``), builds the rows and spools them
 (sparse, pickled a chunk of rows at a time) to a temporary file; at the end of the pass the columns
 and the summary of the filtered selection (samples, rows, conflicts) are known, before the first
 row is written. ``iter_chunks`` then reads the spool back as column chunks (one list per column,
