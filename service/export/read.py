@@ -8,7 +8,7 @@ of ``sample`` ids, sorted and limited (the ``sample`` index), the first pages sm
 start early. The reader thread asks for the next page while the rows of this one are built, so the
 server's work and ours overlap. The pages hold exactly the documents of one sorted query: every
 document whose ``sample`` is a string (only those give rows; the rest are never exported), each
-once, in the same order. A filtered export, or a server that streams (MongoDB), reads with one
+once, in the same order of samples (tests/export/test_export_read.py). A filtered export, or a server that streams (MongoDB), reads with one
 sorted query, in batches, through the same thread.
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from itertools import count
 from typing import Any, Iterable, Iterator
 
 #: documents per server batch of one sorted query, and lists the reader thread may hold ahead
@@ -64,7 +65,7 @@ def _pages(store, mongo_filter: dict, projection: dict | None, sizes: tuple[int,
     sample of a full page may be cut, so it is left for the next page (which starts with it). A
     sample with more documents than a page is read whole by its own query."""
     lower: dict = {"$gte": ""}  # every string (a range on strings matches strings only)
-    for k in range(1 << 62):
+    for k in count():
         size = sizes[min(k, len(sizes) - 1)]
         page = list(store.properties.find(_and(mongo_filter, lower), projection, sort=_SORT, limit=size,
                                           batch_size=size))
