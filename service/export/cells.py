@@ -94,7 +94,9 @@ def source_text(doc: dict) -> str | None:
                 text += f" {prov['job_version']}"
             inputs = [str(i) for i in prov.get("inputs") or []]
             return text + (f" from {' '.join(inputs)}" if inputs else "")
-    src = doc.get("source") or {}
+    src = doc.get("source")
+    if not src:
+        return None
     parts = []
     if src.get("doi"):
         parts.append(str(src["doi"]))
@@ -143,10 +145,12 @@ class SampleCells:
         keys = list(self.by_t) or ([None] if self.fixed else [])
         return sorted(keys, key=lambda v: (v is None, v if v is not None else 0.0))
 
-    def conflicts(self) -> Counter:
-        """Cells of the output (rows x value columns) where more than one value competed."""
+    def conflicts(self, n_rows: int | None = None) -> Counter:
+        """Cells of the output (rows x value columns) where more than one value competed
+        (``n_rows``: the sample's row count, when the caller has it)."""
         out: Counter = Counter()
-        n_rows = len(self.temperatures())
+        if n_rows is None:
+            n_rows = len(self.temperatures())
         for name, n in self.fixed_counts.items():
             if n > 1:
                 out[F.property_column(name)] += n_rows
@@ -156,14 +160,23 @@ class SampleCells:
         return out
 
 
+@lru_cache(maxsize=1024)
+def _target_kind(name: str) -> int:
+    """0: not a target column, 1: temperature-independent target, 2: temperature-bound (cached per name)."""
+    if not is_target(name):
+        return 0
+    return 2 if registry.PROPERTIES[name].temperature_bound else 1
+
+
 def assign(docs: Iterable[dict], targets: set[str] | None = None) -> SampleCells:
     """Place one sample's target values into cells (temperature-bound values on their own row)."""
     cells = SampleCells()
     for doc in docs:
         name = doc.get("name")
-        if not is_target(name) or (targets is not None and name not in targets) or not exportable(doc):
+        kind = _target_kind(name) if isinstance(name, str) else 0
+        if not kind or (targets is not None and name not in targets) or not exportable(doc):
             continue
-        if registry.PROPERTIES[name].temperature_bound:
+        if kind == 2:
             t = temperature_key(doc)
             slot = cells.by_t.setdefault(t, {})
             cells.t_counts[(t, name)] += 1

@@ -22,7 +22,8 @@ Column order is stable: groups, condition, targets (each with its companions), s
 composition (``frac_<El>`` by atomic number, then statistics), synthesis, structure.
 
 One pass: ``plan_export`` reads the selected documents once (sorted by sample, through a reader
-thread that fetches the next batch while this one is processed), builds the rows and spools them
+thread that fetches the next batch while this one is processed; on nx-27017 an empty filter is
+read in pages of whole samples, ``service.export.read``), builds the rows and spools them
 (sparse, pickled a chunk of rows at a time) to a temporary file; at the end of the pass the columns
 and the summary of the filtered selection (samples, rows, conflicts) are known, before the first
 row is written. ``iter_chunks`` then reads the spool back as column chunks (one list per column,
@@ -44,9 +45,7 @@ answers for the whole collection.
 from __future__ import annotations
 
 import pickle
-import queue
 import tempfile
-import threading
 import weakref
 from collections import Counter
 from dataclasses import dataclass, field
@@ -55,6 +54,7 @@ from typing import IO, Any, Iterable, Iterator
 
 from ionbase.service.export import cells as C
 from ionbase.service.export import features as F
+from ionbase.service.export import read as R
 from ionbase.service.export.writers import (  # noqa: F401  (the writers' public names, re-exported)
     FORMULA_START,
     Chunk,
@@ -76,9 +76,6 @@ TEMPERATURE_COLUMNS = ("temperature_C", "temperature_K")
 MAX_IN_IDS = 2000
 #: rows per spooled chunk (the unit of memory and of the column conversion)
 SPOOL_ROWS = 4096
-#: documents per server batch of the plan pass, and batches the reader thread may hold ahead
-READ_BATCH = 2000
-READ_AHEAD = 4
 
 _VALUE_FIELDS = {
     "_id": 1, "sample": 1, "name": 1, "value": 1, "qualifier": 1, "origin": 1, "stale": 1, "uncertainty": 1,
@@ -121,22 +118,6 @@ class ExportPlan:
             self.spool = None
 
 
-def _by_sample(batches: Iterable[list[dict]]) -> Iterator[tuple[str, list[dict]]]:
-    """Group documents sorted by sample, given in batches, into (sample, documents)."""
-    current: str | None = None
-    group: list[dict] = []
-    for batch in batches:
-        for doc in batch:
-            sample = doc.get("sample")
-            if sample != current and group:
-                yield current, group
-                group = []
-            current = sample
-            group.append(doc)
-    if group:
-        yield current, group
-
-
 class _Pass:
     """What the plan pass accumulates over the samples of the selection."""
 
@@ -158,7 +139,7 @@ class _Pass:
         if not temps or not isinstance(sample, str):
             return
         self.rows_per_sample[sample] = len(temps)
-        self.conflicts.update(cells.conflicts())
+        self.conflicts.update(cells.conflicts(len(temps)))
         seen_els, seen_keys = None, None
         for doc in docs:  # the documents of a sample mostly repeat the same lists: each read once
             els, keys = doc.get("elements"), doc.get("component_keys")
@@ -203,60 +184,15 @@ class _Pass:
 _STRUCTURE_NAMES = frozenset(F.STRUCTURE_FEATURES)
 
 
-def _read_selection(store, mongo_filter: dict, batch_size: int):
-    """The selected documents sorted by sample, fetched ahead by a reader thread."""
-    projection = None if store.evaluates_in_python() else _ROW_PROJECTION
-    cursor = store.properties.find(mongo_filter, projection, sort=[("sample", 1)], batch_size=batch_size)
-    return _read_ahead(cursor, batch_size, READ_AHEAD)
+def _read_selection(store, mongo_filter: dict, batch_size: int) -> Iterator[list[dict]]:
+    """The selected documents sorted by sample, in lists, fetched ahead (``service.export.read``):
+    all fields on nx-27017, in pages of whole samples when the filter is empty."""
+    in_python = store.evaluates_in_python()
+    return R.read_selection(store, mongo_filter, None if in_python else _ROW_PROJECTION, batch_size,
+                            paged=in_python and not mongo_filter)
 
 
-def _read_ahead(it: Iterable[dict], size: int, depth: int) -> Iterator[list[dict]]:
-    """Iterate ``it`` in a thread and yield its items in lists of ``size``, at most ``depth``
-    lists ahead: the server prepares the next batch while the caller works on this one. Errors
-    are re-raised here; closing the generator stops the thread."""
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
-
-    def put(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def work() -> None:
-        try:
-            batch: list = []
-            for item in it:
-                batch.append(item)
-                if len(batch) >= size:
-                    if not put(batch):
-                        return
-                    batch = []
-            if put(batch):
-                put(done)
-        except BaseException as exc:  # handed to the consumer, raised there
-            put(exc)
-
-    thread = threading.Thread(target=work, name="ionbase-export-read", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = q.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
-
-
-def plan_export(store, mongo_filter: dict, *, batch_size: int = READ_BATCH, for_csv: bool = False) -> ExportPlan:
+def plan_export(store, mongo_filter: dict, *, batch_size: int = R.READ_BATCH, for_csv: bool = False) -> ExportPlan:
     """Read the selection once: spool its rows, and fix its columns and summary.
 
     ``for_csv``: spool CSV cell texts, formatted while the reader thread waits for the server
@@ -267,7 +203,7 @@ def plan_export(store, mongo_filter: dict, *, batch_size: int = READ_BATCH, for_
         acc = _Pass(spool, structure_in_pass=not mongo_filter, for_csv=for_csv)
         reader = _read_selection(store, mongo_filter, batch_size)
         try:
-            for sample, docs in _by_sample(reader):
+            for sample, docs in R.by_sample(reader):
                 acc.add(sample, docs)
         finally:
             reader.close()
@@ -387,6 +323,14 @@ class _ChunkColumns:
             col.extend(repeat(None, start - len(col)))
         col.extend(repeat(value, count))
 
+    def _put_many(self, key: str, values: list, start: int) -> None:
+        col = self.cols.get(key)
+        if col is None:
+            col = self.cols[key] = []
+        if len(col) < start:
+            col.extend(repeat(None, start - len(col)))
+        col.extend(values)
+
     def add_sample(self, meta: dict, cells: C.SampleCells, temps: list[float | None], structure: dict[str, Any]) -> None:
         """The rows of one sample, one per temperature, with the structure cells given (composition
         and, unless given here, structure columns are added on reading)."""
@@ -396,23 +340,28 @@ class _ChunkColumns:
         for key, value in structure.items():
             if value is not None:
                 self._put(key, value, start, count)
-        cols = self.cols
+        known = temps if temps[-1] is not None else temps[:-1]  # the empty temperature is last
+        if known:  # one list per temperature column
+            self._put_many("temperature_C", known, start)
+            self._put_many("temperature_K", [round(t + 273.15, 2) for t in known], start)
+        cols, by_t = self.cols, cells.by_t
         for i, t in enumerate(temps, start):
-            row: dict[str, Any] = {}
-            if t is not None:
-                row["temperature_C"] = t
-                row["temperature_K"] = round(t + 273.15, 2)
-            for name, doc in cells.by_t.get(t, {}).items():
-                row.update(C.cell_values(name, doc))
-            for key, value in row.items():  # one cell: _put inlined
-                if value is None:
-                    continue
-                col = cols.get(key)
-                if col is None:
-                    col = cols[key] = [None] * i
-                elif len(col) < i:
-                    col.extend(repeat(None, i - len(col)))
-                col.append(value)
+            by_name = by_t.get(t)
+            if not by_name:
+                continue
+            for name, doc in by_name.items():
+                for key, value in C.cell_values(name, doc).items():  # one cell: _put inlined
+                    if value is None:
+                        continue
+                    col = cols.get(key)
+                    if col is None:
+                        col = cols[key] = [None] * i
+                    elif len(col) > i:  # a column written twice in one row: the last value (a dict update)
+                        col[i] = value
+                        continue
+                    elif len(col) < i:
+                        col.extend(repeat(None, i - len(col)))
+                    col.append(value)
         self.samples.extend(repeat(meta.get("sample"), count))
         self.formulas.extend(repeat(meta.get("reduced_formula"), count))
         self.n += count
@@ -483,10 +432,15 @@ class _ChunkBuilder:
         if unplanned:  # cannot happen: the plan's columns come from the same pass
             raise RuntimeError(f"export: columns {sorted(unplanned)} are not in the plan")
         comp = list(zip(*map(self._comp, formulas)))
-        structure = self.plan.structure
-        by_sample = {s: self._cells(structure.get(s, {}).get(c) for c in self.struct_cols) for s in set(samples)}
-        struct = list(zip(*map(by_sample.__getitem__, samples)))
         blank = [self.empty] * n
+        structure = self.plan.structure
+        by_sample = {s: self._cells(structure[s].get(c) for c in self.struct_cols) for s in set(samples)
+                     if s in structure}  # a sample without structure cells: blank (most, and all of an empty filter)
+        if by_sample:
+            none = self._cells(repeat(None, len(self.struct_cols)))
+            struct = list(zip(*(by_sample.get(s, none) for s in samples)))
+        else:
+            struct = [blank] * len(self.struct_cols)
         out: list[list] = []
         for c in self.plan.columns:
             if c in cols:
