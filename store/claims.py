@@ -120,7 +120,7 @@ def _claim_chunk(db, batch_id: str, modes: dict[str, str], recover_one: Callable
             return
         live = {b: ex for b, (batch, ex) in holders.items() if batch is not None and batch_alive(batch)}
         if live:
-            _refuse(db, batch_id, live)
+            refuse(db, batch_id, live)
         for holder, (batch, _) in holders.items():
             if batch is not None and batch.get("status") in ("pending", "committing"):
                 recover_one(batch)
@@ -157,7 +157,8 @@ def _holders(db, batch_id: str, modes: dict[str, str]) -> dict[str, tuple[dict |
     return {h: (batches.get(h), ex) for h, ex in examples.items()}
 
 
-def _refuse(db, batch_id: str, live: dict[str, str]) -> None:
+def refuse(db, batch_id: str, live: dict[str, str]) -> None:
+    """Raise ImportConflict: ``live`` ({holder batch: example document}) holds documents this batch needs."""
     holder, example = sorted(live.items())[0]
     n = db.import_claims.count_documents({"batch_id": holder})
     b = db.import_batches.find_one({"_id": holder}, {"status": 1, "options": 1, "user": 1, "started_at": 1, "rollback": 1}) or {}
@@ -185,5 +186,5 @@ def stale_holders(db) -> list[str]:
     return sorted({b["_id"] for b in ended} | (set(holders) - known))
 
 
-__all__ = ["LEASE_S", "HEARTBEAT_S", "ACTIVE_HERE", "batch_alive", "claim", "heartbeat", "owner_info", "release",
+__all__ = ["LEASE_S", "HEARTBEAT_S", "ACTIVE_HERE", "batch_alive", "claim", "heartbeat", "owner_info", "refuse", "release",
            "stale_holders", "write_batch"]
