@@ -1,9 +1,10 @@
 """The import batch protocol: batch document, writer, staging, the commit point, discard, recover.
 
 Atomicity without multi-document transactions (the flow is in ingest/importer.py; the rule for
-concurrent imports in docs/imports.md): every record document the batch will write or count is
-first **claimed** for it (store/claims.py), so no other batch can write, count against or delete it
-meanwhile. New documents are inserted carrying the pending ``batch_id`` and are invisible until the
+concurrent imports in docs/imports.md): every existing record document the batch will change or
+count is first **claimed** for it (store/claims.py), so no other batch can write, count against or
+delete it meanwhile; a new document that does not exist is held by its own insert (its ``_id`` is
+unique; see :meth:`Writer._hold`). New documents are inserted carrying the pending ``batch_id`` and are invisible until the
 batch commits; changed documents are staged in ``import_staging``. One conditional update of the
 batch document (``pending`` -> ``committing``) is the commit point, after which staged replacements
 are applied, each saving the previous version in ``import_history``; then the batch is

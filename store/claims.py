@@ -1,6 +1,7 @@
 """Claims: a document written by a running import batch belongs to that batch until it ends.
 
-Before an import batch reads or writes a record document it **claims** it: one document per record in
+Before an import batch counts or changes an existing record document it **claims** it (a new document
+that does not exist is held by its own insert instead: store/batches.py ``Writer._hold``): one document per record in
 ``import_claims`` whose ``_id`` is ``<collection>:<document id>`` and whose ``batch_id`` names the
 batch. The ``_id`` is unique, so the claim is a conditional write on every backend: of two batches
 racing for a document exactly one inserts the claim. The other
