@@ -3,9 +3,14 @@ material, parent and route resolved in the batch or in the store."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ionbase.ingest.loaders import LoadedFile, RawRecord
 from ionbase.ingest.planning import Plan, content_hash
 from ionbase.schemas import build as B
+
+if TYPE_CHECKING:
+    from ionbase.ingest.samplebook import SampleBook
 
 
 def material_from_ref(store, ref: str, lf: LoadedFile, plan: Plan, rec: RawRecord) -> dict:
@@ -56,13 +61,13 @@ def route_steps(store, sample: dict, plan: Plan) -> list[dict]:
     return list(route["steps"]) if route else []
 
 
-def route_for(store, smp: dict, rec: RawRecord, plan: Plan, samples_by_key: dict, resolved: dict) -> dict:
+def route_for(store, smp: dict, rec: RawRecord, plan: Plan, samples: "SampleBook") -> dict:
     """The route of a sample: its parent's steps (parent in this batch or the store) then its own."""
     parent_label = smp.pop("_parent_ref", None)
     steps = smp.get("own_steps", [])
     if parent_label is not None:
-        parent = samples_by_key.get((smp["source_key"], parent_label))
-        if parent is not None and parent["_id"] not in resolved:
+        in_batch, parent = samples.find(smp["source_key"], parent_label)
+        if in_batch and parent is None:
             raise B.RecordError(f"parent {parent_label!r} is invalid or part of a cycle", f"{rec.ref}.parent")
         if parent is None:
             parent = sample_from_db(store, smp["source_key"], parent_label)
@@ -85,12 +90,12 @@ def denormalize_sample(smp: dict, route: dict, mat: dict) -> None:
     smp["content_hash"] = content_hash(smp)
 
 
-def resolve_sample(store, label: str, source: dict, samples_by_key: dict, resolved: dict, fieldname: str) -> dict:
+def resolve_sample(store, label: str, source: dict, samples: "SampleBook", fieldname: str) -> dict:
     """The sample a record names: built in this batch (and not rejected) or committed in the store."""
     skey = B.source_key(source)
-    smp = samples_by_key.get((skey, label))
-    if smp is not None:
-        if smp["_id"] not in resolved:
+    in_batch, smp = samples.find(skey, label)
+    if in_batch:
+        if smp is None:
             raise B.RecordError(f"sample {label!r} was rejected (see its error)", fieldname)
         return smp
     smp = sample_from_db(store, skey, label)

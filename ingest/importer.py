@@ -133,8 +133,6 @@ class Importer:
         BuildPass(self.store, plan, report, rejected, counter, self.opt.max_rows, self.opt.max_file_bytes).run(loaded_files)
         progress.close()
         self.records_seen = progress.n
-        for smp in plan.docs["samples"].values():
-            smp.pop("_mat", None)
 
     def _pass_progress(self, loaded_files: list[LoadedFile]) -> "progress_mod.Progress":
         """Records of the first pass (total known unless a table is streamed), or of the second
@@ -165,7 +163,7 @@ class Importer:
             report.rejected_file = self._write_rejected(rejected)
         for lf in loaded_files:  # everything the second pass writes is in the spill from here on
             lf.records = []
-        for coll in SMALL_COLLECTIONS:  # written last, as before; on disk meanwhile, not in memory
+        for coll in SMALL_COLLECTIONS:  # written last, then the samples (ingest/spill.py); on disk meanwhile
             for doc in plan.docs[coll].values():
                 spill.add(coll, doc)
             plan.docs[coll] = {}

@@ -25,7 +25,7 @@ TABULAR_SUFFIXES = (".csv", ".tsv", ".xlsx", ".xlsm")
 MAX_RECORD_TEXT_CHARS = 32 * 1024 * 1024
 
 
-@dataclass
+@dataclass(slots=True)  # no per-record __dict__: a large samples table holds one per row
 class RawRecord:
     kind: str  # material | sample | structure | measurement | property
     data: dict

@@ -10,6 +10,7 @@ the batch writer (store/batches.py) without building anything again.
 from __future__ import annotations
 
 import itertools
+from collections import ChainMap
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,7 +20,8 @@ from ionbase.ingest.adapt_properties import add_property
 from ionbase.ingest.adapt_structures import add_structure
 from ionbase.ingest.errors import ImportFailed, Issue
 from ionbase.ingest.loaders import LoadedFile, RawRecord
-from ionbase.ingest.planning import FileReport, ImportReport, Plan, Rejected, content_hash, parents_first
+from ionbase.ingest.planning import FileReport, ImportReport, Plan, Rejected, content_hash
+from ionbase.ingest.samplebook import SampleBook
 from ionbase.schemas import build as B
 
 #: record kind -> adapter adding its documents to the plan
@@ -45,17 +47,22 @@ class BuildPass:
         self.max_rows = max_rows
         self.file_reports: dict[Path, FileReport] = {}
         self.materials_by_key: dict[tuple[str, str], dict] = {}
-        self.samples_by_key: dict[tuple[str, str], dict] = {}
-        self.resolved: dict[str, dict] = {}
+        #: the samples built, on disk (ingest/samplebook.py): memory does not grow with the samples
+        self.samples = SampleBook(ChainMap(plan.docs["materials"], plan.reused))
+        self.files: list[LoadedFile] = []
 
     def run(self, loaded_files: list[LoadedFile]) -> None:
+        self.files = loaded_files
         for lf in loaded_files:
             self.file_reports[lf.path] = FileReport(str(lf.path), lf.format, errors=[i.to_dict() for i in lf.issues])
             self.report.files.append(self.file_reports[lf.path])
-        self._materials(loaded_files)
-        pending = self._samples(loaded_files)
-        self._routes(pending)
-        self._dependents(loaded_files)
+        try:
+            self._materials(loaded_files)
+            self._samples(loaded_files)
+            self._routes()
+            self._dependents(loaded_files)
+        finally:
+            self.samples.close()
 
     def fail(self, lf: LoadedFile, rec: RawRecord, exc: B.RecordError | str, fieldname: str | None = None) -> None:
         msg = exc.message if isinstance(exc, B.RecordError) else str(exc)
@@ -74,7 +81,7 @@ class BuildPass:
             raise Rejected(issue)
 
     def resolve_sample(self, label: str, source: dict, fieldname: str) -> dict:
-        return adapt_samples.resolve_sample(self.store, label, source, self.samples_by_key, self.resolved, fieldname)
+        return adapt_samples.resolve_sample(self.store, label, source, self.samples, fieldname)
 
     def _materials(self, loaded_files: list[LoadedFile]) -> None:
         for lf in loaded_files:
@@ -94,9 +101,10 @@ class BuildPass:
                 self.materials_by_key[(str(lf.path), mat["key"])] = mat
                 self.file_reports[lf.path].note({"kind": "material", "id": mat["_id"], "key": mat["key"]})
 
-    def _samples(self, loaded_files: list[LoadedFile]) -> list[tuple[LoadedFile, RawRecord, dict]]:
-        pending: list[tuple[LoadedFile, RawRecord, dict]] = []
-        for lf in loaded_files:
+    def _samples(self, loaded_files: list[LoadedFile]) -> None:
+        """Build every sample record into the sample book; the records are dropped from the files
+        as they go there (the book keeps each with its sample, for the route pass's errors)."""
+        for i, lf in enumerate(loaded_files):
             for rec in lf.records:
                 if rec.kind != "sample":
                     continue
@@ -106,19 +114,16 @@ class BuildPass:
                 except B.RecordError as exc:
                     self.fail(lf, rec, exc)
                     continue
-                key = (smp["source_key"], smp["label"])
-                if key in self.samples_by_key:
-                    self.fail(lf, rec, B.RecordError(f"duplicate sample label {smp['label']!r} for source {key[0]}", "label"))
-                    continue
-                self.samples_by_key[key] = smp
-                pending.append((lf, rec, smp))
-        return pending
+                if not self.samples.add((i, rec), smp):
+                    self.fail(lf, rec, B.RecordError(f"duplicate sample label {smp['label']!r} for source {smp['source_key']}", "label"))
+            lf.records[:] = [rec for rec in lf.records if rec.kind != "sample"]
 
-    def _routes(self, pending: list[tuple[LoadedFile, RawRecord, dict]]) -> None:
+    def _routes(self) -> None:
         # routes need parents first
-        for lf, rec, smp in parents_first(pending):
+        for seq, (i, rec), smp in self.samples.parents_first():
+            lf = self.files[i]
             try:
-                route = adapt_samples.route_for(self.store, smp, rec, self.plan, self.samples_by_key, self.resolved)
+                route = adapt_samples.route_for(self.store, smp, rec, self.plan, self.samples)
             except B.RecordError as exc:
                 self.fail(lf, rec, exc)
                 continue
@@ -130,8 +135,8 @@ class BuildPass:
             if issue:
                 self.fail(lf, rec, issue.message)
                 continue
-            self.resolved[smp["_id"]] = smp
             smp["_mat"] = mat
+            self.samples.resolved(seq, smp)
             self.file_reports[lf.path].note({"kind": "sample", "id": smp["_id"], "label": smp["label"]})
 
     def _dependents(self, loaded_files: list[LoadedFile]) -> None:

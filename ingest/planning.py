@@ -128,14 +128,15 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     return unique
 
 
-#: collections whose documents a plan keeps whole (samples need their material and route)
-SMALL_COLLECTIONS = ("materials", "routes", "samples")
+#: collections whose documents a plan keeps whole (a sample needs its material and route; the
+#: samples themselves are kept on disk by the pass, ingest/samplebook.py)
+SMALL_COLLECTIONS = ("materials", "routes")
 
 
 class Plan:
     """What a pass over the batch built: small collections whole, the rest as keys on disk.
 
-    Documents of the large collections (properties, measurements, ...) go to ``sink`` as they are
+    Documents of the large collections (samples, properties, measurements, ...) go to ``sink`` as they are
     built (the importer's temporary file, ingest/spill.py) and are not kept; their ids, content
     hashes and origins go to a KeyIndex on disk (ingest/keyindex.py): memory does not grow with
     the rows.
@@ -225,28 +226,6 @@ def merge_fragments(loaded_files: list[LoadedFile], report: ImportReport) -> Non
             else:
                 keep.append(r)
         lf.records[:] = keep
-
-
-def parents_first(items: list[tuple[LoadedFile, RawRecord, dict]]) -> list[tuple[LoadedFile, RawRecord, dict]]:
-    by_key = {(s["source_key"], s["label"]): (lf, r, s) for lf, r, s in items}
-    out, state = [], {}
-
-    def visit(key, depth=0):
-        if state.get(key) == "done" or depth > 1000:
-            return
-        if state.get(key) == "visiting":
-            return  # cycle: reported when the parent is found unresolved
-        state[key] = "visiting"
-        item = by_key[key]
-        parent = item[2].get("_parent_ref")
-        if parent is not None and (key[0], parent) in by_key:
-            visit((key[0], parent), depth + 1)
-        state[key] = "done"
-        out.append(item)
-
-    for key in by_key:
-        visit(key)
-    return out
 
 
 def is_lab_table(path: Path) -> bool:

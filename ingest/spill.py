@@ -4,7 +4,8 @@ The first pass builds and validates every document; instead of building them all
 them (which cost as much as the first pass: parsing, unit conversion, validation), it appends each
 document of the large collections (properties, measurements, ...) to an anonymous temporary file,
 in build order, with the record counts in between for the writing progress bar; then the small
-collections' documents the Plan kept (materials, routes, samples), which are written last. The
+collections' documents the Plan kept (materials, routes); the samples, built before the records
+that hang off them, go to a second file written after the first (samples are written last). The
 second pass replays the file into the batch writer: the writer receives exactly the documents, in
 the order, that a rebuild would have given it, and the second pass holds no per-sample state.
 
@@ -21,18 +22,28 @@ from typing import Any, Callable, Iterator
 from ionbase.schemas.validate import stored_fields
 
 
+#: collections whose documents are replayed after all others (from a second file)
+LAST = ("samples",)
+
+
 class Spill:
-    """An append-only temporary file of ``(collection, document)`` entries and progress ticks."""
+    """An append-only temporary file of ``(collection, document)`` entries and progress ticks (and
+    a second one for the collections written last, :data:`LAST`)."""
 
     def __init__(self) -> None:
         self._fh = tempfile.TemporaryFile(prefix="ionbase-import-")
+        self._last = tempfile.TemporaryFile(prefix="ionbase-import-last-")
         self._ticks = 0
         self.documents = 0
 
     def add(self, coll: str, doc: dict) -> None:
         """Keep one built document for the second pass (a Plan sink)."""
-        self._flush_ticks()
-        self._fh.write(pickle.dumps((coll, stored_fields(doc)), pickle.HIGHEST_PROTOCOL))
+        entry = pickle.dumps((coll, stored_fields(doc)), pickle.HIGHEST_PROTOCOL)
+        if coll in LAST:
+            self._last.write(entry)
+        else:
+            self._flush_ticks()
+            self._fh.write(entry)
         self.documents += 1
 
     def tick(self, n: int = 1) -> None:
@@ -47,25 +58,29 @@ class Spill:
     def replay(self, sink: Callable[[str, dict], None], progress: Any) -> None:
         """Send every document to ``sink`` in the order it was added, and the record counts to
         ``progress.update`` at the points they were counted."""
-        for entry in self._entries():
-            if isinstance(entry, int):
-                progress.update(entry)
-            else:
-                sink(*entry)
-
-    def _entries(self) -> Iterator[Any]:
         self._flush_ticks()
-        self._fh.flush()
-        self._fh.seek(0)
-        while True:  # one unpickler per entry: each entry was pickled on its own, with its own memo
-            try:
-                yield pickle.load(self._fh)
-            except EOFError:
-                return
+        for fh in (self._fh, self._last):
+            for entry in _entries(fh):
+                if isinstance(entry, int):
+                    progress.update(entry)
+                else:
+                    sink(*entry)
 
     def close(self) -> None:
-        """Delete the file (it is anonymous: the system deletes it anyway when the process ends)."""
+        """Delete the files (they are anonymous: the system deletes them anyway when the process ends)."""
         self._fh.close()
+        self._last.close()
+
+
+def _entries(fh) -> Iterator[Any]:
+    """The entries of one spill file, from its start."""
+    fh.flush()
+    fh.seek(0)
+    while True:  # one unpickler per entry: each entry was pickled on its own, with its own memo
+        try:
+            yield pickle.load(fh)
+        except EOFError:
+            return
 
 
 class TickingProgress:

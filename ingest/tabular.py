@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
+import sys
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -408,6 +409,10 @@ _INT = re.compile(r"^[-+]?\d+$")
 _FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
 
+#: text cells up to this length are interned (a large table holds each distinct word once)
+_INTERN_CHARS = 40
+
+
 def _cell(cell: Any, unit: str | None) -> Any:
     if isinstance(cell, str):
         cell = cell.strip()
@@ -429,7 +434,8 @@ def _cell(cell: Any, unit: str | None) -> Any:
                 raise _RowError(f"two different units: {unit!r} for the column and {own!r} in the cell {cell!r}")
             # e.g. "4.2307(3)" with the column's unit; "warm" stays as written for the error
             return cell if own or not looks_numeric(cell) else f"{cell} {unit}"
-        return cell
+        # short words repeat down a column ("Ar", "ball_milling"): one string object, not one per row
+        return sys.intern(cell) if len(cell) <= _INTERN_CHARS else cell
     if unit and isinstance(cell, (int, float)) and not isinstance(cell, bool):
         return {"value": cell, "unit": unit}
     return cell

@@ -1,9 +1,10 @@
 """The import batch protocol: batch document, writer, staging, the commit point, discard, recover.
 
 Atomicity without multi-document transactions (the flow is in ingest/importer.py; the rule for
-concurrent imports in docs/imports.md): every record document the batch will write or count is
-first **claimed** for it (store/claims.py), so no other batch can write, count against or delete it
-meanwhile. New documents are inserted carrying the pending ``batch_id`` and are invisible until the
+concurrent imports in docs/imports.md): every existing record document the batch will change or
+count is first **claimed** for it (store/claims.py), so no other batch can write, count against or
+delete it meanwhile; a new document that does not exist is held by its own insert (its ``_id`` is
+unique; see :meth:`Writer._hold`). New documents are inserted carrying the pending ``batch_id`` and are invisible until the
 batch commits; changed documents are staged in ``import_staging``. One conditional update of the
 batch document (``pending`` -> ``committing``) is the commit point, after which staged replacements
 are applied, each saving the previous version in ``import_history``; then the batch is
@@ -105,22 +106,30 @@ def _roll_forward(db, batch_id: str, changed_ids: list[str], stage: Callable[[st
     claims.release(db, batch_id)
 
 
-def _insert_or_replace(db, coll: str, docs: list[dict]) -> None:
+def _insert_or_replace(db, coll: str, docs: list[dict], leftovers: set[str]) -> list[str]:
+    """Insert ``docs``; a duplicate ``_id`` among ``leftovers`` (documents of an ended, never-committed
+    batch, whose claims we hold) is replaced. Returns the ids refused as duplicates that are not
+    leftovers: documents that did not exist when diffed and that another batch inserted meanwhile."""
     try:
         db[coll].insert_many(docs, ordered=False)
+        return []
     except BulkWriteError as exc:
         dup_ids = {e["op"]["_id"] for e in exc.details.get("writeErrors", []) if e.get("code") == 11000}
         other = [e for e in exc.details.get("writeErrors", []) if e.get("code") != 11000]
         if other:
             raise
-        # leftovers of an ended, never-committed batch with the same ids (we hold their claims): replace
-        db[coll].bulk_write([pymongo.ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in docs if doc["_id"] in dup_ids])
+    replace = [pymongo.ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in docs
+               if doc["_id"] in dup_ids and doc["_id"] in leftovers]
+    if replace:
+        db[coll].bulk_write(replace)
+    return sorted(dup_ids - leftovers)
 
 
 class Writer:
     """Second-pass sink: buffers documents per collection; per chunk diffs them against the store,
-    claims them (exclusive to write, shared to count unchanged), diffs again now that no other batch
-    can change them, inserts new documents (carrying the pending batch id) and stages changed ones."""
+    holds them (:meth:`_hold`: claims, exclusive to write and shared to count unchanged; a document
+    that does not exist is held by its own insert), inserts new documents (carrying the pending batch
+    id) and stages changed ones."""
 
     def __init__(self, store, batch_id: str | None, stage: Callable[[str], None]):
         self.db = store.db
@@ -150,21 +159,65 @@ class Writer:
         claims.claim(self.db, self.batch_id, coll, write, lambda b: recover_batch(self.db, b), shared_ids=count)
         self.stage(f"claimed:{coll}")
 
-    def _classify(self, coll: str, docs: list[dict]) -> tuple[list[dict], list[dict], list[dict]]:
-        """(new, changed, unchanged) against the store now."""
+    def _classify(self, coll: str, docs: list[dict]) -> tuple[list[dict], list[dict], list[dict], dict[str, str]]:
+        """(new, changed, unchanged) against the store now, and the new ones that exist as documents
+        of a batch that is not committed (id -> that batch)."""
         hidden = set(self.store.hidden_batches(wait_for_commits=False)) - {self.batch_id}
         existing = {d["_id"]: d for d in self.db[coll].find({"_id": {"$in": [d["_id"] for d in docs]}},
                                                              {"_id": 1, "content_hash": 1, "batch_id": 1})}
-        out: tuple[list[dict], list[dict], list[dict]] = ([], [], [])
+        out: tuple[list[dict], list[dict], list[dict], dict[str, str]] = ([], [], [], {})
         for doc in docs:
             old = existing.get(doc["_id"])
             if old is None or old.get("batch_id") in hidden:
                 out[0].append(doc)
+                if old is not None:
+                    out[3][doc["_id"]] = old["batch_id"]
             elif old.get("content_hash") != doc.get("content_hash"):
                 out[1].append(doc)
             else:
                 out[2].append(doc)
         return out
+
+    def _hold(self, coll: str, docs: list[dict]) -> tuple[list[dict], list[dict], list[dict], dict[str, str]]:
+        """Diff ``docs`` and hold what this batch will write or count, then diff again (from the hold on
+        no other batch can change what is counted).
+
+        Changed documents are claimed exclusively, unchanged ones shared, new ones that exist as another
+        batch's uncommitted documents exclusively, and their batch is asked about (a live one refuses
+        this import, a dead one is recovered first). A new document that does not exist is not claimed:
+        its insert carries this batch's id and its ``_id`` is unique, so of two batches inserting it
+        exactly one succeeds, and the other finds it held (:meth:`_insert`)."""
+        for _ in range(3):
+            new, changed, unchanged, owned = self._classify(coll, docs)
+            if self.batch_id is None or not (changed or unchanged or owned):
+                return new, changed, unchanged, owned
+            self._claim(coll, [*owned, *(d["_id"] for d in changed)], [d["_id"] for d in unchanged])
+            if self._ask_owners(coll, owned):
+                continue  # a dead batch was finished or cleaned: diff again
+            again = self._classify(coll, docs)
+            if [[d["_id"] for d in x] for x in again[:3]] == [[d["_id"] for d in x] for x in (new, changed, unchanged)] \
+                    and set(again[3]) <= set(owned):
+                return new, changed, unchanged, owned
+        raise ImportConflict(f"import {self.batch_id}: documents of {coll} kept changing under it (other imports "
+                             "writing them); nothing of this import was written; try again")
+
+    def _ask_owners(self, coll: str, owned: dict[str, str]) -> bool:
+        """Refuse this import (ImportConflict naming the batch) when a live batch owns one of the
+        documents ``owned`` (id -> batch); finish or clean a dead one. Whether one was recovered."""
+        examples: dict[str, str] = {}
+        for doc_id, holder in owned.items():
+            if holder != self.batch_id:
+                examples.setdefault(holder, f"{coll}:{doc_id}")
+        if not examples:
+            return False
+        batches = list(self.db.import_batches.find({"_id": {"$in": sorted(examples)}}))
+        live = {b["_id"]: examples[b["_id"]] for b in batches if claims.batch_alive(b)}
+        if live:
+            claims.refuse(self.db, self.batch_id, live)
+        dead = [b for b in batches if b.get("status") in ("pending", "committing")]
+        for b in dead:
+            recover_batch(self.db, b)
+        return bool(dead)
 
     def flush(self, coll: str) -> None:
         docs, self.buffers[coll] = self.buffers[coll], []
@@ -175,20 +228,30 @@ class Writer:
         self.yielder.after_chunk(time.monotonic() - t0)
 
     def _write(self, coll: str, docs: list[dict]) -> None:
-        new, changed, unchanged = self._classify(coll, docs)
-        if self.batch_id is not None:
-            # claim, then diff again: from the claim on, no other batch can change what is counted
-            self._claim(coll, [d["_id"] for d in new + changed], [d["_id"] for d in unchanged])
-            again = self._classify(coll, docs)
-            if [[d["_id"] for d in x] for x in again] != [[d["_id"] for d in x] for x in (new, changed, unchanged)]:
-                new, changed, unchanged = again
-                self._claim(coll, [d["_id"] for d in new + changed], [])
-        self._count(coll, new, changed, unchanged)
-        if self.batch_id is None:  # dry run: count only
-            return
-        if new:
-            _insert_or_replace(self.db, coll, [_clean(d, self.batch_id, self.now) for d in new])
-            self.stage(f"inserted:{coll}")
+        for _ in range(3):
+            if not docs:
+                return
+            new, changed, unchanged, owned = self._hold(coll, docs)
+            late: set[str] = set()
+            if self.batch_id is not None and new:
+                late = set(self._insert(coll, new, owned))
+            # documents another batch inserted since the diff go round again, held like any existing one
+            self._count(coll, [d for d in new if d["_id"] not in late], changed, unchanged)
+            if self.batch_id is not None:
+                self._write_changed(coll, changed)
+            docs = [d for d in new if d["_id"] in late]
+        if docs:
+            raise ImportConflict(f"import {self.batch_id}: documents such as {coll} {docs[0]['_id']} kept being "
+                                 "inserted by other imports; nothing of this import was written; try again")
+
+    def _insert(self, coll: str, new: list[dict], owned: dict[str, str]) -> list[str]:
+        """Insert the new documents (leftovers of ended batches replaced); the ids another batch
+        inserted since the diff (:func:`_insert_or_replace`)."""
+        late = _insert_or_replace(self.db, coll, [_clean(d, self.batch_id, self.now) for d in new], set(owned))
+        self.stage(f"inserted:{coll}")
+        return late
+
+    def _write_changed(self, coll: str, changed: list[dict]) -> None:
         if changed:
             self.db.import_staging.insert_many([
                 {"_id": f"{self.batch_id}:{coll}:{d['_id']}", "batch_id": self.batch_id, "coll": coll,

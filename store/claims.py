@@ -1,6 +1,7 @@
 """Claims: a document written by a running import batch belongs to that batch until it ends.
 
-Before an import batch reads or writes a record document it **claims** it: one document per record in
+Before an import batch counts or changes an existing record document it **claims** it (a new document
+that does not exist is held by its own insert instead: store/batches.py ``Writer._hold``): one document per record in
 ``import_claims`` whose ``_id`` is ``<collection>:<document id>`` and whose ``batch_id`` names the
 batch. The ``_id`` is unique, so the claim is a conditional write on every backend: of two batches
 racing for a document exactly one inserts the claim. The other
@@ -130,7 +131,7 @@ def _claim_chunk(db, batch_id: str, modes: dict[str, str], recover_one: Callable
             return
         live = {b: ex for b, (batch, ex) in holders.items() if batch is not None and batch_alive(batch)}
         if live:
-            _refuse(db, batch_id, live)
+            refuse(db, batch_id, live)
         for holder, (batch, _) in holders.items():
             if batch is not None and batch.get("status") in ("pending", "committing"):
                 recover_one(batch)
@@ -167,7 +168,8 @@ def _holders(db, batch_id: str, modes: dict[str, str]) -> dict[str, tuple[dict |
     return {h: (batches.get(h), ex) for h, ex in examples.items()}
 
 
-def _refuse(db, batch_id: str, live: dict[str, str]) -> None:
+def refuse(db, batch_id: str, live: dict[str, str]) -> None:
+    """Raise ImportConflict: ``live`` ({holder batch: example document}) holds documents this batch needs."""
     holder, example = sorted(live.items())[0]
     n = db.import_claims.count_documents({"batch_id": holder})
     b = db.import_batches.find_one({"_id": holder}, {"status": 1, "options": 1, "user": 1, "started_at": 1, "rollback": 1}) or {}
@@ -195,5 +197,5 @@ def stale_holders(db) -> list[str]:
     return sorted({b["_id"] for b in ended} | (set(holders) - known))
 
 
-__all__ = ["LEASE_S", "HEARTBEAT_S", "ACTIVE_HERE", "batch_alive", "claim", "heartbeat", "owner_info", "release",
+__all__ = ["LEASE_S", "HEARTBEAT_S", "ACTIVE_HERE", "batch_alive", "claim", "heartbeat", "owner_info", "refuse", "release",
            "stale_holders", "write_batch"]
