@@ -106,10 +106,11 @@ def _roll_forward(db, batch_id: str, changed_ids: list[str], stage: Callable[[st
     claims.release(db, batch_id)
 
 
-def _insert_or_replace(db, coll: str, docs: list[dict], leftovers: set[str]) -> list[str]:
-    """Insert ``docs``; a duplicate ``_id`` among ``leftovers`` (documents of an ended, never-committed
-    batch, whose claims we hold) is replaced. Returns the ids refused as duplicates that are not
-    leftovers: documents that did not exist when diffed and that another batch inserted meanwhile."""
+def _insert_or_replace(db, coll: str, docs: list[dict], leftovers: dict[str, str]) -> list[str]:
+    """Insert ``docs``; a duplicate ``_id`` among ``leftovers`` (id -> the ended, never-committed batch
+    that wrote it, whose claim we hold) is replaced only while that batch still owns it. Returns the
+    ids not written: documents another batch inserted since the diff, including a leftover that was
+    cleaned and inserted again by another import meanwhile (never overwritten: review finding)."""
     try:
         db[coll].insert_many(docs, ordered=False)
         return []
@@ -118,11 +119,12 @@ def _insert_or_replace(db, coll: str, docs: list[dict], leftovers: set[str]) -> 
         other = [e for e in exc.details.get("writeErrors", []) if e.get("code") != 11000]
         if other:
             raise
-    replace = [pymongo.ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in docs
-               if doc["_id"] in dup_ids and doc["_id"] in leftovers]
-    if replace:
-        db[coll].bulk_write(replace)
-    return sorted(dup_ids - leftovers)
+    late = sorted(dup_ids - set(leftovers))
+    for doc in docs:
+        i = doc["_id"]
+        if i in dup_ids and i in leftovers and not db[coll].replace_one({"_id": i, "batch_id": leftovers[i]}, doc).matched_count:
+            late.append(i)
+    return sorted(late)
 
 
 class Writer:
@@ -196,7 +198,7 @@ class Writer:
                 continue  # a dead batch was finished or cleaned: diff again
             again = self._classify(coll, docs)
             if [[d["_id"] for d in x] for x in again[:3]] == [[d["_id"] for d in x] for x in (new, changed, unchanged)] \
-                    and set(again[3]) <= set(owned):
+                    and all(owned.get(i) == holder for i, holder in again[3].items()):
                 return new, changed, unchanged, owned
         raise ImportConflict(f"import {self.batch_id}: documents of {coll} kept changing under it (other imports "
                              "writing them); nothing of this import was written; try again")
@@ -247,7 +249,7 @@ class Writer:
     def _insert(self, coll: str, new: list[dict], owned: dict[str, str]) -> list[str]:
         """Insert the new documents (leftovers of ended batches replaced); the ids another batch
         inserted since the diff (:func:`_insert_or_replace`)."""
-        late = _insert_or_replace(self.db, coll, [_clean(d, self.batch_id, self.now) for d in new], set(owned))
+        late = _insert_or_replace(self.db, coll, [_clean(d, self.batch_id, self.now) for d in new], owned)
         self.stage(f"inserted:{coll}")
         return late
 
