@@ -150,15 +150,24 @@ def _later_dependants(db, batch_id: str) -> dict[str, str]:
     for hist in db.import_history.find({"doc.batch_id": batch_id}, {"batch_id": 1, "_id": 1}):
         if hist["batch_id"] != batch_id:
             later.setdefault(hist["batch_id"], history_doc_id(hist))
-    replaced = {history_doc_id(h) for h in db.import_history.find({"batch_id": batch_id, "coll": "samples"}, {"_id": 1})}
-    created = [d["_id"] for d in db.samples.find({"batch_id": batch_id}, {"_id": 1}) if d["_id"] not in replaced]
-    for part in _chunks(created):
-        for coll, field in (*((c, "sample") for c in _SAMPLE_FIELD), ("samples", "parent")):
-            query = {field: {"$in": part}, "batch_id": {"$ne": batch_id}}
-            for d in db[coll].find(query, {"_id": 1, "batch_id": 1}):
-                if d.get("batch_id"):  # derived values carry none; they go with the sample
-                    later.setdefault(d["batch_id"], d["_id"])
+    # records of other batches that point at a sample, material or route this batch created (deleted by
+    # the rollback): a later batch counting a shared route "unchanged" would be left pointing at nothing
+    refs = {"samples": [*((c, "sample") for c in _SAMPLE_FIELD), ("samples", "parent")],
+            "materials": [("samples", "material")], "routes": [("samples", "route")]}
+    for created_coll, pointers in refs.items():
+        for part in _chunks(_created(db, batch_id, created_coll)):
+            for coll, field in pointers:
+                query = {field: {"$in": part}, "batch_id": {"$ne": batch_id}}
+                for d in db[coll].find(query, {"_id": 1, "batch_id": 1}):
+                    if d.get("batch_id"):  # derived values carry none; they go with the sample
+                        later.setdefault(d["batch_id"], d["_id"])
     return later
+
+
+def _created(db, batch_id: str, coll: str) -> list[str]:
+    """Ids of documents of ``coll`` this batch created (not replaced): a rollback deletes them."""
+    replaced = {history_doc_id(h) for h in db.import_history.find({"batch_id": batch_id, "coll": coll}, {"_id": 1})}
+    return [d["_id"] for d in db[coll].find({"batch_id": batch_id}, {"_id": 1}) if d["_id"] not in replaced]
 
 
 def _check_later_batches(db, batch_id: str) -> None:
@@ -171,7 +180,7 @@ def _check_later_batches(db, batch_id: str) -> None:
     if live:
         names = ", ".join(f"{b} (e.g. {later[b]})" for b in sorted(live))
         raise RollbackRefused(f"batch {batch_id} cannot be rolled back: later batch(es) {names} replaced documents it wrote "
-                              "or added records to samples it created; roll those back first")
+                              "or added records that point at samples, materials or routes it created; roll those back first")
 
 
 def _restore_and_delete(db, batch_id: str) -> tuple[int, int]:

@@ -53,3 +53,21 @@ def test_committed_document_survives_a_leftover_replace(store, monkeypatch):
     batches.recover(store)
     assert db.import_batches.find_one({"_id": c})["status"] == "committed"
     assert db.properties.find_one(store.visible({"_id": "p1"})) is not None, "C committed p1; it must survive B's death"
+
+
+def test_rollback_refused_while_a_later_batch_uses_a_route_or_material_it_created(store, tmp_path):
+    """Import B's sample uses the material and route that import A created (B counts them unchanged):
+    rolling back A would delete them under B's committed sample (review finding), so it is refused."""
+    from ionbase.ingest.importer import Importer
+    from ionbase.store.rollback import RollbackRefused, rollback
+    from tests.ingest.test_concurrent_imports import lab_file
+
+    a = Importer(store).run([lab_file(tmp_path / "a.yaml", ["s1"], 1, 1.0, doi="10.1/a", formula="Li6PS5Cl")])
+    b = Importer(store).run([lab_file(tmp_path / "b.yaml", ["t1"], 1, 1.0, doi="10.1/b", formula="Li6PS5Cl")])
+    assert b.status == "committed" and b.counts["routes"]["unchanged"] == 1
+    with pytest.raises(RollbackRefused, match="point at samples, materials or routes it created"):
+        rollback(store, a.batch_id)
+    for s in store.samples.find({}):
+        assert store.materials.get(s["material"]) is not None and store.routes.get(s["route"]) is not None
+    rollback(store, b.batch_id)
+    assert rollback(store, a.batch_id)["status"] == "rolled_back"  # B gone: A can go
