@@ -119,7 +119,7 @@ def _insert_or_replace(db, coll: str, docs: list[dict], leftovers: dict[str, str
         other = [e for e in exc.details.get("writeErrors", []) if e.get("code") != 11000]
         if other:
             raise
-    late = sorted(dup_ids - set(leftovers))
+    late = list(dup_ids - set(leftovers))
     for doc in docs:
         i = doc["_id"]
         if i in dup_ids and i in leftovers and not db[coll].replace_one({"_id": i, "batch_id": leftovers[i]}, doc).matched_count:
@@ -212,14 +212,9 @@ class Writer:
                 examples.setdefault(holder, f"{coll}:{doc_id}")
         if not examples:
             return False
-        batches = list(self.db.import_batches.find({"_id": {"$in": sorted(examples)}}))
-        live = {b["_id"]: examples[b["_id"]] for b in batches if claims.batch_alive(b)}
-        if live:
-            claims.refuse(self.db, self.batch_id, live)
-        dead = [b for b in batches if b.get("status") in ("pending", "committing")]
-        for b in dead:
-            recover_batch(self.db, b)
-        return bool(dead)
+        batches = {b["_id"]: b for b in self.db.import_batches.find({"_id": {"$in": sorted(examples)}})}
+        holders = {h: (batches.get(h), ex) for h, ex in examples.items()}
+        return claims.settle(self.db, self.batch_id, holders, lambda b: recover_batch(self.db, b))
 
     def flush(self, coll: str) -> None:
         docs, self.buffers[coll] = self.buffers[coll], []

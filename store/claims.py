@@ -129,15 +129,25 @@ def _claim_chunk(db, batch_id: str, modes: dict[str, str], recover_one: Callable
         holders = _holders(db, batch_id, modes)
         if not holders:
             return
-        live = {b: ex for b, (batch, ex) in holders.items() if batch is not None and batch_alive(batch)}
-        if live:
-            refuse(db, batch_id, live)
-        for holder, (batch, _) in holders.items():
-            if batch is not None and batch.get("status") in ("pending", "committing"):
-                recover_one(batch)
+        settle(db, batch_id, holders, recover_one)
+        for holder in holders:
             release(db, holder)  # ended (or just recovered): its claims are stale
     raise ImportConflict(f"import {batch_id}: could not claim documents such as {min(modes)} after three attempts "
                          "(other imports keep taking them); try again")
+
+
+def settle(db, batch_id: str, holders: dict[str, tuple[dict | None, str]],
+           recover_one: Callable[[dict], None]) -> bool:
+    """Deal with other batches holding documents ``batch_id`` needs (``{holder: (its batch document or
+    None, an example document)}``): ImportConflict naming a live one; a dead one is finished or
+    cleaned with ``recover_one``. Whether one was."""
+    live = {b: ex for b, (batch, ex) in holders.items() if batch is not None and batch_alive(batch)}
+    if live:
+        refuse(db, batch_id, live)
+    dead = [batch for batch, _ in holders.values() if batch is not None and batch.get("status") in ("pending", "committing")]
+    for batch in dead:
+        recover_one(batch)
+    return bool(dead)
 
 
 def _insert(db, batch_id: str, modes: dict[str, str]) -> None:
@@ -197,5 +207,5 @@ def stale_holders(db) -> list[str]:
     return sorted({b["_id"] for b in ended} | (set(holders) - known))
 
 
-__all__ = ["LEASE_S", "HEARTBEAT_S", "ACTIVE_HERE", "batch_alive", "claim", "heartbeat", "owner_info", "refuse", "release",
+__all__ = ["LEASE_S", "HEARTBEAT_S", "ACTIVE_HERE", "batch_alive", "claim", "heartbeat", "owner_info", "refuse", "release", "settle",
            "stale_holders", "write_batch"]

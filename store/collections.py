@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TypeVar
 
 import pymongo
 
-
 from ionbase.store.pacing import WRITE_BATCH, paced
 from ionbase.store.shapes import count_union, find_union, simplify
 

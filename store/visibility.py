@@ -90,12 +90,10 @@ def token_for(client) -> StatesToken | None:
     """The token of ``client``'s server for a reader: None when there is none (not nx-27017, another
     machine) or the server cannot be asked now (then the reader asks for the states; asked again
     next time). A definite answer is remembered for the client's life."""
-    if _ATTR not in client.__dict__:
-        try:
-            attach(client, _discover(client))
-        except (pymongo.errors.PyMongoError, _NotLocatable):
-            return None
-    return client.__dict__[_ATTR]
+    try:
+        return _lookup(client)
+    except (pymongo.errors.PyMongoError, _NotLocatable):
+        return None
 
 
 def writer_token(db) -> StatesToken | None:
@@ -103,18 +101,22 @@ def writer_token(db) -> StatesToken | None:
     a server that is not nx-27017 (where no reader caches). StoreUnavailable when the server cannot
     be asked, or it is an nx-27017 server whose data folder cannot be found from here (a reader on
     its machine would cache states that this writer could not invalidate)."""
-    client = db.client
-    if _ATTR not in client.__dict__:
-        try:
-            attach(client, _discover(client))
-        except pymongo.errors.PyMongoError as exc:
-            raise StoreUnavailable(f"the store does not answer ({type(exc).__name__}); retry shortly") from exc
-        except _NotLocatable as exc:
-            raise StoreUnavailable(f"cannot change import batch states on this nx-27017 server: {exc}") from exc
-    token = client.__dict__[_ATTR]
+    try:
+        token = _lookup(db.client)
+    except pymongo.errors.PyMongoError as exc:
+        raise StoreUnavailable(f"the store does not answer ({type(exc).__name__}); retry shortly") from exc
+    except _NotLocatable as exc:
+        raise StoreUnavailable(f"cannot change import batch states on this nx-27017 server: {exc}") from exc
     if token is not None:
         _bump(token)  # before the change too: an unwritable token fails here, before anything is written
     return token
+
+
+def _lookup(client) -> StatesToken | None:
+    """The attached token, or the one found now and attached (a failure raises and attaches nothing)."""
+    if _ATTR not in client.__dict__:
+        attach(client, _discover(client))
+    return client.__dict__[_ATTR]
 
 
 def states_changed(db, token: StatesToken | None = None) -> None:
