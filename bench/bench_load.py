@@ -60,6 +60,7 @@ class Phase:
 
     name: str
     latencies: list[float] = field(default_factory=list)
+    by_kind: dict[str, list[float]] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
     timeouts: int = 0
     seconds: float = 0.0
@@ -71,7 +72,9 @@ class Phase:
                 "ok": len(lat), "req_per_s": round(len(lat) / self.seconds, 1) if self.seconds else 0.0,
                 "p50_s": round(q[49], 3) if lat else None, "p95_s": round(q[94], 3) if lat else None,
                 "max_s": round(lat[-1], 3) if lat else None, "failures": dict(self.failures),
-                "timeouts": self.timeouts, "seconds": round(self.seconds, 1)}
+                "timeouts": self.timeouts, "seconds": round(self.seconds, 1),
+                "p95_by_request": {k: round(statistics.quantiles(v, n=20)[18], 3) if len(v) >= 2 else None
+                                   for k, v in sorted(self.by_kind.items())}}
 
 
 def free_port() -> int:
@@ -88,12 +91,25 @@ def request_mix(sample_ids: list[str], rng: random.Random) -> str:
             {"filter": 'property="ionic_conductivity" AND temperature_c=25', "sort": "-value", "page_limit": 50}),
         "/api/v1/properties?" + urllib.parse.urlencode(
             {"filter": 'elements HAS "Na" AND milling_time_h>=4 AND value>=1e-5', "page_limit": 50}),
-        "/api/v1/properties?" + urllib.parse.urlencode({"filter": f'sample="{sid}"', "expand": "sample"}),
+        "/api/v1/properties?" + urllib.parse.urlencode({"filter": f'sample_id="{sid}"', "expand": "sample"}),
         "/api/v1/samples?" + urllib.parse.urlencode({"family": "halide", "page_limit": 50}),
         f"/api/v1/samples/{sid}",
         "/api/v1/measurements?" + urllib.parse.urlencode({"sample": sid}),
     ]
     return rng.choice(paths)
+
+
+#: a short name per request of the mix (request_mix's order), for the per-request p95
+KINDS = ["props-25C", "props-Na-milled", "props-sample", "samples-halide", "sample", "measurements"]
+
+
+def kind_of(path: str) -> str:
+    """Which request of the mix ``path`` is."""
+    if path.startswith("/api/v1/properties"):
+        return KINDS[0] if "temperature_c" in path else KINDS[1] if "milling" in path else KINDS[2]
+    if path.startswith("/api/v1/samples?"):
+        return KINDS[3]
+    return KINDS[4] if path.startswith("/api/v1/samples/") else KINDS[5]
 
 
 def client(port: int, sample_ids: list[str], phase: Phase, stop: threading.Event, timeout: float, seed: int,
@@ -121,6 +137,7 @@ def client(port: int, sample_ids: list[str], phase: Phase, stop: threading.Event
         with lock:
             if outcome == 200:
                 phase.latencies.append(dt)
+                phase.by_kind.setdefault(kind_of(path), []).append(dt)
             elif outcome == "timeout":
                 phase.timeouts += 1
             else:
@@ -258,6 +275,8 @@ def _text(r: dict) -> str:
     for p in r["phases"]:
         lines.append(f"{p['phase']:<8}{p['requests']:>10}{p['req_per_s']:>8}{p['p50_s']!s:>8}{p['p95_s']!s:>8}"
                      f"{p['max_s']!s:>8}{p['timeouts']:>10}  {p['failures'] or 0}")
+    for p in r["phases"]:
+        lines.append(f"{p['phase']} p95 by request: " + ", ".join(f"{k} {v}" for k, v in p["p95_by_request"].items()))
     lines.append(f"p95 import / idle: {r['p95_ratio_import_over_idle']} (target <= 3, no failures, no timeouts)")
     return "\n".join(lines)
 

@@ -185,6 +185,8 @@ class Sample(Document):
             "material",
             "parent",
             "elements",
+            "family",
+            "label",
             "batch_id",
         ],
     }
@@ -380,6 +382,7 @@ class Property(Document):
             ("elements", "name"),
             ("family", "name"),
             "sample",
+            "sample_label",
             "reduced_formula",
             "series_name",
             "synthesis.milling_time_h",

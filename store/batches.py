@@ -31,11 +31,11 @@ from ionbase.store import claims, set_fields
 from ionbase.schemas.validate import stored_fields
 from ionbase.store.claims import write_batch
 from ionbase.store.rollback import COLLECTIONS, history_doc_id, invalidate_changed_samples, resume_rollbacks
-from ionbase.store.pacing import Yielder
+from ionbase.store.pacing import IMPORT_COMMAND, Yielder, paced
 from ionbase.store.visibility import states_changed, writer_token
 
-#: documents per writer chunk (diff, insert, stage, apply); read responsiveness during imports is
-#: tuned through this one constant
+#: documents per writer chunk (diff, insert, stage, apply); the writer yields to readers between two
+#: chunks (store.pacing.Yielder) and sends each chunk's inserts in commands of IMPORT_COMMAND
 _CHUNK = 5000
 
 
@@ -111,14 +111,17 @@ def _insert_or_replace(db, coll: str, docs: list[dict], leftovers: dict[str, str
     that wrote it, whose claim we hold) is replaced only while that batch still owns it. Returns the
     ids not written: documents another batch inserted since the diff, including a leftover that was
     cleaned and inserted again by another import meanwhile (never overwritten: review finding)."""
-    try:
-        db[coll].insert_many(docs, ordered=False)
+    dup_ids: set[str] = set()
+    for part in paced(docs, IMPORT_COMMAND, pause_s=0.0):
+        try:
+            db[coll].insert_many(part, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != 11000 for e in errors):
+                raise
+            dup_ids.update(e["op"]["_id"] for e in errors)
+    if not dup_ids:
         return []
-    except BulkWriteError as exc:
-        dup_ids = {e["op"]["_id"] for e in exc.details.get("writeErrors", []) if e.get("code") == 11000}
-        other = [e for e in exc.details.get("writeErrors", []) if e.get("code") != 11000]
-        if other:
-            raise
     late = list(dup_ids - set(leftovers))
     for doc in docs:
         i = doc["_id"]
@@ -249,11 +252,11 @@ class Writer:
         return late
 
     def _write_changed(self, coll: str, changed: list[dict]) -> None:
-        if changed:
+        for part in paced(changed, IMPORT_COMMAND, pause_s=0.0):
             self.db.import_staging.insert_many([
                 {"_id": f"{self.batch_id}:{coll}:{d['_id']}", "batch_id": self.batch_id, "coll": coll,
                  "doc": _clean(d, self.batch_id, self.now)}
-                for d in changed
+                for d in part
             ])
 
     def _count(self, coll: str, new: list[dict], changed: list[dict], unchanged: list[dict]) -> None:
