@@ -14,19 +14,9 @@ issue 13). It prints per phase: requests, req/s, p50 / p95 / max latency, failur
 than 200), timeouts, and the ratio p95(import) / p95(idle) (target <= 3, 0 failed requests). Every
 process it starts is stopped at the end, and the whole run stops after ``--max-total`` seconds.
 
-Measured on the shared 2-core development machine (5,000 seeded rows, a 20,000-row import; figures
-of one run each, noisy: other work shared the cores):
-
-* 16 connections, 40 s, writer commands of 5,000 documents (before store/pacing.py): p95 0.70 s idle,
-  0.80 s during the import (1.15x), max 7.3 s, 2 timeouts at 10 s, 79.8 -> 51.1 req/s;
-* the same with commands of 100 documents (store/pacing.py): p95 0.63 s / 1.02 s (1.62x), max 3.1 s,
-  no timeout, no failure, 93.1 -> 52.7 req/s;
-* 32 connections, 60 s idle, commands of 100: p95 1.46 s / 4.09 s (2.81x), max 8.2 s, no timeout,
-  no failure, 83.6 -> 34.0 req/s. The import then seemed not to finish within 240 s: that was this
-  script's fault, not the store's. It read the import's ``--json`` report from a pipe only after the
-  import ended, so the import blocked writing a report over 64 KiB into the full pipe. The report now
-  goes to a file: 16 connections with a 5,000-row import (helpers busy on the cores) finished it in
-  31.5 s, p95 1.10 s idle / 1.52 s during (1.38x), no failure, no timeout.
+``--changed`` re-imports the seeded rows with every conductivity 1 % higher instead (``--seed-rows``
+documents change), which measures readers during a commit of changed documents. Per phase it also
+prints the p95 of each request of the mix. Figures: bench/README.md ("Reads during an import").
 """
 
 from __future__ import annotations
@@ -196,6 +186,8 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=60.0, help="seconds per phase")
     ap.add_argument("--seed-rows", type=int, default=10_000, help="rows loaded before the load starts")
     ap.add_argument("--import-rows", type=int, default=20_000, help="rows of the concurrent import (5 per sample)")
+    ap.add_argument("--changed", action="store_true",
+                    help="re-import the seeded rows with changed values (--seed-rows documents change) instead of new rows")
     ap.add_argument("--import-max", type=float, default=300.0, help="longest import phase (s); the import is then stopped")
     ap.add_argument("--timeout", type=float, default=10.0, help="per-request timeout (s)")
     ap.add_argument("--max-total", type=float, default=1500.0, help="stop everything after this many seconds")
@@ -222,9 +214,13 @@ def _run(tmp: Path, args) -> dict:
     seed, new = tmp / "seed", tmp / "new"
     seed.mkdir(), new.mkdir()
     generate(seed, args.seed_rows, seed=1)
-    generate(new, args.import_rows, seed=2)
-    for f in new.iterdir():  # another notebook: the import adds new samples, it does not rewrite the seeded ones
-        f.write_text(f.read_text().replace("BENCH-LAB", "BENCH-LOAD"))
+    if args.changed:  # the seeded notebook again, every conductivity 1 % higher: the import changes documents
+        generate(new, args.seed_rows, seed=1)
+        _scale_conductivity(new / "conductivity.csv", 1.01)
+    else:
+        generate(new, args.import_rows, seed=2)
+        for f in new.iterdir():  # another notebook: the import adds new samples, it does not rewrite the seeded ones
+            f.write_text(f.read_text().replace("BENCH-LAB", "BENCH-LOAD"))
     settings = Settings(data_dir=tmp / "store", db_name="bench_load")
     store = open_store(settings)
     api = imp = None
@@ -262,14 +258,27 @@ def _run(tmp: Path, args) -> dict:
     s_idle, s_imp = idle.summary(), during.summary()
     ratio = round(s_imp["p95_s"] / s_idle["p95_s"], 2) if s_idle["p95_s"] and s_imp["p95_s"] else None
     return {"connections": args.connections, "duration_s": args.duration, "seed_rows": args.seed_rows,
-            "seed_import_s": round(seeded_s, 1), "import_rows": args.import_rows, "import": import_state,
+            "seed_import_s": round(seeded_s, 1), "import_rows": args.seed_rows if args.changed else args.import_rows,
+            "import_kind": "changed" if args.changed else "new", "import": import_state,
             "import_s": round(import_s, 1), "imported": imported, "phases": [s_idle, s_imp],
             "p95_ratio_import_over_idle": ratio}
 
 
+def _scale_conductivity(path: Path, factor: float) -> None:
+    """Multiply the sigma column of a generated conductivity file by ``factor`` (a corrected re-import)."""
+    lines = path.read_text().splitlines()
+    head = [i for i, line in enumerate(lines) if line.startswith("sample,")][0]
+    out = lines[: head + 1]
+    for line in lines[head + 1:]:
+        cells = line.split(",")
+        cells[2] = f"{float(cells[2]) * factor:.4g}"
+        out.append(",".join(cells))
+    path.write_text("\n".join(out) + "\n")
+
+
 def _text(r: dict) -> str:
     lines = [f"{r['connections']} connections, {r['duration_s']:.0f} s per phase; seeded {r['seed_rows']} rows "
-             f"in {r['seed_import_s']} s; concurrent import of {r['import_rows']} rows: {r['import']} "
+             f"in {r['seed_import_s']} s; concurrent import of {r['import_rows']} {r['import_kind']} rows: {r['import']} "
              f"({r['import_s']} s; {r['imported']})"]
     lines.append(f"{'phase':<8}{'requests':>10}{'req/s':>8}{'p50 s':>8}{'p95 s':>8}{'max s':>8}{'timeouts':>10}  failures")
     for p in r["phases"]:
