@@ -73,3 +73,26 @@ def test_yielder_probes_the_real_store_and_the_importer_uses_it(store):
     w = Writer(store, None, lambda s: None)
     assert isinstance(w.yielder, pacing.Yielder)
     w.yielder.probe()  # a real one-document read on the import's database: must not raise
+
+
+def test_import_writer_inserts_in_commands_of_import_command_and_finds_duplicates_in_any(store, monkeypatch):
+    """The importer's inserts go in commands of IMPORT_COMMAND documents (a reader on the embedded
+    server waits for one of those, not a whole chunk); a document that exists already, in whichever
+    command it falls, is reported back (written by another batch) and the rest are all written; a
+    leftover of an ended batch is replaced only while that batch still owns it."""
+    from ionbase.store.batches import _insert_or_replace
+
+    raw = store.db.properties
+    raw.insert_many([{"_id": "q0010", "name": "x", "batch_id": "other"},
+                     {"_id": "q0420", "name": "x", "batch_id": "other"},
+                     {"_id": "q0300", "name": "x", "batch_id": "dead"}])
+    sent: list[int] = []
+    real_insert = type(raw).insert_many
+    monkeypatch.setattr(type(raw), "insert_many", lambda self, docs, **kw: (sent.append(len(docs)), real_insert(self, docs, **kw))[1])
+    docs = [{"_id": f"q{i:04d}", "name": "ionic_conductivity", "value": float(i), "batch_id": "mine"} for i in range(450)]
+    late = _insert_or_replace(store.db, "properties", docs, {"q0300": "dead"})
+    assert sent == [pacing.IMPORT_COMMAND, pacing.IMPORT_COMMAND, 450 - 2 * pacing.IMPORT_COMMAND]
+    assert late == ["q0010", "q0420"], "documents another batch holds are handed back, from the first and the last command"
+    assert raw.count_documents({"batch_id": "mine"}) == 448
+    assert raw.find_one({"_id": "q0300"})["value"] == 300.0, "the dead batch's leftover was replaced"
+    assert raw.find_one({"_id": "q0420"})["batch_id"] == "other", "never overwritten"
