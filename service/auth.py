@@ -169,27 +169,31 @@ def install(app: Flask) -> None:
 
     @app.before_request
     def _guards():
+        req = request._get_current_object()  # one context lookup instead of one per attribute read
         if limiter is not None:
-            wait = limiter.check(request.remote_addr or "unknown")
+            wait = limiter.check(req.remote_addr or "unknown")
             if wait is not None:
                 raise RateLimited(f"more than {limiter.per_minute} requests per minute from this address",
                                   retry_after_s=int(wait) + 1)
-        if request.routing_exception is not None:  # no such route or method: its 404/405 comes first
+        if req.routing_exception is not None:  # no such route or method: its 404/405 comes first
             return
-        uri_chars = len(request.environ.get("PATH_INFO", "")) + len(request.environ.get("QUERY_STRING", ""))
+        query_string = req.environ.get("QUERY_STRING", "")
+        uri_chars = len(req.environ.get("PATH_INFO", "")) + len(query_string)
         if uri_chars > MAX_URI_CHARS:
             raise UriTooLong(f"the URL is {uri_chars} characters long, above {MAX_URI_CHARS}; "
                                      "send long filters in fewer words or page through results")
-        for k, values in request.args.lists():
-            if "$" in k or any("$" in v for v in values):
-                raise InvalidRequest("'$' is not allowed in query parameters", {"query": [k]})
-        view = app.view_functions.get(request.endpoint) if request.endpoint else None
+        if "$" in query_string or "%24" in query_string:  # else no decoded key or value holds a "$"
+            for k, values in req.args.lists():
+                if "$" in k or any("$" in v for v in values):
+                    raise InvalidRequest("'$' is not allowed in query parameters", {"query": [k]})
+        view = app.view_functions.get(req.endpoint) if req.endpoint else None
         needed = getattr(view, "ionbase_required_role", None)
+        path = req.path
         if needed:  # authorise before the body is read or validated: 401/403 come before 400/413/422
             require_role(needed)
-        elif request.path.startswith("/api/") and not request.path.startswith(doc_pages):
+        elif path.startswith("/api/") and not path.startswith(doc_pages):
             current_key()  # a key sent to an open API read is checked too (none sent: None, no lookup)
         _read_chunked_body(settings.max_request_bytes)
         _check_json_body()
-        if settings.read_requires_key and request.method in ("GET", "HEAD") and not request.path.startswith(open_paths):
+        if settings.read_requires_key and req.method in ("GET", "HEAD") and not path.startswith(open_paths):
             require_role("reader")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from typing import Any
+from urllib.parse import urlencode
 
 import marshmallow as ma
 from flask import current_app, request
@@ -76,14 +78,19 @@ class PageMeta(ma.Schema):
 
 
 def next_url(cursor: str | None) -> str | None:
+    """The URL of the next page: this request's path and parameters with ``page_cursor`` = ``cursor``."""
     if cursor is None:
         return None
-    from urllib.parse import urlencode
-
-    args = [(k, v) for k, v in request.args.items(multi=True) if k != "page_cursor"]
-    args.append(("page_cursor", cursor))
+    args = tuple((k, v) for k, v in request.args.items(multi=True) if k != "page_cursor")
     # relative to the server: the Host header is the client's to set, so it is never echoed back
-    return f"{request.script_root}{request.path}?{urlencode(args)}"
+    return f"{request.script_root}{request.path}?{_encoded(args)}{'&' if args else ''}{urlencode([('page_cursor', cursor)])}"
+
+
+@functools.lru_cache(maxsize=256)
+def _encoded(args: tuple[tuple[str, str], ...]) -> str:
+    """``urlencode(args)``, remembered: quoting a long filter costs more than the rest of the URL, and
+    the next page of the same query asks for the same text again (bench/bench_api.py)."""
+    return urlencode(args)
 
 
 def list_page(collection: str, query: dict, args: dict, projection: dict | None = None, fp_extra: Any = None) -> dict:

@@ -65,8 +65,14 @@ class Collection:
 
     @property
     def _coll(self):
-        # looked up per call: the store follows an embedded server that moved port (Store.on_unreachable)
-        return self._store.db[self.name]
+        # looked up per call: the store follows an embedded server that moved port (Store.on_unreachable),
+        # which replaces ``store.db``; pymongo's collection object is kept for as long as ``db`` is the same
+        db = self._store.db
+        known = self._store._extra.get(("collection", self.name))
+        if known is None or known[0] is not db:
+            known = (db, db[self.name])
+            self._store._extra[("collection", self.name)] = known
+        return known[1]
 
     def including_pending(self) -> "Collection":
         """The same collection with records of uncommitted batches included (explicit opt-out)."""

@@ -121,6 +121,7 @@ def property_page(args: dict, *, for_orjson: bool = False) -> tuple[list[dict], 
 
 
 _PROPERTY_KEYS = frozenset(PropertyOut().fields) - {"id"} | {"_id"}
+_OUTPUT_KEYS = _PROPERTY_KEYS - {"_id"} | {"id"}
 
 
 def _out(doc: dict) -> dict:
@@ -132,8 +133,18 @@ def _top_level(doc: dict) -> dict:
     """:func:`_out` for orjson: declared keys only, ``_id`` -> ``id``; values as stored.
 
     Nested property values never hold an ``_id`` (conditions and steps take registry keys,
-    embedded documents declared fields), so ``clean`` would only have rewritten datetimes there."""
-    return {("id" if k == "_id" else k): v for k, v in doc.items() if k in _PROPERTY_KEYS}
+    embedded documents declared fields), so ``clean`` would only have rewritten datetimes there.
+    A stored document starts with ``_id``: then it is copied whole behind ``id`` (in C) and only
+    undeclared keys are deleted, which costs about half of filtering key by key (bench/bench_api.py);
+    the keys keep their order either way."""
+    if "id" in doc or next(iter(doc), None) != "_id":
+        return {("id" if k == "_id" else k): v for k, v in doc.items() if k in _PROPERTY_KEYS}
+    out = {"id": doc["_id"], **doc}
+    del out["_id"]
+    if not out.keys() <= _OUTPUT_KEYS:
+        for k in out.keys() - _OUTPUT_KEYS:
+            del out[k]
+    return out
 
 
 @blp.route("/fields")

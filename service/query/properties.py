@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from ionbase.errors import InvalidRequest
@@ -37,7 +38,21 @@ def parse_fields(text: str | None) -> list[str] | None:
 
 def build_property_query(filter_text: str | None, sort_text: str | None, fields_text: str | None,
                          unit: str | None = None) -> PropertyQuery:
-    query = parse_filter(filter_text)
+    """The query, sort, projection, output keys and cursor fingerprint of the property query's arguments.
+
+    Parsed once per distinct arguments (``_compiled``); each call gets its own copies."""
+    query = parse_filter(filter_text)  # first: a bad filter is the error reported
+    sort, projection, output, fp = _compiled(filter_text, sort_text, fields_text, unit)
+    return PropertyQuery(query=query, sort=list(sort), projection=dict(projection) if projection is not None else None,
+                         output=list(output) if output is not None else None, fingerprint=fp)
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(filter_text: str | None, sort_text: str | None, fields_text: str | None,
+              unit: str | None) -> tuple[SortSpec, dict | None, list[str] | None, str]:
+    """(sort, projection, output, fingerprint) for one set of arguments; an invalid one raises (and is
+    not remembered). Hashing the query for the fingerprint costs about as much as the rest of the view's
+    own work on a page (bench/bench_api.py)."""
     sort = parse_sort(sort_text)
     output = parse_fields(fields_text)
     projection = None
@@ -48,5 +63,4 @@ def build_property_query(filter_text: str | None, sort_text: str | None, fields_
         need.discard("id")
         projection = {k: 1 for k in sorted(need)}
         projection["_id"] = 1
-    fp = fingerprint("properties", query, unit)
-    return PropertyQuery(query=query, sort=sort, projection=projection, output=output, fingerprint=fp)
+    return sort, projection, output, fingerprint("properties", parse_filter(filter_text), unit)
