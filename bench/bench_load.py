@@ -51,6 +51,7 @@ class Phase:
     name: str
     latencies: list[float] = field(default_factory=list)
     by_kind: dict[str, list[float]] = field(default_factory=dict)
+    failed_by_kind: dict[str, int] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
     timeouts: int = 0
     seconds: float = 0.0
@@ -64,7 +65,8 @@ class Phase:
                 "max_s": round(lat[-1], 3) if lat else None, "failures": dict(self.failures),
                 "timeouts": self.timeouts, "seconds": round(self.seconds, 1),
                 "p95_by_request": {k: round(statistics.quantiles(v, n=20)[18], 3) if len(v) >= 2 else None
-                                   for k, v in sorted(self.by_kind.items())}}
+                                   for k, v in sorted(self.by_kind.items())},
+                "not_ok_by_request": dict(sorted(self.failed_by_kind.items()))}
 
 
 def free_port() -> int:
@@ -128,7 +130,9 @@ def client(port: int, sample_ids: list[str], phase: Phase, stop: threading.Event
             if outcome == 200:
                 phase.latencies.append(dt)
                 phase.by_kind.setdefault(kind_of(path), []).append(dt)
-            elif outcome == "timeout":
+                continue
+            phase.failed_by_kind[kind_of(path)] = phase.failed_by_kind.get(kind_of(path), 0) + 1
+            if outcome == "timeout":
                 phase.timeouts += 1
             else:
                 phase.failures[str(outcome)] = phase.failures.get(str(outcome), 0) + 1
@@ -185,7 +189,7 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--duration", type=float, default=60.0, help="seconds per phase")
     ap.add_argument("--seed-rows", type=int, default=10_000, help="rows loaded before the load starts")
-    ap.add_argument("--import-rows", type=int, default=20_000, help="rows of the concurrent import (5 per sample)")
+    ap.add_argument("--import-rows", type=int, default=None, help="rows of the concurrent import (5 per sample; default 20,000)")
     ap.add_argument("--changed", action="store_true",
                     help="re-import the seeded rows with changed values (--seed-rows documents change) instead of new rows")
     ap.add_argument("--import-max", type=float, default=300.0, help="longest import phase (s); the import is then stopped")
@@ -193,6 +197,9 @@ def main() -> None:
     ap.add_argument("--max-total", type=float, default=1500.0, help="stop everything after this many seconds")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     args = ap.parse_args()
+    if args.changed and args.import_rows is not None:
+        ap.error("--changed re-imports the --seed-rows rows; --import-rows does not apply to it")
+    args.import_rows = 20_000 if args.import_rows is None else args.import_rows
     timer = threading.Timer(args.max_total, lambda: os.kill(os.getpid(), signal.SIGTERM))
     timer.daemon = True
     timer.start()
@@ -285,7 +292,8 @@ def _text(r: dict) -> str:
         lines.append(f"{p['phase']:<8}{p['requests']:>10}{p['req_per_s']:>8}{p['p50_s']!s:>8}{p['p95_s']!s:>8}"
                      f"{p['max_s']!s:>8}{p['timeouts']:>10}  {p['failures'] or 0}")
     for p in r["phases"]:
-        lines.append(f"{p['phase']} p95 by request: " + ", ".join(f"{k} {v}" for k, v in p["p95_by_request"].items()))
+        lines.append(f"{p['phase']} p95 by request (answered 200): " + ", ".join(f"{k} {v}" for k, v in p["p95_by_request"].items())
+                     + (f"; not answered 200: {p['not_ok_by_request']}" if p["not_ok_by_request"] else ""))
     lines.append(f"p95 import / idle: {r['p95_ratio_import_over_idle']} (target <= 3, no failures, no timeouts)")
     return "\n".join(lines)
 

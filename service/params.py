@@ -30,7 +30,7 @@ import marshmallow as ma
 from flask import Request, request as current_request
 from flask.views import MethodView
 from flask_smorest import Blueprint as _SmorestBlueprint
-from webargs.core import _UNKNOWN_DEFAULT_PARAM
+import webargs.core
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict
 
@@ -56,6 +56,10 @@ def _accepted(schema: ma.Schema) -> list[str]:
     return sorted(f.data_key or name for name, f in schema.fields.items() if not f.dump_only)
 
 
+#: webargs' "unknown not given" marker (a private name: when a webargs release drops it, no query string
+#: takes the plan and webargs parses every one, as before the plan existed)
+_UNKNOWN_DEFAULT_PARAM = getattr(webargs.core, "_UNKNOWN_DEFAULT_PARAM", None)
+
 #: what the plan reads as an integer itself (anything else, e.g. "+5" or "1_000", is left to marshmallow)
 _PLAIN_INT = re.compile(r"[0-9]{1,9}")
 _MISSING = ma.missing
@@ -75,7 +79,9 @@ class QueryPlan:
     @classmethod
     def compile(cls, schema: ma.Schema) -> "QueryPlan | None":
         """The plan of ``schema``, or None when it has anything the plan does not model."""
-        if any(schema._hooks.values()) or schema.many or schema.partial:
+        hooks = getattr(schema, "_hooks", None)  # marshmallow's private registry of pre/post hooks
+        if _UNKNOWN_DEFAULT_PARAM is None or not isinstance(hooks, dict) or any(hooks.values()) \
+                or schema.many or schema.partial:
             return None
         fields = []
         for name, field in schema.load_fields.items():

@@ -84,3 +84,17 @@ def test_unknown_and_invalid_parameters_still_get_their_errors(client):
     assert r.status_code == 422 and "page_limit" in r.get_json()["errors"]["query"]
     r = client.get("/api/v1/properties?page_limit=5&page_limit=6")
     assert r.status_code == 200 and r.get_json()["meta"]["page_limit"] == 5
+
+
+def test_no_plan_when_a_private_library_name_it_relies_on_is_gone(monkeypatch):
+    """The plan leans on webargs' "unknown not given" marker and marshmallow's hook registry, both
+    private: a release without them must leave every query string to webargs (review finding)."""
+    import ionbase.service.params as params
+
+    assert QueryPlan.compile(PropertyQueryArgs()) is not None
+    monkeypatch.setattr(params, "_UNKNOWN_DEFAULT_PARAM", None)
+    assert QueryPlan.compile(PropertyQueryArgs()) is None
+    monkeypatch.undo()
+    schema = PropertyQueryArgs()
+    monkeypatch.setattr(schema, "_hooks", None, raising=False)
+    assert QueryPlan.compile(schema) is None
