@@ -164,6 +164,10 @@ def _echo_import_report(report, dry_run: bool, analyzed: dict | None) -> None:
     verb = "Would import" if dry_run else "Imported"
     click.echo(f"{verb}: {t.get('new', 0)} new, {t.get('changed', 0)} changed, {t.get('unchanged', 0)} unchanged documents"
                + (f" (batch {report.batch_id})" if report.batch_id else ""))
+    per = [f"{coll} {'/'.join(str(c.get(k, 0)) for k in ('new', 'changed', 'unchanged'))}"
+           for coll, c in sorted(report.counts.items()) if coll != "total" and isinstance(c, dict) and any(c.values())]
+    if per:  # every document counted above, by collection (routes are built from steps, not read as records)
+        click.echo("  by collection (new/changed/unchanged): " + ", ".join(per))
     for f in report.files:
         summary = ", ".join(f"{n} {k}" for k, n in sorted(f.kinds.items()))
         click.echo(f"  {Path(f.path).name} [{f.format}]: {summary or 'no records'}" + (f", {len(f.errors)} error(s)" if f.errors else ""))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -197,6 +198,10 @@ def test_cli_json_report_and_list(settings, tmp_path):
     assert "bad.yaml, row 3 (samples[0]), field 'samples[0].material'" in out.stderr
     out = run("import", str(DATA / "roundtrip.yaml"), "--no-analyze")
     assert out.returncode == 0 and "Imported:" in out.stdout
+    total = re.search(r"Imported: (\d+) new, (\d+) changed, (\d+) unchanged", out.stdout)
+    by_coll = re.search(r"by collection \(new/changed/unchanged\): (.*)", out.stdout).group(1)
+    parts = [tuple(map(int, p.split()[1].split("/"))) for p in by_coll.split(", ")]
+    assert tuple(map(int, total.groups())) == tuple(map(sum, zip(*parts))), "the collections add up to the total"
     listing = run("import", "list")
     assert "committed" in listing.stdout and "roundtrip.yaml" in listing.stdout
 
