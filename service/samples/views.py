@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from ionbase.service.params import Blueprint
 
@@ -39,9 +42,9 @@ def list_samples(args):
     return list_page("samples", sample_query(args), args)
 
 
-def lineage(sample: dict) -> dict:
+def lineage(sample: dict, store=None) -> dict:
     """Parent chain (nearest first, cycle-safe) and direct children."""
-    store = get_store()
+    store = store or get_store()
     parents, seen = [], {sample["_id"]}
     pid = sample.get("parent")
     while pid and pid not in seen and len(parents) < MAX_LINEAGE:
@@ -64,19 +67,45 @@ def get_sample(sample_id):
 
 
 def sample_detail(sample_id: str) -> dict:
-    """The sample document as GET /samples/{id} returns it (also rendered by the sample page)."""
+    """The sample document as GET /samples/{id} returns it (also rendered by the sample page).
+
+    After the sample itself, its six independent reads (lineage, material, route, measurements,
+    structures, properties) are sent at once (:func:`_fan_out`): in turn they were seven round trips
+    of queueing on a busy store, and this page the slowest request of bench/bench_load.py's mix."""
     store = get_store()
     s = get_or_404("samples", sample_id, "sample")
+    by_sample = {"sample": sample_id}
+    reads = {
+        "lineage": lambda: lineage(s, store),
+        "material_doc": lambda: _clean_or_none(store.materials.find_one({"_id": s.get("material")})),
+        "route_doc": lambda: _clean_or_none(store.routes.find_one({"_id": s["route"]}) if s.get("route") else None),
+        "measurements": lambda: [clean(m) for m in store.measurements.find(by_sample, sort=[("_id", 1)])],
+        "structures": lambda: [clean(m) for m in store.structures.find(by_sample, sort=[("_id", 1)])],
+        "properties": lambda: [clean(p) for p in store.properties.find(by_sample, sort=[("_id", 1)], limit=5000)],
+    }
+    pool = _fan_out()
+    futures = {key: pool.submit(read) for key, read in reads.items()}
     out = clean(s)
-    out["lineage"] = lineage(s)
-    mat = store.materials.find_one({"_id": s.get("material")})
-    out["material_doc"] = clean(mat) if mat else None
-    route = store.routes.find_one({"_id": s["route"]}) if s.get("route") else None
-    out["route_doc"] = clean(route) if route else None
-    out["measurements"] = [clean(m) for m in store.measurements.find({"sample": sample_id}, sort=[("_id", 1)])]
-    out["structures"] = [clean(m) for m in store.structures.find({"sample": sample_id}, sort=[("_id", 1)])]
-    out["properties"] = [clean(p) for p in store.properties.find({"sample": sample_id}, sort=[("_id", 1)], limit=5000)]
+    out.update((key, future.result()) for key, future in futures.items())  # re-raises a read's error here
     return out
+
+
+#: (pid, pool): threads for the independent reads of sample pages, made on first use in each process
+#: (a forked gunicorn worker does not inherit its parent's threads); pymongo's client is thread-safe
+_POOL: list[tuple[int, ThreadPoolExecutor]] = []
+_POOL_LOCK = threading.Lock()
+
+
+def _fan_out() -> ThreadPoolExecutor:
+    """This process's pool (16 threads: a few concurrent sample pages at six reads each)."""
+    with _POOL_LOCK:
+        if not _POOL or _POOL[0][0] != os.getpid():
+            _POOL[:] = [(os.getpid(), ThreadPoolExecutor(max_workers=16, thread_name_prefix="sample-detail"))]
+        return _POOL[0][1]
+
+
+def _clean_or_none(doc: dict | None) -> dict | None:
+    return clean(doc) if doc else None
 
 
 @blp.route("/<string:sample_id>/arrhenius")

@@ -53,6 +53,50 @@ def test_sample_detail_lineage_route_and_records(client):
     assert sorted(c["label"] for c in parent["lineage"]["children"]) == ["MAN-A300", "MAN-A600"]
 
 
+def test_sample_detail_sends_its_reads_at_once_and_answers_the_error_of_any(client, monkeypatch):
+    """GET /samples/{id}: after the sample, its six reads run in the page's thread pool (they were
+    seven round trips in turn: the slowest request under load, bench/bench_load.py); a read that
+    fails (the store restarting) is the answer: 503 with Retry-After, never a page missing a part."""
+    import threading
+
+    from ionbase.errors import StoreUnavailable
+    from ionbase.service.samples import views
+    from ionbase.store.collections import Collection
+
+    sid = _sample_id(client, "MAN-A600")
+    expected = client.get(f"/api/v1/samples/{sid}").get_json()
+    threads: dict[str, set[str]] = {}
+    real_find, real_find_one = Collection.find, Collection.find_one
+
+    def find(self, *a, **k):
+        threads.setdefault(self.name, set()).add(threading.current_thread().name.split("_")[0])
+        return real_find(self, *a, **k)
+
+    def find_one(self, *a, **k):
+        threads.setdefault(self.name, set()).add(threading.current_thread().name.split("_")[0])
+        return real_find_one(self, *a, **k)
+
+    monkeypatch.setattr(Collection, "find", find)
+    monkeypatch.setattr(Collection, "find_one", find_one)
+    assert client.get(f"/api/v1/samples/{sid}").get_json() == expected
+    assert {c: t for c, t in threads.items() if c != "samples"} == {
+        c: {"sample-detail"} for c in ("materials", "routes", "measurements", "structures", "properties")}
+    assert "sample-detail" in threads["samples"], "the lineage reads too"
+
+    def unavailable(self, *a, **k):
+        if self.name == "structures":
+            raise StoreUnavailable("the store does not answer")
+        return real_find(self, *a, **k)
+
+    monkeypatch.setattr(Collection, "find", unavailable)
+    r = client.get(f"/api/v1/samples/{sid}")
+    assert r.status_code == 503 and r.headers.get("Retry-After")
+    pool = views._fan_out()
+    assert views._fan_out() is pool
+    monkeypatch.setattr(views.os, "getpid", lambda: -1)  # a forked worker: its own pool, not the parent's
+    assert views._fan_out() is not pool
+
+
 def test_arrhenius(client):
     sid = _sample_id(client, "NCB-BM-15min")
     body = client.get(f"/api/v1/samples/{sid}/arrhenius").get_json()
