@@ -138,7 +138,7 @@ class Importer:
         """Records of the first pass (total known unless a table is streamed), or of the second
         pass (total = what the first pass went through); see ingest/progress.py."""
         if self.records_seen is None:
-            known = None if any(lf.streams for lf in loaded_files) else sum(len(lf.records) for lf in loaded_files)
+            known = None if any(lf.streams for lf in loaded_files) else sum(lf.count() for lf in loaded_files)
             return progress_mod.make_progress(known, self.opt.progress, "validating")
         return progress_mod.make_progress(self.records_seen, self.opt.progress, "writing")
 
@@ -163,6 +163,7 @@ class Importer:
             report.rejected_file = self._write_rejected(rejected)
         for lf in loaded_files:  # everything the second pass writes is in the spill from here on
             lf.records = []
+            lf.close_shelf()
         for coll in SMALL_COLLECTIONS:  # written last, then the samples (ingest/spill.py); on disk meanwhile
             for doc in plan.docs[coll].values():
                 spill.add(coll, doc)
