@@ -21,7 +21,9 @@ Where things are: ingest/planning.py (options, reports, the Plan, file discovery
 ingest/passes.py (a pass over the records), ingest/adapt_*.py (one adapter per record kind:
 samples and routes, properties, structures and CIF phases, measurements from instrument files),
 store/batches.py (the batch protocol above; claims in store/claims.py), store/rollback.py (rollback), ingest/tabular.py and
-ingest/table_rows.py (template tables).
+ingest/table_rows.py (template tables). What the first pass keeps is on disk, so memory does not grow
+with the rows: a table's sample records and steps (ingest/recordshelf.py), the samples built
+(ingest/samplebook.py), the keys seen (ingest/keyindex.py), the documents built (ingest/spill.py).
 """
 
 from __future__ import annotations
