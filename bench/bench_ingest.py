@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import subprocess
 import sys
@@ -112,6 +113,12 @@ def _raw_insert(store) -> float:
     return t_raw
 
 
+def _phase(text: str) -> None:
+    """A phase's figures as soon as it ends (stderr, shown by the parent): a long run stopped
+    before its end still tells what it measured."""
+    print(f"[{time.strftime('%H:%M:%S')}, load {' '.join(f'{x:.1f}' for x in os.getloadavg())}] {text}", file=sys.stderr, flush=True)
+
+
 def run_one(rows: int) -> dict:
     """Generate, import, raw insert, re-import, in a fresh store; the figures."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -122,7 +129,9 @@ def run_one(rows: int) -> dict:
         store = open_store(Settings(data_dir=tmp / "store", db_name="bench_ingest"))
         try:
             t_import, rss_import, counts = _import(store, data)
+            _phase(f"{rows:,} rows: import {t_import:.1f} s, peak RSS {rss_import:.0f} MiB")
             t_raw = _raw_insert(store)
+            _phase(f"{rows:,} rows: raw insert_many {t_raw:.1f} s (ratio {t_import / t_raw:.2f}x)")
             t_again, rss_again, again = _import(store, data)
         finally:
             store.client.drop_database("bench_ingest_raw")
@@ -146,7 +155,7 @@ def main() -> None:
     sizes = [10_000] if args.quick else [args.rows] if args.rows else [int(x) for x in args.sizes.split(",") if x.strip()]
     results = []
     for n in sizes:
-        out = subprocess.run([sys.executable, __file__, "--one", str(n)], check=True, capture_output=True, text=True)
+        out = subprocess.run([sys.executable, __file__, "--one", str(n)], check=True, stdout=subprocess.PIPE, text=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
         results.append(r)
         print(f"{r['rows']:>9,} rows {r['samples']:>8,} samples {r['documents']:>9,} docs | import {r['import_s']:8.2f} s "

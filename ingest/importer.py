@@ -21,7 +21,9 @@ Where things are: ingest/planning.py (options, reports, the Plan, file discovery
 ingest/passes.py (a pass over the records), ingest/adapt_*.py (one adapter per record kind:
 samples and routes, properties, structures and CIF phases, measurements from instrument files),
 store/batches.py (the batch protocol above; claims in store/claims.py), store/rollback.py (rollback), ingest/tabular.py and
-ingest/table_rows.py (template tables).
+ingest/table_rows.py (template tables). What the first pass keeps is on disk, so memory does not grow
+with the rows: a table's sample records and steps (ingest/recordshelf.py), the samples built
+(ingest/samplebook.py), the keys seen (ingest/keyindex.py), the documents built (ingest/spill.py).
 """
 
 from __future__ import annotations
@@ -138,7 +140,7 @@ class Importer:
         """Records of the first pass (total known unless a table is streamed), or of the second
         pass (total = what the first pass went through); see ingest/progress.py."""
         if self.records_seen is None:
-            known = None if any(lf.streams for lf in loaded_files) else sum(len(lf.records) for lf in loaded_files)
+            known = None if any(lf.streams for lf in loaded_files) else sum(lf.count() for lf in loaded_files)
             return progress_mod.make_progress(known, self.opt.progress, "validating")
         return progress_mod.make_progress(self.records_seen, self.opt.progress, "writing")
 
@@ -163,6 +165,7 @@ class Importer:
             report.rejected_file = self._write_rejected(rejected)
         for lf in loaded_files:  # everything the second pass writes is in the spill from here on
             lf.records = []
+            lf.close_shelf()
         for coll in SMALL_COLLECTIONS:  # written last, then the samples (ingest/spill.py); on disk meanwhile
             for doc in plan.docs[coll].values():
                 spill.add(coll, doc)

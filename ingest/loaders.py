@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 
 from ionbase.ingest import limits
 from ionbase.ingest.errors import Issue
+from ionbase.ingest.recordshelf import RecordShelf
 
 SECTIONS = {"materials": "material", "samples": "sample", "structures": "structure",
             "measurements": "measurement", "properties": "property"}
@@ -53,8 +54,9 @@ class LoadedFile:
     """A lab-record file: records held in memory, plus streams re-read from the file on demand.
 
     Large tables (properties, conductivities) are not held: each entry of ``streams`` re-reads its
-    table and yields RawRecords (or Issues for bad rows), so memory stays bounded by the small
-    records (materials, samples, structures), whatever the number of rows.
+    table and yields RawRecords (or Issues for bad rows). A table's sample records and steps
+    fragments are kept on disk, in ``shelf`` (ingest/recordshelf.py), so memory stays bounded by the
+    small records (materials, structures), whatever the number of rows.
     """
 
     path: Path
@@ -63,11 +65,38 @@ class LoadedFile:
     records: list[RawRecord] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     streams: list = field(default_factory=list)  # callables -> Iterator[RawRecord | Issue]
+    #: a table's ``sample`` and ``sample_steps`` records, on disk; None until the first is shelved
+    shelf: RecordShelf | None = None
 
     def streamed(self):
         """Every streamed record or row issue, read from the file again."""
         for stream in self.streams:
             yield from stream()
+
+    def shelved(self) -> RecordShelf:
+        """The file's record shelf, opened on first use."""
+        if self.shelf is None:
+            self.shelf = RecordShelf()
+        return self.shelf
+
+    def count(self) -> int:
+        """Records held in memory or shelved (the streamed tables' rows are not counted)."""
+        return len(self.records) + (len(self.shelf) if self.shelf is not None else 0)
+
+    def sample_records(self) -> Iterator[RawRecord]:
+        """The file's sample records: those held (a YAML or JSON file's), then those shelved (a table's)."""
+        for rec in self.records:
+            if rec.kind == "sample":
+                yield rec
+        if self.shelf is not None:
+            for _seq, rec in self.shelf.records("sample"):
+                yield rec
+
+    def close_shelf(self) -> None:
+        """Delete the shelf (its records were built)."""
+        if self.shelf is not None:
+            self.shelf.close()
+            self.shelf = None
 
 
 class LoadError(Exception):

@@ -103,11 +103,10 @@ class BuildPass:
 
     def _samples(self, loaded_files: list[LoadedFile]) -> None:
         """Build every sample record into the sample book; the records are dropped from the files
-        as they go there (the book keeps each with its sample, for the route pass's errors)."""
+        (and their shelves deleted) once built (the book keeps each with its sample, for the route
+        pass's errors)."""
         for i, lf in enumerate(loaded_files):
-            for rec in lf.records:
-                if rec.kind != "sample":
-                    continue
+            for rec in lf.sample_records():  # a table's from its shelf, on disk (ingest/recordshelf.py)
                 self.progress.update(1)
                 try:
                     smp = adapt_samples.sample_doc(self.store, lf, rec, self.plan, self.materials_by_key)
@@ -117,6 +116,7 @@ class BuildPass:
                 if not self.samples.add((i, rec), smp):
                     self.fail(lf, rec, B.RecordError(f"duplicate sample label {smp['label']!r} for source {smp['source_key']}", "label"))
             lf.records[:] = [rec for rec in lf.records if rec.kind != "sample"]
+            lf.close_shelf()
 
     def _routes(self) -> None:
         # routes need parents first

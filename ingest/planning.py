@@ -6,6 +6,7 @@ Used by ingest/importer.py (the flow), ingest/passes.py (the build passes) and t
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -192,40 +193,107 @@ class Rejected(Exception):
         super().__init__(str(issue))
 
 
-def merge_fragments(loaded_files: list[LoadedFile], report: ImportReport) -> None:
-    """Attach steps and sites given in one table file to samples and structures of another."""
-    def skey(lf: LoadedFile, data: dict) -> str:
-        src = {**lf.source, **(data.get("source") or {})}
-        return str(src.get("doi") or split_notebook(src.get("notebook") or "")[0])
+def _skey(lf: LoadedFile, data: dict) -> str:
+    src = {**lf.source, **(data.get("source") or {})}
+    return str(src.get("doi") or split_notebook(src.get("notebook") or "")[0])
 
-    samples = {(skey(lf, r.data), str(r.data.get("label"))): r for lf in loaded_files for r in lf.records if r.kind == "sample"}
+
+class _SampleTargets:
+    """(source key, label) -> the sample record of the batch that steps given elsewhere attach to (the
+    last one read, as a dict would keep it), indexed in a private temporary SQLite database: a
+    table's sample records are on disk (ingest/recordshelf.py), and so is their index."""
+
+    def __init__(self, loaded_files: list[LoadedFile]) -> None:
+        self._files = loaded_files
+        self._held: list[RawRecord] = []  # sample records held in memory (YAML, JSON)
+        self._db = sqlite3.connect("", isolation_level=None)
+        self._db.execute("PRAGMA journal_mode = OFF")
+        self._db.execute("CREATE TABLE targets (skey TEXT, label TEXT, file INTEGER, pos INTEGER, "
+                         "PRIMARY KEY (skey, label)) WITHOUT ROWID")
+        self._db.execute("BEGIN")
+        for i, lf in enumerate(loaded_files):
+            for r in lf.records:
+                if r.kind == "sample":
+                    self._held.append(r)
+                    self._put(lf, r, -1, len(self._held) - 1)
+            if lf.shelf is not None:
+                for seq, r in lf.shelf.records("sample"):
+                    self._put(lf, r, i, seq)
+
+    def _put(self, lf: LoadedFile, r: RawRecord, file: int, pos: int) -> None:
+        self._db.execute("INSERT OR REPLACE INTO targets VALUES (?, ?, ?, ?)", (_skey(lf, r.data), str(r.data.get("label")), file, pos))
+
+    def add_steps(self, lf: LoadedFile, fragment: RawRecord) -> bool:
+        """Append a steps fragment's steps to its sample's; False if no sample of the batch has its key."""
+        row = self._db.execute("SELECT file, pos FROM targets WHERE skey = ? AND label = ?",
+                               (_skey(lf, fragment.data), fragment.data["sample"])).fetchone()
+        if row is None:
+            return False
+        if row[0] < 0:
+            self._held[row[1]].data.setdefault("steps", []).extend(fragment.data["steps"])
+            return True
+        shelf = self._files[row[0]].shelved()
+        target = shelf.get(row[1])
+        target.data.setdefault("steps", []).extend(fragment.data["steps"])
+        shelf.replace(row[1], target)
+        return True
+
+    def close(self) -> None:
+        self._db.close()
+        self._held = []
+
+
+def merge_fragments(loaded_files: list[LoadedFile], report: ImportReport) -> None:
+    """Attach steps and sites given in one table file to samples and structures of another (the
+    errors file by file, a file's steps before its sites)."""
+    targets = None
+    if any(lf.shelf is not None and lf.shelf.counts["sample_steps"] for lf in loaded_files):
+        targets = _SampleTargets(loaded_files)
     structures = {}
     for lf in loaded_files:
         for r in lf.records:
             if r.kind == "structure":
                 for ph in r.data.get("phases") or [{}]:
-                    structures[(skey(lf, r.data), str(r.data.get("sample")), str(ph.get("name", "")))] = ph
-    for lf in loaded_files:
-        keep = []
-        for r in lf.records:
-            if r.kind == "sample_steps":
-                target = samples.get((skey(lf, r.data), r.data["sample"]))
-                if target is None:
-                    issue = Issue(lf.path.name, f"steps given for sample {r.data['sample']!r}, which no samples table in this import defines",
-                                  row=r.row, field="sample")
-                    report.errors.append(issue)
-                    continue
-                target.data.setdefault("steps", []).extend(r.data["steps"])
-            elif r.kind == "structure_sites":
-                phase = structures.get((skey(lf, r.data), r.data["sample"], r.data["phase"]))
-                if phase is None:
-                    report.errors.append(Issue(lf.path.name, f"site for sample {r.data['sample']!r}, phase {r.data['phase']!r} "
-                                               "has no row in a structures table of this import", row=r.row, field="sample"))
-                    continue
-                phase.setdefault("sites", []).append(r.data["site"])
-            else:
-                keep.append(r)
-        lf.records[:] = keep
+                    structures[(_skey(lf, r.data), str(r.data.get("sample")), str(ph.get("name", "")))] = ph
+    try:
+        for lf in loaded_files:
+            if targets is not None:
+                for r in _shelved_fragments(lf):
+                    _merge_steps(targets, lf, r, report)
+            _merge_sites(structures, lf, report)
+    finally:
+        if targets is not None:
+            targets.close()
+
+
+def _merge_sites(structures: dict, lf: LoadedFile, report: ImportReport) -> None:
+    keep = []
+    for r in lf.records:
+        if r.kind == "structure_sites":
+            phase = structures.get((_skey(lf, r.data), r.data["sample"], r.data["phase"]))
+            if phase is None:
+                report.errors.append(Issue(lf.path.name, f"site for sample {r.data['sample']!r}, phase {r.data['phase']!r} "
+                                           "has no row in a structures table of this import", row=r.row, field="sample"))
+                continue
+            phase.setdefault("sites", []).append(r.data["site"])
+        else:
+            keep.append(r)
+    lf.records[:] = keep
+
+
+def _shelved_fragments(lf: LoadedFile) -> Iterable[RawRecord]:
+    """A file's steps fragments (dropped from its shelf once merged)."""
+    if lf.shelf is None or not lf.shelf.counts["sample_steps"]:
+        return
+    for _seq, r in lf.shelf.records("sample_steps"):
+        yield r
+    lf.shelf.clear("sample_steps")
+
+
+def _merge_steps(targets: _SampleTargets, lf: LoadedFile, r: RawRecord, report: ImportReport) -> None:
+    if not targets.add_steps(lf, r):
+        report.errors.append(Issue(lf.path.name, f"steps given for sample {r.data['sample']!r}, which no samples table in this import defines",
+                                   row=r.row, field="sample"))
 
 
 def is_lab_table(path: Path) -> bool:

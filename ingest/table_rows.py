@@ -12,8 +12,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ionbase.ingest.errors import Issue
 from ionbase.ingest.loaders import LoadedFile, RawRecord
 from ionbase.ingest.table_quantities import Column, decimal_comma, quantity_fields
+from ionbase.schemas import build as B
 from ionbase.schemas import registry
 
 #: row columns that say where a value comes from (a record's ``source`` override)
@@ -30,15 +32,29 @@ class _RowError(Exception):
 
 @dataclass
 class TableRecords:
-    """Where the rows of one file go: records, and the pieces joined after all its tables are read."""
+    """Where the rows of one file go: records, and the pieces joined after all its tables are read.
+
+    Sample records and steps rows go to the file's record shelf, on disk (ingest/recordshelf.py);
+    a steps row is checked as it is read, its issue kept with it (reported after the tables, by
+    sample in order of first appearance)."""
 
     loaded: LoadedFile
-    samples: list[RawRecord] = field(default_factory=list)
     materials: dict[str, dict] = field(default_factory=dict)
-    steps_by_sample: dict[str, list[tuple[Any, dict, int]]] = field(default_factory=dict)
     structures: dict[tuple[str, str], RawRecord] = field(default_factory=dict)
     site_rows: list[tuple[int, tuple[str, str], dict]] = field(default_factory=list)
     broken_routes: set[str] = field(default_factory=set)  # samples with a steps row that could not be read
+
+    def add_step(self, label: str, order: Any, step: dict, lineno: int) -> None:
+        """Shelve a steps row, checked where it was written (its file, row and column): a bad one
+        gets an issue and its sample's steps from this file are dropped (see tabular._check_steps)."""
+        issue = None
+        try:
+            B.build_steps([step], "steps")
+        except B.RecordError as exc:
+            column = re.sub(r"^steps\[\d+\]\.?", "", exc.field or "") or None
+            issue = Issue(self.loaded.path.name, exc.message, row=lineno, field=column)
+            self.broken_routes.add(label)
+        self.loaded.shelved().add_step(label, order, step, lineno, issue)
 
 
 @dataclass
@@ -120,8 +136,7 @@ def _sample_row(r: Row, out: TableRecords) -> None:
     _refuse_leftovers(row, "samples table", {"label"})
     if r.source:
         data["source"] = r.source
-    out.samples.append(RawRecord("sample", data, r.lineno, r.ref, columns=_as_written(r.cols)))
-    out.loaded.records.append(out.samples[-1])
+    out.loaded.shelved().add(RawRecord("sample", data, r.lineno, r.ref, columns=_as_written(r.cols)))
 
 
 def _step_row(r: Row, out: TableRecords) -> None:
@@ -134,7 +149,7 @@ def _step_row(r: Row, out: TableRecords) -> None:
         step[k] = v
     if not isinstance(order, (int, float)):
         order = _num(order, order_col)  # "first" is an error naming the column, not a crash
-    out.steps_by_sample.setdefault(sample, []).append((order, step, r.lineno))
+    out.add_step(sample, order, step, r.lineno)
 
 
 def _property_record_row(kind: str) -> Callable[[Row, TableRecords], None]:

@@ -19,7 +19,6 @@ from ionbase.ingest.errors import Issue
 from ionbase.ingest.loaders import LoadedFile, LoadError, RawRecord
 from ionbase.ingest.table_quantities import CellError, Column, decimal_comma, looks_numeric
 from ionbase.ingest.table_rows import TableRecords, _RowError, row_to_records
-from ionbase.schemas import build as B
 from ionbase.schemas.units import UnitError, parse_unit, text_unit
 
 _HEADER_RE = re.compile(r"^\s*(?P<name>[^()\[\]]+?)\s*(?:[(\[](?P<unit>[^()\[\]]*)[)\]])?\s*$")
@@ -233,21 +232,19 @@ def _convert_table(out: TableRecords, sheet: str | None, rows) -> None:
 
 
 def _check_steps(out: TableRecords) -> None:
-    """Each steps row checked where it was written (its file, row and column); a bad one is dropped
-    with an issue, so an error never names the sample's row in another table or file instead."""
-    for label, steps in out.steps_by_sample.items():
-        for _order, step, lineno in steps:
-            try:
-                B.build_steps([step], "steps")
-            except B.RecordError as exc:
-                column = re.sub(r"^steps\[\d+\]\.?", "", exc.field or "") or None
-                out.loaded.issues.append(Issue(out.loaded.path.name, exc.message, row=lineno, field=column))
-                out.broken_routes.add(label)
+    """The issues of the steps rows (each checked where it was written, its file, row and column,
+    as it was read: TableRecords.add_step), after the tables' own; a sample with a bad steps row
+    loses its steps from this table, so an error never names the sample's row in another table
+    or file instead."""
+    shelf = out.loaded.shelf
+    if shelf is None:
+        return
+    out.loaded.issues.extend(shelf.step_issues())
     for label in out.broken_routes:
         # a route with one step missing would misstate the synthesis ("never annealed above 300 °C"
         # for a sample whose 600 °C anneal was the bad row): with --skip-invalid, none of the sample's
         # steps from this table are kept, so its route is unknown rather than wrong
-        out.steps_by_sample.pop(label, None)
+        shelf.drop_steps(label)
 
 
 def _join_steps_and_sites(out: TableRecords) -> None:
@@ -255,15 +252,17 @@ def _join_steps_and_sites(out: TableRecords) -> None:
     structures in another file of the batch, as fragments the importer merges); materials first."""
     loaded = out.loaded
     _check_steps(out)
-    for rec in out.samples:
-        label = str(rec.data.get("label"))
-        steps = sorted(out.steps_by_sample.pop(label, []), key=lambda t: t[0])
-        if steps:
-            rec.data["steps"] = [s for _o, s, _l in steps]
-    for label, steps in out.steps_by_sample.items():
+    shelf = loaded.shelf
+    if shelf is not None and shelf.has_steps():
+        for seq, rec in shelf.records("sample"):
+            steps = shelf.take_steps(str(rec.data.get("label")))
+            if steps:
+                rec.data["steps"] = steps
+                shelf.replace(seq, rec)
         # steps for samples defined in another file of the batch: the importer merges them
-        ordered = [s for _o, s, _l in sorted(steps, key=lambda t: t[0])]
-        loaded.records.append(RawRecord("sample_steps", {"sample": label, "steps": ordered}, steps[0][2], f"steps of {label}"))
+        while (left := shelf.first_left()) is not None:
+            label, lineno = left
+            shelf.add(RawRecord("sample_steps", {"sample": label, "steps": shelf.take_steps(label)}, lineno, f"steps of {label}"))
     for lineno, key, site in out.site_rows:
         st = out.structures.get(key)
         if st is None:

@@ -1,0 +1,106 @@
+"""A table's sample records and steps rows are kept on disk (ingest/recordshelf.py): the documents and
+errors of the first pass are the ones built when they were held in memory, and the memory the
+loading takes does not grow with the samples."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tracemalloc
+from pathlib import Path
+
+from ionbase.ingest.importer import Importer, ImportOptions
+from ionbase.ingest.loaders import load_lab_file
+from ionbase.ingest.planning import ImportReport, merge_fragments
+from ionbase.schemas.validate import stored_fields
+
+REPO = Path(__file__).resolve().parents[2]
+FORMULAS = ("Na3InCl6", "Li3YCl6", "Li6PS5Cl")
+
+#: (documents, their digest, errors, their digest) of the first pass, computed with the records
+#: held in memory (before ingest/recordshelf.py, commit 62af724); a change here is a change of the
+#: documents an import writes, or of its errors
+EXPECTED = {
+    "seed_data": (419, "441256ee50a2244f", 0, "4f53cda18c2baa0c"),
+    "templates": (17, "cc3aa0c74d516973", 10, "8a9c8d64189d364f"),
+    "generated": (713, "4c587d4b52c23659", 4, "833bb57d68be0d6c"),
+}
+
+
+def write_tables(folder: Path, n: int, errors: bool = True, prefix: str = "P") -> None:
+    """A samples table and a steps table (in another file) of ``n`` samples, children naming parents,
+    steps out of order; with ``errors``, a bad step, steps for an unknown sample and a duplicate label."""
+    samples = ["# notebook: SHELF-LAB", "label,formula,parent,notes"]
+    steps = ["# notebook: SHELF-LAB", "sample,step,type,rpm,duration (h),temperature (°C),atmosphere"]
+    for i in range(n):
+        parent = f"{prefix}{i - 1:05d}" if i % 7 == 3 else ""
+        samples.append(f"{prefix}{i:05d},{FORMULAS[i % 3]},{parent},note {i % 11}")
+        if i % 3 == 0:
+            steps.append(f"{prefix}{i:05d},2,annealing,,{1 + i % 5},{200 + 10 * (i % 9)},Ar")
+        if i % 5 != 4:
+            steps.append(f"{prefix}{i:05d},1,ball_milling,{300 + 100 * (i % 3)},{1 + i % 4},,Ar")
+    if errors:
+        samples.append("P00003,Na3InCl6,,duplicate")
+        steps += ["P00005,first,annealing,,2,300,Ar", "NOPE,1,annealing,,2,300,Ar", "P00008,3,flying,,2,300,Ar"]
+    (folder / "samples.csv").write_text("\n".join(samples) + "\n")
+    (folder / "steps.csv").write_text("\n".join(steps) + "\n")
+
+
+class _Capture:
+    """A spill that keeps only a digest of the documents, in order."""
+
+    def __init__(self) -> None:
+        self.hash = hashlib.sha256()
+        self.n = 0
+
+    def add(self, coll: str, doc: dict) -> None:
+        self.hash.update(json.dumps([coll, stored_fields(doc)], default=str).encode())
+        self.n += 1
+
+    def tick(self, n: int = 1) -> None:
+        pass
+
+
+def first_pass_digest(store, paths: list[Path]) -> tuple[int, str, int, str]:
+    cap = _Capture()
+    report, _files, _meta, _rejected, plan = Importer(store, ImportOptions(skip_invalid=True))._plan(paths, cap)
+    for coll in ("materials", "routes"):
+        for doc in plan.docs[coll].values():
+            cap.add(coll, doc)
+    errors = json.dumps([i.to_dict() for i in report.errors], default=str).encode()
+    return cap.n, cap.hash.hexdigest()[:16], len(report.errors), hashlib.sha256(errors).hexdigest()[:16]
+
+
+def test_documents_and_errors_as_when_held_in_memory(store, tmp_path):
+    write_tables(tmp_path, 600)
+    got = {"seed_data": first_pass_digest(store, [REPO / "seed_data"]),
+           "templates": first_pass_digest(store, [REPO / "templates"]),
+           "generated": first_pass_digest(store, sorted(tmp_path.iterdir()))}
+    assert got == EXPECTED
+
+
+def _loading_peak(folder: Path) -> int:
+    """Peak of Python allocations while the tables are read and their steps merged."""
+    tracemalloc.start()
+    try:
+        files = [load_lab_file(p, 10**9) for p in sorted(folder.iterdir())]
+        merge_fragments(files, ImportReport(None, "planned", False))
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_loading_sample_tables_does_not_grow_with_the_samples(tmp_path):
+    small, large = tmp_path / "small", tmp_path / "large"
+    small.mkdir()
+    large.mkdir()
+    # labels longer than the cells interned (ingest/tabular.py): the interpreter's table of
+    # interned strings, resized now and then, would blur the figure
+    prefix = "SHELF-SAMPLE-" + "x" * 30 + "-"
+    write_tables(small, 1500, errors=False, prefix=prefix)  # above the shelf's chunk of rows read at a time
+    write_tables(large, 6000, errors=False, prefix=prefix)
+    _loading_peak(large)  # first: imports, and the interpreter's tables (interned strings) grown once
+    growth = (_loading_peak(large) - _loading_peak(small)) / 4500
+    print(f"{growth:.0f} bytes per sample")
+    # held in memory, the records and steps took about 1,500 bytes of Python objects per sample
+    assert growth < 300, f"loading a samples and a steps table takes {growth:.0f} more bytes per sample"
