@@ -44,7 +44,7 @@ class RecordShelf:
         self.counts = {k: 0 for k in KINDS}
 
     @property
-    def db(self) -> sqlite3.Connection:
+    def _sql(self) -> sqlite3.Connection:
         if self._db is None:
             raise RuntimeError("the record shelf was closed")
         return self._db
@@ -57,13 +57,13 @@ class RecordShelf:
     def add(self, rec: Any) -> int:
         """Keep a ``sample`` or ``sample_steps`` record (after the ones added before); its row number."""
         self.counts[rec.kind] += 1
-        return self.db.execute("INSERT INTO records (kind, rec) VALUES (?, ?)", (rec.kind, _dumps(rec))).lastrowid
+        return self._sql.execute("INSERT INTO records (kind, rec) VALUES (?, ?)", (rec.kind, _dumps(rec))).lastrowid
 
     def records(self, kind: str) -> Iterator[tuple[int, Any]]:
         """(row number, record) of every record of ``kind``, in the order they were added."""
         last = 0
         while self.counts[kind]:
-            rows = self.db.execute("SELECT seq, rec FROM records WHERE seq > ? AND kind = ? ORDER BY seq LIMIT ?",
+            rows = self._sql.execute("SELECT seq, rec FROM records WHERE seq > ? AND kind = ? ORDER BY seq LIMIT ?",
                                    (last, kind, CHUNK)).fetchall()
             if not rows:
                 return
@@ -72,15 +72,15 @@ class RecordShelf:
                 yield seq, pickle.loads(blob)
 
     def get(self, seq: int) -> Any:
-        return pickle.loads(self.db.execute("SELECT rec FROM records WHERE seq = ?", (seq,)).fetchone()[0])
+        return pickle.loads(self._sql.execute("SELECT rec FROM records WHERE seq = ?", (seq,)).fetchone()[0])
 
     def replace(self, seq: int, rec: Any) -> None:
         """Store ``rec`` (changed: steps attached) in place of the record of row ``seq``."""
-        self.db.execute("UPDATE records SET rec = ? WHERE seq = ?", (_dumps(rec), seq))
+        self._sql.execute("UPDATE records SET rec = ? WHERE seq = ?", (_dumps(rec), seq))
 
     def clear(self, kind: str) -> None:
         """Drop the records of ``kind`` (they were built)."""
-        self.db.execute("DELETE FROM records WHERE kind = ?", (kind,))
+        self._sql.execute("DELETE FROM records WHERE kind = ?", (kind,))
         self.counts[kind] = 0
 
     # ------------------------------------------------------------ steps rows waiting for their samples
@@ -89,26 +89,26 @@ class RecordShelf:
         """A steps row: its sample's label, its order, the step, its line, and the issue found checking it."""
         if isinstance(order, int) and not -2**63 <= order < 2**63:
             order = float(order)  # SQLite integers are 64-bit
-        self.db.execute("INSERT INTO steps (label, ord, lineno, step, issue) VALUES (?, ?, ?, ?, ?)",
+        self._sql.execute("INSERT INTO steps (label, ord, lineno, step, issue) VALUES (?, ?, ?, ?, ?)",
                         (label, order, lineno, _dumps(step), None if issue is None else _dumps(issue)))
 
     def step_issues(self) -> Iterator[Any]:
         """The issues of the steps rows, by label in order of first appearance, then row order (the
         order of a dict of lists by label)."""
-        for (blob,) in self.db.execute(
+        for (blob,) in self._sql.execute(
                 "SELECT issue FROM (SELECT issue, seq, MIN(seq) OVER (PARTITION BY label) AS first FROM steps) "
                 "WHERE issue IS NOT NULL ORDER BY first, seq").fetchall():
             yield pickle.loads(blob)
 
     def has_steps(self) -> bool:
-        return self.db.execute("SELECT 1 FROM steps LIMIT 1").fetchone() is not None
+        return self._sql.execute("SELECT 1 FROM steps LIMIT 1").fetchone() is not None
 
     def drop_steps(self, label: str) -> None:
-        self.db.execute("DELETE FROM steps WHERE label = ?", (label,))
+        self._sql.execute("DELETE FROM steps WHERE label = ?", (label,))
 
     def take_steps(self, label: str) -> list[dict]:
         """The steps of ``label`` sorted by their order (rows of one order in row order), removed."""
-        rows = self.db.execute("SELECT step FROM steps WHERE label = ? ORDER BY ord, seq", (label,)).fetchall()
+        rows = self._sql.execute("SELECT step FROM steps WHERE label = ? ORDER BY ord, seq", (label,)).fetchall()
         if rows:
             self.drop_steps(label)
         return [pickle.loads(blob) for (blob,) in rows]
@@ -116,7 +116,7 @@ class RecordShelf:
     def first_left(self) -> tuple[str, int] | None:
         """(label, line of its first steps row) of the earliest steps row not taken, or None; take
         that label's steps before asking again."""
-        return self.db.execute("SELECT label, lineno FROM steps ORDER BY seq LIMIT 1").fetchone()
+        return self._sql.execute("SELECT label, lineno FROM steps ORDER BY seq LIMIT 1").fetchone()
 
     def close(self) -> None:
         if self._db is not None:
