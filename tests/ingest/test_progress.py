@@ -41,7 +41,9 @@ def test_progress_totals_count_the_records_of_a_streamed_table(store, tmp_path, 
     lines = ["# doi: 10.1000/example-lab-2026", "sample,T (°C),sigma (mS/cm),carrier,method"]
     lines += [f"NIZC-0.5-BM,{20 + i * 0.25:.2f},{0.03 + i * 1e-4:.5f},ionic,EIS" for i in range(N_ROWS)]
     (tmp_path / "conductivity.csv").write_text("\n".join(lines) + "\n")
-    in_memory = load_lab_file(tmp_path / "samples.csv", 10**8).count()
+    loaded = load_lab_file(tmp_path / "samples.csv", 10**8)
+    in_memory = loaded.count()
+    loaded.close_shelf()
     assert in_memory >= 2
     bars = _bars(monkeypatch)
     report = Importer(store, ImportOptions(progress=True)).run([tmp_path])
