@@ -53,15 +53,26 @@ def line_problem(line: str) -> str | None:
     return control_message(m.group()) if m else None
 
 
+#: a UTF-16 surrogate code point: YAML and JSON escapes (\\ud800) can make a Python string hold one
+#: alone, which no UTF-8 encoder (the store, hashing, exports) accepts
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def value_problem(value: Any, path: str = "", depth: int = 0) -> tuple[str, str] | None:
-    """(field path, message) of the first value nested too deeply or a string too long, or None."""
+    """(field path, message) of the first value nested too deeply, a string too long or not valid
+    Unicode, or None."""
     if depth > MAX_DEPTH:
         return path, f"nested more than {MAX_DEPTH} levels deep"
     if isinstance(value, str):
         if len(value) > MAX_STRING_CHARS:
             return path, f"a text of {len(value)} characters, above the limit of {MAX_STRING_CHARS}"
+        if _SURROGATE.search(value):
+            return path, "a text that is not valid Unicode (a lone surrogate such as \\ud800, from an escape)"
         return None
     if isinstance(value, dict):
+        bad_key = next((k for k in value if isinstance(k, str) and _SURROGATE.search(k)), None)
+        if bad_key is not None:
+            return path, "a key that is not valid Unicode (a lone surrogate such as \\ud800, from an escape)"
         items = ((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
     elif isinstance(value, list):
         items = ((f"{path}[{i}]", v) for i, v in enumerate(value))

@@ -233,6 +233,15 @@ def tracebacks(c: Corpus) -> None:
                                                                   + b"".join(f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";" if i > 1 else "&lol;") * 10}">'.encode() for i in range(1, 10))
                                                                   + b"]>", b"&lol9;")}, "x.xlsx")
     c.case("xlsx-xxe", "XML", {"x.xlsx": _xlsx_edit_sheet(b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>', b"&xxe;")}, "x.xlsx")
+    # a YAML or JSON escape can make a lone UTF-16 surrogate, which no UTF-8 encoder takes (review finding)
+    c.case("yaml-lone-surrogate", "UnicodeEncodeError", {"u.yaml": SAMPLES.replace("label: H1", 'label: "H\\uD800"')}, "u.yaml")
+    c.case("yaml-lone-surrogate-key", "UnicodeEncodeError",
+           {"u.yaml": SAMPLES.replace("label: H1", 'label: H1, "n\\uDC00": 1')}, "u.yaml")
+    c.case("json-lone-surrogate", "UnicodeEncodeError",
+           {"u.json": '{"source": {"notebook": "NB-HOSTILE"}, "samples": [{"label": "H\\ud800", "material": "Na3InCl6"}]}'}, "u.json")
+    c.case("jsonl-lone-surrogate", "UnicodeEncodeError",
+           {"u.jsonl": '{"source": {"notebook": "NB-HOSTILE"}}\n{"record": "sample", "label": "H\\udfff", "material": "Na3InCl6"}\n'},
+           "u.jsonl")
     c.case("file-is-directory", "IsADirectoryError", {"m.yaml": _manifest("sub"), "sub/keep.txt": "x"}, "m.yaml")
     c.case("file-etc", "IsADirectoryError", {"m.yaml": _manifest("/etc")}, "m.yaml")
     c.case("csv-header-50mb", "resources", {"samples.csv": CSV_HEAD + "label," + "c" * 50_000_000 + "\nH1,x\n"}, "samples.csv", heavy=True)

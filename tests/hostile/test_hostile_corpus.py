@@ -48,7 +48,7 @@ def test_corpus_covers_every_class_and_format(corpus):
     classes = Counter(c.cls for c in corpus)
     for cls in ("truncation", "byte flip", "KeyError", "BulkWriteError", "DocumentTooLarge", "RecursionError",
                 "OverflowError", "ValueError", "_csv.Error", "UnicodeDecodeError", "XML", "IsADirectoryError",
-                "resources", "range", "conflict", "silent loss"):
+                "resources", "range", "conflict", "silent loss", "UnicodeEncodeError"):
         assert classes[cls] >= 1, cls
     mutated = {Path(f).suffix for c in corpus if c.cls in ("truncation", "byte flip") for f in c.files}
     assert {".yaml", ".json", ".jsonl", ".csv", ".xlsx", ".mpt", ".mpr", ".DTA", ".z", ".txt", ".par", ".cif"} <= mutated
