@@ -10,8 +10,9 @@ cache is bounded (:data:`CACHE_KIB`), so memory stays flat whatever the size of 
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
+
+from ionbase.ingest.spill import scratch_sqlite
 
 #: SQLite page cache of the index, KiB (the rest of the index lives in its temporary file)
 CACHE_KIB = 16 * 1024
@@ -21,11 +22,7 @@ class KeyIndex:
     """Document id -> (content hash, file, row) of its first definition in the pass."""
 
     def __init__(self) -> None:
-        # "" = a private on-disk temporary database, deleted when the connection closes
-        self._db = sqlite3.connect("", isolation_level=None)
-        self._db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-        self._db.execute("PRAGMA journal_mode = OFF")
-        self._db.execute("PRAGMA synchronous = OFF")
+        self._db = scratch_sqlite(CACHE_KIB)
         self._db.execute("CREATE TABLE keys (id PRIMARY KEY, hash, file, row) WITHOUT ROWID")
         self._db.execute("BEGIN")  # never committed: the index lives only as long as the pass
 

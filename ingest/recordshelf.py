@@ -16,6 +16,8 @@ import sqlite3
 import threading
 from typing import Any, Iterator
 
+from ionbase.ingest.spill import scratch_sqlite
+
 #: SQLite page cache of a shelf, KiB (the rest lives in its temporary file)
 CACHE_KIB = 4 * 1024
 #: rows read from the database at a time while iterating
@@ -34,11 +36,7 @@ class _Shared:
     import of 8,000 one-sample files peak at 1.2 GB (review finding)."""
 
     def __init__(self) -> None:
-        # "" = a private on-disk temporary database, deleted when the connection closes
-        self.conn = sqlite3.connect("", isolation_level=None)
-        self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-        self.conn.execute("PRAGMA journal_mode = OFF")
-        self.conn.execute("PRAGMA synchronous = OFF")
+        self.conn = scratch_sqlite(CACHE_KIB)
         self.conn.execute("CREATE TABLE records (seq INTEGER PRIMARY KEY, shelf INTEGER NOT NULL, kind TEXT NOT NULL, "
                           "rec BLOB NOT NULL)")
         self.conn.execute("CREATE INDEX records_kind ON records (shelf, kind, seq)")

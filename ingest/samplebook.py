@@ -18,9 +18,10 @@ its own copy, so what comes back is always what was built.
 from __future__ import annotations
 
 import pickle
-import sqlite3
 from collections import OrderedDict
 from typing import Any, Iterator
+
+from ionbase.ingest.spill import scratch_sqlite
 
 #: SQLite page cache of the book, KiB (the rest lives in its temporary file)
 CACHE_KIB = 16 * 1024
@@ -37,11 +38,7 @@ class SampleBook:
 
     def __init__(self, materials: dict[str, dict]) -> None:
         self._materials = materials  # material id -> material document (the pass's, kept whole)
-        # "" = a private on-disk temporary database, deleted when the connection closes
-        self._db = sqlite3.connect("", isolation_level=None)
-        self._db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-        self._db.execute("PRAGMA journal_mode = OFF")
-        self._db.execute("PRAGMA synchronous = OFF")
+        self._db = scratch_sqlite(CACHE_KIB)
         self._db.execute("CREATE TABLE samples (seq INTEGER PRIMARY KEY, skey TEXT NOT NULL, label TEXT NOT NULL, "
                          "parent TEXT, state INTEGER NOT NULL, ok INTEGER NOT NULL, origin BLOB, doc BLOB)")
         self._db.execute("CREATE UNIQUE INDEX samples_key ON samples (skey, label)")

@@ -16,11 +16,24 @@ Documents are pickled as built (an exact round trip), without the builders' scra
 from __future__ import annotations
 
 import pickle
+import sqlite3
 import tempfile
 from typing import Any, Callable, Iterator
 
 from ionbase.schemas.validate import stored_fields
 
+
+
+def scratch_sqlite(cache_kib: int | None = None) -> sqlite3.Connection:
+    """A private on-disk temporary SQLite database, deleted when its connection closes, without journal
+    or fsync (it is never committed and lives only as long as the pass): the first pass's disk-backed
+    structures (sample book, key index, record shelves, sample targets) keep memory flat with it."""
+    conn = sqlite3.connect("", isolation_level=None)  # "": private, temporary, on disk
+    if cache_kib is not None:
+        conn.execute(f"PRAGMA cache_size = -{cache_kib}")
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("PRAGMA synchronous = OFF")
+    return conn
 
 #: collections whose documents are replayed after all others (from a second file)
 LAST = ("samples",)
