@@ -6,7 +6,6 @@ Used by ingest/importer.py (the flow), ingest/passes.py (the build passes) and t
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -15,6 +14,7 @@ from ionbase.ingest.errors import ImportFailed, Issue, singular
 from ionbase.ingest.keyindex import KeyIndex
 from ionbase.ingest.validation import check_document
 from ionbase.ingest.loaders import LAB_RECORD_SUFFIXES, TABULAR_SUFFIXES, LoadedFile, RawRecord
+from ionbase.ingest.spill import scratch_sqlite
 from ionbase.schemas import build as B
 from ionbase.schemas.sources import split_notebook
 
@@ -206,8 +206,7 @@ class _SampleTargets:
     def __init__(self, loaded_files: list[LoadedFile]) -> None:
         self._files = loaded_files
         self._held: list[RawRecord] = []  # sample records held in memory (YAML, JSON)
-        self._db = sqlite3.connect("", isolation_level=None)
-        self._db.execute("PRAGMA journal_mode = OFF")
+        self._db = scratch_sqlite()
         self._db.execute("CREATE TABLE targets (skey TEXT, label TEXT, file INTEGER, pos INTEGER, "
                          "PRIMARY KEY (skey, label)) WITHOUT ROWID")
         self._db.execute("BEGIN")

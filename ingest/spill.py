@@ -23,7 +23,6 @@ from typing import Any, Callable, Iterator
 from ionbase.schemas.validate import stored_fields
 
 
-
 def scratch_sqlite(cache_kib: int | None = None) -> sqlite3.Connection:
     """A private on-disk temporary SQLite database, deleted when its connection closes, without journal
     or fsync (it is never committed and lives only as long as the pass): the first pass's disk-backed
@@ -34,6 +33,7 @@ def scratch_sqlite(cache_kib: int | None = None) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode = OFF")
     conn.execute("PRAGMA synchronous = OFF")
     return conn
+
 
 #: collections whose documents are replayed after all others (from a second file)
 LAST = ("samples",)

@@ -84,16 +84,20 @@ def _text(v: Any) -> str:
     return str(v).strip()
 
 
-#: the last table's columns and their mapping as written: every row of a table shares one mapping
-#: (a dict per row cost about 175 bytes per sample of a large samples table)
-_WRITTEN: list = [None, None]
+#: (the last table's columns, their mapping as written): every row of a table shares one mapping
+#: (a dict per row cost about 175 bytes per sample of a large samples table). One tuple, read once
+#: per call: two imports in two threads never get each other's mapping.
+_WRITTEN: tuple[Any, dict[str, str]] = (None, {})
 
 
 def _as_written(cols: dict[str, Column]) -> dict[str, str]:
     """Record field -> column as the user wrote it (one shared, read-only mapping per table)."""
-    if _WRITTEN[0] is not cols:
-        _WRITTEN[:] = [cols, {k: c.text for k, c in cols.items()}]
-    return _WRITTEN[1]
+    global _WRITTEN
+    known = _WRITTEN
+    if known[0] is not cols:
+        known = (cols, {k: c.text for k, c in cols.items()})
+        _WRITTEN = known
+    return known[1]
 
 
 def _refuse_leftovers(row: dict, what: str, keep: set[str] = frozenset()) -> None:
