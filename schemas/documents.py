@@ -175,13 +175,14 @@ class Sample(Document):
     family = StringField()
     summary = EmbeddedDocumentField(RouteSummary)
     batch_id = StringField()
+    shadow_batch = StringField()  # only on a new version written beside the old one (store/shadows.py)
     content_hash = StringField()
     updated_at = DateTimeField()
 
     meta = {
         "collection": "samples",
         "indexes": [
-            {"fields": ["source_key", "label"], "unique": True},
+            {"fields": ["source_key", "label", "shadow_batch"], "unique": True},
             "material",
             "parent",
             "elements",
@@ -289,13 +290,14 @@ class Measurement(Document):
     source = EmbeddedDocumentField(SourceRef)
     notes = StringField()
     batch_id = StringField()
+    shadow_batch = StringField()  # only on a new version written beside the old one (store/shadows.py)
     content_hash = StringField()
     updated_at = DateTimeField()
 
     meta = {
         "collection": "measurements",
         "indexes": [
-            {"fields": ["sample", "label"], "unique": True},
+            {"fields": ["sample", "label", "shadow_batch"], "unique": True},
             "kind",
             "batch_id",
         ],
@@ -310,12 +312,13 @@ class MeasurementArrays(Document):
     chunk = IntField(required=True, min_value=0)
     arrays = DictField()  # name -> list of floats
     batch_id = StringField()
+    shadow_batch = StringField()  # only on a new version written beside the old one (store/shadows.py)
     content_hash = StringField()
     updated_at = DateTimeField()
 
     meta = {
         "collection": "measurement_arrays",
-        "indexes": [{"fields": ["measurement", "chunk"], "unique": True}, "batch_id"],
+        "indexes": [{"fields": ["measurement", "chunk", "shadow_batch"], "unique": True}, "batch_id"],
     }
 
 
@@ -413,8 +416,24 @@ class ImportBatch(Document):
     rolled_back_at = DateTimeField()
     rollback = DictField()  # state running|done, started_at, finished_at, pid, host, proc_start, heartbeat (store/rollback.py)
     recovered = StringField()
+    # changed documents written beside the old ones (store/shadows.py): staged while pending, live
+    # from the commit point, dead once the changed documents hold the new versions, then done
+    # (or removed, for a failed batch)
+    shadows = StringField(validation=_in(("staged", "live", "dead", "done", "removed")))
 
     meta = {"collection": "import_batches", "indexes": ["status", "-started_at"]}
+
+
+class ImportHistory(Document):
+    """A version that an import batch replaced, saved before the batch commits (store/batches.py): rollback
+    restores it; the batch's commit settles its changed documents from this list."""
+
+    id = StringField(primary_key=True)  # <batch id>:<collection>:<document id>
+    batch_id = StringField(required=True)
+    coll = StringField(required=True)
+    doc = DictField()
+
+    meta = {"collection": "import_history", "indexes": ["batch_id", "doc.batch_id"]}
 
 
 class ImportClaim(Document):
@@ -484,6 +503,7 @@ ALL_DOCUMENTS = (
     MeasurementArrays,
     Property,
     ImportBatch,
+    ImportHistory,
     ImportClaim,
     AnalysisRun,
     JobItemState,

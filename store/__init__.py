@@ -24,13 +24,11 @@ from ionbase.settings import Settings
 from ionbase.schemas.documents import ALL_DOCUMENTS
 from ionbase.store.collections import NAMES, Collection
 from ionbase.store.embedded import EmbeddedServer
-from ionbase.store.shapes import simplify
+from ionbase.store.shadows import HIDDEN_BATCH_STATES, SWITCHED, View, apply_view, batch_view_of as _view
 from ionbase.store.visibility import StatesToken, attach, token_for
 
 log = logging.getLogger(__name__)
 
-#: import batches whose records queries must not see
-HIDDEN_BATCH_STATES = ("pending", "failed", "rolled_back")
 #: how long a read waits for a batch that is being committed before answering StoreUnavailable
 COMMIT_WAIT_S = 5.0
 COMMIT_POLL_S = 0.05
@@ -117,23 +115,28 @@ class Store:
     api_keys = property(lambda self: Collection(self, "api_keys"))
 
     def hidden_batches(self, *, wait_for_commits: bool = True) -> list[str]:
-        """Ids of import batches that are not committed (their records stay invisible).
+        """Ids of import batches that are not committed (their records stay invisible)."""
+        return list(self.batch_view(wait_for_commits=wait_for_commits).hidden)
 
-        While a batch is ``committing`` (its staged changes being applied after the commit point) or
-        being rolled back (its previous values restored one by one), the store holds a mix of its old
-        and new values, so a reader waits up to :data:`COMMIT_WAIT_S` for it to finish and otherwise
-        gets StoreUnavailable (503 with Retry-After): a reader sees the whole batch or none of it.
-        The importer itself passes ``wait_for_commits=False``.
+    def batch_view(self, *, wait_for_commits: bool = True) -> View:
+        """The batch states as readers must apply them (store.shadows.View), read from the store now.
+
+        A committing batch switches its changed documents at once (store.shadows), so readers never
+        wait for it. They wait only while a batch is being rolled back (its previous values restored
+        one by one) or a batch written by an older version is being committed (staged changes applied
+        one by one): up to :data:`COMMIT_WAIT_S`, then StoreUnavailable (503 with Retry-After). So a
+        reader sees the whole batch or none of it. The importer itself passes ``wait_for_commits=False``.
         """
         deadline = time.monotonic() + COMMIT_WAIT_S
         while True:
             rows = list(self.db.import_batches.find(
                 {"$or": [{"status": {"$in": [*HIDDEN_BATCH_STATES, "committing"]}}, {"rollback.state": "running"}]},
-                {"_id": 1, "status": 1, "rollback.state": 1}))
-            hidden = [b["_id"] for b in rows if b.get("status") in HIDDEN_BATCH_STATES]
-            busy = sorted(b["_id"] for b in rows if b.get("status") == "committing" or _rollback_state(b) == "running")
+                {"_id": 1, "status": 1, "rollback.state": 1, "shadows": 1}))
+            view = _view(rows)
+            busy = sorted(b["_id"] for b in rows if (b.get("status") == "committing" and b.get("shadows") not in SWITCHED)
+                          or _rollback_state(b) == "running")
             if not busy or not wait_for_commits:
-                return hidden
+                return view
             if time.monotonic() >= deadline:
                 raise StoreUnavailable(
                     f"import {busy[0]} is being committed or rolled back; its changes become visible all at "
@@ -155,7 +158,13 @@ class Store:
         return self.visible_as_of(query)[0]
 
     def visible_as_of(self, query: dict | None = None, *, cached: bool = True) -> tuple[dict, str | None]:
-        """``query`` with the committed-batches condition, and the batch-states token it was built on.
+        """``query`` on a batched collection with the committed-batches conditions, and the token they
+        were built on (:meth:`view_as_of`)."""
+        view, token = self.view_as_of(cached=cached)
+        return apply_view(view, query), token
+
+    def view_as_of(self, *, cached: bool = True) -> tuple[View, str | None]:
+        """The batch states (:meth:`batch_view`) and the batch-states token they were read at.
 
         The states change in any process (gunicorn workers, ``ionbase import``, rollback). They are
         cached with the token of :mod:`ionbase.store.visibility`, whose file every state change
@@ -165,17 +174,13 @@ class Store:
         and the token is None."""
         token_file = token_for(self.client) if cached else None
         token = token_file.read() if token_file is not None else None
-        known = self._extra.get("hidden")
+        known = self._extra.get("view")
         if token is not None and known is not None and known[0] == token:
-            hidden = known[1]
-        else:
-            hidden = self.hidden_batches()
-            if token is not None:
-                self._extra["hidden"] = (token, hidden)
-        if not hidden:
-            return dict(query or {}), token
-        # one flat document when possible: the embedded server evaluates $and in Python (store.shapes)
-        return simplify({"$and": [query or {}, {"batch_id": {"$nin": hidden}}]}), token
+            return known[1], token
+        view = self.batch_view()
+        if token is not None:
+            self._extra["view"] = (token, view)
+        return view, token
 
     def unchanged_since(self, token: str | None) -> bool:
         """Whether no batch changed state since ``token`` (from :meth:`visible_as_of`) was read."""
@@ -218,9 +223,25 @@ class Store:
 
 
 def ensure_indexes() -> None:
-    """Create every index declared in the documents' ``meta`` (idempotent)."""
+    """Create every index declared in the documents' ``meta`` (idempotent), first dropping a unique
+    index of an older version that a declared one extends (a natural key without ``shadow_batch``
+    would refuse the shadows of store/shadows.py)."""
     for doc in ALL_DOCUMENTS:
+        _drop_replaced_unique(doc)
         doc.ensure_indexes()
+
+
+def _drop_replaced_unique(doc_cls) -> None:
+    wanted = [tuple(k for k, _ in spec["fields"]) for spec in doc_cls._meta.get("index_specs", []) if spec.get("unique")]
+    if not wanted:
+        return
+    coll = doc_cls._get_collection()
+    for name, info in coll.index_information().items():
+        keys = tuple(k for k, _ in info["key"])
+        if info.get("unique") and any(len(w) > len(keys) and w[: len(keys)] == keys for w in wanted):
+            log.warning("dropping unique index %s of %s on %s: replaced by one with shadow_batch",
+                        name, coll.name, list(keys))
+            coll.drop_index(name)
 
 
 def open_store(settings: Settings, *, create_indexes: bool = True, wait: bool = True) -> Store:

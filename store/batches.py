@@ -1,14 +1,18 @@
-"""The import batch protocol: batch document, writer, staging, the commit point, discard, recover.
+"""The import batch protocol: batch document, writer, shadows, the commit point, discard, recover.
 
 Atomicity without multi-document transactions (the flow is in ingest/importer.py; the rule for
 concurrent imports in docs/imports.md): every existing record document the batch will change or
 count is first **claimed** for it (store/claims.py), so no other batch can write, count against or
 delete it meanwhile; a new document that does not exist is held by its own insert (its ``_id`` is
-unique; see :meth:`Writer._hold`). New documents are inserted carrying the pending ``batch_id`` and are invisible until the
-batch commits; changed documents are staged in ``import_staging``. One conditional update of the
-batch document (``pending`` -> ``committing``) is the commit point, after which staged replacements
-are applied, each saving the previous version in ``import_history``; then the batch is
-``committed`` and its claims are released. Rollback lives in store/rollback.py.
+unique; see :meth:`Writer._hold`). New documents are inserted carrying the pending ``batch_id`` and
+are invisible until the batch commits; a changed document's previous version is saved in
+``import_history`` and its new version written beside it as a shadow (store/shadows.py). One
+conditional update of the batch document (``pending`` -> ``committing``, ``shadows: live``) is the
+commit point: it switches the new documents and every shadow on and the superseded versions off, at
+once. The changed documents are then overwritten with their shadows (still hidden), a second batch
+update (``shadows: dead``) switches them back on and the shadows off, the shadows are deleted, and
+the batch is ``committed`` and its claims are released. Readers never wait for a commit. Rollback
+lives in store/rollback.py.
 
 Batch documents are always written whole (:func:`write_batch`): nx-27017 stores a datetime written
 by ``$set`` as a string.
@@ -21,7 +25,7 @@ import getpass
 import os
 import time
 from collections import defaultdict
-from typing import Callable
+from typing import Callable, Iterable
 
 import pymongo
 from pymongo.errors import BulkWriteError
@@ -32,6 +36,7 @@ from ionbase.schemas.validate import stored_fields
 from ionbase.store.claims import write_batch
 from ionbase.store.rollback import COLLECTIONS, history_doc_id, invalidate_changed_samples, resume_rollbacks
 from ionbase.store.pacing import IMPORT_COMMAND, Yielder, paced
+from ionbase.store.shadows import SHADOW, SUPERSEDED, SWITCHED, shadow_id
 from ionbase.store.visibility import states_changed, writer_token
 
 #: documents per writer chunk (diff, insert, stage, apply); the writer yields to readers between two
@@ -64,6 +69,7 @@ def start_batch(store, file_meta: dict, errors: list, user: str | None, skip_inv
         "started_at": _now(),
         "errors": [i.to_dict() for i in errors][:1000],
         "options": {"skip_invalid": skip_invalid, **claims.owner_info()},
+        "shadows": "staged",  # it may write shadows of changed documents (store.shadows)
     })
     states_changed(db, token)  # before any record of the batch is written (store.visibility)
     return batch_id
@@ -78,11 +84,11 @@ def commit_batch(store, batch_id: str, counts: dict, touched_samples: list[str],
     try:
         extra = {"counts": counts, "touched_samples": touched_samples[:10000]}
         if counts["total"]["new"] == 0 and counts["total"]["changed"] == 0:
-            _flip(db, batch_id, {**extra, "status": "committed", "finished_at": _now()})
+            _flip(db, batch_id, {**extra, "status": "committed", "finished_at": _now(), "shadows": "done"})
             claims.release(db, batch_id)
             return
         stage("staged")
-        _flip(db, batch_id, {**extra, "status": "committing"})  # the commit point
+        _flip(db, batch_id, {**extra, "status": "committing", "shadows": "live"})  # the commit point
         stage("committing")
         _roll_forward(db, batch_id, changed_ids, stage)
     finally:
@@ -98,12 +104,61 @@ def _flip(db, batch_id: str, fields: dict) -> None:
 
 def _roll_forward(db, batch_id: str, changed_ids: list[str], stage: Callable[[str], None] = lambda s: None,
                   **extra) -> None:
-    """From ``committing`` to ``committed``: apply the staged documents, mark what depends on them."""
-    _apply_staged(db, batch_id, stage)
+    """From ``committing`` to ``committed``: settle the changed documents (store.shadows; a batch
+    committed by an older version applies its staged documents), mark what depends on them."""
+    shadows = (db.import_batches.find_one({"_id": batch_id}, {"shadows": 1}) or {}).get("shadows")
+    if shadows in SWITCHED:
+        changed = _changed_by(db, batch_id)
+        if shadows == "live":
+            _settle(db, batch_id, changed, stage)
+            write_batch(db, batch_id, {"shadows": "dead"}, expect=("committing",))
+            stage("switched")
+        _drop_shadows(db, batch_id, changed, stage)
+    else:
+        _apply_staged(db, batch_id, stage)
     _mark_stale(db, changed_ids)
     invalidate_changed_samples(db, batch_id)
-    write_batch(db, batch_id, {"status": "committed", "finished_at": _now(), **extra}, expect=("committing",))
+    write_batch(db, batch_id, {"status": "committed", "finished_at": _now(), "shadows": "done", **extra},
+                expect=("committing",))
     claims.release(db, batch_id)
+
+
+def _changed_by(db, batch_id: str) -> dict[str, list[str]]:
+    """Ids per collection of the documents ``batch_id`` changes (one saved version each)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for hist in db.import_history.find({"batch_id": batch_id}, {"coll": 1, "_id": 1}):
+        out[hist["coll"]].append(history_doc_id(hist))
+    return {coll: sorted(ids) for coll, ids in out.items()}
+
+
+def _settle(db, batch_id: str, changed: dict[str, list[str]], stage: Callable[[str], None]) -> None:
+    """Overwrite each changed document (``changed``: :func:`_changed_by`) with its shadow, still marked
+    superseded (so still hidden while the shadows are live); idempotent."""
+    for coll, ids in changed.items():
+        for part in paced(ids, IMPORT_COMMAND, pause_s=0.0):
+            shadows = list(db[coll].find({"_id": {"$in": [shadow_id(i, batch_id) for i in part]}}))
+            if shadows:
+                db[coll].bulk_write([pymongo.ReplaceOne({"_id": d["_id"]}, d, upsert=True)
+                                     for d in (_settled(sh, batch_id) for sh in shadows)], ordered=False)
+            stage(f"settled:{coll}")
+
+
+def _settled(shadow: dict, batch_id: str) -> dict:
+    doc = {k: v for k, v in shadow.items() if k != SHADOW}
+    doc["_id"] = shadow["_id"][: -len(batch_id) - 1]
+    doc[SUPERSEDED] = batch_id
+    return doc
+
+
+def _drop_shadows(db, batch_id: str, changed: dict[str, list[str]],
+                  stage: Callable[[str], None] = lambda s: None) -> None:
+    """Delete the batch's shadows and its superseded marks (both invisible once it is ``dead``, or
+    failed); idempotent."""
+    for coll, ids in changed.items():
+        for part in paced(ids, IMPORT_COMMAND, pause_s=0.0):
+            db[coll].delete_many({"_id": {"$in": [shadow_id(i, batch_id) for i in part]}})
+            db[coll].update_many({"_id": {"$in": part}, SUPERSEDED: batch_id}, {"$unset": {SUPERSEDED: ""}})
+            stage(f"dropped:{coll}")
 
 
 def _insert_or_replace(db, coll: str, docs: list[dict], leftovers: dict[str, str]) -> list[str]:
@@ -252,12 +307,20 @@ class Writer:
         return late
 
     def _write_changed(self, coll: str, changed: list[dict]) -> None:
+        """Write the new versions beside the old ones (store.shadows): save each old version (for
+        rollback), insert the new one as its shadow, mark the old one superseded by this batch."""
         for part in paced(changed, IMPORT_COMMAND, pause_s=0.0):
-            self.db.import_staging.insert_many([
-                {"_id": f"{self.batch_id}:{coll}:{d['_id']}", "batch_id": self.batch_id, "coll": coll,
-                 "doc": _clean(d, self.batch_id, self.now)}
-                for d in part
-            ])
+            ids = [d["_id"] for d in part]
+            current = list(self.db[coll].find({"_id": {"$in": ids}}))
+            if len(current) != len(ids):
+                raise ImportConflict(f"import {self.batch_id}: {coll} documents it changes were deleted meanwhile; "
+                                     "nothing of this import is visible; try again")
+            _save_versions(self.db, self.batch_id, coll, current)
+            self.db[coll].insert_many([{**_clean(d, self.batch_id, self.now), "_id": shadow_id(d["_id"], self.batch_id),
+                                        SHADOW: self.batch_id} for d in part], ordered=False)
+            self.db[coll].update_many({"_id": {"$in": ids}}, {"$set": {SUPERSEDED: self.batch_id}})
+        if changed:
+            self.stage(f"shadowed:{coll}")
 
     def _count(self, coll: str, new: list[dict], changed: list[dict], unchanged: list[dict]) -> None:
         self.counts[coll]["new"] += len(new)
@@ -287,11 +350,20 @@ def _discard(db, batch_id: str, why: str) -> bool:
     if not write_batch(db, batch_id, {"status": "failed", "finished_at": _now(), "errors": [{"message": why}]},
                        expect=("pending",)):
         return False
-    for coll in COLLECTIONS:
-        db[coll].delete_many({"batch_id": batch_id})
-    db.import_staging.delete_many({"batch_id": batch_id})
+    _remove(db, batch_id)
     claims.release(db, batch_id)
     return True
+
+
+def _remove(db, batch_id: str) -> None:
+    """What a failed batch wrote: its documents (shadows included), its superseded marks, its saved
+    versions; then its batch document says so (readers stop looking for its marks)."""
+    for coll in COLLECTIONS:
+        db[coll].delete_many({"batch_id": batch_id})
+    _drop_shadows(db, batch_id, _changed_by(db, batch_id))
+    db.import_history.delete_many({"batch_id": batch_id})
+    db.import_staging.delete_many({"batch_id": batch_id})
+    write_batch(db, batch_id, {"shadows": "removed"}, expect=("failed",))
 
 
 def _clean(doc: dict, batch_id: str, now) -> dict:
@@ -301,8 +373,21 @@ def _clean(doc: dict, batch_id: str, now) -> dict:
     return out
 
 
+def _save_versions(db, batch_id: str, coll: str, docs: Iterable[dict]) -> None:
+    """Save the versions ``batch_id`` replaces in ``import_history`` (for rollback; idempotent)."""
+    history = [
+        pymongo.ReplaceOne({"_id": f"{batch_id}:{coll}:{d['_id']}"},
+                           {"_id": f"{batch_id}:{coll}:{d['_id']}", "batch_id": batch_id, "coll": coll,
+                            "doc": {k: v for k, v in d.items() if k != SUPERSEDED}}, upsert=True)
+        for d in docs if d.get("batch_id") != batch_id
+    ]
+    if history:
+        db.import_history.bulk_write(history, ordered=False)
+
+
 def _apply_staged(db, batch_id: str, stage: Callable[[str], None] = lambda s: None) -> None:
-    """Apply staged replacements of a committing batch, saving previous versions (idempotent)."""
+    """Apply staged replacements of a batch committed by an older version (before shadows),
+    saving previous versions (idempotent)."""
     while True:
         staged = list(db.import_staging.find({"batch_id": batch_id}).limit(_CHUNK))
         if not staged:
@@ -311,13 +396,7 @@ def _apply_staged(db, batch_id: str, stage: Callable[[str], None] = lambda s: No
         for s in staged:
             ids_by_coll[s["coll"]].append(s["doc"]["_id"])
         for coll, ids in ids_by_coll.items():
-            current = {d["_id"]: d for d in db[coll].find({"_id": {"$in": ids}})}
-            history = [
-                pymongo.ReplaceOne({"_id": f"{batch_id}:{coll}:{i}"}, {"_id": f"{batch_id}:{coll}:{i}", "batch_id": batch_id, "coll": coll, "doc": current[i]}, upsert=True)
-                for i in ids if i in current and current[i].get("batch_id") != batch_id
-            ]
-            if history:
-                db.import_history.bulk_write(history, ordered=False)
+            _save_versions(db, batch_id, coll, db[coll].find({"_id": {"$in": ids}}))
             docs = [s["doc"] for s in staged if s["coll"] == coll]
             db[coll].bulk_write([pymongo.ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in docs], ordered=False)
             stage(f"applied:{coll}")
@@ -374,6 +453,8 @@ def recover(store, *, force: bool = False) -> list[dict]:
         action = recover_batch(db, batch)
         if action:
             done.append({"batch": batch["_id"], "action": action})
+    for batch in db.import_batches.find({"status": "failed", "shadows": "staged"}, {"_id": 1}):
+        _remove(db, batch["_id"])  # a discard that did not finish
     for holder in claims.stale_holders(db):
         claims.release(db, holder)
     return done

@@ -99,9 +99,10 @@ def write_batch(db, batch_id: str, fields: dict, expect: tuple[str, ...] | None 
 
 
 def _changes_visibility(fields: dict) -> bool:
-    """Whether a batch-document write can change what readers see: its status, or a rollback's state
+    """Whether a batch-document write can change what readers see: its status, its shadows' state
+    (store.shadows), or a rollback's state
     (readers wait while a rollback runs: Store.hidden_batches)."""
-    return "status" in fields or "state" in (fields.get("rollback") or {})
+    return "status" in fields or "shadows" in fields or "state" in (fields.get("rollback") or {})
 
 
 def heartbeat(db, batch_id: str) -> None:

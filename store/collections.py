@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TypeVar
 import pymongo
 
 from ionbase.store.pacing import WRITE_BATCH, paced
-from ionbase.store.shapes import count_union, find_union, simplify
+from ionbase.store.shadows import View, apply_view, unmark
+from ionbase.store.shapes import count_union, find_union
 
 if TYPE_CHECKING:  # pragma: no cover
     from ionbase.store import Store
@@ -37,6 +38,7 @@ WRITE_CHUNK = WRITE_BATCH
 
 Sort = list[tuple[str, int]]
 T = TypeVar("T")
+_NO_VIEW = View()
 #: tries of a whole read on the cached batch states before the last one reads them from the store
 _CACHED_TRIES = 2
 
@@ -79,41 +81,52 @@ class Collection:
         return Collection(self._store, self.name, pending=True)
 
     def query(self, query: dict | None = None) -> dict:
-        """``query`` as sent: flattened, with the committed-batches condition unless opted out."""
-        if self._pending:
-            return simplify(query)
-        return self._store.visible(query)
+        """``query`` as sent: flattened, with the committed-batches conditions unless opted out."""
+        return self._sent(query, self._view()[0])
 
-    def _whole(self, query: dict | None, run: Callable[[dict], T]) -> T:
-        """``run(query as sent)`` for a read that returns whole: read again while a batch changed state
-        meanwhile (store.visibility), so its result never straddles a state change. While states keep
-        changing, the last try reads them from the store right before its query, as every read did
-        before the token (a long count under a stream of small imports is not refused)."""
-        if self._pending:
-            return run(simplify(query))
+    def _view(self, cached: bool = True) -> tuple[View, str | None]:
+        if self.name in UNBATCHED:
+            return _NO_VIEW, None
+        return self._store.view_as_of(cached=cached)
+
+    def _sent(self, query: dict | None, view: View) -> dict:
+        return apply_view(view, query, including_pending=self._pending)
+
+    def _whole(self, query: dict | None, projection: dict | None,
+               run: Callable[[dict, dict | None, View], T]) -> T:
+        """``run(query as sent, projection as sent, view)`` for a read that returns whole: read again
+        while a batch changed state meanwhile (store.visibility), so its result never straddles a
+        state change. While states keep changing, the last try reads them from the store right
+        before its query, as every read did before the token (a long count under a stream of small
+        imports is not refused)."""
         for _ in range(_CACHED_TRIES):
-            sent, token = self._store.visible_as_of(query)
-            result = run(sent)
+            view, token = self._view()
+            result = run(self._sent(query, view), view.projection(projection), view)
             if self._store.unchanged_since(token):
                 return result
-        return run(self._store.visible_as_of(query, cached=False)[0])
+        view = self._view(cached=False)[0]
+        return run(self._sent(query, view), view.projection(projection), view)
 
     # ------------------------------------------------------------------ reads
 
     def find(self, query: dict | None = None, projection: dict | None = None, *, sort: Sort | None = None,
              limit: int = 0, batch_size: int | None = None) -> Iterator[dict]:
         """Matching documents, streamed (optionally sorted and limited)."""
-        cur = self._coll.find(self.query(query), projection)
+        view = self._view()[0]
+        cur = self._coll.find(self._sent(query, view), view.projection(projection))
         if sort:
             cur = cur.sort(sort)
         if limit:
             cur = cur.limit(limit)
         if batch_size:
             cur = cur.batch_size(batch_size)
-        return cur
+        return view.documents(cur) if view.marked else cur
 
     def find_one(self, query: dict | None = None, projection: dict | None = None) -> dict | None:
-        return self._whole(query, lambda q: self._coll.find_one(q, projection))
+        def run(q: dict, p: dict | None, view: View) -> dict | None:
+            doc = self._coll.find_one(q, p)
+            return unmark(doc) if doc is not None and view.marked else doc
+        return self._whole(query, projection, run)
 
     def get(self, doc_id: str, projection: dict | None = None) -> dict | None:
         """The document with ``_id`` = ``doc_id``, or None."""
@@ -127,11 +140,12 @@ class Collection:
 
     def page(self, query: dict | None, sort: Sort, limit: int, projection: dict | None = None) -> list[dict]:
         """``find(query).sort(sort).limit(limit)`` as a union of flat branches (store.shapes.find_union)."""
-        return self._whole(query, lambda q: find_union(self._coll, q, sort, limit, projection))
+        return self._whole(query, projection,
+                           lambda q, p, view: list(view.documents(find_union(self._coll, q, sort, limit, p))))
 
     def count(self, query: dict | None = None) -> int:
         """Number of matching documents (through flat branches where possible)."""
-        return self._whole(query, lambda q: count_union(self._coll, q))
+        return self._whole(query, None, lambda q, p, view: count_union(self._coll, q))
 
     def estimated_count(self) -> int:
         """All documents, hidden ones included, from collection metadata (cheap; for 'is it empty')."""
@@ -141,8 +155,8 @@ class Collection:
         """Run ``pipeline``, whose first stage must be ``$match``: visibility and flattening go there."""
         if not pipeline or "$match" not in pipeline[0]:
             raise ValueError(f"{self.name}: an aggregation must start with $match, got {pipeline[:1]!r}")
-        return self._whole(pipeline[0]["$match"],
-                           lambda q: list(self._coll.aggregate([{"$match": q}, *pipeline[1:]])))
+        return self._whole(pipeline[0]["$match"], None,
+                           lambda q, p, view: list(view.documents(self._coll.aggregate([{"$match": q}, *pipeline[1:]]))))
 
     def arrays(self, measurement_id: str, names: Iterable[str] | None = None,
                align: str | None = None) -> MeasurementArrays:

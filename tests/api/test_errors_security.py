@@ -32,7 +32,7 @@ def test_error_format_404_405_422_500(client, api_app):
 
 def test_500_uses_error_format(loaded_rw_app, store, monkeypatch):
     client = loaded_rw_app.test_client()
-    monkeypatch.setattr(store, "visible_as_of", lambda q=None: (_ for _ in ()).throw(RuntimeError("boom")))
+    monkeypatch.setattr(store, "view_as_of", lambda **kw: (_ for _ in ()).throw(RuntimeError("boom")))
     loaded_rw_app.config["PROPAGATE_EXCEPTIONS"] = False
     body = assert_error(client.get("/api/v1/properties"), 500)
     assert "boom" not in json.dumps(body)

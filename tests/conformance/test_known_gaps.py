@@ -82,3 +82,26 @@ def test_set_of_a_datetime_stores_a_string(dbs):
     if EMBEDDED:
         assert isinstance(real.t.find_one({"_id": "a"})["finished_at"], str), "nx-27017 now keeps $set datetimes"
     assert real.t.find_one({"_id": "b"})["finished_at"] == when
+
+
+def test_compound_unique_index_ignores_documents_missing_a_field(dbs):
+    """A compound unique index treats a missing field as null on MongoDB (two documents without it
+    and the same other keys clash) but as SQL NULL on nx-27017 (they do not), and nx-27017 ignores
+    ``partialFilterExpression``. So the natural-key indexes ((source_key, label, shadow_batch) and
+    the like, store/shadows.py) refuse a duplicate natural key on MongoDB only; on the embedded store
+    the deterministic ``_id`` (a hash of the natural key) is what refuses it."""
+    real, oracle = dbs
+    for db in (real, oracle):
+        db.u.create_index([("k", 1), ("label", 1), ("shadow_batch", 1)], unique=True)
+        db.u.insert_one({"_id": "x", "k": 1, "label": "S1"})
+        db.u.insert_one({"_id": "x~B", "k": 1, "label": "S1", "shadow_batch": "B"})  # a shadow: allowed everywhere
+        with pytest.raises(pymongo.errors.DuplicateKeyError):
+            db.u.insert_one({"_id": "x~B2", "k": 1, "label": "S1", "shadow_batch": "B"})
+    with pytest.raises(pymongo.errors.DuplicateKeyError):
+        oracle.u.insert_one({"_id": "y", "k": 1, "label": "S1"})
+    if EMBEDDED:
+        real.u.insert_one({"_id": "y", "k": 1, "label": "S1"})  # the gap: accepted
+        assert real.u.count_documents({"label": "S1"}) == 3, "nx-27017 now enforces missing fields as null"
+    else:
+        with pytest.raises(pymongo.errors.DuplicateKeyError):
+            real.u.insert_one({"_id": "y", "k": 1, "label": "S1"})

@@ -115,4 +115,5 @@ def test_inserted_and_committed_meanwhile_is_diffed(store, monkeypatch):
     w.close()
     assert w.counts["properties"] == {"new": 1, "changed": 1, "unchanged": 1}
     assert store.db.properties.find_one({"_id": "p2"})["value"] == 5.0, "A's committed value stays until b commits"
-    assert store.db.import_staging.count_documents({"batch_id": b}) == 1
+    assert store.db.properties.count_documents({"shadow_batch": b}) == 1, "b's new p2 is written beside A's"
+    assert store.properties.get("p2")["value"] == 5.0

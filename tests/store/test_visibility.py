@@ -30,8 +30,8 @@ def _page(st):
 
 def _count_states_reads(st, monkeypatch) -> list:
     calls = []
-    real = st.hidden_batches
-    monkeypatch.setattr(st, "hidden_batches", lambda **kw: calls.append(1) or real(**kw))
+    real = st.batch_view
+    monkeypatch.setattr(st, "batch_view", lambda **kw: calls.append(1) or real(**kw))
     return calls
 
 
