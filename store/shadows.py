@@ -80,8 +80,12 @@ class View:
         return _rewrite(query, self.live)
 
     def projection(self, projection: dict | None) -> dict | None:
-        """An inclusion projection also asks for the shadow field (to map the id back)."""
-        if not self.live or not projection or not any(v for k, v in projection.items() if k != "_id"):
+        """An inclusion projection (``{"_id": 1}`` too) also asks for the shadow field, to map the id
+        back; an exclusion projection returns it anyway."""
+        if not self.live or not projection:
+            return projection
+        others = [v for k, v in projection.items() if k != "_id"]
+        if (others and not any(others)) or (not others and not projection.get("_id", 1)):
             return projection
         return {**projection, SHADOW: 1}
 

@@ -71,6 +71,17 @@ def test_each_state_shows_one_version(dbs, name, view, query, pending, expected)
     assert answers[0] == answers[1] == expected, sent
 
 
+@pytest.mark.parametrize("projection", [{"_id": 1}, {"value": 1}, {"value": 0}, {"_id": 0}, None])
+def test_every_projection_maps_a_shadow_back(dbs, projection):
+    """Only ids asked for (``{"_id": 1}``) must come back as the natural id too."""
+    sent = apply_view(LIVE, {"_id": "prop-1"})
+    for db in dbs:
+        _load(db, False)
+        got = list(LIVE.documents(db.p.find(sent, LIVE.projection(projection))))
+        assert len(got) == 1 and got[0].get("_id", "prop-1") == "prop-1" and SHADOW not in got[0], got
+        assert got[0].get("value", 2.0) == 2.0
+
+
 def test_sorted_by_id_a_shadow_takes_its_documents_place(dbs):
     """Ids are fixed-length hashes; ``X~batch`` sorts right after ``X`` and before the next id."""
     sent = apply_view(LIVE, {})
