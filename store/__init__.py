@@ -224,24 +224,28 @@ class Store:
 
 def ensure_indexes() -> None:
     """Create every index declared in the documents' ``meta`` (idempotent), first dropping a unique
-    index of an older version that a declared one extends (a natural key without ``shadow_batch``
-    would refuse the shadows of store/shadows.py)."""
+    index of an older version that a declared one extends (:func:`drop_replaced_unique`)."""
     for doc in ALL_DOCUMENTS:
-        _drop_replaced_unique(doc)
+        drop_replaced_unique(doc._get_collection(), doc)
         doc.ensure_indexes()
 
 
-def _drop_replaced_unique(doc_cls) -> None:
-    wanted = [tuple(k for k, _ in spec["fields"]) for spec in doc_cls._meta.get("index_specs", []) if spec.get("unique")]
-    if not wanted:
-        return
-    coll = doc_cls._get_collection()
-    for name, info in coll.index_information().items():
+def drop_replaced_unique(coll, doc_cls=None) -> list[str]:
+    """Drop the unique indexes of pymongo collection ``coll`` that a unique index declared by its
+    document class extends: a natural key without ``shadow_batch`` (Ionbase before store/shadows.py,
+    or an older process that recreated it) refuses the shadows of changed documents. The dropped names."""
+    doc_cls = doc_cls or next((d for d in ALL_DOCUMENTS if d._meta.get("collection") == coll.name), None)
+    specs = doc_cls._meta.get("index_specs", []) if doc_cls is not None else []
+    wanted = [tuple(k for k, _ in spec["fields"]) for spec in specs if spec.get("unique")]
+    dropped = []
+    for name, info in (coll.index_information().items() if wanted else ()):
         keys = tuple(k for k, _ in info["key"])
         if info.get("unique") and any(len(w) > len(keys) and w[: len(keys)] == keys for w in wanted):
             log.warning("dropping unique index %s of %s on %s: replaced by one with shadow_batch",
                         name, coll.name, list(keys))
             coll.drop_index(name)
+            dropped.append(name)
+    return dropped
 
 
 def open_store(settings: Settings, *, create_indexes: bool = True, wait: bool = True) -> Store:

@@ -31,7 +31,7 @@ import pymongo
 from pymongo.errors import BulkWriteError
 
 from ionbase.errors import ImportConflict
-from ionbase.store import claims, set_fields
+from ionbase.store import claims, drop_replaced_unique, set_fields
 from ionbase.schemas.validate import stored_fields
 from ionbase.store.claims import write_batch
 from ionbase.store.rollback import COLLECTIONS, history_doc_id, invalidate_changed_samples, resume_rollbacks
@@ -316,8 +316,8 @@ class Writer:
                 raise ImportConflict(f"import {self.batch_id}: {coll} documents it changes were deleted meanwhile; "
                                      "nothing of this import is visible; try again")
             _save_versions(self.db, self.batch_id, coll, current)
-            self.db[coll].insert_many([{**_clean(d, self.batch_id, self.now), "_id": shadow_id(d["_id"], self.batch_id),
-                                        SHADOW: self.batch_id} for d in part], ordered=False)
+            _insert_shadows(self.db, coll, [{**_clean(d, self.batch_id, self.now), "_id": shadow_id(d["_id"], self.batch_id),
+                                             SHADOW: self.batch_id} for d in part])
             self.db[coll].update_many({"_id": {"$in": ids}}, {"$set": {SUPERSEDED: self.batch_id}})
         if changed:
             self.stage(f"shadowed:{coll}")
@@ -371,6 +371,19 @@ def _clean(doc: dict, batch_id: str, now) -> dict:
     out["batch_id"] = batch_id
     out["updated_at"] = now
     return out
+
+
+def _insert_shadows(db, coll: str, shadows: list[dict]) -> None:
+    """Insert shadows; a natural-key index of an older version (recreated by an older process on the
+    same store) that refuses them is dropped and they are inserted again, once."""
+    try:
+        db[coll].insert_many(shadows, ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(e.get("code") != 11000 for e in errors) or not drop_replaced_unique(db[coll]):
+            raise
+        refused = {e["op"]["_id"] for e in errors}
+        db[coll].insert_many([d for d in shadows if d["_id"] in refused], ordered=False)
 
 
 def _save_versions(db, batch_id: str, coll: str, docs: Iterable[dict]) -> None:

@@ -19,6 +19,7 @@ conditions rewritten so a lookup of ``X`` finds its live shadow, and the documen
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
@@ -90,12 +91,20 @@ class View:
         return {**projection, SHADOW: 1}
 
     def documents(self, docs: Iterable[dict]) -> Iterator[dict]:
-        """``docs`` as readers must see them (unchanged when nothing is marked)."""
+        """``docs`` as readers must see them (unchanged when nothing is marked). While shadows are live,
+        an id ending in ``~<live batch>`` is mapped back even without the shadow field (a pipeline's
+        ``$project`` may have dropped it)."""
         if not self.marked:
             yield from docs
             return
+        live = set(self.live)
         for doc in docs:
-            yield unmark(doc)
+            doc = unmark(doc)
+            if live and isinstance(doc.get("_id"), str) and SEP in doc["_id"]:
+                base, batch = doc["_id"].rsplit(SEP, 1)
+                if batch in live:
+                    doc["_id"] = base
+            yield doc
 
 
 def batch_view_of(batches: Iterable[dict]) -> View:
@@ -150,18 +159,40 @@ def _rewrite(query: Any, live: tuple[str, ...]) -> Any:
 
 
 def _expand(ids: Iterable[Any], live: tuple[str, ...]) -> list:
+    """Natural ids with their live shadows; a shadow's own id names no document (natural ids have no ``~``)."""
     out = []
     for i in ids:
-        out.append(i)
         if isinstance(i, str):
-            out.extend(shadow_id(i, b) for b in live)
+            if SEP not in i:
+                out.append(i)
+                out.extend(shadow_id(i, b) for b in live)
+        else:
+            out.append(i)
     return out
+
+
+def _literal_regex(pattern: str, live: tuple[str, ...]) -> str | None:
+    """An ``_id`` regex of the API's literal forms (``lit``, ``^lit``, ``lit$``, ``^lit$``, ``lit``
+    escaped by re.escape: CONTAINS, STARTS, ENDS) that also matches the live shadows of the ids it
+    matches and nothing of their ``~<batch>`` suffix; None: it matches no natural id (``~`` in it).
+    Other patterns are returned unchanged (no caller sends them)."""
+    start, end = pattern.startswith("^"), pattern.endswith("$") and not pattern.endswith("\\$")
+    body = pattern[1 if start else 0: len(pattern) - (1 if end else 0)]
+    literal = re.sub(r"\\(.)", r"\1", body)
+    if re.escape(literal) != body:
+        return pattern
+    if SEP in literal:
+        return None
+    suffix = "(?:" + re.escape(SEP) + "(?:" + "|".join(re.escape(b) for b in live) + "))?"
+    return ("^" if start else "^[^" + re.escape(SEP) + "]*") + body + (suffix + "$" if end else "")
 
 
 def _id_condition(cond: Any, live: tuple[str, ...]) -> Any:
     """One ``_id`` condition over natural ids, made to match their live shadows alike."""
     if isinstance(cond, str):
         return {"$in": _expand([cond], live)}
+    if isinstance(cond, re.Pattern):
+        return cond
     if not (isinstance(cond, dict) and cond and all(k.startswith("$") for k in cond)):
         return cond
     out: dict = {}
@@ -178,6 +209,12 @@ def _id_condition(cond: Any, live: tuple[str, ...]) -> Any:
             out["$nin"] = [*out.get("$nin", []), *_expand(vals, live)]
         elif op in ("$gt", "$lte") and isinstance(value, str):
             out[op] = value + _AFTER  # X~batch sorts after X: it stands for X
+        elif op == "$regex" and isinstance(value, str):
+            regex = _literal_regex(value, live)
+            if regex is None:
+                out["$in"] = []
+            else:
+                out[op] = regex
         else:
             out[op] = value
     return out

@@ -22,7 +22,8 @@ def _write(path, version: int):
     doc = {
         "source": {"doi": "10.1/live-commit"},
         "materials": [{"key": "LPS", "formula": "Li3PS4", "family": "sulfide"}],
-        "samples": [{"label": s, "material": "LPS", "notes": f"version {version}"} for s in SAMPLES],
+        "samples": [{"label": s, "material": "LPS", "notes": f"version {version}",
+                     "steps": [{"type": "ball_milling", "rpm": 500, "duration": "10 h"}]} for s in SAMPLES],
         "measurements": [{"sample": s, "kind": "impedance_spectrum", "label": "EIS-25C",
                           "cell": {"thickness": "1 mm", "area": "1 cm^2"},
                           "frequency": [10.0 ** (6 - k / 2) for k in range(10)],
@@ -36,6 +37,7 @@ def _write(path, version: int):
 
 
 def _all_pages(client, **params) -> list[dict]:
+    """Every property the query matches, following the cursor pages."""
     out, cursor = [], None
     for _ in range(50):
         q = {"page_limit": 5, **params, **({"page_cursor": cursor} if cursor else {})}
@@ -76,6 +78,16 @@ def _snapshot(client, store) -> dict:
         assert data["n_points"] == 10, "array chunks of both versions read together"
         versions.add(int(data["arrays"]["z_real"][0] // 100))
         assert store.measurement_arrays.arrays(mid, ["z_real"]).arrays["z_real"] == data["arrays"]["z_real"]
+    trend = client.get("/api/v1/trends/synthesis", query_string={"property": "ionic_conductivity",
+                                                                  "parameter": "milling_time_h", "temperature_c": 1})
+    assert trend.status_code == 200, trend.get_data(as_text=True)
+    assert sum(len(g["points"]) for g in trend.get_json()["groups"]) == len(SAMPLES)
+    bodies.append(trend.get_data(as_text=True))
+    # id filters (regex on ids): a suffix finds its document, the shadows' separator finds nothing
+    tail = by_id[0]["id"][-7:]
+    assert [p["id"] for p in _all_pages(client, filter=f'id ENDS WITH "{tail}"')] == [by_id[0]["id"]]
+    assert _all_pages(client, filter='id CONTAINS "~"') == []
+    assert len(_all_pages(client, filter='id STARTS WITH "prop-"')) == len(by_id)
     for body in bodies + [json.dumps(by_id), json.dumps(by_value)]:
         assert "shadow_batch" not in body and "superseded_by" not in body and "~imp-" not in body
     assert len(versions) == 1, f"a mix of versions {versions}"
@@ -112,3 +124,15 @@ def test_api_answers_whole_versions_inside_a_paused_commit(rw_app, store, tmp_pa
     for coll in ("samples", "measurements", "measurement_arrays", "properties"):
         assert store.db[coll].count_documents({"shadow_batch": {"$exists": True}}) == 0
         assert store.db[coll].count_documents({"superseded_by": {"$exists": True}}) == 0
+
+
+def test_a_natural_key_index_of_an_older_version_is_dropped_when_it_refuses_shadows(rw_app, store, tmp_path):
+    """An older Ionbase process opening the same store recreates the unique (source_key, label) index,
+    which refuses the shadow of a changed sample: the import drops it and goes on (review finding)."""
+    path = _write(tmp_path / "lab.yaml", 1)
+    Importer(store, ImportOptions()).run([path])
+    store.db.samples.create_index([("source_key", 1), ("label", 1)], unique=True)
+    Importer(store, ImportOptions()).run([_write(path, 2)])
+    assert _snapshot(rw_app.test_client(), store)["version"] == 2
+    keys = [[k for k, _ in info["key"]] for info in store.db.samples.index_information().values() if info.get("unique")]
+    assert keys == [["source_key", "label", "shadow_batch"]]

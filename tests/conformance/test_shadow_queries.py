@@ -5,6 +5,7 @@ answer a reader must get in that state."""
 from __future__ import annotations
 
 import copy
+import re
 
 import mongomock
 import pymongo
@@ -39,6 +40,15 @@ CASES = [
      [("prop-2", 5.0), ("prop-3", 7.0)]),
     ("live, value filter", LIVE, {"value": {"$gte": 2.0, "$lt": 6.0}}, False, [("prop-1", 2.0), ("prop-2", 5.0)]),
     ("live, including pending", LIVE, {}, True, [("prop-1", 2.0), ("prop-2", 5.0), ("prop-3", 7.0)]),
+    # the API's id CONTAINS / STARTS WITH / ENDS WITH (re.escape'd literal text, service/query/filter.py)
+    ("live, id ENDS WITH", LIVE, {"_id": {"$regex": re.escape("p-1") + "$"}}, False, [("prop-1", 2.0)]),
+    ("live, id equals as a regex", LIVE, {"_id": {"$regex": "^" + re.escape("prop-1") + "$"}}, False, [("prop-1", 2.0)]),
+    ("live, id STARTS WITH", LIVE, {"_id": {"$regex": "^" + re.escape("prop-")}}, False,
+     [("prop-1", 2.0), ("prop-2", 5.0), ("prop-3", 7.0)]),
+    ("live, id CONTAINS", LIVE, {"_id": {"$regex": re.escape("op-1")}}, False, [("prop-1", 2.0)]),
+    ("live, id CONTAINS the separator", LIVE, {"_id": {"$regex": re.escape("~")}}, False, []),
+    ("live, id CONTAINS a batch id", LIVE, {"_id": {"$regex": re.escape("B")}}, False, []),
+    ("live, a shadow's own id", LIVE, {"_id": "prop-1~B"}, False, []),
     ("dead (old document settled)", DEAD, {}, False, [("prop-1", 2.0), ("prop-2", 5.0), ("prop-3", 7.0)]),
     ("dead, by id", DEAD, {"_id": "prop-1"}, False, [("prop-1", 2.0)]),
 ]
@@ -80,6 +90,16 @@ def test_every_projection_maps_a_shadow_back(dbs, projection):
         got = list(LIVE.documents(db.p.find(sent, LIVE.projection(projection))))
         assert len(got) == 1 and got[0].get("_id", "prop-1") == "prop-1" and SHADOW not in got[0], got
         assert got[0].get("value", 2.0) == 2.0
+
+
+def test_a_pipeline_that_drops_the_shadow_field_still_gets_natural_ids(dbs):
+    """A ``$project`` after the ``$match`` (the trends' pipelines) drops ``shadow_batch``: the id of a live
+    batch's shadow is still mapped back (review finding)."""
+    sent = apply_view(LIVE, {"sample": "s1"})
+    for db in dbs:
+        _load(db, False)
+        got = list(LIVE.documents(db.p.aggregate([{"$match": sent}, {"$project": {"value": 1}}])))
+        assert sorted((d["_id"], d["value"]) for d in got) == [("prop-1", 2.0), ("prop-2", 5.0)]
 
 
 def test_sorted_by_id_a_shadow_takes_its_documents_place(dbs):
