@@ -191,10 +191,8 @@ def _id_condition(cond: Any, live: tuple[str, ...]) -> Any:
     """One ``_id`` condition over natural ids, made to match their live shadows alike."""
     if isinstance(cond, str):
         return {"$in": _expand([cond], live)}
-    if isinstance(cond, re.Pattern):
-        return cond
     if not (isinstance(cond, dict) and cond and all(k.startswith("$") for k in cond)):
-        return cond
+        return cond  # a compiled pattern or a whole sub-document: as given
     out: dict = {}
     if "$eq" in cond or "$in" in cond:
         vals = [cond["$eq"]] if "$eq" in cond else list(cond["$in"])
@@ -202,19 +200,18 @@ def _id_condition(cond: Any, live: tuple[str, ...]) -> Any:
             vals = [v for v in vals if v in cond["$in"]]
         out["$in"] = _expand(vals, live)
     for op, value in cond.items():
-        if op in ("$eq", "$in"):
-            continue
-        if op in ("$ne", "$nin"):
-            vals = [value] if op == "$ne" else value
-            out["$nin"] = [*out.get("$nin", []), *_expand(vals, live)]
-        elif op in ("$gt", "$lte") and isinstance(value, str):
-            out[op] = value + _AFTER  # X~batch sorts after X: it stands for X
-        elif op == "$regex" and isinstance(value, str):
-            regex = _literal_regex(value, live)
-            if regex is None:
-                out["$in"] = []
-            else:
-                out[op] = regex
-        else:
-            out[op] = value
+        if op not in ("$eq", "$in"):
+            out.update(_id_operator(op, value, live, out))
     return out
+
+
+def _id_operator(op: str, value: Any, live: tuple[str, ...], out: dict) -> dict:
+    """What one ``_id`` operator other than ``$eq``/``$in`` becomes (``out``: the condition so far)."""
+    if op in ("$ne", "$nin"):
+        return {"$nin": [*out.get("$nin", []), *_expand([value] if op == "$ne" else value, live)]}
+    if op in ("$gt", "$lte") and isinstance(value, str):
+        return {op: value + _AFTER}  # X~batch sorts after X: it stands for X
+    if op == "$regex" and isinstance(value, str):
+        regex = _literal_regex(value, live)
+        return {"$in": []} if regex is None else {op: regex}
+    return {op: value}
