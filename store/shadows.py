@@ -2,7 +2,8 @@
 
 An import that changes a committed document ``X`` (store/batches.py) writes, while it is pending:
 
-* the new version as a **shadow** ``X~<batch>`` carrying ``shadow_batch: <batch>`` (and the
+* the new version as a **shadow** ``X<SEP><batch>`` (``SEP`` is U+0001, the lowest character: a
+  shadow sorts right after ``X`` and before every longer id starting with ``X``) carrying ``shadow_batch: <batch>`` (and the
   pending ``batch_id``, so it is hidden like the batch's new documents);
 * ``superseded_by: <batch>`` on ``X`` itself (which stays visible while the batch is pending).
 
@@ -25,19 +26,23 @@ from typing import Any, Iterable, Iterator
 
 from ionbase.store.shapes import simplify
 
-SEP = "~"
+SEP = "\x01"
 SHADOW = "shadow_batch"
 SUPERSEDED = "superseded_by"
 #: import batches whose records queries must not see
 HIDDEN_BATCH_STATES = ("pending", "failed", "rolled_back")
 #: ``shadows`` of a committing batch whose switch is done (readers need not wait for it)
 SWITCHED = ("live", "dead")
-#: appended to an id, sorts after every shadow of it (``~`` sorts after the ids' characters)
-_AFTER = SEP + SEP
+#: appended to an id, sorts after every shadow of it and before every longer id starting with it
+_AFTER = SEP + "\x7f"
 
 
 def shadow_id(doc_id: str, batch_id: str) -> str:
-    """The id of ``doc_id``'s new version written by ``batch_id`` before its commit."""
+    """The id of ``doc_id``'s new version written by ``batch_id`` before its commit. Natural ids
+    (hashes of natural keys, schemas/build_*.py) never contain ``SEP``; one that did could not be told
+    from a shadow, so it is refused."""
+    if SEP in doc_id:
+        raise ValueError(f"document id {doc_id!r} contains {SEP!r}, which marks the ids of shadows (store/shadows.py)")
     return f"{doc_id}{SEP}{batch_id}"
 
 
@@ -92,7 +97,7 @@ class View:
 
     def documents(self, docs: Iterable[dict]) -> Iterator[dict]:
         """``docs`` as readers must see them (unchanged when nothing is marked). While shadows are live,
-        an id ending in ``~<live batch>`` is mapped back even without the shadow field (a pipeline's
+        an id ending in ``SEP<live batch>`` is mapped back even without the shadow field (a pipeline's
         ``$project`` may have dropped it)."""
         if not self.marked:
             yield from docs
@@ -159,7 +164,7 @@ def _rewrite(query: Any, live: tuple[str, ...]) -> Any:
 
 
 def _expand(ids: Iterable[Any], live: tuple[str, ...]) -> list:
-    """Natural ids with their live shadows; a shadow's own id names no document (natural ids have no ``~``)."""
+    """Natural ids with their live shadows; a shadow's own id names no document (natural ids have no ``SEP``)."""
     out = []
     for i in ids:
         if isinstance(i, str):
@@ -174,9 +179,10 @@ def _expand(ids: Iterable[Any], live: tuple[str, ...]) -> list:
 def _literal_regex(pattern: str, live: tuple[str, ...]) -> str | None:
     """An ``_id`` regex of the API's literal forms (``lit``, ``^lit``, ``lit$``, ``^lit$``, ``lit``
     escaped by re.escape: CONTAINS, STARTS, ENDS) that also matches the live shadows of the ids it
-    matches and nothing of their ``~<batch>`` suffix; None: it matches no natural id (``~`` in it).
+    matches and nothing of their ``SEP<batch>`` suffix; None: it matches no natural id (``SEP`` in it).
     Other patterns are returned unchanged (no caller sends them)."""
-    start, end = pattern.startswith("^"), pattern.endswith("$") and not pattern.endswith("\\$")
+    start = pattern.startswith("^")
+    end = pattern.endswith("$") and (len(pattern) - 1 - len(pattern[:-1].rstrip("\\"))) % 2 == 0  # not an escaped $
     body = pattern[1 if start else 0: len(pattern) - (1 if end else 0)]
     literal = re.sub(r"\\(.)", r"\1", body)
     if re.escape(literal) != body:
@@ -210,7 +216,7 @@ def _id_operator(op: str, value: Any, live: tuple[str, ...], out: dict) -> dict:
     if op in ("$ne", "$nin"):
         return {"$nin": [*out.get("$nin", []), *_expand([value] if op == "$ne" else value, live)]}
     if op in ("$gt", "$lte") and isinstance(value, str):
-        return {op: value + _AFTER}  # X~batch sorts after X: it stands for X
+        return {op: value + _AFTER}  # X's shadows sort after X and before longer ids: they stand for X
     if op == "$regex" and isinstance(value, str):
         regex = _literal_regex(value, live)
         return {"$in": []} if regex is None else {op: regex}

@@ -86,10 +86,14 @@ def _snapshot(client, store) -> dict:
     # id filters (regex on ids): a suffix finds its document, the shadows' separator finds nothing
     tail = by_id[0]["id"][-7:]
     assert [p["id"] for p in _all_pages(client, filter=f'id ENDS WITH "{tail}"')] == [by_id[0]["id"]]
-    assert _all_pages(client, filter='id CONTAINS "~"') == []
+    assert _all_pages(client, filter='id CONTAINS "imp-"') == []
+    # an id range whose bound is a prefix of ids (review finding)
+    assert len(_all_pages(client, filter='id > "prop-"')) == len(by_id)
+    assert [p["id"] for p in _all_pages(client, filter=f'id <= "{by_id[0]["id"]}"')] == [by_id[0]["id"]]
+    assert len(_all_pages(client, filter=f'id > "{by_id[0]["id"][:-1]}"')) == len(by_id)
     assert len(_all_pages(client, filter='id STARTS WITH "prop-"')) == len(by_id)
     for body in bodies + [json.dumps(by_id), json.dumps(by_value)]:
-        assert "shadow_batch" not in body and "superseded_by" not in body and "~imp-" not in body
+        assert "shadow_batch" not in body and "superseded_by" not in body and "\\u0001" not in body
     assert len(versions) == 1, f"a mix of versions {versions}"
     return {"version": versions.pop(), "ids": [p["id"] for p in by_id]}
 

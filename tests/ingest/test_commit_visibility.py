@@ -17,6 +17,7 @@ import pytest
 import ionbase.store as store_mod
 from ionbase.errors import StoreUnavailable
 from ionbase.ingest.importer import Importer, ImportOptions, recover
+from ionbase.store.shadows import SEP
 from tests.ingest.test_concurrent_imports import lab_file
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,7 +98,7 @@ def test_a_reader_never_sees_a_mix_across_a_kill_during_commit(store, settings, 
     assert "unavailable" not in reader.seen, "a reader waited for the commit"
     assert len(reader.seen) > 20
     # the store itself held both versions at the kill (the test exercised the switch, not a quiet store)
-    shadows = [i for i in raw if "~" in i]
+    shadows = [i for i in raw if SEP in i]
     settled = [i for i in old if raw.get(i) == new[i]]
     expected = {"staged": (300, 0), "committing": (300, 0), "settled:properties": (300, 100), "switched": (300, 300),
                 "dropped:properties": (200, 300)}[stage]
