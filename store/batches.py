@@ -36,7 +36,7 @@ from ionbase.schemas.validate import stored_fields
 from ionbase.store.claims import write_batch
 from ionbase.store.rollback import COLLECTIONS, history_doc_id, invalidate_changed_samples, resume_rollbacks
 from ionbase.store.pacing import IMPORT_COMMAND, Yielder, paced
-from ionbase.store.shadows import SHADOW, SUPERSEDED, SWITCHED, shadow_id
+from ionbase.store.shadows import SHADOW, SUPERSEDED, SWITCHED, shadow_id, unmark
 from ionbase.store.visibility import states_changed, writer_token
 
 #: documents per writer chunk (diff, insert, stage, apply); the writer yields to readers between two
@@ -144,8 +144,8 @@ def _settle(db, batch_id: str, changed: dict[str, list[str]], stage: Callable[[s
 
 
 def _settled(shadow: dict, batch_id: str) -> dict:
-    doc = {k: v for k, v in shadow.items() if k != SHADOW}
-    doc["_id"] = shadow["_id"][: -len(batch_id) - 1]
+    """The shadow as its natural document, still marked superseded by its batch."""
+    doc = unmark(shadow)
     doc[SUPERSEDED] = batch_id
     return doc
 

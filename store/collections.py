@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TypeVar
 import pymongo
 
 from ionbase.store.pacing import WRITE_BATCH, paced
-from ionbase.store.shadows import View, apply_view, unmark
+from ionbase.store.shadows import View, apply_view
 from ionbase.store.shapes import count_union, find_union
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -92,20 +92,19 @@ class Collection:
     def _sent(self, query: dict | None, view: View) -> dict:
         return apply_view(view, query, including_pending=self._pending)
 
-    def _whole(self, query: dict | None, projection: dict | None,
-               run: Callable[[dict, dict | None, View], T]) -> T:
-        """``run(query as sent, projection as sent, view)`` for a read that returns whole: read again
+    def _whole(self, query: dict | None, run: Callable[[dict, View], T]) -> T:
+        """``run(query as sent, view)`` for a read that returns whole: read again
         while a batch changed state meanwhile (store.visibility), so its result never straddles a
         state change. While states keep changing, the last try reads them from the store right
         before its query, as every read did before the token (a long count under a stream of small
         imports is not refused)."""
         for _ in range(_CACHED_TRIES):
             view, token = self._view()
-            result = run(self._sent(query, view), view.projection(projection), view)
+            result = run(self._sent(query, view), view)
             if self._store.unchanged_since(token):
                 return result
         view = self._view(cached=False)[0]
-        return run(self._sent(query, view), view.projection(projection), view)
+        return run(self._sent(query, view), view)
 
     # ------------------------------------------------------------------ reads
 
@@ -113,7 +112,7 @@ class Collection:
              limit: int = 0, batch_size: int | None = None) -> Iterator[dict]:
         """Matching documents, streamed (optionally sorted and limited)."""
         view = self._view()[0]
-        cur = self._coll.find(self._sent(query, view), view.projection(projection))
+        cur = self._coll.find(self._sent(query, view), projection)
         if sort:
             cur = cur.sort(sort)
         if limit:
@@ -123,10 +122,10 @@ class Collection:
         return view.documents(cur) if view.marked else cur
 
     def find_one(self, query: dict | None = None, projection: dict | None = None) -> dict | None:
-        def run(q: dict, p: dict | None, view: View) -> dict | None:
-            doc = self._coll.find_one(q, p)
-            return unmark(doc) if doc is not None and view.marked else doc
-        return self._whole(query, projection, run)
+        def run(q: dict, view: View) -> dict | None:
+            doc = self._coll.find_one(q, projection)
+            return view.document(doc) if doc is not None and view.marked else doc
+        return self._whole(query, run)
 
     def get(self, doc_id: str, projection: dict | None = None) -> dict | None:
         """The document with ``_id`` = ``doc_id``, or None."""
@@ -140,12 +139,11 @@ class Collection:
 
     def page(self, query: dict | None, sort: Sort, limit: int, projection: dict | None = None) -> list[dict]:
         """``find(query).sort(sort).limit(limit)`` as a union of flat branches (store.shapes.find_union)."""
-        return self._whole(query, projection,
-                           lambda q, p, view: list(view.documents(find_union(self._coll, q, sort, limit, p))))
+        return self._whole(query, lambda q, view: list(view.documents(find_union(self._coll, q, sort, limit, projection))))
 
     def count(self, query: dict | None = None) -> int:
         """Number of matching documents (through flat branches where possible)."""
-        return self._whole(query, None, lambda q, p, view: count_union(self._coll, q))
+        return self._whole(query, lambda q, view: count_union(self._coll, q))
 
     def estimated_count(self) -> int:
         """All documents, hidden ones included, from collection metadata (cheap; for 'is it empty')."""
@@ -155,8 +153,8 @@ class Collection:
         """Run ``pipeline``, whose first stage must be ``$match``: visibility and flattening go there."""
         if not pipeline or "$match" not in pipeline[0]:
             raise ValueError(f"{self.name}: an aggregation must start with $match, got {pipeline[:1]!r}")
-        return self._whole(pipeline[0]["$match"], None,
-                           lambda q, p, view: list(view.documents(self._coll.aggregate([{"$match": q}, *pipeline[1:]]))))
+        return self._whole(pipeline[0]["$match"],
+                           lambda q, view: list(view.documents(self._coll.aggregate([{"$match": q}, *pipeline[1:]]))))
 
     def arrays(self, measurement_id: str, names: Iterable[str] | None = None,
                align: str | None = None) -> MeasurementArrays:

@@ -85,31 +85,24 @@ class View:
             return query
         return _rewrite(query, self.live)
 
-    def projection(self, projection: dict | None) -> dict | None:
-        """An inclusion projection (``{"_id": 1}`` too) also asks for the shadow field, to map the id
-        back; an exclusion projection returns it anyway."""
-        if not self.live or not projection:
-            return projection
-        others = [v for k, v in projection.items() if k != "_id"]
-        if (others and not any(others)) or (not others and not projection.get("_id", 1)):
-            return projection
-        return {**projection, SHADOW: 1}
+    def document(self, doc: dict) -> dict:
+        """One document as readers must see it: without the bookkeeping fields, a live shadow under
+        its natural id (found by its id's ``SEP<live batch>`` suffix, so also when a projection or a
+        pipeline's ``$project`` left the shadow field out)."""
+        doc = unmark(doc)
+        if self.live and isinstance(doc.get("_id"), str) and SEP in doc["_id"]:
+            base, batch = doc["_id"].rsplit(SEP, 1)
+            if batch in self.live:
+                doc["_id"] = base
+        return doc
 
     def documents(self, docs: Iterable[dict]) -> Iterator[dict]:
-        """``docs`` as readers must see them (unchanged when nothing is marked). While shadows are live,
-        an id ending in ``SEP<live batch>`` is mapped back even without the shadow field (a pipeline's
-        ``$project`` may have dropped it)."""
+        """``docs`` as readers must see them (:meth:`document`; unchanged when nothing is marked)."""
         if not self.marked:
             yield from docs
             return
-        live = set(self.live)
         for doc in docs:
-            doc = unmark(doc)
-            if live and isinstance(doc.get("_id"), str) and SEP in doc["_id"]:
-                base, batch = doc["_id"].rsplit(SEP, 1)
-                if batch in live:
-                    doc["_id"] = base
-            yield doc
+            yield self.document(doc)
 
 
 def batch_view_of(batches: Iterable[dict]) -> View:

@@ -85,7 +85,7 @@ def test_each_state_shows_one_version(dbs, name, view, query, pending, expected)
     answers = []
     for db in dbs:
         _load(db, view is DEAD)
-        answers.append(sorted((d["_id"], d["value"]) for d in view.documents(db.p.find(sent, view.projection({"value": 1})))))
+        answers.append(sorted((d["_id"], d["value"]) for d in view.documents(db.p.find(sent, {"value": 1}))))
     assert answers[0] == answers[1] == expected, sent
 
 
@@ -95,7 +95,7 @@ def test_every_projection_maps_a_shadow_back(dbs, projection):
     sent = apply_view(LIVE, {"_id": "prop-1"})
     for db in dbs:
         _load(db, False)
-        got = list(LIVE.documents(db.p.find(sent, LIVE.projection(projection))))
+        got = list(LIVE.documents(db.p.find(sent, projection)))
         assert len(got) == 1 and got[0].get("_id", "prop-1") == "prop-1" and SHADOW not in got[0], got
         assert got[0].get("value", 2.0) == 2.0
 
