@@ -2,17 +2,18 @@
 
 Atomicity without multi-document transactions:
 
-1. Every record is validated and built first; a batch with errors writes nothing (unless
-   ``skip_invalid``). The documents built are kept in a temporary file (ingest/spill.py) and
-   written from there: the second pass does not build or validate anything again.
-2. A batch document is created with status ``pending``. New documents are inserted carrying
-   ``batch_id``; queries exclude documents of batches that are not committed
-   (``Store.visible``), so a batch killed at this stage is invisible. Changed documents are staged
-   in ``import_staging``, not touched.
-3. The batch flips to ``committing`` (one document update: the commit point). Staged replacements
-   are applied, each saving the previous version in ``import_history`` for rollback; then the batch
-   flips to ``committed``. A process killed while ``committing`` is rolled forward by the next
-   import or ``ionbase import recover``; one killed while ``pending`` is cleaned away.
+1. A batch document is created with status ``pending``. Documents written for it carry its
+   ``batch_id``; queries exclude documents of batches that are not committed, so a batch killed
+   before its commit point is invisible (and cleaned away by the next import or ``ionbase import
+   recover``).
+2. The first pass validates and builds every record. The documents of the large collections are
+   written as it goes, by a writer thread (ingest/overlap.py), so the store's work overlaps the
+   parsing; the rest (materials, routes, then the samples) is kept in a temporary file
+   (ingest/spill.py) and written after it. A batch with errors (unless ``skip_invalid``) stops
+   writing at its first error and is withdrawn: nothing of it is left.
+3. The batch flips to ``committing`` (one document update: the commit point), which switches its new
+   documents and the new versions of changed ones on at once (store/batches.py, store/shadows.py);
+   then it flips to ``committed``. A process killed while ``committing`` is rolled forward.
 
 Re-importing identical files finds every document by its deterministic id with the same content
 hash: nothing is written.
@@ -41,6 +42,7 @@ from ionbase.ingest.errors import ImportFailed, Issue
 from ionbase.ingest.loaders import LAB_RECORD_SUFFIXES, TABULAR_SUFFIXES, LoadError, LoadedFile, RawRecord, dump_records, load_lab_file
 from ionbase.ingest.passes import BuildPass
 from ionbase.ingest.references import confined_or_none
+from ionbase.ingest.overlap import EarlyWriter
 from ionbase.ingest.spill import Spill, TickingProgress
 from ionbase.ingest.planning import (  # noqa: F401 (re-exported: the importer's public names)
     IGNORED_NAMES,
@@ -58,7 +60,7 @@ from ionbase.ingest.planning import (  # noqa: F401 (re-exported: the importer's
     merge_fragments,
     sha256_file,
 )
-from ionbase.store.batches import Writer, _now, commit_batch, discard, list_batches, recover, start_batch  # noqa: F401 (list_batches, recover: public here)
+from ionbase.store.batches import Writer, _now, commit_batch, describe_batch, discard, list_batches, recover, start_batch, withdraw  # noqa: F401 (list_batches, recover: public here)
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +85,15 @@ class Importer:
         report, loaded_files, file_meta, rejected, _plan = self._plan(paths, None)
         return report, loaded_files, file_meta, rejected
 
-    def _plan(self, paths: Iterable[Path], spill: Spill | None) -> tuple[ImportReport, list[LoadedFile], dict, list, Plan]:
+    def _plan(self, paths: Iterable[Path], spill: Spill | None,
+              report: ImportReport | None = None) -> tuple[ImportReport, list[LoadedFile], dict, list, Plan]:
         """plan(), also returning the Plan (its small collections whole); the large collections'
-        documents go to ``spill`` when given (ingest/spill.py), for the second pass to write."""
+        documents go to ``spill`` when given (ingest/spill.py), for the second pass to write, or to
+        the writer while the pass runs (``spill.early``, ingest/overlap.py)."""
         files = expand_paths(paths)
         self.records_seen = None
-        report = ImportReport(batch_id=None, status="planned", dry_run=self.opt.dry_run)
+        if report is None:
+            report = ImportReport(batch_id=None, status="planned", dry_run=self.opt.dry_run)
         plan = Plan(sink=spill.add if spill is not None else None)
         loaded_files: list[LoadedFile] = []
         referenced: set[Path] = set()
@@ -147,8 +152,8 @@ class Importer:
     # ------------------------------------------------------------ diff and write
 
     def run(self, paths: Iterable[Path]) -> ImportReport:
-        """Validate (first pass, keeping what it built in a temporary file), then write it in chunks
-        as one batch (second pass)."""
+        """Validate (first pass, writing the large collections as it goes), then write the rest in
+        chunks as one batch (second pass), and commit."""
         recover(self.store)
         spill = Spill()
         try:
@@ -157,45 +162,78 @@ class Importer:
             spill.close()
 
     def _run(self, paths: Iterable[Path], spill: Spill) -> ImportReport:
-        report, loaded_files, file_meta, rejected, plan = self._plan(paths, spill)
-        if report.errors and not self.opt.skip_invalid:
-            report.status = "invalid"
-            raise ImportFailed(report.errors, report.to_dict())
-        if report.errors and self.opt.skip_invalid and rejected:
-            report.rejected_file = self._write_rejected(rejected)
-        for lf in loaded_files:  # everything the second pass writes is in the spill from here on
-            lf.records = []
-            lf.close_shelf()
-        for coll in SMALL_COLLECTIONS:  # written last, then the samples (ingest/spill.py); on disk meanwhile
-            for doc in plan.docs[coll].values():
-                spill.add(coll, doc)
-            plan.docs[coll] = {}
         batch_id = None
-        if not self.opt.dry_run:
-            batch_id = start_batch(self.store, file_meta, report.errors, self.opt.user, self.opt.skip_invalid)
-            report.batch_id = batch_id
+        if not self.opt.dry_run:  # pending (invisible) from the start: the pass's documents are written as it goes
+            batch_id = start_batch(self.store, {}, [], self.opt.user, self.opt.skip_invalid)
         stage = self.opt.on_stage or (lambda name: None)
         writer = Writer(self.store, batch_id, stage)
+        report = ImportReport(batch_id=batch_id, status="planned", dry_run=self.opt.dry_run)
         try:
-            progress = self._pass_progress(loaded_files)
-            spill.replay(writer, progress)
-            progress.close()
-            writer.close()
+            loaded_files, rejected = self._first_pass(paths, spill, writer, report)
+            if report.errors and self.opt.skip_invalid and rejected:
+                report.rejected_file = self._write_rejected(rejected)
+            self._write_rest(loaded_files, spill, writer)
+        except ImportFailed:
+            if batch_id is not None:  # invalid: nothing of it was ever visible, and nothing is left
+                withdraw(self.store, batch_id, "invalid records")
+            raise
         except BaseException:
             if batch_id is not None:  # nothing of it was ever visible: clean it away
                 discard(self.store, batch_id, "import failed while writing")
             raise
-        report.counts = writer.counts
-        report.counts["total"] = {k: sum(writer.counts[c][k] for c in COLLECTIONS) for k in ("new", "changed", "unchanged")}
-        report.counts["errors"] = len(report.errors)
-        report.touched_samples = sorted(writer.touched)
-        report.changed_ids = writer.changed_ids
+        self._count(report, writer)
         if self.opt.dry_run:
             report.status = "dry_run"
             return report
         commit_batch(self.store, batch_id, report.counts, report.touched_samples, writer.changed_ids, stage)
         report.status = "committed"
         return report
+
+    def _first_pass(self, paths: Iterable[Path], spill: Spill, writer: Writer,
+                    report: ImportReport) -> tuple[list[LoadedFile], list]:
+        """The first pass, its large collections written meanwhile (ingest/overlap.py); ImportFailed
+        (after it) when the batch has errors and does not skip invalid records."""
+        early = EarlyWriter(writer, writer.beat, lambda: bool(report.errors) and not self.opt.skip_invalid,
+                            flush=writer.flush_ready)
+        spill.early = early.add
+        try:
+            _report, loaded_files, file_meta, rejected, plan = self._plan(paths, spill, report)
+        except BaseException:
+            early.abort()
+            raise
+        finally:
+            spill.early = None
+        if report.errors and not self.opt.skip_invalid:
+            early.abort()
+            report.status, report.batch_id = "invalid", None  # the batch is withdrawn (Importer._run)
+            raise ImportFailed(report.errors, report.to_dict())
+        early.finish()
+        if writer.batch_id is not None:
+            describe_batch(self.store, writer.batch_id, file_meta, report.errors)
+        for lf in loaded_files:  # everything the second pass writes is in the spill from here on
+            lf.records = []
+            lf.close_shelf()
+        for coll in SMALL_COLLECTIONS:  # written after the pass (ingest/spill.py); on disk meanwhile
+            for doc in plan.docs[coll].values():
+                spill.add(coll, doc)
+            plan.docs[coll] = {}
+        return loaded_files, rejected
+
+    def _write_rest(self, loaded_files: list[LoadedFile], spill: Spill, writer: Writer) -> None:
+        """The second pass: what the first left in the spill (the small collections), then what the
+        writer still buffers."""
+        progress = self._pass_progress(loaded_files)
+        spill.replay(writer, progress)
+        progress.close()
+        writer.close()
+
+    @staticmethod
+    def _count(report: ImportReport, writer: Writer) -> None:
+        report.counts = writer.counts
+        report.counts["total"] = {k: sum(writer.counts[c][k] for c in COLLECTIONS) for k in ("new", "changed", "unchanged")}
+        report.counts["errors"] = len(report.errors)
+        report.touched_samples = sorted(writer.touched)
+        report.changed_ids = writer.changed_ids
 
     def _write_rejected(self, rejected: list[tuple[LoadedFile, RawRecord]]) -> str:
         folder = Path(self.opt.rejected_dir or ".")

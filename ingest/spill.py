@@ -1,16 +1,15 @@
-"""The documents the first pass built, kept in a temporary file for the second pass to write.
+"""The documents the first pass built, kept for the second pass to write.
 
-The first pass builds and validates every document; instead of building them all again to write
-them (which cost as much as the first pass: parsing, unit conversion, validation), it appends each
-document of the large collections (properties, measurements, ...) to an anonymous temporary file,
-in build order, with the record counts in between for the writing progress bar; then the small
-collections' documents the Plan kept (materials, routes); the samples, built before the records
-that hang off them, go to a second file written after the first (samples are written last). The
-second pass replays the file into the batch writer: the writer receives exactly the documents, in
-the order, that a rebuild would have given it, and the second pass holds no per-sample state.
+The first pass builds and validates every document once. The import hands the documents of the
+large collections (samples, properties, measurements, ...) to a writer thread as they are built
+(``Spill.early``, ingest/overlap.py); what is left, the small collections' documents the Plan kept
+(materials, routes), is appended to an anonymous temporary file with the record counts in between
+for the writing progress bar, and the second pass replays it into the batch writer. Without
+``early`` (a caller that only plans), every document goes to the file, in build order.
 
-Documents are pickled as built (an exact round trip), without the builders' scratch keys
-(``_name`` other than ``_id``), which the writer drops anyway (store/batches.py ``_clean``).
+Documents are pickled as built (an exact round trip, and a snapshot: a later change by the builders
+to a nested value it shares does not reach it), without the builders' scratch keys (``_name`` other
+than ``_id``), which the writer drops anyway (store/batches.py ``_clean``).
 """
 
 from __future__ import annotations
@@ -35,25 +34,22 @@ def scratch_sqlite(cache_kib: int | None = None) -> sqlite3.Connection:
     return conn
 
 
-#: collections whose documents are replayed after all others (from a second file)
-LAST = ("samples",)
-
-
 class Spill:
-    """An append-only temporary file of ``(collection, document)`` entries and progress ticks (and
-    a second one for the collections written last, :data:`LAST`)."""
+    """An append-only temporary file of ``(collection, document)`` entries and progress ticks."""
 
     def __init__(self) -> None:
         self._fh = tempfile.TemporaryFile(prefix="ionbase-import-")
-        self._last = tempfile.TemporaryFile(prefix="ionbase-import-last-")
         self._ticks = 0
         self.documents = 0
+        #: when set, entries go to it (pickled) instead of the file: the import writes them while the
+        #: first pass runs (ingest/overlap.py)
+        self.early: Callable[[bytes], None] | None = None
 
     def add(self, coll: str, doc: dict) -> None:
         """Keep one built document for the second pass (a Plan sink)."""
         entry = pickle.dumps((coll, stored_fields(doc)), pickle.HIGHEST_PROTOCOL)
-        if coll in LAST:
-            self._last.write(entry)
+        if self.early is not None:
+            self.early(entry)
         else:
             self._flush_ticks()
             self._fh.write(entry)
@@ -72,17 +68,15 @@ class Spill:
         """Send every document to ``sink`` in the order it was added, and the record counts to
         ``progress.update`` at the points they were counted."""
         self._flush_ticks()
-        for fh in (self._fh, self._last):
-            for entry in _entries(fh):
-                if isinstance(entry, int):
-                    progress.update(entry)
-                else:
-                    sink(*entry)
+        for entry in _entries(self._fh):
+            if isinstance(entry, int):
+                progress.update(entry)
+            else:
+                sink(*entry)
 
     def close(self) -> None:
-        """Delete the files (they are anonymous: the system deletes them anyway when the process ends)."""
+        """Delete the file (it is anonymous: the system deletes it anyway when the process ends)."""
         self._fh.close()
-        self._last.close()
 
 
 def _entries(fh) -> Iterator[Any]:

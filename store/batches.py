@@ -75,6 +75,19 @@ def start_batch(store, file_meta: dict, errors: list, user: str | None, skip_inv
     return batch_id
 
 
+def describe_batch(store, batch_id: str, file_meta: dict, errors: list) -> None:
+    """Record the files (checksums) and errors of a batch started before its first pass ended
+    (ingest/overlap.py). ImportConflict when the batch was cleaned meanwhile."""
+    _flip(store.db, batch_id, {"files": list(file_meta.values()), "errors": [i.to_dict() for i in errors][:1000]})
+
+
+def withdraw(store, batch_id: str, why: str) -> None:
+    """Discard a batch whose records turned out invalid, and delete its batch document: an invalid
+    import leaves nothing behind, as when it was refused before writing."""
+    if _discard(store.db, batch_id, why):
+        store.db.import_batches.delete_one({"_id": batch_id, "status": "failed", "shadows": "removed"})
+
+
 def commit_batch(store, batch_id: str, counts: dict, touched_samples: list[str], changed_ids: list[str],
                  stage: Callable[[str], None]) -> None:
     """Record the counts and flip the batch to ``committing`` (the commit point, conditional on it still
@@ -197,7 +210,7 @@ class Writer:
         self.batch_id = batch_id
         self.stage = stage
         self.now = _now()
-        self.beat = time.monotonic()
+        self._beat_at = time.monotonic()
         self.buffers: dict[str, list[dict]] = {c: [] for c in COLLECTIONS}
         self.counts: dict = {c: {"new": 0, "changed": 0, "unchanged": 0} for c in COLLECTIONS}
         self.touched: set[str] = set()
@@ -213,11 +226,16 @@ class Writer:
 
     def _claim(self, coll: str, write: list[str], count: list[str]) -> None:
         """Claim documents: exclusive those to write, shared those counted unchanged."""
-        if time.monotonic() - self.beat > claims.HEARTBEAT_S:
-            claims.heartbeat(self.db, self.batch_id)
-            self.beat = time.monotonic()
+        self.beat()
         claims.claim(self.db, self.batch_id, coll, write, lambda b: recover_batch(self.db, b), shared_ids=count)
         self.stage(f"claimed:{coll}")
+
+    def beat(self) -> None:
+        """Renew the batch's lease when due (store/claims.py): a long import that only inserts new
+        documents claims nothing, and must still be seen alive by other hosts."""
+        if self.batch_id is not None and time.monotonic() - self._beat_at > claims.HEARTBEAT_S:
+            claims.heartbeat(self.db, self.batch_id)
+            self._beat_at = time.monotonic()
 
     def _classify(self, coll: str, docs: list[dict]) -> tuple[list[dict], list[dict], list[dict], dict[str, str]]:
         """(new, changed, unchanged) against the store now, and the new ones that exist as documents
@@ -278,6 +296,7 @@ class Writer:
         docs, self.buffers[coll] = self.buffers[coll], []
         if not docs:
             return
+        self.beat()
         t0 = time.monotonic()
         self._write(coll, docs)
         self.yielder.after_chunk(time.monotonic() - t0)
@@ -333,6 +352,13 @@ class Writer:
             elif coll in ("properties", "measurements", "structures"):
                 self.touched.add(doc["sample"])
 
+    def flush_ready(self, min_docs: int) -> None:
+        """Write every collection that has at least ``min_docs`` buffered (while the writer would
+        otherwise wait: ingest/overlap.py)."""
+        for coll in COLLECTIONS:
+            if len(self.buffers[coll]) >= min_docs:
+                self.flush(coll)
+
     def close(self) -> None:
         for coll in COLLECTIONS:
             self.flush(coll)
@@ -362,7 +388,8 @@ def _remove(db, batch_id: str) -> None:
         db[coll].delete_many({"batch_id": batch_id})
     _drop_shadows(db, batch_id, _changed_by(db, batch_id))
     db.import_history.delete_many({"batch_id": batch_id})
-    db.import_staging.delete_many({"batch_id": batch_id})
+    if "import_staging" in db.list_collection_names():  # (a delete creates it on nx-27017)
+        db.import_staging.delete_many({"batch_id": batch_id})
     write_batch(db, batch_id, {"shadows": "removed"}, expect=("failed",))
 
 

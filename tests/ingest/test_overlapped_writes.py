@@ -1,0 +1,148 @@
+"""The import writes while its first pass runs (ingest/overlap.py): what that must not change.
+
+A generated lab table (the template CSV format) of 3,000 conductivity rows: the writer thread
+inserts properties before the pass has read the last row. The tests check that this happens, that
+a batch found invalid late still leaves nothing behind, that an error of the writer thread fails the
+import cleanly, and that the batch's lease is renewed while the thread waits.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ionbase.ingest import overlap
+from ionbase.ingest.errors import ImportFailed
+from ionbase.ingest.importer import COLLECTIONS, Importer, ImportOptions
+from ionbase.store import claims
+from ionbase.store.batches import Writer, start_batch
+
+N_SAMPLES = 600
+TEMPS = (-20, 0, 25, 40, 60)
+
+
+def _write_lab(folder: Path, bad_row: int | None = None) -> int:
+    """samples.csv and conductivity.csv (5 rows per sample); ``bad_row`` (1-based data row of the
+    conductivity table) gets a conductivity with a second unit, of the wrong dimension. Rows written."""
+    rows = 0
+    with open(folder / "samples.csv", "w") as s, open(folder / "conductivity.csv", "w") as c:
+        s.write("# notebook: OVERLAP-LAB\nlabel,formula,family\n")
+        c.write("# notebook: OVERLAP-LAB\nsample,T (°C),sigma (mS/cm),carrier,method\n")
+        for i in range(N_SAMPLES):
+            s.write(f"S{i:05d},Na3InCl6,halide\n")
+            for t in TEMPS:
+                rows += 1
+                value = "0.5 K" if rows == bad_row else f"{0.01 * (1 + i % 7) * (1 + t / 100):.5g}"
+                c.write(f"S{i:05d},{t},{value},ionic,EIS\n")
+    return rows
+
+
+@pytest.fixture
+def small_queue(monkeypatch):
+    """A queue of 100 documents: the pass cannot end before the writer has taken all but about 150
+    of them, so the writer provably writes while the pass runs (the shipped queue holds 4,000 and
+    the test's import could fit in it whole)."""
+    monkeypatch.setattr(overlap, "LIST_DOCS", 50)
+    monkeypatch.setattr(overlap, "QUEUE_LISTS", 2)
+
+
+def _snapshot(store) -> dict:
+    return {c: store.db[c].count_documents({}) for c in store.db.list_collection_names()}
+
+
+def test_properties_are_written_while_the_first_pass_runs(store, tmp_path, small_queue):
+    rows = _write_lab(tmp_path)
+    importer = Importer(store, ImportOptions())
+    seen_during_pass = []
+
+    def stage(name):
+        if name == "inserted:properties":
+            seen_during_pass.append(importer.records_seen is None)  # set when the first pass ends
+
+    importer.opt.on_stage = stage
+    report = importer.run([tmp_path])
+    assert report.status == "committed"
+    assert report.counts["properties"]["new"] == rows and report.counts["samples"]["new"] == N_SAMPLES
+    assert any(seen_during_pass), "no property was inserted before the first pass ended"
+    stored = store.properties.find_one({"sample_label": "S00003", "conditions.temperature_c": 25.0})
+    assert stored["value"] == pytest.approx(0.01 * 4 * 1.25 * 1e-3)  # 0.05 mS/cm, stored in S/cm
+    batch = store.db.import_batches.find_one({"_id": report.batch_id})
+    assert sorted(f["name"] for f in batch["files"]) == ["conductivity.csv", "samples.csv"]
+    assert all(len(f["sha256"]) == 64 for f in batch["files"])
+
+
+def test_a_batch_found_invalid_late_leaves_nothing(store, tmp_path, small_queue):
+    rows = _write_lab(tmp_path, bad_row=2_900)
+    before = _snapshot(store)
+    inserted = []
+    with pytest.raises(ImportFailed) as err:
+        Importer(store, ImportOptions(on_stage=inserted.append)).run([tmp_path])
+    assert rows == 3_000
+    assert any(s == "inserted:properties" for s in inserted), "nothing was written before the error: the test proves nothing"
+    issue = err.value.issues[0]
+    assert (issue.file, issue.row, issue.column) == ("conductivity.csv", 2_900 + 2, "sigma (mS/cm)")  # 2 header lines
+    assert "'K'" in issue.message
+    assert _snapshot(store) == before, "an invalid import left documents or a batch behind"
+    assert err.value.report["batch_id"] is None
+
+
+def test_an_error_of_the_writer_thread_fails_the_import_and_cleans_it(store, tmp_path, small_queue):
+    _write_lab(tmp_path)
+
+    def stage(name):
+        if name == "inserted:properties":
+            raise RuntimeError("store went away")
+
+    with pytest.raises(RuntimeError, match="store went away"):
+        Importer(store, ImportOptions(on_stage=stage)).run([tmp_path])
+    assert [b["status"] for b in store.db.import_batches.find({})] == ["failed"]
+    assert all(store.db[c].count_documents({}) == 0 for c in COLLECTIONS)
+    report = Importer(store, ImportOptions()).run([tmp_path])
+    assert report.status == "committed" and report.counts["properties"]["new"] == 3_000
+
+
+def test_the_writer_thread_renews_the_lease_while_it_waits(store, monkeypatch):
+    monkeypatch.setattr(overlap, "HEARTBEAT_S", 0.05)
+    monkeypatch.setattr(claims, "HEARTBEAT_S", 0.05)
+    batch_id = start_batch(store, {}, [], "tester", False)
+    writer = Writer(store, batch_id, lambda name: None)
+    first = store.db.import_batches.find_one({"_id": batch_id})["options"]["heartbeat"]
+    early = overlap.EarlyWriter(writer, writer.beat, lambda: False, writer.flush_ready)
+    time.sleep(0.5)  # a first pass that builds nothing for a while (large tables being read)
+    early.finish()
+    later = store.db.import_batches.find_one({"_id": batch_id})["options"]["heartbeat"]
+    assert later > first + 0.2
+    claims.ACTIVE_HERE.discard(batch_id)
+
+
+def test_a_stopped_writer_unblocks_a_waiting_pass():
+    """The pass blocks when the queue is full; a failing writer must not leave it blocked."""
+    gate = threading.Event()
+
+    def write(coll, doc):
+        gate.wait(5)
+        raise ValueError("refused")
+
+    early = overlap.EarlyWriter(write, lambda: None, lambda: False)
+    import pickle
+
+    entry = pickle.dumps(("properties", {"_id": "x"}))
+    done = threading.Event()
+
+    def produce():
+        for _ in range(overlap.LIST_DOCS * (overlap.QUEUE_LISTS + 4)):
+            early.add(entry)
+        done.set()
+
+    t = threading.Thread(target=produce)
+    t.start()
+    time.sleep(0.3)
+    assert not done.is_set(), "the queue is bounded: the producer waits for the writer"
+    gate.set()
+    t.join(10)
+    assert done.is_set()
+    with pytest.raises(ValueError, match="refused"):
+        early.finish()
