@@ -177,9 +177,9 @@ class Importer:
             if batch_id is not None:  # invalid: nothing of it was ever visible, and nothing is left
                 withdraw(self.store, batch_id, "invalid records")
             raise
-        except BaseException:
+        except BaseException as exc:
             if batch_id is not None:  # nothing of it was ever visible: clean it away
-                discard(self.store, batch_id, "import failed while writing")
+                discard(self.store, batch_id, f"import failed before its commit point ({type(exc).__name__})")
             raise
         self._count(report, writer)
         if self.opt.dry_run:
