@@ -164,14 +164,13 @@ class Importer:
     def _run(self, paths: Iterable[Path], spill: Spill) -> ImportReport:
         batch_id = None
         if not self.opt.dry_run:  # pending (invisible) from the start: the pass's documents are written as it goes
-            batch_id = start_batch(self.store, {}, [], self.opt.user, self.opt.skip_invalid)
+            names = {str(p): {"path": str(p), "name": p.name} for p in expand_paths(paths)}  # checksums after the pass
+            batch_id = start_batch(self.store, names, [], self.opt.user, self.opt.skip_invalid)
         stage = self.opt.on_stage or (lambda name: None)
         writer = Writer(self.store, batch_id, stage)
         report = ImportReport(batch_id=batch_id, status="planned", dry_run=self.opt.dry_run)
         try:
-            loaded_files, rejected = self._first_pass(paths, spill, writer, report)
-            if report.errors and self.opt.skip_invalid and rejected:
-                report.rejected_file = self._write_rejected(rejected)
+            loaded_files, _rejected = self._first_pass(paths, spill, writer, report)
             self._write_rest(loaded_files, spill, writer)
         except ImportFailed:
             if batch_id is not None:  # invalid: nothing of it was ever visible, and nothing is left
@@ -192,27 +191,31 @@ class Importer:
     def _first_pass(self, paths: Iterable[Path], spill: Spill, writer: Writer,
                     report: ImportReport) -> tuple[list[LoadedFile], list]:
         """The first pass, its large collections written meanwhile (ingest/overlap.py); ImportFailed
-        (after it) when the batch has errors and does not skip invalid records."""
+        (after it) when the batch has errors and does not skip invalid records. However it ends, the
+        writer thread has stopped when this returns or raises (the caller may then discard the batch)."""
         early = EarlyWriter(writer, writer.beat, lambda: bool(report.errors) and not self.opt.skip_invalid,
                             flush=writer.flush_ready)
         spill.early = early.add
+        loaded_files: list[LoadedFile] = []
         try:
             _report, loaded_files, file_meta, rejected, plan = self._plan(paths, spill, report)
+            spill.early = None
+            if report.errors and not self.opt.skip_invalid:
+                report.status, report.batch_id = "invalid", None  # the batch is withdrawn (Importer._run)
+                raise ImportFailed(report.errors, report.to_dict())
+            early.finish()
+            if report.errors and rejected:
+                report.rejected_file = self._write_rejected(rejected)
         except BaseException:
             early.abort()
             raise
         finally:
             spill.early = None
-        if report.errors and not self.opt.skip_invalid:
-            early.abort()
-            report.status, report.batch_id = "invalid", None  # the batch is withdrawn (Importer._run)
-            raise ImportFailed(report.errors, report.to_dict())
-        early.finish()
+            for lf in loaded_files:  # everything the second pass writes is written or in the spill from here on
+                lf.records = []
+                lf.close_shelf()
         if writer.batch_id is not None:
             describe_batch(self.store, writer.batch_id, file_meta, report.errors)
-        for lf in loaded_files:  # everything the second pass writes is in the spill from here on
-            lf.records = []
-            lf.close_shelf()
         for coll in SMALL_COLLECTIONS:  # written after the pass (ingest/spill.py); on disk meanwhile
             for doc in plan.docs[coll].values():
                 spill.add(coll, doc)

@@ -94,8 +94,11 @@ class EarlyWriter:
                 if self._stop.is_set():
                     continue  # drain without writing
                 for entry in items:
+                    if self._stop.is_set():
+                        break  # aborted: the batch is discarded, stop writing at once
                     self._write(*pickle.loads(entry))
-                self._flush(BUSY_FLUSH)
+                else:
+                    self._flush(BUSY_FLUSH)
         except BaseException as exc:  # raised again in the importer's thread by finish()
             self._error = exc
             self._stop.set()
@@ -121,10 +124,17 @@ class EarlyWriter:
         self._end()
 
     def _end(self) -> None:
+        """Wait until the thread has ended, even through a second Ctrl-C (raised after it): the
+        importer discards the batch next, which must not race with the thread's last writes."""
+        interrupted: BaseException | None = None
         while self._thread.is_alive():
             try:
                 self._queue.put(_END, timeout=0.5)
-                break
+                self._thread.join()
             except queue.Full:
                 continue
-        self._thread.join()
+            except BaseException as exc:  # KeyboardInterrupt, SystemExit: stop the thread first
+                self._stop.set()
+                interrupted = interrupted or exc
+        if interrupted is not None:
+            raise interrupted

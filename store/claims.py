@@ -190,7 +190,8 @@ def refuse(db, batch_id: str, live: dict[str, str]) -> None:
         f"import {batch_id} refused: documents it would write or count, e.g. {example.replace(':', ' ', 1)}, are held by "
         f"{what} {holder} ({b.get('status')}, started {b.get('started_at')} by {b.get('user')}, pid {opts.get('pid')} "
         f"on {opts.get('host')}), which is still running; nothing of this import was written. Run it again when "
-        f"{holder} has finished (`ionbase import list`); if that process is gone, `ionbase import recover` cleans it",
+        f"{holder} has ended (`ionbase import list` shows it while it runs; one found invalid is withdrawn and leaves "
+        f"the list); if that process is gone, `ionbase import recover` cleans it",
         {"holder": holder, "example": example, "holder_claims": n})
 
 

@@ -8,6 +8,7 @@ import cleanly, and that the batch's lease is renewed while the thread waits.
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from pathlib import Path
@@ -146,3 +147,71 @@ def test_a_stopped_writer_unblocks_a_waiting_pass():
     assert done.is_set()
     with pytest.raises(ValueError, match="refused"):
         early.finish()
+
+
+def test_ctrl_c_twice_while_writing_changes_leaves_nothing_behind(store, tmp_path, small_queue):
+    """Ctrl-C during the pass, and again while the importer waits for the writer thread to stop: the
+    batch is discarded only once the thread has ended, so none of its writes outlives the discard
+    (review: a second Ctrl-C in the wait left shadows, superseded marks and saved versions behind)."""
+    base, changed = tmp_path / "base", tmp_path / "changed"
+    base.mkdir()
+    changed.mkdir()
+    _write_lab(base)
+    _write_lab(changed)
+    text = (changed / "conductivity.csv").read_text().replace(",ionic,EIS", "1,ionic,EIS")  # every value changes
+    (changed / "conductivity.csv").write_text(text)
+    Importer(store, ImportOptions()).run([base])
+    before = {d["_id"]: d["value"] for d in store.db.properties.find({}, {"value": 1})}
+    main = threading.main_thread().ident
+    sent = []
+
+    def interrupt():
+        sent.append(time.monotonic())
+        signal.pthread_kill(main, signal.SIGINT)
+
+    def stage(name):
+        if name == "shadowed:properties" and not sent:
+            interrupt()  # Ctrl-C while the first pass runs ...
+            threading.Timer(0.3, interrupt).start()  # ... and again while the importer waits for this thread
+            time.sleep(1.0)  # a slow write in progress
+
+    with pytest.raises(KeyboardInterrupt):
+        Importer(store, ImportOptions(on_stage=stage)).run([changed])
+    assert len(sent) == 2, "the test did not interrupt twice"
+    assert not [t for t in threading.enumerate() if t.name == "ionbase-import-writer"]
+    failed = store.db.import_batches.find_one({"status": "failed"})
+    assert failed["shadows"] == "removed"
+    assert {d["_id"]: d["value"] for d in store.db.properties.find({}, {"value": 1})} == before
+    assert store.db.properties.count_documents({"superseded_by": {"$exists": True}}) == 0
+    assert store.db.properties.count_documents({"shadow_batch": {"$exists": True}}) == 0
+    assert store.db.import_history.count_documents({"batch_id": failed["_id"]}) == 0
+
+
+def _rows(samples: range, factor=lambda i: 1.0) -> list[str]:
+    return [f"S{i:05d},{t},{0.01 * (1 + i % 7) * (1 + t / 100) * factor(i):.6g},ionic,EIS" for i in samples for t in TEMPS]
+
+
+def test_existing_documents_after_all_new_chunks_are_still_diffed(store, tmp_path):
+    """After a chunk of only new documents the writer inserts the next chunk before diffing it (a
+    first import needs no diff); documents that exist then fail their insert as duplicates and go
+    through the diff: counted changed or unchanged, changed ones written as new versions."""
+    header = "# notebook: OVERLAP-LAB\nsample,T (°C),sigma (mS/cm),carrier,method\n"
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    (first / "samples.csv").write_text("# notebook: OVERLAP-LAB\nlabel,formula,family\n"
+                                       + "".join(f"S{i:05d},Na3InCl6,halide\n" for i in range(1200)))
+    (first / "conductivity.csv").write_text(header + "\n".join(_rows(range(600, 1200))) + "\n")
+    Importer(store, ImportOptions()).run([first])
+    (second / "samples.csv").write_text((first / "samples.csv").read_text())
+    # 3,000 new rows first (whole chunks of new documents), then the 3,000 existing ones, every other sample changed
+    rows = _rows(range(600)) + _rows(range(600, 1200), lambda i: 1.5 if i % 2 else 1.0)
+    (second / "conductivity.csv").write_text(header + "\n".join(rows) + "\n")
+    report = Importer(store, ImportOptions()).run([second])
+    assert report.counts["properties"] == {"new": 3000, "changed": 1500, "unchanged": 1500}
+    stored = {(d["sample_label"], d["temperature_c"]): d["value"] for d in store.properties.find({}, {"sample_label": 1, "temperature_c": 1, "value": 1})}
+    assert len(stored) == 6000
+    for i in (0, 599, 600, 601, 1198, 1199):
+        expected = 0.01 * (1 + i % 7) * 1.25 * (1.5 if i >= 600 and i % 2 else 1.0) * 1e-3
+        assert stored[(f"S{i:05d}", 25.0)] == pytest.approx(expected, rel=1e-5)
+    assert store.db.properties.count_documents({}) == 6000  # no shadow or duplicate left

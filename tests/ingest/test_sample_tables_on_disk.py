@@ -103,7 +103,11 @@ def test_loading_sample_tables_does_not_grow_with_the_samples(tmp_path):
     write_tables(small, 1500, errors=False, prefix=prefix)  # above the shelf's chunk of rows read at a time
     write_tables(large, 6000, errors=False, prefix=prefix)
     _loading_peak(large)  # first: imports, and the interpreter's tables (interned strings) grown once
-    growth = (_loading_peak(large) - _loading_peak(small)) / 4500
+    # the smaller of two measurements: the interpreter's table of interned strings (cells are interned,
+    # ingest/tabular.py) fills with the dead entries of earlier imports and is rebuilt, 3-4 MB at once,
+    # whenever it runs out of room, which depends on what ran before in the process (a per-sample
+    # cost shows in both measurements; a rebuild in one)
+    growth = min((_loading_peak(large) - _loading_peak(small)) / 4500 for _ in range(2))
     print(f"{growth:.0f} bytes per sample")
     # held in memory, the records and steps took about 1,500 bytes of Python objects per sample
     assert growth < 300, f"loading a samples and a steps table takes {growth:.0f} more bytes per sample"
