@@ -54,6 +54,7 @@ class EarlyWriter:
         self._pending: list[bytes] = []
         self._error: BaseException | None = None
         self._stop = threading.Event()
+        self._done = threading.Event()  # set by the thread as it ends (see _end)
         self._thread = threading.Thread(target=self._loop, name="ionbase-import-writer", daemon=True)
         self._thread.start()
 
@@ -107,6 +108,8 @@ class EarlyWriter:
                     self._queue.get_nowait()
                 except queue.Empty:
                     break
+        finally:
+            self._done.set()
 
     def finish(self) -> None:
         """Hand over what is left, wait for the thread to write it, raise its error if it had one."""
@@ -125,12 +128,17 @@ class EarlyWriter:
 
     def _end(self) -> None:
         """Wait until the thread has ended, even through a second Ctrl-C (raised after it): the
-        importer discards the batch next, which must not race with the thread's last writes."""
+        importer discards the batch next, which must not race with the thread's last writes. Waits on
+        the thread's own event, not ``Thread.join``: a join interrupted by a signal marks the thread
+        stopped while it still runs (Python 3.11, bpo-45274; review)."""
         interrupted: BaseException | None = None
-        while self._thread.is_alive():
+        sent = False
+        while not self._done.is_set():
             try:
-                self._queue.put(_END, timeout=0.5)
-                self._thread.join()
+                if not sent:
+                    self._queue.put(_END, timeout=0.5)
+                    sent = True
+                self._done.wait(0.5)
             except queue.Full:
                 continue
             except BaseException as exc:  # KeyboardInterrupt, SystemExit: stop the thread first

@@ -215,8 +215,6 @@ class Writer:
         self.counts: dict = {c: {"new": 0, "changed": 0, "unchanged": 0} for c in COLLECTIONS}
         self.touched: set[str] = set()
         self.changed_ids: list[str] = []
-        #: collections whose last chunk held no existing document: the next one is inserted before any diff
-        self.all_new: dict[str, bool] = {}
         # between chunks, leave the embedded server to readers queued on it (store.pacing.Yielder)
         self.yielder = Yielder(lambda: self.db.import_batches.find_one({"_id": batch_id or ""}, {"_id": 1}))
 
@@ -304,13 +302,10 @@ class Writer:
         self.yielder.after_chunk(time.monotonic() - t0)
 
     def _write(self, coll: str, docs: list[dict]) -> None:
-        if self.batch_id is not None and self.all_new.get(coll):
-            docs = self._insert_first(coll, docs)
         for _ in range(3):
             if not docs:
                 return
             new, changed, unchanged, owned = self._hold(coll, docs)
-            self.all_new[coll] = len(new) == len(docs) and not owned
             late: set[str] = set()
             if self.batch_id is not None and new:
                 late = set(self._insert(coll, new, owned))
@@ -322,16 +317,6 @@ class Writer:
         if docs:
             raise ImportConflict(f"import {self.batch_id}: documents such as {coll} {docs[0]['_id']} kept being "
                                  "inserted by other imports; nothing of this import was written; try again")
-
-    def _insert_first(self, coll: str, docs: list[dict]) -> list[dict]:
-        """Insert ``docs`` without diffing them first (the last chunk of ``coll`` was all new: a first
-        import); a new document is held by its own insert. Returns those that exist (a duplicate
-        ``_id``), which go through the diff like any others."""
-        late = set(self._insert(coll, docs, {}))
-        self._count(coll, [d for d in docs if d["_id"] not in late], [], [])
-        if late:
-            self.all_new[coll] = False
-        return [d for d in docs if d["_id"] in late]
 
     def _insert(self, coll: str, new: list[dict], owned: dict[str, str]) -> list[str]:
         """Insert the new documents (leftovers of ended batches replaced); the ids another batch
