@@ -6,10 +6,10 @@ Atomicity without multi-document transactions:
    ``batch_id``; queries exclude documents of batches that are not committed, so a batch killed
    before its commit point is invisible (and cleaned away by the next import or ``ionbase import
    recover``).
-2. The first pass validates and builds every record. The documents of the large collections are
-   written as it goes, by a writer thread (ingest/overlap.py), so the store's work overlaps the
-   parsing; the rest (materials, routes, then the samples) is kept in a temporary file
-   (ingest/spill.py) and written after it. A batch with errors (unless ``skip_invalid``) stops
+2. The first pass validates and builds every record. The samples and the large collections'
+   documents are written as it goes, by a writer thread (ingest/overlap.py), so the store's work
+   overlaps the parsing; materials and routes are kept in a temporary file (ingest/spill.py) and
+   written after it. A batch with errors (unless ``skip_invalid``) stops
    writing at its first error and is withdrawn: nothing of it is left.
 3. The batch flips to ``committing`` (one document update: the commit point), which switches its new
    documents and the new versions of changed ones on at once (store/batches.py, store/shadows.py);
@@ -162,15 +162,16 @@ class Importer:
             spill.close()
 
     def _run(self, paths: Iterable[Path], spill: Spill) -> ImportReport:
+        files = expand_paths(paths)
         batch_id = None
         if not self.opt.dry_run:  # pending (invisible) from the start: the pass's documents are written as it goes
-            names = {str(p): {"path": str(p), "name": p.name} for p in expand_paths(paths)}  # checksums after the pass
+            names = {str(p): {"path": str(p), "name": p.name} for p in files}  # checksums after the pass
             batch_id = start_batch(self.store, names, [], self.opt.user, self.opt.skip_invalid)
         stage = self.opt.on_stage or (lambda name: None)
         writer = Writer(self.store, batch_id, stage)
         report = ImportReport(batch_id=batch_id, status="planned", dry_run=self.opt.dry_run)
         try:
-            loaded_files, _rejected = self._first_pass(paths, spill, writer, report)
+            loaded_files, _rejected = self._first_pass(files, spill, writer, report)
             self._write_rest(loaded_files, spill, writer)
         except ImportFailed:
             if batch_id is not None:  # invalid: nothing of it was ever visible, and nothing is left
@@ -199,7 +200,6 @@ class Importer:
         loaded_files: list[LoadedFile] = []
         try:
             _report, loaded_files, file_meta, rejected, plan = self._plan(paths, spill, report)
-            spill.early = None
             if report.errors and not self.opt.skip_invalid:
                 report.status, report.batch_id = "invalid", None  # the batch is withdrawn (Importer._run)
                 raise ImportFailed(report.errors, report.to_dict())

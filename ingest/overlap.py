@@ -1,9 +1,9 @@
-"""Writing while the first pass runs: the import's large collections go to the batch writer in a
-second thread as they are built (issue 15).
+"""Writing while the first pass runs: the import's samples and large collections go to the batch
+writer in a second thread as they are built (issue 15).
 
 Before, the first pass (parse, units, validation: client CPU) ran to its end and only then did the
-second pass write (mostly waiting for the store): the two added up. Now each document of the large
-collections (properties, measurements, array chunks, structures) is handed, as soon as the pass
+second pass write (mostly waiting for the store): the two added up. Now each sample and each document
+of the large collections (properties, measurements, array chunks, structures) is handed, as soon as the pass
 has checked it, to a writer thread that diffs and inserts it into the pending batch (store/batches.py
 ``Writer``), so the store works while the pass goes on. Nothing changes for readers: the batch is
 ``pending``, invisible, until its commit point, which still comes after the whole batch is written.
@@ -13,7 +13,7 @@ has checked it, to a writer thread that diffs and inserts it into the pending ba
 - The queue is bounded (:data:`QUEUE_LISTS` lists of :data:`LIST_DOCS`): memory stays flat, and the
   pass waits when the store falls behind.
 - Once the batch is doomed (an error in a batch that does not skip invalid records), nothing more is
-  handed over; the importer discards what was written (store/batches.py ``discard``).
+  handed over; the importer withdraws what was written (store/batches.py ``withdraw``).
 - An error of the writer thread (a conflict, the store, a stage hook) stops the hand-over and is
   raised by :meth:`EarlyWriter.finish` in the importer's thread.
 - The thread writes a collection's buffered documents in chunks of :data:`BUSY_FLUSH` (of

@@ -8,6 +8,7 @@ import cleanly, and that the batch's lease is renewed while the thread waits.
 
 from __future__ import annotations
 
+import pickle
 import signal
 import threading
 import time
@@ -128,8 +129,6 @@ def test_a_stopped_writer_unblocks_a_waiting_pass():
         raise ValueError("refused")
 
     early = overlap.EarlyWriter(write, lambda: None, lambda: False)
-    import pickle
-
     entry = pickle.dumps(("properties", {"_id": "x"}))
     done = threading.Event()
 
