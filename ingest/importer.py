@@ -43,7 +43,7 @@ from ionbase.ingest.loaders import LAB_RECORD_SUFFIXES, TABULAR_SUFFIXES, LoadEr
 from ionbase.ingest.passes import BuildPass
 from ionbase.ingest.references import confined_or_none
 from ionbase.ingest.overlap import EarlyWriter
-from ionbase.ingest.spill import Spill, TickingProgress
+from ionbase.ingest.spill import Spill
 from ionbase.ingest.planning import (  # noqa: F401 (re-exported: the importer's public names)
     IGNORED_NAMES,
     data_suffixes,
@@ -71,8 +71,9 @@ class Importer:
     def __init__(self, store, options: ImportOptions | None = None):
         self.store = store
         self.opt = options or ImportOptions()
-        #: records the first pass went through (the second pass's progress total)
+        #: records the first pass went through (None until it ends)
         self.records_seen: int | None = None
+        self._writing = progress_mod.Progress(None, "writing")  # the writing bar, once the pass is valid
 
     # ------------------------------------------------------------ planning
 
@@ -126,28 +127,30 @@ class Importer:
                 report.files.append(FileReport(str(path), detect(path), errors=[issue.to_dict()]))
         rejected: list[tuple[LoadedFile, RawRecord]] = []
         merge_fragments(loaded_files, report)
-        self._build(loaded_files, plan, report, rejected, spill)
+        self._build(loaded_files, plan, report, rejected)
         plan.forget_keys()  # only the small collections' documents are needed from here on
         file_meta = _file_meta(loaded_files, referenced, report)
         return report, loaded_files, file_meta, rejected, plan
 
-    def _build(self, loaded_files: list[LoadedFile], plan: Plan, report: ImportReport, rejected: list,
-               spill: Spill | None) -> None:
-        """The first pass over every record (ingest/passes.py), with progress (its counts also go
-        to ``spill``, so the second pass's bar advances with the documents written)."""
-        progress = self._pass_progress(loaded_files)
-        counter = TickingProgress(progress, spill) if spill is not None else progress
-        BuildPass(self.store, plan, report, rejected, counter, self.opt.max_rows, self.opt.max_file_bytes).run(loaded_files)
+    def _build(self, loaded_files: list[LoadedFile], plan: Plan, report: ImportReport, rejected: list) -> None:
+        """The first pass over every record (ingest/passes.py), with a progress bar of its records."""
+        known = None if any(lf.streams for lf in loaded_files) else sum(lf.count() for lf in loaded_files)
+        progress = progress_mod.make_progress(known, self.opt.progress, "validating")
+        BuildPass(self.store, plan, report, rejected, progress, self.opt.max_rows, self.opt.max_file_bytes).run(loaded_files)
         progress.close()
         self.records_seen = progress.n
 
-    def _pass_progress(self, loaded_files: list[LoadedFile]) -> "progress_mod.Progress":
-        """Records of the first pass (total known unless a table is streamed), or of the second
-        pass (total = what the first pass went through); see ingest/progress.py."""
-        if self.records_seen is None:
-            known = None if any(lf.streams for lf in loaded_files) else sum(lf.count() for lf in loaded_files)
-            return progress_mod.make_progress(known, self.opt.progress, "validating")
-        return progress_mod.make_progress(self.records_seen, self.opt.progress, "writing")
+    def _writing_progress(self, writer: Writer, total: int) -> "progress_mod.Progress":
+        """The documents of the batch (``total``), from those the writer has done: it advances from the
+        writer's thread as each chunk is written (ingest/progress.py)."""
+        made: list[progress_mod.Progress] = []
+
+        def start(done: int):
+            made.append(progress_mod.make_progress(total, self.opt.progress, "writing", unit="document", initial=done))
+            return made[0].update
+
+        writer.follow(start)
+        return made[0]
 
     # ------------------------------------------------------------ diff and write
 
@@ -163,6 +166,7 @@ class Importer:
 
     def _run(self, paths: Iterable[Path], spill: Spill) -> ImportReport:
         files = expand_paths(paths)
+        self._writing = progress_mod.Progress(None, "writing")  # replaced once the pass is valid
         batch_id = None
         if not self.opt.dry_run:  # pending (invisible) from the start: the pass's documents are written as it goes
             names = {str(p): {"path": str(p), "name": p.name} for p in files}  # checksums after the pass
@@ -171,8 +175,8 @@ class Importer:
         writer = Writer(self.store, batch_id, stage)
         report = ImportReport(batch_id=batch_id, status="planned", dry_run=self.opt.dry_run)
         try:
-            loaded_files, _rejected = self._first_pass(files, spill, writer, report)
-            self._write_rest(loaded_files, spill, writer)
+            self._first_pass(files, spill, writer, report)
+            self._write_rest(spill, writer)
         except ImportFailed:
             if batch_id is not None:  # invalid: nothing of it was ever visible, and nothing is left
                 withdraw(self.store, batch_id, "invalid records")
@@ -189,11 +193,11 @@ class Importer:
         report.status = "committed"
         return report
 
-    def _first_pass(self, paths: Iterable[Path], spill: Spill, writer: Writer,
-                    report: ImportReport) -> tuple[list[LoadedFile], list]:
+    def _first_pass(self, paths: Iterable[Path], spill: Spill, writer: Writer, report: ImportReport) -> None:
         """The first pass, its large collections written meanwhile (ingest/overlap.py); ImportFailed
         (after it) when the batch has errors and does not skip invalid records. However it ends, the
-        writer thread has stopped when this returns or raises (the caller may then discard the batch)."""
+        writer thread has stopped when this returns or raises (the caller may then discard the batch).
+        Once the pass is valid, the writing progress bar follows the documents still to write."""
         early = EarlyWriter(writer, writer.beat, lambda: bool(report.errors) and not self.opt.skip_invalid,
                             flush=writer.flush_ready)
         spill.early = early.add
@@ -203,11 +207,13 @@ class Importer:
             if report.errors and not self.opt.skip_invalid:
                 report.status, report.batch_id = "invalid", None  # the batch is withdrawn (Importer._run)
                 raise ImportFailed(report.errors, report.to_dict())
+            self._writing = self._writing_progress(writer, spill.documents + sum(map(len, (plan.docs[c] for c in SMALL_COLLECTIONS))))
             early.finish()
             if report.errors and rejected:
                 report.rejected_file = self._write_rejected(rejected)
         except BaseException:
             early.abort()
+            self._writing.close()
             raise
         finally:
             spill.early = None
@@ -220,15 +226,15 @@ class Importer:
             for doc in plan.docs[coll].values():
                 spill.add(coll, doc)
             plan.docs[coll] = {}
-        return loaded_files, rejected
 
-    def _write_rest(self, loaded_files: list[LoadedFile], spill: Spill, writer: Writer) -> None:
+    def _write_rest(self, spill: Spill, writer: Writer) -> None:
         """The second pass: what the first left in the spill (the small collections), then what the
         writer still buffers."""
-        progress = self._pass_progress(loaded_files)
-        spill.replay(writer, progress)
-        progress.close()
-        writer.close()
+        try:
+            spill.replay(writer)
+            writer.close()
+        finally:
+            self._writing.close()
 
     @staticmethod
     def _count(report: ImportReport, writer: Writer) -> None:

@@ -3,8 +3,8 @@
 The first pass builds and validates every document once. The import hands the documents of the
 large collections (samples, properties, measurements, ...) to a writer thread as they are built
 (``Spill.early``, ingest/overlap.py); what is left, the small collections' documents the Plan kept
-(materials, routes), is appended to an anonymous temporary file with the record counts in between
-for the writing progress bar, and the second pass replays it into the batch writer. Without
+(materials, routes), is appended to an anonymous temporary file, and the second pass replays it
+into the batch writer. Without
 ``early`` (a caller that only plans), every document goes to the file, in build order.
 
 Documents are pickled as built (an exact round trip, and a snapshot: a later change by the builders
@@ -39,7 +39,6 @@ class Spill:
 
     def __init__(self) -> None:
         self._fh = tempfile.TemporaryFile(prefix="ionbase-import-")
-        self._ticks = 0
         self.documents = 0
         #: when set, entries go to it (pickled) instead of the file: the import writes them while the
         #: first pass runs (ingest/overlap.py)
@@ -51,28 +50,13 @@ class Spill:
         if self.early is not None:
             self.early(entry)
         else:
-            self._flush_ticks()
             self._fh.write(entry)
         self.documents += 1
 
-    def tick(self, n: int = 1) -> None:
-        """Count ``n`` records done (replayed to the writing progress bar between the documents)."""
-        self._ticks += n
-
-    def _flush_ticks(self) -> None:
-        if self._ticks:
-            self._fh.write(pickle.dumps(self._ticks, pickle.HIGHEST_PROTOCOL))
-            self._ticks = 0
-
-    def replay(self, sink: Callable[[str, dict], None], progress: Any) -> None:
-        """Send every document to ``sink`` in the order it was added, and the record counts to
-        ``progress.update`` at the points they were counted."""
-        self._flush_ticks()
+    def replay(self, sink: Callable[[str, dict], None]) -> None:
+        """Send every document kept in the file to ``sink``, in the order it was added."""
         for entry in _entries(self._fh):
-            if isinstance(entry, int):
-                progress.update(entry)
-            else:
-                sink(*entry)
+            sink(*entry)
 
     def close(self) -> None:
         """Delete the file (it is anonymous: the system deletes it anyway when the process ends)."""
@@ -88,16 +72,3 @@ def _entries(fh) -> Iterator[Any]:
             yield pickle.load(fh)
         except EOFError:
             return
-
-
-class TickingProgress:
-    """A progress counter that also records its counts in a spill (the first pass's records, in
-    order with its documents)."""
-
-    def __init__(self, progress: Any, spill: Spill) -> None:
-        self._progress = progress
-        self._spill = spill
-
-    def update(self, n: int = 1) -> None:
-        self._progress.update(n)
-        self._spill.tick(n)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as _dt
 import getpass
 import os
+import threading
 import time
 from collections import defaultdict
 from typing import Callable, Iterable
@@ -215,6 +216,11 @@ class Writer:
         self.counts: dict = {c: {"new": 0, "changed": 0, "unchanged": 0} for c in COLLECTIONS}
         self.touched: set[str] = set()
         self.changed_ids: list[str] = []
+        #: documents diffed and written (or counted unchanged) so far, and who is told of each chunk's
+        #: count, from the thread that wrote it (:meth:`follow`)
+        self.flushed = 0
+        self._on_flushed: Callable[[int], None] = lambda n: None
+        self._flushed_lock = threading.Lock()
         # between chunks, leave the embedded server to readers queued on it (store.pacing.Yielder)
         self.yielder = Yielder(lambda: self.db.import_batches.find_one({"_id": batch_id or ""}, {"_id": 1}))
 
@@ -299,6 +305,9 @@ class Writer:
         self.beat()
         t0 = time.monotonic()
         self._write(coll, docs)
+        with self._flushed_lock:
+            self.flushed += len(docs)
+            self._on_flushed(len(docs))
         self.yielder.after_chunk(time.monotonic() - t0)
 
     def _write(self, coll: str, docs: list[dict]) -> None:
@@ -351,6 +360,13 @@ class Writer:
                 self.touched.add(doc["_id"])
             elif coll in ("properties", "measurements", "structures"):
                 self.touched.add(doc["sample"])
+
+    def follow(self, start: Callable[[int], Callable[[int], None]]) -> None:
+        """``start(documents written so far)`` returns who is told the count of every chunk written
+        from then on (from the thread writing it: the import's writing progress bar); no chunk is
+        counted twice or missed in between."""
+        with self._flushed_lock:
+            self._on_flushed = start(self.flushed)
 
     def flush_ready(self, min_docs: int) -> None:
         """Write every collection that has at least ``min_docs`` buffered (while the writer would
