@@ -59,7 +59,7 @@ from ._common import DictMixin, as_float_array, plain, same_length
 from .circuits import CompiledCircuit, Element, Parallel, compile_circuit
 from .eis_resistances import SpectrumResistances, spectrum_resistances
 from .errors import FitError, InsufficientDataError, InvalidInputError
-from .impedance_seed import arc_pairs, data_features, seed, top_items
+from .impedance_seed import arc_pairs, data_features, grid_seeds, seed, top_items
 
 __all__ = ["STANDARD_CIRCUITS", "CircuitFitResult", "fit_circuit", "linkk_test", "brug_capacitance",
            "assign_capacitance", "Arc", "SpectrumFitResult", "fit_spectrum", "KK_MAX_RESIDUAL",
@@ -221,20 +221,40 @@ def _starts(cc: CompiledCircuit, f, z, guess, n_starts: Optional[int]) -> list[n
     return [_seeded(cc, f, z, v, guess) for v in range(max(n_starts, 1))]
 
 
+#: a fit whose RMS relative residual (modulus weighting) is above this is poor: more starts are tried
+POOR_RMS = 0.05
+
+
 def _best_run(cc: CompiledCircuit, f, z, guess, weighting: str, n_starts: Optional[int]):
     """Fit from every start; keep the lowest cost. When the best of fewer than 3 seeded starts is
-    poor (> 5 % RMS, modulus weighting), also try the perturbed seeds (variants 2 and 3) once."""
+    poor (> POOR_RMS, modulus weighting), also try the perturbed seeds (variants 2 and 3) once; when
+    the best of all seeded starts is still poor, the grid of arc positions (impedance_seed.grid_seeds)
+    until one is not poor (a poor fit would make the model choice prefer a wrong circuit: seen on a
+    machine whose BLAS led every seed of a two-arc spectrum to the same local minimum)."""
+    seeded = not isinstance(guess, np.ndarray) and weighting == "modulus"
     starts = _starts(cc, f, z, guess, n_starts)
     best = None
     for i, p0 in enumerate(starts):
-        res, p, kinds, atb = _run(cc, f, z, p0, weighting)
-        if best is None or res.cost < best[0].cost:
-            best = (res, p, kinds, p0, atb)
-        # restart when the first fit is poor (> 5 % RMS): try perturbed seeds once
-        if i == len(starts) - 1 and not isinstance(guess, np.ndarray) and len(starts) < 3 \
-                and math.sqrt(2 * best[0].cost / (2 * len(f))) > 0.05 and weighting == "modulus":
+        best = _better(best, cc, f, z, p0, weighting)
+        # restart when the first fit is poor: try perturbed seeds once
+        if i == len(starts) - 1 and seeded and len(starts) < 3 and _poor(best[0], f):
             starts.extend([seed(cc, f, z, 2), seed(cc, f, z, 3)])
+    if seeded and not guess and _poor(best[0], f):
+        for p0 in grid_seeds(cc, f, z):  # until one is not poor
+            best = _better(best, cc, f, z, p0, weighting)
+            if not _poor(best[0], f):
+                break
     return best
+
+
+def _poor(res, f) -> bool:
+    return math.sqrt(2 * res.cost / (2 * len(f))) > POOR_RMS
+
+
+def _better(best, cc: CompiledCircuit, f, z, p0, weighting: str):
+    """The fit from ``p0`` if it has a lower cost than ``best`` (res, p, kinds, p0, at_bounds), else best."""
+    res, p, kinds, atb = _run(cc, f, z, p0, weighting)
+    return (res, p, kinds, p0, atb) if best is None or res.cost < best[0].cost else best
 
 
 def _covariance(jac: np.ndarray, p: np.ndarray, kinds: np.ndarray, s2: float):

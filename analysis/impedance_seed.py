@@ -4,7 +4,8 @@ R0 from the high-frequency real-axis intercept, each arc's R from its apex heigh
 (h = (R/2) tan(alpha pi/4)), Q from the apex frequency via (R Q)^(1/alpha) = 1/(2 pi f_apex),
 the blocking CPE from the low-frequency tail slope d log(-Z'')/d log(w) = -alpha. ``variant``
 selects where missing arcs are placed (0: below, 1: above in frequency) and perturbed restarts
-(>= 2: arc resistances scaled by 0.3 or 3).
+(>= 2: arc resistances scaled by 0.3 or 3). ``grid_seeds`` gives the starts of last resort, arcs
+on a grid of apex frequencies, for a fit that every seed left poor.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from scipy.signal import find_peaks
 
 from .circuits import CompiledCircuit, Element, Parallel, Series
 
-__all__ = ["seed", "data_features", "arc_pairs", "top_items"]
+__all__ = ["seed", "grid_seeds", "data_features", "arc_pairs", "top_items"]
 
 _ALPHA0 = 0.9
 #: elements that carry a resistance-like first parameter (an arc's R is shared among them)
@@ -137,6 +138,46 @@ def seed(cc: CompiledCircuit, f: np.ndarray, z: np.ndarray, variant: int = 0) ->
     fgeo = float(np.exp(np.mean(np.log(fs))))
     arcs = _complete_arcs(_apex_arcs(fs, mz, feat["peaks"], len(blocks)), len(blocks), variant, fgeo,
                           max(float(np.ptp(zs.real)), 1e-3 * zmax))
+    return _seed_arcs(cc, fs, zs, arcs)
+
+
+#: apex frequencies per decade of the measured range tried by :func:`grid_seeds`, and at most this
+#: many of their combinations (evenly spread, the first one kept)
+GRID_PER_DECADE = 1.0
+GRID_MAX_STARTS = 16
+
+
+def grid_seeds(cc: CompiledCircuit, f: np.ndarray, z: np.ndarray) -> list[np.ndarray]:
+    """Further starts for a fit that every data-driven seed left poor: the circuit's arcs placed at
+    every combination (high -> low frequency) of log-spaced apex frequencies across the measured
+    range, each arc's R the modulus |Z| there. Spectra whose arcs show no peak of -Z'' (a blocking
+    electrode's tail can dwarf a grain-boundary arc) are found this way."""
+    from itertools import combinations
+
+    feat = data_features(f, z)
+    fs, zs = feat["fs"], feat["zs"]
+    n = len(arc_pairs(cc))
+    if not n:
+        return []
+    decades = math.log10(float(fs[0]) / float(fs[-1]))
+    k = max(n, int(round(decades * GRID_PER_DECADE)))
+    grid = np.logspace(math.log10(float(fs[0])), math.log10(float(fs[-1])), k + 2)[1:-1]  # interior points
+    mod = np.abs(zs)
+    combos = list(combinations(grid, n))
+    if len(combos) > GRID_MAX_STARTS:
+        combos = [combos[i] for i in np.linspace(0, len(combos) - 1, GRID_MAX_STARTS).round().astype(int)]
+    out = []
+    for picks in combos:
+        arcs = [_Arc(float(fa), float(np.interp(math.log(fa), np.log(fs[::-1]), mod[::-1]))) for fa in picks]
+        out.append(_seed_arcs(cc, fs, zs, arcs))
+    return out
+
+
+def _seed_arcs(cc: CompiledCircuit, fs: np.ndarray, zs: np.ndarray, arcs: list[_Arc]) -> np.ndarray:
+    """The parameter vector for one arc per parallel block, R0 and the top-level elements."""
+    zmax = float(np.max(np.abs(zs)))
+    blocks = arc_pairs(cc)
+    fgeo = float(np.exp(np.mean(np.log(fs))))
     r0 = _r0(blocks, arcs, fs, zs, zmax)
     vals: dict[str, float] = {}
     for blk, arc in zip(blocks, arcs):

@@ -36,6 +36,7 @@ class Progress:
 
     def close(self) -> None:
         if self._bar is not None:
+            self._bar.refresh()  # the last counts (tqdm skips redraws within 0.1 s of the last one)
             self._bar.close()
 
 

@@ -35,7 +35,7 @@ def scratch_sqlite(cache_kib: int | None = None) -> sqlite3.Connection:
 
 
 class Spill:
-    """An append-only temporary file of ``(collection, document)`` entries and progress ticks."""
+    """An append-only temporary file of ``(collection, document)`` entries."""
 
     def __init__(self) -> None:
         self._fh = tempfile.TemporaryFile(prefix="ionbase-import-")

@@ -108,3 +108,23 @@ def test_an_ideal_capacitor_is_not_a_poor_fit(synth):
     assert d.total["value_ohm"] == pytest.approx(4002, rel=1e-3)
     assert d.bulk["value_ohm"] == pytest.approx(1000, rel=1e-3)
     assert not d.quality["flagged"], d.quality["reasons"]
+
+
+def test_a_fit_every_seed_leaves_poor_is_restarted_from_the_arc_grid(synth, monkeypatch):
+    """When every data-driven start ends in a poor local minimum (> 5 % RMS), the fit also starts from
+    arcs placed on a grid of apex frequencies and finds the true one; without the grid it stays poor
+    (seen on a machine whose BLAS led every seed of the spectrum above to R1 = 4.3 kohm)."""
+    from ionbase.analysis import impedance
+
+    params = (2, 1000, 20e-12, 1.0, 3000, 2e-9, 0.9, 1e-6, 0.9)
+    f, zr, zi = synth(CIRC2, params, noise=0.0, f=np.logspace(7, -1, 81))
+    local = np.array([103.5, 4342.3, 3.085e-07, 0.4857, 16220.0, 7.588e-06, 0.9561, 1.0015e-06, 0.9261])
+    monkeypatch.setattr(impedance, "seed", lambda cc, f, z, variant=0: local.copy())
+    monkeypatch.setattr(impedance, "_starts", lambda cc, f, z, guess, n: [local.copy()])
+    with monkeypatch.context() as m:
+        m.setattr(impedance, "grid_seeds", lambda cc, f, z: [])
+        assert impedance.fit_circuit(f, zr, zi, CIRC2).residual > impedance.POOR_RMS  # stuck without the grid
+    found = impedance.fit_circuit(f, zr, zi, CIRC2)
+    assert found.residual < 1e-4
+    assert found.parameters["R1"]["value"] == pytest.approx(1000, rel=1e-3)
+    assert found.parameters["R2"]["value"] == pytest.approx(3000, rel=1e-3)

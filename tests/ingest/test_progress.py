@@ -27,6 +27,9 @@ class FakeBar:
     def update(self, n=1):
         self.n += n
 
+    def refresh(self):
+        pass
+
     def close(self):
         self.closed = True
 
