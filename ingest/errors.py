@@ -15,6 +15,7 @@ class Issue:
     field: str | None = None
     record: str | None = None  # e.g. "samples[3]"
     column: str | None = None  # a table's column as the user wrote it, e.g. "value (mS/cm)"
+    sheet: str | None = None  # a workbook's sheet the row is on (also named in ``record``)
 
     #: longest message kept: an error quoting a hostile 50 MB value must stay one readable line
     MAX_MESSAGE = 500

@@ -41,6 +41,7 @@ from ionbase.store.rollback import COLLECTIONS, rollback  # noqa: F401 (rollback
 from ionbase.ingest.errors import ImportFailed, Issue
 from ionbase.ingest.loaders import LAB_RECORD_SUFFIXES, TABULAR_SUFFIXES, LoadError, LoadedFile, RawRecord, dump_records, load_lab_file
 from ionbase.ingest.passes import BuildPass
+from ionbase.ingest.rejects import write_rejects
 from ionbase.ingest.references import confined_or_none
 from ionbase.ingest.overlap import EarlyWriter
 from ionbase.ingest.spill import Spill
@@ -99,6 +100,8 @@ class Importer:
         loaded_files: list[LoadedFile] = []
         referenced: set[Path] = set()
         handled: set[Path] = set()
+        #: what was refused: records, and (for tables) the row issues whose rows never became records
+        rejected: list[tuple[LoadedFile, RawRecord | Issue]] = []
         for path in files:
             if path.suffix.lower() in LAB_RECORD_SUFFIXES or (
                 path.suffix.lower() in TABULAR_SUFFIXES and is_lab_table(path)
@@ -112,6 +115,7 @@ class Importer:
                     continue
                 loaded_files.append(lf)
                 report.errors.extend(lf.issues)
+                rejected.extend((lf, issue) for issue in lf.issues)
                 for rec in lf.records:
                     ref = rec.data.get("file") if rec.kind == "measurement" else rec.data.get("cif") if rec.kind == "structure" else None
                     target = confined_or_none(path.parent, ref, self.opt.max_file_bytes) if ref else None
@@ -125,7 +129,6 @@ class Importer:
                               "(a measurements record with 'file:', or a CSV manifest with a 'file' column)")
                 report.errors.append(issue)
                 report.files.append(FileReport(str(path), detect(path), errors=[issue.to_dict()]))
-        rejected: list[tuple[LoadedFile, RawRecord]] = []
         merge_fragments(loaded_files, report)
         self._build(loaded_files, plan, report, rejected)
         plan.forget_keys()  # only the small collections' documents are needed from here on
@@ -209,8 +212,8 @@ class Importer:
                 raise ImportFailed(report.errors, report.to_dict())
             self._writing = self._writing_progress(writer, spill.documents + sum(map(len, (plan.docs[c] for c in SMALL_COLLECTIONS))))
             early.finish()
-            if report.errors and rejected:
-                report.rejected_file = self._write_rejected(rejected)
+            if report.errors:
+                self._write_rejected(report, rejected, loaded_files)
         except BaseException:
             early.abort()
             self._writing.close()
@@ -244,20 +247,11 @@ class Importer:
         report.touched_samples = sorted(writer.touched)
         report.changed_ids = writer.changed_ids
 
-    def _write_rejected(self, rejected: list[tuple[LoadedFile, RawRecord]]) -> str:
-        folder = Path(self.opt.rejected_dir or ".")
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"ionbase-rejected-{_now().strftime('%Y%m%dT%H%M%S')}.yaml"
-        by_file: dict[Path, list[RawRecord]] = defaultdict(list)
-        sources = {}
-        for lf, rec in rejected:
-            by_file[lf.path].append(rec)
-            sources[lf.path] = lf.source
-        docs = [dict(dump_records(recs, sources[p]), notes=f"rejected from {p.name}") for p, recs in by_file.items()]
-        with open(target, "w") as fh:
-            yaml.safe_dump_all(docs, fh, sort_keys=False, allow_unicode=True)
-        return str(target)
-
+    def _write_rejected(self, report: ImportReport, rejected: list, loaded_files: list[LoadedFile]) -> None:
+        """The refused records and table rows, to fix and import again (ingest/rejects.py)."""
+        out = write_rejects(Path(self.opt.rejected_dir or "."), _now().strftime("%Y%m%dT%H%M%S"), rejected,
+                            loaded_files, len(report.errors))
+        report.rejected_files, report.errors_not_written = out.files, out.not_written
 
 def _file_meta(loaded_files: list[LoadedFile], referenced: set[Path], report: ImportReport) -> dict[str, dict]:
     """Path -> checksum, size and format of every file of the batch (the lab files and the files their

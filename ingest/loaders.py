@@ -64,6 +64,8 @@ class LoadedFile:
     source: dict = field(default_factory=dict)
     records: list[RawRecord] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
+    #: (sheet, line) of table rows left out with a row that has an issue (the other steps rows of its sample)
+    withheld_rows: list[tuple[str | None, int]] = field(default_factory=list)
     streams: list = field(default_factory=list)  # callables -> Iterator[RawRecord | Issue]
     #: a table's ``sample`` and ``sample_steps`` records, on disk; None until the first is shelved
     shelf: RecordShelf | None = None

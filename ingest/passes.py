@@ -147,6 +147,7 @@ class BuildPass:
                 if isinstance(rec, Issue):  # a malformed row of a streamed table
                     self.report.errors.append(rec)
                     self.file_reports[lf.path].errors.append(rec.to_dict())
+                    self.rejected.append((lf, rec))  # its row goes to the rejected-rows file (ingest/rejects.py)
                     continue
                 if rec.kind in ("material", "sample"):
                     continue

@@ -78,7 +78,10 @@ class ImportReport:
     errors: list[Issue] = field(default_factory=list)
     touched_samples: list[str] = field(default_factory=list)
     changed_ids: list[str] = field(default_factory=list)
-    rejected_file: str | None = None
+    #: with skip_invalid: the files the refused records and table rows were written to (ingest/rejects.py)
+    rejected_files: list[str] = field(default_factory=list)
+    #: errors that name no record or row to write out (a whole file or table)
+    errors_not_written: int = 0
 
     def to_dict(self) -> dict:
         return {
@@ -93,7 +96,8 @@ class ImportReport:
             ],
             "errors": [i.to_dict() for i in self.errors],
             "touched_samples": self.touched_samples,
-            "rejected_file": self.rejected_file,
+            "rejected_files": self.rejected_files,
+            "errors_not_written": self.errors_not_written,
         }
 
 

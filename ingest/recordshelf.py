@@ -41,7 +41,7 @@ class _Shared:
                           "rec BLOB NOT NULL)")
         self.conn.execute("CREATE INDEX records_kind ON records (shelf, kind, seq)")
         self.conn.execute("CREATE TABLE steps (seq INTEGER PRIMARY KEY, shelf INTEGER NOT NULL, label TEXT NOT NULL, "
-                          "ord NOT NULL, lineno, step BLOB NOT NULL, issue BLOB)")
+                          "ord NOT NULL, lineno, sheet, step BLOB NOT NULL, issue BLOB)")
         self.conn.execute("CREATE INDEX steps_label ON steps (shelf, label, ord, seq)")
         self.conn.execute("CREATE INDEX steps_seq ON steps (shelf, seq)")
         self.conn.execute("BEGIN")  # never committed: the rows live only as long as the import
@@ -113,12 +113,19 @@ class RecordShelf:
 
     # ------------------------------------------------------------ steps rows waiting for their samples
 
-    def add_step(self, label: str, order: Any, step: dict, lineno: int, issue: Any = None) -> None:
-        """A steps row: its sample's label, its order, the step, its line, and the issue found checking it."""
+    def add_step(self, label: str, order: Any, step: dict, lineno: int, issue: Any = None,
+                 sheet: str | None = None) -> None:
+        """A steps row: its sample's label, its order, the step, its line (and workbook sheet), and the
+        issue found checking it."""
         if isinstance(order, int) and not -2**63 <= order < 2**63:
             order = float(order)  # SQLite integers are 64-bit
-        self._sql.execute("INSERT INTO steps (shelf, label, ord, lineno, step, issue) VALUES (?, ?, ?, ?, ?, ?)",
-                        (self._id, label, order, lineno, _dumps(step), None if issue is None else _dumps(issue)))
+        self._sql.execute("INSERT INTO steps (shelf, label, ord, lineno, sheet, step, issue) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (self._id, label, order, lineno, sheet, _dumps(step), None if issue is None else _dumps(issue)))
+
+    def step_rows(self, label: str) -> list[tuple[str | None, int]]:
+        """(sheet, line) of every steps row of ``label``, in row order."""
+        return self._sql.execute("SELECT sheet, lineno FROM steps WHERE shelf = ? AND label = ? ORDER BY seq",
+                                 (self._id, label)).fetchall()
 
     def step_issues(self) -> Iterator[Any]:
         """The issues of the steps rows, by label in order of first appearance, then row order (the

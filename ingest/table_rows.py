@@ -43,6 +43,7 @@ class TableRecords:
     structures: dict[tuple[str, str], RawRecord] = field(default_factory=dict)
     site_rows: list[tuple[int, tuple[str, str], dict]] = field(default_factory=list)
     broken_routes: set[str] = field(default_factory=set)  # samples with a steps row that could not be read
+    sheet: str | None = None  # the workbook sheet being read (None for a CSV)
 
     def add_step(self, label: str, order: Any, step: dict, lineno: int) -> None:
         """Shelve a steps row, checked where it was written (its file, row and column): a bad one
@@ -52,9 +53,10 @@ class TableRecords:
             B.build_steps([step], "steps")
         except B.RecordError as exc:
             column = re.sub(r"^steps\[\d+\]\.?", "", exc.field or "") or None
-            issue = Issue(self.loaded.path.name, exc.message, row=lineno, field=column)
+            issue = Issue(self.loaded.path.name, exc.message, row=lineno, field=column,
+                          record=f"sheet '{self.sheet}'" if self.sheet else None, sheet=self.sheet)
             self.broken_routes.add(label)
-        self.loaded.shelved().add_step(label, order, step, lineno, issue)
+        self.loaded.shelved().add_step(label, order, step, lineno, issue, self.sheet)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -18,7 +19,7 @@ from ionbase.ingest import limits, xlsx
 from ionbase.ingest.errors import Issue
 from ionbase.ingest.loaders import LoadedFile, LoadError, RawRecord
 from ionbase.ingest.table_quantities import CellError, Column, decimal_comma, looks_numeric
-from ionbase.ingest.table_rows import TableRecords, _RowError, row_to_records
+from ionbase.ingest.table_rows import TableRecords, _RowError, _text, row_to_records
 from ionbase.schemas.units import UnitError, parse_unit, text_unit
 
 _HEADER_RE = re.compile(r"^\s*(?P<name>[^()\[\]]+?)\s*(?:[(\[](?P<unit>[^()\[\]]*)[)\]])?\s*$")
@@ -194,6 +195,7 @@ def _convert_tables(loaded: LoadedFile, tables) -> None:
     """Turn each table into records; steps rows are attached to their samples."""
     out = TableRecords(loaded)
     for sheet, rows in tables:
+        out.sheet = sheet
         _convert_table(out, sheet, rows)
     _join_steps_and_sites(out)
 
@@ -218,17 +220,25 @@ def _convert_table(out: TableRecords, sheet: str | None, rows) -> None:
     if kind in STREAMED_KINDS:
         loaded.streams.append(_stream(loaded.path, sheet, kind, dict(loaded.source)))
         return
-    for item in _table_rows(name, header, columns, rows):
+    for item in _table_rows(name, header, columns, rows, sheet):
         if isinstance(item, Issue):
             loaded.issues.append(item)
             continue
+        if isinstance(item, BadRow):
+            loaded.issues.append(item.issue)
+            if kind == "steps" and item.sample:
+                out.broken_routes.add(item.sample)
+            continue
         lineno, row, cols = item
+        sample = row.get("sample")  # before the row function pops its cells
         try:
             row_to_records(kind, row, lineno, f"{where} row {lineno}", out, cols)
         except (_RowError, CellError) as exc:
             loaded.issues.append(_row_issue(name, exc, lineno, sheet, cols))
-            if kind == "steps" and row.get("sample") is not None:
-                out.broken_routes.add(str(row["sample"]))
+            if kind == "steps" and sample is not None:
+                # a bad steps row (any: unreadable cell, unit, too many cells) drops its sample's other
+                # steps from this table too (_check_steps): a route missing a step would misstate it
+                out.broken_routes.add(_text(sample))
 
 
 def _check_steps(out: TableRecords) -> None:
@@ -243,7 +253,9 @@ def _check_steps(out: TableRecords) -> None:
     for label in out.broken_routes:
         # a route with one step missing would misstate the synthesis ("never annealed above 300 °C"
         # for a sample whose 600 °C anneal was the bad row): with --skip-invalid, none of the sample's
-        # steps from this table are kept, so its route is unknown rather than wrong
+        # steps from this table are kept, so its route is unknown rather than wrong; the rejected-rows
+        # file gets them all (ingest/rejects.py), to be imported again together once the bad one is fixed
+        out.loaded.withheld_rows.extend(shelf.step_rows(label))
         shelf.drop_steps(label)
 
 
@@ -286,7 +298,7 @@ def _row_issue(name: str, exc: _RowError | CellError, lineno: int, sheet: str | 
     """An Issue naming the column as the user wrote it in the header."""
     key = exc.column if isinstance(exc, CellError) else exc.field
     column = cols[key].text if key in cols else None
-    return Issue(name, exc.message, row=lineno, field=key, record=f"sheet '{sheet}'" if sheet else None, column=column)
+    return _issue(name, sheet, exc.message, row=lineno, field=key, column=column)
 
 
 def _columns(header: list, columns: list) -> dict[str, Column]:
@@ -300,7 +312,8 @@ def _same_unit(a: str, b: str) -> bool:
         return a == b
 
 
-def _units_row(name: str, lineno: int, cells: list, cols: dict[str, Column], names: list[str]) -> dict[str, Column] | Issue:
+def _units_row(name: str, sheet: str | None, lineno: int, cells: list, cols: dict[str, Column],
+               names: list[str]) -> dict[str, Column] | Issue:
     """Columns updated by a units row; a unit differing from the one in the header is an error."""
     out = dict(cols)
     for i, (col, cell) in enumerate(zip(names, cells)):
@@ -308,42 +321,70 @@ def _units_row(name: str, lineno: int, cells: list, cols: dict[str, Column], nam
         if not unit:
             continue  # an empty cell keeps the header's unit
         if cols[col].unit and not _same_unit(cols[col].unit, unit):
-            return Issue(name, f"the header gives the unit {cols[col].unit!r} but the units row gives {unit!r}; "
-                         "give the unit in one place", row=lineno, field=col, column=cols[col].text)
+            return _issue(name, sheet, f"the header gives the unit {cols[col].unit!r} but the units row gives {unit!r}; "
+                          "give the unit in one place", row=lineno, field=col, column=cols[col].text)
         out[col] = Column(cols[col].text, unit, cols[col].unit_from or "units row")
     return out
 
 
-def _table_rows(name: str, header: list, columns: list, rows) -> Iterator:
+def _table_rows(name: str, header: list, columns: list, rows, sheet: str | None = None) -> Iterator:
     """(line, {column: cell}, {column: Column}) per data row, honouring a units row; Issues for malformed rows."""
     names = [c[0] for c in columns]
     cols = _columns(header, columns)
     dup = sorted({n for n in names if n and names.count(n) > 1})
     if dup:
-        yield Issue(name, f"column(s) {dup} appear more than once in the header", field=dup[0])
+        yield _issue(name, sheet, f"column(s) {dup} appear more than once in the header", field=dup[0])
         return
     for lineno, cells in rows:
         if not any(str(c).strip() for c in cells):
             continue
-        first = str(cells[0]).strip().lower() if cells else ""
-        if first in ("units", "unit", "[units]"):
-            cols = _units_row(name, lineno, cells, cols, names)
+        if is_units_row(cells):
+            cols = _units_row(name, sheet, lineno, cells, cols, names)
             if isinstance(cols, Issue):
                 yield cols
                 return
             continue
         if len(cells) > len(names) and any(str(c).strip() for c in cells[len(names):]):
-            yield Issue(name, f"row has {len(cells)} cells but the header has {len(names)} columns", row=lineno)
+            yield _bad_row(cells, names, _issue(name, sheet, f"row has {len(cells)} cells but the header has "
+                                                f"{len(names)} columns", row=lineno))
             continue
         if len(cells) < len(names):
-            yield Issue(name, f"row has {len(cells)} cells but the header has {len(names)} columns (a truncated row?)", row=lineno)
+            yield _bad_row(cells, names, _issue(name, sheet, f"row has {len(cells)} cells but the header has "
+                                                f"{len(names)} columns (a truncated row?)", row=lineno))
             continue
         try:
             row = _row_dict(names, cells, cols)
         except _RowError as exc:
-            yield Issue(name, exc.message, row=lineno, field=exc.field, column=cols[exc.field].text)
+            yield _bad_row(cells, names, _issue(name, sheet, exc.message, row=lineno, field=exc.field,
+                                                column=cols[exc.field].text))
             continue
         yield lineno, row, cols
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """A data row refused as it was read: its issue, and the sample it names (a bad steps row drops
+    that sample's other steps from the table)."""
+
+    issue: Issue
+    sample: str | None
+
+
+def _bad_row(cells: list, names: list[str], issue: Issue) -> BadRow:
+    i = names.index("sample") if "sample" in names else -1
+    sample = str(cells[i]).strip() if 0 <= i < len(cells) and cells[i] is not None else ""
+    return BadRow(issue, sample or None)
+
+
+def is_units_row(cells: list) -> bool:
+    """Whether a table row is a units row (its first cell says so), not data."""
+    return bool(cells) and str(cells[0]).strip().lower() in ("units", "unit", "[units]")
+
+
+def _issue(name: str, sheet: str | None, message: str, **where: Any) -> Issue:
+    """An Issue of a table row: a workbook's names its sheet (``record`` for the message, ``sheet`` for the
+    rejected-rows file)."""
+    return Issue(name, message, record=f"sheet '{sheet}'" if sheet else None, sheet=sheet, **where)
 
 
 def _row_dict(names: list[str], cells: list, cols: dict[str, Column]) -> dict:
@@ -359,7 +400,7 @@ def _row_dict(names: list[str], cells: list, cols: dict[str, Column]) -> dict:
     return row
 
 
-def _open_table(path: Path, sheet: str | None):
+def open_table(path: Path, sheet: str | None):
     """(rows iterator, closer) of one table, opened afresh."""
     if sheet is None:
         _source, rows = _csv_rows(path)
@@ -380,14 +421,14 @@ def _stream(path: Path, sheet: str | None, kind: str, source: dict):
             yield exc.issue
 
     def _records():
-        rows, close = _open_table(path, sheet)
+        rows, close = open_table(path, sheet)
         try:
             header_line, header = next(rows)
             columns = [_split_header(c) for c in header]
             sink = LoadedFile(path, "stream", source=source)
-            for item in _table_rows(name, header, columns, rows):
-                if isinstance(item, Issue):
-                    yield item
+            for item in _table_rows(name, header, columns, rows, sheet):
+                if isinstance(item, (Issue, BadRow)):
+                    yield item if isinstance(item, Issue) else item.issue
                     continue
                 lineno, row, cols = item
                 ref = f"{where} row {lineno}"

@@ -109,10 +109,10 @@ def import_group() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--skip-invalid", is_flag=True, help="Import the valid records; write the rejected ones to a file.")
+@click.option("--skip-invalid", is_flag=True, help="Import the valid records; write the rejected records and table rows to files.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--no-analyze", is_flag=True, help="Do not run the analysis jobs for the samples touched.")
-@click.option("--rejected-dir", type=click.Path(path_type=Path), default=None, help="Folder for the rejected-records file.")
+@click.option("--rejected-dir", type=click.Path(path_type=Path), default=None, help="Folder for the rejected-records and rejected-rows files.")
 @click.pass_context
 def import_files(ctx, paths, dry_run, as_json, skip_invalid, quiet, no_analyze, rejected_dir) -> None:
     """Import PATH... (files or folders)."""
@@ -158,6 +158,18 @@ def _echo_import_failure(exc, as_json: bool) -> None:
         click.echo(f"  ... and {len(exc.issues) - 200} more (use --json for all)", err=True)
 
 
+def _rejected_line(report) -> str:
+    """Where an import's errors went: the rejected files (--skip-invalid), and the errors no file holds."""
+    n = len(report.errors)
+    if not report.rejected_files:
+        return f"{n} error(s), listed below; none names a record or table row to write to a rejected file"
+    line = f"{n} error(s); the rejected records and table rows are written to {', '.join(report.rejected_files)}"
+    if report.errors_not_written:
+        line += (f" ({report.errors_not_written} error(s) concern a whole file or table, not a record or row: "
+                 "fix those in the file itself)")
+    return line
+
+
 def _echo_import_report(report, dry_run: bool, analyzed: dict | None) -> None:
     """The text report of an import: counts, one line per file, rejected records, the analysis run."""
     t = report.counts.get("total", {})
@@ -172,7 +184,7 @@ def _echo_import_report(report, dry_run: bool, analyzed: dict | None) -> None:
         summary = ", ".join(f"{n} {k}" for k, n in sorted(f.kinds.items()))
         click.echo(f"  {Path(f.path).name} [{f.format}]: {summary or 'no records'}" + (f", {len(f.errors)} error(s)" if f.errors else ""))
     if report.errors:
-        click.echo(f"{len(report.errors)} record(s) rejected; written to {report.rejected_file}", err=True)
+        click.echo(_rejected_line(report), err=True)
         for issue in report.errors[:50]:
             click.echo(f"  {issue}", err=True)
     if analyzed:

@@ -163,7 +163,7 @@ def _relative_report(report: dict, tmp: Path) -> dict:
     for e in report.get("errors") or []:
         if isinstance(e, dict) and e.get("file"):
             e["file"] = Path(str(e["file"])).name
-    report.pop("rejected_file", None)
+    report.pop("rejected_files", None)  # paths on the server; the web report lists every error instead
     return report
 
 

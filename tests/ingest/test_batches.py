@@ -79,7 +79,8 @@ def test_skip_invalid_imports_the_rest_and_writes_rejects(store, tmp_path):
     report = _import(store, bad, skip_invalid=True, rejected_dir=tmp_path / "rejects")
     assert report.status == "committed" and len(report.errors) == 1
     assert store.db.properties.count_documents({}) == 1
-    rejected = Path(report.rejected_file).read_text()
+    (rejected_path,) = report.rejected_files
+    rejected = Path(rejected_path).read_text()
     assert "1e-4 K" in rejected and "1e-4 S/cm" not in rejected
 
 

@@ -19,11 +19,14 @@ FORMULAS = ("Na3InCl6", "Li3YCl6", "Li6PS5Cl")
 
 #: (documents, their digest, errors, their digest) of the first pass, computed with the records
 #: held in memory (before ingest/recordshelf.py, commit 62af724); a change here is a change of the
-#: documents an import writes, or of its errors
+#: documents an import writes, or of its errors. One deliberate change since: "generated" was
+#: 4c587d4b52c23659 until 2026-12-02, when a steps row whose order cell cannot be read (P00005's
+#: anneal, "first") kept its sample's ball milling as a route that read "never annealed"; now the
+#: sample's steps from that table are all left out, as for any bad steps row (tabular._check_steps)
 EXPECTED = {
     "seed_data": (419, "441256ee50a2244f", 0, "4f53cda18c2baa0c"),
     "templates": (17, "cc3aa0c74d516973", 10, "8a9c8d64189d364f"),
-    "generated": (713, "4c587d4b52c23659", 4, "833bb57d68be0d6c"),
+    "generated": (713, "795f07059800f84e", 4, "833bb57d68be0d6c"),
 }
 
 

@@ -1,0 +1,137 @@
+"""``--skip-invalid`` writes every refused table row out, as written, to be fixed and imported again.
+
+Until 2026-12-02 a table row refused as it was read (a cell that is no number, a unit of the wrong
+dimension, a row with too many cells, a bad steps row) was reported but written nowhere: with no
+refused record beside it the CLI said "written to None", and with one the rejected file held the
+record but not the rows.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+from openpyxl import Workbook
+
+from ionbase.ingest.importer import Importer, ImportOptions
+from ionbase.service.cli import main
+
+HEAD = "# notebook: NB-REJ\n"
+SAMPLES = "label,formula\nR1,Na3InCl6\nR2,Na3InCl6\n"
+PROPERTIES = ("sample,property,value,unit,temperature (°C)\n"
+              "R1,ionic_conductivity,0.5,mS/cm,25\n"
+              "R1,ionic_conductivity,0.6,K,30\n"             # row 4: a temperature is no conductivity
+              "R2,ionic_conductivity,0.7,mS/cm,25,extra\n"   # row 5: one cell too many
+              "R2,ionic_conductivity,0.8,mS/cm,30\n")
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(HEAD + text, encoding="utf-8")
+    return path
+
+
+def _import(store, paths, rejects: Path):
+    return Importer(store, ImportOptions(skip_invalid=True, rejected_dir=rejects)).run(paths)
+
+
+def _rows(path: str | Path) -> tuple[list[str], list[list[str]]]:
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    comments = [line for line in lines if line.startswith("#")]
+    return comments, list(csv.reader(line for line in lines if not line.startswith("#")))
+
+
+def test_refused_rows_of_a_streamed_table_are_written_as_read_and_import_again_once_fixed(store, tmp_path):
+    lab = tmp_path / "lab"
+    lab.mkdir()
+    samples = _write(lab, "samples.csv", SAMPLES)
+    props = _write(lab, "conductivities.csv", PROPERTIES)
+    report = _import(store, [samples, props], tmp_path / "rejects")
+    assert sorted(e.row for e in report.errors) == [4, 5]
+    assert store.db.properties.count_documents({}) == 2
+    assert report.errors_not_written == 0
+    (written,) = report.rejected_files
+    assert Path(written).name.endswith("-conductivities.csv")
+    comments, rows = _rows(written)
+    assert comments == ["# notebook: NB-REJ"]
+    assert rows == [["sample", "property", "value", "unit", "temperature (°C)"],
+                    ["R1", "ionic_conductivity", "0.6", "K", "30"],
+                    ["R2", "ionic_conductivity", "0.7", "mS/cm", "25", "extra"]]
+    # fixed by hand, the file imports the two rows that were missing
+    fixed = Path(written).read_text(encoding="utf-8").replace(",K,", ",mS/cm,").replace(",extra", "")
+    Path(written).write_text(fixed, encoding="utf-8")
+    again = Importer(store, ImportOptions()).run([samples, Path(written)])
+    assert again.counts["properties"]["new"] == 2 and not again.errors
+    values = sorted(d["value"] for d in store.db.properties.find({"name": "ionic_conductivity"}))
+    assert values == [0.0005, 0.0006, 0.0007, 0.0008]  # S/cm
+
+
+def test_a_bad_steps_row_writes_every_steps_row_of_its_sample(store, tmp_path):
+    """The sample's other steps are left out too (a route without its anneal would read 'never annealed'),
+    so all of them are written, and a units row with them. Until 2026-12-02 a steps row refused as its
+    cells were read (here a kelvin temperature in a °C column) kept the sample's other steps: R1 was
+    stored as milled and never annealed."""
+    samples = _write(tmp_path, "samples.csv", SAMPLES)
+    steps = _write(tmp_path, "steps.csv", "sample,step,type,temperature,duration\nunits,,,°C,h\n"
+                                          "R1,1,ball_milling,,2\nR2,1,ball_milling,,2\n"
+                                          "R1,2,annealing,600 K,2\nR2,2,annealing,300,2\n")
+    report = _import(store, [samples, steps], tmp_path / "rejects")
+    assert [(e.row, e.field) for e in report.errors] == [(6, "temperature")]
+    by_label = {s["label"]: s for s in store.db.samples.find()}
+    routes = {r["_id"]: r for r in store.db.routes.find()}
+    r1 = routes.get(by_label["R1"].get("route"), {}).get("summary", {"n_steps": 0})
+    assert r1["n_steps"] == 0 and "milled" not in r1  # its ball milling is not kept without its anneal
+    assert routes[by_label["R2"]["route"]]["summary"]["anneal_ceiling_c"] == 300.0
+    (written,) = report.rejected_files
+    _comments, rows = _rows(written)
+    assert rows == [["sample", "step", "type", "temperature", "duration"], ["units", "", "", "°C", "h"],
+                    ["R1", "1", "ball_milling", "", "2"], ["R1", "2", "annealing", "600 K", "2"]]
+
+
+def test_records_and_workbook_rows_go_to_their_own_files_and_whole_file_errors_are_counted(store, tmp_path):
+    lab = tmp_path / "lab"
+    lab.mkdir()
+    book = lab / "lab.xlsx"
+    wb = Workbook()
+    wb.active.title = "source"
+    wb.active.append(["notebook", "NB-REJ"])
+    ws = wb.create_sheet("samples")
+    ws.append(["label", "formula"])
+    ws.append(["R1", "Na3InCl6"])
+    ws = wb.create_sheet("properties")
+    ws.append(["sample", "property", "value", "unit", "temperature (°C)"])
+    ws.append(["R1", "ionic_conductivity", 0.5, "mS/cm", 25])
+    ws.append(["R1", "ionic_conductivity", "abc", "mS/cm", 30])  # row 3: no number
+    wb.save(book)
+    (lab / "notes.yaml").write_text("source: {notebook: NB-REJ}\nproperties:\n"
+                                    "  - {sample: R9, name: ionic_conductivity, value: 1 mS/cm, conditions: {temperature: 25 °C}}\n")
+    (lab / "stray.mpr").write_bytes(b"not linked by any record")  # an error about a whole file
+    report = _import(store, [lab], tmp_path / "rejects")
+    assert len(report.errors) == 3
+    names = sorted(Path(f).name for f in report.rejected_files)
+    assert len(names) == 2 and names[0].endswith("-lab-properties.csv") and names[1].endswith(".yaml"), names
+    sheet_error = next(e for e in report.errors if e.file == "lab.xlsx")
+    assert (sheet_error.row, sheet_error.sheet) == (3, "properties") and "(sheet 'properties')" in str(sheet_error)
+    csv_file = next(f for f in report.rejected_files if f.endswith(".csv"))
+    assert _rows(csv_file) == (["# notebook: NB-REJ"], [["sample", "property", "value", "unit", "temperature (°C)"],
+                                                        ["R1", "ionic_conductivity", "abc", "mS/cm", "30"]])
+    yaml_file = next(f for f in report.rejected_files if f.endswith(".yaml"))
+    (doc,) = yaml.safe_load_all(Path(yaml_file).read_text())
+    assert doc["properties"][0]["sample"] == "R9"
+    assert report.errors_not_written == 1
+    assert store.db.properties.count_documents({}) == 1
+
+
+def test_cli_names_the_files_and_never_says_none(settings, tmp_path):
+    samples = _write(tmp_path, "samples.csv", SAMPLES)
+    props = _write(tmp_path, "conductivities.csv", PROPERTIES)
+    env = {"IONBASE_MONGODB_URI": settings.mongodb_uri, "IONBASE_DB_NAME": settings.db_name}
+    result = CliRunner().invoke(main, ["import", str(samples), str(props), "--skip-invalid", "--no-analyze", "--quiet",
+                                       "--rejected-dir", str(tmp_path / "rejects")], env=env)
+    assert result.exit_code == 0, result.output
+    assert "None" not in result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("2 error(s)"))
+    assert line.startswith("2 error(s); the rejected records and table rows are written to ")
+    assert line.endswith("-conductivities.csv") and str(tmp_path / "rejects") in line
