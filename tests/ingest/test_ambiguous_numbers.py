@@ -104,7 +104,7 @@ def test_skip_invalid_never_keeps_a_route_with_a_step_missing(store, tmp_path):
     steps = _write(tmp_path, "steps.csv", "sample,step,type,temperature,duration (h)\n"
                                           "S1,1,ball_milling,,2\nS1,2,annealing,600,2\n"
                                           "S2,1,ball_milling,,2\nS2,2,annealing,300 °C,2\n")
-    report = Importer(store, ImportOptions(skip_invalid=True)).run([samples, steps])
+    report = Importer(store, ImportOptions(skip_invalid=True, rejected_dir=tmp_path / "rejects")).run([samples, steps])
     assert [e.row for e in report.errors] == [4]
     by_label = {s["label"]: s for s in store.db.samples.find()}
     routes = {r["_id"]: r for r in store.db.routes.find()}
