@@ -41,7 +41,7 @@ from ionbase.store.rollback import COLLECTIONS, rollback  # noqa: F401 (rollback
 from ionbase.ingest.errors import ImportFailed, Issue
 from ionbase.ingest.loaders import LAB_RECORD_SUFFIXES, TABULAR_SUFFIXES, LoadError, LoadedFile, RawRecord, dump_records, load_lab_file
 from ionbase.ingest.passes import BuildPass
-from ionbase.ingest.rejects import write_rejects
+from ionbase.ingest.rejects import Rejected, check_folder, write_rejects
 from ionbase.ingest.references import confined_or_none
 from ionbase.ingest.overlap import EarlyWriter
 from ionbase.ingest.spill import Spill
@@ -100,8 +100,8 @@ class Importer:
         loaded_files: list[LoadedFile] = []
         referenced: set[Path] = set()
         handled: set[Path] = set()
-        #: what was refused: records, and (for tables) the row issues whose rows never became records
-        rejected: list[tuple[LoadedFile, RawRecord | Issue]] = []
+        #: what was refused: records, and the issues of table rows that never became records (ingest/rejects.py)
+        rejected: list[Rejected] = []
         for path in files:
             if path.suffix.lower() in LAB_RECORD_SUFFIXES or (
                 path.suffix.lower() in TABULAR_SUFFIXES and is_lab_table(path)
@@ -115,7 +115,7 @@ class Importer:
                     continue
                 loaded_files.append(lf)
                 report.errors.extend(lf.issues)
-                rejected.extend((lf, issue) for issue in lf.issues)
+                rejected.extend((lf, None, issue) for issue in lf.issues)
                 for rec in lf.records:
                     ref = rec.data.get("file") if rec.kind == "measurement" else rec.data.get("cif") if rec.kind == "structure" else None
                     target = confined_or_none(path.parent, ref, self.opt.max_file_bytes) if ref else None
@@ -168,6 +168,11 @@ class Importer:
             spill.close()
 
     def _run(self, paths: Iterable[Path], spill: Spill) -> ImportReport:
+        if self.opt.skip_invalid and self.opt.write_rejected and not self.opt.dry_run:
+            problem = check_folder(self._rejected_dir())  # refused before anything is read or written
+            if problem:
+                raise ImportFailed([Issue(str(self._rejected_dir()), f"the rejected records cannot be written: {problem}",
+                                          field="--rejected-dir")])
         files = expand_paths(paths)
         self._writing = progress_mod.Progress(None, "writing")  # replaced once the pass is valid
         batch_id = None
@@ -212,7 +217,7 @@ class Importer:
                 raise ImportFailed(report.errors, report.to_dict())
             self._writing = self._writing_progress(writer, spill.documents + sum(map(len, (plan.docs[c] for c in SMALL_COLLECTIONS))))
             early.finish()
-            if report.errors:
+            if report.errors and self.opt.write_rejected and not self.opt.dry_run:
                 self._write_rejected(report, rejected, loaded_files)
         except BaseException:
             early.abort()
@@ -247,10 +252,13 @@ class Importer:
         report.touched_samples = sorted(writer.touched)
         report.changed_ids = writer.changed_ids
 
+    def _rejected_dir(self) -> Path:
+        return Path(self.opt.rejected_dir or ".")
+
     def _write_rejected(self, report: ImportReport, rejected: list, loaded_files: list[LoadedFile]) -> None:
         """The refused records and table rows, to fix and import again (ingest/rejects.py)."""
-        out = write_rejects(Path(self.opt.rejected_dir or "."), _now().strftime("%Y%m%dT%H%M%S"), rejected,
-                            loaded_files, len(report.errors))
+        out = write_rejects(self._rejected_dir(), _now().strftime("%Y%m%dT%H%M%S"), rejected, loaded_files,
+                            report.errors)
         report.rejected_files, report.errors_not_written = out.files, out.not_written
 
 def _file_meta(loaded_files: list[LoadedFile], referenced: set[Path], report: ImportReport) -> dict[str, dict]:

@@ -70,7 +70,7 @@ class BuildPass:
         issue = rec.issue(lf.path.name, msg, fld)
         self.report.errors.append(issue)
         self.file_reports[lf.path].errors.append(issue.to_dict())
-        self.rejected.append((lf, rec))
+        self.rejected.append((lf, rec, issue))
 
     def add(self, coll: str, doc: dict, where) -> None:
         """Add a document to the plan (Rejected if its natural key is defined differently elsewhere)."""
@@ -147,7 +147,7 @@ class BuildPass:
                 if isinstance(rec, Issue):  # a malformed row of a streamed table
                     self.report.errors.append(rec)
                     self.file_reports[lf.path].errors.append(rec.to_dict())
-                    self.rejected.append((lf, rec))  # its row goes to the rejected-rows file (ingest/rejects.py)
+                    self.rejected.append((lf, None, rec))  # its row goes to the rejected-rows file (ingest/rejects.py)
                     continue
                 if rec.kind in ("material", "sample"):
                     continue

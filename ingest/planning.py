@@ -40,6 +40,8 @@ class ImportOptions:
     max_file_bytes: int = 200 * 1024 * 1024
     max_rows: int = 2_000_000
     rejected_dir: Path | None = None
+    #: with skip_invalid: write the refused records and rows to files in ``rejected_dir`` (ingest/rejects.py)
+    write_rejected: bool = True
     #: test hook: called with a stage name during the write phase
     on_stage: Callable[[str], None] | None = None
 

@@ -1,7 +1,7 @@
 """What an import with ``--skip-invalid`` refused, written out to be fixed and imported again.
 
 * Records (of YAML, JSON, JSONL files, and table rows that became records and were then refused)
-  go to ``ionbase-rejected-<time>.yaml``, grouped by the file they came from, as before.
+  go to ``ionbase-rejected-<time>-<file>.yaml``, one file in the import format per file they came from.
 * Table rows refused as they were read (a cell that is not a number, a unit of the wrong dimension, a
   row with too many cells, a bad steps row) never became records: each table with such rows gets
   ``ionbase-rejected-<time>-<file>[-<sheet>].csv``, the table's source lines, header and units row
@@ -10,13 +10,16 @@
   one of them is written here too.
 
 Errors about a whole file or table (an unreadable file, a header nobody can read, an instrument file
-that no record links) name no row to copy: :attr:`Rejects.not_written` counts them, and the report
-lists them as it lists every error.
+that no record links), and a few about rows that are not kept (steps for a sample no table of the
+import defines), name nothing these files can hold: :attr:`Rejects.not_written` counts them, and the
+report lists every error. Names never collide: a name in use gets ``-2``, ``-3``, ... (files are
+created exclusively), so two tables of one name, or two imports in one second, never overwrite rows.
 """
 
 from __future__ import annotations
 
 import csv
+import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -42,77 +45,115 @@ class Rejects:
     not_written: int = 0
 
 
-def write_rejects(folder: Path, stamp: str, rejected: list[tuple[LoadedFile, RawRecord | Issue]],
-                  loaded_files: list[LoadedFile], n_errors: int) -> Rejects:
+#: what an import refused: (file, the record refused or None for a table row refused as it was read, the issue)
+Rejected = tuple[LoadedFile, "RawRecord | None", Issue]
+
+
+def check_folder(folder: Path) -> str | None:
+    """Why rejected files could not be written into ``folder`` (created when the first one is), or None;
+    asked before an import starts, so a bad ``--rejected-dir`` refuses it before anything is written."""
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        return f"{probe} is not a folder"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"{probe} is not writable"
+    return None
+
+
+def write_rejects(folder: Path, stamp: str, rejected: list[Rejected], loaded_files: list[LoadedFile],
+                  errors: list[Issue]) -> Rejects:
     """Write the refused records and table rows of one import into ``folder``; see the module docstring."""
-    folder.mkdir(parents=True, exist_ok=True)
     out = Rejects()
-    records = [(lf, item) for lf, item in rejected if isinstance(item, RawRecord)]
-    if records:
-        out.files.append(_write_records(folder / f"ionbase-rejected-{stamp}.yaml", records))
-        out.records = len(records)
-    covered = out.records
-    for lf, sheet, issue_rows, withheld in _tables(rejected, loaded_files):
-        target = folder / f"ionbase-rejected-{stamp}-{_slug(lf.path.stem)}{'-' + _slug(sheet) if sheet else ''}.csv"
-        copied = _copy_rows(lf, sheet, set(issue_rows) | withheld, target)
-        if copied:
+    covered: set[int] = set()
+    by_file: dict[Path, list[Rejected]] = defaultdict(list)
+    for item in rejected:
+        if item[1] is not None:
+            by_file[item[0].path].append(item)
+    for path, items in by_file.items():
+        out.files.append(_write_records(folder, f"ionbase-rejected-{stamp}-{_slug(path.stem)}", items))
+        out.records += len(items)
+        covered.update(id(issue) for _lf, _rec, issue in items)
+    for lf, sheet, named, withheld in _tables(rejected, loaded_files):
+        base = f"ionbase-rejected-{stamp}-{_slug(lf.path.stem)}{'-' + _slug(sheet) if sheet else ''}"
+        target, copied = _copy_rows(lf, sheet, {issue.row for issue in named} | withheld, folder, base)
+        if target is not None:
             out.files.append(str(target))
             out.rows += len(copied)
-            covered += sum(1 for row in issue_rows if row in copied)
-    out.not_written = max(0, n_errors - covered)
+            covered.update(id(issue) for issue in named if issue.row in copied)
+    out.not_written = sum(1 for issue in errors if id(issue) not in covered)
     return out
 
 
-def _write_records(target: Path, records: list[tuple[LoadedFile, RawRecord]]) -> str:
-    by_file: dict[Path, list[RawRecord]] = defaultdict(list)
-    sources = {}
-    for lf, rec in records:
-        by_file[lf.path].append(rec)
-        sources[lf.path] = lf.source
-    docs = [dict(dump_records(recs, sources[p]), notes=f"rejected from {p.name}") for p, recs in by_file.items()]
-    with open(target, "w") as fh:
-        yaml.safe_dump_all(docs, fh, sort_keys=False, allow_unicode=True)
+def _create(folder: Path, base: str, suffix: str):
+    """A new file ``base[-N]suffix`` in ``folder`` (made if missing), opened for writing: never one in use."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 10_000):
+        target = folder / f"{base}{'' if n == 1 else f'-{n}'}{suffix}"
+        try:
+            return target, open(target, "x", newline="", encoding="utf-8")
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{folder / base}{suffix}: 9,999 files of this name already")
+
+
+def _write_records(folder: Path, base: str, items: list[Rejected]) -> str:
+    """The refused records of one file as one import-format YAML document, with that file's source."""
+    lf = items[0][0]
+    doc = dict(dump_records([rec for _lf, rec, _issue in items], lf.source), notes=f"rejected from {lf.path.name}")
+    target, fh = _create(folder, base, ".yaml")
+    with fh:
+        yaml.safe_dump(doc, fh, sort_keys=False, allow_unicode=True)
     return str(target)
 
 
-def _tables(rejected: list, loaded_files: list[LoadedFile]) -> list[tuple[LoadedFile, str | None, list[int], set[int]]]:
-    """Per table (file, sheet): the rows named by an issue (one entry per issue) and the rows withheld with them."""
+def _tables(rejected: list[Rejected], loaded_files: list[LoadedFile]) -> list[tuple[LoadedFile, str | None, list[Issue], set[int]]]:
+    """Per table (file, sheet): the issues of its rows refused as they were read, and the rows withheld with them."""
     by_path = {lf.path: lf for lf in loaded_files}
-    tables: dict[tuple[Path, str | None], tuple[list[int], set[int]]] = {}
-    for lf, item in rejected:
-        if isinstance(item, Issue) and item.row is not None and lf.format in TABLE_FORMATS:
+    tables: dict[tuple[Path, str | None], tuple[list[Issue], set[int]]] = {}
+    for lf, rec, issue in rejected:
+        if rec is None and issue.row is not None and lf.format in TABLE_FORMATS:
             by_path.setdefault(lf.path, lf)
-            tables.setdefault((lf.path, item.sheet), ([], set()))[0].append(item.row)
+            tables.setdefault((lf.path, issue.sheet), ([], set()))[0].append(issue)
     for lf in loaded_files:
         for sheet, row in lf.withheld_rows:
             tables.setdefault((lf.path, sheet), ([], set()))[1].add(row)
     return [(by_path[path], sheet, named, withheld) for (path, sheet), (named, withheld) in tables.items()]
 
 
-def _copy_rows(lf: LoadedFile, sheet: str | None, wanted: set[int], target: Path) -> set[int]:
-    """Copy the source lines, the header, a units row and the ``wanted`` data rows of one table to
-    ``target``; the data rows copied (none: no file). A line that cannot be read again ends the copy."""
-    copied: set[int] = set()
-    with open(target, "w", newline="", encoding="utf-8") as fh:
+def _copy_rows(lf: LoadedFile, sheet: str | None, wanted: set[int], folder: Path,
+               base: str) -> tuple[Path | None, set[int]]:
+    """Copy the source lines, the header, a units row and the ``wanted`` data rows of one table into a
+    new CSV; (its path, the data rows copied), or (None, none) when no wanted row is found. A line that
+    can no longer be read ends the copy (its issue, already reported, counts as not written)."""
+    picked: list[tuple[int, list]] = []
+    header: list | None = None
+    rows, close = open_table(lf.path, sheet)
+    try:
+        for i, (lineno, cells) in enumerate(rows):
+            if i == 0:
+                header = cells
+            elif lineno in wanted or is_units_row(cells):
+                picked.append((lineno, cells))
+    except LoadError:
+        pass
+    finally:
+        close()
+    copied = {lineno for lineno, cells in picked if lineno in wanted}
+    if header is None or not copied:
+        return None, set()
+    target, fh = _create(folder, base, ".csv")
+    with fh:
         for key, value in lf.source.items():
             fh.write(f"# {key}: {value}\n")
-        writer = csv.writer(fh)
-        try:
-            rows, close = open_table(lf.path, sheet)
-            try:
-                for i, (lineno, cells) in enumerate(rows):
-                    if i == 0 or is_units_row(cells):
-                        writer.writerow(_text(cells))
-                    elif lineno in wanted:
-                        writer.writerow(_text(cells))
-                        copied.add(lineno)
-            finally:
-                close()
-        except LoadError:
-            pass  # the rows before it are copied; the issue of that line is counted as not written
-    if not copied:
-        target.unlink()
-    return copied
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(_text(header))
+        for _lineno, cells in picked:
+            writer.writerow(_text(cells))
+    return target, copied
 
 
 def _text(cells: list) -> list[str]:

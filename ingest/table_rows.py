@@ -72,7 +72,7 @@ class Row:
 
 def row_to_records(kind: str, cells: dict, lineno: int, ref: str, out: TableRecords, cols: dict[str, Column]) -> None:
     """Turn one row of a ``kind`` table into records (or pieces of records) in ``out``."""
-    source = {k: _text(cells.pop(k)) for k in SOURCE_COLUMNS if k in cells}
+    source = {k: cell_text(cells.pop(k)) for k in SOURCE_COLUMNS if k in cells}
     try:
         ROW_KINDS[kind](Row(cells, lineno, ref, cols, source), out)
     except KeyError as exc:  # a row function popped a column this row leaves empty
@@ -80,7 +80,8 @@ def row_to_records(kind: str, cells: dict, lineno: int, ref: str, out: TableReco
         raise _RowError(f"the required cell '{key}' is empty", str(key)) from None
 
 
-def _text(v: Any) -> str:
+def cell_text(v: Any) -> str:
+    """A cell as text: a number read with its unit gives its number as written."""
     if isinstance(v, dict):
         return str(v["value"])
     return str(v).strip()
@@ -114,13 +115,13 @@ def _material_of_row(row: dict, materials: dict[str, dict]) -> str:
     mat_key = row.pop("material", None) or formula
     if mat_key is None:
         raise _RowError("a sample row needs a formula or material", "formula")
-    mat_key = _text(mat_key)
+    mat_key = cell_text(mat_key)
     if formula is not None or any(k in row for k in ("family", "series", "x")):
-        mat = materials.setdefault(mat_key, {"key": mat_key, "formula": _text(formula or mat_key)})
+        mat = materials.setdefault(mat_key, {"key": mat_key, "formula": cell_text(formula or mat_key)})
         if row.get("family"):
-            mat["family"] = _text(row.pop("family"))
+            mat["family"] = cell_text(row.pop("family"))
         if row.get("series"):
-            mat["series"] = {"name": _text(row.pop("series")), "parameter": "x"}
+            mat["series"] = {"name": cell_text(row.pop("series")), "parameter": "x"}
             if row.get("x") is not None:
                 mat["series"]["nominal"] = row.pop("x")
     row.pop("family", None)
@@ -133,12 +134,12 @@ def _sample_row(r: Row, out: TableRecords) -> None:
     if label is None:
         raise _RowError("a sample row needs a label", "label")
     mat_key = _material_of_row(row, out.materials)
-    data = {"label": _text(label), "material": mat_key}
+    data = {"label": cell_text(label), "material": mat_key}
     for k in ("parent", "operator", "date", "notes"):
         if row.get(k) is not None:
-            data[k] = _text(row.pop(k))
+            data[k] = cell_text(row.pop(k))
     if row.get("tags"):
-        data["tags"] = [t.strip() for t in _text(row.pop("tags")).split(";") if t.strip()]
+        data["tags"] = [t.strip() for t in cell_text(row.pop("tags")).split(";") if t.strip()]
     _refuse_leftovers(row, "samples table", {"label"})
     if r.source:
         data["source"] = r.source
@@ -147,10 +148,10 @@ def _sample_row(r: Row, out: TableRecords) -> None:
 
 def _step_row(r: Row, out: TableRecords) -> None:
     row = r.cells
-    sample = _text(row.pop("sample"))
+    sample = cell_text(row.pop("sample"))
     order_col = "step" if row.get("step") else "order"
     order = row.pop("step", None) or row.pop("order", None) or r.lineno
-    step = {"type": _text(row.pop("type"))}
+    step = {"type": cell_text(row.pop("type"))}
     for k, v in row.items():
         step[k] = v
     if not isinstance(order, (int, float)):
@@ -174,9 +175,9 @@ def _phase_of_row(row: dict, phase_name: str) -> dict[str, Any]:
     if phase_name:
         phase["name"] = phase_name
     if row.get("formula"):
-        phase["formula"] = _text(row.pop("formula"))
+        phase["formula"] = cell_text(row.pop("formula"))
     if row.get("space_group"):
-        phase["space_group"] = {"symbol": _text(row.pop("space_group"))}
+        phase["space_group"] = {"symbol": cell_text(row.pop("space_group"))}
     if row.get("space_group_number"):
         phase["space_group"] = dict(phase.get("space_group", {}), number=_count(row.pop("space_group_number"), "space_group_number"))
     lattice = {k: _with_default_unit(row.pop(k), "Å" if k in "abc" else "degree")
@@ -196,13 +197,13 @@ def _phase_of_row(row: dict, phase_name: str) -> dict[str, Any]:
 
 def _structure_row(r: Row, out: TableRecords) -> None:
     row = r.cells
-    sample = _text(row.pop("sample"))
-    phase_name = _text(row.pop("phase", "") or "")
+    sample = cell_text(row.pop("sample"))
+    phase_name = cell_text(row.pop("phase", "") or "")
     phase = _phase_of_row(row, phase_name)
-    data = {"sample": sample, "method": _text(row.pop("method")), "phases": [phase]}
+    data = {"sample": sample, "method": cell_text(row.pop("method")), "phases": [phase]}
     for k in ("radiation", "notes", "label"):
         if k in row:
-            data[k] = _text(row.pop(k))
+            data[k] = cell_text(row.pop(k))
     for k in ("wavelength", "temperature"):
         if k in row:
             data[k] = row.pop(k)
@@ -218,12 +219,12 @@ def _structure_row(r: Row, out: TableRecords) -> None:
 
 def _site_row(r: Row, out: TableRecords) -> None:
     row = r.cells
-    sample = _text(row.pop("sample"))
-    phase_name = _text(row.pop("phase", "") or "")
-    site: dict[str, Any] = {"label": _text(row.pop("label", row.get("element"))),
-                            "species": {_text(row.pop("element")): _num(row.pop("occupancy"), "occupancy")}}
+    sample = cell_text(row.pop("sample"))
+    phase_name = cell_text(row.pop("phase", "") or "")
+    site: dict[str, Any] = {"label": cell_text(row.pop("label", row.get("element"))),
+                            "species": {cell_text(row.pop("element")): _num(row.pop("occupancy"), "occupancy")}}
     if "wyckoff" in row:
-        site["wyckoff"] = _text(row.pop("wyckoff"))
+        site["wyckoff"] = cell_text(row.pop("wyckoff"))
     if "multiplicity" in row:
         site["multiplicity"] = _count(row.pop("multiplicity"), "multiplicity")
     for k in ("x", "y", "z", "b", "u"):
@@ -240,8 +241,8 @@ def _site_row(r: Row, out: TableRecords) -> None:
 
 def _manifest_row(r: Row, out: TableRecords) -> None:
     row = r.cells
-    data = {"sample": _text(row.pop("sample")), "file": _text(row.pop("file")),
-            "kind": _text(row.pop("kind", "impedance_spectrum"))}
+    data = {"sample": cell_text(row.pop("sample")), "file": cell_text(row.pop("file")),
+            "kind": cell_text(row.pop("kind", "impedance_spectrum"))}
     cell = {k: row.pop(k) for k in ("thickness", "area", "diameter", "electrodes", "blocking") if k in row}
     if cell:
         data["cell"] = cell
@@ -269,17 +270,17 @@ ROW_KINDS: dict[str, Callable[[Row, TableRecords], None]] = {
 def _property_row(kind: str, row: dict, cols: dict[str, Column]) -> tuple[dict, dict[str, str]]:
     """The property record of a properties/conductivity row, and its fields' columns as written."""
     if kind == "conductivity":
-        carrier = _text(row.pop("carrier", "ionic")).lower()
+        carrier = cell_text(row.pop("carrier", "ionic")).lower()
         name = {"ionic": "ionic_conductivity", "electronic": "electronic_conductivity", "total": "total_conductivity"}.get(carrier)
         if name is None:
             raise _RowError(f"carrier must be ionic, electronic or total, got {carrier!r}", "carrier")
         value_col = "conductivity"
     else:
-        name, value_col = _text(row.pop("property")), "value"
+        name, value_col = cell_text(row.pop("property")), "value"
     ptype = registry.PROPERTIES.get(name)
     columns = {"sample": "sample", "name": "property", "value": value_col, "unit": "unit", "uncertainty": "uncertainty",
                "qualifier": "qualifier", "notes": "notes"}
-    data: dict[str, Any] = {"sample": _text(row.pop("sample")), "name": name,
+    data: dict[str, Any] = {"sample": cell_text(row.pop("sample")), "name": name,
                             **quantity_fields(row, value_col, cols, ptype.quantity if ptype else None)}
     for k in ("qualifier", "notes"):
         if k in row:

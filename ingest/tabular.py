@@ -9,9 +9,9 @@ header (``sigma (mS/cm)``, ``T (°C)``) or in a units row directly under it whos
 from __future__ import annotations
 
 import csv
+import dataclasses
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -19,7 +19,7 @@ from ionbase.ingest import limits, xlsx
 from ionbase.ingest.errors import Issue
 from ionbase.ingest.loaders import LoadedFile, LoadError, RawRecord
 from ionbase.ingest.table_quantities import CellError, Column, decimal_comma, looks_numeric
-from ionbase.ingest.table_rows import TableRecords, _RowError, _text, row_to_records
+from ionbase.ingest.table_rows import TableRecords, _RowError, cell_text, row_to_records
 from ionbase.schemas.units import UnitError, parse_unit, text_unit
 
 _HEADER_RE = re.compile(r"^\s*(?P<name>[^()\[\]]+?)\s*(?:[(\[](?P<unit>[^()\[\]]*)[)\]])?\s*$")
@@ -238,7 +238,7 @@ def _convert_table(out: TableRecords, sheet: str | None, rows) -> None:
             if kind == "steps" and sample is not None:
                 # a bad steps row (any: unreadable cell, unit, too many cells) drops its sample's other
                 # steps from this table too (_check_steps): a route missing a step would misstate it
-                out.broken_routes.add(_text(sample))
+                out.broken_routes.add(cell_text(sample))
 
 
 def _check_steps(out: TableRecords) -> None:
@@ -361,7 +361,7 @@ def _table_rows(name: str, header: list, columns: list, rows, sheet: str | None 
         yield lineno, row, cols
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class BadRow:
     """A data row refused as it was read: its issue, and the sample it names (a bad steps row drops
     that sample's other steps from the table)."""
@@ -417,8 +417,9 @@ def _stream(path: Path, sheet: str | None, kind: str, source: dict):
     def records():
         try:
             yield from _records()
-        except LoadError as exc:  # a line or cell that cannot be read, found on this pass
-            yield exc.issue
+        except LoadError as exc:  # a line or cell that cannot be read, found on this pass: the table ends there
+            yield dataclasses.replace(exc.issue, message=f"{exc.issue.message}; the rows after it in this table "
+                                      "were not read (none of them is imported)")
 
     def _records():
         rows, close = open_table(path, sheet)

@@ -162,11 +162,13 @@ def _rejected_line(report) -> str:
     """Where an import's errors went: the rejected files (--skip-invalid), and the errors no file holds."""
     n = len(report.errors)
     if not report.rejected_files:
+        if report.dry_run:
+            return f"{n} error(s), listed below (a dry run writes no rejected file)"
         return f"{n} error(s), listed below; none names a record or table row to write to a rejected file"
     line = f"{n} error(s); the rejected records and table rows are written to {', '.join(report.rejected_files)}"
     if report.errors_not_written:
-        line += (f" ({report.errors_not_written} error(s) concern a whole file or table, not a record or row: "
-                 "fix those in the file itself)")
+        line += (f" ({report.errors_not_written} of the errors, about a whole file or table or rows not kept, "
+                 "are not in these files: fix those in the original files)")
     return line
 
 

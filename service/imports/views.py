@@ -163,7 +163,7 @@ def _relative_report(report: dict, tmp: Path) -> dict:
     for e in report.get("errors") or []:
         if isinstance(e, dict) and e.get("file"):
             e["file"] = Path(str(e["file"])).name
-    report.pop("rejected_files", None)  # paths on the server; the web report lists every error instead
+    report.pop("rejected_files", None)  # none is written for an upload (write_rejected=False)
     return report
 
 
@@ -201,7 +201,7 @@ def create_import(query_args, form_args):
         opts = ImportOptions(dry_run=args["dry_run"], skip_invalid=args["skip_invalid"],
                              user=f"api:{key.get('name', key.get('_id', '?'))}",
                              max_file_bytes=settings.max_file_bytes, max_rows=settings.max_rows_per_batch,
-                             rejected_dir=tmp / "rejected")
+                             write_rejected=False)  # the report lists every error; no file on the server
         try:
             report = Importer(get_store(), opts).run([tmp])
         except ImportFailed as exc:

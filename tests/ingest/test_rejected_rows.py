@@ -135,3 +135,66 @@ def test_cli_names_the_files_and_never_says_none(settings, tmp_path):
     line = next(x for x in result.output.splitlines() if x.startswith("2 error(s)"))
     assert line.startswith("2 error(s); the rejected records and table rows are written to ")
     assert line.endswith("-conductivities.csv") and str(tmp_path / "rejects") in line
+
+
+def test_tables_of_one_name_and_imports_of_one_second_never_overwrite_each_other(store, tmp_path, monkeypatch):
+    import datetime as dt
+
+    import ionbase.ingest.importer as importer
+
+    monkeypatch.setattr(importer, "_now", lambda: dt.datetime(2026, 12, 2, 13, 0, 0))  # every import in one second
+    paths = [_write(tmp_path, "samples.csv", SAMPLES)]
+    for folder, bad in (("a", "0.6,K"), ("b", "0.9,eV")):
+        (tmp_path / folder).mkdir()
+        paths.append(_write(tmp_path / folder, "cond.csv", "sample,property,value,unit,temperature (°C)\n"
+                                                           f"R1,ionic_conductivity,{bad},30\n"))
+    rejects = tmp_path / "rejects"
+    first = _import(store, paths, rejects)
+    second = _import(store, paths, rejects)
+    written = first.rejected_files + second.rejected_files
+    assert len(written) == len(set(written)) == 4 and sorted(p.name for p in rejects.iterdir()) == sorted(
+        Path(f).name for f in written)
+    bad_rows = sorted(_rows(f)[1][1][2:4] == ["0.6", "K"] for f in written)
+    assert bad_rows == [False, False, True, True]  # each import wrote a's row and b's row, none lost
+    assert first.errors_not_written == second.errors_not_written == 0
+
+
+def test_a_dry_run_writes_no_rejected_file(store, tmp_path):
+    samples = _write(tmp_path, "samples.csv", SAMPLES)
+    props = _write(tmp_path, "conductivities.csv", PROPERTIES)
+    report = Importer(store, ImportOptions(skip_invalid=True, dry_run=True, rejected_dir=tmp_path / "rejects")).run(
+        [samples, props])
+    assert len(report.errors) == 2 and report.rejected_files == [] and not (tmp_path / "rejects").exists()
+
+
+def test_a_rejected_dir_that_cannot_be_made_refuses_the_import_before_it_starts(store, tmp_path):
+    from ionbase.ingest.errors import ImportFailed
+
+    samples = _write(tmp_path, "samples.csv", SAMPLES)
+    (tmp_path / "afile").write_text("a file, not a folder")
+    try:
+        _import(store, [samples], tmp_path / "afile" / "sub")
+    except ImportFailed as exc:
+        (issue,) = exc.issues
+        assert issue.field == "--rejected-dir" and issue.message.endswith("afile is not a folder"), str(issue)
+    else:
+        raise AssertionError("the import ran")
+    assert store.db.import_batches.count_documents({}) == 0 and store.db.samples.count_documents({}) == 0
+
+
+def test_errors_with_nothing_to_copy_are_counted_and_a_table_cut_short_says_so(store, tmp_path):
+    samples = _write(tmp_path, "samples.csv", SAMPLES)
+    steps = _write(tmp_path, "steps.csv", "sample,step,type,duration (h)\nGHOST,1,ball_milling,2\n")
+    table = tmp_path / "conductivities.csv"
+    table.write_bytes((HEAD + "sample,property,value,unit,temperature (°C)\nR1,ionic_conductivity,0.5,mS/cm,25\n"
+                       "R1,ionic_conductivity,x,mS/cm,30\n").encode() + b"R2,ionic_conductivity,0.7,mS/cm,\xff\n"
+                      + b"R2,ionic_conductivity,0.8,mS/cm,30\n")
+    report = _import(store, [samples, steps, table], tmp_path / "rejects")
+    text = sorted(str(e) for e in report.errors)
+    assert len(text) == 3, text
+    assert any("GHOST" in t and t.startswith("steps.csv, row 3") for t in text), text
+    cut = next(t for t in text if "not UTF-8" in t)
+    assert cut.startswith("conductivities.csv, row 5") and "the rows after it in this table were not read" in cut
+    (written,) = report.rejected_files
+    assert _rows(written)[1][1:] == [["R1", "ionic_conductivity", "x", "mS/cm", "30"]]
+    assert report.errors_not_written == 2  # the steps of a sample no table defines, and the unreadable line
