@@ -34,6 +34,8 @@ class RawRecord:
     ref: str  # e.g. "samples[3]" or "sheet 'properties' row 3"
     #: for a table row: record field path ("value", "conditions.temperature") -> column as written
     columns: dict[str, str] | None = None
+    #: a table's sample record or steps fragment: (sheet, row) of the steps rows it was given
+    step_rows: list[tuple[str | None, int]] | None = None
 
     def issue(self, file: str, message: str, field: str | None = None) -> Issue:
         """An Issue about this record; a table row's names the column as the user wrote it."""
@@ -66,6 +68,8 @@ class LoadedFile:
     issues: list[Issue] = field(default_factory=list)
     #: (sheet, line) of table rows left out with a row that has an issue (the other steps rows of its sample)
     withheld_rows: list[tuple[str | None, int]] = field(default_factory=list)
+    #: labels of samples a bad steps row of this file leaves without steps (the whole batch drops theirs)
+    broken_labels: set[str] = field(default_factory=set)
     streams: list = field(default_factory=list)  # callables -> Iterator[RawRecord | Issue]
     #: a table's ``sample`` and ``sample_steps`` records, on disk; None until the first is shelved
     shelf: RecordShelf | None = None

@@ -251,6 +251,9 @@ class _SampleTargets:
 def merge_fragments(loaded_files: list[LoadedFile], report: ImportReport) -> None:
     """Attach steps and sites given in one table file to samples and structures of another (the
     errors file by file, a file's steps before its sites)."""
+    broken = {(_skey(lf, {}), label) for lf in loaded_files for label in lf.broken_labels}
+    if broken:
+        _drop_broken_steps(loaded_files, broken)
     targets = None
     if any(lf.shelf is not None and lf.shelf.counts["sample_steps"] for lf in loaded_files):
         targets = _SampleTargets(loaded_files)
@@ -264,11 +267,33 @@ def merge_fragments(loaded_files: list[LoadedFile], report: ImportReport) -> Non
         for lf in loaded_files:
             if targets is not None:
                 for r in _shelved_fragments(lf):
+                    if (_skey(lf, r.data), r.data["sample"]) in broken:
+                        lf.withheld_rows.extend(r.step_rows or [])  # see _drop_broken_steps
+                        continue
                     _merge_steps(targets, lf, r, report)
             _merge_sites(structures, lf, report)
     finally:
         if targets is not None:
             targets.close()
+
+
+def _drop_broken_steps(loaded_files: list[LoadedFile], broken: set[tuple[str, str]]) -> None:
+    """A sample with a bad steps row in any table of the batch keeps no steps from any file: the route
+    would otherwise miss a step and misstate the synthesis (the bad row a 600 °C anneal, the route
+    "never annealed"). Its table rows are withheld, for the rejected-rows files (ingest/rejects.py);
+    steps given inline in a YAML or JSON sample are dropped with them (the bad row's error says why)."""
+    for lf in loaded_files:
+        for r in lf.records:
+            if r.kind == "sample" and r.data.get("steps") and (_skey(lf, r.data), str(r.data.get("label"))) in broken:
+                del r.data["steps"]
+                lf.withheld_rows.extend(r.step_rows or [])
+        if lf.shelf is None:
+            continue
+        for seq, r in lf.shelf.records("sample"):
+            if r.data.get("steps") and (_skey(lf, r.data), str(r.data.get("label"))) in broken:
+                del r.data["steps"]
+                lf.withheld_rows.extend(r.step_rows or [])
+                lf.shelf.replace(seq, r)
 
 
 def _merge_sites(structures: dict, lf: LoadedFile, report: ImportReport) -> None:

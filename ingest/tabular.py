@@ -257,6 +257,7 @@ def _check_steps(out: TableRecords) -> None:
         # file gets them all (ingest/rejects.py), to be imported again together once the bad one is fixed
         out.loaded.withheld_rows.extend(shelf.step_rows(label))
         shelf.drop_steps(label)
+    out.loaded.broken_labels |= out.broken_routes  # and steps given in other files too (planning.merge_fragments)
 
 
 def _join_steps_and_sites(out: TableRecords) -> None:
@@ -267,14 +268,17 @@ def _join_steps_and_sites(out: TableRecords) -> None:
     shelf = loaded.shelf
     if shelf is not None and shelf.has_steps():
         for seq, rec in shelf.records("sample"):
-            steps = shelf.take_steps(str(rec.data.get("label")))
-            if steps:
-                rec.data["steps"] = steps
+            label = str(rec.data.get("label"))
+            rows = shelf.step_rows(label)
+            if rows:
+                rec.data["steps"], rec.step_rows = shelf.take_steps(label), rows
                 shelf.replace(seq, rec)
         # steps for samples defined in another file of the batch: the importer merges them
         while (left := shelf.first_left()) is not None:
             label, lineno = left
-            shelf.add(RawRecord("sample_steps", {"sample": label, "steps": shelf.take_steps(label)}, lineno, f"steps of {label}"))
+            rows = shelf.step_rows(label)
+            shelf.add(RawRecord("sample_steps", {"sample": label, "steps": shelf.take_steps(label)}, lineno,
+                                f"steps of {label}", step_rows=rows))
     for lineno, key, site in out.site_rows:
         st = out.structures.get(key)
         if st is None:

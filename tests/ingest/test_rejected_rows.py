@@ -198,3 +198,24 @@ def test_errors_with_nothing_to_copy_are_counted_and_a_table_cut_short_says_so(s
     (written,) = report.rejected_files
     assert _rows(written)[1][1:] == [["R1", "ionic_conductivity", "x", "mS/cm", "30"]]
     assert report.errors_not_written == 2  # the steps of a sample no table defines, and the unreadable line
+
+
+def test_a_bad_steps_row_drops_the_samples_steps_given_in_other_files_too(store, tmp_path):
+    """Steps of one sample split over two tables: the bad anneal in one must not leave the milling of
+    the other as a route that reads "never annealed" (it did until 2026-12-02)."""
+    samples = _write(tmp_path, "samples.csv", SAMPLES)
+    mill = _write(tmp_path, "steps_mill.csv", "sample,step,type,duration (h)\nR1,1,ball_milling,2\nR2,1,ball_milling,2\n")
+    anneal = _write(tmp_path, "steps_anneal.csv", "sample,step,type,duration (h),temperature (°C)\n"
+                                                  "R1,2,annealing,2,600 K\nR2,2,annealing,2,300\n")
+    report = _import(store, [samples, mill, anneal], tmp_path / "rejects")
+    assert [(e.file, e.row) for e in report.errors] == [("steps_anneal.csv", 3)]
+    by_label = {s["label"]: s for s in store.db.samples.find()}
+    routes = {r["_id"]: r for r in store.db.routes.find()}
+    r1 = routes.get(by_label["R1"].get("route"), {}).get("summary", {"n_steps": 0})
+    assert r1["n_steps"] == 0 and "milled" not in r1
+    r2 = routes[by_label["R2"]["route"]]["summary"]
+    assert r2["n_steps"] == 2 and r2["anneal_ceiling_c"] == 300.0
+    rows = {Path(f).name.split("-", 3)[-1]: _rows(f)[1][1:] for f in report.rejected_files}
+    assert rows == {"steps_mill.csv": [["R1", "1", "ball_milling", "2"]],
+                    "steps_anneal.csv": [["R1", "2", "annealing", "2", "600 K"]]}, rows
+    assert report.errors_not_written == 0
