@@ -30,16 +30,13 @@ with the rows: a table's sample records and steps (ingest/recordshelf.py), the s
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from pathlib import Path
 from typing import Iterable
-
-import yaml
 
 from ionbase.ingest import progress as progress_mod
 from ionbase.store.rollback import COLLECTIONS, rollback  # noqa: F401 (rollback: public here too)
 from ionbase.ingest.errors import ImportFailed, Issue
-from ionbase.ingest.loaders import LAB_RECORD_SUFFIXES, TABULAR_SUFFIXES, LoadError, LoadedFile, RawRecord, dump_records, load_lab_file
+from ionbase.ingest.loaders import LAB_RECORD_SUFFIXES, TABULAR_SUFFIXES, LoadError, LoadedFile, load_lab_file
 from ionbase.ingest.passes import BuildPass
 from ionbase.ingest.rejects import Rejected, check_folder, write_rejects
 from ionbase.ingest.references import confined_or_none

@@ -282,17 +282,19 @@ def _drop_broken_steps(loaded_files: list[LoadedFile], broken: set[tuple[str, st
     would otherwise miss a step and misstate the synthesis (the bad row a 600 °C anneal, the route
     "never annealed"). Its table rows are withheld, for the rejected-rows files (ingest/rejects.py);
     steps given inline in a YAML or JSON sample are dropped with them (the bad row's error says why)."""
+    def drop(lf: LoadedFile, r: RawRecord) -> bool:
+        if not r.data.get("steps") or (_skey(lf, r.data), str(r.data.get("label"))) not in broken:
+            return False
+        del r.data["steps"]
+        lf.withheld_rows.extend(r.step_rows or [])
+        return True
+
     for lf in loaded_files:
         for r in lf.records:
-            if r.kind == "sample" and r.data.get("steps") and (_skey(lf, r.data), str(r.data.get("label"))) in broken:
-                del r.data["steps"]
-                lf.withheld_rows.extend(r.step_rows or [])
-        if lf.shelf is None:
-            continue
-        for seq, r in lf.shelf.records("sample"):
-            if r.data.get("steps") and (_skey(lf, r.data), str(r.data.get("label"))) in broken:
-                del r.data["steps"]
-                lf.withheld_rows.extend(r.step_rows or [])
+            if r.kind == "sample":
+                drop(lf, r)
+        for seq, r in lf.shelf.records("sample") if lf.shelf is not None else ():
+            if drop(lf, r):
                 lf.shelf.replace(seq, r)
 
 
