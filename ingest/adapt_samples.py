@@ -74,6 +74,8 @@ def route_for(store, smp: dict, rec: RawRecord, plan: Plan, samples: "SampleBook
         if parent is None:
             raise B.RecordError(f"parent sample {parent_label!r} not found in this batch or the store", f"{rec.ref}.parent")
         smp["parent"] = parent["_id"]
+        if rec.steps_refused:  # its own steps were refused: its parent's route alone would misstate it
+            return B.build_route([])
         parent_steps = route_steps(store, parent, plan)
         steps = [dict(s) for s in parent_steps] + [dict(s, order=len(parent_steps) + i) for i, s in enumerate(smp.get("own_steps", []))]
     return B.build_route(steps)

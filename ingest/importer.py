@@ -254,8 +254,12 @@ class Importer:
 
     def _write_rejected(self, report: ImportReport, rejected: list, loaded_files: list[LoadedFile]) -> None:
         """The refused records and table rows, to fix and import again (ingest/rejects.py)."""
-        out = write_rejects(self._rejected_dir(), _now().strftime("%Y%m%dT%H%M%S"), rejected, loaded_files,
-                            report.errors)
+        try:
+            out = write_rejects(self._rejected_dir(), _now().strftime("%Y%m%dT%H%M%S"), rejected, loaded_files,
+                                report.errors)
+        except OSError as exc:  # a disk that filled up since the check: the batch is withdrawn (Importer._run)
+            raise ImportFailed([Issue(str(self._rejected_dir()), f"the rejected records cannot be written: {exc}",
+                                      field="--rejected-dir")]) from None
         report.rejected_files, report.errors_not_written = out.files, out.not_written
 
 def _file_meta(loaded_files: list[LoadedFile], referenced: set[Path], report: ImportReport) -> dict[str, dict]:

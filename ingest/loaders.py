@@ -36,6 +36,8 @@ class RawRecord:
     columns: dict[str, str] | None = None
     #: a table's sample record or steps fragment: (sheet, row) of the steps rows it was given
     step_rows: list[tuple[str | None, int]] | None = None
+    #: a sample whose steps rows were refused (a bad one among them): its route is unknown, not its parent's
+    steps_refused: bool = False
 
     def issue(self, file: str, message: str, field: str | None = None) -> Issue:
         """An Issue about this record; a table row's names the column as the user wrote it."""

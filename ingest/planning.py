@@ -283,10 +283,11 @@ def _drop_broken_steps(loaded_files: list[LoadedFile], broken: set[tuple[str, st
     "never annealed"). Its table rows are withheld, for the rejected-rows files (ingest/rejects.py);
     steps given inline in a YAML or JSON sample are dropped with them (the bad row's error says why)."""
     def drop(lf: LoadedFile, r: RawRecord) -> bool:
-        if not r.data.get("steps") or (_skey(lf, r.data), str(r.data.get("label"))) not in broken:
+        if (_skey(lf, r.data), str(r.data.get("label"))) not in broken:
             return False
-        del r.data["steps"]
+        r.data.pop("steps", None)
         lf.withheld_rows.extend(r.step_rows or [])
+        r.steps_refused = True
         return True
 
     for lf in loaded_files:

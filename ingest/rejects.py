@@ -19,8 +19,8 @@ created exclusively), so two tables of one name, or two imports in one second, n
 from __future__ import annotations
 
 import csv
-import os
 import re
+import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,17 +50,15 @@ Rejected = tuple[LoadedFile, "RawRecord | None", Issue]
 
 
 def check_folder(folder: Path) -> str | None:
-    """Why rejected files could not be written into ``folder`` (created when the first one is), or None;
-    asked before an import starts, so a bad ``--rejected-dir`` refuses it before anything is written."""
-    probe = folder
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if not probe.is_dir():
-        return f"{probe} is not a folder"
-    if not os.access(probe, os.W_OK | os.X_OK):
-        return f"{probe} is not writable"
+    """Why rejected files could not be written into ``folder``, or None; asked before an import starts
+    (the folder is made, and a file created and removed in it: permission bits alone say nothing for
+    root), so a bad ``--rejected-dir`` refuses the import before anything is written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".ionbase-probe-"):
+            pass
+    except OSError as exc:
+        return f"{exc.strerror or exc} ({exc.filename or folder})"
     return None
 
 
@@ -89,8 +87,7 @@ def write_rejects(folder: Path, stamp: str, rejected: list[Rejected], loaded_fil
 
 
 def _create(folder: Path, base: str, suffix: str):
-    """A new file ``base[-N]suffix`` in ``folder`` (made if missing), opened for writing: never one in use."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """A new file ``base[-N]suffix`` in ``folder``, opened for writing: never one in use."""
     for n in range(1, 10_000):
         target = folder / f"{base}{'' if n == 1 else f'-{n}'}{suffix}"
         try:
@@ -147,6 +144,7 @@ def _copy_rows(lf: LoadedFile, sheet: str | None, wanted: set[int], folder: Path
         return None, set()
     target, fh = _create(folder, base, ".csv")
     with fh:
+        fh.write(f"# rejected from {lf.path.name}{f', sheet {sheet}' if sheet else ''}: {lf.path}\n")
         for key, value in lf.source.items():
             fh.write(f"# {key}: {value}\n")
         writer = csv.writer(fh, lineterminator="\n")

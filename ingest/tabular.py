@@ -272,6 +272,8 @@ def _join_steps_and_sites(out: TableRecords) -> None:
             rows = shelf.step_rows(label)
             if rows:
                 rec.data["steps"], rec.step_rows = shelf.take_steps(label), rows
+            rec.steps_refused = label in out.broken_routes  # (its steps here were dropped: _check_steps)
+            if rows or rec.steps_refused:
                 shelf.replace(seq, rec)
         # steps for samples defined in another file of the batch: the importer merges them
         while (left := shelf.first_left()) is not None:
