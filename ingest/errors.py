@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,12 @@ class Issue:
         elif self.field:
             where += f", field '{self.field}'"
         return f"{where}: {self.message}"
+
+    @classmethod
+    def in_table(cls, file: str, sheet: str | None, message: str, **where: Any) -> "Issue":
+        """An Issue of a table row: a workbook's names its sheet (``record`` for the message, ``sheet``
+        for the rejected-rows file)."""
+        return cls(file, message, record=f"sheet '{sheet}'" if sheet else None, sheet=sheet, **where)
 
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}

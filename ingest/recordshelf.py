@@ -141,13 +141,14 @@ class RecordShelf:
     def drop_steps(self, label: str) -> None:
         self._sql.execute("DELETE FROM steps WHERE shelf = ? AND label = ?", (self._id, label))
 
-    def take_steps(self, label: str) -> list[dict]:
-        """The steps of ``label`` sorted by their order (rows of one order in row order), removed."""
-        rows = self._sql.execute("SELECT step FROM steps WHERE shelf = ? AND label = ? ORDER BY ord, seq",
+    def take_steps(self, label: str) -> tuple[list[dict], list[tuple[str | None, int]]]:
+        """The steps of ``label`` sorted by their order (rows of one order in row order), removed, and
+        the (sheet, line) of their rows."""
+        rows = self._sql.execute("SELECT step, sheet, lineno FROM steps WHERE shelf = ? AND label = ? ORDER BY ord, seq",
                                  (self._id, label)).fetchall()
         if rows:
             self.drop_steps(label)
-        return [pickle.loads(blob) for (blob,) in rows]
+        return [pickle.loads(blob) for blob, _sheet, _line in rows], [(sheet, line) for _blob, sheet, line in rows]
 
     def first_left(self) -> tuple[str, int] | None:
         """(label, line of its first steps row) of the earliest steps row not taken, or None; take

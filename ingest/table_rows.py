@@ -53,8 +53,7 @@ class TableRecords:
             B.build_steps([step], "steps")
         except B.RecordError as exc:
             column = re.sub(r"^steps\[\d+\]\.?", "", exc.field or "") or None
-            issue = Issue(self.loaded.path.name, exc.message, row=lineno, field=column,
-                          record=f"sheet '{self.sheet}'" if self.sheet else None, sheet=self.sheet)
+            issue = Issue.in_table(self.loaded.path.name, self.sheet, exc.message, row=lineno, field=column)
             self.broken_routes.add(label)
         self.loaded.shelved().add_step(label, order, step, lineno, issue, self.sheet)
 

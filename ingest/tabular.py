@@ -269,18 +269,18 @@ def _join_steps_and_sites(out: TableRecords) -> None:
     if shelf is not None and shelf.has_steps():
         for seq, rec in shelf.records("sample"):
             label = str(rec.data.get("label"))
-            rows = shelf.step_rows(label)
-            if rows:
-                rec.data["steps"], rec.step_rows = shelf.take_steps(label), rows
+            steps, rows = shelf.take_steps(label)
+            if steps:
+                rec.data["steps"], rec.step_rows = steps, rows
             rec.steps_refused = label in out.broken_routes  # (its steps here were dropped: _check_steps)
             if rows or rec.steps_refused:
                 shelf.replace(seq, rec)
         # steps for samples defined in another file of the batch: the importer merges them
         while (left := shelf.first_left()) is not None:
             label, lineno = left
-            rows = shelf.step_rows(label)
-            shelf.add(RawRecord("sample_steps", {"sample": label, "steps": shelf.take_steps(label)}, lineno,
-                                f"steps of {label}", step_rows=rows))
+            steps, rows = shelf.take_steps(label)
+            shelf.add(RawRecord("sample_steps", {"sample": label, "steps": steps}, lineno, f"steps of {label}",
+                                step_rows=rows))
     for lineno, key, site in out.site_rows:
         st = out.structures.get(key)
         if st is None:
@@ -304,7 +304,7 @@ def _row_issue(name: str, exc: _RowError | CellError, lineno: int, sheet: str | 
     """An Issue naming the column as the user wrote it in the header."""
     key = exc.column if isinstance(exc, CellError) else exc.field
     column = cols[key].text if key in cols else None
-    return _issue(name, sheet, exc.message, row=lineno, field=key, column=column)
+    return Issue.in_table(name, sheet, exc.message, row=lineno, field=key, column=column)
 
 
 def _columns(header: list, columns: list) -> dict[str, Column]:
@@ -327,7 +327,7 @@ def _units_row(name: str, sheet: str | None, lineno: int, cells: list, cols: dic
         if not unit:
             continue  # an empty cell keeps the header's unit
         if cols[col].unit and not _same_unit(cols[col].unit, unit):
-            return _issue(name, sheet, f"the header gives the unit {cols[col].unit!r} but the units row gives {unit!r}; "
+            return Issue.in_table(name, sheet, f"the header gives the unit {cols[col].unit!r} but the units row gives {unit!r}; "
                           "give the unit in one place", row=lineno, field=col, column=cols[col].text)
         out[col] = Column(cols[col].text, unit, cols[col].unit_from or "units row")
     return out
@@ -339,7 +339,7 @@ def _table_rows(name: str, header: list, columns: list, rows, sheet: str | None 
     cols = _columns(header, columns)
     dup = sorted({n for n in names if n and names.count(n) > 1})
     if dup:
-        yield _issue(name, sheet, f"column(s) {dup} appear more than once in the header", field=dup[0])
+        yield Issue.in_table(name, sheet, f"column(s) {dup} appear more than once in the header", field=dup[0])
         return
     for lineno, cells in rows:
         if not any(str(c).strip() for c in cells):
@@ -351,17 +351,17 @@ def _table_rows(name: str, header: list, columns: list, rows, sheet: str | None 
                 return
             continue
         if len(cells) > len(names) and any(str(c).strip() for c in cells[len(names):]):
-            yield _bad_row(cells, names, _issue(name, sheet, f"row has {len(cells)} cells but the header has "
+            yield _bad_row(cells, names, Issue.in_table(name, sheet, f"row has {len(cells)} cells but the header has "
                                                 f"{len(names)} columns", row=lineno))
             continue
         if len(cells) < len(names):
-            yield _bad_row(cells, names, _issue(name, sheet, f"row has {len(cells)} cells but the header has "
+            yield _bad_row(cells, names, Issue.in_table(name, sheet, f"row has {len(cells)} cells but the header has "
                                                 f"{len(names)} columns (a truncated row?)", row=lineno))
             continue
         try:
             row = _row_dict(names, cells, cols)
         except _RowError as exc:
-            yield _bad_row(cells, names, _issue(name, sheet, exc.message, row=lineno, field=exc.field,
+            yield _bad_row(cells, names, Issue.in_table(name, sheet, exc.message, row=lineno, field=exc.field,
                                                 column=cols[exc.field].text))
             continue
         yield lineno, row, cols
@@ -385,12 +385,6 @@ def _bad_row(cells: list, names: list[str], issue: Issue) -> BadRow:
 def is_units_row(cells: list) -> bool:
     """Whether a table row is a units row (its first cell says so), not data."""
     return bool(cells) and str(cells[0]).strip().lower() in ("units", "unit", "[units]")
-
-
-def _issue(name: str, sheet: str | None, message: str, **where: Any) -> Issue:
-    """An Issue of a table row: a workbook's names its sheet (``record`` for the message, ``sheet`` for the
-    rejected-rows file)."""
-    return Issue(name, message, record=f"sheet '{sheet}'" if sheet else None, sheet=sheet, **where)
 
 
 def _row_dict(names: list[str], cells: list, cols: dict[str, Column]) -> dict:
