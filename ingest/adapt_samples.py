@@ -62,9 +62,14 @@ def route_steps(store, sample: dict, plan: Plan) -> list[dict]:
 
 
 def route_for(store, smp: dict, rec: RawRecord, plan: Plan, samples: "SampleBook") -> dict:
-    """The route of a sample: its parent's steps (parent in this batch or the store) then its own."""
+    """The route of a sample: its parent's steps (parent in this batch or the store) then its own.
+
+    A sample whose steps rows were refused (``--skip-invalid``), or whose parent's route is unknown,
+    gets an empty route and ``route_unknown``: its steps, or its parent's, alone would misstate how it
+    was made (a child milled for 2 h of a parent whose 600 °C anneal row was refused read "never
+    annealed" until 2026-12-02), and its children inherit the flag."""
     parent_label = smp.pop("_parent_ref", None)
-    steps = smp.get("own_steps", [])
+    parent = None
     if parent_label is not None:
         in_batch, parent = samples.find(smp["source_key"], parent_label)
         if in_batch and parent is None:
@@ -74,10 +79,13 @@ def route_for(store, smp: dict, rec: RawRecord, plan: Plan, samples: "SampleBook
         if parent is None:
             raise B.RecordError(f"parent sample {parent_label!r} not found in this batch or the store", f"{rec.ref}.parent")
         smp["parent"] = parent["_id"]
-        if rec.steps_refused:  # its own steps were refused: its parent's route alone would misstate it
-            return B.build_route([])
+    if rec.steps_refused or (parent is not None and parent.get("route_unknown")):
+        smp["route_unknown"] = True
+        return B.build_route([])
+    steps = smp.get("own_steps", [])
+    if parent is not None:
         parent_steps = route_steps(store, parent, plan)
-        steps = [dict(s) for s in parent_steps] + [dict(s, order=len(parent_steps) + i) for i, s in enumerate(smp.get("own_steps", []))]
+        steps = [dict(s) for s in parent_steps] + [dict(s, order=len(parent_steps) + i) for i, s in enumerate(steps)]
     return B.build_route(steps)
 
 

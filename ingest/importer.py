@@ -126,7 +126,7 @@ class Importer:
                               "(a measurements record with 'file:', or a CSV manifest with a 'file' column)")
                 report.errors.append(issue)
                 report.files.append(FileReport(str(path), detect(path), errors=[issue.to_dict()]))
-        merge_fragments(loaded_files, report)
+        merge_fragments(loaded_files, report, rejected)
         self._build(loaded_files, plan, report, rejected)
         plan.forget_keys()  # only the small collections' documents are needed from here on
         file_meta = _file_meta(loaded_files, referenced, report)

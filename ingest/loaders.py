@@ -36,6 +36,10 @@ class RawRecord:
     columns: dict[str, str] | None = None
     #: a table's sample record or steps fragment: (sheet, row) of the steps rows it was given
     step_rows: list[tuple[str | None, int]] | None = None
+    #: ... and their step numbers, None when the table numbers none (ingest/planning.py joins tables by them)
+    step_orders: list[float] | None = None
+    #: the (file, sheet, row) of steps rows joined from other tables of the batch (ingest/planning.py)
+    merged_rows: list[tuple[str, str | None, int]] | None = None
     #: a sample whose steps rows were refused (a bad one among them): its route is unknown, not its parent's
     steps_refused: bool = False
 

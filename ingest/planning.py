@@ -211,7 +211,7 @@ class _SampleTargets:
 
     def __init__(self, loaded_files: list[LoadedFile]) -> None:
         self._files = loaded_files
-        self._held: list[RawRecord] = []  # sample records held in memory (YAML, JSON)
+        self._held: list[tuple[int, RawRecord]] = []  # sample records held in memory (YAML, JSON), with their file
         self._db = scratch_sqlite()
         self._db.execute("CREATE TABLE targets (skey TEXT, label TEXT, file INTEGER, pos INTEGER, "
                          "PRIMARY KEY (skey, label)) WITHOUT ROWID")
@@ -219,7 +219,7 @@ class _SampleTargets:
         for i, lf in enumerate(loaded_files):
             for r in lf.records:
                 if r.kind == "sample":
-                    self._held.append(r)
+                    self._held.append((i, r))
                     self._put(lf, r, -1, len(self._held) - 1)
             if lf.shelf is not None:
                 for seq, r in lf.shelf.records("sample"):
@@ -228,29 +228,28 @@ class _SampleTargets:
     def _put(self, lf: LoadedFile, r: RawRecord, file: int, pos: int) -> None:
         self._db.execute("INSERT OR REPLACE INTO targets VALUES (?, ?, ?, ?)", (_skey(lf, r.data), str(r.data.get("label")), file, pos))
 
-    def add_steps(self, lf: LoadedFile, fragment: RawRecord) -> bool:
-        """Append a steps fragment's steps to its sample's; False if no sample of the batch has its key."""
+    def find(self, lf: LoadedFile, fragment: RawRecord) -> tuple[LoadedFile, RawRecord, Callable[[RawRecord], None]] | None:
+        """(its file, the sample record, a function that stores it again) of the sample a steps
+        fragment attaches to, or None if no sample of the batch has its key."""
         row = self._db.execute("SELECT file, pos FROM targets WHERE skey = ? AND label = ?",
                                (_skey(lf, fragment.data), fragment.data["sample"])).fetchone()
         if row is None:
-            return False
+            return None
         if row[0] < 0:
-            self._held[row[1]].data.setdefault("steps", []).extend(fragment.data["steps"])
-            return True
+            i, target = self._held[row[1]]
+            return self._files[i], target, lambda _rec: None
         shelf = self._files[row[0]].shelved()
-        target = shelf.get(row[1])
-        target.data.setdefault("steps", []).extend(fragment.data["steps"])
-        shelf.replace(row[1], target)
-        return True
+        return self._files[row[0]], shelf.get(row[1]), lambda rec: shelf.replace(row[1], rec)
 
     def close(self) -> None:
         self._db.close()
         self._held = []
 
 
-def merge_fragments(loaded_files: list[LoadedFile], report: ImportReport) -> None:
+def merge_fragments(loaded_files: list[LoadedFile], report: ImportReport, rejected: list | None = None) -> None:
     """Attach steps and sites given in one table file to samples and structures of another (the
-    errors file by file, a file's steps before its sites)."""
+    errors file by file, a file's steps before its sites); a refused steps table row goes to
+    ``rejected`` as (file, None, issue), for the rejected-rows files (ingest/rejects.py)."""
     broken = {(_skey(lf, {}), label) for lf in loaded_files for label in lf.broken_labels}
     if broken:
         _drop_broken_steps(loaded_files, broken)
@@ -263,6 +262,7 @@ def merge_fragments(loaded_files: list[LoadedFile], report: ImportReport) -> Non
             if r.kind == "structure":
                 for ph in r.data.get("phases") or [{}]:
                     structures[(_skey(lf, r.data), str(r.data.get("sample")), str(ph.get("name", "")))] = ph
+    by_path = {str(lf.path): lf for lf in loaded_files}
     try:
         for lf in loaded_files:
             if targets is not None:
@@ -270,7 +270,7 @@ def merge_fragments(loaded_files: list[LoadedFile], report: ImportReport) -> Non
                     if (_skey(lf, r.data), r.data["sample"]) in broken:
                         lf.withheld_rows.extend(r.step_rows or [])  # see _drop_broken_steps
                         continue
-                    _merge_steps(targets, lf, r, report)
+                    _merge_steps(targets, lf, r, report, rejected, by_path)
             _merge_sites(structures, lf, report)
     finally:
         if targets is not None:
@@ -323,10 +323,68 @@ def _shelved_fragments(lf: LoadedFile) -> Iterable[RawRecord]:
     lf.shelf.clear("sample_steps")
 
 
-def _merge_steps(targets: _SampleTargets, lf: LoadedFile, r: RawRecord, report: ImportReport) -> None:
-    if not targets.add_steps(lf, r):
+def _merge_steps(targets: _SampleTargets, lf: LoadedFile, r: RawRecord, report: ImportReport,
+                 rejected: list | None, by_path: dict[str, LoadedFile]) -> None:
+    """Join one table's steps of a sample to the steps it has from elsewhere, by step number; steps
+    whose order is unknown refuse all of the sample's steps (its route is then unknown, not wrong)."""
+    found = targets.find(lf, r)
+    if found is None:
         report.errors.append(Issue(lf.path.name, f"steps given for sample {r.data['sample']!r}, which no samples table in this import defines",
                                    row=r.row, field="sample"))
+        return
+    target_lf, target, save = found
+    if target.steps_refused:  # a bad steps row of this sample in another table: none of its steps are kept
+        lf.withheld_rows.extend(r.step_rows or [])
+        return
+    problem = _order_problem(target, r)
+    if problem is None:
+        _join_steps(lf, target, r)
+    else:
+        issue = Issue.in_table(lf.path.name, r.step_rows[0][0] if r.step_rows else None, problem, row=r.row, field="step")
+        report.errors.append(issue)
+        if rejected is not None:
+            rejected.append((lf, None, issue))
+        lf.withheld_rows.extend(r.step_rows or [])
+        _refuse_steps(target_lf, target, by_path)
+    save(target)
+
+
+def _order_problem(target: RawRecord, r: RawRecord) -> str | None:
+    """Why the steps of ``r`` cannot be put in order with those ``target`` has already, or None."""
+    if not target.data.get("steps"):
+        return None
+    label = r.data["sample"]
+    where = f"steps of sample {label!r} are given in more than one place of this import"
+    if r.step_orders is None:
+        return f"{where}, and this table does not number them: give it a 'step' column so their order is known"
+    if target.step_orders is None:
+        return (f"{where}, and those given before this table (with the sample, or in a table without a 'step' "
+                "column) are not numbered: number every steps row so their order is known")
+    twice = sorted(set(target.step_orders) & set(r.step_orders))
+    if twice:
+        number = int(twice[0]) if float(twice[0]).is_integer() else twice[0]
+        return f"step {number} of sample {label!r} is numbered in another table of this import too: the order of the two is unknown"
+    return None
+
+
+def _join_steps(lf: LoadedFile, target: RawRecord, r: RawRecord) -> None:
+    """The steps of both, in the order of their step numbers (checked by _order_problem)."""
+    if target.data.get("steps"):
+        pairs = sorted(zip(target.step_orders + r.step_orders, target.data["steps"] + r.data["steps"]), key=lambda p: p[0])
+        target.step_orders, target.data["steps"] = [o for o, _s in pairs], [s for _o, s in pairs]
+    else:
+        target.data["steps"], target.step_orders = list(r.data["steps"]), r.step_orders
+    target.merged_rows = (target.merged_rows or []) + [(str(lf.path), sheet, line) for sheet, line in r.step_rows or []]
+
+
+def _refuse_steps(target_lf: LoadedFile, target: RawRecord, by_path: dict[str, LoadedFile]) -> None:
+    """Drop every step of a sample, its rows withheld for the rejected-rows files, its route unknown."""
+    target.data.pop("steps", None)
+    target_lf.withheld_rows.extend(target.step_rows or [])
+    for path, sheet, line in target.merged_rows or []:
+        by_path[path].withheld_rows.append((sheet, line))
+    target.step_rows = target.step_orders = target.merged_rows = None
+    target.steps_refused = True
 
 
 def is_lab_table(path: Path) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pickle
 import sqlite3
 import threading
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 from ionbase.ingest.spill import scratch_sqlite
 
@@ -24,6 +24,15 @@ CACHE_KIB = 4 * 1024
 CHUNK = 1000
 #: the record kinds a shelf holds
 KINDS = ("sample", "sample_steps")
+
+
+class TakenSteps(NamedTuple):
+    """A sample's steps taken from a shelf: the steps, the (sheet, line) of their rows, and their step
+    numbers (None when the table has no step column: they are in row order)."""
+
+    steps: list[dict]
+    rows: list[tuple[str | None, int]]
+    orders: list[float] | None
 
 
 def _dumps(obj: Any) -> bytes:
@@ -41,7 +50,7 @@ class _Shared:
                           "rec BLOB NOT NULL)")
         self.conn.execute("CREATE INDEX records_kind ON records (shelf, kind, seq)")
         self.conn.execute("CREATE TABLE steps (seq INTEGER PRIMARY KEY, shelf INTEGER NOT NULL, label TEXT NOT NULL, "
-                          "ord NOT NULL, lineno, sheet, step BLOB NOT NULL, issue BLOB)")
+                          "ord NOT NULL, numbered INTEGER NOT NULL, lineno, sheet, step BLOB NOT NULL, issue BLOB)")
         self.conn.execute("CREATE INDEX steps_label ON steps (shelf, label, ord, seq)")
         self.conn.execute("CREATE INDEX steps_seq ON steps (shelf, seq)")
         self.conn.execute("BEGIN")  # never committed: the rows live only as long as the import
@@ -114,13 +123,14 @@ class RecordShelf:
     # ------------------------------------------------------------ steps rows waiting for their samples
 
     def add_step(self, label: str, order: Any, step: dict, lineno: int, issue: Any = None,
-                 sheet: str | None = None) -> None:
-        """A steps row: its sample's label, its order, the step, its line (and workbook sheet), and the
-        issue found checking it."""
+                 sheet: str | None = None, numbered: bool = True) -> None:
+        """A steps row: its sample's label, its order (its step number, or its line when the table
+        numbers no steps: ``numbered`` False), the step, its line (and workbook sheet), and the issue
+        found checking it."""
         if isinstance(order, int) and not -2**63 <= order < 2**63:
             order = float(order)  # SQLite integers are 64-bit
-        self._sql.execute("INSERT INTO steps (shelf, label, ord, lineno, sheet, step, issue) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (self._id, label, order, lineno, sheet, _dumps(step), None if issue is None else _dumps(issue)))
+        self._sql.execute("INSERT INTO steps (shelf, label, ord, numbered, lineno, sheet, step, issue) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (self._id, label, order, int(numbered), lineno, sheet, _dumps(step), None if issue is None else _dumps(issue)))
 
     def step_rows(self, label: str) -> list[tuple[str | None, int]]:
         """(sheet, line) of every steps row of ``label``, in row order."""
@@ -141,14 +151,16 @@ class RecordShelf:
     def drop_steps(self, label: str) -> None:
         self._sql.execute("DELETE FROM steps WHERE shelf = ? AND label = ?", (self._id, label))
 
-    def take_steps(self, label: str) -> tuple[list[dict], list[tuple[str | None, int]]]:
-        """The steps of ``label`` sorted by their order (rows of one order in row order), removed, and
-        the (sheet, line) of their rows."""
-        rows = self._sql.execute("SELECT step, sheet, lineno FROM steps WHERE shelf = ? AND label = ? ORDER BY ord, seq",
-                                 (self._id, label)).fetchall()
+    def take_steps(self, label: str) -> TakenSteps:
+        """The steps of ``label`` sorted by their order (rows of one order in row order), removed, with
+        the (sheet, line) of their rows and their step numbers (None when the table numbers none)."""
+        rows = self._sql.execute("SELECT step, sheet, lineno, ord, numbered FROM steps WHERE shelf = ? AND label = ? "
+                                 "ORDER BY ord, seq", (self._id, label)).fetchall()
         if rows:
             self.drop_steps(label)
-        return [pickle.loads(blob) for blob, _sheet, _line in rows], [(sheet, line) for _blob, sheet, line in rows]
+        numbered = all(row[4] for row in rows)
+        return TakenSteps([pickle.loads(row[0]) for row in rows], [(row[1], row[2]) for row in rows],
+                          [row[3] for row in rows] if numbered else None)
 
     def first_left(self) -> tuple[str, int] | None:
         """(label, line of its first steps row) of the earliest steps row not taken, or None; take

@@ -45,7 +45,7 @@ class TableRecords:
     broken_routes: set[str] = field(default_factory=set)  # samples with a steps row that could not be read
     sheet: str | None = None  # the workbook sheet being read (None for a CSV)
 
-    def add_step(self, label: str, order: Any, step: dict, lineno: int) -> None:
+    def add_step(self, label: str, order: Any, step: dict, lineno: int, numbered: bool = True) -> None:
         """Shelve a steps row, checked where it was written (its file, row and column): a bad one
         gets an issue and its sample's steps from this file are dropped (see tabular._check_steps)."""
         issue = None
@@ -55,7 +55,7 @@ class TableRecords:
             column = re.sub(r"^steps\[\d+\]\.?", "", exc.field or "") or None
             issue = Issue.in_table(self.loaded.path.name, self.sheet, exc.message, row=lineno, field=column)
             self.broken_routes.add(label)
-        self.loaded.shelved().add_step(label, order, step, lineno, issue, self.sheet)
+        self.loaded.shelved().add_step(label, order, step, lineno, issue, self.sheet, numbered)
 
 
 @dataclass
@@ -148,14 +148,25 @@ def _sample_row(r: Row, out: TableRecords) -> None:
 def _step_row(r: Row, out: TableRecords) -> None:
     row = r.cells
     sample = cell_text(row.pop("sample"))
-    order_col = "step" if row.get("step") else "order"
-    order = row.pop("step", None) or row.pop("order", None) or r.lineno
+    order, numbered = _step_number(r)
     step = {"type": cell_text(row.pop("type"))}
     for k, v in row.items():
         step[k] = v
-    if not isinstance(order, (int, float)):
-        order = _num(order, order_col)  # "first" is an error naming the column, not a crash
-    out.add_step(sample, order, step, r.lineno)
+    out.add_step(sample, order, step, r.lineno, numbered)
+
+
+def _step_number(r: Row) -> tuple[float, bool]:
+    """A steps row's number from its ``step`` (or ``order``) column, and whether the table numbers its
+    steps; a table without such a column keeps its rows' order (the line is the number). Step 0 is a
+    number like any other (it was read as "no number" until 2026-12-02, which put a sample's step 0
+    after its step 1), and a table that numbers its steps numbers every row (a blank one is refused)."""
+    col = "step" if "step" in r.cols else "order" if "order" in r.cols else None
+    if col is None:
+        return r.lineno, False
+    value = r.cells.pop(col, None)
+    if value is None or cell_text(value) == "":
+        raise _RowError(f"the '{col}' cell is empty: a table that numbers its steps numbers every row", col)
+    return _num(value, col), True  # "first" is an error naming the column, not a crash
 
 
 def _property_record_row(kind: str) -> Callable[[Row, TableRecords], None]:

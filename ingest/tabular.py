@@ -246,8 +246,9 @@ def _check_steps(out: TableRecords) -> None:
     as it was read: TableRecords.add_step), after the tables' own; a sample with a bad steps row
     loses its steps from this table, so an error never names the sample's row in another table
     or file instead."""
+    out.loaded.broken_labels |= out.broken_routes  # and steps given in other files too (planning.merge_fragments)
     shelf = out.loaded.shelf
-    if shelf is None:
+    if shelf is None:  # (no row of the file was shelved: every steps row was refused as it was read)
         return
     out.loaded.issues.extend(shelf.step_issues())
     for label in out.broken_routes:
@@ -257,7 +258,6 @@ def _check_steps(out: TableRecords) -> None:
         # file gets them all (ingest/rejects.py), to be imported again together once the bad one is fixed
         out.loaded.withheld_rows.extend(shelf.step_rows(label))
         shelf.drop_steps(label)
-    out.loaded.broken_labels |= out.broken_routes  # and steps given in other files too (planning.merge_fragments)
 
 
 def _join_steps_and_sites(out: TableRecords) -> None:
@@ -266,21 +266,21 @@ def _join_steps_and_sites(out: TableRecords) -> None:
     loaded = out.loaded
     _check_steps(out)
     shelf = loaded.shelf
-    if shelf is not None and shelf.has_steps():
+    if shelf is not None and (shelf.has_steps() or out.broken_routes):  # (a refused row's steps are dropped)
         for seq, rec in shelf.records("sample"):
             label = str(rec.data.get("label"))
-            steps, rows = shelf.take_steps(label)
-            if steps:
-                rec.data["steps"], rec.step_rows = steps, rows
+            taken = shelf.take_steps(label)
+            if taken.steps:
+                rec.data["steps"], rec.step_rows, rec.step_orders = taken
             rec.steps_refused = label in out.broken_routes  # (its steps here were dropped: _check_steps)
-            if rows or rec.steps_refused:
+            if taken.rows or rec.steps_refused:
                 shelf.replace(seq, rec)
         # steps for samples defined in another file of the batch: the importer merges them
         while (left := shelf.first_left()) is not None:
             label, lineno = left
-            steps, rows = shelf.take_steps(label)
-            shelf.add(RawRecord("sample_steps", {"sample": label, "steps": steps}, lineno, f"steps of {label}",
-                                step_rows=rows))
+            taken = shelf.take_steps(label)
+            shelf.add(RawRecord("sample_steps", {"sample": label, "steps": taken.steps}, lineno, f"steps of {label}",
+                                step_rows=taken.rows, step_orders=taken.orders))
     for lineno, key, site in out.site_rows:
         st = out.structures.get(key)
         if st is None:

@@ -174,6 +174,9 @@ class Sample(Document):
     elements = ListField(StringField())
     family = StringField()
     summary = EmbeddedDocumentField(RouteSummary)
+    # set (True) when a steps row of this sample or of an ancestor was refused (import --skip-invalid):
+    # its route is stored empty, as unknown, rather than missing a step (ingest/adapt_samples.route_for)
+    route_unknown = BooleanField()
     batch_id = StringField()
     shadow_batch = StringField()  # only on a new version written beside the old one (store/shadows.py)
     content_hash = StringField()

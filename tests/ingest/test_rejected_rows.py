@@ -236,3 +236,62 @@ def test_a_child_whose_steps_were_refused_does_not_take_its_parents_route(store,
     c1 = routes[by_label["C1"]["route"]]["summary"]
     assert c1["n_steps"] == 0 and "milled" not in c1 and "annealed" not in c1, c1
     assert routes[by_label["P1"]["route"]]["summary"]["milled"] is True
+
+
+def test_children_of_a_sample_whose_steps_were_refused_have_an_unknown_route_too(store, tmp_path):
+    """P1's anneal row is refused: C1 (milled 2 h, child of P1) and G1 (a child of C1 imported later,
+    its parent found in the store) read "never annealed" from their own steps until 2026-12-02."""
+    samples = _write(tmp_path, "samples.csv", "label,formula,parent\nP1,Na3InCl6,\nC1,Na3InCl6,P1\nOK,Na3InCl6,\n")
+    steps = _write(tmp_path, "steps.csv", "sample,step,type,duration (h),temperature (°C)\n"
+                                          "P1,1,annealing,1,hot\nC1,1,ball_milling,2,\nOK,1,ball_milling,2,\n")
+    report = _import(store, [samples, steps], tmp_path / "rejects")
+    assert [(e.row, e.field) for e in report.errors] == [(3, "temperature")]
+    later = _write(tmp_path, "later.csv", "label,formula,parent\nG1,Na3InCl6,C1\n")
+    later_steps = _write(tmp_path, "later_steps.csv", "sample,step,type,duration (h)\nG1,1,ball_milling,1\n")
+    assert not _import(store, [later, later_steps], tmp_path / "rejects").errors
+    by_label = {s["label"]: s for s in store.db.samples.find()}
+    for label in ("P1", "C1", "G1"):
+        assert by_label[label].get("route_unknown") is True, label
+        assert by_label[label]["summary"] == {"step_types": [], "n_steps": 0}, label
+    assert [s["type"] for s in by_label["C1"]["own_steps"]] == ["ball_milling"]  # as entered, kept
+    assert "route_unknown" not in by_label["OK"] and by_label["OK"]["summary"]["anneal_ceiling_c"] == 25.0
+
+
+def test_a_bad_steps_row_refuses_steps_of_the_sample_given_under_a_per_row_doi(store, tmp_path):
+    """A workbook whose samples carry their own doi, its anneal row for S1 bad, and a CSV of that doi
+    with S1's milling: the CSV's steps were kept (the refusal was keyed on the workbook's own source),
+    and S1 read milled, never annealed, until 2026-12-02."""
+    book = tmp_path / "book.xlsx"
+    wb = Workbook()
+    wb.active.title = "source"
+    wb.active.append(["notebook", "NB-BOOK"])
+    ws = wb.create_sheet("samples")
+    ws.append(["label", "formula", "doi"])
+    ws.append(["S1", "Na3InCl6", "10.1000/per-row"])
+    ws = wb.create_sheet("steps")
+    ws.append(["sample", "step", "type", "duration (h)", "temperature (°C)"])
+    ws.append(["S1", 2, "annealing", 1, "600 K"])
+    wb.save(book)
+    mill = tmp_path / "mill.csv"
+    mill.write_text("# doi: 10.1000/per-row\nsample,step,type,duration (h)\nS1,1,ball_milling,2\n", encoding="utf-8")
+    report = _import(store, [book, mill], tmp_path / "rejects")
+    assert [(e.file, e.sheet, e.row) for e in report.errors] == [("book.xlsx", "steps", 2)]
+    s1 = store.db.samples.find_one({"label": "S1"})
+    assert s1["source_key"] == "10.1000/per-row" and s1.get("route_unknown") is True
+    assert s1["summary"] == {"step_types": [], "n_steps": 0}
+    rows = {Path(f).name.split("-", 3)[-1]: _rows(f)[1][1:] for f in report.rejected_files}
+    assert rows == {"book-steps.csv": [["S1", "2", "annealing", "1", "600 K"]],
+                    "mill.csv": [["S1", "1", "ball_milling", "2"]]}, rows
+
+
+def test_a_sample_whose_only_steps_row_is_refused_passes_its_unknown_route_on(store, tmp_path):
+    """With no other steps row left in its table, the refusal was not recorded on the sample (the join
+    ran only while the table had steps), so its child, with steps in another file, read "never annealed"."""
+    samples = _write(tmp_path, "samples.csv", "label,formula,parent\nP1,Na3InCl6,\nC1,Na3InCl6,P1\n")
+    steps = _write(tmp_path, "steps.csv", "sample,step,type,duration (h),temperature (°C)\nP1,1,annealing,1,600 K\n")
+    child = _write(tmp_path, "child_steps.csv", "sample,step,type,duration (h)\nC1,1,ball_milling,2\n")
+    report = _import(store, [samples, steps, child], tmp_path / "rejects")
+    assert [(e.file, e.row) for e in report.errors] == [("steps.csv", 3)]
+    by_label = {s["label"]: s for s in store.db.samples.find()}
+    assert by_label["P1"].get("route_unknown") is True and by_label["C1"].get("route_unknown") is True
+    assert by_label["C1"]["summary"] == {"step_types": [], "n_steps": 0}
