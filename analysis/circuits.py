@@ -159,10 +159,13 @@ def _elements(node: Node) -> list[Element]:
     return [e for k in kids for e in _elements(k)]
 
 
-def _element_z(typ: str, p: np.ndarray, w: np.ndarray, f: np.ndarray) -> np.ndarray:
+def _element_z(typ: str, p: list, w: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """Z of one element; ``p`` its parameters, each a number or a (k, 1) column (k parameter rows)."""
     jw = 1j * w
     if typ == "R":
-        return np.full(w.shape, p[0], dtype=complex)
+        out = np.empty(np.broadcast_shapes(np.shape(p[0]), w.shape), dtype=complex)
+        out[...] = p[0]
+        return out
     if typ == "C":
         return 1.0 / (p[0] * jw)
     if typ == "L":
@@ -194,6 +197,9 @@ def _element_z(typ: str, p: np.ndarray, w: np.ndarray, f: np.ndarray) -> np.ndar
     if typ == "T":
         from impedance.models.circuits import elements as ie
 
+        if np.ndim(p[0]):  # parameter rows: impedance.py's element takes one vector at a time
+            return np.stack([_element_z(typ, [c[i, 0] for c in p], w, f) for i in range(len(p[0]))])
+
         return np.asarray(ie.T([float(v) for v in p], [float(v) for v in f]), dtype=complex)
     raise KeyError(typ)  # unreachable: types are validated by the parser
 
@@ -211,15 +217,20 @@ class CompiledCircuit:
     slices: tuple  # per element, slice into the parameter vector
 
     def impedance(self, params: np.ndarray, frequency_hz: np.ndarray) -> np.ndarray:
-        """Complex Z(f) for parameter vector ``params`` (order = param_names)."""
+        """Complex Z(f) for parameter vector ``params`` (order = param_names); for a 2-D ``params``,
+        one row of Z per row of parameters, in one pass (the finite-difference Jacobian of a fit
+        evaluates its n perturbed vectors so, impedance.fit_circuit). Row i equals the 1-D result for
+        row i: the same operations on the same numbers."""
         f = np.asarray(frequency_hz, dtype=float)
         w = 2 * np.pi * f
         p = np.asarray(params, dtype=float)
+        # one value per parameter: numpy scalars for a vector, (k, 1) columns for k rows
+        cols = [p[:, i, None] for i in range(p.shape[1])] if p.ndim == 2 else list(p)
         idx = {e.name: sl for e, sl in zip(self.elements, self.slices)}
 
         def ev(node: Node) -> np.ndarray:
             if isinstance(node, Element):
-                return _element_z(node.type, p[idx[node.name]], w, f)
+                return _element_z(node.type, cols[idx[node.name]], w, f)
             if isinstance(node, Series):
                 z = ev(node.items[0])
                 for k in node.items[1:]:

@@ -155,13 +155,21 @@ def _run(cc: CompiledCircuit, f, z, p0: np.ndarray, weighting: str):
         return np.where(kinds, np.exp(np.clip(u, _LOG_LO, _LOG_HI)), u)
 
     def resid(u):
+        # u: one vector, or one per row (then one row of residuals per row)
         d = (cc.impedance(to_p(u), f) - z) * wts
-        r = np.concatenate([d.real, d.imag])
+        r = np.concatenate([d.real, d.imag], axis=-1)
         return np.where(np.isfinite(r), r, 1e10)
+
+    def jacobian_rows(_fun, xs):
+        """scipy's finite-difference Jacobian asks for resid at n perturbed vectors through this
+        map-like (``workers``); they are evaluated as rows of one array: the same numbers, in about a
+        third of the time of a fit (the steps, the differences and the bounds stay scipy's own)."""
+        return list(resid(np.array(list(xs))))
 
     with np.errstate(all="ignore"):
         res = least_squares(resid, u0, bounds=(lo, hi), method="trf", x_scale="jac",
-                            ftol=1e-12, xtol=1e-12, gtol=1e-12, max_nfev=100 * (len(u0) + 1))
+                            ftol=1e-12, xtol=1e-12, gtol=1e-12, max_nfev=100 * (len(u0) + 1),
+                            workers=jacobian_rows)
     at_bounds = tuple(n for n, u, a, b in zip(cc.param_names, res.x, lo, hi)
                       if u - a < 1e-6 * max(1.0, abs(a)) or b - u < 1e-6 * max(1.0, abs(b)))
     return res, to_p(res.x), kinds, at_bounds
