@@ -238,7 +238,7 @@ def test_a_child_whose_steps_were_refused_does_not_take_its_parents_route(store,
     assert routes[by_label["P1"]["route"]]["summary"]["milled"] is True
 
 
-def test_children_of_a_sample_whose_steps_were_refused_have_an_unknown_route_too(store, tmp_path):
+def test_children_of_a_sample_whose_steps_were_refused_have_an_unknown_route_too(store, settings, tmp_path):
     """P1's anneal row is refused: C1 (milled 2 h, child of P1) and G1 (a child of C1 imported later,
     its parent found in the store) read "never annealed" from their own steps until 2026-12-02."""
     samples = _write(tmp_path, "samples.csv", "label,formula,parent\nP1,Na3InCl6,\nC1,Na3InCl6,P1\nOK,Na3InCl6,\n")
@@ -255,6 +255,13 @@ def test_children_of_a_sample_whose_steps_were_refused_have_an_unknown_route_too
         assert by_label[label]["summary"] == {"step_types": [], "n_steps": 0}, label
     assert [s["type"] for s in by_label["C1"]["own_steps"]] == ["ball_milling"]  # as entered, kept
     assert "route_unknown" not in by_label["OK"] and by_label["OK"]["summary"]["anneal_ceiling_c"] == 25.0
+    from ionbase.service.app import create_app
+
+    client = create_app(settings, store=store).test_client()
+    page = client.get(f"/samples/{by_label['G1']['_id']}").get_data(as_text=True)
+    assert "Synthesis route unknown" in page and "No synthesis route recorded" not in page
+    api = client.get(f"/api/v1/samples/{by_label['G1']['_id']}").get_json()
+    assert api["route_unknown"] is True
 
 
 def test_a_bad_steps_row_refuses_steps_of_the_sample_given_under_a_per_row_doi(store, tmp_path):
