@@ -13,10 +13,10 @@ from pathlib import Path
 
 import yaml
 from click.testing import CliRunner
-from openpyxl import Workbook
 
 from ionbase.ingest.importer import Importer, ImportOptions
 from ionbase.service.cli import main
+from tests.ingest.workbook import write_workbook
 
 HEAD = "# notebook: NB-REJ\n"
 SAMPLES = "label,formula\nR1,Na3InCl6\nR2,Na3InCl6\n"
@@ -94,18 +94,11 @@ def test_a_bad_steps_row_writes_every_steps_row_of_its_sample(store, tmp_path):
 def test_records_and_workbook_rows_go_to_their_own_files_and_whole_file_errors_are_counted(store, tmp_path):
     lab = tmp_path / "lab"
     lab.mkdir()
-    book = lab / "lab.xlsx"
-    wb = Workbook()
-    wb.active.title = "source"
-    wb.active.append(["notebook", "NB-REJ"])
-    ws = wb.create_sheet("samples")
-    ws.append(["label", "formula"])
-    ws.append(["R1", "Na3InCl6"])
-    ws = wb.create_sheet("properties")
-    ws.append(["sample", "property", "value", "unit", "temperature (°C)"])
-    ws.append(["R1", "ionic_conductivity", 0.5, "mS/cm", 25])
-    ws.append(["R1", "ionic_conductivity", "abc", "mS/cm", 30])  # row 3: no number
-    wb.save(book)
+    write_workbook(lab / "lab.xlsx", "NB-REJ", {
+        "samples": [["label", "formula"], ["R1", "Na3InCl6"]],
+        "properties": [["sample", "property", "value", "unit", "temperature (°C)"],
+                       ["R1", "ionic_conductivity", 0.5, "mS/cm", 25],
+                       ["R1", "ionic_conductivity", "abc", "mS/cm", 30]]})  # row 3: no number
     (lab / "notes.yaml").write_text("source: {notebook: NB-REJ}\nproperties:\n"
                                     "  - {sample: R9, name: ionic_conductivity, value: 1 mS/cm, conditions: {temperature: 25 °C}}\n")
     (lab / "stray.mpr").write_bytes(b"not linked by any record")  # an error about a whole file
@@ -268,17 +261,9 @@ def test_a_bad_steps_row_refuses_steps_of_the_sample_given_under_a_per_row_doi(s
     """A workbook whose samples carry their own doi, its anneal row for S1 bad, and a CSV of that doi
     with S1's milling: the CSV's steps were kept (the refusal was keyed on the workbook's own source),
     and S1 read milled, never annealed, until 2026-12-02."""
-    book = tmp_path / "book.xlsx"
-    wb = Workbook()
-    wb.active.title = "source"
-    wb.active.append(["notebook", "NB-BOOK"])
-    ws = wb.create_sheet("samples")
-    ws.append(["label", "formula", "doi"])
-    ws.append(["S1", "Na3InCl6", "10.1000/per-row"])
-    ws = wb.create_sheet("steps")
-    ws.append(["sample", "step", "type", "duration (h)", "temperature (°C)"])
-    ws.append(["S1", 2, "annealing", 1, "600 K"])
-    wb.save(book)
+    book = write_workbook(tmp_path / "book.xlsx", "NB-BOOK", {
+        "samples": [["label", "formula", "doi"], ["S1", "Na3InCl6", "10.1000/per-row"]],
+        "steps": [["sample", "step", "type", "duration (h)", "temperature (°C)"], ["S1", 2, "annealing", 1, "600 K"]]})
     mill = tmp_path / "mill.csv"
     mill.write_text("# doi: 10.1000/per-row\nsample,step,type,duration (h)\nS1,1,ball_milling,2\n", encoding="utf-8")
     report = _import(store, [book, mill], tmp_path / "rejects")

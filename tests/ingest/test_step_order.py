@@ -14,10 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook
-
 from ionbase.ingest.errors import ImportFailed
 from ionbase.ingest.importer import Importer, ImportOptions
+from tests.ingest.workbook import write_workbook
 
 HEAD = "# notebook: NB-ORDER\n"
 SAMPLES = "label,formula\nS1,Na3InCl6\nS2,Na3InCl6\n"
@@ -60,18 +59,10 @@ def test_step_zero_comes_before_step_one_in_a_csv_and_in_a_workbook(store, tmp_p
     Importer(store, ImportOptions()).run([samples, steps])
     assert [t for t, _p in _route(store, "S1")] == ["ball_milling", "annealing"]
 
-    book = tmp_path / "book.xlsx"
-    wb = Workbook()
-    wb.active.title = "source"
-    wb.active.append(["notebook", "NB-BOOK"])
-    ws = wb.create_sheet("samples")
-    ws.append(["label", "formula"])
-    ws.append(["W1", "Na3InCl6"])
-    ws = wb.create_sheet("steps")
-    ws.append(["sample", "step", "type", "duration (h)", "temperature (°C)"])
-    ws.append(["W1", 0, "ball_milling", 2, None])
-    ws.append(["W1", 1, "annealing", 1, 300])
-    wb.save(book)
+    book = write_workbook(tmp_path / "book.xlsx", "NB-BOOK", {
+        "samples": [["label", "formula"], ["W1", "Na3InCl6"]],
+        "steps": [["sample", "step", "type", "duration (h)", "temperature (°C)"],
+                  ["W1", 0, "ball_milling", 2, None], ["W1", 1, "annealing", 1, 300]]})
     Importer(store, ImportOptions()).run([book])
     assert [t for t, _p in _route(store, "W1")] == ["ball_milling", "annealing"]
 
