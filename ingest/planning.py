@@ -285,9 +285,7 @@ def _drop_broken_steps(loaded_files: list[LoadedFile], broken: set[tuple[str, st
     def drop(lf: LoadedFile, r: RawRecord) -> bool:
         if (_skey(lf, r.data), str(r.data.get("label"))) not in broken:
             return False
-        r.data.pop("steps", None)
-        lf.withheld_rows.extend(r.step_rows or [])
-        r.steps_refused = True
+        _refuse_steps(lf, r, {})  # (nothing is merged from other files yet)
         return True
 
     for lf in loaded_files:
