@@ -96,7 +96,8 @@ def denormalize_sample(smp: dict, route: dict, mat: dict) -> None:
     smp["elements"] = mat["elements"]
     if mat.get("family"):
         smp["family"] = mat["family"]
-    smp["summary"] = route["summary"]
+    # an unknown route claims nothing, not even "0 steps" (its empty route's summary says n_steps 0)
+    smp["summary"] = {} if smp.get("route_unknown") else route["summary"]
     smp["content_hash"] = content_hash(smp)
 
 

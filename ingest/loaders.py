@@ -75,7 +75,7 @@ class LoadedFile:
     #: (sheet, line) of table rows left out with a row that has an issue (the other steps rows of its sample)
     withheld_rows: list[tuple[str | None, int]] = field(default_factory=list)
     #: labels of samples a bad steps row of this file leaves without steps (the whole batch drops theirs)
-    broken_labels: set[str] = field(default_factory=set)
+    broken_labels: set[tuple[str, tuple]] = field(default_factory=set)  # (label, the row's own source key)
     streams: list = field(default_factory=list)  # callables -> Iterator[RawRecord | Issue]
     #: a table's ``sample`` and ``sample_steps`` records, on disk; None until the first is shelved
     shelf: RecordShelf | None = None

@@ -250,7 +250,7 @@ def merge_fragments(loaded_files: list[LoadedFile], report: ImportReport, reject
     """Attach steps and sites given in one table file to samples and structures of another (the
     errors file by file, a file's steps before its sites); a refused steps table row goes to
     ``rejected`` as (file, None, issue), for the rejected-rows files (ingest/rejects.py)."""
-    broken = {(_skey(lf, {}), label) for lf in loaded_files for label in lf.broken_labels}
+    broken = {(_skey(lf, {"source": dict(source)}), label) for lf in loaded_files for label, source in lf.broken_labels}
     if broken:
         _drop_broken_steps(loaded_files, broken)
     targets = None
@@ -338,7 +338,8 @@ def _merge_steps(targets: _SampleTargets, lf: LoadedFile, r: RawRecord, report: 
     if problem is None:
         _join_steps(lf, target, r)
     else:
-        issue = Issue.in_table(lf.path.name, r.step_rows[0][0] if r.step_rows else None, problem, row=r.row, field="step")
+        sheet, row = problem[1] or (r.step_rows[0] if r.step_rows else (None, r.row))
+        issue = Issue.in_table(lf.path.name, sheet, problem[0], row=row, field="step")
         report.errors.append(issue)
         if rejected is not None:
             rejected.append((lf, None, issue))
@@ -347,21 +348,27 @@ def _merge_steps(targets: _SampleTargets, lf: LoadedFile, r: RawRecord, report: 
     save(target)
 
 
-def _order_problem(target: RawRecord, r: RawRecord) -> str | None:
-    """Why the steps of ``r`` cannot be put in order with those ``target`` has already, or None."""
+def _order_problem(target: RawRecord, r: RawRecord) -> tuple[str, tuple[str | None, int] | None] | None:
+    """Why the steps of ``r`` cannot be put in order with those ``target`` has already, and the
+    (sheet, line) of the row it is about (None: the table's first); or None."""
     if not target.data.get("steps"):
         return None
     label = r.data["sample"]
     where = f"steps of sample {label!r} are given in more than one place of this import"
+    if target.step_rows is None and target.merged_rows is None:  # steps inline in a YAML or JSON record
+        return (f"{where}: with the sample's record, where steps have no numbers, and in this table, so their "
+                "order is unknown: give all of its steps in one place (all with the record, or all in steps tables)"), None
     if r.step_orders is None:
-        return f"{where}, and this table does not number them: give it a 'step' column so their order is known"
+        return f"{where}, and this table does not number them: give it a 'step' column so their order is known", None
     if target.step_orders is None:
-        return (f"{where}, and those given before this table (with the sample, or in a table without a 'step' "
-                "column) are not numbered: number every steps row so their order is known")
-    twice = sorted(set(target.step_orders) & set(r.step_orders))
+        return (f"{where}, and those given before this table (in a table without a 'step' column) are not "
+                "numbered: number every steps row so their order is known"), None
+    twice = set(target.step_orders) & set(r.step_orders)
     if twice:
-        number = int(twice[0]) if float(twice[0]).is_integer() else twice[0]
-        return f"step {number} of sample {label!r} is numbered in another table of this import too: the order of the two is unknown"
+        i = min(i for i, o in enumerate(r.step_orders) if o in twice)
+        number = int(r.step_orders[i]) if float(r.step_orders[i]).is_integer() else r.step_orders[i]
+        return (f"step {number} of sample {label!r} is numbered so in another table of this import too: "
+                "the order of the two is unknown"), (r.step_rows[i] if r.step_rows else None)
     return None
 
 

@@ -43,6 +43,8 @@ class TableRecords:
     structures: dict[tuple[str, str], RawRecord] = field(default_factory=dict)
     site_rows: list[tuple[int, tuple[str, str], dict]] = field(default_factory=list)
     broken_routes: set[str] = field(default_factory=set)  # samples with a steps row that could not be read
+    #: ... each as (label, the row's own source key, row_source_key): a row may name another doi
+    broken_keys: set[tuple[str, tuple]] = field(default_factory=set)
     sheet: str | None = None  # the workbook sheet being read (None for a CSV)
 
     def add_step(self, label: str, order: Any, step: dict, lineno: int, numbered: bool = True) -> None:
@@ -54,8 +56,23 @@ class TableRecords:
         except B.RecordError as exc:
             column = re.sub(r"^steps\[\d+\]\.?", "", exc.field or "") or None
             issue = Issue.in_table(self.loaded.path.name, self.sheet, exc.message, row=lineno, field=column)
-            self.broken_routes.add(label)
+            self.break_route(label)
         self.loaded.shelved().add_step(label, order, step, lineno, issue, self.sheet, numbered)
+
+
+    def break_route(self, label: str, source: tuple = ()) -> None:
+        """A steps row of ``label`` was refused (under the row's own ``source`` key, if it names one)."""
+        self.broken_routes.add(label)
+        self.broken_keys.add((label, source))
+
+
+#: the source columns that decide which sample a label names (schemas.build.source_key)
+KEY_COLUMNS = ("doi", "notebook")
+
+
+def row_source_key(cells: dict[str, str]) -> tuple:
+    """The doi/notebook a table row gives for itself, as a hashable key (() when it gives none)."""
+    return tuple(sorted((k, v) for k, v in cells.items() if k in KEY_COLUMNS and v))
 
 
 @dataclass
@@ -146,6 +163,10 @@ def _sample_row(r: Row, out: TableRecords) -> None:
 
 
 def _step_row(r: Row, out: TableRecords) -> None:
+    if r.source:
+        raise _RowError("a steps row belongs to the sample of its label under this file's source (its '# doi:' or "
+                        f"'# notebook:' line); a {sorted(r.source)[0]!r} column is not read in a steps table: give "
+                        "the steps of another source's samples in a file of that source", sorted(r.source)[0])
     row = r.cells
     sample = cell_text(row.pop("sample"))
     order, numbered = _step_number(r)

@@ -19,7 +19,7 @@ from ionbase.ingest import limits, xlsx
 from ionbase.ingest.errors import Issue
 from ionbase.ingest.loaders import LoadedFile, LoadError, RawRecord
 from ionbase.ingest.table_quantities import CellError, Column, decimal_comma, looks_numeric
-from ionbase.ingest.table_rows import TableRecords, _RowError, cell_text, row_to_records
+from ionbase.ingest.table_rows import KEY_COLUMNS, TableRecords, _RowError, cell_text, row_source_key, row_to_records
 from ionbase.schemas.units import UnitError, parse_unit, text_unit
 
 _HEADER_RE = re.compile(r"^\s*(?P<name>[^()\[\]]+?)\s*(?:[(\[](?P<unit>[^()\[\]]*)[)\]])?\s*$")
@@ -227,10 +227,11 @@ def _convert_table(out: TableRecords, sheet: str | None, rows) -> None:
         if isinstance(item, BadRow):
             loaded.issues.append(item.issue)
             if kind == "steps" and item.sample:
-                out.broken_routes.add(item.sample)
+                out.break_route(item.sample, item.source)
             continue
         lineno, row, cols = item
         sample = row.get("sample")  # before the row function pops its cells
+        source = row_source_key({k: cell_text(row[k]) for k in KEY_COLUMNS if k in row})
         try:
             row_to_records(kind, row, lineno, f"{where} row {lineno}", out, cols)
         except (_RowError, CellError) as exc:
@@ -238,7 +239,7 @@ def _convert_table(out: TableRecords, sheet: str | None, rows) -> None:
             if kind == "steps" and sample is not None:
                 # a bad steps row (any: unreadable cell, unit, too many cells) drops its sample's other
                 # steps from this table too (_check_steps): a route missing a step would misstate it
-                out.broken_routes.add(cell_text(sample))
+                out.break_route(cell_text(sample), source)
 
 
 def _check_steps(out: TableRecords) -> None:
@@ -246,7 +247,7 @@ def _check_steps(out: TableRecords) -> None:
     as it was read: TableRecords.add_step), after the tables' own; a sample with a bad steps row
     loses its steps from this table, so an error never names the sample's row in another table
     or file instead."""
-    out.loaded.broken_labels |= out.broken_routes  # and steps given in other files too (planning.merge_fragments)
+    out.loaded.broken_labels |= out.broken_keys  # and steps given in other files too (planning.merge_fragments)
     shelf = out.loaded.shelf
     if shelf is None:  # (no row of the file was shelved: every steps row was refused as it was read)
         return
@@ -374,12 +375,15 @@ class BadRow:
 
     issue: Issue
     sample: str | None
+    source: tuple = ()  # the row's own doi/notebook cells (row_source_key)
 
 
 def _bad_row(cells: list, names: list[str], issue: Issue) -> BadRow:
-    i = names.index("sample") if "sample" in names else -1
-    sample = str(cells[i]).strip() if 0 <= i < len(cells) and cells[i] is not None else ""
-    return BadRow(issue, sample or None)
+    def cell(column: str) -> str:
+        i = names.index(column) if column in names else -1
+        return str(cells[i]).strip() if 0 <= i < len(cells) and cells[i] is not None else ""
+
+    return BadRow(issue, cell("sample") or None, row_source_key({k: cell(k) for k in KEY_COLUMNS}))
 
 
 def is_units_row(cells: list) -> bool:

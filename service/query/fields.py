@@ -24,6 +24,9 @@ class Field:
     type: str
     description: str
     sortable: bool = False
+    #: a boolean whose absence means false (``stale``); a route flag's absence means the route is
+    #: unknown, so ``= "false"`` matches only samples known not to be (annealed, milled, ...)
+    absent_is_false: bool = True
 
     @property
     def top(self) -> str:
@@ -44,11 +47,11 @@ def _synthesis_fields(prefix: str) -> tuple[Field, ...]:
               "Highest annealing/sintering temperature in °C. Upper bounds (<, <=) also match samples that "
               "were never annealed (see docs/api.md)", sortable=True),
         Field("anneal_time_h", f"{prefix}.anneal_time_h", NUM, "Total annealing/sintering time in h (0 when not annealed)", sortable=True),
-        Field("milled", f"{prefix}.milled", BOOL, "Ball-milled at some step"),
-        Field("annealed", f"{prefix}.annealed", BOOL, "Annealed or sintered at some step"),
-        Field("hot_pressed", f"{prefix}.hot_pressed", BOOL, "Hot-pressed at some step"),
-        Field("cold_pressed", f"{prefix}.cold_pressed", BOOL, "Cold-pressed at some step"),
-        Field("coated", f"{prefix}.coated", BOOL, "Coated (PVD, gas treatment, casting)"),
+        Field("milled", f"{prefix}.milled", BOOL, "Ball-milled at some step", absent_is_false=False),
+        Field("annealed", f"{prefix}.annealed", BOOL, "Annealed or sintered at some step", absent_is_false=False),
+        Field("hot_pressed", f"{prefix}.hot_pressed", BOOL, "Hot-pressed at some step", absent_is_false=False),
+        Field("cold_pressed", f"{prefix}.cold_pressed", BOOL, "Cold-pressed at some step", absent_is_false=False),
+        Field("coated", f"{prefix}.coated", BOOL, "Coated (PVD, gas treatment, casting)", absent_is_false=False),
         Field("n_steps", f"{prefix}.n_steps", INT, "Number of synthesis steps", sortable=True),
         Field("step_types", f"{prefix}.step_types", STR_LIST, "Synthesis step types (use HAS)"),
     )

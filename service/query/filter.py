@@ -305,9 +305,10 @@ def _standalone_condition(f: Field, path: str, op: str, val: Any, on: str) -> di
     if op == "$exists":
         return {path: {"$exists": bool(val)}}
     if f.type == BOOL and op in ("$eq", "$ne"):
-        # booleans default to false and may be absent: "= false" means "not true"
-        b = _value(f, val, op)
-        return {path: {"$ne": True}} if (op == "$eq") != b else {path: {"$eq": True}}
+        want = _value(f, val, op) == (op == "$eq")
+        if want or not f.absent_is_false:
+            return {path: {"$eq": want}}  # a route flag is false only where the route is known
+        return {path: {"$ne": True}}  # (stale) absent means false: "= false" means "not true"
     return None
 
 

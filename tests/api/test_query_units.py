@@ -45,7 +45,8 @@ def test_example_filter_maps_fields_and_anneal_semantics():
     ("max_anneal_c<300", {"synthesis.anneal_ceiling_c": {"$lt": 300}}),
     ("max_anneal_c>=300", {"synthesis.max_anneal_c": {"$gte": 300}}),
     ("NOT max_anneal_c>300", {"synthesis.anneal_ceiling_c": {"$lte": 300}}),
-    ('annealed="false"', {"synthesis.annealed": {"$ne": True}}),
+    ('annealed="false"', {"synthesis.annealed": {"$eq": False}}),  # known routes only (was $ne: true)
+    ('stale="false"', {"stale": {"$ne": True}}),  # absent means not stale
     ('annealed!="false"', {"synthesis.annealed": {"$eq": True, "$exists": True}}),
     ("stale=1", {"stale": {"$eq": True}}),
     ('method="EIS"', {"conditions.method": {"$eq": "EIS"}}),

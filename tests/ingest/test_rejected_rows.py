@@ -245,7 +245,7 @@ def test_children_of_a_sample_whose_steps_were_refused_have_an_unknown_route_too
     by_label = {s["label"]: s for s in store.db.samples.find()}
     for label in ("P1", "C1", "G1"):
         assert by_label[label].get("route_unknown") is True, label
-        assert by_label[label]["summary"] == {"step_types": [], "n_steps": 0}, label
+        assert by_label[label]["summary"] == {}, label
     assert [s["type"] for s in by_label["C1"]["own_steps"]] == ["ball_milling"]  # as entered, kept
     assert "route_unknown" not in by_label["OK"] and by_label["OK"]["summary"]["anneal_ceiling_c"] == 25.0
     from ionbase.service.app import create_app
@@ -255,6 +255,12 @@ def test_children_of_a_sample_whose_steps_were_refused_have_an_unknown_route_too
     assert "Synthesis route unknown" in page and "No synthesis route recorded" not in page
     api = client.get(f"/api/v1/samples/{by_label['G1']['_id']}").get_json()
     assert api["route_unknown"] is True
+    # an unknown route is neither "not annealed" nor "not milled" nor "0 steps" (it matched all three)
+    for text in ('annealed="false"', 'milled="false"', "n_steps=0", "n_steps<2", "max_anneal_c<=300"):
+        got = client.get("/api/v1/samples", query_string={"filter": text}).get_json()
+        assert {s["label"] for s in got["data"]} <= {"OK"}, (text, got["data"])
+    got = client.get("/api/v1/samples", query_string={"filter": 'annealed="false"'}).get_json()
+    assert [s["label"] for s in got["data"]] == ["OK"]
 
 
 def test_a_bad_steps_row_refuses_steps_of_the_sample_given_under_a_per_row_doi(store, tmp_path):
@@ -270,7 +276,7 @@ def test_a_bad_steps_row_refuses_steps_of_the_sample_given_under_a_per_row_doi(s
     assert [(e.file, e.sheet, e.row) for e in report.errors] == [("book.xlsx", "steps", 2)]
     s1 = store.db.samples.find_one({"label": "S1"})
     assert s1["source_key"] == "10.1000/per-row" and s1.get("route_unknown") is True
-    assert s1["summary"] == {"step_types": [], "n_steps": 0}
+    assert s1["summary"] == {}
     rows = {Path(f).name.split("-", 3)[-1]: _rows(f)[1][1:] for f in report.rejected_files}
     assert rows == {"book-steps.csv": [["S1", "2", "annealing", "1", "600 K"]],
                     "mill.csv": [["S1", "1", "ball_milling", "2"]]}, rows
@@ -286,4 +292,27 @@ def test_a_sample_whose_only_steps_row_is_refused_passes_its_unknown_route_on(st
     assert [(e.file, e.row) for e in report.errors] == [("steps.csv", 3)]
     by_label = {s["label"]: s for s in store.db.samples.find()}
     assert by_label["P1"].get("route_unknown") is True and by_label["C1"].get("route_unknown") is True
-    assert by_label["C1"]["summary"] == {"step_types": [], "n_steps": 0}
+    assert by_label["C1"]["summary"] == {}
+
+
+def test_a_steps_table_with_a_doi_column_is_refused_and_its_rows_refusal_reaches_that_dois_sample(store, tmp_path):
+    """A steps table whose rows carry their own doi: the column was dropped without a word, so a refused
+    row's sample was looked up under the file's notebook, and F1 (and its child F2) of that doi kept
+    the milling of another table: "milled, never annealed" (review, 2026-12-02). A doi column in a steps
+    table is now refused on every row, under the row's own doi."""
+    samples = tmp_path / "samples.csv"
+    samples.write_text("# doi: 10.9999/nbf-test\nlabel,formula,parent\nF1,Na3InCl6,\nF2,Na3InCl6,F1\n", encoding="utf-8")
+    bad = _write(tmp_path, "steps_bad.csv", "sample,doi,step,type,duration (h),temperature (°C)\n"
+                                            "F1,10.9999/nbf-test,2,annealing,5,600\n")
+    good = tmp_path / "steps_good.csv"
+    good.write_text("# doi: 10.9999/nbf-test\nsample,step,type,duration (h)\nF1,1,ball_milling,2\nF2,1,ball_milling,1\n",
+                    encoding="utf-8")
+    report = _import(store, [samples, bad, good], tmp_path / "rejects")
+    assert [(e.file, e.row, e.field) for e in report.errors] == [("steps_bad.csv", 3, "doi")], [str(e) for e in report.errors]
+    assert "is not read in a steps table" in report.errors[0].message
+    by_label = {s["label"]: s for s in store.db.samples.find()}
+    for label in ("F1", "F2"):
+        assert by_label[label].get("route_unknown") is True and by_label[label]["summary"] == {}, label
+    rows = {Path(f).name.split("-", 3)[-1]: _rows(f)[1][1:] for f in report.rejected_files}
+    assert rows == {"steps_bad.csv": [["F1", "10.9999/nbf-test", "2", "annealing", "5", "600"]],
+                    "steps_good.csv": [["F1", "1", "ball_milling", "2"]]}, rows

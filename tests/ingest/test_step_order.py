@@ -84,9 +84,17 @@ def test_split_steps_whose_order_is_unknown_are_refused(store, tmp_path):
     assert "this table does not number them" in issue
     (issue,) = _failed(store, [samples, unnumbered, numbered])
     assert issue.startswith("a.csv, row 3, field 'step'") and "those given before this table" in issue
-    again = _write(tmp_path, "c.csv", "sample,step,type,duration (h),temperature (°C)\nS1,1,annealing,1,300\n")
-    (issue,) = _failed(store, [samples, numbered, again])
-    assert issue.startswith("c.csv, row 3, field 'step': step 1 of sample 'S1' is numbered in another table")
+    again = _write(tmp_path, "c.csv", "sample,step,type,duration (h),temperature (°C)\n"
+                                      "S1,5,annealing,1,300\nS1,1,annealing,1,300\n")
+    (issue,) = _failed(store, [samples, numbered, again])  # the row of the number used twice
+    assert issue.startswith("c.csv, row 4, field 'step': step 1 of sample 'S1' is numbered so in another table")
+    record = tmp_path / "lab.yaml"
+    record.write_text("source: {notebook: NB-ORDER}\nsamples:\n"
+                      "  - {label: Y1, material: Na3InCl6, steps: [{type: ball_milling, duration: 2 h}]}\n")
+    table = _write(tmp_path, "y.csv", "sample,step,type,duration (h)\nY1,2,annealing,1\n")
+    (issue,) = _failed(store, [record, table])
+    assert issue.startswith("y.csv, row 3, field 'step': steps of sample 'Y1' are given in more than one place")
+    assert "with the sample's record, where steps have no numbers" in issue and "give all of its steps in one place" in issue
 
 
 def test_with_skip_invalid_such_a_sample_keeps_no_steps_and_every_row_is_written_out(store, tmp_path):
@@ -100,7 +108,7 @@ def test_with_skip_invalid_such_a_sample_keeps_no_steps_and_every_row_is_written
     report = Importer(store, ImportOptions(skip_invalid=True, rejected_dir=rejects)).run([samples, mill, anneal])
     assert [(e.file, e.row, e.field) for e in report.errors] == [("b.csv", 4, "step")]
     s1 = store.db.samples.find_one({"label": "S1"})
-    assert s1["route_unknown"] is True and s1["summary"] == {"step_types": [], "n_steps": 0}
+    assert s1["route_unknown"] is True and s1["summary"] == {}
     assert [t for t, _p in _route(store, "S2")] == ["ball_milling", "annealing"]
     written = {Path(f).name.split("-", 3)[-1]: Path(f).read_text(encoding="utf-8").splitlines()[-1]
                for f in report.rejected_files}
