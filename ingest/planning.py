@@ -303,13 +303,20 @@ def _merge_sites(structures: dict, lf: LoadedFile, report: ImportReport) -> None
         if r.kind == "structure_sites":
             phase = structures.get((_skey(lf, r.data), r.data["sample"], r.data["phase"]))
             if phase is None:
-                report.errors.append(Issue(lf.path.name, f"site for sample {r.data['sample']!r}, phase {r.data['phase']!r} "
+                _merge_error(report, lf, Issue(lf.path.name, f"site for sample {r.data['sample']!r}, phase {r.data['phase']!r} "
                                            "has no row in a structures table of this import", row=r.row, field="sample"))
                 continue
             phase.setdefault("sites", []).append(r.data["site"])
         else:
             keep.append(r)
     lf.records[:] = keep
+
+
+def _merge_error(report: ImportReport, lf: LoadedFile, issue: Issue) -> None:
+    """An error found joining one file's rows to another's: in the batch's list and in the file's own
+    (its report, built by the first pass from ``lf.issues``, counted them out until 2026-12-02)."""
+    report.errors.append(issue)
+    lf.issues.append(issue)
 
 
 def _shelved_fragments(lf: LoadedFile) -> Iterable[RawRecord]:
@@ -327,7 +334,7 @@ def _merge_steps(targets: _SampleTargets, lf: LoadedFile, r: RawRecord, report: 
     whose order is unknown refuse all of the sample's steps (its route is then unknown, not wrong)."""
     found = targets.find(lf, r)
     if found is None:
-        report.errors.append(Issue(lf.path.name, f"steps given for sample {r.data['sample']!r}, which no samples table in this import defines",
+        _merge_error(report, lf, Issue(lf.path.name, f"steps given for sample {r.data['sample']!r}, which no samples table in this import defines",
                                    row=r.row, field="sample"))
         return
     target_lf, target, save = found
@@ -340,7 +347,7 @@ def _merge_steps(targets: _SampleTargets, lf: LoadedFile, r: RawRecord, report: 
     else:
         sheet, row = problem[1] or (r.step_rows[0] if r.step_rows else (None, r.row))
         issue = Issue.in_table(lf.path.name, sheet, problem[0], row=row, field="step")
-        report.errors.append(issue)
+        _merge_error(report, lf, issue)
         if rejected is not None:
             rejected.append((lf, None, issue))
         lf.withheld_rows.extend(r.step_rows or [])

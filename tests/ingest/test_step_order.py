@@ -107,6 +107,8 @@ def test_with_skip_invalid_such_a_sample_keeps_no_steps_and_every_row_is_written
     rejects = tmp_path / "rejects"
     report = Importer(store, ImportOptions(skip_invalid=True, rejected_dir=rejects)).run([samples, mill, anneal])
     assert [(e.file, e.row, e.field) for e in report.errors] == [("b.csv", 4, "step")]
+    per_file = {Path(f.path).name: [e["row"] for e in f.errors] for f in report.files}
+    assert per_file["b.csv"] == [4] and per_file["a.csv"] == [], per_file  # (b.csv counted none until 2026-12-02)
     s1 = store.db.samples.find_one({"label": "S1"})
     assert s1["route_unknown"] is True and s1["summary"] == {}
     assert [t for t, _p in _route(store, "S2")] == ["ball_milling", "annealing"]
