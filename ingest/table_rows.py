@@ -42,8 +42,8 @@ class TableRecords:
     materials: dict[str, dict] = field(default_factory=dict)
     structures: dict[tuple[str, str], RawRecord] = field(default_factory=dict)
     site_rows: list[tuple[int, tuple[str, str], dict]] = field(default_factory=list)
-    broken_routes: set[str] = field(default_factory=set)  # samples with a steps row that could not be read
-    #: ... each as (label, the row's own source key, row_source_key): a row may name another doi
+    #: samples with a steps row that could not be read, as (label, the row's own source key,
+    #: row_source_key): a row may name another doi
     broken_keys: set[tuple[str, tuple]] = field(default_factory=set)
     sheet: str | None = None  # the workbook sheet being read (None for a CSV)
 
@@ -59,11 +59,14 @@ class TableRecords:
             self.break_route(label)
         self.loaded.shelved().add_step(label, order, step, lineno, issue, self.sheet, numbered)
 
-
     def break_route(self, label: str, source: tuple = ()) -> None:
         """A steps row of ``label`` was refused (under the row's own ``source`` key, if it names one)."""
-        self.broken_routes.add(label)
         self.broken_keys.add((label, source))
+
+    @property
+    def broken_routes(self) -> set[str]:
+        """The labels of broken_keys: this file's samples of those labels lose their steps here."""
+        return {label for label, _source in self.broken_keys}
 
 
 #: the source columns that decide which sample a label names (schemas.build.source_key)

@@ -231,7 +231,7 @@ def _convert_table(out: TableRecords, sheet: str | None, rows) -> None:
             continue
         lineno, row, cols = item
         sample = row.get("sample")  # before the row function pops its cells
-        source = row_source_key({k: cell_text(row[k]) for k in KEY_COLUMNS if k in row})
+        source = row_source_key({k: cell_text(row[k]) for k in KEY_COLUMNS if k in row}) if kind == "steps" else ()
         try:
             row_to_records(kind, row, lineno, f"{where} row {lineno}", out, cols)
         except (_RowError, CellError) as exc:
@@ -267,13 +267,14 @@ def _join_steps_and_sites(out: TableRecords) -> None:
     loaded = out.loaded
     _check_steps(out)
     shelf = loaded.shelf
-    if shelf is not None and (shelf.has_steps() or out.broken_routes):  # (a refused row's steps are dropped)
+    broken = out.broken_routes
+    if shelf is not None and (shelf.has_steps() or broken):  # (a refused row's steps are dropped)
         for seq, rec in shelf.records("sample"):
             label = str(rec.data.get("label"))
             taken = shelf.take_steps(label)
             if taken.steps:
                 rec.data["steps"], rec.step_rows, rec.step_orders = taken
-            rec.steps_refused = label in out.broken_routes  # (its steps here were dropped: _check_steps)
+            rec.steps_refused = label in broken  # (its steps here were dropped: _check_steps)
             if taken.rows or rec.steps_refused:
                 shelf.replace(seq, rec)
         # steps for samples defined in another file of the batch: the importer merges them
