@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from ionbase.ingest.loaders import LoadedFile, RawRecord
 from ionbase.ingest.planning import Plan, content_hash
 from ionbase.schemas import build as B
+from ionbase.schemas.validate import stored_fields
 
 if TYPE_CHECKING:
     from ionbase.ingest.samplebook import SampleBook
@@ -42,6 +43,23 @@ def sample_doc(store, lf: LoadedFile, rec: RawRecord, plan: Plan, materials_by_k
     mat = materials_by_key.get((str(lf.path), mref)) or material_from_ref(store, mref, lf, plan, rec)
     smp["material"] = mat["_id"]
     smp["_material"] = mat
+    if rec.steps_refused:  # kept on the sample: its route stays unknown when its parent's is derived again
+        smp["steps_refused"] = True
+    return smp
+
+
+#: fields of a stored sample that the route pass derives (route_for, denormalize_sample) or the writer sets
+DERIVED_FIELDS = frozenset({"route", "summary", "route_unknown", "reduced_formula", "elements", "family", "parent",
+                            "content_hash", "batch_id", "updated_at", "shadow_batch", "superseded_by"})
+
+
+def as_built(stored: dict, parent_label: str | None, material: dict) -> dict:
+    """A committed sample as :func:`sample_doc` would build it from its record (what its record gave,
+    its material attached), for its route and copies to be derived again (ingest/cascade.py)."""
+    smp = {k: v for k, v in stored_fields(stored).items() if k not in DERIVED_FIELDS}
+    if parent_label is not None:
+        smp["_parent_ref"] = parent_label
+    smp["_material"] = material
     return smp
 
 
@@ -79,7 +97,7 @@ def route_for(store, smp: dict, rec: RawRecord, plan: Plan, samples: "SampleBook
         if parent is None:
             raise B.RecordError(f"parent sample {parent_label!r} not found in this batch or the store", f"{rec.ref}.parent")
         smp["parent"] = parent["_id"]
-    if rec.steps_refused or (parent is not None and parent.get("route_unknown")):
+    if smp.get("steps_refused") or (parent is not None and parent.get("route_unknown")):
         smp["route_unknown"] = True
         return B.build_route([])
     steps = smp.get("own_steps", [])

@@ -21,6 +21,8 @@ hash: nothing is written.
 Where things are: ingest/planning.py (options, reports, the Plan, file discovery),
 ingest/passes.py (a pass over the records), ingest/adapt_*.py (one adapter per record kind:
 samples and routes, properties, structures and CIF phases, measurements from instrument files),
+ingest/cascade.py (what earlier imports copied from the samples and materials the batch changes:
+descendants' routes, properties' synthesis, derived again in the batch),
 store/batches.py (the batch protocol above; claims in store/claims.py), store/rollback.py (rollback), ingest/tabular.py and
 ingest/table_rows.py (template tables). What the first pass keeps is on disk, so memory does not grow
 with the rows: a table's sample records and steps (ingest/recordshelf.py), the samples built
@@ -84,16 +86,17 @@ class Importer:
         report, loaded_files, file_meta, rejected, _plan = self._plan(paths, None)
         return report, loaded_files, file_meta, rejected
 
-    def _plan(self, paths: Iterable[Path], spill: Spill | None,
-              report: ImportReport | None = None) -> tuple[ImportReport, list[LoadedFile], dict, list, Plan]:
+    def _plan(self, paths: Iterable[Path], spill: Spill | None, report: ImportReport | None = None,
+              bases: dict | None = None) -> tuple[ImportReport, list[LoadedFile], dict, list, Plan]:
         """plan(), also returning the Plan (its small collections whole); the large collections'
         documents go to ``spill`` when given (ingest/spill.py), for the second pass to write, or to
-        the writer while the pass runs (``spill.early``, ingest/overlap.py)."""
+        the writer while the pass runs (``spill.early``, ingest/overlap.py). ``bases``: the writer's
+        (Plan.bases)."""
         files = expand_paths(paths)
         self.records_seen = None
         if report is None:
             report = ImportReport(batch_id=None, status="planned", dry_run=self.opt.dry_run)
-        plan = Plan(sink=spill.add if spill is not None else None)
+        plan = Plan(sink=spill.add if spill is not None else None, bases=bases)
         loaded_files: list[LoadedFile] = []
         referenced: set[Path] = set()
         handled: set[Path] = set()
@@ -208,7 +211,7 @@ class Importer:
         spill.early = early.add
         loaded_files: list[LoadedFile] = []
         try:
-            _report, loaded_files, file_meta, rejected, plan = self._plan(paths, spill, report)
+            _report, loaded_files, file_meta, rejected, plan = self._plan(paths, spill, report, writer.bases)
             if report.errors and not self.opt.skip_invalid:
                 report.status, report.batch_id = "invalid", None  # the batch is withdrawn (Importer._run)
                 raise ImportFailed(report.errors, report.to_dict())

@@ -34,5 +34,9 @@ class KeyIndex:
             return None
         return self._db.execute("SELECT hash, file, row FROM keys WHERE id = ?", (doc_id,)).fetchone()
 
+    def seen(self, doc_id: Any) -> bool:
+        """Whether the pass has built ``doc_id``."""
+        return self._db.execute("SELECT 1 FROM keys WHERE id = ?", (doc_id,)).fetchone() is not None
+
     def close(self) -> None:
         self._db.close()

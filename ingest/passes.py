@@ -14,7 +14,7 @@ from collections import ChainMap
 from pathlib import Path
 from typing import Any, Callable
 
-from ionbase.ingest import adapt_samples
+from ionbase.ingest import adapt_samples, cascade
 from ionbase.ingest.adapt_measurements import add_measurement
 from ionbase.ingest.adapt_properties import add_property
 from ionbase.ingest.adapt_structures import add_structure
@@ -59,8 +59,11 @@ class BuildPass:
         try:
             self._materials(loaded_files)
             self._samples(loaded_files)
+            materials = cascade.changed_materials(self)
+            self.report.rederived["samples_read"] = cascade.adopt(self, materials)
             self._routes()
             self._dependents(loaded_files)
+            self.report.rederived["properties"] = cascade.rederive_properties(self, materials)
         finally:
             self.samples.close()
 
@@ -121,6 +124,9 @@ class BuildPass:
     def _routes(self) -> None:
         # routes need parents first
         for seq, (i, rec), smp in self.samples.parents_first():
+            if i == cascade.STORED:
+                self._stored_route(seq, rec, smp)
+                continue
             lf = self.files[i]
             try:
                 route = adapt_samples.route_for(self.store, smp, rec, self.plan, self.samples)
@@ -138,6 +144,32 @@ class BuildPass:
             smp["_mat"] = mat
             self.samples.resolved(seq, smp)
             self.file_reports[lf.path].note({"kind": "sample", "id": smp["_id"], "label": smp["label"]})
+
+    def _stored_route(self, seq: int, rec: RawRecord, smp: dict) -> None:
+        """The route of a committed sample adopted by the batch (ingest/cascade.py); the sample is
+        written only when it comes out other than stored. Under a parent the batch refuses (its error
+        is reported), it stays as stored, as the parent does, and its children are built from that."""
+        parent = smp.get("_parent_ref")
+        if parent is not None and self.samples.find(smp["source_key"], parent) == (True, None):
+            self.samples.resolved(seq, {**rec.data, "_mat": smp["_material"]})
+            return
+        try:
+            route = adapt_samples.route_for(self.store, smp, rec, self.plan, self.samples)
+        except B.RecordError as exc:
+            self.report.errors.append(Issue("store", f"its route cannot be derived again: {exc.message}", record=rec.ref))
+            return
+        mat = smp.pop("_material")
+        adapt_samples.denormalize_sample(smp, route, mat)
+        if smp["content_hash"] != rec.data.get("content_hash"):
+            route["content_hash"] = content_hash(route)
+            self.plan.add("routes", route, cascade.WHERE)
+            issue = self.plan.add_derived("samples", smp, rec.data.get("content_hash"), cascade.WHERE)
+            if issue:
+                self.report.errors.append(Issue("store", issue.message, record=rec.ref))
+                return
+            self.report.rederived["samples"] = self.report.rederived.get("samples", 0) + 1
+        smp["_mat"] = mat
+        self.samples.resolved(seq, smp)
 
     def _dependents(self, loaded_files: list[LoadedFile]) -> None:
         # everything that hangs off a sample, streamed tables read from their files again

@@ -84,6 +84,9 @@ class ImportReport:
     rejected_files: list[str] = field(default_factory=list)
     #: errors that name no record or row to write out (a whole file or table)
     errors_not_written: int = 0
+    #: committed documents this batch derived again from what it changes (ingest/cascade.py): samples
+    #: read (adopted), samples and properties written
+    rederived: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
@@ -100,6 +103,7 @@ class ImportReport:
             "touched_samples": self.touched_samples,
             "rejected_files": self.rejected_files,
             "errors_not_written": self.errors_not_written,
+            "rederived": self.rederived,
         }
 
 
@@ -149,8 +153,12 @@ class Plan:
     the rows.
     """
 
-    def __init__(self, sink: Callable[[str, dict], None] | None = None) -> None:
+    def __init__(self, sink: Callable[[str, dict], None] | None = None,
+                 bases: dict[str, dict[str, str | None]] | None = None) -> None:
         self.docs: dict[str, dict[str, dict]] = {c: {} for c in SMALL_COLLECTIONS}
+        #: collection -> id -> content hash of the stored version a document was derived again from
+        #: (ingest/cascade.py); shared with the batch's writer, which checks it is still stored
+        self.bases = bases if bases is not None else {}
         self.keys = KeyIndex()
         self.origin: dict[str, tuple[str, Any]] = {}  # small collections' doc id -> (file, row)
         self.sink = sink
@@ -171,6 +179,12 @@ class Plan:
         self.docs[coll][doc["_id"]] = doc
         self.origin.setdefault(doc["_id"], where)
         return None
+
+    def add_derived(self, coll: str, doc: dict, stored_hash: str | None, where: tuple[str, Any]) -> Issue | None:
+        """:meth:`add` a document derived again from its stored version (whose content hash is
+        ``stored_hash``): the writer refuses the batch if that version is no longer stored."""
+        self.bases.setdefault(coll, {})[doc["_id"]] = stored_hash
+        return self.add(coll, doc, where)
 
     def forget_keys(self) -> None:
         """Drop the large collections' keys (used only to find a natural key defined twice within

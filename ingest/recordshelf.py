@@ -145,6 +145,19 @@ class RecordShelf:
                 "WHERE issue IS NOT NULL ORDER BY first, seq", (self._id,)).fetchall():
             yield pickle.loads(blob)
 
+    def repeated_numbers(self) -> list[tuple[int, str, Any, int, int, str | None]]:
+        """(row, label, number, line of the number's first row, line, sheet) of every numbered steps row
+        (not already refused) whose sample has the same number on an earlier row of the table."""
+        return self._sql.execute(
+            "SELECT seq, label, ord, first, lineno, sheet FROM (SELECT seq, label, ord, lineno, sheet, "
+            "FIRST_VALUE(lineno) OVER w AS first, ROW_NUMBER() OVER w AS n FROM steps "
+            "WHERE shelf = ? AND numbered = 1 AND issue IS NULL WINDOW w AS (PARTITION BY label, ord ORDER BY seq)) "
+            "WHERE n > 1 ORDER BY seq", (self._id,)).fetchall()
+
+    def refuse_step(self, seq: int, issue: Any) -> None:
+        """Give the steps row ``seq`` an issue (:meth:`step_issues`)."""
+        self._sql.execute("UPDATE steps SET issue = ? WHERE seq = ?", (_dumps(issue), seq))
+
     def has_steps(self) -> bool:
         return self._sql.execute("SELECT 1 FROM steps WHERE shelf = ? LIMIT 1", (self._id,)).fetchone() is not None
 

@@ -40,7 +40,8 @@ class SampleBook:
         self._materials = materials  # material id -> material document (the pass's, kept whole)
         self._db = scratch_sqlite(CACHE_KIB)
         self._db.execute("CREATE TABLE samples (seq INTEGER PRIMARY KEY, skey TEXT NOT NULL, label TEXT NOT NULL, "
-                         "parent TEXT, state INTEGER NOT NULL, ok INTEGER NOT NULL, origin BLOB, doc BLOB)")
+                         "parent TEXT, state INTEGER NOT NULL, ok INTEGER NOT NULL, origin BLOB, doc BLOB, "
+                         "hash TEXT, stored INTEGER NOT NULL DEFAULT 0, stored_hash TEXT, stored_material TEXT)")
         self._db.execute("CREATE UNIQUE INDEX samples_key ON samples (skey, label)")
         self._db.execute("BEGIN")  # never committed: the book lives only as long as the pass
         self._cache: OrderedDict[tuple[str, str], dict | None] = OrderedDict()
@@ -61,20 +62,38 @@ class SampleBook:
             smp[key] = self._materials[mat_id]
         return smp
 
-    def add(self, origin: Any, smp: dict) -> bool:
+    def add(self, origin: Any, smp: dict, stored: dict | None = None) -> bool:
         """Keep a built sample (its material under ``_material``) and where it came from (``origin``,
-        e.g. the file's index and the record); False if its key was added before."""
-        cur = self._db.execute("INSERT OR IGNORE INTO samples (skey, label, parent, state, ok, origin, doc) "
-                               "VALUES (?, ?, ?, ?, 0, ?, ?)",
+        e.g. the file's index and the record); False if its key was added before. ``stored``: its
+        committed document, when the batch adopted it from the store (:meth:`note_stored`)."""
+        cur = self._db.execute("INSERT OR IGNORE INTO samples (skey, label, parent, state, ok, origin, doc, stored, "
+                               "stored_hash, stored_material) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
                                (smp["source_key"], smp["label"], smp.get("_parent_ref"), BUILT,
-                                pickle.dumps(origin, pickle.HIGHEST_PROTOCOL), self._dump(smp, "_material")))
+                                pickle.dumps(origin, pickle.HIGHEST_PROTOCOL), self._dump(smp, "_material"),
+                                int(stored is not None), (stored or {}).get("content_hash"), (stored or {}).get("material")))
         return cur.rowcount == 1
 
     def resolved(self, seq: int, smp: dict) -> None:
         """Record that the sample of row ``seq`` got its route: ``smp`` is its final document
         (its material under ``_mat``), what :meth:`find` returns from now on."""
-        self._db.execute("UPDATE samples SET ok = 1, origin = NULL, doc = ? WHERE seq = ?", (self._dump(smp, "_mat"), seq))
+        self._db.execute("UPDATE samples SET ok = 1, origin = NULL, doc = ?, hash = ? WHERE seq = ?",
+                         (self._dump(smp, "_mat"), smp.get("content_hash"), seq))
         self._cache.pop((smp["source_key"], smp["label"]), None)
+
+    def note_stored(self, seq: int, content_hash: str | None, material: str | None) -> None:
+        """Record that the sample of row ``seq`` is committed in the store, with this content hash and
+        material (ingest/cascade.py: its stored copies are derived again when it changes)."""
+        self._db.execute("UPDATE samples SET stored = 1, stored_hash = ?, stored_material = ? WHERE seq = ?",
+                         (content_hash, material, seq))
+
+    def changed_stored(self, materials: set[str], after: int = 0, limit: int = 1000) -> list[tuple[int, str, str]]:
+        """(row, source key, label) of the samples after row ``after`` that are stored and resolved
+        with another content hash than stored, or whose stored material is in ``materials``."""
+        marks = ",".join("?" * len(materials))
+        moved = f" OR stored_material IN ({marks})" if materials else ""
+        return self._db.execute(f"SELECT seq, skey, label FROM samples WHERE seq > ? AND stored = 1 AND ok = 1 "
+                                f"AND (hash IS NOT stored_hash{moved}) ORDER BY seq LIMIT ?",
+                                (after, *sorted(materials), limit)).fetchall()
 
     def find(self, skey: str, label: str) -> tuple[bool, dict | None]:
         """(built in this pass, its final document if its route resolved else None)."""
@@ -90,6 +109,12 @@ class SampleBook:
         if len(self._cache) > CACHE_SAMPLES:
             self._cache.popitem(last=False)
         return True, doc
+
+    def keys_after(self, seq: int, limit: int = 1000) -> list[tuple[int, str, str]]:
+        """(row, source key, label) of the samples added after row ``seq``, in the order added: a
+        walk in chunks sees the samples added during it too (ingest/cascade.py adopts descendants so)."""
+        return self._db.execute("SELECT seq, skey, label FROM samples WHERE seq > ? ORDER BY seq LIMIT ?",
+                                (seq, limit)).fetchall()
 
     # ------------------------------------------------------------ parents first
 

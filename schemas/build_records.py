@@ -369,7 +369,8 @@ def denormalize(prop: dict, sample: dict, material: dict, route_summary: dict | 
         prop["component_formulas"] = sorted({c["reduced_formula"] for c in comps})
         prop["component_keys"] = sorted({f"{c['basis']}:{c['reduced_formula']}" for c in comps})
     prop["doi"] = (sample.get("source") or {}).get("doi")
-    prop["synthesis"] = route_summary or summarize_route([])
+    # an unknown route claims nothing (not even "0 steps"): the property matches no synthesis filter
+    prop["synthesis"] = {} if sample.get("route_unknown") else (route_summary or summarize_route([]))
     if "_id" not in prop:
         extra = prop.get("measurement") or prop.get("structure") or ""
         prop["_id"] = property_id(sample["_id"], prop["name"], prop.get("conditions", {}), prop.get("source", {}), prop["origin"], extra)

@@ -177,6 +177,9 @@ class Sample(Document):
     # set (True) when a steps row of this sample or of an ancestor was refused (import --skip-invalid):
     # its route is stored empty, as unknown, rather than missing a step (ingest/adapt_samples.route_for)
     route_unknown = BooleanField()
+    # set (True) when this sample's own steps rows were refused: its route stays unknown when its
+    # parent's route is derived again (ingest/cascade.py), whatever the parent's route becomes
+    steps_refused = BooleanField()
     batch_id = StringField()
     shadow_batch = StringField()  # only on a new version written beside the old one (store/shadows.py)
     content_hash = StringField()

@@ -182,6 +182,11 @@ def _echo_import_report(report, dry_run: bool, analyzed: dict | None) -> None:
            for coll, c in sorted(report.counts.items()) if coll != "total" and isinstance(c, dict) and any(c.values())]
     if per:  # every document counted above, by collection (routes are built from steps, not read as records)
         click.echo("  by collection (new/changed/unchanged): " + ", ".join(per))
+    rd = report.rederived
+    if rd.get("samples") or rd.get("properties"):  # counted above among the changed documents
+        click.echo(f"  of these, derived again from what this import changed: {rd.get('samples', 0)} sample(s) imported "
+                   f"earlier (a route follows its parent's), {rd.get('properties', 0)} property(ies) not in these files "
+                   "(their synthesis and sample copies)")
     for f in report.files:
         summary = ", ".join(f"{n} {k}" for k, n in sorted(f.kinds.items()))
         click.echo(f"  {Path(f.path).name} [{f.format}]: {summary or 'no records'}" + (f", {len(f.errors)} error(s)" if f.errors else ""))

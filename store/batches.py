@@ -216,6 +216,9 @@ class Writer:
         self.counts: dict = {c: {"new": 0, "changed": 0, "unchanged": 0} for c in COLLECTIONS}
         self.touched: set[str] = set()
         self.changed_ids: list[str] = []
+        #: collection -> id -> content hash of the stored version a document was derived again from
+        #: (ingest/cascade.py, via Plan.bases): it must still be stored when the document is held
+        self.bases: dict[str, dict[str, str | None]] = {}
         #: documents diffed and written (or counted unchanged) so far, and who is told of each chunk's
         #: count, from the thread that wrote it (:meth:`follow`)
         self.flushed = 0
@@ -315,6 +318,7 @@ class Writer:
             if not docs:
                 return
             new, changed, unchanged, owned = self._hold(coll, docs)
+            self._check_bases(coll, docs)
             late: set[str] = set()
             if self.batch_id is not None and new:
                 late = set(self._insert(coll, new, owned))
@@ -326,6 +330,21 @@ class Writer:
         if docs:
             raise ImportConflict(f"import {self.batch_id}: documents such as {coll} {docs[0]['_id']} kept being "
                                  "inserted by other imports; nothing of this import was written; try again")
+
+    def _check_bases(self, coll: str, docs: list[dict]) -> None:
+        """ImportConflict when a document derived again from a stored version (``bases``) finds another
+        version stored, or none, once held: another import changed or removed it since it was read,
+        and writing it would undo that change with the values read before."""
+        bases = self.bases.get(coll)
+        ids = [d["_id"] for d in docs if d["_id"] in bases] if bases and self.batch_id is not None else []
+        if not ids:
+            return
+        now = {d["_id"]: d.get("content_hash") for d in self.db[coll].find({"_id": {"$in": ids}}, {"content_hash": 1})}
+        moved = next((i for i in ids if i not in now or now[i] != bases[i]), None)
+        if moved is not None:
+            raise ImportConflict(f"import {self.batch_id}: {coll} document {moved}, which this import derives again "
+                                 "from what it changes (its route or its sample's), was changed or removed by another "
+                                 "import meanwhile; nothing of this import is visible; try again")
 
     def _insert(self, coll: str, new: list[dict], owned: dict[str, str]) -> list[str]:
         """Insert the new documents (leftovers of ended batches replaced); the ids another batch
@@ -354,7 +373,9 @@ class Writer:
         self.counts[coll]["new"] += len(new)
         self.counts[coll]["changed"] += len(changed)
         self.counts[coll]["unchanged"] += len(unchanged)
-        self.changed_ids.extend(d["_id"] for d in changed)
+        # a document derived again only copies what changed elsewhere: what was computed from it holds
+        bases = self.bases.get(coll, {})
+        self.changed_ids.extend(d["_id"] for d in changed if d["_id"] not in bases)
         for doc in new + changed:
             if coll == "samples":
                 self.touched.add(doc["_id"])

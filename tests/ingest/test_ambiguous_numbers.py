@@ -6,21 +6,18 @@ be a wrong number half of the time, so the batch fails naming file, row and colu
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 from ionbase.ingest.errors import ImportFailed
 from ionbase.ingest.importer import Importer, ImportOptions
 from ionbase.ingest.table_quantities import decimal_comma
+from tests.ingest.workbook import table_writer
 
 HEAD = "# notebook: NB-COMMA\n"
 
 
-def _write(tmp_path: Path, name: str, text: str) -> Path:
-    path = tmp_path / name
-    path.write_text(HEAD + text, encoding="utf-8")
-    return path
+_write = table_writer(HEAD)
 
 
 @pytest.mark.parametrize("text,expected", [("0,031", "0.031"), ("12,5", "12.5"), ("1,5", "1.5"), ("-0,250", "-0.250"),

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from ionbase.ingest.importer import Importer, ImportOptions
 from ionbase.service.cli import main
-from tests.ingest.workbook import write_workbook
+from tests.ingest.workbook import table_writer, write_workbook
 
 HEAD = "# notebook: NB-REJ\n"
 SAMPLES = "label,formula\nR1,Na3InCl6\nR2,Na3InCl6\n"
@@ -27,10 +27,7 @@ PROPERTIES = ("sample,property,value,unit,temperature (°C)\n"
               "R2,ionic_conductivity,0.8,mS/cm,30\n")
 
 
-def _write(folder: Path, name: str, text: str) -> Path:
-    path = folder / name
-    path.write_text(HEAD + text, encoding="utf-8")
-    return path
+_write = table_writer(HEAD)
 
 
 def _import(store, paths, rejects: Path):

@@ -1,8 +1,10 @@
-"""Lab workbooks for tests: a ``source`` sheet and one sheet per table, cells as a spreadsheet holds them."""
+"""Lab workbooks and tables for tests: a workbook has a ``source`` sheet and one sheet per table, cells as a
+spreadsheet holds them; a CSV table starts with its source line."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from openpyxl import Workbook
 
@@ -19,3 +21,13 @@ def write_workbook(path: Path, notebook: str, sheets: dict[str, list[list]]) -> 
             ws.append(row)
     wb.save(path)
     return path
+
+
+def table_writer(head: str) -> Callable[[Path, str, str], Path]:
+    """``write(folder, name, text)``: ``folder/name`` holding ``head`` (a table's source line) then ``text``."""
+    def write(folder: Path, name: str, text: str) -> Path:
+        path = folder / name
+        path.write_text(head + text, encoding="utf-8")
+        return path
+
+    return write

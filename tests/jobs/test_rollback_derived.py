@@ -276,8 +276,9 @@ def test_rollback_refused_while_a_later_batch_added_records_to_a_sample_it_creat
 
 def test_derived_values_follow_a_corrected_synthesis_and_its_rollback(store, settings, tmp_path):
     """Derived documents carry the sample's synthesis summary (queried as synthesis.milling_time_h):
-    a corrected milling time makes them stale and the next run rewrites them; rolling the
-    correction back brings the earlier summary back on them too."""
+    the import that corrects the milling time writes the new summary on them too (ingest/cascade.py;
+    until 2026-12-03 they kept 10 h until the next run) and marks them stale, as their inputs changed;
+    the next run recomputes them; rolling the correction back brings the earlier summary back."""
     from ionbase.service.imports.rollback import rollback_batch
 
     def milling(label):
@@ -292,12 +293,13 @@ def test_derived_values_follow_a_corrected_synthesis_and_its_rollback(store, set
     assert milling("B") == ({10.0}, {False}, len(before))
     path.write_text(path.read_text().replace("duration: 10 h", "duration: 4 h"))
     correction = _run(store, path)
-    assert milling("B") == ({10.0}, {True}, len(before)), "stale until recomputed"
+    assert milling("B") == ({4.0}, {True}, len(before)), "the new summary, stale until recomputed"
     run = run_jobs(store, settings)
     assert run["failed"] == 0 and run["computed"] == 5  # 4 spectra, 1 Arrhenius fit
     assert milling("B") == ({4.0}, {False}, len(before))
     assert _values(_derived(store, "B")) == pytest.approx(before, rel=1e-9)
     result = rollback_batch(store, settings, correction)
-    assert result["restored"] == 1 and result["analysis"]["failed"] == 0
+    # the sample, and the derived documents whose summary the correction wrote (ingest/cascade.py)
+    assert result["restored"] == 1 + len(before) and result["analysis"]["failed"] == 0
     assert milling("B") == ({10.0}, {False}, len(before))
     assert _values(_derived(store, "B")) == pytest.approx(before, rel=1e-9)

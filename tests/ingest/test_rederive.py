@@ -1,0 +1,167 @@
+"""A batch that changes a sample derives again, in the same batch, what the store copied from it
+(ingest/cascade.py): the routes of its descendants imported earlier and the ``synthesis`` of every
+property of theirs and its own that the batch does not import itself.
+
+Until 2026-12-03 each copy was made only when its own record was imported: importing a parent again
+with its anneal fixed left a child imported earlier "annealed at 873 °C" (or with an unknown route),
+and the properties of both with the old synthesis, with no error. Each test here failed on that code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ionbase.errors import ImportConflict
+from ionbase.ingest import cascade
+from ionbase.ingest.importer import Importer, ImportOptions
+from ionbase.store.rollback import rollback
+from tests.ingest.workbook import table_writer
+
+HEAD = "# notebook: NB-CASCADE\n"
+STEPS_HEAD = "sample,step,type,duration (h),temperature (°C)\n"
+
+
+_write = table_writer(HEAD)
+
+
+def _import(store, paths, **opts):
+    return Importer(store, ImportOptions(**opts)).run(paths)
+
+
+def _by_label(store) -> dict[str, dict]:
+    return {s["label"]: s for s in store.samples.find()}
+
+
+def _synthesis(store) -> dict[str, dict | None]:
+    return {p["sample_label"]: p.get("synthesis") for p in store.properties.find()}
+
+
+def _family(tmp_path: Path, anneal_c: int) -> list[Path]:
+    """A1 annealed at ``anneal_c``; its tables only (samples, steps)."""
+    return [_write(tmp_path, "a_samples.csv", "label,formula\nA1,Na3InCl6\n"),
+            _write(tmp_path, "a_steps.csv", STEPS_HEAD + f"A1,1,annealing,2,{anneal_c}\n")]
+
+
+def _descendants(tmp_path: Path) -> list[Path]:
+    """C2 (milled 2 h, child of A1) and G2 (pressed, child of C2), a conductivity of each and of A1."""
+    return [_write(tmp_path, "c_samples.csv", "label,formula,parent\nC2,Na3InCl6,A1\nG2,Na3InCl6,C2\n"),
+            _write(tmp_path, "c_steps.csv", "sample,step,type,duration (h)\nC2,1,ball_milling,2\nG2,1,cold_pressing,\n"),
+            _write(tmp_path, "props.csv", "sample,property,value,unit,temperature (°C)\n"
+                                          "A1,ionic_conductivity,0.5,mS/cm,25\nC2,ionic_conductivity,0.6,mS/cm,25\n"
+                                          "G2,ionic_conductivity,0.7,mS/cm,25\n")]
+
+
+def test_a_parent_imported_again_changes_the_routes_and_synthesis_imported_before(store, settings, tmp_path):
+    assert not _import(store, _family(tmp_path, 873) + _descendants(tmp_path)).errors
+    assert {k: v["max_anneal_c"] for k, v in _synthesis(store).items()} == {"A1": 873.0, "C2": 873.0, "G2": 873.0}
+    report = _import(store, _family(tmp_path, 700))  # the anneal corrected; the descendants' files not given
+    assert not report.errors
+    assert report.rederived == {"samples_read": 2, "samples": 2, "properties": 3}
+    assert report.counts["samples"] == {"new": 0, "changed": 3, "unchanged": 0}
+    smp = _by_label(store)
+    routes = {r["_id"]: r for r in store.routes.find()}
+    assert [(s["type"], s["params"].get("temperature")) for s in routes[smp["G2"]["route"]]["steps"]] == [
+        ("annealing", 973.15), ("ball_milling", None), ("cold_pressing", None)]
+    for label in ("A1", "C2", "G2"):
+        assert smp[label]["summary"]["max_anneal_c"] == 700.0, label
+        assert _synthesis(store)[label]["max_anneal_c"] == 700.0, label
+    assert [s["type"] for s in smp["G2"]["own_steps"]] == ["cold_pressing"]  # as entered, unchanged
+    from ionbase.service.app import create_app
+
+    client = create_app(settings, store=store).test_client()
+    got = client.get("/api/v1/properties", query_string={"filter": "max_anneal_c<=750"}).get_json()
+    assert sorted(p["sample_label"] for p in got["data"]) == ["A1", "C2", "G2"]  # none matched: 873 °C
+    # importing the descendants' own files again now finds nothing to change (the same documents)
+    again = _import(store, _family(tmp_path, 700) + _descendants(tmp_path))
+    assert again.counts["total"]["changed"] == 0 and again.counts["total"]["new"] == 0
+    assert again.rederived == {"samples_read": 0, "properties": 0}
+
+
+def test_rolling_the_batch_back_restores_the_routes_it_derived_again(store, tmp_path):
+    assert not _import(store, _family(tmp_path, 873) + _descendants(tmp_path)).errors
+    before = {s["label"]: (s["route"], s["content_hash"]) for s in store.samples.find()}
+    props_before = _synthesis(store)
+    report = _import(store, _family(tmp_path, 700))
+    assert {k: v["max_anneal_c"] for k, v in _synthesis(store).items()} == {"A1": 700.0, "C2": 700.0, "G2": 700.0}
+    rollback(store, report.batch_id)
+    assert {s["label"]: (s["route"], s["content_hash"]) for s in store.samples.find()} == before
+    assert _synthesis(store) == props_before
+
+
+def test_a_fixed_steps_row_makes_the_route_known_again_but_not_where_a_sample_own_row_was_refused(store, tmp_path):
+    """P1's anneal row refused: P1, C1 (child) and D1 (child, its own milling row refused too) unknown,
+    and their properties claimed "0 steps" (``n_steps: 0``). P1 fixed: C1 known, D1 still unknown."""
+    samples = _write(tmp_path, "samples.csv", "label,formula,parent\nP1,Na3InCl6,\nC1,Na3InCl6,P1\nD1,Na3InCl6,P1\n")
+    steps = _write(tmp_path, "steps.csv", STEPS_HEAD + "P1,1,annealing,1,hot\nC1,1,ball_milling,2,\nD1,1,ball_milling,x,\n")
+    props = _write(tmp_path, "props.csv", "sample,property,value,unit,temperature (°C)\n"
+                                          "P1,ionic_conductivity,0.5,mS/cm,25\nC1,ionic_conductivity,0.6,mS/cm,25\n"
+                                          "D1,ionic_conductivity,0.7,mS/cm,25\n")
+    report = _import(store, [samples, steps, props], skip_invalid=True, rejected_dir=tmp_path / "rejects")
+    assert sorted((e.row, e.field) for e in report.errors) == [(3, "temperature"), (5, "duration")]
+    assert _synthesis(store) == {"P1": None, "C1": None, "D1": None}  # unknown: no "n_steps 0"
+    assert {k: v.get("steps_refused") for k, v in _by_label(store).items()} == {"P1": True, "C1": None, "D1": True}
+    fixed = [_write(tmp_path, "p_samples.csv", "label,formula\nP1,Na3InCl6\n"),
+             _write(tmp_path, "p_steps.csv", STEPS_HEAD + "P1,1,annealing,1,600\n")]
+    assert not _import(store, fixed).errors
+    smp = _by_label(store)
+    assert "route_unknown" not in smp["P1"] and "route_unknown" not in smp["C1"]
+    assert smp["C1"]["summary"]["milled"] is True and smp["C1"]["summary"]["max_anneal_c"] == 600.0
+    assert smp["D1"]["route_unknown"] is True and smp["D1"]["summary"] == {}
+    syn = _synthesis(store)
+    assert syn["C1"]["step_types"] == ["annealing", "ball_milling"] and syn["D1"] is None
+
+
+def test_under_a_parent_the_batch_refuses_the_descendants_stay_as_stored(store, tmp_path):
+    """A1 imported again with the anneal changed but a parent no one defines (refused, --skip-invalid):
+    C2 and G2 stay as stored (as A1 does), with no error of their own; a new child of C2 in the same
+    batch is built from C2 as stored."""
+    assert not _import(store, _family(tmp_path, 873) + _descendants(tmp_path)).errors
+    before = {s["label"]: s["content_hash"] for s in store.samples.find()}
+    files = [_write(tmp_path, "a_samples.csv", "label,formula,parent\nA1,Na3InCl6,ZZ\nN3,Na3InCl6,C2\n"),
+             _write(tmp_path, "a_steps.csv", STEPS_HEAD + "A1,1,annealing,2,700\nN3,1,cold_pressing,,\n")]
+    report = _import(store, files, skip_invalid=True, rejected_dir=tmp_path / "rejects")
+    assert [(e.row, e.field) for e in report.errors] == [(3, "parent")], report.errors
+    smp = _by_label(store)
+    assert {k: smp[k]["content_hash"] for k in before} == before
+    assert smp["N3"]["summary"]["max_anneal_c"] == 873.0 and smp["N3"]["summary"]["n_steps"] == 3
+
+
+def test_a_material_imported_again_changes_the_copies_of_its_samples_and_properties(store, tmp_path):
+    def record(family: str) -> dict:
+        return {"ionbase_format": 1, "source": {"notebook": "NB-MAT"},
+                "materials": [{"key": "M", "formula": "Na3InCl6", "family": family}],
+                "samples": [{"label": "S1", "material": "M"}]}
+
+    first = tmp_path / "first.yaml"
+    first.write_text(yaml.safe_dump({**record("halide"), "properties": [
+        {"sample": "S1", "name": "ionic_conductivity", "value": 0.5, "unit": "mS/cm", "conditions": {"temperature": "25 °C"}}]}))
+    assert not _import(store, [first]).errors
+    assert [p["family"] for p in store.properties.find()] == ["halide"]
+    second = tmp_path / "second.yaml"
+    second.write_text(yaml.safe_dump(record("other")))
+    report = _import(store, [second])
+    assert not report.errors and report.rederived["properties"] == 1
+    assert [s["family"] for s in store.samples.find()] == ["other"]
+    assert [p["family"] for p in store.properties.find()] == ["other"]
+
+
+def test_a_copy_changed_by_another_import_meanwhile_refuses_the_batch(store, tmp_path, monkeypatch):
+    """The property re-derived from the version read; another import changes it before the writer holds
+    it: writing would undo that change, so the import is refused and nothing of it is visible."""
+    assert not _import(store, _family(tmp_path, 873) + _descendants(tmp_path)).errors
+    original = cascade.rederive_properties
+
+    def then_changed_elsewhere(bp, materials):
+        n = original(bp, materials)
+        store.db.properties.update_one({"sample_label": "C2"}, {"$set": {"value": 0.0009, "content_hash": "elsewhere"}})
+        return n
+
+    monkeypatch.setattr(cascade, "rederive_properties", then_changed_elsewhere)
+    with pytest.raises(ImportConflict, match="changed or removed by another import"):
+        _import(store, _family(tmp_path, 700))
+    assert {k: v["max_anneal_c"] for k, v in _synthesis(store).items()} == {"A1": 873.0, "C2": 873.0, "G2": 873.0}
+    assert {s["summary"]["max_anneal_c"] for s in store.samples.find()} == {873.0}
+    assert [p["value"] for p in store.properties.find({"sample_label": "C2"})] == [0.0009]
