@@ -30,7 +30,7 @@ def material_from_ref(store, ref: str, lf: LoadedFile, plan: Plan, rec: RawRecor
         return known
     existing = store.materials.including_pending().get(mat["_id"])
     if existing and existing.get("batch_id") not in store.hidden_batches(wait_for_commits=False):
-        plan.reused[mat["_id"]] = existing
+        plan.reused[mat["_id"]] = plan.use("materials", existing)
         return existing
     plan.add("materials", mat, (lf.path.name, rec.row))
     return mat
@@ -57,18 +57,27 @@ def as_built(stored: dict, parent_label: str | None, material: dict) -> dict:
     """A committed sample as :func:`sample_doc` would build it from its record (what its record gave,
     its material attached), for its route and copies to be derived again (ingest/cascade.py)."""
     smp = {k: v for k, v in stored_fields(stored).items() if k not in DERIVED_FIELDS}
+    if stored.get("route_unknown") and "steps_refused" not in stored:
+        # stored before 2026-12-03, when a sample whose own steps were refused was not marked so: it
+        # may be one, so its route stays unknown (its own rows, imported again, tell)
+        smp["steps_refused"] = True
+    if not smp.get("steps_refused"):
+        smp.pop("steps_refused", None)  # (False: its unknown route was its parent's)
     if parent_label is not None:
         smp["_parent_ref"] = parent_label
     smp["_material"] = material
     return smp
 
 
-def sample_from_db(store, skey: str, label: str) -> dict | None:
-    """A committed sample of the store, its material attached as ``_mat``."""
+def sample_from_db(store, skey: str, label: str, plan: Plan) -> dict | None:
+    """A committed sample of the store, its material attached as ``_mat`` (both noted in ``plan.uses``:
+    what the batch builds from them must not outlive them, ingest/cascade.py)."""
     doc = store.samples.find_one({"source_key": skey, "label": label})
     if doc is None:
         return None
-    doc["_mat"] = store.materials.including_pending().get(doc["material"]) or {}
+    plan.use("samples", doc)
+    mat = store.materials.including_pending().get(doc["material"])
+    doc["_mat"] = plan.use("materials", mat) if mat else {}
     return doc
 
 
@@ -93,12 +102,13 @@ def route_for(store, smp: dict, rec: RawRecord, plan: Plan, samples: "SampleBook
         if in_batch and parent is None:
             raise B.RecordError(f"parent {parent_label!r} is invalid or part of a cycle", f"{rec.ref}.parent")
         if parent is None:
-            parent = sample_from_db(store, smp["source_key"], parent_label)
+            parent = sample_from_db(store, smp["source_key"], parent_label, plan)
         if parent is None:
             raise B.RecordError(f"parent sample {parent_label!r} not found in this batch or the store", f"{rec.ref}.parent")
         smp["parent"] = parent["_id"]
     if smp.get("steps_refused") or (parent is not None and parent.get("route_unknown")):
         smp["route_unknown"] = True
+        smp.setdefault("steps_refused", False)  # False: unknown by its parent's (as_built tells the two apart)
         return B.build_route([])
     steps = smp.get("own_steps", [])
     if parent is not None:
@@ -119,7 +129,7 @@ def denormalize_sample(smp: dict, route: dict, mat: dict) -> None:
     smp["content_hash"] = content_hash(smp)
 
 
-def resolve_sample(store, label: str, source: dict, samples: "SampleBook", fieldname: str) -> dict:
+def resolve_sample(store, label: str, source: dict, samples: "SampleBook", fieldname: str, plan: Plan) -> dict:
     """The sample a record names: built in this batch (and not rejected) or committed in the store."""
     skey = B.source_key(source)
     in_batch, smp = samples.find(skey, label)
@@ -127,7 +137,7 @@ def resolve_sample(store, label: str, source: dict, samples: "SampleBook", field
         if smp is None:
             raise B.RecordError(f"sample {label!r} was rejected (see its error)", fieldname)
         return smp
-    smp = sample_from_db(store, skey, label)
+    smp = sample_from_db(store, skey, label, plan)
     if smp is None:
         raise B.RecordError(f"sample {label!r} not found in this batch or the store (source {skey})", fieldname)
     return smp

@@ -24,8 +24,10 @@ it meanwhile (store/batches.Writer), rather than overwrite that change with the 
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Iterable
 
+from ionbase.errors import ImportConflict
 from ionbase.ingest.adapt_samples import as_built
 from ionbase.ingest.errors import Issue
 from ionbase.ingest.loaders import RawRecord
@@ -76,8 +78,12 @@ def adopt(bp: "BuildPass", materials: set[str]) -> int:
     the module's docstring): the samples of ``materials``, then every descendant of a sample in the
     book, the adopted ones included. Returns how many were adopted."""
     n = 0
+    counts = bp.plan.seen_counts["material"]
     for part in _chunks(sorted(materials)):
-        n += _adopt(bp, list(bp.store.samples.find({"material": {"$in": part}})))
+        found = list(bp.store.samples.find({"material": {"$in": part}}))
+        counts.update(dict.fromkeys(part, 0))
+        counts.update(Counter(d["material"] for d in found))
+        n += _adopt(bp, found)
     seq = 0
     while rows := bp.samples.keys_after(seq, CHUNK):
         seq = rows[-1][0]
@@ -85,10 +91,13 @@ def adopt(bp: "BuildPass", materials: set[str]) -> int:
         # only a stored sample can have stored children (looked up by id first: much faster on nx-27017
         # than by parent, and a new sample, the usual case in a large import, needs no second query)
         stored = list(bp.store.samples.find({"_id": {"$in": list(seqs)}}, {"content_hash": 1, "material": 1}))
-        for d in stored:  # (an adopted sample's were noted as it was added)
-            bp.samples.note_stored(seqs[d["_id"]], d.get("content_hash"), d.get("material"))
-        if stored:
-            n += _adopt(bp, list(bp.store.samples.find({"parent": {"$in": [d["_id"] for d in stored]}})))
+        if not stored:
+            continue
+        children = list(bp.store.samples.find({"parent": {"$in": [d["_id"] for d in stored]}}))
+        per_parent = Counter(d["parent"] for d in children)
+        for d in stored:
+            bp.samples.note_stored(seqs[d["_id"]], d.get("content_hash"), d.get("material"), per_parent[d["_id"]])
+        n += _adopt(bp, children)
     return n
 
 
@@ -118,7 +127,7 @@ def _material(bp: "BuildPass", mid: str) -> dict | None:
     if mat is None:
         mat = bp.store.materials.get(mid)
         if mat is not None:
-            bp.plan.reused[mid] = mat
+            bp.plan.reused[mid] = bp.plan.use("materials", mat)
     return mat
 
 
@@ -130,16 +139,24 @@ def rederive_properties(bp: "BuildPass", materials: set[str]) -> int:
     seq = 0
     while rows := bp.samples.changed_stored(materials, seq, CHUNK):
         seq = rows[-1][0]
-        new = {smp["_id"]: smp for smp in (bp.samples.find(skey, label)[1] for _, skey, label in rows)}
+        new = {}
+        for _, skey, label, children in rows:
+            smp = bp.samples.find(skey, label)[1]
+            new[smp["_id"]] = smp
+            bp.plan.seen_counts["parent"][smp["_id"]] = children or 0
         n += _rederive(bp, sorted(new), new)
     return n
 
 
 def _rederive(bp: "BuildPass", sample_ids: list[str], samples: dict[str, dict]) -> int:
+    """Build again the committed properties of ``sample_ids`` that the batch does not build itself
+    (their ids read first: in a batch that imports a sample's properties again, most are)."""
+    ids = list(bp.store.properties.find({"sample": {"$in": sample_ids}}, {"sample": 1}))
+    bp.plan.seen_counts["sample"].update(dict.fromkeys(sample_ids, 0))
+    bp.plan.seen_counts["sample"].update(Counter(d["sample"] for d in ids))
+    todo = [d["_id"] for d in ids if not bp.plan.keys.seen(d["_id"])]  # the others: built from the new sample
     n = 0
-    for prop in bp.store.properties.find({"sample": {"$in": sample_ids}}):
-        if bp.plan.keys.seen(prop["_id"]):
-            continue  # imported by this batch: built from the sample's new document already
+    for prop in (p for part in _chunks(todo) for p in bp.store.properties.find({"_id": {"$in": part}})):
         smp = samples[prop["sample"]]
         record = {k: v for k, v in stored_fields(prop).items() if k not in PROPERTY_COPIES}
         doc = B.denormalize(record, smp, smp["_mat"], smp.get("summary"))
@@ -150,3 +167,23 @@ def _rederive(bp: "BuildPass", sample_ids: list[str], samples: dict[str, dict]) 
                 continue
             n += 1
     return n
+
+
+def verify(store, seen: dict[str, dict[str, int]]) -> None:
+    """ImportConflict when a committed sample gained or lost a child or a property, or a material a
+    sample, since the cascade read them (``Plan.seen_counts``): another import added it meanwhile,
+    built from the old version this batch changes, and this batch did not derive it again. Called
+    once the batch holds what it writes (its claims), so none can be added after the check: an
+    import that copies from a document this one changes holds it shared first (Writer._hold_uses)."""
+    for field, counts in seen.items():
+        coll = store.properties if field == "sample" else store.samples
+        for part in _chunks(sorted(counts)):
+            now = Counter(d[field] for d in coll.find({field: {"$in": part}}, {field: 1}))
+            moved = next((i for i in part if now[i] != counts[i]), None)
+            if moved is not None:
+                what = {"sample": "properties of sample", "parent": "children of sample", "material": "samples of material"}[field]
+                doc = (store.materials if field == "material" else store.samples).get(moved) or {}
+                name = f"{doc.get('label') or doc.get('key') or ''!r} ({moved})" if doc else moved
+                raise ImportConflict(f"the {what} {name} changed while this import derived them again from what it "
+                                     "changes (another import added or removed one meanwhile); nothing of this import "
+                                     "is visible; try again")

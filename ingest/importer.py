@@ -35,7 +35,7 @@ import logging
 from pathlib import Path
 from typing import Iterable
 
-from ionbase.ingest import progress as progress_mod
+from ionbase.ingest import cascade, progress as progress_mod
 from ionbase.store.rollback import COLLECTIONS, rollback  # noqa: F401 (rollback: public here too)
 from ionbase.ingest.errors import ImportFailed, Issue
 from ionbase.ingest.loaders import LAB_RECORD_SUFFIXES, TABULAR_SUFFIXES, LoadError, LoadedFile, load_lab_file
@@ -74,6 +74,7 @@ class Importer:
         #: records the first pass went through (None until it ends)
         self.records_seen: int | None = None
         self._writing = progress_mod.Progress(None, "writing")  # the writing bar, once the pass is valid
+        self._seen_counts: dict[str, dict[str, int]] = {}  # what the cascade read (Plan.seen_counts)
 
     # ------------------------------------------------------------ planning
 
@@ -87,16 +88,17 @@ class Importer:
         return report, loaded_files, file_meta, rejected
 
     def _plan(self, paths: Iterable[Path], spill: Spill | None, report: ImportReport | None = None,
-              bases: dict | None = None) -> tuple[ImportReport, list[LoadedFile], dict, list, Plan]:
+              writer: Writer | None = None) -> tuple[ImportReport, list[LoadedFile], dict, list, Plan]:
         """plan(), also returning the Plan (its small collections whole); the large collections'
         documents go to ``spill`` when given (ingest/spill.py), for the second pass to write, or to
-        the writer while the pass runs (``spill.early``, ingest/overlap.py). ``bases``: the writer's
-        (Plan.bases)."""
+        the writer while the pass runs (``spill.early``, ingest/overlap.py). ``writer``: the batch's,
+        which checks what the plan derived from the store (Plan.bases, Plan.uses)."""
         files = expand_paths(paths)
         self.records_seen = None
         if report is None:
             report = ImportReport(batch_id=None, status="planned", dry_run=self.opt.dry_run)
-        plan = Plan(sink=spill.add if spill is not None else None, bases=bases)
+        plan = Plan(sink=spill.add if spill is not None else None, bases=writer.bases if writer else None,
+                    uses=writer.uses if writer else None)
         loaded_files: list[LoadedFile] = []
         referenced: set[Path] = set()
         handled: set[Path] = set()
@@ -185,6 +187,8 @@ class Importer:
         try:
             self._first_pass(files, spill, writer, report)
             self._write_rest(spill, writer)
+            if batch_id is not None:  # all of it held: what the cascade read must still be so
+                cascade.verify(self.store, self._seen_counts)
         except ImportFailed:
             if batch_id is not None:  # invalid: nothing of it was ever visible, and nothing is left
                 withdraw(self.store, batch_id, "invalid records")
@@ -211,7 +215,8 @@ class Importer:
         spill.early = early.add
         loaded_files: list[LoadedFile] = []
         try:
-            _report, loaded_files, file_meta, rejected, plan = self._plan(paths, spill, report, writer.bases)
+            _report, loaded_files, file_meta, rejected, plan = self._plan(paths, spill, report, writer)
+            self._seen_counts = plan.seen_counts
             if report.errors and not self.opt.skip_invalid:
                 report.status, report.batch_id = "invalid", None  # the batch is withdrawn (Importer._run)
                 raise ImportFailed(report.errors, report.to_dict())

@@ -59,6 +59,7 @@ class BuildPass:
         try:
             self._materials(loaded_files)
             self._samples(loaded_files)
+            self.report.rederived = {"samples_read": 0, "samples": 0, "properties": 0}
             materials = cascade.changed_materials(self)
             self.report.rederived["samples_read"] = cascade.adopt(self, materials)
             self._routes()
@@ -84,7 +85,7 @@ class BuildPass:
             raise Rejected(issue)
 
     def resolve_sample(self, label: str, source: dict, fieldname: str) -> dict:
-        return adapt_samples.resolve_sample(self.store, label, source, self.samples, fieldname)
+        return adapt_samples.resolve_sample(self.store, label, source, self.samples, fieldname, self.plan)
 
     def _materials(self, loaded_files: list[LoadedFile]) -> None:
         for lf in loaded_files:
@@ -150,7 +151,10 @@ class BuildPass:
         written only when it comes out other than stored. Under a parent the batch refuses (its error
         is reported), it stays as stored, as the parent does, and its children are built from that."""
         parent = smp.get("_parent_ref")
-        if parent is not None and self.samples.find(smp["source_key"], parent) == (True, None):
+        state = None if parent is None else self.samples.state(smp["source_key"], parent)
+        if state == "waiting":  # a cycle: the sample of the batch that closes it is refused (route_for)
+            return
+        if state == "refused":
             self.samples.resolved(seq, {**rec.data, "_mat": smp["_material"]})
             return
         try:
@@ -167,7 +171,7 @@ class BuildPass:
             if issue:
                 self.report.errors.append(Issue("store", issue.message, record=rec.ref))
                 return
-            self.report.rederived["samples"] = self.report.rederived.get("samples", 0) + 1
+            self.report.rederived["samples"] += 1
         smp["_mat"] = mat
         self.samples.resolved(seq, smp)
 

@@ -154,11 +154,18 @@ class Plan:
     """
 
     def __init__(self, sink: Callable[[str, dict], None] | None = None,
-                 bases: dict[str, dict[str, str | None]] | None = None) -> None:
+                 bases: dict[str, dict[str, str | None]] | None = None,
+                 uses: dict[str, dict[str, str | None]] | None = None) -> None:
         self.docs: dict[str, dict[str, dict]] = {c: {} for c in SMALL_COLLECTIONS}
         #: collection -> id -> content hash of the stored version a document was derived again from
         #: (ingest/cascade.py); shared with the batch's writer, which checks it is still stored
         self.bases = bases if bases is not None else {}
+        #: collection -> id -> content hash of the committed documents the batch's documents copy from
+        #: (a parent's route, a sample's summary, a material's family); shared with the writer, which
+        #: holds them (shared claims) and checks they are still stored so before the commit
+        self.uses = uses if uses is not None else {}
+        #: what the cascade saw of the samples and materials it derives again (ingest/cascade.py)
+        self.seen_counts: dict[str, dict[str, int]] = {"parent": {}, "sample": {}, "material": {}}
         self.keys = KeyIndex()
         self.origin: dict[str, tuple[str, Any]] = {}  # small collections' doc id -> (file, row)
         self.sink = sink
@@ -179,6 +186,11 @@ class Plan:
         self.docs[coll][doc["_id"]] = doc
         self.origin.setdefault(doc["_id"], where)
         return None
+
+    def use(self, coll: str, doc: dict) -> dict:
+        """Note that documents of this batch copy from the committed ``doc`` (``uses``); returns it."""
+        self.uses.setdefault(coll, {}).setdefault(doc["_id"], doc.get("content_hash"))
+        return doc
 
     def add_derived(self, coll: str, doc: dict, stored_hash: str | None, where: tuple[str, Any]) -> Issue | None:
         """:meth:`add` a document derived again from its stored version (whose content hash is

@@ -41,7 +41,7 @@ class SampleBook:
         self._db = scratch_sqlite(CACHE_KIB)
         self._db.execute("CREATE TABLE samples (seq INTEGER PRIMARY KEY, skey TEXT NOT NULL, label TEXT NOT NULL, "
                          "parent TEXT, state INTEGER NOT NULL, ok INTEGER NOT NULL, origin BLOB, doc BLOB, "
-                         "hash TEXT, stored INTEGER NOT NULL DEFAULT 0, stored_hash TEXT, stored_material TEXT)")
+                         "hash TEXT, stored INTEGER NOT NULL DEFAULT 0, stored_hash TEXT, stored_material TEXT, children INTEGER)")
         self._db.execute("CREATE UNIQUE INDEX samples_key ON samples (skey, label)")
         self._db.execute("BEGIN")  # never committed: the book lives only as long as the pass
         self._cache: OrderedDict[tuple[str, str], dict | None] = OrderedDict()
@@ -80,18 +80,28 @@ class SampleBook:
                          (self._dump(smp, "_mat"), smp.get("content_hash"), seq))
         self._cache.pop((smp["source_key"], smp["label"]), None)
 
-    def note_stored(self, seq: int, content_hash: str | None, material: str | None) -> None:
-        """Record that the sample of row ``seq`` is committed in the store, with this content hash and
-        material (ingest/cascade.py: its stored copies are derived again when it changes)."""
-        self._db.execute("UPDATE samples SET stored = 1, stored_hash = ?, stored_material = ? WHERE seq = ?",
-                         (content_hash, material, seq))
+    def state(self, skey: str, label: str) -> str | None:
+        """None (not in the book), "ok" (its route resolved), "waiting" (not yet handed out by
+        :meth:`parents_first`: met again while ordering its descendants, a cycle) or "refused"."""
+        row = self._db.execute("SELECT state, ok FROM samples WHERE skey = ? AND label = ?", (skey, label)).fetchone()
+        if row is None:
+            return None
+        return "ok" if row[1] else "waiting" if row[0] == BUILT else "refused"
 
-    def changed_stored(self, materials: set[str], after: int = 0, limit: int = 1000) -> list[tuple[int, str, str]]:
-        """(row, source key, label) of the samples after row ``after`` that are stored and resolved
-        with another content hash than stored, or whose stored material is in ``materials``."""
+    def note_stored(self, seq: int, content_hash: str | None, material: str | None, children: int) -> None:
+        """Record that the sample of row ``seq`` is committed in the store, with this content hash,
+        material and number of committed children (ingest/cascade.py: its stored copies are derived
+        again when it changes, and the import checks no child was added meanwhile)."""
+        self._db.execute("UPDATE samples SET stored = 1, stored_hash = ?, stored_material = ?, children = ? WHERE seq = ?",
+                         (content_hash, material, children, seq))
+
+    def changed_stored(self, materials: set[str], after: int = 0, limit: int = 1000) -> list[tuple[int, str, str, int]]:
+        """(row, source key, label, committed children) of the samples after row ``after`` that are
+        stored and resolved with another content hash than stored, or whose stored material is in
+        ``materials``."""
         marks = ",".join("?" * len(materials))
         moved = f" OR stored_material IN ({marks})" if materials else ""
-        return self._db.execute(f"SELECT seq, skey, label FROM samples WHERE seq > ? AND stored = 1 AND ok = 1 "
+        return self._db.execute(f"SELECT seq, skey, label, children FROM samples WHERE seq > ? AND stored = 1 AND ok = 1 "
                                 f"AND (hash IS NOT stored_hash{moved}) ORDER BY seq LIMIT ?",
                                 (after, *sorted(materials), limit)).fetchall()
 

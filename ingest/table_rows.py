@@ -46,6 +46,7 @@ class TableRecords:
     #: row_source_key): a row may name another doi
     broken_keys: set[tuple[str, tuple]] = field(default_factory=set)
     sheet: str | None = None  # the workbook sheet being read (None for a CSV)
+    step_column: str = "step"  # the column that numbers the steps rows: "step" or "order"
 
     def add_step(self, label: str, order: Any, step: dict, lineno: int, numbered: bool = True) -> None:
         """Shelve a steps row, checked where it was written (its file, row and column): a bad one
@@ -173,6 +174,8 @@ def _step_row(r: Row, out: TableRecords) -> None:
     row = r.cells
     sample = cell_text(row.pop("sample"))
     order, numbered = _step_number(r)
+    if numbered:
+        out.step_column = "step" if "step" in r.cols else "order"
     step = {"type": cell_text(row.pop("type"))}
     for k, v in row.items():
         step[k] = v

@@ -271,7 +271,7 @@ def _refuse_repeated_numbers(out: TableRecords, shelf) -> None:
         shown = int(number) if float(number).is_integer() else number
         shelf.refuse_step(seq, Issue.in_table(
             out.loaded.path.name, sheet, f"step {shown} of sample {label!r} is numbered so in row {first} too: the "
-            "order of the two is unknown (number every step of a sample once)", row=lineno, field="step"))
+            "order of the two is unknown (number every step of a sample once)", row=lineno, field=out.step_column))
         out.break_route(label)
 
 
@@ -304,7 +304,12 @@ def _join_steps_and_sites(out: TableRecords) -> None:
             continue
         phase = st.data["phases"][0]
         phase.setdefault("sites", []).append(site)
-    loaded.records[:0] = [RawRecord("material", m, None, f"material {k}") for k, m in out.materials.items()]
+    # a material a table names only by its formula is a reference, not a declaration: the sample finds
+    # it (the committed one, with the family and series another table gave it) or creates it by
+    # formula (adapt_samples.material_from_ref). Declared, it replaced the committed one, and a table
+    # without a family column erased the family of every sample of that formula (review, 2026-12-03)
+    loaded.records[:0] = [RawRecord("material", m, None, f"material {k}") for k, m in out.materials.items()
+                          if set(m) - {"key", "formula"} or m["key"] != m["formula"]]
     loaded.records.extend(out.structures.values())
 
 

@@ -185,8 +185,8 @@ def _echo_import_report(report, dry_run: bool, analyzed: dict | None) -> None:
     rd = report.rederived
     if rd.get("samples") or rd.get("properties"):  # counted above among the changed documents
         click.echo(f"  of these, derived again from what this import changed: {rd.get('samples', 0)} sample(s) imported "
-                   f"earlier (a route follows its parent's), {rd.get('properties', 0)} property(ies) not in these files "
-                   "(their synthesis and sample copies)")
+                   f"earlier (their route from their parent's, their material's fields), {rd.get('properties', 0)} "
+                   "property(ies) not in these files (their synthesis, sample and material fields)")
     for f in report.files:
         summary = ", ".join(f"{n} {k}" for k, n in sorted(f.kinds.items()))
         click.echo(f"  {Path(f.path).name} [{f.format}]: {summary or 'no records'}" + (f", {len(f.errors)} error(s)" if f.errors else ""))

@@ -219,6 +219,9 @@ class Writer:
         #: collection -> id -> content hash of the stored version a document was derived again from
         #: (ingest/cascade.py, via Plan.bases): it must still be stored when the document is held
         self.bases: dict[str, dict[str, str | None]] = {}
+        #: collection -> id -> content hash of the committed documents the batch copies from (Plan.uses):
+        #: held shared and checked unchanged when the writer closes (:meth:`_hold_uses`)
+        self.uses: dict[str, dict[str, str | None]] = {}
         #: documents diffed and written (or counted unchanged) so far, and who is told of each chunk's
         #: count, from the thread that wrote it (:meth:`follow`)
         self.flushed = 0
@@ -331,6 +334,34 @@ class Writer:
             raise ImportConflict(f"import {self.batch_id}: documents such as {coll} {docs[0]['_id']} kept being "
                                  "inserted by other imports; nothing of this import was written; try again")
 
+    def _hold_uses(self) -> None:
+        """Hold (shared claims) the committed documents this batch's documents copy from, and refuse the
+        batch (ImportConflict) if one is no longer the version read: another import changed it since,
+        and what this batch built from it (a child's route from its parent's, a property's synthesis
+        from its sample's summary) would be stale the moment it became visible. From the hold on, no
+        other import can change them before this one commits."""
+        for coll, used in self.uses.items():
+            ids = sorted(used)
+            for start in range(0, len(ids), claims.CLAIM_CHUNK):
+                part = ids[start : start + claims.CLAIM_CHUNK]
+                self._claim(coll, [], part)
+                now = {d["_id"]: d.get("content_hash") for d in self.db[coll].find({"_id": {"$in": part}}, {"content_hash": 1})}
+                moved = next((i for i in part if now.get(i) != used[i]), None)
+                if moved is not None:
+                    raise ImportConflict(f"import {self.batch_id}: {self._named(coll, moved)}, which documents of this import "
+                                         "copy from (a parent's route, a sample's synthesis, a material's fields), was "
+                                         "changed or removed by another import meanwhile; nothing of this import is "
+                                         "visible; try again")
+
+    def _named(self, coll: str, doc_id: str) -> str:
+        """A document as an error names it: a sample by its label, a property by its name and sample."""
+        doc = self.db[coll].find_one({"_id": doc_id}, {"label": 1, "name": 1, "sample_label": 1}) or {}
+        if coll == "samples" and doc.get("label"):
+            return f"sample {doc['label']!r} ({doc_id})"
+        if coll == "properties" and doc.get("sample_label"):
+            return f"property {doc.get('name')} of sample {doc['sample_label']!r} ({doc_id})"
+        return f"{coll} document {doc_id}"
+
     def _check_bases(self, coll: str, docs: list[dict]) -> None:
         """ImportConflict when a document derived again from a stored version (``bases``) finds another
         version stored, or none, once held: another import changed or removed it since it was read,
@@ -342,7 +373,7 @@ class Writer:
         now = {d["_id"]: d.get("content_hash") for d in self.db[coll].find({"_id": {"$in": ids}}, {"content_hash": 1})}
         moved = next((i for i in ids if i not in now or now[i] != bases[i]), None)
         if moved is not None:
-            raise ImportConflict(f"import {self.batch_id}: {coll} document {moved}, which this import derives again "
+            raise ImportConflict(f"import {self.batch_id}: {self._named(coll, moved)}, which this import derives again "
                                  "from what it changes (its route or its sample's), was changed or removed by another "
                                  "import meanwhile; nothing of this import is visible; try again")
 
@@ -399,6 +430,8 @@ class Writer:
     def close(self) -> None:
         for coll in COLLECTIONS:
             self.flush(coll)
+        if self.batch_id is not None:
+            self._hold_uses()
 
 
 def discard(store, batch_id: str, why: str) -> bool:

@@ -77,7 +77,7 @@ def test_a_parent_imported_again_changes_the_routes_and_synthesis_imported_befor
     # importing the descendants' own files again now finds nothing to change (the same documents)
     again = _import(store, _family(tmp_path, 700) + _descendants(tmp_path))
     assert again.counts["total"]["changed"] == 0 and again.counts["total"]["new"] == 0
-    assert again.rederived == {"samples_read": 0, "properties": 0}
+    assert again.rederived == {"samples_read": 0, "samples": 0, "properties": 0}
 
 
 def test_rolling_the_batch_back_restores_the_routes_it_derived_again(store, tmp_path):
@@ -102,7 +102,7 @@ def test_a_fixed_steps_row_makes_the_route_known_again_but_not_where_a_sample_ow
     report = _import(store, [samples, steps, props], skip_invalid=True, rejected_dir=tmp_path / "rejects")
     assert sorted((e.row, e.field) for e in report.errors) == [(3, "temperature"), (5, "duration")]
     assert _synthesis(store) == {"P1": None, "C1": None, "D1": None}  # unknown: no "n_steps 0"
-    assert {k: v.get("steps_refused") for k, v in _by_label(store).items()} == {"P1": True, "C1": None, "D1": True}
+    assert {k: v.get("steps_refused") for k, v in _by_label(store).items()} == {"P1": True, "C1": False, "D1": True}
     fixed = [_write(tmp_path, "p_samples.csv", "label,formula\nP1,Na3InCl6\n"),
              _write(tmp_path, "p_steps.csv", STEPS_HEAD + "P1,1,annealing,1,600\n")]
     assert not _import(store, fixed).errors
@@ -165,3 +165,104 @@ def test_a_copy_changed_by_another_import_meanwhile_refuses_the_batch(store, tmp
     assert {k: v["max_anneal_c"] for k, v in _synthesis(store).items()} == {"A1": 873.0, "C2": 873.0, "G2": 873.0}
     assert {s["summary"]["max_anneal_c"] for s in store.samples.find()} == {873.0}
     assert [p["value"] for p in store.properties.find({"sample_label": "C2"})] == [0.0009]
+
+
+def _during_the_pass_of_next_import(monkeypatch, run) -> None:
+    """Run ``run()`` once, inside the next import's pass, after it has read what it builds from."""
+    original = cascade.rederive_properties
+
+    def hook(bp, materials):
+        monkeypatch.setattr(cascade, "rederive_properties", original)
+        n = original(bp, materials)
+        run()
+        return n
+
+    monkeypatch.setattr(cascade, "rederive_properties", hook)
+
+
+def _new_child_and_property_of_c2(tmp_path: Path) -> list[Path]:
+    return [_write(tmp_path, "n_samples.csv", "label,formula,parent\nN3,Na3InCl6,C2\n"),
+            _write(tmp_path, "n_steps.csv", "sample,step,type,duration (h)\nN3,1,ball_milling,1\n"),
+            _write(tmp_path, "n_props.csv", "sample,property,value,unit,temperature (°C)\nC2,ionic_conductivity,0.9,mS/cm,30\n")]
+
+
+def test_a_child_added_by_another_import_while_the_route_is_derived_again_refuses_the_batch(store, tmp_path, monkeypatch):
+    """While the fix of A1 derives C2 again, another import adds a child of C2 and a property of C2,
+    built from C2 as stored (873 °C): they would have kept 873 °C once the fix committed (review,
+    2026-12-03). The fix is refused instead; run again, it derives them too."""
+    assert not _import(store, _family(tmp_path, 873) + _descendants(tmp_path)).errors
+    other = tmp_path / "other"
+    other.mkdir()
+    _during_the_pass_of_next_import(monkeypatch, lambda: _import(store, _new_child_and_property_of_c2(other)))
+    with pytest.raises(ImportConflict, match="children of sample .* changed while this import derived them again"):
+        _import(store, _family(tmp_path, 700))
+    assert {s["summary"]["max_anneal_c"] for s in store.samples.find()} == {873.0}
+    assert {p["synthesis"]["max_anneal_c"] for p in store.properties.find()} == {873.0}
+    report = _import(store, _family(tmp_path, 700))
+    assert report.rederived["samples"] == 3 and report.rederived["properties"] == 4
+    assert {s["summary"]["max_anneal_c"] for s in store.samples.find()} == {700.0}
+    assert {p["synthesis"]["max_anneal_c"] for p in store.properties.find()} == {700.0}
+
+
+def test_an_import_built_on_a_sample_another_import_changed_meanwhile_is_refused(store, tmp_path, monkeypatch):
+    """The child of C2 and the property of C2 are built from C2 as stored (873 °C); the fix of A1
+    commits before they do: they would read 873 °C under a parent at 700 °C. Refused instead."""
+    assert not _import(store, _family(tmp_path, 873) + _descendants(tmp_path)).errors
+    fix = tmp_path / "fix"
+    fix.mkdir()
+    _during_the_pass_of_next_import(monkeypatch, lambda: _import(store, _family(fix, 700)))
+    with pytest.raises(ImportConflict, match="copy from .* was changed or removed by another import meanwhile"):
+        _import(store, _new_child_and_property_of_c2(tmp_path))
+    assert store.samples.find_one({"label": "N3"}) is None
+    assert {s["summary"]["max_anneal_c"] for s in store.samples.find()} == {700.0}
+    assert not _import(store, _new_child_and_property_of_c2(tmp_path)).errors
+    assert {p["synthesis"]["max_anneal_c"] for p in store.properties.find()} == {700.0}
+    assert _by_label(store)["N3"]["summary"]["max_anneal_c"] == 700.0
+
+
+def test_a_table_that_names_a_material_by_formula_alone_keeps_what_another_table_declared(store, tmp_path):
+    """A colleague's samples table with only label and formula re-declared the material without its
+    family: the family was erased from the material, and (with the cascade) from every sample and
+    property of it (review, 2026-12-03). A formula alone now refers to the committed material."""
+    first = [_write(tmp_path, "fam.csv", "label,formula,family,series,x\nP1,Na3InCl6,halide,Na3-xInCl6,0.5\n"),
+             _write(tmp_path, "fam_props.csv", "sample,property,value,unit,temperature (°C)\nP1,ionic_conductivity,0.5,mS/cm,25\n")]
+    assert not _import(store, first).errors
+    report = _import(store, [_write(tmp_path, "q.csv", "label,formula\nQ1,Na3InCl6\n")])
+    assert not report.errors and report.counts["materials"]["changed"] == 0
+    assert {s["label"]: s.get("family") for s in store.samples.find()} == {"P1": "halide", "Q1": "halide"}
+    (prop,) = store.properties.find()
+    assert (prop["family"], prop["series_name"], prop["series_value"]) == ("halide", "Na3-xInCl6", 0.5)
+    assert _import(store, first).counts["total"]["changed"] == 0
+    # a formula alone still creates the material when none is stored
+    assert not _import(store, [_write(tmp_path, "new.csv", "label,formula\nL1,Li3YCl6\n")]).errors
+    assert store.materials.find_one({"formula": "Li3YCl6"}) is not None
+
+
+def test_a_parent_that_would_close_a_cycle_across_imports_is_refused(store, tmp_path):
+    """B, then A (child of B), then B again as a child of A: it was accepted, B's route counting its own
+    anneal twice (review, 2026-12-03)."""
+    b = [_write(tmp_path, "b.csv", "label,formula\nB1,Na3InCl6\n"),
+         _write(tmp_path, "b_steps.csv", STEPS_HEAD + "B1,1,annealing,2,500\n")]
+    assert not _import(store, b).errors
+    assert not _import(store, [_write(tmp_path, "a.csv", "label,formula,parent\nA1,Na3InCl6,B1\n")]).errors
+    before = {s["label"]: s["content_hash"] for s in store.samples.find()}
+    b[0] = _write(tmp_path, "b.csv", "label,formula,parent\nB1,Na3InCl6,A1\n")
+    report = _import(store, b, skip_invalid=True, rejected_dir=tmp_path / "rejects")
+    assert [(e.file, e.row, e.field) for e in report.errors] == [("b.csv", 3, "parent")], report.errors
+    assert "cycle" in report.errors[0].message
+    assert {s["label"]: s["content_hash"] for s in store.samples.find()} == before
+
+
+def test_a_sample_stored_unknown_before_steps_refused_was_kept_stays_unknown(store, tmp_path):
+    """Stored before 2026-12-03, a sample with an unknown route does not say whether its own steps were
+    refused: when its parent's route becomes known, it stays unknown rather than read its own steps
+    alone (a refused anneal read "never annealed"; review, 2026-12-03)."""
+    samples = _write(tmp_path, "samples.csv", "label,formula,parent\nP1,Na3InCl6,\nD1,Na3InCl6,P1\n")
+    steps = _write(tmp_path, "steps.csv", STEPS_HEAD + "P1,1,annealing,1,hot\nD1,1,annealing,1,warm\n")
+    _import(store, [samples, steps], skip_invalid=True, rejected_dir=tmp_path / "rejects")
+    store.db.samples.update_many({}, {"$unset": {"steps_refused": ""}})  # as stored by the earlier code
+    fixed = [_write(tmp_path, "p_samples.csv", "label,formula\nP1,Na3InCl6\n"),
+             _write(tmp_path, "p_steps.csv", STEPS_HEAD + "P1,1,ball_milling,4,\n")]
+    assert not _import(store, fixed).errors
+    smp = _by_label(store)
+    assert "route_unknown" not in smp["P1"] and smp["D1"]["route_unknown"] is True and smp["D1"]["summary"] == {}
