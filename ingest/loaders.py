@@ -42,6 +42,9 @@ class RawRecord:
     merged_rows: list[tuple[str, str | None, int]] | None = None
     #: a sample whose steps rows were refused (a bad one among them): its route is unknown, not its parent's
     steps_refused: bool = False
+    #: a material a table declares by some of its columns: what it leaves out (no column, or a blank
+    #: cell) is kept from the stored material (passes.BuildPass._materials), not erased
+    partial: bool = False
 
     def issue(self, file: str, message: str, field: str | None = None) -> Issue:
         """An Issue about this record; a table row's names the column as the user wrote it."""

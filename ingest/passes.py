@@ -95,6 +95,8 @@ class BuildPass:
                 self.progress.update(1)
                 try:
                     mat = B.build_material(rec.data, lf.source, rec.ref)
+                    if rec.partial:
+                        mat = self._completed(mat, rec, lf)
                 except B.RecordError as exc:
                     self.fail(lf, rec, exc)
                     continue
@@ -104,6 +106,22 @@ class BuildPass:
                     continue
                 self.materials_by_key[(str(lf.path), mat["key"])] = mat
                 self.file_reports[lf.path].note({"kind": "material", "id": mat["_id"], "key": mat["key"]})
+
+    def _completed(self, mat: dict, rec: RawRecord, lf: LoadedFile) -> dict:
+        """A material a table declares by some columns, with the family and series it leaves out kept
+        from the committed material: a table with a series column but no family column erased the
+        family of every sample of that material (review, 2026-12-03)."""
+        stored = self.store.materials.get(mat["_id"])
+        if not stored:
+            return mat
+        missing = {k: stored[k] for k in ("family", "series") if k not in rec.data and stored.get(k)}
+        old, new = stored.get("series") or {}, rec.data.get("series") or {}
+        if new and old.get("name") == new.get("name") and set(old) - set(new):  # (its x, when this table gives none)
+            missing["series"] = {**old, **new}
+        if not missing:
+            return mat
+        self.plan.use("materials", stored)
+        return B.build_material({**rec.data, **missing}, lf.source, rec.ref)
 
     def _samples(self, loaded_files: list[LoadedFile]) -> None:
         """Build every sample record into the sample book; the records are dropped from the files

@@ -308,7 +308,7 @@ def _join_steps_and_sites(out: TableRecords) -> None:
     # it (the committed one, with the family and series another table gave it) or creates it by
     # formula (adapt_samples.material_from_ref). Declared, it replaced the committed one, and a table
     # without a family column erased the family of every sample of that formula (review, 2026-12-03)
-    loaded.records[:0] = [RawRecord("material", m, None, f"material {k}") for k, m in out.materials.items()
+    loaded.records[:0] = [RawRecord("material", m, None, f"material {k}", partial=True) for k, m in out.materials.items()
                           if set(m) - {"key", "formula"} or m["key"] != m["formula"]]
     loaded.records.extend(out.structures.values())
 

@@ -233,6 +233,14 @@ def test_a_table_that_names_a_material_by_formula_alone_keeps_what_another_table
     (prop,) = store.properties.find()
     assert (prop["family"], prop["series_name"], prop["series_value"]) == ("halide", "Na3-xInCl6", 0.5)
     assert _import(store, first).counts["total"]["changed"] == 0
+    # a table that declares some of the material's fields keeps the others (it erased the family too)
+    series_only = _write(tmp_path, "series.csv", "label,formula,series,x\nQ2,Na3InCl6,Na3-xInCl6,0.5\n")
+    blank = _write(tmp_path, "blank.csv", "label,formula,family,series\nQ3,Na3InCl6,,Na3-xInCl6\n")
+    for table in (series_only, blank):
+        assert not _import(store, [table]).errors
+        assert {s.get("family") for s in store.samples.find()} == {"halide"}, table.name
+        assert store.materials.find_one({"formula": "Na3InCl6"})["series"]["nominal"] == 0.5
+    assert _import(store, first).counts["total"]["changed"] == 0
     # a formula alone still creates the material when none is stored
     assert not _import(store, [_write(tmp_path, "new.csv", "label,formula\nL1,Li3YCl6\n")]).errors
     assert store.materials.find_one({"formula": "Li3YCl6"}) is not None
