@@ -33,6 +33,7 @@ from ionbase.ingest.errors import Issue
 from ionbase.ingest.loaders import RawRecord
 from ionbase.schemas import build as B
 from ionbase.schemas.validate import stored_fields
+from ionbase.store.pacing import paced
 
 if TYPE_CHECKING:
     from ionbase.ingest.passes import BuildPass
@@ -50,9 +51,9 @@ PROPERTY_COPIES = frozenset({"sample", "sample_label", "material_id", "formula",
                              "batch_id", "updated_at", "shadow_batch", "superseded_by"})
 
 
-def _chunks(items: list, n: int = CHUNK) -> Iterable[list]:
-    for i in range(0, len(items), n):
-        yield items[i : i + n]
+def _chunks(items: list) -> Iterable[list]:
+    """Lists of at most CHUNK ids, one query each (store.pacing.paced, without pauses: reads)."""
+    return paced(items, CHUNK, pause_s=0.0)
 
 
 def stored_record(stored: dict) -> RawRecord:

@@ -59,7 +59,6 @@ class BuildPass:
         try:
             self._materials(loaded_files)
             self._samples(loaded_files)
-            self.report.rederived = {"samples_read": 0, "samples": 0, "properties": 0}
             materials = cascade.changed_materials(self)
             self.report.rederived["samples_read"] = cascade.adopt(self, materials)
             self._routes()

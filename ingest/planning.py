@@ -86,7 +86,7 @@ class ImportReport:
     errors_not_written: int = 0
     #: committed documents this batch derived again from what it changes (ingest/cascade.py): samples
     #: read (adopted), samples and properties written
-    rederived: dict = field(default_factory=dict)
+    rederived: dict = field(default_factory=lambda: {"samples_read": 0, "samples": 0, "properties": 0})
 
     def to_dict(self) -> dict:
         return {

@@ -341,17 +341,19 @@ class Writer:
         from its sample's summary) would be stale the moment it became visible. From the hold on, no
         other import can change them before this one commits."""
         for coll, used in self.uses.items():
-            ids = sorted(used)
-            for start in range(0, len(ids), claims.CLAIM_CHUNK):
-                part = ids[start : start + claims.CLAIM_CHUNK]
+            for part in paced(sorted(used), claims.CLAIM_CHUNK, pause_s=0.0):
                 self._claim(coll, [], part)
-                now = {d["_id"]: d.get("content_hash") for d in self.db[coll].find({"_id": {"$in": part}}, {"content_hash": 1})}
-                moved = next((i for i in part if now.get(i) != used[i]), None)
+                moved = self._first_moved(coll, used, part)
                 if moved is not None:
                     raise ImportConflict(f"import {self.batch_id}: {self._named(coll, moved)}, which documents of this import "
                                          "copy from (a parent's route, a sample's synthesis, a material's fields), was "
                                          "changed or removed by another import meanwhile; nothing of this import is "
                                          "visible; try again")
+
+    def _first_moved(self, coll: str, expected: dict[str, str | None], ids: list[str]) -> str | None:
+        """The first of ``ids`` whose stored content hash is not ``expected[id]`` (or that is gone)."""
+        now = {d["_id"]: d.get("content_hash") for d in self.db[coll].find({"_id": {"$in": ids}}, {"content_hash": 1})}
+        return next((i for i in ids if i not in now or now[i] != expected[i]), None)
 
     def _named(self, coll: str, doc_id: str) -> str:
         """A document as an error names it: a sample by its label, a property by its name and sample."""
@@ -368,10 +370,7 @@ class Writer:
         and writing it would undo that change with the values read before."""
         bases = self.bases.get(coll)
         ids = [d["_id"] for d in docs if d["_id"] in bases] if bases and self.batch_id is not None else []
-        if not ids:
-            return
-        now = {d["_id"]: d.get("content_hash") for d in self.db[coll].find({"_id": {"$in": ids}}, {"content_hash": 1})}
-        moved = next((i for i in ids if i not in now or now[i] != bases[i]), None)
+        moved = self._first_moved(coll, bases, ids) if ids else None
         if moved is not None:
             raise ImportConflict(f"import {self.batch_id}: {self._named(coll, moved)}, which this import derives again "
                                  "from what it changes (its route or its sample's), was changed or removed by another "
