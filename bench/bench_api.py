@@ -27,12 +27,23 @@ after the query (``Store.unchanged_since``). Before the token, this was a round 
 per read and cost 1.44-1.46x raw on its own. Every ratio is
 against the baseline measured in the same loop, so machine load hits both sides alike. ``--export``
 also times the streamed CSV export at the largest size against a raw iteration of the same documents.
+
+``--variants`` adds two HTTP modes to the same loop, to tell how much of the http mode's cost is the
+application's (both for information; neither is how Ionbase ships):
+
+* **http-keepalive**: the same API through gunicorn with ``gthread`` workers (one thread each) that
+  keep connections alive, and one persistent client connection (what ``ionbase.client``'s
+  ``requests.Session`` reuses when the server allows it);
+* **http-floor**: gunicorn with 2 sync workers serving ``bench/floor_app.py``, a WSGI callable without
+  Flask that runs the same page query (``Store.properties.page``) and writes the same documents with
+  orjson: the least any application can cost through this server on this store.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import math
 import os
 import random
@@ -158,11 +169,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(uri: str, data_dir: Path, port: int) -> subprocess.Popen:
-    """gunicorn, 2 sync workers on 127.0.0.1:``port``, serving the bench database at ``uri``; waits until it answers."""
+#: extra gunicorn arguments of each HTTP mode (``--variants`` adds the last two)
+HTTP_MODES = {
+    "http": [],
+    "http-keepalive": ["-k", "gthread", "--threads", "1", "--keep-alive", "60"],
+    "http-floor": ["--pythonpath", str(Path(__file__).resolve().parent), "floor_app:app"],
+}
+
+
+def start_gunicorn(uri: str, data_dir: Path, port: int, extra: list[str] | None = None) -> subprocess.Popen:
+    """gunicorn, 2 workers (sync unless ``extra`` says otherwise) on 127.0.0.1:``port``, serving the bench
+    database at ``uri``; waits until it answers."""
     env = {**os.environ, "MONGODB_URI": uri, "IONBASE_DB_NAME": "bench", "IONBASE_DATA_DIR": str(data_dir)}
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:ionbase.service.gunicorn_conf", "-w", "2",
-                             "-b", f"127.0.0.1:{port}", "--log-level", "warning"], env=env, cwd=str(data_dir))
+                             "-b", f"127.0.0.1:{port}", "--log-level", "warning", *(extra or [])],
+                            env=env, cwd=str(data_dir))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -173,6 +194,33 @@ def start_gunicorn(uri: str, data_dir: Path, port: int) -> subprocess.Popen:
             time.sleep(0.2)
     proc.terminate()
     raise SystemExit("gunicorn did not answer within 60 s")
+
+
+def start_servers(uri: str, data_dir: Path, modes: list[str]) -> dict:
+    """HTTP mode -> (its gunicorn, a GET function on it): a new connection per request, except http-keepalive."""
+    out = {}
+    for mode in modes:
+        port = free_port()
+        proc = start_gunicorn(uri, data_dir, port, HTTP_MODES[mode])
+        get = keepalive_getter(port) if mode == "http-keepalive" else (lambda path, port=port: http_get(port, path))
+        out[mode] = (proc, get)
+    return out
+
+
+def keepalive_getter(port: int):
+    """A GET function that reuses one loopback connection (reopened if the server closed it)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+
+    def get(path: str) -> tuple[int, bytes]:
+        try:
+            conn.request("GET", path)
+            r = conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            conn.close()
+            conn.request("GET", path)
+            r = conn.getresponse()
+        return r.status, r.read()
+    return get
 
 
 def http_get(port: int, path: str) -> tuple[int, bytes]:
@@ -205,9 +253,10 @@ def insert(store: Any, start: int, n: int, n_samples: int, batch: int) -> float:
     return time.perf_counter() - t0
 
 
-def measure_filter(store: Any, client: Any, port: int | None, text: str, sort: str | None, repeats: int,
+def measure_filter(store: Any, client: Any, getters: dict, text: str, sort: str | None, repeats: int,
                    budget_s: float) -> dict:
-    """Interleaved timings (ms) of raw pymongo, the test client and HTTP for one filter."""
+    """Interleaved timings (ms) of raw pymongo, the test client and each HTTP mode (``getters``: mode ->
+    GET function) for one filter."""
     from ionbase.service.query.properties import build_property_query
 
     params = {"filter": text, "page_limit": PAGE, **({"sort": sort} if sort else {})}
@@ -228,12 +277,18 @@ def measure_filter(store: Any, client: Any, port: int | None, text: str, sort: s
         assert r.status_code == 200, r.get_json()
         return r.get_json()["data"]
 
-    def web():
-        status, body = http_get(port, path)
-        assert status == 200, body[:300]
+    def web(get):
+        def run():
+            status, body = get(path)
+            assert status == 200, body[:300]
+        return run
 
     hits = len(raw())
-    assert [d["_id"] for d in raw()] == [d["id"] for d in api_json()], "API and raw pymongo disagree"
+    want = [d["_id"] for d in raw()]
+    assert want == [d["id"] for d in api_json()], "API and raw pymongo disagree"
+    for mode, get in getters.items():
+        status, body = get(path)
+        assert status == 200 and [d["id"] for d in json.loads(body)["data"]] == want, f"{mode} and raw pymongo disagree"
     def raw_visibility():
         sent, token = store.visible_as_of(pq.query)  # what every API read does around its query
         out = list(store.db.properties.find(sent).sort(pq.sort).limit(PAGE))
@@ -241,9 +296,10 @@ def measure_filter(store: Any, client: Any, port: int | None, text: str, sort: s
         return out
 
     fns = {"raw": raw, "raw+visibility": raw_visibility, "client": api, "client+json": api_json,
-           **({"http": web} if port else {})}
-    for _ in range(3 if port else 0):
-        web()  # warm every gunicorn worker, not only the one that takes the first request
+           **{mode: web(get) for mode, get in getters.items()}}
+    for mode in getters:
+        for _ in range(3):
+            fns[mode]()  # warm every gunicorn worker, not only the one that takes the first request
     t0 = time.perf_counter()
     for fn in fns.values():
         fn()  # warm up
@@ -316,11 +372,13 @@ def print_summary(summary: list[tuple[int, dict, dict]]) -> None:
               f"{rss['server'] or float('nan'):.0f} MB" + (f", workers {max(rss['workers']):.0f} MB" if rss.get("workers") else ""))
 
 
-def grow_and_measure(store: Any, server: Any, client: Any, gunicorn: subprocess.Popen | None, sizes: list[int],
+def grow_and_measure(store: Any, server: Any, client: Any, servers: dict, sizes: list[int],
                      n_samples: int, args: argparse.Namespace) -> list:
-    """For each size in turn: grow the collection to it, measure every filter, print; the summary rows."""
-    port = None if gunicorn is None else int(gunicorn.args[gunicorn.args.index("-b") + 1].rsplit(":", 1)[1])
-    modes = ["client"] + ([] if gunicorn is None else ["http"])
+    """For each size in turn: grow the collection to it, measure every filter, print; the summary rows.
+    ``servers``: HTTP mode -> (gunicorn process, GET function)."""
+    getters = {mode: get for mode, (_, get) in servers.items()}
+    gunicorn = servers["http"][0] if "http" in servers else None
+    modes = ["client", *getters]
     summary = []
     have = 0
     for n in sizes:
@@ -329,7 +387,7 @@ def grow_and_measure(store: Any, server: Any, client: Any, gunicorn: subprocess.
               f"({(n - have) / took:,.0f} docs/s, indexes rebuilt)")
         have = n
         t0 = time.perf_counter()
-        results = [(label, measure_filter(store, client, port, text, sort, args.repeats, args.budget))
+        results = [(label, measure_filter(store, client, getters, text, sort, args.repeats, args.budget))
                    for label, text, sort in FILTERS]
         overall = report_size(n, results, modes)
         rss = peak_rss(server, gunicorn)
@@ -348,6 +406,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=10_000)
     ap.add_argument("--no-http", action="store_true", help="skip the gunicorn measurement")
     ap.add_argument("--export", action="store_true", help="also time the CSV export at the largest size")
+    ap.add_argument("--variants", action="store_true",
+                    help="also measure http-keepalive (gthread workers, one kept connection) and http-floor (no Flask)")
     args = ap.parse_args()
     sizes = [10_000] if args.quick else sorted(int(x) for x in args.sizes.split(","))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop gunicorn and the server on the way out
@@ -365,16 +425,17 @@ def main() -> None:
     store.db.import_batches.insert_one({"_id": "imp-bench", "status": "committed"})
     ensure_indexes()
     client = create_app(settings, store=store).test_client()
-    gunicorn = None if args.no_http else start_gunicorn(uri, tmp, free_port())
+    servers = {} if args.no_http else start_servers(uri, tmp, list(HTTP_MODES) if args.variants else ["http"])
     try:
-        summary = grow_and_measure(store, server, client, gunicorn, sizes, args.samples or max(1000, sizes[-1] // 100), args)
+        summary = grow_and_measure(store, server, client, servers, sizes, args.samples or max(1000, sizes[-1] // 100), args)
         print_summary(summary)
         if args.export:
             export(store, client)
     finally:
-        if gunicorn is not None:
-            gunicorn.terminate()
-            gunicorn.wait(30)
+        for proc, _ in servers.values():
+            proc.terminate()
+        for proc, _ in servers.values():
+            proc.wait(30)
         store.close()
         server.stop()
 
