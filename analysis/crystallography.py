@@ -26,7 +26,7 @@ AVOGADRO = 6.02214076e23  # mol^-1, exact (SI 2019)
 
 def cell_volume(
     a: float, b: "float | None" = None, c: "float | None" = None,
-    alpha: float = 90.0, beta: float = 90.0, gamma: float = 90.0,
+    alpha: float = 90.0, beta: "float | None" = 90.0, gamma: "float | None" = 90.0,
     *, a_err: float = 0.0, b_err: float = 0.0, c_err: float = 0.0,
     alpha_err: float = 0.0, beta_err: float = 0.0, gamma_err: float = 0.0,
 ) -> Estimate:
@@ -35,12 +35,16 @@ def cell_volume(
     V = abc sqrt(1 - cos^2 a - cos^2 b - cos^2 g + 2 cos a cos b cos g) (Int. Tables Vol. B 1.1.2).
     b=None / c=None mean "constrained equal to a" (cubic/tetragonal): the same refined
     variable, so its uncertainty is fully correlated (cubic: u_V = 3 a^2 u_a).
+    beta=None / gamma=None likewise mean "constrained equal to alpha" (rhombohedral axes).
     """
     ua = uf(as_float("a", a, positive=True), as_float("a_err", a_err, nonnegative=True))
     lengths = [ua] + [ua if v is None else uf(as_float(n, v, positive=True), as_float(n + "_err", e, nonnegative=True))
                       for n, v, e in (("b", b, b_err), ("c", c, c_err))]
     angles = []
     for n, v, e in (("alpha", alpha, alpha_err), ("beta", beta, beta_err), ("gamma", gamma, gamma_err)):
+        if v is None and n != "alpha":  # the same refined variable as alpha: fully correlated
+            angles.append(angles[0])
+            continue
         deg = as_float(n, v, positive=True)
         if deg >= 180:
             raise InvalidInputError(f"{n}: angle must be in (0, 180) degrees, got {deg}")

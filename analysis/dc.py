@@ -9,6 +9,10 @@
   t+ = Iss (dV - I0 R0) / (I0 (dV - Iss Rss))
   (J. Evans, C. A. Vincent, P. G. Bruce, Polymer 28, 2324 (1987);
    P. G. Bruce, C. A. Vincent, J. Electroanal. Chem. 225, 1 (1987)).
+Which of these a DC measurement gives depends on its electrodes (``electrode_requirement``): with
+ion-blocking electrodes (Au|SE|Au) the steady-state current is electronic, with non-blocking
+(cation-reversible) electrodes (Li|SE|Li) it is carried by the cation and interfaces, so the first two
+hold only for ion-blocking and Bruce-Vincent only for reversible electrodes.
 Uncertainties: first-order propagation (uncertainties package), inputs uncorrelated.
 """
 from __future__ import annotations
@@ -22,7 +26,40 @@ from ._common import uf, DictMixin, Estimate, as_float, as_float_array, linear_f
 from .errors import InsufficientDataError, InvalidInputError
 
 __all__ = ["ElectronicConductivityResult", "electronic_conductivity", "ion_transport_number",
-           "bruce_vincent"]
+           "bruce_vincent", "electrode_requirement", "DC_ANALYSES"]
+
+#: analysis -> (electrode type it needs, as recorded in a cell's ``blocking``; what it derives and why)
+DC_ANALYSES: dict[str, tuple[str, str]] = {
+    "ion_transport_number": (
+        "ion", "t_ion = (I0 - Iss)/I0 and t_e = Iss/I0 hold only with ion-blocking electrodes "
+               "(the steady-state current is then electronic)"),
+    "electronic_conductivity": (
+        "ion", "the steady-state I-V slope is the electronic conductance only with ion-blocking electrodes "
+               "(with reversible electrodes it is the ionic/total conductance plus interfaces)"),
+    "bruce_vincent": (
+        "none", "the Bruce-Vincent cation transference number holds only with non-blocking "
+                "(cation-reversible) electrodes"),
+}
+
+_ELECTRODE_NAMES = {"ion": "ion-blocking", "electron": "electron-blocking", "none": "non-blocking (reversible)",
+                    "mixed": "mixed"}
+
+
+def electrode_requirement(analysis: str, blocking: str | None) -> str | None:
+    """None when ``analysis`` (a key of DC_ANALYSES) is valid for electrodes of type ``blocking``
+    (ion, electron, none, mixed; None = not recorded); otherwise the reason it is not.
+
+    The same currents mean different quantities with different electrodes, so a DC value is only
+    derived when the recorded electrode type is the one its equation assumes, never guessed.
+    """
+    if analysis not in DC_ANALYSES:
+        raise InvalidInputError(f"unknown DC analysis {analysis!r}; known: {sorted(DC_ANALYSES)}")
+    needed, why = DC_ANALYSES[analysis]
+    if blocking == needed:
+        return None
+    if blocking is None:
+        return f"electrode type (cell blocking) not recorded: {why}"
+    return f"{why}; this cell's electrodes are {_ELECTRODE_NAMES.get(blocking, repr(blocking))}"
 
 
 @dataclass(frozen=True)

@@ -200,7 +200,7 @@ def _claims(series_used: list[str], unknown: list[str], ionic: list, resolved: l
     for a in ionic:
         if a not in resolved:
             notes.append(f"{a.assignment} arc {a.element} has its apex at {a.apex_frequency_hz:.3g} Hz, outside the "
-                         "measured window (+/- {APEX_MARGIN_DECADES} decade): in R_total, not reported on its own")
+                         f"measured window (+/- {APEX_MARGIN_DECADES} decade): in R_total, not reported on its own")
     bulk_arcs = [a for a in resolved if a.assignment == "bulk"]
     if len(bulk_arcs) == 1:
         bulk = _estimate([bulk_arcs[0].resistor], parameters, covariance, order)

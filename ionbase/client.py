@@ -138,8 +138,9 @@ class Client:
         if not buf.getvalue().strip():
             return pd.DataFrame()
         buf.seek(0)
-        # every row carries every column in export order; nulls become NaN, strings stay strings
-        return pd.read_json(buf, lines=True, dtype=False, convert_dates=False)
+        # every row carries every column in export order; nulls become NaN, strings stay strings; numbers
+        # parsed exactly (pandas' default float parser turns 0.3 into 0.30000000000000004)
+        return pd.read_json(buf, lines=True, dtype=False, convert_dates=False, precise_float=True)
 
     # ------------------------------------------------------------------ structures and imports
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from ionbase.jobs.dc import compute_dc, select_dc  # the DC job (electrode-type dependent)
 from ionbase.schemas.units import to_celsius
 
 #: properties written by jobs that other jobs must not read back as inputs
@@ -334,55 +335,6 @@ def compute_eis(inputs: dict) -> list[dict]:
     return out
 
 
-# ----------------------------------------------------------------------------- DC methods
-
-
-def select_dc(store, sample_ids: list[str] | None) -> Iterable[Item]:
-    query = {"kind": {"$in": ["dc_polarization", "iv_steady_state"]}, **_sample_filter(sample_ids)}
-    for m in store.measurements.find(query, sort=[("_id", 1)]):
-        p = m.get("payload") or {}
-        inputs: dict[str, Any] = {"kind": m["kind"], "temperature_k": (m.get("temperature") or {}).get("value"),
-                                  "method": m.get("method"), **_cell_geometry(m.get("cell"))}
-        if m["kind"] == "dc_polarization":
-            if not (p.get("initial_current") and p.get("steady_state_current")):
-                continue
-            for key in ("applied_voltage", "initial_current", "steady_state_current", "initial_resistance", "steady_state_resistance"):
-                if p.get(key):
-                    inputs[key] = [p[key]["value"], p[key].get("uncertainty") or 0.0]
-        else:
-            pts = [pt for pt in p.get("points", []) if "voltage" in pt and "current" in pt]
-            if len(pts) < 3 or "thickness_cm" not in inputs or "area_cm2" not in inputs:
-                continue
-            inputs["V"] = [pt["voltage"]["value"] for pt in pts]
-            inputs["I"] = [pt["current"]["value"] for pt in pts]
-        yield Item(id=m["_id"], sample=m["sample"], inputs=inputs, input_ids=[m["_id"]])
-
-
-def compute_dc(inputs: dict) -> list[dict]:
-    from ionbase.analysis.dc import bruce_vincent, electronic_conductivity, ion_transport_number
-
-    cond = {**_temperature_conditions(inputs.get("temperature_k")), "method": inputs.get("method") or "DC polarization"}
-    out = []
-    if inputs["kind"] == "dc_polarization":
-        (i0, ui0), (iss, uiss) = inputs["initial_current"], inputs["steady_state_current"]
-        t = ion_transport_number(i0, iss, i0_stderr=ui0, iss_stderr=uiss)
-        params = {"I0_A": i0, "Iss_A": iss, "equation": "t_ion = (I0 - Iss)/I0"}
-        out.append({"name": "ionic_transport_number", "value": t.value, "uncertainty": t.stderr, "conditions": dict(cond), "parameters": params})
-        out.append({"name": "electronic_transport_number", "value": 1 - t.value, "uncertainty": t.stderr, "conditions": dict(cond), "parameters": params})
-        if all(k in inputs for k in ("applied_voltage", "initial_resistance", "steady_state_resistance")):
-            dv, r0, rss = inputs["applied_voltage"], inputs["initial_resistance"], inputs["steady_state_resistance"]
-            bv = bruce_vincent(dv[0], i0, iss, r0[0], rss[0], delta_V_stderr=dv[1], i0_stderr=ui0, iss_stderr=uiss,
-                               r0_stderr=r0[1], rss_stderr=rss[1])
-            out.append({"name": "cation_transference_number", "value": bv.value, "uncertainty": bv.stderr,
-                        "conditions": {**cond, "method": "Bruce-Vincent"}, "parameters": {**params, "dV_V": dv[0], "R0_ohm": r0[0], "Rss_ohm": rss[0]}})
-    else:
-        res = electronic_conductivity(inputs["V"], inputs["I"], inputs["thickness_cm"], inputs["area_cm2"],
-                                      thickness_stderr=inputs.get("thickness_stderr", 0.0), area_stderr=inputs.get("area_stderr", 0.0))
-        out.append({"name": "electronic_conductivity", "value": res.sigma_e_S_per_cm, "uncertainty": res.stderr_S_per_cm,
-                    "conditions": {**cond, "method": "steady-state I-V"}, "parameters": {"dI_dV_S": res.conductance_S, "r2": res.r2, "n": res.n}})
-    return out
-
-
 # ----------------------------------------------------------------------------- cycling
 
 
@@ -442,57 +394,51 @@ def compute_cycling(inputs: dict) -> list[dict]:
 
 
 def select_crystallography(store, sample_ids: list[str] | None) -> Iterable[Item]:
+    """One item per phase with a refined ``a``: a phase whose cell cannot be completed fails alone,
+    with its reason recorded, and the other phases of the structure result are still computed."""
     query = {"phases": {"$elemMatch": {"lattice.a": {"$exists": True}}}, **_sample_filter(sample_ids)}
     for st in store.structures.find(query, sort=[("_id", 1)]):
-        phases = []
         for i, ph in enumerate(st.get("phases", [])):
             lat = ph.get("lattice") or {}
             if "a" not in lat:
                 continue
-            phases.append({
+            phase = {
                 "index": i, "name": ph.get("name") or ph.get("formula") or f"phase {i + 1}",
                 "formula": ph.get("formula"), "z": ph.get("z"),
                 "lattice": {k: [v["value"], v.get("uncertainty") or 0.0] for k, v in lat.items()},
+                "space_group_symbol": ph.get("space_group_symbol"),
                 "space_group_number": ph.get("space_group_number"),
-            })
-        if phases:
-            yield Item(id=st["_id"], sample=st["sample"], inputs={"phases": phases, "structure": st["_id"]}, input_ids=[st["_id"]])
-
-
-def _complete_lattice(lat: dict, sg: int | None) -> dict:
-    """Fill b, c and angles from the crystal system when a refinement reports only a."""
-    out = dict(lat)
-    a = out["a"]
-    cubic = sg is not None and sg >= 195
-    tetragonal_hex = sg is not None and 75 <= sg < 195
-    if "b" not in out and (cubic or tetragonal_hex or sg is None):
-        out["b"] = a
-    if "c" not in out and (cubic or sg is None):
-        out["c"] = a
-    for ang in ("alpha", "beta"):
-        out.setdefault(ang, [90.0, 0.0])
-    out.setdefault("gamma", [120.0, 0.0] if sg is not None and 143 <= sg < 195 else [90.0, 0.0])
-    return out
+            }
+            yield Item(id=f"{st['_id']}-p{i}", sample=st["sample"], inputs={"phase": phase, "structure": st["_id"]},
+                       input_ids=[st["_id"]])
 
 
 def compute_crystallography(inputs: dict) -> list[dict]:
+    """Cell volume (and X-ray density with formula and Z) of one phase; parameters tied by symmetry
+    (cubic b = c = a, ...) enter the uncertainty as the one refined variable they are."""
     from ionbase.analysis.crystallography import cell_volume, density
+    from ionbase.analysis.errors import InvalidInputError
+    from ionbase.schemas.crystal import CrystalError, complete_lattice, lattice_space_group
 
-    out = []
-    for ph in inputs["phases"]:
-        lat = _complete_lattice(ph["lattice"], ph.get("space_group_number"))
-        if "c" not in lat or "b" not in lat:
-            continue
-        v = cell_volume(lat["a"][0], lat["b"][0], lat["c"][0], lat["alpha"][0], lat["beta"][0], lat["gamma"][0],
-                        a_err=lat["a"][1], b_err=lat["b"][1], c_err=lat["c"][1],
-                        alpha_err=lat["alpha"][1], beta_err=lat["beta"][1], gamma_err=lat["gamma"][1])
-        cond = {"phase": ph["name"]}
-        params = {"structure": inputs["structure"], "lattice": lat}
-        out.append({"name": "cell_volume", "value": v.value, "uncertainty": v.stderr or None, "conditions": cond, "parameters": params})
-        if ph.get("formula") and ph.get("z"):
-            d = density(ph["formula"], ph["z"], v.value, v.stderr)
-            out.append({"name": "density", "value": d.value, "uncertainty": d.stderr or None, "conditions": cond,
-                        "parameters": {**params, "formula": ph["formula"], "z": ph["z"]}})
+    ph = inputs["phase"]
+    try:  # the rules the CIF and OPTIMADE views complete the same cell with (schemas/crystal.py)
+        sg = lattice_space_group(ph)
+        lat, ties = complete_lattice(ph["lattice"], sg, fixed=lambda degrees: [degrees, 0.0])
+    except CrystalError as exc:
+        raise InvalidInputError(f"{exc}; cell volume and density not computed") from None
+    free = {k: (None if k in ties else lat[k][0]) for k in ("b", "c", "beta", "gamma")}
+    v = cell_volume(lat["a"][0], free["b"], free["c"], lat["alpha"][0], free["beta"], free["gamma"],
+                    a_err=lat["a"][1], b_err=lat["b"][1], c_err=lat["c"][1],
+                    alpha_err=lat["alpha"][1], beta_err=lat["beta"][1], gamma_err=lat["gamma"][1])
+    cond = {"phase": ph["name"]}
+    params = {"structure": inputs["structure"], "lattice": lat, "tied": ties,
+              "space_group_number": sg.int_number if sg is not None else None,
+              "crystal_system": sg.crystal_system if sg is not None else None}
+    out = [{"name": "cell_volume", "value": v.value, "uncertainty": v.stderr or None, "conditions": cond, "parameters": params}]
+    if ph.get("formula") and ph.get("z"):
+        d = density(ph["formula"], ph["z"], v.value, v.stderr)
+        out.append({"name": "density", "value": d.value, "uncertainty": d.stderr or None, "conditions": cond,
+                    "parameters": {**params, "formula": ph["formula"], "z": ph["z"]}})
     return out
 
 
@@ -501,7 +447,7 @@ def compute_crystallography(inputs: dict) -> list[dict]:
 JOBS: dict[str, Job] = {
     j.name: j
     for j in (
-        Job("crystallography", "1", "Cell volume and X-ray density from refined lattice parameters",
+        Job("crystallography", "2", "Cell volume and X-ray density from refined lattice parameters",
             ("cell_volume", "density"), select_crystallography, compute_crystallography,
             ("analysis.crystallography.cell_volume", "analysis.crystallography.density")),
         Job("eis", "2", "Equivalent-circuit fit of impedance spectra; R_total (R0 + bulk and grain-boundary arcs), "
@@ -510,7 +456,8 @@ JOBS: dict[str, Job] = {
              "bulk_conductivity", "grain_boundary_conductivity"), select_eis, compute_eis,
             ("analysis.impedance.fit_spectrum", "analysis.eis_resistances.spectrum_resistances",
              "analysis.conductivity.conductivity", "analysis.stacks.subtract_series_layers")),
-        Job("dc", "1", "Transport numbers from DC polarization; electronic conductivity from steady-state I-V",
+        Job("dc", "2", "Transport numbers (ion-blocking electrodes) and Bruce-Vincent t+ (reversible electrodes) "
+            "from DC polarization; electronic conductivity from steady-state I-V (ion-blocking electrodes)",
             ("ionic_transport_number", "electronic_transport_number", "cation_transference_number", "electronic_conductivity"),
             select_dc, compute_dc,
             ("analysis.dc.ion_transport_number", "analysis.dc.bruce_vincent", "analysis.dc.electronic_conductivity")),

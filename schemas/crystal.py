@@ -4,8 +4,10 @@ One function per question, each saying which stored fields it used:
 
 * ``lattice_parameters(phase)``: a, b, c (Å) and alpha, beta, gamma (°) of a phase. Parameters the
   record leaves out are filled only where the crystal system of the phase's space group fixes them
-  (cubic b = c = a; tetragonal and hexagonal b = a; right angles, gamma = 120° for hexagonal axes);
-  anything else missing is an error, never a guess.
+  (``symmetry_rules``: cubic b = c = a; tetragonal and hexagonal b = a; right angles, gamma = 120°
+  for hexagonal axes, b = c = a and beta = gamma = alpha for rhombohedral axes, the monoclinic
+  unique axis's angle left free); anything else missing is an error, never a guess. The
+  crystallography job completes its cells with the same rules (``complete_lattice``).
 * ``phase_structure(phase)``: a ``pymatgen.core.Structure`` with disordered sites as fractional
   species (``{"Mg": 0.97, "Li": 0.03}``). A phase read from a CIF carries pymatgen's own
   structure (``phase["structure"]``, built from the file's symmetry operations) and that is used
@@ -47,31 +49,84 @@ def _stored(phase: dict, key: str) -> float | None:
     return float(m["value"])
 
 
-def crystal_system(phase: dict) -> str | None:
-    """The crystal system of the phase's space group, or None when it has none pymatgen knows."""
-    sg = _space_group_or_none(phase)
-    return sg.crystal_system if sg is not None else None
-
-
 def lattice_parameters(phase: dict) -> dict[str, float] | None:
     """a, b, c (Å), alpha, beta, gamma (°), completed by symmetry only; None without ``lattice``."""
     if not phase.get("lattice"):
         return None
     p = {k: _stored(phase, k) for k in (*_LENGTHS, *_ANGLES)}
-    system = crystal_system(phase) if any(v is None for v in p.values()) else None
-    if system in ("cubic", "tetragonal", "hexagonal", "trigonal"):
-        p["b"] = p["a"] if p["b"] is None else p["b"]
+    if all(v is not None for v in p.values()):
+        return p  # type: ignore[return-value]
+    return complete_lattice({k: v for k, v in p.items() if v is not None}, lattice_space_group(phase))[0]
+
+
+def lattice_space_group(phase: dict):
+    """The space group whose crystal system completes a lattice: the symbol's (it also gives the
+    setting: rhombohedral or hexagonal axes, the monoclinic unique axis), else the number's (standard
+    setting; also for a short symbol pymatgen does not parse, e.g. 'P21/n'); None with neither. A
+    symbol and number that disagree raise."""
+    symbol, number = phase.get("space_group_symbol"), phase.get("space_group_number")
+    by_symbol = _space_group_cached(symbol, None) if symbol else None
+    if by_symbol is None:
+        return _space_group_cached(None, number) if number else None
+    if number and by_symbol.int_number != number:
+        raise CrystalError(f"space_group: symbol {symbol!r} is No. {by_symbol.int_number}, the record says {number}")
+    return by_symbol
+
+
+def symmetry_rules(sg) -> dict[str, Any]:
+    """What the crystal system fixes: parameter -> the parameter it equals (the same refined
+    variable) or its value in degrees. Trigonal groups follow their setting (hexagonal or
+    rhombohedral axes), monoclinic ones their unique axis."""
+    right = {"alpha": 90.0, "beta": 90.0, "gamma": 90.0}
+    system = sg.crystal_system
     if system == "cubic":
-        p["c"] = p["a"] if p["c"] is None else p["c"]
-    if system in ("cubic", "tetragonal", "orthorhombic"):
-        p.update({k: 90.0 for k in _ANGLES if p[k] is None})
+        return {"b": "a", "c": "a", **right}
+    if system == "tetragonal":
+        return {"b": "a", **right}
+    if system == "trigonal" and not sg.hexagonal:
+        return {"b": "a", "c": "a", "beta": "alpha", "gamma": "alpha"}
     if system in ("hexagonal", "trigonal"):
-        p.update({k: v for k, v in (("alpha", 90.0), ("beta", 90.0), ("gamma", 120.0)) if p[k] is None})
-    missing = [k for k, v in p.items() if v is None]
+        return {"b": "a", **right, "gamma": 120.0}
+    if system == "orthorhombic":
+        return right
+    if system == "monoclinic":
+        free = _ANGLES[_monoclinic_unique_axis(sg)]
+        return {k: v for k, v in right.items() if k != free}
+    return {}
+
+
+def _monoclinic_unique_axis(sg) -> int:
+    """Index (0 a, 1 b, 2 c) of the monoclinic unique axis: the one a 2-fold axis or mirror treats
+    differently from the other two (diagonal of a non-trivial operation's rotation part)."""
+    for op in sg.symmetry_ops:
+        signs = [round(float(x)) for x in op.rotation_matrix.diagonal()]
+        if len(set(signs)) == 2:
+            return next(k for k in range(3) if signs.count(signs[k]) == 1)
+    raise CrystalError(f"space group {sg.symbol}: no monoclinic unique axis found")
+
+
+def complete_lattice(stored: dict[str, Any], sg, fixed=lambda degrees: degrees) -> tuple[dict[str, Any], dict[str, str]]:
+    """The stored parameters plus those the space group ``sg`` fixes, and the ties (b -> 'a', ...).
+
+    ``stored`` maps parameter -> stored value (of any form); a parameter tied to another gets that
+    value, one fixed to an angle gets ``fixed(angle)``. A parameter neither stored nor fixed by
+    symmetry raises CrystalError: no crystal system is ever assumed."""
+    rules = symmetry_rules(sg) if sg is not None else {}
+    out, ties, missing = dict(stored), {}, []
+    for key in (*_LENGTHS[1:], *_ANGLES):
+        rule = rules.get(key)
+        if key in out:
+            continue
+        if isinstance(rule, str) and rule in out:
+            out[key], ties[key] = out[rule], rule
+        elif isinstance(rule, float):
+            out[key] = fixed(rule)
+        else:
+            missing.append(key)
     if missing:
-        why = f"its space group is {system}" if system else "it has no space group that fixes them"
+        why = f"space group {sg.symbol} is {sg.crystal_system}" if sg is not None else "no space group is stored"
         raise CrystalError(f"lattice: {', '.join(missing)} not stored and not fixed by symmetry ({why})")
-    return p  # type: ignore[return-value]
+    return {k: out[k] for k in (*_LENGTHS, *_ANGLES)}, ties  # in this order: callers may unpack it
 
 
 def _space_group_or_none(phase: dict):

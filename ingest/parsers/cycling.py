@@ -1,6 +1,8 @@
 """Generic cycling tables: CSV / TSV and XLSX (every sheet), one row per cycle (or several rows
 per cycle, aggregated) with cycle, charge capacity, discharge capacity and optionally coulombic
-efficiency columns.  Units are taken from the headers, e.g. ``Q discharge (mAh/g)``."""
+efficiency columns.  Units are taken from the headers, e.g. ``Q discharge (mAh/g)``, and are
+required: capacities in a capacity (mAh, Ah) or specific-capacity (mAh/g) unit, the same in both
+columns; coulombic efficiency in ``%`` or as a fraction (``-``, ``1``), converted to percent."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import re
 from typing import Any, Iterator
 
 import numpy as np
+
+from ionbase.schemas.units import UnitError, convert, round_sig
 
 from ._base import BinaryInstrumentFile, TextInstrumentFile
 from ._common import to_float
@@ -77,13 +81,9 @@ def _build(rows: list[tuple[int, float, float, float | None]], names: list, mapp
     if not rows:
         raise ParseError("expected cycling rows after the header, found none (truncated "
                          "file?)", file=filename, line=header_line)
-    qc_unit = _unit(str(names[mapping["charge"]]))
-    qd_unit = _unit(str(names[mapping["discharge"]]))
-    if qc_unit and qd_unit and qc_unit != qd_unit:
-        raise ParseError(f"expected charge and discharge capacity in the same unit, got "
-                         f"{qc_unit!r} and {qd_unit!r}", file=filename, line=header_line,
-                         field=str(names[mapping["discharge"]]))
-    unit = qc_unit or qd_unit
+    where = f"sheet {metadata['sheet']!r}: " if "sheet" in metadata else ""
+    unit = _capacity_unit(names, mapping, filename, header_line, where)
+    ce_scale, ce_unit = _efficiency_scale(names, mapping, filename, header_line, where)
     order = list(dict.fromkeys(r[0] for r in rows))
     agg: dict[int, list] = {c: [-np.inf, -np.inf, None] for c in order}
     for c, qc, qd, ce in rows:
@@ -91,7 +91,7 @@ def _build(rows: list[tuple[int, float, float, float | None]], names: list, mapp
         a[0] = max(a[0], qc)
         a[1] = max(a[1], qd)
         if ce is not None and not np.isnan(ce):
-            a[2] = ce
+            a[2] = ce if ce_scale == 1.0 else round_sig(ce * ce_scale)
     charge = np.array([agg[c][0] for c in order], dtype=float)
     discharge = np.array([agg[c][1] for c in order], dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -101,6 +101,8 @@ def _build(rows: list[tuple[int, float, float, float | None]], names: list, mapp
     meta = dict(metadata)
     meta["columns"] = {k: str(names[i]) for k, i in mapping.items()}
     meta["header_line"] = header_line
+    if ce_unit is not None:
+        meta["coulombic_efficiency_unit"] = ce_unit  # as written in the header; values are in %
     meta["coulombic_efficiency_source"] = ("file" if "efficiency" in mapping and
                                            all(agg[c][2] is not None for c in order)
                                            else "computed as discharge / charge * 100 where "
@@ -110,6 +112,72 @@ def _build(rows: list[tuple[int, float, float, float | None]], names: list, mapp
     return CyclingData(cycle=np.array(order, dtype=int), charge_capacity=charge,
                        discharge_capacity=discharge, coulombic_efficiency=ce,
                        capacity_unit=unit, metadata=meta, source_file=filename)
+
+
+def _capacity_unit(names: list, mapping: dict, filename: str, header_line: int,
+                   where: str = "") -> str:
+    """The capacity unit written in the charge and discharge headers (both, and the same):
+    a missing unit is refused, never taken from the other column or guessed."""
+    units = {}
+    for key in ("charge", "discharge"):
+        name = str(names[mapping[key]])
+        units[key] = _unit(name)
+        if not units[key]:
+            raise ParseError(f"{where}expected a unit in the {key} capacity header, e.g. "
+                             f"'{name} (mAh/g)' or '{name} (mAh)'", file=filename,
+                             line=header_line, field=name)
+        _check_capacity_unit(units[key], name, filename, header_line, where)
+    if units["charge"] != units["discharge"]:
+        raise ParseError(f"{where}expected charge and discharge capacity in the same unit, got "
+                         f"{units['charge']!r} and {units['discharge']!r}", file=filename,
+                         line=header_line, field=str(names[mapping["discharge"]]))
+    return units["charge"]
+
+
+def _check_capacity_unit(unit: str, name: str, filename: str, header_line: int,
+                         where: str) -> None:
+    """Refuse a header unit that is neither a capacity (mAh) nor a specific capacity (mAh/g)."""
+    text = unit.replace("mA.h", "mA*h").replace("A.h", "A*h")
+    for target in ("mA*h/g", "mA*h"):
+        try:
+            convert(1.0, text, target)
+            return
+        except UnitError:
+            continue
+    raise ParseError(f"{where}expected a capacity unit (e.g. mAh, Ah, mAh/g), got {unit!r}",
+                     file=filename, line=header_line, field=name)
+
+
+def _efficiency_unit(name: str) -> str:
+    """The unit of a coulombic-efficiency header: in brackets or after '/', or a trailing '%'
+    ("CE %")."""
+    unit = _unit(name)
+    if not unit and name.strip().endswith("%"):
+        return "%"
+    return unit
+
+
+def _efficiency_scale(names: list, mapping: dict, filename: str, header_line: int,
+                      where: str = "") -> tuple[float, str | None]:
+    """Factor taking the file's coulombic efficiencies to percent, and the unit as written.
+
+    The unit must be in the header: '%' (kept), or '-' / '1' for a fraction (0.9 -> 90 %).  A
+    header without a unit is refused: 0.95 could be a fraction or a percent, never guessed."""
+    if "efficiency" not in mapping:
+        return 1.0, None
+    name = str(names[mapping["efficiency"]])
+    unit = _efficiency_unit(name)
+    if not unit:
+        raise ParseError(f"{where}expected a unit in the coulombic efficiency header: "
+                         f"'{name} (%)' for percent or '{name} (-)' for a fraction "
+                         "(0.9 = 90 %); a bare number could be either", file=filename,
+                         line=header_line, field=name)
+    try:
+        return convert(1.0, unit, "percent"), unit
+    except UnitError:
+        raise ParseError(f"{where}expected coulombic efficiency in % or as a fraction ('-', "
+                         f"'1'), got unit {unit!r}", file=filename, line=header_line,
+                         field=name) from None
 
 
 def _row_values(values: list, mapping: dict, names: list, filename: str, line: int,

@@ -15,14 +15,30 @@ import re
 from collections import defaultdict
 
 from ionbase.errors import BadFilter
-from ionbase.service.export.cells import exportable, priority, temperature_key
+from ionbase.service.export.cells import carrier, exportable, priority, temperature_key
 from ionbase.service.optimade.mapper import structure_entry
 
 _PROPS = ("ionic_conductivity", "activation_energy")
+#: qualifiers of a point value: a bound or a range midpoint is not a value for a plain OPTIMADE field
+#: (OPTIMADE has no qualifier; ``_ionbase_*_qualifier`` says which of these two a value is)
+POINT_QUALIFIERS = (None, "exact", "approximate")
 
 
 def reference_id(doi: str) -> str:
     return "doi-" + re.sub(r"[^A-Za-z0-9.]+", "-", doi).strip("-").lower()
+
+
+def _field_of(doc: dict) -> str | None:
+    """The provider field a property may fill, or None.
+
+    Only exportable point values (exact or approximate, never a bound or range midpoint); the
+    conductivity only at 25 °C; the activation energy only of ionic transport (``cells.carrier``:
+    an electronic or total fit, or a derived one without a recorded carrier, fills nothing)."""
+    if not exportable(doc) or doc.get("qualifier") not in POINT_QUALIFIERS:
+        return None
+    if doc["name"] == "ionic_conductivity":
+        return "ionic_conductivity_25c" if temperature_key(doc) == 25.0 else None
+    return "activation_energy" if carrier(doc) == "ionic" else None
 
 
 def _best_by_sample(store, sample_ids: list[str]) -> dict[str, dict[str, dict]]:
@@ -32,14 +48,9 @@ def _best_by_sample(store, sample_ids: list[str]) -> dict[str, dict[str, dict]]:
         return best
     docs = store.properties.find({"name": {"$in": list(_PROPS)}, "sample": {"$in": sample_ids}})
     for doc in docs:
-        if not exportable(doc):
+        key = _field_of(doc)
+        if key is None:
             continue
-        if doc["name"] == "ionic_conductivity":
-            if temperature_key(doc) != 25.0:
-                continue
-            key = "ionic_conductivity_25c"
-        else:
-            key = "activation_energy"
         slot = best[doc["sample"]]
         if key not in slot or priority(doc) < priority(slot[key]):
             slot[key] = doc

@@ -33,10 +33,15 @@ PROVIDER_FIELDS: dict[str, tuple[str, str | None, bool, str]] = {
     "crystallite_size_nm": ("float", "nm", True, "Crystallite size of the phase"),
     "microstrain_percent": ("float", "%", True, "Microstrain of the phase"),
     "coherence_length_nm": ("float", "nm", True, "Coherence length of the phase (PDF)"),
-    "ionic_conductivity_25c": ("float", "S/cm", True, "The sample's ionic conductivity at 25 °C, where known "
-                               "(several values: the export's conflict rule, docs/export.md)"),
+    "ionic_conductivity_25c": ("float", "S/cm", True, "The sample's ionic conductivity at 25 °C, where known as a "
+                               "value: a bound or range is left out (several values: the export's conflict rule, "
+                               "docs/export.md)"),
+    "ionic_conductivity_25c_qualifier": ("string", None, True, "exact, or approximate (a stated ~ value, an Arrhenius "
+                                         "extrapolation to 25 °C)"),
     "ionic_conductivity_25c_property": ("string", None, False, "Id of the property the conductivity at 25 °C comes from"),
-    "activation_energy": ("float", "eV", True, "The sample's activation energy of ionic transport, where known (export conflict rule)"),
+    "activation_energy": ("float", "eV", True, "The sample's activation energy of ionic transport, where known as a "
+                          "value (fits of electronic or total conductivity are left out; export conflict rule)"),
+    "activation_energy_qualifier": ("string", None, True, "exact or approximate"),
     "activation_energy_property": ("string", None, False, "Id of the property the activation energy comes from"),
     "doi": ("string", None, True, "DOI of the source of the structure result"),
 }

@@ -2,7 +2,9 @@
 
 Positions, lattice vectors, ``nsites`` and ``species_at_sites`` come from the phase's pymatgen
 structure (``ionbase.schemas.crystal.phase_structure``) when the record has a unit cell and atomic
-positions; a phase with a cell only has lattice vectors and no sites; a phase with sites but no
+positions; a phase with a cell only has lattice vectors and no sites; a phase whose cell is not fixed
+(parameters missing that its space group, or the lack of one, does not fix) has null lattice vectors
+and positions, never a guessed cell, and the listing goes on; a phase with sites but no
 positions (PDF series that print occupancies only) has ``species`` (with their concentrations) and no
 positions. Disorder follows OPTIMADE: a species lists its chemical symbols with concentrations, and
 ``"vacancy"`` takes the part of a site that is empty. Formulae come from the structure when there is
@@ -79,7 +81,10 @@ def _site_fields(phase: dict) -> tuple[dict[str, Any], dict[str, float] | None]:
     """Sites, species and lattice vectors; and the composition they imply (None without a structure)."""
     out: dict[str, Any] = {"lattice_vectors": None, "cartesian_site_positions": None, "nsites": None,
                            "species": None, "species_at_sites": None}
-    params = lattice_parameters(phase)
+    try:
+        params = lattice_parameters(phase)
+    except CrystalError:  # a cell its record and symmetry do not fix (only a, no space group): unknown, null
+        params = None
     if params is not None:
         from pymatgen.core import Lattice
 
@@ -136,6 +141,13 @@ def _measured(phase: dict, key: str) -> float | None:
     return float(m["value"]) if isinstance(m, dict) and m.get("value") is not None else None
 
 
+def _qualifier(doc: dict | None) -> str | None:
+    """A point value's qualifier, exact or approximate (e.g. an Arrhenius extrapolation); None without a value."""
+    if doc is None:
+        return None
+    return doc.get("qualifier") or "exact"
+
+
 def provider_attributes(doc: dict, index: int, sample: dict | None, best: dict[str, dict]) -> dict[str, Any]:
     """The ``_ionbase_`` fields: sample, synthesis summary, refinement quality and the sample's transport."""
     phase = doc["phases"][index]
@@ -150,8 +162,10 @@ def provider_attributes(doc: dict, index: int, sample: dict | None, best: dict[s
         "microstrain_percent": _measured(phase, "microstrain"),
         "coherence_length_nm": _measured(phase, "coherence_length"),
         "ionic_conductivity_25c": float(sigma["value"]) if sigma else None,
+        "ionic_conductivity_25c_qualifier": _qualifier(sigma),
         "ionic_conductivity_25c_property": sigma["_id"] if sigma else None,
         "activation_energy": float(ea["value"]) if ea else None,
+        "activation_energy_qualifier": _qualifier(ea),
         "activation_energy_property": ea["_id"] if ea else None,
         "doi": (doc.get("source") or {}).get("doi"),
     }

@@ -11,6 +11,10 @@ from ionbase.service.query.fields import OUTPUT_FIELDS, output_key
 from ionbase.service.query.filter import parse_filter
 
 
+#: output keys that ``unit=`` converts (service/properties/views.convert_units)
+CONVERTED = frozenset({"value", "uncertainty", "range"})
+
+
 @dataclass
 class PropertyQuery:
     query: dict
@@ -55,6 +59,8 @@ def _compiled(filter_text: str | None, sort_text: str | None, fields_text: str |
     own work on a page (bench/bench_api.py)."""
     sort = parse_sort(sort_text)
     output = parse_fields(fields_text)
+    if unit and output is not None and CONVERTED & set(output) and "unit" not in output:
+        output.append("unit")  # a number converted to a unit the caller chose never travels without it
     projection = None
     if output is not None:
         need = set(output) | {p.split(".")[0] for p, _ in sort}

@@ -62,8 +62,13 @@ class ArrheniusPoint(ma.Schema):
     inverse_temperature = F.Float(metadata={"description": "1000/T in 1/K"})
     value = F.Float()
     uncertainty = F.Float(allow_none=True)
-    log10_value = F.Float()
-    origin = F.String()
+    log10_value = F.Float(allow_none=True)
+    qualifier = F.String(allow_none=True, validate=ma.validate.OneOf(registry.QUALIFIERS), metadata={"description": (
+        "null/exact: a value; approximate (e.g. an Arrhenius extrapolation); upper_bound / lower_bound: "
+        "the value is a bound (< or >), not a measured value; range")})
+    origin = F.String(metadata={"description": "reported, measured or derived"})
+    method = F.String(allow_none=True, metadata={"description": "conditions.method, e.g. EIS or Arrhenius extrapolation"})
+    flags = F.List(F.String(), metadata={"description": "Quality flags of the value"})
     measurement = F.String(allow_none=True)
 
 
@@ -71,8 +76,15 @@ class Arrhenius(ma.Schema):
     sample = F.Nested(SampleRef)
     property = F.String()
     unit = F.String()
-    points = F.List(F.Nested(ArrheniusPoint))
+    carrier = F.String(allow_none=True, metadata={"description": (
+        "Charge carrier of the property: ionic, electronic or total (null: a property the Arrhenius job does not fit)")})
+    points = F.List(F.Nested(ArrheniusPoint), metadata={"description": "Values of the property with a temperature; stale ones left out"})
     fits = F.List(F.Dict(), metadata={"description": (
-        "Derived Arrhenius fits, one per conductivity series (the analysis job fits each series on its own): "
-        "{series, flags, properties: {name: property document}}; several series of one sample are never merged")})
-    reported = F.List(F.Dict(), metadata={"description": "Reported activation energies / prefactors"})
+        "Derived Arrhenius fits of this carrier only, one per conductivity series (the analysis job fits each series "
+        "on its own): {series, segment, carrier, flags, properties: {name: property document}}; several series of one "
+        "sample are never merged; stale fits are left out")})
+    reported = F.List(F.Dict(), metadata={"description": (
+        "Reported activation energies / prefactors (taken to be of ionic conduction: empty for other carriers)")})
+    n_stale = F.Integer(metadata={"description": (
+        "Stale derived values (points and fit values) left out: their inputs changed since they were computed; "
+        "run the analysis again")})

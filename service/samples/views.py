@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ionbase.service.params import Blueprint
 
 from ionbase.service.common import clean, get_or_404, get_store, list_page
+from ionbase.service.plots.views import CARRIERS
 from ionbase.service.query.cursor import combine
 from ionbase.service.query.filter import parse_filter
 from ionbase.service.samples.schemas import Arrhenius, ArrheniusArgs, SampleDetail, SampleListArgs, SamplePage
@@ -115,34 +116,57 @@ def sample_arrhenius(args, sample_id):
     """Conductivity against temperature for one sample, with the stored Arrhenius fit.
 
     `fits` holds the derived (origin `derived`) activation energies and prefactors the analysis job
-    computed, one entry per conductivity series (and break segment); `reported` holds values stated
-    in the source.
+    computed for the carrier of `property` (ionic, electronic or total), one entry per conductivity
+    series (and break segment); `reported` holds values stated in the source (taken to be those of
+    ionic conduction, so listed for `ionic_conductivity` only). Points carry their qualifier: an
+    upper/lower bound is a bound, not a value. Stale derived values (inputs changed since they were
+    computed) are left out, as in export, OPTIMADE and the plots; `n_stale` counts them.
     """
     store = get_store()
     s = get_or_404("samples", sample_id, "sample", {"label": 1})
-    props = store.properties.find({"sample": sample_id, "name": args["property"], "temperature_k": {"$exists": True}},
-                                  sort=[("temperature_k", 1), ("_id", 1)])
-    points = []
-    for p in props:
-        t = p["temperature_k"]
-        v = p["value"]
-        points.append({
-            "id": p["_id"], "temperature_k": t, "temperature_c": p.get("temperature_c"),
-            "inverse_temperature": 1000.0 / t if t else None, "value": v, "uncertainty": p.get("uncertainty"),
-            "log10_value": math.log10(v) if v > 0 else None, "origin": p.get("origin"), "measurement": p.get("measurement"),
-        })
-    fits: dict[str, dict] = {}
-    reported = []
-    for p in store.properties.find({"sample": sample_id, "name": {"$in": list(FIT_PROPERTIES)}}, sort=[("_id", 1)]):
-        doc = clean(p)
-        if p.get("origin") != "derived":
-            reported.append(doc)
-            continue
-        params = (p.get("provenance") or {}).get("parameters") or {}
-        series = params.get("series") or {}
-        key = repr(sorted(series.items())) + str(params.get("segment") or "")
-        group = fits.setdefault(key, {"series": series or None, "segment": params.get("segment"), "flags": [], "properties": {}})
-        group["properties"][p["name"]] = doc
-        group["flags"] = sorted({*group["flags"], *(p.get("flags") or [])})
+    props = list(store.properties.find({"sample": sample_id, "name": args["property"], "temperature_k": {"$exists": True}},
+                                       sort=[("temperature_k", 1), ("_id", 1)]))
+    points = [_arrhenius_point(p) for p in props if not p.get("stale")]
+    n_stale = len(props) - len(points)
+    fits, reported, n_stale_fits = _arrhenius_fits(store, sample_id, args["property"])
     return {"sample": {"id": s["_id"], "label": s.get("label")}, "property": args["property"], "unit": "S/cm",
-            "points": points, "fits": list(fits.values()), "reported": reported}
+            "carrier": CARRIERS.get(args["property"]), "points": points, "fits": fits, "reported": reported,
+            "n_stale": n_stale + n_stale_fits}
+
+
+def _arrhenius_point(p: dict) -> dict:
+    """One point with what it is (qualifier, origin, method, flags): a bound must not pass as a value."""
+    t, v = p["temperature_k"], p["value"]
+    return {
+        "id": p["_id"], "temperature_k": t, "temperature_c": p.get("temperature_c"),
+        "inverse_temperature": 1000.0 / t if t else None, "value": v, "uncertainty": p.get("uncertainty"),
+        "log10_value": math.log10(v) if v > 0 else None, "qualifier": p.get("qualifier"), "origin": p.get("origin"),
+        "method": (p.get("conditions") or {}).get("method"), "flags": p.get("flags") or [], "measurement": p.get("measurement"),
+    }
+
+
+def _arrhenius_fits(store, sample_id: str, prop: str) -> tuple[list[dict], list[dict], int]:
+    """(derived fits of the property's carrier, reported values, number of stale fit values left out).
+
+    The Arrhenius job fits ionic, electronic and total conductivity only: other properties have no carrier, no fits.
+    """
+    carrier = CARRIERS.get(prop)
+    fits: dict[str, dict] = {}
+    reported, n_stale = [], 0
+    for p in store.properties.find({"sample": sample_id, "name": {"$in": list(FIT_PROPERTIES)}}, sort=[("_id", 1)]):
+        params = (p.get("provenance") or {}).get("parameters") or {}
+        if p.get("origin") != "derived":
+            if prop == "ionic_conductivity":
+                reported.append(clean(p))
+        elif params.get("carrier", "ionic") != carrier:
+            continue
+        elif p.get("stale"):
+            n_stale += 1
+        else:
+            series = params.get("series") or {}
+            key = repr(sorted(series.items())) + str(params.get("segment") or "")
+            group = fits.setdefault(key, {"series": series or None, "segment": params.get("segment"), "carrier": carrier,
+                                          "flags": [], "properties": {}})
+            group["properties"][p["name"]] = clean(p)
+            group["flags"] = sorted({*group["flags"], *(p.get("flags") or [])})
+    return list(fits.values()), reported, n_stale

@@ -10,7 +10,8 @@ from ionbase.service.common import get_store
 from ionbase.errors import InvalidRequest
 from ionbase.service.query.fields import TREND_PARAMETERS
 from ionbase.service.query.filter import MAX_FILTER_LENGTH, parse_filter
-from ionbase.service.query.pipelines import GROUP_KEYS, group_points, synthesis_paths, trend_points_pipeline, trend_summary_pipeline
+from ionbase.service.query.pipelines import (GROUP_KEYS, group_points, synthesis_paths, trend_point, trend_points_pipeline,
+                                             trend_summary_pipeline, value_range)
 
 F = ma.fields
 blp = Blueprint("trends", __name__, url_prefix="/api/v1/trends",
@@ -48,19 +49,26 @@ class TrendPoint(ma.Schema):
     sample = F.String()
     sample_id = F.String()
     x = F.Float()
-    value = F.Float()
-    formula = F.String()
+    value = F.Float(metadata={"description": "The stored value; with qualifier upper_bound/lower_bound it is a bound, not a value"})
+    qualifier = F.String(allow_none=True, validate=ma.validate.OneOf(registry.QUALIFIERS), metadata={"description": (
+        "null/exact: a value; approximate (e.g. an Arrhenius extrapolation); upper_bound (< value), "
+        "lower_bound (> value); range")})
+    origin = F.String(allow_none=True, metadata={"description": "reported, measured or derived (computed by an analysis job)"})
+    method = F.String(allow_none=True, metadata={"description": "conditions.method, e.g. EIS or Arrhenius extrapolation"})
+    flags = F.List(F.String(), metadata={"description": "Quality flags of the value (e.g. poor_fit, few_points)"})
+    formula = F.String(allow_none=True)
     basis = F.String()
 
 
 class TrendGroup(ma.Schema):
     key = F.String(allow_none=True)
     formula = F.String(allow_none=True)
-    n = F.Integer()
+    n = F.Integer(metadata={"description": "Number of points, bounds included"})
+    n_bounds = F.Integer(metadata={"description": "Number of points that are upper/lower bounds"})
     min_x = F.Float(allow_none=True)
     max_x = F.Float(allow_none=True)
-    min_value = F.Float(allow_none=True)
-    max_value = F.Float(allow_none=True)
+    min_value = F.Float(allow_none=True, metadata={"description": "Smallest value, bounds excluded (null: no value)"})
+    max_value = F.Float(allow_none=True, metadata={"description": "Largest value, bounds excluded (null: no value)"})
     points = F.List(F.Nested(TrendPoint))
 
 
@@ -74,14 +82,19 @@ class Trend(ma.Schema):
 
 
 def trend_match(args: dict) -> dict:
-    """Base $match of a trend: property name, temperature window, optional filter."""
-    parts: list[dict] = [{"name": args["property"]}]
+    """Base $match of a trend: property name, not stale, temperature window, optional filter.
+
+    Stale derived values (inputs changed since they were computed) are left out, as export, OPTIMADE
+    and the plots do: they are wrong until the analysis runs again. ``$nin`` (not ``$ne``): the
+    embedded store drops documents without the field for ``$ne`` in a pipeline of more than one stage.
+    """
+    parts: list[dict] = [{"name": args["property"]}, {"stale": {"$nin": [True]}}]
     if args.get("temperature_c") is not None:
         t, tol = args["temperature_c"], args["temperature_tolerance"]
         parts.append({"temperature_c": {"$gte": t - tol, "$lte": t + tol}})
     if args.get("filter"):
         parts.append(parse_filter(args["filter"]))
-    return parts[0] if len(parts) == 1 else {"$and": parts}
+    return {"$and": parts}
 
 
 def _unit(prop: str) -> str:
@@ -149,13 +162,11 @@ def _component_group(store, match: dict, component: str) -> dict:
     points = []
     if fractions:
         q = {"$and": [match, {"material_id": {"$in": sorted(fractions)}}]}
-        for p in store.properties.find(q, {"sample": 1, "sample_label": 1, "value": 1, "material_id": 1, "reduced_formula": 1},
-                                       limit=MAX_POINTS):
+        for p in store.properties.find(q, {"sample": 1, "sample_label": 1, "value": 1, "material_id": 1, "reduced_formula": 1,
+                                           "qualifier": 1, "origin": 1, "flags": 1, "conditions": 1}, limit=MAX_POINTS):
             x, basis = fractions[p["material_id"]]
-            points.append({"id": p["_id"], "sample": p.get("sample_label"), "sample_id": p.get("sample"), "x": x,
-                           "value": p["value"], "formula": p.get("reduced_formula"), "basis": basis})
+            points.append({**trend_point(p, x), "basis": basis})
     points.sort(key=lambda p: (p["x"], p["id"]))
-    xs, ys = [p["x"] for p in points], [p["value"] for p in points]
+    xs = [p["x"] for p in points]
     return {"key": component, "formula": component, "n": len(points), "points": points,
-            "min_x": min(xs, default=None), "max_x": max(xs, default=None),
-            "min_value": min(ys, default=None), "max_value": max(ys, default=None)}
+            "min_x": min(xs, default=None), "max_x": max(xs, default=None), **value_range(points)}

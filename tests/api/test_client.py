@@ -4,6 +4,7 @@ and over a fresh store: DataFrames equal what the API returns, structures are py
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import threading
 from pathlib import Path
@@ -80,6 +81,32 @@ def test_samples_and_export_tables_equal_the_api(seed_live):
     assert len(table.columns) == int(r.headers["X-Ionbase-Columns"])
     pd.testing.assert_frame_equal(table, pd.read_json(io.StringIO(r.get_data(as_text=True)), lines=True, dtype=False, convert_dates=False),
                                   check_dtype=False)
+
+
+def test_converted_values_keep_their_unit_with_sparse_fields(seed_live):
+    """``unit=`` with ``fields=`` that leave out ``unit``: each record still says its unit (review: the
+    DataFrame held mS/cm numbers with no unit anywhere, only the discarded ``meta.unit`` said so)."""
+    url, api = seed_live
+    client = Client(url, page_limit=2)
+    plain = client.properties(filter=NA_QUESTION, sort="-value", fields="sample_label,value")
+    converted = client.properties(filter=NA_QUESTION, sort="-value", fields="sample_label,value", unit="mS/cm")
+    assert set(plain.columns) == {"sample_label", "value"} and len(plain) >= 1
+    assert set(converted.columns) == {"sample_label", "value", "unit"} and set(converted["unit"]) == {"mS/cm"}
+    assert converted["value"].tolist() == pytest.approx((plain["value"] * 1000).tolist(), rel=1e-12)
+    body = api.get("/api/v1/properties", query_string={"filter": NA_QUESTION, "fields": "sample_label", "unit": "mS/cm"}).get_json()
+    assert all(set(d) == {"sample_label"} for d in body["data"])  # nothing converted: nothing added
+
+
+def test_export_numbers_are_the_exact_json_numbers(seed_live):
+    """The client's export table holds the very floats of the JSON lines (pandas' default parser
+    turned 0.3 into 0.30000000000000004; review)."""
+    url, api = seed_live
+    table = Client(url).export(filter='elements HAS "Na"')
+    r = api.get("/api/v1/export", query_string={"filter": 'elements HAS "Na"', "format": "jsonl"})
+    rows = [json.loads(ln) for ln in r.get_data(as_text=True).splitlines() if ln]
+    floats = [(i, k, v) for i, row in enumerate(rows) for k, v in row.items() if isinstance(v, float)]
+    assert len(floats) > 100
+    assert [(i, k) for i, k, v in floats if table.at[i, k] != v] == []
 
 
 def test_typed_errors_carry_the_error_document(seed_live):

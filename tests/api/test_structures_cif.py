@@ -155,9 +155,20 @@ def test_a_multiplicity_the_space_group_contradicts_is_refused_naming_the_site(s
 
 def test_missing_lattice_parameters_are_filled_only_where_symmetry_fixes_them():
     ph = {"space_group_symbol": "P 1 21/n 1", "lattice": {"a": {"value": 7.0, "unit": "Å"}}}
-    with pytest.raises(CrystalError, match="b, c, alpha, beta, gamma not stored and not fixed by symmetry"):
-        lattice_parameters(ph)
+    with pytest.raises(CrystalError, match=r"b, c, beta not stored and not fixed by symmetry \(space group P12_1/n1 is monoclinic"):
+        lattice_parameters(ph)  # monoclinic, unique axis b: alpha = gamma = 90 are fixed, beta is not
+    ph["lattice"].update({k: {"value": v, "unit": u} for k, v, u in (("b", 8.0, "Å"), ("c", 9.0, "Å"), ("beta", 91.5, "deg"))})
+    assert lattice_parameters(ph) == {"a": 7.0, "b": 8.0, "c": 9.0, "alpha": 90.0, "beta": 91.5, "gamma": 90.0}
+    # rhombohedral axes: b = c = a and beta = gamma = alpha (was gamma = 120°, the hexagonal-axes value)
+    ph = {"space_group_symbol": "R-3m:R", "lattice": {"a": {"value": 5.2, "unit": "Å"}, "alpha": {"value": 57.0, "unit": "deg"}}}
+    assert lattice_parameters(ph) == {"a": 5.2, "b": 5.2, "c": 5.2, "alpha": 57.0, "beta": 57.0, "gamma": 57.0}
+    ph = {"space_group_symbol": "R-3m", "lattice": {"a": {"value": 3.0, "unit": "Å"}, "c": {"value": 15.0, "unit": "Å"}}}
+    assert lattice_parameters(ph) == {"a": 3.0, "b": 3.0, "c": 15.0, "alpha": 90.0, "beta": 90.0, "gamma": 120.0}
+    # a short symbol pymatgen does not parse: the number gives the crystal system
+    ph = {"space_group_symbol": "P21/n", "space_group_number": 14,
+          "lattice": {k: {"value": v, "unit": "Å"} for k, v in (("a", 7.0), ("b", 8.0), ("c", 9.0))} | {"beta": {"value": 91.5, "unit": "deg"}}}
+    assert lattice_parameters(ph) == {"a": 7.0, "b": 8.0, "c": 9.0, "alpha": 90.0, "beta": 91.5, "gamma": 90.0}
     ph = {"space_group_number": 138, "lattice": {"a": {"value": 7.0, "unit": "Å"}, "c": {"value": 9.0, "unit": "Å"}}}
     assert lattice_parameters(ph) == {"a": 7.0, "b": 7.0, "c": 9.0, "alpha": 90.0, "beta": 90.0, "gamma": 90.0}
-    with pytest.raises(CrystalError, match="space group is tetragonal"):
+    with pytest.raises(CrystalError, match="is tetragonal"):
         lattice_parameters({"space_group_number": 138, "lattice": {"a": {"value": 7.0, "unit": "Å"}}})

@@ -105,3 +105,20 @@ def test_compound_unique_index_ignores_documents_missing_a_field(dbs):
     else:
         with pytest.raises(pymongo.errors.DuplicateKeyError):
             real.u.insert_one({"_id": "y", "k": 1, "label": "S1"})
+
+
+def test_ne_inside_and_drops_documents_without_the_field_in_a_pipeline(dbs):
+    """``$ne`` inside ``$and``, in a ``$match`` followed by another stage, drops the documents that lack
+    the field on nx-27017 (MongoDB keeps them: a missing field is not equal to the value). The trends
+    endpoints leave stale values out with ``$nin: [true]``, which both answer alike."""
+    real, oracle = dbs
+    for db in (real, oracle):
+        db.s.insert_many([{"_id": "x", "stale": True, "v": 1}, {"_id": "y", "stale": False, "v": 2}, {"_id": "z", "v": 3}])
+
+    def ids(db, cond):
+        return [d["_id"] for d in db.s.aggregate([{"$match": {"$and": [{"v": {"$gte": 0}}, {"stale": cond}]}},
+                                                  {"$sort": {"_id": 1}}])]
+    assert ids(oracle, {"$ne": True}) == ids(oracle, {"$nin": [True]}) == ["y", "z"]
+    if EMBEDDED:
+        assert ids(real, {"$ne": True}) == ["y"], "nx-27017 now keeps documents without the field for $ne"
+    assert ids(real, {"$nin": [True]}) == ["y", "z"]  # the shape the trends use (service/trends/views.trend_match)

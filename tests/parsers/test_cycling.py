@@ -128,3 +128,70 @@ def test_cycling_xlsx_bad_cell(tmp_path):
         read_cycling(p)
     assert (ei.value.line, ei.value.field) == (3, "charge capacity (mAh)")
     assert "sheet 'data'" in ei.value.message
+
+
+_CAP = "cycle,Q charge (mAh/g),Q discharge (mAh/g)"
+
+
+def test_cycling_csv_efficiency_fraction_is_converted_to_percent(tmp_path):
+    """A coulombic efficiency given as a fraction ('(-)' or '(1)') is stored in percent; a '%'
+    column (also written 'CE %') is kept as it is (it used to store 0.9 as 0.9 %)."""
+    p = tmp_path / "fraction.csv"
+    p.write_text(_CAP + ",Coulombic efficiency (-)\n1,200,180,0.900\n2,190,178,0.937\n"
+                 "3,185,175,\n")
+    c = read_cycling(p)
+    assert c.coulombic_efficiency[:2].tolist() == [90.0, 93.7]
+    assert c.coulombic_efficiency[2] == pytest.approx(175 / 185 * 100)  # computed, already in %
+    assert c.metadata["coulombic_efficiency_unit"] == "-"
+    one = CyclingCsv.from_str(_CAP + ",CE / 1\n1,200,180,0.9\n", filename="one.csv").cycling
+    assert one.coulombic_efficiency.tolist() == [90.0]
+    pct = CyclingCsv.from_str(_CAP + ",CE %\n1,200,180,90.0\n", filename="pct.csv").cycling
+    assert pct.coulombic_efficiency.tolist() == [90.0]
+
+
+@pytest.mark.parametrize("header, message", [
+    ("Coulombic efficiency", "expected a unit in the coulombic efficiency header"),
+    ("CE (mAh/g)", "expected coulombic efficiency in % or as a fraction"),
+])
+def test_cycling_csv_efficiency_without_or_with_wrong_unit_is_refused(tmp_path, header, message):
+    """0.95 under a header without a unit could be a fraction or a percent: refused, naming the
+    file, the header row and the column; so is a unit that is not a ratio."""
+    p = tmp_path / "ce.csv"
+    p.write_text("# cell 7\n" + _CAP + f",{header}\n1,200,180,0.95\n")
+    with pytest.raises(ParseError, match=message) as ei:
+        read_cycling(p)
+    assert (Path(ei.value.file).name, ei.value.line, ei.value.field) == ("ce.csv", 2, header)
+
+
+def test_cycling_xlsx_efficiency_fraction(tmp_path):
+    p = tmp_path / "frac.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "run 1"
+    ws.append(["Cycle", "Q charge (mAh/g)", "Q discharge (mAh/g)", "Coulombic efficiency (-)"])
+    ws.append([1, 200.0, 190.0, 0.95])
+    ws.append([2, 200.0, 196.0, 0.98])
+    ws2 = wb.create_sheet("run 2")
+    ws2.append(["Cycle", "Q charge (mAh/g)", "Q discharge (mAh/g)", "CE"])
+    ws2.append([1, 200.0, 190.0, 0.95])
+    wb.save(p)
+    with pytest.raises(ParseError, match="sheet 'run 2': expected a unit") as ei:
+        parse_file(p)
+    assert (ei.value.line, ei.value.field) == (1, "CE")
+    del wb["run 2"]
+    wb.save(p)
+    assert read_cycling(p).coulombic_efficiency.tolist() == [95.0, 98.0]
+
+
+@pytest.mark.parametrize("header, message, field", [
+    ("cycle,Q charge (mAh/g),Q discharge", "expected a unit in the discharge capacity header",
+     "Q discharge"),
+    ("cycle,Q charge,Q discharge (mAh/g)", "expected a unit in the charge capacity header",
+     "Q charge"),
+    ("cycle,Q charge (V),Q discharge (V)", "expected a capacity unit", "Q charge (V)"),
+])
+def test_cycling_csv_capacity_unit_required(header, message, field):
+    """A capacity column without a unit is refused, never given the other column's unit."""
+    with pytest.raises(ParseError, match=message) as ei:
+        CyclingCsv.from_str(header + "\n1,2,3\n", filename="q.csv")
+    assert (ei.value.line, ei.value.field) == (1, field)

@@ -70,8 +70,21 @@
       x.push(inv); y.push(Math.log10(A) - ea.value / (KB_EV * T) / Math.LN10);
     }
     var u = ea.uncertainty !== null && ea.uncertainty !== undefined ? " ± " + ea.uncertainty.toPrecision(2) : "";
-    return {x: x, y: y, mode: "lines", name: "fit" + (fit.segment ? " (" + fit.segment + ")" : "") + ": Ea = " +
+    return {x: x, y: y, mode: "lines", name: (fit.carrier ? fit.carrier + " " : "") + "fit" + (fit.segment ? " (" + fit.segment + ")" : "") + ": Ea = " +
             ea.value.toPrecision(3) + u + " eV" + ((fit.flags || []).length ? " [" + fit.flags.join(", ") + "]" : "")};
+  }
+
+  /* A bound is drawn as a triangle pointing where the value lies; hover text says "< value". */
+  var BOUND = {upper_bound: {name: "upper bound", symbol: "triangle-down-open", sign: "< "},
+               lower_bound: {name: "lower bound", symbol: "triangle-up-open", sign: "> "}};
+  function pointTrace(sel, name, symbol) {
+    return {x: sel.map(function (q) { return q.inverse_temperature; }), y: sel.map(function (q) { return q.log10_value; }),
+      mode: "markers", name: name, marker: {size: 8, symbol: symbol},
+      text: sel.map(function (q) {
+        var sign = BOUND[q.qualifier] ? BOUND[q.qualifier].sign : (q.qualifier === "approximate" ? "≈ " : "");
+        return (q.temperature_c === null ? "?" : q.temperature_c.toFixed(1)) + " °C: " + sign + q.value.toPrecision(3) + " S/cm" +
+          (q.method ? " (" + q.method + ")" : "");
+      })};
   }
 
   function arrheniusPage() {
@@ -86,13 +99,16 @@
         var pts = res.points.filter(function (q) { return q.log10_value !== null && q.inverse_temperature !== null; });
         if (!pts.length) return;
         var xs = pts.map(function (q) { return q.inverse_temperature; });
-        ["reported", "measured", "derived"].forEach(function (origin) {  /* one trace per origin: derived points never pass as measured */
-          var sel = pts.filter(function (q) { return q.origin === origin; });
-          if (!sel.length) return;
-          traces.push({x: sel.map(function (q) { return q.inverse_temperature; }), y: sel.map(function (q) { return q.log10_value; }),
-            mode: "markers", name: res.property + " (" + origin + ")", marker: {size: 8, symbol: origin === "derived" ? "diamond-open" : "circle"},
-            text: sel.map(function (q) { return (q.temperature_c === null ? "?" : q.temperature_c.toFixed(1)) + " °C"; })});
+        /* one trace per kind: derived points never pass as measured, bounds never as values */
+        ["reported", "measured", "derived"].forEach(function (origin) {
+          var sel = pts.filter(function (q) { return q.origin === origin && !BOUND[q.qualifier]; });
+          if (sel.length) traces.push(pointTrace(sel, res.property + " (" + origin + ")", origin === "derived" ? "diamond-open" : "circle"));
         });
+        Object.keys(BOUND).forEach(function (b) {
+          var sel = pts.filter(function (q) { return q.qualifier === b; });
+          if (sel.length) traces.push(pointTrace(sel, res.property + " (" + BOUND[b].name + ", not a value)", BOUND[b].symbol));
+        });
+        if (res.n_stale) notes.push(res.n_stale + " stale derived " + res.property + " value(s) not shown: their inputs changed; run the analysis again");
         res.fits.forEach(function (f) { var t = fitLine(f, xs); if (t) traces.push(t); else notes.push("a stored fit without an activation energy in eV and a prefactor in S/cm (sigma form) is not drawn"); });
       });
       Plotly.newPlot(el, traces, {margin: {t: 50}, showlegend: true, xaxis: axis("1000/T (1/K)"), yaxis: axis("log10 σ (σ in S/cm)"),
@@ -118,22 +134,43 @@
   cyclingPage();
 })();
 
-/* Trends: one trace per group; a point click opens its sample; the table below lists every point. */
+/* Trends: one trace per group and kind of value (measured/reported, derived, upper/lower bound); a point
+   click opens its sample; the table below lists every point with what it is. */
 (function () {
   var el = document.getElementById("trend");
   if (!el) return;
+  var SIGN = {upper_bound: "< ", lower_bound: "> ", approximate: "≈ "};
+  var TREND_KINDS = [{kind: "value", label: "", symbol: "circle"}, {kind: "derived", label: "derived", symbol: "diamond-open"},
+                     {kind: "upper_bound", label: "upper bound, not a value", symbol: "triangle-down-open"},
+                     {kind: "lower_bound", label: "lower bound, not a value", symbol: "triangle-up-open"}];
+  function trendKind(p) {
+    if (p.qualifier === "upper_bound" || p.qualifier === "lower_bound") return p.qualifier;
+    return p.origin === "derived" ? "derived" : "value";
+  }
+  function trendNote(p) {
+    var parts = [p.origin || "?"];
+    if (p.qualifier && p.qualifier !== "exact") parts.push(p.qualifier.replace("_", " "));
+    if (p.method) parts.push(p.method);
+    if ((p.flags || []).length) parts.push("[" + p.flags.join(", ") + "]");
+    return parts.join(", ");
+  }
   fetch(el.dataset.api).then(function (r) {
     return r.json().then(function (body) { if (!r.ok) throw new Error(body.message || ("HTTP " + r.status)); return body; });
   }).then(function (t) {
     var traces = [], tbody = document.querySelector("#trend-table tbody");
     t.groups.forEach(function (g) {
-      traces.push({x: g.points.map(function (p) { return p.x; }), y: g.points.map(function (p) { return p.value; }),
-        customdata: g.points.map(function (p) { return p.sample_id; }), text: g.points.map(function (p) { return p.sample; }),
-        mode: "markers", name: g.formula || g.key || "unknown", marker: {size: 9}});
+      var name = g.formula || g.key || "unknown";
+      TREND_KINDS.forEach(function (k) {  /* bounds and derived values get their own marker: never plotted as measurements */
+        var sel = g.points.filter(function (p) { return trendKind(p) === k.kind; });
+        if (!sel.length) return;
+        traces.push({x: sel.map(function (p) { return p.x; }), y: sel.map(function (p) { return p.value; }),
+          customdata: sel.map(function (p) { return p.sample_id; }), text: sel.map(function (p) { return p.sample + ": " + trendNote(p); }),
+          mode: "markers", name: name + (k.label ? " (" + k.label + ")" : ""), legendgroup: name, marker: {size: 9, symbol: k.symbol}});
+      });
       g.points.forEach(function (p) {
         var tr = document.createElement("tr"), a = document.createElement("a");
         a.href = "/samples/" + encodeURIComponent(p.sample_id); a.textContent = p.sample;
-        [g.formula || g.key || "", a, String(p.x), p.value.toPrecision(4)].forEach(function (v) {
+        [g.formula || g.key || "", a, String(p.x), (SIGN[p.qualifier] || "") + p.value.toPrecision(4), trendNote(p)].forEach(function (v) {
           var td = document.createElement("td"); if (typeof v === "string") td.textContent = v; else td.appendChild(v); tr.appendChild(td);
         });
         tbody.appendChild(tr);
