@@ -423,7 +423,8 @@ def compute_crystallography(inputs: dict) -> list[dict]:
     ph = inputs["phase"]
     try:  # the rules the CIF and OPTIMADE views complete the same cell with (schemas/crystal.py)
         sg = lattice_space_group(ph)
-        lat, ties = complete_lattice(ph["lattice"], sg, fixed=lambda degrees: [degrees, 0.0])
+        lat, ties = complete_lattice(ph["lattice"], sg, fixed=lambda degrees: [degrees, 0.0],
+                                     symbol=ph.get("space_group_symbol"))
     except CrystalError as exc:
         raise InvalidInputError(f"{exc}; cell volume and density not computed") from None
     free = {k: (None if k in ties else lat[k][0]) for k in ("b", "c", "beta", "gamma")}

@@ -56,7 +56,8 @@ def lattice_parameters(phase: dict) -> dict[str, float] | None:
     p = {k: _stored(phase, k) for k in (*_LENGTHS, *_ANGLES)}
     if all(v is not None for v in p.values()):
         return p  # type: ignore[return-value]
-    return complete_lattice({k: v for k, v in p.items() if v is not None}, lattice_space_group(phase))[0]
+    return complete_lattice({k: v for k, v in p.items() if v is not None}, lattice_space_group(phase),
+                            symbol=phase.get("space_group_symbol"))[0]
 
 
 def lattice_space_group(phase: dict):
@@ -105,12 +106,14 @@ def _monoclinic_unique_axis(sg) -> int:
     raise CrystalError(f"space group {sg.symbol}: no monoclinic unique axis found")
 
 
-def complete_lattice(stored: dict[str, Any], sg, fixed=lambda degrees: degrees) -> tuple[dict[str, Any], dict[str, str]]:
+def complete_lattice(stored: dict[str, Any], sg, fixed=lambda degrees: degrees,
+                     symbol: str | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     """The stored parameters plus those the space group ``sg`` fixes, and the ties (b -> 'a', ...).
 
     ``stored`` maps parameter -> stored value (of any form); a parameter tied to another gets that
     value, one fixed to an angle gets ``fixed(angle)``. A parameter neither stored nor fixed by
-    symmetry raises CrystalError: no crystal system is ever assumed."""
+    symmetry raises CrystalError: no crystal system is ever assumed. ``symbol``: the stored space-group
+    symbol, named in that error when ``sg`` is None because pymatgen does not read it."""
     rules = symmetry_rules(sg) if sg is not None else {}
     out, ties, missing = dict(stored), {}, []
     for key in (*_LENGTHS[1:], *_ANGLES):
@@ -124,7 +127,9 @@ def complete_lattice(stored: dict[str, Any], sg, fixed=lambda degrees: degrees) 
         else:
             missing.append(key)
     if missing:
-        why = f"space group {sg.symbol} is {sg.crystal_system}" if sg is not None else "no space group is stored"
+        why = (f"space group {sg.symbol} is {sg.crystal_system}" if sg is not None else
+               f"space group symbol {symbol!r} is not one pymatgen reads (write the full Hermann-Mauguin "
+               "symbol, e.g. 'P 1 21/c 1', or give the space group number)" if symbol else "no space group is stored")
         raise CrystalError(f"lattice: {', '.join(missing)} not stored and not fixed by symmetry ({why})")
     return {k: out[k] for k in (*_LENGTHS, *_ANGLES)}, ties  # in this order: callers may unpack it
 
