@@ -297,7 +297,10 @@ def _read_text(raw: str, fallback_unit: str, field: str) -> _Read:
     m_range = _RANGE_RE.match(text)
     if m_range and not text.lstrip().startswith("-"):
         lo, hi = float(m_range["lo"]), float(m_range["hi"])
-        return _Read((lo + hi) / 2, m_range["unit"] or fallback_unit, (hi - lo) / 2, (lo, hi), "range", {"text": raw})
+        # a stated range, nothing known inside it: the standard uncertainty of a rectangular distribution
+        # (GUM 4.3.7, half-width / sqrt 3), as every stored uncertainty is a standard one (docs/export.md)
+        return _Read((lo + hi) / 2, m_range["unit"] or fallback_unit, (hi - lo) / (2 * math.sqrt(3)), (lo, hi),
+                     "range", {"text": raw})
     m = _QTY_RE.match(text)
     if not m:
         raise UnitError(f"expected a number with a unit (e.g. '12 h'), got {raw!r}", field)

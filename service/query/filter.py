@@ -23,7 +23,6 @@ Semantics beyond plain OPTIMADE (documented in docs/api.md):
 
 from __future__ import annotations
 
-import copy
 import functools
 
 from ionbase.store.shapes import simplify
@@ -202,7 +201,18 @@ def parse_filter(text: str | None, on: str = "properties") -> dict:
     """
     if text is None or not text.strip():
         return {}
-    return copy.deepcopy(_parse_filter_cached(text, on))
+    return _tree_copy(_parse_filter_cached(text, on))
+
+
+def _tree_copy(node: Any) -> Any:
+    """A copy of a parsed query: new dicts and lists, the same (immutable) scalars. A parsed filter
+    holds only dicts, lists, strings, numbers, booleans and None, so this equals ``copy.deepcopy``
+    at about a fifth of its cost, which was 7 % of a property page's own work (bench/bench_api.py)."""
+    if isinstance(node, dict):
+        return {k: _tree_copy(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_tree_copy(v) for v in node]
+    return node
 
 
 @functools.lru_cache(maxsize=1024)

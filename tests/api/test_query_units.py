@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from ionbase.errors import InvalidRequest as BadRequest
@@ -67,6 +69,32 @@ def test_example_filter_maps_fields_and_anneal_semantics():
 ])
 def test_filter_translations(text, expected):
     assert parse_filter(text) == expected
+
+
+def test_parsed_filters_are_fresh_copies_of_the_cache():
+    """Callers add conditions to the query they get (cursor, visibility); the cached parse must not change."""
+    text = 'elements HAS ANY "Na","Li" AND (value > 1 OR x IS KNOWN)'
+    first = parse_filter(text)
+    expected = copy.deepcopy(first)
+    first["injected"] = 1
+    for node in _nodes(first):
+        if isinstance(node, dict):
+            node["injected"] = 1
+        elif isinstance(node, list):
+            node.append("injected")
+    assert parse_filter(text) == expected
+
+
+def _nodes(tree):
+    """Every dict and list inside ``tree`` (``tree`` included)."""
+    if isinstance(tree, dict):
+        yield tree
+        for v in list(tree.values()):
+            yield from _nodes(v)
+    elif isinstance(tree, list):
+        yield tree
+        for v in list(tree):
+            yield from _nodes(v)
 
 
 def test_has_only_uses_complement_not_not():

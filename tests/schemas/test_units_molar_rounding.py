@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from ionbase.schemas.build import RecordError, build_property
@@ -80,3 +82,13 @@ def test_property_record_with_unit_twice_is_an_error_naming_the_field():
         build_property({"sample": "S1", "name": "activation_energy", "value": {"value": 0.5, "unit": "eV"}, "unit": "meV"},
                        {"notebook": "NB"}, "properties[2]")
     assert err.value.field == "properties[2].value" and "unit given both" in err.value.message
+
+
+def test_text_range_gives_a_standard_uncertainty():
+    """'0.20-0.40 eV': midpoint, the range kept, and u = half-width/sqrt 3 (GUM 4.3.7, rectangular), the
+    same kind of uncertainty as '0.30(6) eV' states; the half-width itself (0.10) overstated it by 73 %."""
+    v = parse_value("0.20-0.40 eV", "energy", "Ea")
+    assert v.value == pytest.approx(0.30) and v.range == (0.20, 0.40) and v.qualifier == "range"
+    assert v.uncertainty == pytest.approx(0.1 / math.sqrt(3), rel=1e-9)
+    mapped = parse_value({"value": 0.30, "range": [0.20, 0.40], "qualifier": "range", "unit": "eV"}, "energy", "Ea")
+    assert mapped.uncertainty is None  # a mapping states its uncertainty itself, or none
