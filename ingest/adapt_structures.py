@@ -47,6 +47,14 @@ def _site(s: dict) -> dict:
     })
 
 
+def _reported_volume(volume: dict | None) -> dict | None:
+    """The CIF's ``_cell_volume`` (Å^3) with its standard uncertainty; None when it reports none."""
+    if volume is None:
+        return None
+    return {"value": volume["value"], "unit": "Å^3",
+            **({"uncertainty": volume["uncertainty"]} if volume.get("uncertainty") else {})}
+
+
 def phases_from_cif(path: Path, fieldname: str) -> list[dict]:
     """The phases of a CIF file as structure-record phases (RecordError naming the field if unreadable)."""
     from ionbase.ingest.parsers import read_cif
@@ -63,7 +71,7 @@ def phases_from_cif(path: Path, fieldname: str) -> list[dict]:
         out.append(B._drop_none({
             "name": ph.formula, "formula": ph.formula, "space_group_symbol": ph.space_group_symbol,
             "space_group_number": ph.space_group_number, "lattice": lattice,
-            "volume": {"value": ph.volume_A3, "unit": "Å^3"}, "z": ph.z, "sites": [_site(s) for s in ph.sites],
+            "volume": _reported_volume(ph.volume), "z": ph.z, "sites": [_site(s) for s in ph.sites],
             "structure": ph.structure_dict, "cif": ph.cif_text,
         }))
     return out

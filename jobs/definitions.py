@@ -415,7 +415,8 @@ def select_crystallography(store, sample_ids: list[str] | None) -> Iterable[Item
 
 def compute_crystallography(inputs: dict) -> list[dict]:
     """Cell volume (and X-ray density with formula and Z) of one phase; parameters tied by symmetry
-    (cubic b = c = a, ...) enter the uncertainty as the one refined variable they are."""
+    (cubic b = c = a, ...) enter the uncertainty as the one refined variable they are, whether the
+    record stores them or not (stored ones must agree, else the item fails naming them)."""
     from ionbase.analysis.crystallography import cell_volume, density
     from ionbase.analysis.errors import InvalidInputError
     from ionbase.schemas.crystal import CrystalError, complete_lattice, lattice_space_group
@@ -448,7 +449,7 @@ def compute_crystallography(inputs: dict) -> list[dict]:
 JOBS: dict[str, Job] = {
     j.name: j
     for j in (
-        Job("crystallography", "2", "Cell volume and X-ray density from refined lattice parameters",
+        Job("crystallography", "3", "Cell volume and X-ray density from refined lattice parameters",
             ("cell_volume", "density"), select_crystallography, compute_crystallography,
             ("analysis.crystallography.cell_volume", "analysis.crystallography.density")),
         Job("eis", "2", "Equivalent-circuit fit of impedance spectra; R_total (R0 + bulk and grain-boundary arcs), "

@@ -6,8 +6,11 @@ One function per question, each saying which stored fields it used:
   record leaves out are filled only where the crystal system of the phase's space group fixes them
   (``symmetry_rules``: cubic b = c = a; tetragonal and hexagonal b = a; right angles, gamma = 120°
   for hexagonal axes, b = c = a and beta = gamma = alpha for rhombohedral axes, the monoclinic
-  unique axis's angle left free); anything else missing is an error, never a guess. The
-  crystallography job completes its cells with the same rules (``complete_lattice``).
+  unique axis's angle left free); anything else missing is an error, never a guess. Stored
+  parameters the symmetry ties or fixes must agree with it. The crystallography job completes its
+  cells with the same rules (``complete_lattice``).
+* ``resolve_space_group_symbol(symbol, number)``: the one setting a Hermann-Mauguin symbol names,
+  screw axes written with or without underscores ('P21/n' is P 1 21/n 1); ambiguity is an error.
 * ``phase_structure(phase)``: a ``pymatgen.core.Structure`` with disordered sites as fractional
   species (``{"Mg": 0.97, "Li": 0.03}``). A phase read from a CIF carries pymatgen's own
   structure (``phase["structure"]``, built from the file's symmetry operations) and that is used
@@ -24,7 +27,10 @@ One function per question, each saying which stored fields it used:
 from __future__ import annotations
 
 import re
+from collections import defaultdict
+from decimal import Decimal
 from functools import lru_cache
+from itertools import combinations
 from typing import Any
 
 _LENGTHS = ("a", "b", "c")
@@ -38,7 +44,8 @@ class CrystalError(ValueError):
     """A phase that cannot be turned into the asked object; the message names the field."""
 
 
-def _stored(phase: dict, key: str) -> float | None:
+def _stored(phase: dict, key: str) -> tuple[float, float] | None:
+    """(value, standard uncertainty or 0) of one stored lattice parameter; None when not stored."""
     m = (phase.get("lattice") or {}).get(key)
     if m is None:
         return None
@@ -46,32 +53,133 @@ def _stored(phase: dict, key: str) -> float | None:
     if unit not in (_UNITS[key], None):
         # the builders store canonical units only; anything else is a corrupt document
         raise CrystalError(f"lattice.{key}: unit {unit!r}, expected {_UNITS[key]!r}")
-    return float(m["value"])
+    return float(m["value"]), float(m.get("uncertainty") or 0.0)
 
 
 def lattice_parameters(phase: dict) -> dict[str, float] | None:
-    """a, b, c (Å), alpha, beta, gamma (°), completed by symmetry only; None without ``lattice``."""
+    """a, b, c (Å), alpha, beta, gamma (°), completed by symmetry only; None without ``lattice``.
+    Stored parameters the symmetry ties or fixes must agree with it (``complete_lattice``)."""
     if not phase.get("lattice"):
         return None
     p = {k: _stored(phase, k) for k in (*_LENGTHS, *_ANGLES)}
-    if all(v is not None for v in p.values()):
-        return p  # type: ignore[return-value]
-    return complete_lattice({k: v for k, v in p.items() if v is not None}, lattice_space_group(phase),
-                            symbol=phase.get("space_group_symbol"))[0]
+    done = complete_lattice({k: v for k, v in p.items() if v is not None}, lattice_space_group(phase),
+                            fixed=lambda degrees: (degrees, 0.0), symbol=phase.get("space_group_symbol"))[0]
+    return {k: v[0] for k, v in done.items()}
 
 
 def lattice_space_group(phase: dict):
     """The space group whose crystal system completes a lattice: the symbol's (it also gives the
-    setting: rhombohedral or hexagonal axes, the monoclinic unique axis), else the number's (standard
-    setting; also for a short symbol pymatgen does not parse, e.g. 'P21/n'); None with neither. A
-    symbol and number that disagree raise."""
+    setting: rhombohedral or hexagonal axes, the monoclinic unique axis; short symbols such as
+    'P21/n' are read by ``resolve_space_group_symbol``), else the number's (standard setting; also
+    for a symbol no table knows); None with neither. A symbol and number that disagree, or a
+    symbol with several readings the number does not decide, raise."""
     symbol, number = phase.get("space_group_symbol"), phase.get("space_group_number")
-    by_symbol = _space_group_cached(symbol, None) if symbol else None
-    if by_symbol is None:
+    resolved = resolve_space_group_symbol(symbol, number) if symbol else None
+    if resolved is None:
         return _space_group_cached(None, number) if number else None
-    if number and by_symbol.int_number != number:
-        raise CrystalError(f"space_group: symbol {symbol!r} is No. {by_symbol.int_number}, the record says {number}")
-    return by_symbol
+    return _space_group_cached(resolved, None)
+
+
+#: a digit pair that may be a screw axis n_m (2_1, 3_1, 3_2, 4_1..4_3, 6_1..6_5) or two axes
+_SCREW_PAIR = re.compile(r"(?=([2346])([1-5]))")
+#: a setting or origin suffix kept apart from the symbol: ':2', ':R', '(a-1/4,b,c)'
+_SUFFIX = re.compile(r"(:[A-Za-z0-9]+|\([^()]*\))$")
+
+
+@lru_cache(maxsize=1)
+def _symbol_tables() -> tuple[dict[str, set], dict[str, set]]:
+    """pymatgen's space-group tables with screw axes written n_m: full symbols (``P12_1/n1``) and
+    short or abbreviated ones (``P2_1/n``), each -> {(number, full symbol)}."""
+    from pymatgen.symmetry.groups import SpaceGroup
+
+    full: dict[str, set] = defaultdict(set)
+    short: dict[str, set] = defaultdict(set)
+    for e in SpaceGroup.SYMM_OPS:
+        full[e["hermann_mauguin_u"]].add((e["number"], e["hermann_mauguin_u"]))
+        short[e["short_h_m"]].add((e["number"], e["hermann_mauguin_u"]))
+    for abbrev, name in SpaceGroup.abbrev_sg_mapping.items():
+        short[abbrev] |= full[name]
+    return dict(full), dict(short)
+
+
+def _readings(compact: str) -> set[str]:
+    """Every reading of an underscore-free symbol: each digit pair n m (0 < m < n, n = 2, 3, 4, 6)
+    as the screw axis n_m or as two separate axes (``P6322`` -> P6322, P6_322, P63_22)."""
+    if "_" in compact:
+        return {compact}
+    spots = [m.start() for m in _SCREW_PAIR.finditer(compact) if int(m.group(2)) < int(m.group(1))]
+    out = set()
+    for r in range(len(spots) + 1):
+        for chosen in combinations(spots, r):
+            if all(b - a >= 2 for a, b in zip(chosen, chosen[1:])):
+                text = compact
+                for pos in reversed(chosen):
+                    text = f"{text[:pos + 1]}_{text[pos + 1:]}"
+                out.add(text)
+    return out
+
+
+def _unique_axis_b(full: str) -> bool:
+    """True for a monoclinic full symbol with unique axis b (``P 1 21/n 1``)."""
+    parts = re.findall(r"-?\d(?:_\d)?(?:/[a-z])?|[a-z]", full[1:])
+    return len(parts) == 3 and parts[0] == "1" and parts[2] == "1"
+
+
+def _reading_settings(reading: str) -> set[tuple[int, str]]:
+    """The (number, full symbol) settings one reading names. A short monoclinic symbol names the
+    group's settings for every unique axis; by the International Tables' convention it means unique
+    axis b (``P2_1/n`` is P 1 21/n 1), as pymatgen reads ``P2_1/c``."""
+    full, short = _symbol_tables()
+    if reading in full:
+        return full[reading]
+    named = short.get(reading, set())
+    if len(named) > 1 and len({n for n, _ in named}) == 1:
+        return {s for s in named if _unique_axis_b(s[1])} or named
+    return named
+
+
+def _split_suffix(compact: str) -> tuple[str, str]:
+    """'R-3m:R' -> ('R-3m', ':R'); 'R-3mH' -> ('R-3m', ':H'); 'P21/c' -> ('P21/c', '')."""
+    m = _SUFFIX.search(compact)
+    if m:
+        return compact[:m.start()], m.group(1)
+    if compact[:1] == "R" and compact[-1:] in ("H", "R"):
+        return compact[:-1], ":" + compact[-1]
+    return compact, ""
+
+
+@lru_cache(maxsize=512)
+def resolve_space_group_symbol(symbol: str, number: int | None = None) -> str | None:
+    """The pymatgen symbol of the one space-group setting ``symbol`` names, or None when no reading of
+    it is in pymatgen's tables. Screw axes may be written without underscores ('P21/c', 'P3121',
+    'P 1 21/n 1'); every reading of the digit pairs is looked up and all that are known must name the
+    same group and setting. CrystalError (naming the symbol and the candidates) when they do not,
+    unless ``number`` picks one, and when ``number`` disagrees with the symbol."""
+    compact = re.sub(r"(\d)\((\d)\)", r"\1_\2", re.sub(r"\s+", "", symbol))  # '2(1)' is 2_1
+    base, suffix = _split_suffix(compact)
+    named = set().union(*(_reading_settings(r) for r in _readings(base)))
+    if not named:
+        return None
+    pick = {s for s in named if s[0] == number} if number else named
+    listed = ", ".join(f"{full} (No. {n})" for n, full in sorted(named))
+    if not pick:
+        raise CrystalError(f"space_group: symbol {symbol!r} is No. {min(named)[0]}, the record says {number}"
+                           if len(named) == 1 else
+                           f"space_group: symbol {symbol!r} reads as {listed}, none is the record's No. {number}")
+    if len(pick) > 1:
+        raise CrystalError(f"space_group_symbol: {symbol!r} is ambiguous, it reads as {listed}; give the space "
+                           "group number" + (" and the full Hermann-Mauguin symbol" if number else ""))
+    return _pymatgen_name(symbol, next(iter(pick))[1], suffix)
+
+
+def _pymatgen_name(symbol: str, full: str, suffix: str) -> str:
+    """pymatgen's unique name (``universal_h_m``) of the first table entry of ``full`` with ``suffix``."""
+    from pymatgen.symmetry.groups import SpaceGroup
+
+    for e in SpaceGroup.SYMM_OPS:
+        if e["hermann_mauguin_u"] == full and e["universal_h_m"].endswith(suffix):
+            return e["universal_h_m"]
+    raise CrystalError(f"space_group_symbol: {symbol!r}: {full} has no setting {suffix!r} in pymatgen's tables")
 
 
 def symmetry_rules(sg) -> dict[str, Any]:
@@ -108,23 +216,26 @@ def _monoclinic_unique_axis(sg) -> int:
 
 def complete_lattice(stored: dict[str, Any], sg, fixed=lambda degrees: degrees,
                      symbol: str | None = None) -> tuple[dict[str, Any], dict[str, str]]:
-    """The stored parameters plus those the space group ``sg`` fixes, and the ties (b -> 'a', ...).
+    """The parameters with the space group ``sg``'s symmetry applied, and the ties (b -> 'a', ...).
 
-    ``stored`` maps parameter -> stored value (of any form); a parameter tied to another gets that
-    value, one fixed to an angle gets ``fixed(angle)``. A parameter neither stored nor fixed by
-    symmetry raises CrystalError: no crystal system is ever assumed. ``symbol``: the stored space-group
-    symbol, named in that error when ``sg`` is None because pymatgen does not read it."""
+    ``stored`` maps parameter -> a value or a (value, uncertainty) pair. A parameter the symmetry
+    ties to another (cubic b = c = a) is that parameter, whether stored or not: the same refined
+    variable; one it fixes to an angle is ``fixed(angle)``, exact. A stored tied or fixed parameter
+    must agree with what the symmetry makes it (``_check_symmetry``), else CrystalError: the cell
+    contradicts its space group. A parameter neither stored nor fixed raises CrystalError: no
+    crystal system is ever assumed. ``symbol``: the stored space-group symbol, named in that error
+    when ``sg`` is None because no table reads it."""
     rules = symmetry_rules(sg) if sg is not None else {}
     out, ties, missing = dict(stored), {}, []
     for key in (*_LENGTHS[1:], *_ANGLES):
         rule = rules.get(key)
-        if key in out:
-            continue
+        if key in stored and rule is not None:
+            _check_symmetry(key, stored, rule, sg)
         if isinstance(rule, str) and rule in out:
             out[key], ties[key] = out[rule], rule
         elif isinstance(rule, float):
             out[key] = fixed(rule)
-        else:
+        elif key not in out:
             missing.append(key)
     if missing:
         why = (f"space group {sg.symbol} is {sg.crystal_system}" if sg is not None else
@@ -134,34 +245,58 @@ def complete_lattice(stored: dict[str, Any], sg, fixed=lambda degrees: degrees,
     return {k: out[k] for k in (*_LENGTHS, *_ANGLES)}, ties  # in this order: callers may unpack it
 
 
-def _space_group_or_none(phase: dict):
-    return _space_group_cached(phase.get("space_group_symbol"), phase.get("space_group_number"))
+def _value_su(x: Any) -> tuple[float, float]:
+    """(value, uncertainty) of a stored parameter given as a number or a (value, uncertainty) pair."""
+    if isinstance(x, (list, tuple)):
+        return float(x[0]), float(x[1] or 0.0)
+    return float(x), 0.0
+
+
+def _resolution(value: float, su: float) -> float:
+    """How precisely a stored parameter is known: its standard uncertainty, or without one half a
+    unit in its last written decimal (4.2307 -> 0.00005)."""
+    return su if su > 0 else 0.5 * 10.0 ** Decimal(repr(float(value))).as_tuple().exponent
+
+
+def _check_symmetry(key: str, stored: dict[str, Any], rule: str | float, sg) -> None:
+    """CrystalError when stored ``key`` differs from what the symmetry makes it (the tied stored
+    parameter, or the fixed angle) by more than the larger ``_resolution`` of the two: a
+    constrained refinement reports tied parameters equal, so a difference means the cell or the space
+    group is wrong, and neither value is picked."""
+    value, su = _value_su(stored[key])
+    if isinstance(rule, str):
+        if rule not in stored:
+            return
+        ref, ref_su = _value_su(stored[rule])
+        tol, what = max(_resolution(value, su), _resolution(ref, ref_su)), f"{rule} = {ref:g}"
+    else:
+        ref, tol, what = rule, _resolution(value, su), f"{rule:g}°"
+    if abs(value - ref) > tol + 1e-12 * abs(ref):
+        raise CrystalError(f"lattice.{key}: stored {value:g}, but space group {sg.symbol} ({sg.crystal_system}) makes "
+                           f"{key} = {what}; they differ by {abs(value - ref):.3g}, more than their uncertainty and "
+                           f"rounding ({tol:.2g}): the stored cell contradicts its space group")
 
 
 @lru_cache(maxsize=512)
 def _space_group_cached(symbol: str | None, number: int | None):
-    """pymatgen builds a SpaceGroup in ~0.3 s (it compares every generated operation); build each once."""
+    """pymatgen builds a SpaceGroup in ~0.3 s (it compares every generated operation); build each once.
+    ``symbol``: a name from ``resolve_space_group_symbol``."""
     from pymatgen.symmetry.groups import SpaceGroup
 
     if symbol:
-        try:
-            return SpaceGroup(re.sub(r"\s+", "", symbol))
-        except ValueError:
-            return None
+        return SpaceGroup(symbol)
     return SpaceGroup.from_int_number(number) if number else None
 
 
 def space_group(phase: dict):
     """pymatgen ``SpaceGroup`` of the phase; the symbol decides the setting, the number must agree."""
-    sg = _space_group_or_none(phase)
     symbol, number = phase.get("space_group_symbol"), phase.get("space_group_number")
-    if sg is None:
+    resolved = resolve_space_group_symbol(symbol, number) if symbol else None
+    if resolved is None:
         raise CrystalError(f"space_group_symbol: {symbol!r} is not a setting pymatgen knows; write the full "
                            "Hermann-Mauguin symbol (e.g. 'P 1 21/n 1')" if symbol else
                            "space_group: none stored, so the sites' symmetry equivalents are unknown")
-    if number and sg.int_number != number:
-        raise CrystalError(f"space_group: symbol {symbol!r} is No. {sg.int_number}, the record says {number}")
-    return sg
+    return _space_group_cached(resolved, None)
 
 
 def _site_orbit(sg, site: dict, where: str) -> list[list[float]]:

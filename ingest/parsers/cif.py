@@ -167,26 +167,8 @@ class CifFile(TextInstrumentFile):
 
         symbol = _first(data, _SG_SYMBOL_TAGS)
         symbol = re.sub(r"\s+", " ", symbol.strip().strip("'\"")) if symbol else None
-        number_raw = _first(data, _SG_NUMBER_TAGS)
-        number = None
-        if number_raw is not None:
-            try:
-                number = int(number_raw)
-            except ValueError:
-                raise ParseError(f"expected an integer space-group number, got {number_raw!r}",
-                                 file=filename, line=where("_space_group_IT_number"),
-                                 field="_space_group_IT_number") from None
-        elif symbol:
-            try:
-                from pymatgen.symmetry.groups import SpaceGroup
-
-                number = SpaceGroup(symbol.replace(" ", "")).int_number
-            except Exception:
-                number = None
-
-        vol_raw = data.get("_cell_volume")
-        volume = parse_su(vol_raw)[0] if vol_raw not in (None, "?", ".") else float(
-            structure.lattice.volume)
+        number = CifFile._number(data, symbol, filename, where)
+        volume = CifFile._volume(data, filename, where)
         z_raw = data.get("_cell_formula_units_Z")
         z = int(z_raw) if z_raw not in (None, "?", ".") and str(z_raw).isdigit() else None
         formula = data.get("_chemical_formula_sum")
@@ -195,9 +177,45 @@ class CifFile(TextInstrumentFile):
 
         sites = CifFile._sites(block, parser, filename, btext, offset)
         return CifPhase(formula=formula, space_group_symbol=symbol, space_group_number=number,
-                        lattice=lattice, volume_A3=volume, z=z, sites=sites, cif_text=btext,
+                        lattice=lattice, volume=volume, z=z, sites=sites, cif_text=btext,
                         structure_dict=structure.as_dict(), block_name=name,
                         source_file=filename)
+
+    @staticmethod
+    def _number(data: dict, symbol: str | None, filename: str, where) -> int | None:
+        """The space-group number as written, else the one the symbol names without ambiguity
+        (``schemas.crystal.resolve_space_group_symbol``), else None."""
+        from ionbase.schemas.crystal import CrystalError, resolve_space_group_symbol
+
+        raw = _first(data, _SG_NUMBER_TAGS)
+        if raw is not None:
+            try:
+                return int(raw)
+            except ValueError:
+                raise ParseError(f"expected an integer space-group number, got {raw!r}", file=filename,
+                                 line=where("_space_group_IT_number"), field="_space_group_IT_number") from None
+        if not symbol:
+            return None
+        try:
+            resolved = resolve_space_group_symbol(symbol)
+        except CrystalError:
+            return None  # ambiguous without a number: stored as written, the crystallography job names it
+        from pymatgen.symmetry.groups import SpaceGroup
+
+        return SpaceGroup(resolved).int_number if resolved else None
+
+    @staticmethod
+    def _volume(data: dict, filename: str, where) -> dict[str, float | None] | None:
+        """``_cell_volume`` as written, with its standard uncertainty (``354.53(4)`` -> value 354.53,
+        uncertainty 0.04); None when the file reports none (a volume is then derived, not reported)."""
+        raw = data.get("_cell_volume")
+        if raw in (None, "?", "."):
+            return None
+        try:
+            value, su = parse_su(raw, file=filename, field="_cell_volume")
+        except ParseError as exc:
+            raise ParseError(exc.message, file=filename, line=where("_cell_volume"), field="_cell_volume") from None
+        return {"value": value, "uncertainty": su}
 
     @staticmethod
     def _sites(block, parser, filename, btext, offset) -> list[dict]:

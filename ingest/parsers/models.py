@@ -89,7 +89,8 @@ class CifPhase:
     """One crystal structure (one CIF data block), refinement cell kept as written.
 
     ``lattice`` maps a, b, c, alpha, beta, gamma to ``{"value": float, "uncertainty": float|None}``
-    (standard uncertainties from the CIF's parentheses).  ``sites`` is the asymmetric unit as
+    (standard uncertainties from the CIF's parentheses); ``volume`` is ``_cell_volume`` in the same
+    form, None when the file reports no volume (never one derived from the cell).  ``sites`` is the asymmetric unit as
     listed in ``_atom_site_*`` (one entry per CIF row; partially occupied / mixed sites are not
     merged).
     """
@@ -98,7 +99,7 @@ class CifPhase:
     space_group_symbol: str | None
     space_group_number: int | None
     lattice: dict[str, dict[str, float | None]]
-    volume_A3: float
+    volume: dict[str, float | None] | None
     z: int | None
     sites: list[dict[str, Any]]
     cif_text: str

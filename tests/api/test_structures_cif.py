@@ -168,8 +168,10 @@ def test_missing_lattice_parameters_are_filled_only_where_symmetry_fixes_them():
     ph = {"space_group_symbol": "P21/n", "space_group_number": 14,
           "lattice": {k: {"value": v, "unit": "Å"} for k, v in (("a", 7.0), ("b", 8.0), ("c", 9.0))} | {"beta": {"value": 91.5, "unit": "deg"}}}
     assert lattice_parameters(ph) == {"a": 7.0, "b": 8.0, "c": 9.0, "alpha": 90.0, "beta": 91.5, "gamma": 90.0}
-    del ph["space_group_number"]  # without the number nothing fixes alpha and gamma: the error names the symbol
-    with pytest.raises(CrystalError, match=r"alpha, gamma not stored .*symbol 'P21/n' is not one pymatgen reads"):
+    del ph["space_group_number"]  # without the number the short symbol alone (P 1 21/n 1, unique axis b)
+    assert lattice_parameters(ph) == {"a": 7.0, "b": 8.0, "c": 9.0, "alpha": 90.0, "beta": 91.5, "gamma": 90.0}
+    ph["space_group_symbol"] = "P21/q"  # no table knows it: nothing fixes alpha and gamma, the error names the symbol
+    with pytest.raises(CrystalError, match=r"alpha, gamma not stored .*symbol 'P21/q' is not one pymatgen reads"):
         lattice_parameters(ph)
     ph = {"space_group_number": 138, "lattice": {"a": {"value": 7.0, "unit": "Å"}, "c": {"value": 9.0, "unit": "Å"}}}
     assert lattice_parameters(ph) == {"a": 7.0, "b": 7.0, "c": 9.0, "alpha": 90.0, "beta": 90.0, "gamma": 90.0}
