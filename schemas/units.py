@@ -63,11 +63,9 @@ _REPLACEMENTS = [
     ("Å", "angstrom"), ("Ω", "ohm"), ("µ", "u"), ("μ", "u"), ("⁻¹", "^-1"), ("⁻²", "^-2"), ("²", "^2"),
     ("³", "^3"), ("·", "*"), ("×", "*"),
 ]
-_WORDS = {
-    "%": "percent", "mAh": "mA*h", "Ah": "A*h", "Wh": "W*h", "S": "siemens", "A": "ampere",
-    "ohm cm2": "ohm*cm^2", "rpm": "rpm", "C": "coulomb",
-}
-_COMPACT = re.compile(r"^(mA|uA|A)h")
+#: a compact product unit (mAh, Ah, µAh, Wh, mWh, kWh) as one parenthesised factor: pint reads
+#: "mA*h/mA*h" left to right as h^2, so "mAh/mAh" must become "(mA*h)/(mA*h)", which is 1
+_COMPACT_PRODUCT = re.compile(r"\b([kmu]?)(A|W)h\b")
 
 
 def normalize_unit_text(text: str) -> str:
@@ -75,9 +73,7 @@ def normalize_unit_text(text: str) -> str:
     out = text.strip()
     for old, new in _REPLACEMENTS:
         out = out.replace(old, new)
-    out = re.sub(r"\bmAh\b", "mA*h", out)
-    out = re.sub(r"\bAh\b", "A*h", out)
-    out = re.sub(r"\bWh\b", "W*h", out)
+    out = _COMPACT_PRODUCT.sub(r"(\1\2*h)", out)
     out = re.sub(r"\bOhm\b", "ohm", out)
     out = re.sub(r"\bohms\b", "ohm", out)
     out = re.sub(r"\bsec\b", "s", out)

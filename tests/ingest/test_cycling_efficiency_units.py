@@ -43,3 +43,11 @@ def test_efficiency_without_unit_is_refused(store, tmp_path):
     assert "cyc.csv" in text and "line 1" in text and "'Coulombic efficiency'" in text, text
     assert "expected a unit in the coulombic efficiency header" in text
     assert store.db.measurements.count_documents({}) == 0
+
+
+def test_efficiency_as_capacity_ratio_is_a_fraction(store, tmp_path):
+    """'CE (mAh/mAh)' is discharge over charge capacity: a fraction, stored in % (pint read the
+    compact 'mA*h/mA*h' left to right as h^2, so the header used to be refused)."""
+    _import(store, tmp_path, "CE (mAh/mAh)")
+    cycles = store.db.measurements.find_one({"label": "ce"})["payload"]["cycles"]
+    assert [c["coulombic_efficiency"]["value"] for c in cycles] == [90.0, 93.7, 94.6, 94.4]

@@ -92,3 +92,12 @@ def test_text_range_gives_a_standard_uncertainty():
     assert v.uncertainty == pytest.approx(0.1 / math.sqrt(3), rel=1e-9)
     mapped = parse_value({"value": 0.30, "range": [0.20, 0.40], "qualifier": "range", "unit": "eV"}, "energy", "Ea")
     assert mapped.uncertainty is None  # a mapping states its uncertainty itself, or none
+
+
+@pytest.mark.parametrize(("unit", "target", "factor"), [
+    ("mAh/mAh", "percent", 100.0), ("Ah/Ah", "1", 1.0), ("g/mAh", "g/C", 1 / 3.6), ("mWh/cm2", "J/m^2", 36000.0),
+    ("µAh", "C", 0.0036), ("mAh/g", "A*h/kg", 1.0),
+])
+def test_compact_capacity_units_are_one_factor(unit, target, factor):
+    """'mAh' is one unit (mA*h) wherever it stands; 'mAh/mAh' is 1, not h^2, and 'g/mAh' is g/(mA*h)."""
+    assert convert(1.0, unit, target) == pytest.approx(factor, rel=1e-12)
