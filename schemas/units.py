@@ -61,7 +61,7 @@ def round_sig(x: float | None, digits: int = SIGNIFICANT_DIGITS) -> float | None
 _REPLACEMENTS = [
     ("°C", "degC"), ("° C", "degC"), ("ºC", "degC"), ("℃", "degC"), ("°K", "K"), ("°", "degree"),
     ("Å", "angstrom"), ("Ω", "ohm"), ("µ", "u"), ("μ", "u"), ("⁻¹", "^-1"), ("⁻²", "^-2"), ("²", "^2"),
-    ("³", "^3"), ("·", "*"), ("×", "*"),
+    ("³", "^3"), ("·", "*"), ("×", "*"), ("−", "-"),
 ]
 #: a compact product unit (mAh, Ah, µAh, Wh, mWh, kWh) as one parenthesised factor: pint reads
 #: "mA*h/mA*h" left to right as h^2, so "mAh/mAh" must become "(mA*h)/(mA*h)", which is 1
@@ -74,6 +74,9 @@ def normalize_unit_text(text: str) -> str:
     for old, new in _REPLACEMENTS:
         out = out.replace(old, new)
     out = _COMPACT_PRODUCT.sub(r"(\1\2*h)", out)
+    # papers' exponents: "S cm-1", "mA cm-2", "kJ mol-1" (a unit followed by -1..-4); "S.cm-1"
+    out = re.sub(r"\b([a-zA-Z]+)-([1-4])\b", r"\1^-\2", out)
+    out = re.sub(r"(?<=[a-zA-Z)])\.(?=[a-zA-Z(])", "*", out)
     out = re.sub(r"\bOhm\b", "ohm", out)
     out = re.sub(r"\bohms\b", "ohm", out)
     out = re.sub(r"\bsec\b", "s", out)

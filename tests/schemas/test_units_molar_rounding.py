@@ -101,3 +101,19 @@ def test_text_range_gives_a_standard_uncertainty():
 def test_compact_capacity_units_are_one_factor(unit, target, factor):
     """'mAh' is one unit (mA*h) wherever it stands; 'mAh/mAh' is 1, not h^2, and 'g/mAh' is g/(mA*h)."""
     assert convert(1.0, unit, target) == pytest.approx(factor, rel=1e-12)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("1.2e-4 S cm-1", 1.2e-4), ("1.2 mS cm-1", 1.2e-3), ("1.2 mS cm−1", 1.2e-3), ("1.2 mS·cm−1", 1.2e-3),
+    ("1.2 S.cm-1", 1.2), ("1.2 S m-1", 1.2e-2),
+])
+def test_papers_negative_exponents(text, value):
+    """Papers write 'S cm-1' (and 'S·cm−1' with a Unicode minus); it was refused as an unknown unit."""
+    v = parse_value(text, "conductivity", "sigma")
+    assert v.unit == "S/cm" and v.value == pytest.approx(value, rel=1e-12) and v.entered == {"text": text}
+
+
+def test_papers_exponents_in_other_quantities():
+    assert convert(1.0, "kJ mol-1", "eV") == pytest.approx(1 / EV_IN_KJ_PER_MOL, rel=1e-12)
+    assert convert(1.0, "mA cm-2", "A/cm^2") == pytest.approx(1e-3, rel=1e-12)
+    assert convert(1.0, "mAh g-1", "mA*h/g") == pytest.approx(1.0, rel=1e-12)
