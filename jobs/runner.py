@@ -1,8 +1,9 @@
 """The job runner: recompute only what changed, record state per item, stamp provenance.
 
 For every job, items are selected from the store and fingerprinted (hash of their inputs and the
-job and code versions). Items whose fingerprint matches the stored ``job_items`` state are skipped;
-the rest are computed — inline for a handful, in a local process pool, or on a Dask cluster when
+job and code versions). Items computed before (state ``ok``) whose fingerprint matches the stored
+``job_items`` state are skipped (up to date; a failed item is always tried again); the rest are
+computed — inline for a handful, in a local process pool, or on a Dask cluster when
 ``IONBASE_DASK_SCHEDULER`` is set — and their outputs are written by the runner (never by workers).
 Items are streamed from the job's ``select`` and handled CHUNK_SIZE at a time, as maggma's builders
 do (get_items -> process_item -> update_targets): a chunk is computed, its outputs written, then its
@@ -106,7 +107,8 @@ def run_jobs(
     """Run the named jobs (all by default) for the given samples (all by default).
 
     ``progress`` shows a bar per job on an interactive terminal (stderr); the counts per job
-    (computed, skipped = up to date, failed, superseded, written, flagged) are returned.
+    (computed, skipped = up to date, failed, superseded, written, flagged) are returned; an item
+    that failed before is tried again, so it is computed or failed, never skipped.
     """
     names = list(job_names) if job_names else list(JOBS)
     unknown = [n for n in names if n not in JOBS]
@@ -139,18 +141,26 @@ def _todo(items: Iterable[Item], states: dict[str, dict], version: str, force: b
           counts: dict) -> Iterator[tuple[Item, str]]:
     """get_items: the selected items that need computing, with their fingerprints, streamed.
 
-    Items whose fingerprint and job version match their stored state are counted as skipped; every
-    item id is added to ``seen`` (what is not seen by the end is superseded).
+    Items that were computed (state ``ok``) and whose fingerprint and job version match their stored
+    state are counted as skipped (up to date); an item that failed is tried again, whatever its
+    fingerprint, so it is counted as computed or failed by this run, never as up to date. Every item
+    id is added to ``seen`` (what is not seen by the end is superseded).
     """
     for item in items:
         seen.add(item.id)
         counts["items"] += 1
         fp = fingerprint(item, version)
         st = states.get(item.id)
-        if not force and st and st.get("input_fingerprint") == fp and st.get("job_version") == version:
+        if not force and _up_to_date(st, fp, version):
             counts["skipped"] += 1
             continue
         yield item, fp
+
+
+def _up_to_date(state: dict | None, fp: str, version: str) -> bool:
+    """Whether a stored item state is a success for these inputs and this job version."""
+    return bool(state) and state.get("state") == "ok" and state.get("input_fingerprint") == fp \
+        and state.get("job_version") == version
 
 
 def _chunks(todo: Iterable[tuple[Item, str]], size: int) -> Iterator[list[tuple[Item, str]]]:
@@ -245,7 +255,7 @@ def _run_job(store, job: Job, samples: list[str] | None, force: bool, executor: 
     state_query: dict = {"job": job.name}
     if samples:
         state_query["sample"] = {"$in": samples}
-    states = {s["item"]: s for s in store.job_items.find(state_query, {"item": 1, "outputs": 1, "input_fingerprint": 1, "job_version": 1})}
+    states = {s["item"]: s for s in store.job_items.find(state_query, {"item": 1, "outputs": 1, "input_fingerprint": 1, "job_version": 1, "state": 1})}
     counts = {"items": 0, "computed": 0, "skipped": 0, "failed": 0, "superseded": 0, "written": 0, "flagged": 0}
     seen: set[str] = set()
     with _progress_bar(job, progress) as bar:

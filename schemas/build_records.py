@@ -262,7 +262,7 @@ def build_conditions(raw: Any, field: str) -> dict:
         if val is None:
             continue
         if ctype.quantity is None:
-            out[key] = str(val)
+            out[key] = _text_condition(ctype, val, cf)
         elif ctype.quantity == "count":
             if isinstance(val, bool) or not isinstance(val, (int, float)) or not math.isfinite(val) or float(val) != int(val):
                 raise RecordError(f"expected a whole number, got {val!r}", cf)
@@ -276,6 +276,26 @@ def build_conditions(raw: Any, field: str) -> dict:
         else:
             out[key] = _value(val, ctype.quantity, cf).value
     return out
+
+
+def _text_condition(ctype: registry.ConditionType, val: Any, field: str) -> str:
+    """A text condition as stored; one with ``choices`` (e.g. carrier) must be one of them (any case)."""
+    text = str(val).strip()
+    if ctype.choices is None:
+        return str(val)
+    if text.lower() not in ctype.choices:
+        raise RecordError(f"{ctype.name} must be one of {list(ctype.choices)}, got {val!r}", field)
+    return text.lower()
+
+
+def _check_condition_scope(ptype: registry.PropertyType, conditions: dict, field: str) -> None:
+    """Conditions that only some properties may state (carrier: the Arrhenius-fit ones) are refused on others."""
+    for key in conditions:
+        allowed = registry.CONDITIONS[key].properties if key in registry.CONDITIONS else None
+        if allowed is not None and ptype.name not in allowed:
+            raise RecordError(f"condition {key!r} applies to {list(allowed)} only, not to {ptype.name} "
+                              f"(a conductivity states its carrier by its name, e.g. electronic_conductivity)",
+                              f"{field}.{key}")
 
 
 def property_id(sample_id_: str, name: str, conditions: dict, source: dict, origin: str, extra: str = "") -> str:
@@ -306,6 +326,7 @@ def build_property(
         raise RecordError(f"unknown qualifier {qualifier!r}; expected one of {list(registry.QUALIFIERS)}", f"{field}.qualifier")
     _check_physical(ptype, v.value, f"{field}.value")
     conditions = build_conditions(rec.get("conditions"), f"{field}.conditions")
+    _check_condition_scope(ptype, conditions, f"{field}.conditions")
     for req in ptype.required_conditions:
         if req == "temperature" and "temperature_k" not in conditions:
             raise RecordError(f"{ptype.name} needs conditions.temperature", f"{field}.conditions.temperature")

@@ -291,11 +291,23 @@ TEMPERATURE_INDEPENDENT: frozenset[str] = frozenset((
 CONDUCTIVITY_PROPERTIES = tuple(n for n, p in PROPERTIES.items() if p.quantity == "conductivity")
 
 
+#: charge carriers of a conductivity (and of the Arrhenius fit of one)
+CARRIERS: tuple[str, ...] = ("ionic", "electronic", "total")
+
+#: results of an Arrhenius fit: each describes the carrier of the fitted conductivity (a stated value
+#: says it with the ``carrier`` condition, a derived one in ``provenance.parameters.carrier``)
+ARRHENIUS_FIT_PROPERTIES: tuple[str, ...] = ("activation_energy", "conductivity_prefactor", "conductivity_prefactor_sigmaT")
+
+
 @dataclass(frozen=True)
 class ConditionType:
     name: str
     quantity: str | None  # None for a free-text condition
     description: str
+    #: the only values a text condition may take (None: free text)
+    choices: tuple[str, ...] | None = None
+    #: the only properties that may state it (None: any)
+    properties: tuple[str, ...] | None = None
 
 
 CONDITIONS: dict[str, ConditionType] = {
@@ -324,6 +336,9 @@ CONDITIONS: dict[str, ConditionType] = {
         ConditionType("atmosphere", None, "Atmosphere during the measurement"),
         ConditionType("phase", None, "Phase or regime the value refers to"),
         ConditionType("reference_sample", None, "Label of the reference sample a relative value compares against"),
+        ConditionType("carrier", None, "Charge carrier an activation energy or prefactor describes (ionic, electronic "
+                      "or total); unstated: unknown, never taken for ionic", choices=CARRIERS,
+                      properties=ARRHENIUS_FIT_PROPERTIES),
     )
 }
 
@@ -469,8 +484,6 @@ MEASUREMENT_KINDS: tuple[str, ...] = (
     "critical_current_density",
     "spectroscopy",
 )
-
-CARRIERS: tuple[str, ...] = ("ionic", "electronic", "total")
 
 ORIGINS: tuple[str, ...] = ("reported", "measured", "derived")
 

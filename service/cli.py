@@ -325,7 +325,8 @@ def vocab(as_json) -> None:
     data = {
         "properties": {n: {"unit": registry.QUANTITIES[p.quantity].display_unit, "category": p.category, "description": p.description}
                        for n, p in registry.PROPERTIES.items()},
-        "conditions": {n: (registry.QUANTITIES[c.quantity].display_unit if c.quantity else "text") for n, c in registry.CONDITIONS.items()},
+        "conditions": {n: (registry.QUANTITIES[c.quantity].display_unit if c.quantity else
+                           "|".join(c.choices) if c.choices else "text") for n, c in registry.CONDITIONS.items()},
         "steps": {n: {p: (registry.QUANTITIES[q.quantity].display_unit if q.quantity else "text") for p, q in s.params.items()}
                   for n, s in registry.STEP_TYPES.items()},
         "families": list(registry.FAMILIES),

@@ -15,9 +15,10 @@ Pure functions over property documents (dicts as read from the store), no databa
 * **Conflicts**: when several values compete for one cell, the one with provenance closest to a
   measurement wins (see :func:`priority`); the cell is counted as a conflict in the export summary.
 * **Carriers**: the Arrhenius-fit columns (:data:`FIT_PROPERTIES`: activation energy, prefactors)
-  hold ionic transport only. A fit of an electronic or total conductivity series (the carrier the
-  job records in ``provenance.parameters.carrier``) neither fills nor competes for them; see
-  :func:`carrier` for values that state no carrier.
+  hold ionic transport only: a value fills them only when it states the ionic carrier
+  (``schemas.carriers.describes``: a stated value's ``carrier`` condition, a derived one's fitted
+  series). An electronic or total fit, or a value whose carrier is unknown, neither fills nor
+  competes for them.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterable
 
-from ionbase.schemas import registry
+from ionbase.schemas import carriers, registry
 from ionbase.service.export import features as F
 
 #: stored qualifier -> export symbol (a value without qualifier is exact: "=")
@@ -43,7 +44,7 @@ QUALIFIER_RANK: dict[str | None, int] = {
 ORIGIN_RANK: dict[str, int] = {"reported": 0, "measured": 0, "derived": 1}
 _SOURCE_PLACES = ("table", "figure", "section", "page", "file", "line")
 #: results of an Arrhenius fit: each describes the carrier of the fitted conductivity series
-FIT_PROPERTIES = frozenset(("activation_energy", "conductivity_prefactor", "conductivity_prefactor_sigmaT"))
+FIT_PROPERTIES = frozenset(registry.ARRHENIUS_FIT_PROPERTIES)
 
 
 @lru_cache(maxsize=1024)
@@ -65,25 +66,11 @@ def exportable(doc: dict) -> bool:
     return not doc.get("stale") and _finite(doc.get("value"))
 
 
-def carrier(doc: dict) -> str | None:
-    """The charge carrier (ionic, electronic, total) an Arrhenius-fit value describes, None if unknown.
-
-    Derived: the carrier of the fitted series, as the Arrhenius job records it in
-    ``provenance.parameters.carrier`` (None when it records none: unknown, never guessed).
-    Reported or measured: ionic. The record format has no carrier for a stated activation energy
-    or prefactor; the sources state those of ion transport (EIS), and ionic is the format's default
-    carrier (conductivity series and rows)."""
-    if doc.get("origin") != "derived":
-        return "ionic"
-    params = (doc.get("provenance") or {}).get("parameters") or {}
-    value = params.get("carrier") if isinstance(params, dict) else None
-    return value if value in registry.CARRIERS else None
-
-
 def ionic_or_carrier_free(doc: dict) -> bool:
     """Whether a value may fill its target cell: any property but the Arrhenius-fit ones, and those
-    only for ionic transport (an electronic activation energy is not the ionic one)."""
-    return doc.get("name") not in FIT_PROPERTIES or carrier(doc) == "ionic"
+    only when they state ionic transport (``schemas.carriers.describes``: an electronic activation
+    energy is not the ionic one, and one whose carrier is unknown is never taken for it)."""
+    return not carriers.is_fit(doc) or carriers.describes(doc, "ionic")
 
 
 def priority(doc: dict) -> tuple:
@@ -203,7 +190,7 @@ def assign(docs: Iterable[dict], targets: set[str] | None = None) -> SampleCells
         kind = _target_kind(name) if isinstance(name, str) else 0
         if not kind or (targets is not None and name not in targets) or not exportable(doc):
             continue
-        if not ionic_or_carrier_free(doc):  # an electronic or total fit is not the ionic one
+        if not ionic_or_carrier_free(doc):  # an electronic, total or unknown-carrier fit is not the ionic one
             continue
         if kind == 2:
             t = temperature_key(doc)

@@ -80,6 +80,7 @@ SPOOL_ROWS = 4096
 _VALUE_FIELDS = {
     "_id": 1, "sample": 1, "name": 1, "value": 1, "qualifier": 1, "origin": 1, "stale": 1, "uncertainty": 1,
     "temperature_c": 1, "source": 1, "provenance": 1, "flags": 1,
+    "conditions": 1,  # conditions.carrier: which carrier a stated activation energy describes (schemas.carriers)
 }
 _ROW_PROJECTION = {
     **_VALUE_FIELDS, "family": 1, "doi": 1, "series_name": 1, "series_value": 1, "material_id": 1,

@@ -33,7 +33,7 @@ def _field_of(doc: dict) -> str | None:
 
     Only exportable point values (exact or approximate, never a bound or range midpoint); the
     conductivity only at 25 °C; the activation energy only of ionic transport (``cells.ionic_or_carrier_free``:
-    an electronic or total fit, or a derived one without a recorded carrier, fills nothing)."""
+    an electronic or total fit, or one whose carrier is unknown, fills nothing)."""
     if not exportable(doc) or doc.get("qualifier") not in POINT_QUALIFIERS:
         return None
     if doc["name"] == "ionic_conductivity":

@@ -40,7 +40,8 @@ PROVIDER_FIELDS: dict[str, tuple[str, str | None, bool, str]] = {
                                          "extrapolation to 25 °C)"),
     "ionic_conductivity_25c_property": ("string", None, False, "Id of the property the conductivity at 25 °C comes from"),
     "activation_energy": ("float", "eV", True, "The sample's activation energy of ionic transport, where known as a "
-                          "value (fits of electronic or total conductivity are left out; export conflict rule)"),
+                          "value (fits of electronic or total conductivity, and values whose carrier is unknown, are left "
+                          "out; export conflict rule)"),
     "activation_energy_qualifier": ("string", None, True, "exact or approximate"),
     "activation_energy_property": ("string", None, False, "Id of the property the activation energy comes from"),
     "doi": ("string", None, True, "DOI of the source of the structure result"),

@@ -18,7 +18,7 @@ from flask import Response, current_app
 from marshmallow import Schema, fields, validate
 
 from ionbase.errors import NotFound
-from ionbase.schemas import registry
+from ionbase.schemas import carriers, registry
 from ionbase.service.params import Blueprint
 from ionbase.service.plots import render
 from ionbase.store.shapes import get_path
@@ -40,7 +40,7 @@ PARAMETERS: dict[str, tuple[str, str]] = {
     "series_value": ("series_value", "series composition parameter"),
     "temperature_c": ("temperature_c", "temperature (°C)"),
 }
-#: conductivity property -> the carrier the Arrhenius job records in its provenance parameters
+#: conductivity property -> its carrier (what an Arrhenius fit of it describes: schemas.carriers)
 CARRIERS = {"ionic_conductivity": "ionic", "total_conductivity": "total", "electronic_conductivity": "electronic"}
 GROUP_BY = ("reduced_formula", "series_name", "family", "doi", "sample_label")
 
@@ -116,18 +116,15 @@ def _arrhenius_points(store, sample_id: str, prop: str) -> list[dict]:
 
 def _stored_fit(store, sample_id: str, prop: str, points: list[dict]) -> dict | None:
     """A fit dict for the renderer from stored activation-energy properties, if any."""
-    carrier = CARRIERS.get(prop, prop)
+    carrier = CARRIERS.get(prop)
     query = {"sample": sample_id, "name": "activation_energy"}
     derived, reported = [], []
     for p in store.properties.find(query):
-        if p.get("stale"):
+        # only values of this carrier (schemas.carriers: an unknown carrier is nobody's line)
+        if p.get("stale") or not carriers.describes(p, carrier):
             continue
         params = (p.get("provenance") or {}).get("parameters") or {}
-        if p.get("origin") == "derived":
-            if params.get("carrier", "ionic") == carrier:
-                derived.append((p, params))
-        elif prop == "ionic_conductivity":  # a reported Ea is taken to be that of ionic conduction
-            reported.append((p, params))
+        (derived if p.get("origin") == "derived" else reported).append((p, params))
     segs = []
     for p, params in derived:
         pref = params.get("prefactor_S_per_cm") or params.get("prefactor")

@@ -84,7 +84,10 @@ class Arrhenius(ma.Schema):
         "on its own): {series, segment, carrier, flags, properties: {name: property document}}; several series of one "
         "sample are never merged; stale fits are left out")})
     reported = F.List(F.Dict(), metadata={"description": (
-        "Reported activation energies / prefactors (taken to be of ionic conduction: empty for other carriers)")})
+        "Stated (reported or measured) activation energies / prefactors whose `carrier` condition is this carrier")})
+    carrier_unknown = F.List(F.Dict(), metadata={"description": (
+        "Activation energies / prefactors (stated or derived) whose carrier is not stated: unknown, never counted as "
+        "this carrier's (listed for every carrier); stale ones left out")})
     n_stale = F.Integer(metadata={"description": (
         "Stale derived values (points and fit values) left out: their inputs changed since they were computed; "
         "run the analysis again")})

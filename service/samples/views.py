@@ -7,6 +7,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from ionbase.schemas import carriers, registry
 from ionbase.service.params import Blueprint
 
 from ionbase.service.common import clean, get_or_404, get_store, list_page
@@ -18,7 +19,7 @@ from ionbase.service.samples.schemas import Arrhenius, ArrheniusArgs, SampleDeta
 blp = Blueprint("samples", __name__, url_prefix="/api/v1/samples", description="Samples")
 
 MAX_LINEAGE = 50
-FIT_PROPERTIES = ("activation_energy", "conductivity_prefactor", "conductivity_prefactor_sigmaT")
+FIT_PROPERTIES = registry.ARRHENIUS_FIT_PROPERTIES
 
 
 def sample_query(args: dict) -> dict:
@@ -117,8 +118,10 @@ def sample_arrhenius(args, sample_id):
 
     `fits` holds the derived (origin `derived`) activation energies and prefactors the analysis job
     computed for the carrier of `property` (ionic, electronic or total), one entry per conductivity
-    series (and break segment); `reported` holds values stated in the source (taken to be those of
-    ionic conduction, so listed for `ionic_conductivity` only). Points carry their qualifier: an
+    series (and break segment); `reported` holds values stated in the source for that carrier (their
+    `carrier` condition); `carrier_unknown` holds activation energies and prefactors whose carrier
+    is not stated (never counted as this carrier's, listed for every carrier so they are not lost).
+    Points carry their qualifier: an
     upper/lower bound is a bound, not a value. Stale derived values (inputs changed since they were
     computed) are left out, as in export, OPTIMADE and the plots; `n_stale` counts them.
     """
@@ -128,10 +131,10 @@ def sample_arrhenius(args, sample_id):
                                        sort=[("temperature_k", 1), ("_id", 1)]))
     points = [_arrhenius_point(p) for p in props if not p.get("stale")]
     n_stale = len(props) - len(points)
-    fits, reported, n_stale_fits = _arrhenius_fits(store, sample_id, args["property"])
+    fits, reported, unknown, n_stale_fits = _arrhenius_fits(store, sample_id, args["property"])
     return {"sample": {"id": s["_id"], "label": s.get("label")}, "property": args["property"], "unit": "S/cm",
             "carrier": CARRIERS.get(args["property"]), "points": points, "fits": fits, "reported": reported,
-            "n_stale": n_stale + n_stale_fits}
+            "carrier_unknown": unknown, "n_stale": n_stale + n_stale_fits}
 
 
 def _arrhenius_point(p: dict) -> dict:
@@ -145,28 +148,38 @@ def _arrhenius_point(p: dict) -> dict:
     }
 
 
-def _arrhenius_fits(store, sample_id: str, prop: str) -> tuple[list[dict], list[dict], int]:
-    """(derived fits of the property's carrier, reported values, number of stale fit values left out).
+def _arrhenius_fits(store, sample_id: str, prop: str) -> tuple[list[dict], list[dict], list[dict], int]:
+    """(derived fits of the property's carrier, stated values of that carrier, fit values whose carrier
+    is unknown, number of stale fit values left out), by the one carrier rule (``schemas.carriers``).
 
     The Arrhenius job fits ionic, electronic and total conductivity only: other properties have no carrier, no fits.
     """
     carrier = CARRIERS.get(prop)
     fits: dict[str, dict] = {}
-    reported, n_stale = [], 0
+    reported, unknown, n_stale = [], [], 0
+    if carrier is None:
+        return [], [], [], 0
     for p in store.properties.find({"sample": sample_id, "name": {"$in": list(FIT_PROPERTIES)}}, sort=[("_id", 1)]):
-        params = (p.get("provenance") or {}).get("parameters") or {}
-        if p.get("origin") != "derived":
-            if prop == "ionic_conductivity":
-                reported.append(clean(p))
-        elif params.get("carrier", "ionic") != carrier:
-            continue
-        elif p.get("stale"):
+        known = carriers.describes(p, carrier)
+        if not known and carriers.carrier(p) is not None:
+            continue  # another carrier's value
+        if p.get("stale"):
             n_stale += 1
+        elif not known:
+            unknown.append(clean(p))
+        elif p.get("origin") != "derived":
+            reported.append(clean(p))
         else:
-            series = params.get("series") or {}
-            key = repr(sorted(series.items())) + str(params.get("segment") or "")
-            group = fits.setdefault(key, {"series": series or None, "segment": params.get("segment"), "carrier": carrier,
-                                          "flags": [], "properties": {}})
-            group["properties"][p["name"]] = clean(p)
-            group["flags"] = sorted({*group["flags"], *(p.get("flags") or [])})
-    return list(fits.values()), reported, n_stale
+            _add_fit(fits, p, carrier)
+    return list(fits.values()), reported, unknown, n_stale
+
+
+def _add_fit(fits: dict[str, dict], p: dict, carrier: str) -> None:
+    """Add a derived fit value to the entry of its conductivity series (and break segment)."""
+    params = (p.get("provenance") or {}).get("parameters") or {}
+    series = params.get("series") or {}
+    key = repr(sorted(series.items())) + str(params.get("segment") or "")
+    group = fits.setdefault(key, {"series": series or None, "segment": params.get("segment"), "carrier": carrier,
+                                  "flags": [], "properties": {}})
+    group["properties"][p["name"]] = clean(p)
+    group["flags"] = sorted({*group["flags"], *(p.get("flags") or [])})

@@ -79,16 +79,20 @@ class Trend(ma.Schema):
     temperature_c = F.Float(allow_none=True)
     group_by = F.String()
     groups = F.List(F.Nested(TrendGroup))
+    n_stale = F.Integer(metadata={"description": (
+        "Number of stale derived values left out (their inputs changed since they were computed; "
+        "`ionbase analyze` recomputes them): values that match the question and would otherwise be points")})
 
 
-def trend_match(args: dict) -> dict:
+def trend_match(args: dict, stale: bool = False) -> dict:
     """Base $match of a trend: property name, not stale, temperature window, optional filter.
 
     Stale derived values (inputs changed since they were computed) are left out, as export, OPTIMADE
     and the plots do: they are wrong until the analysis runs again. ``$nin`` (not ``$ne``): the
     embedded store drops documents without the field for ``$ne`` in a pipeline of more than one stage.
+    With ``stale``, the complement (``$in``): the stale values the trend leaves out, to count them.
     """
-    parts: list[dict] = [{"name": args["property"]}, {"stale": {"$nin": [True]}}]
+    parts: list[dict] = [{"name": args["property"]}, {"stale": {"$in" if stale else "$nin": [True]}}]
     if args.get("temperature_c") is not None:
         t, tol = args["temperature_c"], args["temperature_tolerance"]
         parts.append({"temperature_c": {"$gte": t - tol, "$lte": t + tol}})
@@ -111,9 +115,11 @@ def synthesis_trend(args):
     Uses a `$group` aggregation on the store; points are sorted by the parameter.
     """
     store = get_store()
-    groups = _run_trend(store, trend_match(args), *synthesis_paths(args["parameter"], args["group_by"]))
+    paths = synthesis_paths(args["parameter"], args["group_by"])
+    groups = _run_trend(store, trend_match(args), *paths)
     return {"property": args["property"], "parameter": args["parameter"], "unit": _unit(args["property"]),
-            "temperature_c": args.get("temperature_c"), "group_by": args["group_by"], "groups": groups}
+            "temperature_c": args.get("temperature_c"), "group_by": args["group_by"], "groups": groups,
+            "n_stale": _count_stale(store, trend_match(args, stale=True), *paths)}
 
 
 @blp.route("/composition")
@@ -130,17 +136,19 @@ def composition_trend(args):
     if args.get("series") and args.get("component"):
         raise InvalidRequest("give either series or component, not both",
                              {"series": ["not with component"], "component": ["not with series"]})
-    match = trend_match(args)
+    match, stale = trend_match(args), trend_match(args, stale=True)
     unit = _unit(args["property"])
     if args.get("component"):
+        fractions = _component_fractions(store, args["component"])
         return {"property": args["property"], "parameter": f"fraction of {args['component']}", "unit": unit,
                 "temperature_c": args.get("temperature_c"), "group_by": "component",
-                "groups": [_component_group(store, match, args["component"])]}
+                "groups": [_component_group(store, match, args["component"], fractions)],
+                "n_stale": store.properties.count(_component_match(stale, fractions)) if fractions else 0}
     if args.get("series"):
-        match = {"$and": [match, {"series_name": args["series"]}]}
+        match, stale = ({"$and": [m, {"series_name": args["series"]}]} for m in (match, stale))
     groups = _run_trend(store, match, "series_value", "series_name")
     return {"property": args["property"], "parameter": "x", "unit": unit, "temperature_c": args.get("temperature_c"),
-            "group_by": "series", "groups": groups}
+            "group_by": "series", "groups": groups, "n_stale": _count_stale(store, stale, "series_value", "series_name")}
 
 
 def _run_trend(store, match: dict, xpath: str, gpath: str) -> list[dict]:
@@ -150,8 +158,13 @@ def _run_trend(store, match: dict, xpath: str, gpath: str) -> list[dict]:
     return group_points(rows, summaries, MAX_POINTS)
 
 
-def _component_group(store, match: dict, component: str) -> dict:
-    """Properties of composites containing ``component``, x = its fraction (two plain queries)."""
+def _count_stale(store, stale_match: dict, xpath: str, gpath: str) -> int:
+    """How many stale values the trend left out: those it would have shown (x and group known)."""
+    return sum(int(s.get("n") or 0) for s in store.properties.aggregate(trend_summary_pipeline(stale_match, xpath, gpath)))
+
+
+def _component_fractions(store, component: str) -> dict[str, tuple[float, str]]:
+    """material id -> (fraction, basis) of ``component`` in the composites that state its fraction."""
     fractions: dict[str, tuple[float, str]] = {}
     for m in store.materials.find({"components": {"$elemMatch": {"formula": component}}},
                                  {"components": 1, "reduced_formula": 1}):
@@ -159,9 +172,18 @@ def _component_group(store, match: dict, component: str) -> dict:
             if c.get("formula") == component and c.get("fraction") is not None:
                 fractions[m["_id"]] = (float(c["fraction"]), c.get("basis") or "")
                 break
+    return fractions
+
+
+def _component_match(match: dict, fractions: dict) -> dict:
+    return {"$and": [match, {"material_id": {"$in": sorted(fractions)}}]}
+
+
+def _component_group(store, match: dict, component: str, fractions: dict[str, tuple[float, str]]) -> dict:
+    """Properties of composites containing ``component``, x = its fraction (``fractions``)."""
     points = []
     if fractions:
-        q = {"$and": [match, {"material_id": {"$in": sorted(fractions)}}]}
+        q = _component_match(match, fractions)
         for p in store.properties.find(q, {"sample": 1, "sample_label": 1, "value": 1, "material_id": 1, "reduced_formula": 1,
                                            "qualifier": 1, "origin": 1, "flags": 1, "conditions": 1}, limit=MAX_POINTS):
             x, basis = fractions[p["material_id"]]

@@ -32,7 +32,7 @@ def _series(sample: str, carrier: str, s25: float, ea: float, temps: list[float]
 def carriers_client(store, settings, tmp_path, app_client_for):
     """E2: ionic series (Ea 0.30 eV, 3 temperatures: flagged few_points) and an unflagged electronic
     series (Ea 1.20 eV); UB: "<1e-8 S/cm" at 25 °C; ARR: an ionic series at 30-90 °C only (the
-    25 °C value is an extrapolation); REP: a reported activation energy (no carrier stated)."""
+    25 °C value is an extrapolation); REP: a reported activation energy (no carrier stated: unknown)."""
     labels = ("E2", "UB", "ARR", "REP")
     doc = {
         "source": {"notebook": "NB-CARRIERS"},
@@ -73,8 +73,9 @@ def test_optimade_activation_energy_is_the_ionic_one(carriers_client, store):
     prop = store.properties.get(a["_ionbase_activation_energy_property"])
     assert prop["provenance"]["parameters"]["carrier"] == "ionic"
     assert a["_ionbase_activation_energy_qualifier"] == "exact"
-    # a reported activation energy states no carrier: taken as ionic (docs/export.md, Carriers)
-    assert _optimade(carriers_client)["REP"]["_ionbase_activation_energy"] == pytest.approx(0.41)
+    # a reported activation energy that states no carrier: unknown, never taken as ionic (docs/export.md,
+    # Carriers; tests/api/test_carrier_rule.py for one that states it)
+    assert _optimade(carriers_client)["REP"]["_ionbase_activation_energy"] is None
 
 
 def test_export_fit_columns_hold_only_ionic_fits(carriers_client, store):

@@ -345,3 +345,36 @@ def test_layer_reassembles_array_chunks_like_the_oracle(dbs):
     finally:
         for db in (st.db, oracle):
             db.measurement_arrays.delete_many({"measurement": "m-conf"})
+
+
+@pytest.mark.parametrize("group_by", ["material", "series"])
+def test_trend_stale_count_shapes(dbs, group_by):
+    """The trends' stale count (service/trends/views.trend_match(stale=True)): ``stale $in [true]`` in the
+    summary pipeline and in the component count, through the layer, equal the oracle; the stale and
+    not-stale matches split the values between them (a document without the flag is not stale)."""
+    from ionbase.service.trends.views import trend_match
+
+    st, oracle = dbs
+    base = st.db.properties.find_one({"name": "ionic_conductivity", "series_name": {"$exists": True},
+                                      "synthesis.milling_time_h": {"$exists": True}})
+    assert base, "the fixture should hold a milled series member"
+    extra = [dict(base, _id="prop-stale-true", stale=True), {k: v for k, v in base.items() if k != "stale"} | {"_id": "prop-no-flag"}]
+    for db in (st.db, oracle):
+        db.properties.insert_many([dict(d) for d in extra])
+    try:
+        args = {"property": "ionic_conductivity", "temperature_c": None, "filter": None}
+        xpath, gpath = synthesis_paths("milling_time_h", group_by)
+        split = {}
+        for stale in (True, False):
+            pipe = trend_summary_pipeline(trend_match(args, stale=stale), xpath, gpath)
+            want = list(oracle.properties.aggregate(trend_summary_pipeline(_intent(st, trend_match(args, stale=stale)), xpath, gpath)))
+            assert st.properties.aggregate(pipe) == want, f"{_backend()} differs for stale={stale}"
+            split[stale] = sum(g["n"] for g in want)
+        assert split[True] == 1 and split[False] >= 2, "the stale copy is counted; the copy without the flag is shown"
+        everything = list(oracle.properties.aggregate(trend_summary_pipeline(_intent(st, {"name": "ionic_conductivity"}), xpath, gpath)))
+        assert split[True] + split[False] == sum(g["n"] for g in everything)
+        q = {"$and": [trend_match(args, stale=True), {"material_id": {"$in": [base["material_id"]]}}]}
+        assert st.properties.count(q) == oracle.properties.count_documents(_intent(st, q)) == 1
+    finally:
+        for db in (st.db, oracle):
+            db.properties.delete_many({"_id": {"$in": [d["_id"] for d in extra]}})

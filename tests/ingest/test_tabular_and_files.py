@@ -34,6 +34,7 @@ def _check_template_data(store):
     sig = {p["temperature_c"]: p["value"] for p in db.properties.find({"name": "ionic_conductivity", "sample": bm["_id"]})}
     assert sig == {25.0: pytest.approx(3.1e-5), 40.0: pytest.approx(7.2e-5), 60.0: pytest.approx(1.8e-4)}
     ea = db.properties.find_one({"name": "activation_energy", "sample": bm["_id"]})
+    assert ea["conditions"]["carrier"] == "ionic", "the carrier column of the properties table is a condition"
     assert (ea["value"], ea["uncertainty"], ea["source"]["figure"]) == (0.5, 0.02, "3b")
     mat = db.materials.find_one({"_id": bm["material"]})
     assert mat["series"] == {"name": "Na3-xIn1-xZrxCl6", "parameter": "x", "nominal": 0.5}

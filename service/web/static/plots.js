@@ -157,7 +157,8 @@
   fetch(el.dataset.api).then(function (r) {
     return r.json().then(function (body) { if (!r.ok) throw new Error(body.message || ("HTTP " + r.status)); return body; });
   }).then(function (t) {
-    var traces = [], tbody = document.querySelector("#trend-table tbody");
+    var traces = [], tbody = document.querySelector("#trend-table tbody"), stale = document.getElementById("trend-stale");
+    if (stale) stale.textContent = t.n_stale + " stale value" + (t.n_stale === 1 ? "" : "s") + " left out (recomputed by ionbase analyze).";
     t.groups.forEach(function (g) {
       var name = g.formula || g.key || "unknown";
       TREND_KINDS.forEach(function (k) {  /* bounds and derived values get their own marker: never plotted as measurements */
