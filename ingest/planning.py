@@ -209,8 +209,15 @@ def _duplicate(coll: str, doc: dict, where: tuple[str, Any], old_hash: str | Non
     """None when the document was built before identically, else the duplicate natural key issue."""
     if old_hash == doc.get("content_hash"):
         return None
+    hint = _PROPERTY_KEY_HINT if coll == "properties" else ""
     return Issue(where[0], f"duplicate natural key: {singular(coll)} {doc['_id']} is also defined, differently, "
-                 f"in {first[0]}" + (f" row {first[1]}" if first[1] else ""), row=where[1])
+                 f"in {first[0]}" + (f" row {first[1]}" if first[1] else "") + hint, row=where[1])
+
+
+#: what names a property, for the duplicate-key message (schemas.build_records.property_id)
+_PROPERTY_KEY_HINT = ("; a property is named by its sample, name, conditions (not 'carrier') and source location, "
+                      "so two values that differ only in value or carrier need another condition (e.g. method) "
+                      "or source location (e.g. table, figure)")
 
 
 def content_hash(doc: dict) -> str:

@@ -299,7 +299,15 @@ def _check_condition_scope(ptype: registry.PropertyType, conditions: dict, field
 
 
 def property_id(sample_id_: str, name: str, conditions: dict, source: dict, origin: str, extra: str = "") -> str:
-    return make_id("prop", sample_id_, name, stable_hash(conditions), location_key(source), origin, extra)
+    """The id of a stated property: sample, name, the conditions that name a measurement (not those
+    that only qualify its number, e.g. ``carrier``: a lab stating the carrier of an activation energy
+    it imported without one updates that value instead of adding a second), source location, origin."""
+    named = {k: v for k, v in conditions.items() if k not in _QUALIFYING_CONDITIONS}
+    return make_id("prop", sample_id_, name, stable_hash(named), location_key(source), origin, extra)
+
+
+#: conditions left out of a property's id (``registry.ConditionType.identity``)
+_QUALIFYING_CONDITIONS = frozenset(k for k, c in registry.CONDITIONS.items() if not c.identity)
 
 
 def build_property(

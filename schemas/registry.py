@@ -308,6 +308,9 @@ class ConditionType:
     choices: tuple[str, ...] | None = None
     #: the only properties that may state it (None: any)
     properties: tuple[str, ...] | None = None
+    #: part of a stated property's identity (its id). False for a condition that qualifies the same
+    #: number rather than naming another measurement: stating it later updates the stored value
+    identity: bool = True
 
 
 CONDITIONS: dict[str, ConditionType] = {
@@ -338,7 +341,7 @@ CONDITIONS: dict[str, ConditionType] = {
         ConditionType("reference_sample", None, "Label of the reference sample a relative value compares against"),
         ConditionType("carrier", None, "Charge carrier an activation energy or prefactor describes (ionic, electronic "
                       "or total); unstated: unknown, never taken for ionic", choices=CARRIERS,
-                      properties=ARRHENIUS_FIT_PROPERTIES),
+                      properties=ARRHENIUS_FIT_PROPERTIES, identity=False),
     )
 }
 

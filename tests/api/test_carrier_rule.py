@@ -137,3 +137,30 @@ def test_vocabulary_lists_the_carrier_condition():
     import json
 
     assert "ionic" in json.dumps(json.loads(res.stdout)["conditions"]["carrier"])
+
+
+def test_stating_the_carrier_later_updates_the_value_instead_of_adding_one(store, tmp_path):
+    """An activation energy imported before the carrier condition existed, imported again with
+    ``carrier: ionic``: the same property (its id leaves ``carrier`` out), now ionic; a second copy
+    would have stayed beside it as an unknown-carrier value. Two values of one sample that differ
+    only in carrier are refused, naming what tells two properties apart."""
+    def run(*props: dict) -> None:
+        doc = {"source": {"notebook": "NB-CARRIER-ID"},
+               "materials": [{"key": "MAN", "formula": "Mg3AsN", "family": "antiperovskite"}],
+               "samples": [{"label": "S", "material": "MAN"}], "properties": list(props)}
+        (tmp_path / "id.yaml").write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+        Importer(store, ImportOptions()).run([tmp_path / "id.yaml"])
+
+    run(_ea("S", "0.41 eV", None))
+    (first,) = store.db.properties.find({"name": "activation_energy"})
+    run(_ea("S", "0.41 eV", "ionic"))
+    (again,) = store.db.properties.find({"name": "activation_energy"})
+    assert again["_id"] == first["_id"] and again["conditions"]["carrier"] == "ionic"
+    from ionbase.ingest.errors import ImportFailed
+
+    with pytest.raises(ImportFailed) as err:
+        run(_ea("S", "0.41 eV", "ionic"), _ea("S", "1.1 eV", "electronic"))
+    assert "duplicate natural key" in str(err.value) and "not 'carrier'" in str(err.value)
+    electronic = {**_ea("S", "1.1 eV", "electronic"), "conditions": {"method": "DC", "carrier": "electronic"}}
+    run(_ea("S", "0.41 eV", "ionic"), electronic)
+    assert sorted(p["value"] for p in store.db.properties.find({"name": "activation_energy"})) == [0.41, 1.1]
