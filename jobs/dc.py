@@ -11,18 +11,18 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from ionbase.jobs.items import Item, cell_geometry, sample_filter, temperature_conditions
+
 
 def select_dc(store, sample_ids: list[str] | None) -> Iterable:
     """DC polarizations with I0 and Iss, and I-V series of >= 3 points with the pellet geometry."""
-    from ionbase.jobs.definitions import Item, _cell_geometry, _sample_filter
-
-    query = {"kind": {"$in": ["dc_polarization", "iv_steady_state"]}, **_sample_filter(sample_ids)}
+    query = {"kind": {"$in": ["dc_polarization", "iv_steady_state"]}, **sample_filter(sample_ids)}
     for m in store.measurements.find(query, sort=[("_id", 1)]):
         p = m.get("payload") or {}
         cell = m.get("cell") or {}
         inputs: dict[str, Any] = {"kind": m["kind"], "temperature_k": (m.get("temperature") or {}).get("value"),
                                   "method": m.get("method"), "electrodes": cell.get("electrodes"),
-                                  "blocking": cell.get("blocking"), **_cell_geometry(cell)}
+                                  "blocking": cell.get("blocking"), **cell_geometry(cell)}
         if m["kind"] == "dc_polarization":
             if not (p.get("initial_current") and p.get("steady_state_current")):
                 continue
@@ -94,9 +94,8 @@ def compute_dc(inputs: dict) -> list[dict]:
     nothing can be derived fails with that reason (recorded in its job state and the run's errors).
     """
     from ionbase.analysis.errors import InsufficientDataError
-    from ionbase.jobs.definitions import _temperature_conditions
 
-    cond = {**_temperature_conditions(inputs.get("temperature_k")), "method": inputs.get("method") or "DC polarization"}
+    cond = {**temperature_conditions(inputs.get("temperature_k")), "method": inputs.get("method") or "DC polarization"}
     not_derived: dict[str, str] = {}
     outputs = _dc_polarization_outputs if inputs["kind"] == "dc_polarization" else _iv_outputs
     out = outputs(inputs, cond, not_derived)

@@ -12,20 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from ionbase.jobs.dc import compute_dc, select_dc  # the DC job (electrode-type dependent)
+from ionbase.jobs.items import Item, cell_geometry, sample_filter, temperature_conditions
 from ionbase.schemas.units import to_celsius
 
 #: properties written by jobs that other jobs must not read back as inputs
 CONDUCTIVITY_NAMES = {"ionic_conductivity": "ionic", "total_conductivity": "total", "electronic_conductivity": "electronic"}
-
-
-@dataclass
-class Item:
-    """One unit of work: a sample-level group of inputs."""
-
-    id: str
-    sample: str
-    inputs: dict
-    input_ids: list[str]
 
 
 @dataclass(frozen=True)
@@ -37,58 +28,6 @@ class Job:
     select: Callable[[Any, list[str] | None], Iterable[Item]]
     compute: Callable[[dict], list[dict]]
     functions: tuple[str, ...] = field(default=())
-
-
-# ----------------------------------------------------------------------------- helpers
-
-
-def _sample_filter(sample_ids: list[str] | None) -> dict:
-    return {"sample": {"$in": list(sample_ids)}} if sample_ids else {}
-
-
-def _measured(m: dict | None) -> tuple[float | None, float]:
-    if not m:
-        return None, 0.0
-    return m.get("value"), m.get("uncertainty") or 0.0
-
-
-def _cell_geometry(cell: dict | None) -> dict:
-    """Thickness (cm) and area (cm²) of a pellet from its cell record (area from diameter if needed)."""
-    import math
-
-    out: dict[str, Any] = {}
-    if not cell:
-        return out
-    t, ut = _measured(cell.get("thickness"))  # µm
-    if t:
-        out["thickness_cm"], out["thickness_stderr"] = t * 1e-4, ut * 1e-4
-    a, ua = _measured(cell.get("area"))  # cm²
-    if a:
-        out["area_cm2"], out["area_stderr"] = a, ua
-    else:
-        d, ud = _measured(cell.get("diameter"))  # mm
-        if d:
-            dcm, udcm = d / 10, ud / 10
-            out["area_cm2"], out["area_stderr"] = math.pi * dcm**2 / 4, math.pi * dcm / 2 * udcm
-    # a thickness, area or diameter given as approximate (or a bound) makes every sigma computed from it so
-    used = [k for k in ("thickness", "area" if a else "diameter") if out and _measured(cell.get(k))[0]]
-    inexact = {k: cell[k]["qualifier"] for k in used if cell[k].get("qualifier") not in (None, "exact")}
-    if inexact:
-        out["geometry_qualifiers"] = inexact
-    layers = [
-        {"name": layer.get("material") or f"layer{i}", "r": layer["resistance"]["value"], "u": layer["resistance"].get("uncertainty") or 0.0}
-        for i, layer in enumerate(cell.get("layers") or [])
-        if layer.get("resistance")
-    ]
-    if layers:
-        out["layers"] = layers
-    return out
-
-
-def _temperature_conditions(t_k: float | None) -> dict:
-    if t_k is None:
-        return {}
-    return {"temperature_k": round(t_k, 6), "temperature_c": to_celsius(t_k)}
 
 
 # ----------------------------------------------------------------------------- Arrhenius
@@ -158,7 +97,7 @@ def select_arrhenius(store, sample_ids: list[str] | None) -> Iterable[Item]:
     conductivity stated with another method, are never pooled into it. Reported and measured values and
     the conductivities of the ``eis`` job are read; Arrhenius outputs never are; bounds are skipped.
     """
-    base = {"name": {"$in": list(CONDUCTIVITY_NAMES)}, "temperature_k": {"$gt": 0}, **_sample_filter(sample_ids)}
+    base = {"name": {"$in": list(CONDUCTIVITY_NAMES)}, "temperature_k": {"$gt": 0}, **sample_filter(sample_ids)}
     props = [p for extra in ({"origin": {"$in": ["reported", "measured"]}}, {"origin": "derived", "provenance.job": "eis"})
              for p in store.properties.find({**base, **extra}, _ARRHENIUS_FIELDS)
              if p.get("qualifier") not in ("upper_bound", "lower_bound")]
@@ -235,7 +174,7 @@ def compute_arrhenius(inputs: dict) -> list[dict]:
     if not any(abs(t - 298.15) < 0.01 for t in inputs["T"]):
         out.append({
             "name": inputs["name"], "value": res.sigma_25C_S_per_cm, "uncertainty": res.sigma_25C_stderr_S_per_cm,
-            "conditions": {**_temperature_conditions(298.15), "method": "Arrhenius interpolation" if not res.extrapolated else "Arrhenius extrapolation"},
+            "conditions": {**temperature_conditions(298.15), "method": "Arrhenius interpolation" if not res.extrapolated else "Arrhenius extrapolation"},
             "qualifier": "approximate" if res.extrapolated else None,
             "parameters": {**params, "extrapolated": res.extrapolated},
             "notes": "extrapolated outside the measured temperature range" if res.extrapolated else "interpolated within the measured range",
@@ -249,7 +188,7 @@ def compute_arrhenius(inputs: dict) -> list[dict]:
 
 def select_eis(store, sample_ids: list[str] | None) -> Iterable[Item]:
     """Impedance spectra with their arrays and cell geometry."""
-    query = {"kind": "impedance_spectrum", "n_points": {"$gt": 5}, **_sample_filter(sample_ids)}
+    query = {"kind": "impedance_spectrum", "n_points": {"$gt": 5}, **sample_filter(sample_ids)}
     # the chunks of a visible measurement, read whatever their batch (as before the typed collections)
     chunks = store.measurement_arrays.including_pending()
     for m in store.measurements.find(query, sort=[("_id", 1)]):
@@ -260,7 +199,7 @@ def select_eis(store, sample_ids: list[str] | None) -> Iterable[Item]:
             "circuit": (m.get("payload") or {}).get("circuit"),
             "temperature_k": (m.get("temperature") or {}).get("value"),
             "method": m.get("method") or "EIS",
-            **_cell_geometry(m.get("cell")),
+            **cell_geometry(m.get("cell")),
         }
         yield Item(id=m["_id"], sample=m["sample"], inputs=inputs, input_ids=[m["_id"], *arrays.chunk_ids])
 
@@ -302,7 +241,7 @@ def compute_eis(inputs: dict) -> list[dict]:
     res = fit_spectrum(inputs["frequency"], inputs["z_real"], inputs["z_imag"], circuit=inputs.get("circuit"),
                        series_layers=_series_layers(inputs.get("layers")), **geometry)
     d = res.resistances
-    cond = {**_temperature_conditions(inputs.get("temperature_k")), "method": inputs.get("method") or "EIS"}
+    cond = {**temperature_conditions(inputs.get("temperature_k")), "method": inputs.get("method") or "EIS"}
     model = {"R_total_elements": (d.total or {}).get("elements"), "roles": d.roles, "notes": list(d.notes),
              "arcs": [{k: a[k] for k in ("element", "resistor", "resistance_ohm", "capacitance_F", "capacitance_normalized_F",
                                          "apex_frequency_hz", "assignment")} for a in d.arcs],
@@ -339,7 +278,7 @@ def compute_eis(inputs: dict) -> list[dict]:
 
 
 def select_cycling(store, sample_ids: list[str] | None) -> Iterable[Item]:
-    query = {"kind": "galvanostatic_cycling", **_sample_filter(sample_ids)}
+    query = {"kind": "galvanostatic_cycling", **sample_filter(sample_ids)}
     for m in store.measurements.find(query, sort=[("_id", 1)]):
         p = m.get("payload") or {}
         cycles = [c for c in p.get("cycles", []) if "cycle" in c and "discharge_capacity" in c]
@@ -363,7 +302,7 @@ def compute_cycling(inputs: dict) -> list[dict]:
 
     from ionbase.analysis.cycling import capacity_retention, coulombic_efficiency, cycles_to_soh, mean_ce
 
-    cond: dict[str, Any] = _temperature_conditions(inputs.get("temperature_k"))
+    cond: dict[str, Any] = temperature_conditions(inputs.get("temperature_k"))
     for key in ("c_rate", "current_density"):
         if inputs.get(key) is not None:
             cond[key] = inputs[key]
@@ -396,7 +335,7 @@ def compute_cycling(inputs: dict) -> list[dict]:
 def select_crystallography(store, sample_ids: list[str] | None) -> Iterable[Item]:
     """One item per phase with a refined ``a``: a phase whose cell cannot be completed fails alone,
     with its reason recorded, and the other phases of the structure result are still computed."""
-    query = {"phases": {"$elemMatch": {"lattice.a": {"$exists": True}}}, **_sample_filter(sample_ids)}
+    query = {"phases": {"$elemMatch": {"lattice.a": {"$exists": True}}}, **sample_filter(sample_ids)}
     for st in store.structures.find(query, sort=[("_id", 1)]):
         for i, ph in enumerate(st.get("phases", [])):
             lat = ph.get("lattice") or {}
