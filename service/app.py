@@ -87,4 +87,7 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     auth.install(app)
     headers.install(app)
     app.extensions["ionbase_api"] = api
+    from ionbase.service.hot import HotReads
+
+    app.wsgi_app = HotReads(app)  # plain GET /api/v1/properties without Flask's request machinery
     return app

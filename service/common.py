@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-from typing import Any
+from typing import Any, Iterable
 from urllib.parse import urlencode
 
 import marshmallow as ma
@@ -81,9 +81,14 @@ def next_url(cursor: str | None) -> str | None:
     """The URL of the next page: this request's path and parameters with ``page_cursor`` = ``cursor``."""
     if cursor is None:
         return None
-    args = tuple((k, v) for k, v in request.args.items(multi=True) if k != "page_cursor")
-    # relative to the server: the Host header is the client's to set, so it is never echoed back
-    return f"{request.script_root}{request.path}?{_encoded(args)}{'&' if args else ''}{urlencode([('page_cursor', cursor)])}"
+    return page_url(request.script_root, request.path, request.args.items(multi=True), cursor)
+
+
+def page_url(script_root: str, path: str, params: Iterable[tuple[str, str]], cursor: str) -> str:
+    """``path`` with the query parameters ``params`` and ``page_cursor`` = ``cursor`` (replacing any),
+    relative to the server: the Host header is the client's to set, so it is never echoed back."""
+    args = tuple((k, v) for k, v in params if k != "page_cursor")
+    return f"{script_root}{path}?{_encoded(args)}{'&' if args else ''}{urlencode([('page_cursor', cursor)])}"
 
 
 @functools.lru_cache(maxsize=256)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import orjson
 from flask import Response
 from ionbase.service.params import Blueprint
@@ -43,9 +45,8 @@ def convert_units(docs: list[dict], unit: str) -> None:
         d["unit"] = unit
 
 
-def expand_samples(docs: list[dict]) -> None:
+def expand_samples(store: Any, docs: list[dict]) -> None:
     """Attach ``sample_expanded`` (label, parent, route steps and summary) to each property."""
-    store = get_store()
     ids = sorted({d["sample"] for d in docs if d.get("sample")})
     if not ids:
         return
@@ -86,13 +87,20 @@ ORJSON_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
 
 
 def property_page(args: dict, *, for_orjson: bool = False) -> tuple[list[dict], dict]:
-    """One page of the property query for loaded PropertyQueryArgs: (documents out, meta).
+    """One page of the property query for loaded PropertyQueryArgs: (documents out, meta), for this
+    Flask request (its app's store, its URL for the next page); :func:`page_of_properties`."""
+    return page_of_properties(get_store(), args, next_url, for_orjson=for_orjson)
 
-    The API view and the search page both call this, so they answer the same question alike.
-    ``for_orjson``: nested values are left as stored (datetimes included) for ``orjson.dumps`` with
-    :data:`ORJSON_OPTIONS`, which writes the same JSON as ``clean`` would without walking each
-    document in Python (tests/api/test_properties.py compares the two)."""
-    store = get_store()
+
+def page_of_properties(store: Any, args: dict, link: Callable[[str | None], str | None], *,
+                       for_orjson: bool = False) -> tuple[list[dict], dict]:
+    """One page of the property query for loaded PropertyQueryArgs: (documents out, meta); ``link``
+    gives the URL of the next page from its cursor.
+
+    The API view, the search page and the hot path (service/hot.py) all call this, so they answer the
+    same question alike. ``for_orjson``: nested values are left as stored (datetimes included) for
+    ``orjson.dumps`` with :data:`ORJSON_OPTIONS`, which writes the same JSON as ``clean`` would
+    without walking each document in Python (tests/api/test_properties.py compares the two)."""
     pq = build_property_query(args["filter"], args["sort"], args["fields"], args["unit"])
     q = pq.query
     if args["page_cursor"]:
@@ -106,13 +114,13 @@ def property_page(args: dict, *, for_orjson: bool = False) -> tuple[list[dict], 
     if args["unit"]:
         convert_units(docs, args["unit"])
     if args["expand"] == "sample":
-        expand_samples(docs)
+        expand_samples(store, docs)
     out = [_top_level(d) for d in docs] if for_orjson else [_out(d) for d in docs]
     if pq.output is not None:
         keep = set(pq.output) | ({"sample_expanded"} if args["expand"] else set())
         out = [{k: v for k, v in d.items() if k in keep} for d in out]
     meta = {"returned": len(out), "page_limit": limit, "more_data_available": more,
-            "next_cursor": cursor, "next": next_url(cursor)}
+            "next_cursor": cursor, "next": link(cursor)}
     if args["unit"]:
         meta["unit"] = args["unit"]
     if args["include_total"]:
