@@ -4,6 +4,7 @@ holds (parser output -> measurement documents): impedance spectra (one per loop)
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,7 @@ def add_measurement(ctx: "BuildPass", lf: LoadedFile, rec: RawRecord, fr: FileRe
     variants = [m]
     if file_ref:
         path = confined_reference(lf.path.parent, file_ref, f"{rec.ref}.file", ctx.max_file_bytes)
-        variants = measurements_from_file(m, path, f"{rec.ref}.file")
+        variants = measurements_from_file(m, path, rec.ref)
     for mv in variants:
         entry = _add_variant(ctx, mv, smp, (lf.path.name, rec.row))
         if file_ref:
@@ -57,28 +58,32 @@ def _add_variant(ctx: "BuildPass", mv: dict, smp: dict, where: tuple) -> dict:
     return entry
 
 
-def measurements_from_file(m: dict, path: Path, fieldname: str) -> list[dict]:
-    """The measurements an instrument file holds, each a copy of the record ``m`` with its data."""
+def measurements_from_file(m: dict, path: Path, ref: str) -> list[dict]:
+    """The measurements an instrument file holds, each a copy of the record ``m`` with its data.
+
+    ``ref`` names the record (e.g. "measurements[0]"); errors name its ``file`` (or ``temperature``) field."""
     from ionbase.ingest.parsers import parse_file
     from ionbase.ingest.parsers.errors import ParseError
 
+    fieldname = f"{ref}.file"
     try:  # path comes checked from references.confined_reference (inside the folder, a regular file)
         parsed = parse_file(path)
     except ParseError as exc:
         raise B.RecordError(str(exc), fieldname) from None
     sha = sha256_file(path)
     if parsed.kind == "impedance":
-        return spectra_measurements(m, parsed, path, sha, fieldname)
+        return spectra_measurements(m, parsed, path, sha, ref)
     if parsed.kind == "cycling":
         return [cycling_measurement(m, parsed, path, sha, fieldname)]
     raise B.RecordError(f"{path.name} is a {parsed.kind} file; reference CIFs from a structures record", fieldname)
 
 
-def spectra_measurements(m: dict, parsed, path: Path, sha: str, fieldname: str) -> list[dict]:
-    """One impedance_spectrum measurement per spectrum (loop) of the file."""
+def spectra_measurements(m: dict, parsed, path: Path, sha: str, ref: str) -> list[dict]:
+    """One impedance_spectrum measurement per spectrum (loop) of the file, at its own temperature
+    (:func:`loop_temperature`); a record temperature some loop disagrees with refuses the record."""
     if m["kind"] != "impedance_spectrum":
-        raise B.RecordError(f"{path.name} holds impedance spectra but the record's kind is {m['kind']}", fieldname)
-    out = []
+        raise B.RecordError(f"{path.name} holds impedance spectra but the record's kind is {m['kind']}", f"{ref}.file")
+    out, disagree = [], []
     many = len(parsed.records) > 1
     for i, spec in enumerate(parsed.records):
         mv = dict(m)
@@ -87,8 +92,9 @@ def spectra_measurements(m: dict, parsed, path: Path, sha: str, fieldname: str) 
             mv["label"] = f"{m['label']} loop {loop}"
         mv["file"] = {"name": path.name, "sha256": sha, "format": parsed.format, "loop": loop if many else None}
         mv["file"] = {k: v for k, v in mv["file"].items() if v is not None}
-        if "temperature" not in mv and spec.temperature_k:
-            mv["temperature"] = {"value": float(spec.temperature_k), "unit": "K"}
+        why = loop_temperature(mv, spec, f"{path.name}, loop {loop}" if many else path.name, ref)
+        if why:
+            disagree.append(f"loop {loop} {why}" if many else why)
         mv["_arrays"] = {
             "frequency": [float(x) for x in spec.frequency_hz],
             "z_real": [float(x) for x in spec.z_real_ohm],
@@ -96,7 +102,50 @@ def spectra_measurements(m: dict, parsed, path: Path, sha: str, fieldname: str) 
         }
         mv["array_units"] = {"frequency": "Hz", "z_real": "ohm", "z_imag": "ohm"}
         out.append(mv)
+    if disagree:
+        t = m["temperature"]["value"]
+        column = parsed.records[0].metadata.get("temperature_column", "temperature")
+        raise B.RecordError(
+            f"{path.name}: the record's temperature {t - 273.15:.2f} °C ({t:.2f} K) disagrees with the file's {column!r} "
+            f"column: {'; '.join(disagree[:4])}{f' and {len(disagree) - 4} more loops' if len(disagree) > 4 else ''}; "
+            "correct the record's temperature, or leave it out and each spectrum "
+            "takes the one its file recorded", f"{ref}.temperature")
     return out
+
+
+#: how far (K) a record's stated temperature may lie from the temperature an instrument file recorded
+#: for a spectrum: the accuracy of the thermocouple or Pt100 beside the cell (type K class 1: +-1.5 K)
+#: plus the sample lagging the oven at equilibrium (~0.5 K); wider by the record's stated uncertainty
+#: and by half the loop's own spread of readings (a drift during the sweep)
+TEMPERATURE_TOLERANCE_K = 2.0
+
+
+def loop_temperature(mv: dict, spec, where: str, ref: str) -> str | None:
+    """Set or check the temperature of the spectrum ``mv`` against the one its file recorded.
+
+    Without a file temperature the record's (or none) stands. Without a record temperature the
+    spectrum takes the file's mean for its loop (each loop its own). With both, they must agree within
+    :data:`TEMPERATURE_TOLERANCE_K` (+ the record's uncertainty + half the loop's spread): the record's
+    value is kept and the file's reading is stored beside it (``file.temperature_k``). Returns why they
+    disagree ("reads 60.00 °C, 35.00 K apart, ..."), None when they agree or there is nothing to compare.
+    """
+    t_file = spec.temperature_k
+    if t_file is None:
+        return None
+    column = spec.metadata.get("temperature_column", "temperature")
+    if not math.isfinite(t_file):
+        raise B.RecordError(f"{where}: the file's {column!r} column has no number for this spectrum", f"{ref}.file")
+    mv["file"]["temperature_k"] = round(t_file, 6)
+    stated = mv.get("temperature")
+    if stated is None:
+        mv["temperature"] = {"value": round(t_file, 6), "unit": "K", "entered": {"file": mv["file"]["name"], "column": column}}
+        return None
+    low, high = spec.metadata.get("temperature_range_k") or (t_file, t_file)
+    tolerance = TEMPERATURE_TOLERANCE_K + (stated.get("uncertainty") or 0.0) + (high - low) / 2
+    apart = abs(stated["value"] - t_file)
+    if apart <= tolerance:
+        return None
+    return f"reads {t_file - 273.15:.2f} °C ({apart:.2f} K off, {tolerance:.2f} K allowed)"
 
 
 def _capacity(value: float, scale: float, unit: str) -> dict | None:

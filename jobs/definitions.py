@@ -35,8 +35,12 @@ class Job:
 
 #: where a conductivity point came from, for the Arrhenius series key
 #: (whole sub-documents: the embedded store returns dotted projections flat)
-_ARRHENIUS_FIELDS = {"_id": 1, "sample": 1, "name": 1, "value": 1, "temperature_k": 1, "qualifier": 1, "origin": 1,
-                     "measurement": 1, "conditions": 1, "provenance": 1, "flags": 1}
+_ARRHENIUS_FIELDS = {"_id": 1, "sample": 1, "name": 1, "value": 1, "uncertainty": 1, "temperature_k": 1, "qualifier": 1,
+                     "origin": 1, "measurement": 1, "conditions": 1, "source": 1, "provenance": 1, "flags": 1}
+
+#: qualifiers of a conductivity that is not a plain value ("~0.18 mS/cm", the midpoint of "0.1-0.3"):
+#: a fit over any such point is itself approximate (compute_arrhenius)
+INEXACT_QUALIFIERS = ("approximate", "range")
 
 
 def _measurement_cells(store, props: list[dict]) -> dict[str, tuple[str, str]]:
@@ -90,6 +94,57 @@ def _series_description(key: tuple) -> dict:
     return {"kind": "pooled", "method": key[1], "cell": key[2] or None}
 
 
+def _point_rank(p: dict) -> tuple:
+    """The export's order among competing values (docs/export.md, Conflicts): a plain value before an
+    approximate one before a range midpoint, unflagged before flagged, with an uncertainty before
+    without, then the smallest id."""
+    inexact = {"approximate": 1, "range": 2}.get(p.get("qualifier") or "exact", 0)
+    return inexact, bool(p.get("flags")), p.get("uncertainty") is None, p["_id"]
+
+
+def one_value_per_point(pts: list[dict]) -> tuple[list[dict], list[dict]]:
+    """A pooled series with one value per point: (points used, duplicates left out).
+
+    Reported values of one sample sharing every condition (temperature, method, cell, ...) and differing
+    only in their source location (figure 3a and table 2 at 50 °C) are one measurement stated twice;
+    counting both would weigh that temperature twice. The first by :func:`_point_rank` is used; each
+    duplicate names the property used instead, its value and its source.
+    """
+    from ionbase.schemas.build import stable_hash
+
+    same: dict[str, list[dict]] = {}
+    for p in pts:
+        same.setdefault(stable_hash(p.get("conditions") or {}), []).append(p)
+    used, left_out = [], []
+    for group in same.values():
+        group.sort(key=_point_rank)
+        used.append(group[0])
+        left_out += [{"property": d["_id"], "temperature_k": d["temperature_k"], "value": d["value"], "used_instead": group[0]["_id"],
+                      "source": {k: v for k, v in (d.get("source") or {}).items() if k in ("table", "figure", "section", "page", "quote")}}
+                     for d in group[1:]]
+    return used, left_out
+
+
+def _arrhenius_item(sample: str, name: str, key: tuple, pts: list[dict]) -> Item | None:
+    """The work item of one series; None with fewer than 3 distinct temperatures."""
+    left_out: list[dict] = []
+    if key[0] == "pooled":
+        pts, left_out = one_value_per_point(pts)
+    if len({round(p["temperature_k"], 3) for p in pts}) < 3:
+        return None
+    pts.sort(key=lambda p: (p["temperature_k"], p["_id"]))
+    inputs = {"name": name, "series": _series_description(key), "ids": [p["_id"] for p in pts],
+              "T": [p["temperature_k"] for p in pts], "sigma": [p["value"] for p in pts],
+              "flagged_inputs": [p["_id"] for p in pts if p.get("flags")],
+              "approximate_inputs": [{"property": p["_id"], "qualifier": p["qualifier"]} for p in pts
+                                     if p.get("qualifier") in INEXACT_QUALIFIERS]}
+    if left_out:
+        inputs["duplicates"] = sorted(left_out, key=lambda d: d["property"])
+    # the duplicates left out are inputs too: which value is used depends on them
+    input_ids = [p["_id"] for p in pts] + [d["property"] for d in inputs.get("duplicates", [])]
+    return Item(id=_series_item_id(sample, name, key), sample=sample, inputs=inputs, input_ids=input_ids)
+
+
 def select_arrhenius(store, sample_ids: list[str] | None) -> Iterable[Item]:
     """One item per conductivity series (sample, carrier, series key) with >= 3 distinct temperatures.
 
@@ -108,17 +163,9 @@ def select_arrhenius(store, sample_ids: list[str] | None) -> Iterable[Item]:
         if key is not None:
             groups.setdefault((p["sample"], p["name"], key), []).append(p)
     for (sample, name, key), pts in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], [str(k) for k in kv[0][2]])):
-        if len({round(p["temperature_k"], 3) for p in pts}) < 3:
-            continue
-        pts.sort(key=lambda p: (p["temperature_k"], p["_id"]))
-        yield Item(
-            id=_series_item_id(sample, name, key),
-            sample=sample,
-            inputs={"name": name, "series": _series_description(key), "ids": [p["_id"] for p in pts],
-                    "T": [p["temperature_k"] for p in pts], "sigma": [p["value"] for p in pts],
-                    "flagged_inputs": [p["_id"] for p in pts if p.get("flags")]},
-            input_ids=[p["_id"] for p in pts],
-        )
+        item = _arrhenius_item(sample, name, key, pts)
+        if item is not None:
+            yield item
 
 
 def _arrhenius_segments(res, params: dict, flags_of) -> list[dict]:
@@ -136,6 +183,27 @@ def _arrhenius_segments(res, params: dict, flags_of) -> list[dict]:
             "flags": flags,
         })
     return out
+
+
+def _mark_inputs(out: list[dict], params: dict, flags: list[str], inputs: dict) -> list[str]:
+    """Mark the fit's outputs with what its inputs were; returns the flags of the series as a whole.
+
+    - flagged points (e.g. poor circuit fits): flag ``flagged_inputs``, ``parameters.flagged_inputs``;
+    - approximate points or range midpoints: every output is ``approximate`` (a fit is no more exact
+      than its points), flag ``approximate_inputs``, ``parameters.approximate_inputs`` names them;
+    - duplicates of a point left out (:func:`one_value_per_point`): ``parameters.duplicates``.
+    """
+    marks = {"flagged_inputs": inputs.get("flagged_inputs"), "approximate_inputs": inputs.get("approximate_inputs")}
+    marks = {k: v for k, v in marks.items() if v}
+    extra = dict(marks, **({"duplicates": inputs["duplicates"]} if inputs.get("duplicates") else {}))
+    params.update(extra)
+    flags = sorted({*flags, *marks})
+    for o in out:
+        o["parameters"].update(extra)
+        o["flags"] = sorted({*o["flags"], *marks})
+        if "approximate_inputs" in marks:
+            o["qualifier"] = "approximate"
+    return flags
 
 
 def compute_arrhenius(inputs: dict) -> list[dict]:
@@ -164,20 +232,15 @@ def compute_arrhenius(inputs: dict) -> list[dict]:
             {"name": "conductivity_prefactor", "value": res.prefactor, "uncertainty": res.prefactor_stderr, "conditions": dict(span),
              "parameters": {**params, "r2": res.r2}, "flags": flags},
         ]
-    if inputs.get("flagged_inputs"):
-        # a fit over points that are themselves flagged (e.g. poor circuit fits) is no better than they are
-        params["flagged_inputs"] = inputs["flagged_inputs"]
-        flags = sorted({*flags, "flagged_inputs"})
-        for o in out:
-            o["flags"] = sorted({*o["flags"], "flagged_inputs"})
-            o["parameters"]["flagged_inputs"] = inputs["flagged_inputs"]
+    flags = _mark_inputs(out, params, flags, inputs)
     if not any(abs(t - 298.15) < 0.01 for t in inputs["T"]):
         out.append({
             "name": inputs["name"], "value": res.sigma_25C_S_per_cm, "uncertainty": res.sigma_25C_stderr_S_per_cm,
             "conditions": {**temperature_conditions(298.15), "method": "Arrhenius interpolation" if not res.extrapolated else "Arrhenius extrapolation"},
-            "qualifier": "approximate" if res.extrapolated else None,
+            "qualifier": "approximate" if res.extrapolated or inputs.get("approximate_inputs") else None,
             "parameters": {**params, "extrapolated": res.extrapolated},
-            "notes": "extrapolated outside the measured temperature range" if res.extrapolated else "interpolated within the measured range",
+            "notes": ("extrapolated outside the measured temperature range" if res.extrapolated else "interpolated within the measured range")
+            + ("; approximate: fitted over approximate points or range midpoints" if inputs.get("approximate_inputs") else ""),
             "flags": flags,
         })
     return out
@@ -406,7 +469,7 @@ JOBS: dict[str, Job] = {
             ("initial_discharge_capacity", "capacity_retention", "cycles_to_80_soh", "mean_coulombic_efficiency"),
             select_cycling, compute_cycling,
             ("analysis.cycling.capacity_retention", "analysis.cycling.cycles_to_soh", "analysis.cycling.mean_ce")),
-        Job("arrhenius", "2", "Arrhenius fit of each conductivity-vs-temperature series: Ea, prefactor, sigma(25 °C)",
+        Job("arrhenius", "3", "Arrhenius fit of each conductivity-vs-temperature series: Ea, prefactor, sigma(25 °C)",
             ("activation_energy", "conductivity_prefactor", "ionic_conductivity", "phase_transition_temperature"),
             select_arrhenius, compute_arrhenius, ("analysis.arrhenius.fit_arrhenius", "analysis.arrhenius.quality_flags")),
     )

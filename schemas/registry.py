@@ -498,4 +498,6 @@ QUALIFIERS: tuple[str, ...] = ("exact", "approximate", "upper_bound", "lower_bou
 #: few_points     - the fit rests on the minimum number of points (Arrhenius: 3 temperatures)
 #: flagged_inputs - some of the values it was computed from are themselves flagged (listed in
 #:                  provenance.parameters.flagged_inputs)
-QUALITY_FLAGS: tuple[str, ...] = ("poor_fit", "few_points", "flagged_inputs")
+#: approximate_inputs - some of the values it was computed from are approximate or range midpoints
+#:                  (listed in provenance.parameters.approximate_inputs); the value is approximate too
+QUALITY_FLAGS: tuple[str, ...] = ("poor_fit", "few_points", "flagged_inputs", "approximate_inputs")

@@ -79,6 +79,10 @@ def _spectra_from_columns(cols: dict[str, np.ndarray], names: list[str], *, file
         for tname in ("Temperature/°C", "T/°C", "Temperature/C"):
             if tname in cols:
                 temp = float(np.mean(cols[tname][a:b])) + 273.15
+                # the loop's own readings: ingest compares a record's stated temperature with them
+                meta["temperature_column"] = tname
+                meta["temperature_range_k"] = [float(np.min(cols[tname][a:b])) + 273.15,
+                                               float(np.max(cols[tname][a:b])) + 273.15]
         out.append(ImpedanceSpectrum(
             frequency_hz=freq[a:b], z_real_ohm=zr[a:b], z_imag_ohm=zi[a:b], loop=k,
             temperature_k=temp, metadata=meta, source_file=filename,

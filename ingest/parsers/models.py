@@ -22,7 +22,10 @@ class ImpedanceSpectrum:
     -Im(Z) are negated on read.  ``loop`` is the 0-based position of the spectrum in its file;
     the instrument's own loop/cycle number, when the file has one, is in
     ``metadata["cycle_number"]``.  ``first_line`` is the 1-based line of the spectrum's first
-    data row (None for binary files).
+    data row (None for binary files).  ``temperature_k`` is the mean of the spectrum's rows in the
+    file's temperature column (None when the file has none); that column's name and the loop's
+    lowest and highest reading (K) are in ``metadata["temperature_column"]`` and
+    ``metadata["temperature_range_k"]``.
     """
 
     frequency_hz: np.ndarray
