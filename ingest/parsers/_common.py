@@ -14,6 +14,7 @@ import numpy as np
 
 from .columns import match_header
 from .errors import ParseError
+from .numbers import DecimalMark
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 #: longest text line a parser accepts; control characters never occur in instrument text exports
@@ -120,19 +121,21 @@ _NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(nan|inf
                         re.IGNORECASE)
 
 
-def to_float(token: str, *, decimal_comma: bool = False, file: str | None = None,
+def to_float(token: str, *, decimal_comma: bool | DecimalMark = False, file: str | None = None,
              line: int | None = None, field: str | None = None) -> float:
-    """Parse one number exactly as written (``float()``), accepting a decimal comma if allowed.
+    """Parse one number exactly as written (``float()``); ParseError naming file, line and field.
 
-    Raises ParseError naming file, line and field otherwise.
+    ``decimal_comma`` False: a comma is not read.  A :class:`~.numbers.DecimalMark` (one per file):
+    a comma is read by the file's decimal mark (``numbers`` module: a thousands separator is
+    refused, never scaled).  True: the token alone decides (``150,2`` is read, ``1,000`` refused).
     """
-    tok = token.strip()
-    if decimal_comma and "," in tok and "." not in tok and tok.count(",") == 1:
-        tok = tok.replace(",", ".")
-    if not _NUMBER_RE.match(tok):
-        raise ParseError(f"expected a number, got {token.strip()!r}", file=file, line=line,
-                         field=field)
-    return float(tok)
+    if decimal_comma is False:
+        tok = token.strip()
+        if not _NUMBER_RE.match(tok):
+            raise ParseError(f"expected a number, got {tok!r}", file=file, line=line, field=field)
+        return float(tok)
+    mark = DecimalMark() if decimal_comma is True else decimal_comma
+    return mark.to_float(token, file=file, line=line, field=field)
 
 
 def is_number(token: str, decimal_comma: bool = True) -> bool:

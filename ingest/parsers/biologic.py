@@ -12,6 +12,7 @@ from ._base import BinaryInstrumentFile, TextInstrumentFile
 from ._common import map_columns, split_sweeps, to_float
 from .errors import ParseError
 from .models import CyclingData, ImpedanceSpectrum
+from .numbers import DecimalMark
 from .registry import Head, register
 
 MPT_MAGIC = "EC-Lab ASCII FILE"
@@ -271,6 +272,7 @@ def _read_values(lines: Iterator[tuple[int, str]], names: list[str], wanted: lis
     need = max(idx) + 1
     values: list[list[float]] = [[] for _ in wanted]
     linenos: list[int] = []
+    mark = DecimalMark()  # the file's decimal mark, learnt from its numbers
     for lineno, line in lines:
         if not line.strip():
             continue
@@ -281,7 +283,7 @@ def _read_values(lines: Iterator[tuple[int, str]], names: list[str], wanted: lis
                              line=lineno, field=names[len(fields)] if len(fields) < len(names)
                              else None)
         for k, (j, w) in enumerate(zip(idx, wanted)):
-            values[k].append(to_float(fields[j], decimal_comma=True, file=filename,
+            values[k].append(to_float(fields[j], decimal_comma=mark, file=filename,
                                       line=lineno, field=w))
         linenos.append(lineno)
     if not linenos:

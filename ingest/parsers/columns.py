@@ -160,6 +160,7 @@ class ColumnPlan:
     index: dict[str, int]  # frequency, z_real/z_imag or z_mod/phase -> column index
     factor: dict[str, float]  # same keys -> factor to canonical unit, sign included
     names: list[str] = field(default_factory=list)
+    header_line: int | None = None  # line (or row) of the header, named in sign errors
 
     @property
     def used(self) -> tuple[str, str, str]:
@@ -194,23 +195,35 @@ class ColumnPlan:
             raise ParseError(f"column {name!r} says it holds -Z', but its values are mostly "
                              f"positive, so Z' would be negative at {np.count_nonzero(zr < 0)} "
                              f"of {len(zr)} points (a passive cell has Z' >= 0); name the "
-                             "column Z' if it holds Z'", file=file, field=name)
+                             "column Z' if it holds Z'", file=file, line=self.header_line,
+                             field=name)
         self._check_imaginary_sign(zi, file=file)
         return f, zr, zi
 
     def _check_imaginary_sign(self, zi: np.ndarray, *, file: str | None) -> None:
-        """An unsigned Z'' column whose values are nearly all positive most likely holds -Z'' (as many
-        instruments export it): refused, never guessed — a capacitive spectrum has Z'' < 0 except at
-        the highest frequencies (inductance), so reading it as Z'' would mirror every arc."""
-        if self.form != "cartesian" or self.factor.get("z_imag", 1.0) < 0 or zi.size < 5:
+        """A Z'' read as positive at 80 % or more of the points is refused, never guessed — a
+        capacitive spectrum has Z'' < 0 except at the highest frequencies (inductance), so the
+        column's sign is wrong and reading it would mirror every arc: an unsigned Z'' column of
+        positive values most likely holds -Z'' (as many instruments export it), a -Z'' column of
+        negative values most likely holds Z''.  The error names the header line and column."""
+        if self.form != "cartesian" or zi.size < 5:
             return
         positive = int(np.count_nonzero(zi > 0))
-        if positive >= 0.8 * zi.size:
-            name = self.names[self.index["z_imag"]]
-            raise ParseError(f"column {name!r} holds positive values at {positive} of {zi.size} points; as Z'' "
-                             "that would be an inductive spectrum (a capacitive cell has Z'' < 0). If the "
-                             f"column holds -Z'', name it '-{name}' (or -Z''); if it really holds Z'', it "
-                             "cannot be read as an impedance spectrum of an ion conductor", file=file, field=name)
+        if positive < 0.8 * zi.size:
+            return
+        name = self.names[self.index["z_imag"]]
+        if self.factor.get("z_imag", 1.0) < 0:
+            raise ParseError(f"column {name!r} says it holds -Z'', but its values are negative at "
+                             f"{positive} of {zi.size} points, so Z'' would be positive there: an "
+                             "inductive spectrum (a capacitive cell has Z'' < 0, -Z'' > 0). If the "
+                             "column holds Z'', name it without the minus (Z''); if it really holds "
+                             "-Z'', it cannot be read as an impedance spectrum of an ion conductor",
+                             file=file, line=self.header_line, field=name)
+        raise ParseError(f"column {name!r} holds positive values at {positive} of {zi.size} points; as "
+                         "Z'' that would be an inductive spectrum (a capacitive cell has Z'' < 0). If the "
+                         f"column holds -Z'', name it '-{name}' (or -Z''); if it really holds Z'', it "
+                         "cannot be read as an impedance spectrum of an ion conductor", file=file,
+                         line=self.header_line, field=name)
 
 
 def _one_column(key: str, hits: list[tuple[int, HeaderMatch]], seen: str, file, line
@@ -269,4 +282,4 @@ def resolve_columns(names: list, *, file: str | None, line: int | None,
     chosen = {key: _one_column(key, found[key], seen, file, line) for key in used}
     index = {key: chosen[key][0] for key in used}
     factor = {key: chosen[key][1] for key in used}
-    return ColumnPlan(form, index, factor, names)
+    return ColumnPlan(form, index, factor, names, header_line=line)

@@ -17,10 +17,10 @@ import numpy as np
 from ionbase.schemas.units import UnitError, convert, round_sig
 
 from ._base import BinaryInstrumentFile, TextInstrumentFile
-from ._common import to_float
-from .delimited import SEPARATORS, _SEP_NAMES, splitter
+from .delimited import SEPARATORS, _SEP_NAMES, split_row, splitter
 from .errors import ParseError
 from .models import CyclingData
+from .numbers import DecimalMark
 from .registry import ZIP_MAGIC, Head, register
 
 _HEADER_SCAN_ROWS = 30
@@ -181,7 +181,8 @@ def _efficiency_scale(names: list, mapping: dict, filename: str, header_line: in
 
 
 def _row_values(values: list, mapping: dict, names: list, filename: str, line: int,
-                decimal_comma: bool, where: str = ""):
+                mark: DecimalMark, where: str = ""):
+    """(cycle, charge, discharge, efficiency or None) of one row; text read by ``mark``."""
     def num(key, optional=False):
         i = mapping[key]
         v = values[i] if i < len(values) else None
@@ -196,8 +197,7 @@ def _row_values(values: list, mapping: dict, names: list, filename: str, line: i
         if isinstance(v, (int, float)):
             return float(v)
         try:
-            return to_float(str(v), decimal_comma=decimal_comma, file=filename, line=line,
-                            field=str(names[i]))
+            return mark.to_float(str(v), file=filename, line=line, field=str(names[i]))
         except ParseError as exc:
             raise ParseError(where + exc.message, file=filename, line=line,
                              field=str(names[i])) from None
@@ -255,21 +255,37 @@ class CyclingCsv(TextInstrumentFile):
                              "capacity columns (e.g. 'cycle', 'Q charge (mAh/g)', "
                              "'Q discharge (mAh/g)')", file=filename, line=1, field="cycle")
         header_line, sep, names, mapping = found
-        split = splitter(sep)
-        rows = []
-        for lineno, line in itertools.chain(head, lines):
-            if lineno <= header_line or not line.strip():
-                continue
-            fields = split(line)
-            need = max(mapping.values()) + 1
-            if len(fields) < min(need, max(mapping["cycle"], mapping["charge"],
-                                           mapping["discharge"]) + 1):
-                raise ParseError(f"expected {len(names)} {_SEP_NAMES[sep]}-separated fields, "
-                                 f"got {len(fields)} (truncated row?)", file=filename,
-                                 line=lineno, field=str(names[len(fields)]))
-            rows.append(_row_values(fields, mapping, names, filename, lineno, sep != ","))
+        rows = _csv_rows(itertools.chain(head, lines), header_line, sep, names, mapping,
+                         filename)
         meta = {"separator": _SEP_NAMES[sep]}
         return cls([_build(rows, names, mapping, filename, header_line, meta)], filename)
+
+
+def _csv_rows(lines: Iterator[tuple[int, str]], header_line: int, sep: str | None,
+              names: list, mapping: dict, filename: str) -> list:
+    """The (cycle, charge, discharge, efficiency) rows below the header of a delimited table.
+
+    Fields are split with quotes respected (``1,"150,2"``); the file's decimal mark is decided
+    from every value read (:mod:`.numbers`) before any is converted."""
+    split = splitter(sep, strict=True)
+    need = max(mapping["cycle"], mapping["charge"], mapping["discharge"]) + 1
+    table = []
+    for lineno, line in lines:
+        if lineno <= header_line or not line.strip():
+            continue
+        fields = split_row(split, line, filename, lineno)
+        if len(fields) < need:
+            raise ParseError(f"expected {len(names)} {_SEP_NAMES[sep]}-separated fields, "
+                             f"got {len(fields)} (truncated row?)", file=filename,
+                             line=lineno, field=str(names[len(fields)]))
+        table.append((lineno, fields))
+    mark = DecimalMark()
+    for lineno, fields in table:
+        for i in mapping.values():
+            if i < len(fields):
+                mark.observe(fields[i], file=filename, line=lineno, field=str(names[i]))
+    return [_row_values(fields, mapping, names, filename, lineno, mark)
+            for lineno, fields in table]
 
 
 @register
@@ -340,11 +356,12 @@ class CyclingXlsx(BinaryInstrumentFile):
                 header_row, names, mapping = header
                 where = f"sheet {ws.title!r}: "
                 rows = []
+                mark = DecimalMark()  # text cells only; numeric cells carry no decimal mark
                 for r, values in enumerate(rows_iter, start=header_row + 1):
                     if values is None or all(v is None or (isinstance(v, str) and not v.strip())
                                              for v in values):
                         continue
-                    rows.append(_row_values(list(values), mapping, names, filename, r, True,
+                    rows.append(_row_values(list(values), mapping, names, filename, r, mark,
                                             where))
                 tables.append(_build(rows, names, mapping, filename, header_row,
                                      {"sheet": ws.title}))

@@ -4,6 +4,7 @@ header, plus the instrument exports that are such tables: Parstat, CH Instrument
 
 from __future__ import annotations
 
+import csv
 import itertools
 import re
 from typing import Callable, Iterator
@@ -11,10 +12,11 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ._base import TextInstrumentFile
-from ._common import is_number, split_sweeps, to_float
+from ._common import is_number, split_sweeps
 from .columns import ColumnPlan, resolve_columns
 from .errors import ParseError
 from .models import ImpedanceSpectrum
+from .numbers import DecimalMark
 from .registry import Head, register
 
 SEPARATORS = ("\t", ";", ",", None)  # None = runs of whitespace
@@ -22,24 +24,46 @@ _SEP_NAMES = {"\t": "tab", ";": "semicolon", ",": "comma", None: "whitespace"}
 _SNIFF_LINES = 400
 
 
-def splitter(sep: str | None) -> Callable[[str], list[str]]:
+def splitter(sep: str | None, strict: bool = False) -> Callable[[str], list[str]]:
+    """A function splitting one line into stripped fields at ``sep`` (None: runs of whitespace).
+
+    Double quotes are read as in CSV (``1,"150,2"`` is two fields); ``strict`` raises
+    :class:`csv.Error` for unbalanced quotes (data rows), else they are read leniently (sniffing).
+    A trailing separator adds no field.
+    """
     if sep is None:
         return lambda s: s.split()
 
     def split(s: str) -> list[str]:
-        fields = [f.strip().strip('"').strip() for f in s.split(sep)]
+        if '"' in s:
+            raw = next(csv.reader([s], delimiter=sep, skipinitialspace=True, strict=strict))
+        else:
+            raw = s.split(sep)
+        fields = [f.strip().strip('"').strip() for f in raw]
         while len(fields) > 1 and fields[-1] == "":  # trailing separator
             fields.pop()
         return fields
     return split
 
 
-def _numeric_count(fields: list[str], decimal_comma: bool) -> int:
-    return sum(1 for f in fields if is_number(f, decimal_comma))
+def split_row(split: Callable[[str], list[str]], line: str, file: str, lineno: int
+              ) -> list[str]:
+    """The fields of a data row; ParseError naming the line for unbalanced quotes."""
+    try:
+        return split(line)
+    except csv.Error as exc:
+        raise ParseError(f"expected fields with balanced double quotes ('\"150,2\"'), "
+                         f"got {line.strip()[:80]!r} ({exc})", file=file, line=lineno) from None
 
 
-def _data_like(fields: list[str], decimal_comma: bool) -> bool:
-    k = _numeric_count(fields, decimal_comma)
+def _numeric_count(fields: list[str]) -> int:
+    """How many fields look like numbers (a comma inside a field may be a decimal comma: after
+    splitting, a comma-separated file has one only in a quoted field)."""
+    return sum(1 for f in fields if is_number(f, True))
+
+
+def _data_like(fields: list[str]) -> bool:
+    k = _numeric_count(fields)
     return len(fields) >= 3 and k >= 2 and k >= len(fields) - 1
 
 
@@ -48,7 +72,7 @@ def sniff_separator(sample: list[str]) -> str | None | bool:
     best, best_score = False, 0
     for sep in SEPARATORS:
         split = splitter(sep)
-        score = sum(1 for line in sample if _data_like(split(line), sep != ","))
+        score = sum(1 for line in sample if _data_like(split(line)))
         if score > best_score:
             best, best_score = sep, score
     return best
@@ -85,7 +109,7 @@ class DelimitedSpectra(TextInstrumentFile):
         if sep is False:
             return False
         split = splitter(sep)
-        flags = [len(f := split(l)) >= 3 and _data_like(f, sep != ",") for l in sample]
+        flags = [len(f := split(l)) >= 3 and _data_like(f) for l in sample]
         if True not in flags:
             return False
         rest = flags[flags.index(True):]
@@ -107,17 +131,16 @@ class DelimitedSpectra(TextInstrumentFile):
             raise ParseError("expected rows of at least three numbers (frequency, Z', Z''), "
                              "found none in the first lines", file=filename, line=1)
         split = splitter(sep)
-        dec_comma = sep != ","
         metadata: dict = {"separator": _SEP_NAMES[sep], "preamble": []}
         all_lines = itertools.chain(head, lines)
-        plan, header_line, first_data = _find_header(all_lines, split, sep, dec_comma,
-                                                     metadata, filename)
+        plan, header_line, first_data = _find_header(all_lines, split, sep, metadata,
+                                                     filename)
         metadata["header_line"] = header_line
         metadata["columns"] = _columns_metadata(plan)
         if not metadata["preamble"]:
             del metadata["preamble"]
-        raw, linenos = _read_rows(itertools.chain([first_data], all_lines), split, sep,
-                                  dec_comma, plan, filename)
+        raw, linenos = _read_rows(itertools.chain([first_data], all_lines), sep, plan,
+                                  filename)
         freq, zr, zi = plan.convert(*raw, file=filename, lines=linenos)
         if cls.skip_zero_frequency:
             keep = freq != 0
@@ -143,12 +166,12 @@ def spectra_from_arrays(freq, zr, zi, linenos, metadata: dict, filename: str
     return spectra
 
 
-def _looks_like_header(fields: list[str], line: str, dec_comma: bool) -> bool:
-    return (len(fields) >= 2 and _numeric_count(fields, dec_comma) == 0
+def _looks_like_header(fields: list[str], line: str) -> bool:
+    return (len(fields) >= 2 and _numeric_count(fields) == 0
             and "=" not in line and ":" not in line)
 
 
-def _find_header(all_lines, split, sep, dec_comma: bool, metadata: dict, filename: str):
+def _find_header(all_lines, split, sep, metadata: dict, filename: str):
     """(ColumnPlan, header line or None, first data (lineno, line)) of a delimited table.
 
     The first line naming frequency and impedance columns is the header; lines before the
@@ -163,7 +186,7 @@ def _find_header(all_lines, split, sep, dec_comma: bool, metadata: dict, filenam
             last = None
             continue
         fields = split(line)
-        if _data_like(fields, dec_comma):
+        if _data_like(fields):
             break
         last = (lineno, fields, line)
         if plan is None:
@@ -172,7 +195,7 @@ def _find_header(all_lines, split, sep, dec_comma: bool, metadata: dict, filenam
                 try:
                     found = resolve_columns(cand, file=filename, line=lineno, required=False)
                 except ParseError as exc:
-                    if partial is None and _looks_like_header(cand, line, dec_comma):
+                    if partial is None and _looks_like_header(cand, line):
                         partial = exc
                     continue
                 if found is not None:
@@ -192,7 +215,7 @@ def _find_header(all_lines, split, sep, dec_comma: bool, metadata: dict, filenam
         if partial is not None:
             raise partial
         if last is not None and len(last[1]) == len(fields) and \
-                _looks_like_header(last[1], last[2], dec_comma):
+                _looks_like_header(last[1], last[2]):
             resolve_columns(last[1], file=filename, line=last[0], required=True)  # raises
         plan = ColumnPlan("cartesian", {"frequency": 0, "z_real": 1, "z_imag": 2},
                           {"frequency": 1.0, "z_real": 1.0, "z_imag": 1.0}, [])
@@ -213,25 +236,34 @@ def _columns_metadata(plan: ColumnPlan) -> dict:
     return out
 
 
-def _read_rows(rows, split, sep, dec_comma: bool, plan: ColumnPlan, filename: str):
-    """Raw values of the three used columns ([f, a, b] lists) and their line numbers."""
+def _read_rows(rows, sep, plan: ColumnPlan, filename: str):
+    """Raw values of the three used columns ([f, a, b] lists) and their line numbers.
+
+    Every row is split first (quotes respected) and the file's decimal mark is decided from all
+    the values read (:mod:`.numbers`) before any is converted."""
+    split = splitter(sep, strict=True)
     idx = [plan.index[k] for k in plan.used]
     need = max(idx) + 1
     names = [_field_name(plan, i) for i in idx]
-    cols: list[list[float]] = [[], [], []]
+    tokens: list[list[str]] = []
     linenos = []
     for lineno, line in rows:
         if not line.strip():
             continue
-        fields = split(line)
+        fields = split_row(split, line, filename, lineno)
         if len(fields) < need:
             raise ParseError(f"expected at least {need} {_SEP_NAMES[sep]}-separated fields, "
                              f"got {len(fields)} (truncated row?)", file=filename,
                              line=lineno, field=_field_name(plan, len(fields)))
-        for col, i, name in zip(cols, idx, names):
-            col.append(to_float(fields[i], decimal_comma=dec_comma, file=filename,
-                                line=lineno, field=name))
+        tokens.append([fields[i] for i in idx])
         linenos.append(lineno)
+    mark = DecimalMark()
+    for lineno, row in zip(linenos, tokens):
+        for tok, name in zip(row, names):
+            mark.observe(tok, file=filename, line=lineno, field=name)
+    values = [[mark.to_float(tok, file=filename, line=lineno, field=name)
+               for tok, name in zip(row, names)] for lineno, row in zip(linenos, tokens)]
+    cols = [list(c) for c in zip(*values)] if values else [[], [], []]
     return cols, np.array(linenos, dtype=int)
 
 

@@ -11,6 +11,7 @@ from ._base import TextInstrumentFile
 from ._common import split_sweeps, to_float
 from .errors import ParseError
 from .models import ImpedanceSpectrum
+from .numbers import DecimalMark
 from .registry import Head, register
 
 REQUIRED = ("Freq", "Zreal", "Zimag")
@@ -96,6 +97,7 @@ class _Table:
     units: list[str] | None = None
     rows: list[list[float]] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
+    mark: DecimalMark = field(default_factory=DecimalMark)  # decimal mark of the table
 
     def take(self, lineno: int, line: str, fields: list[str], filename: str) -> bool:
         """Consume a line of the table; False when the line ends the table."""
@@ -116,7 +118,7 @@ class _Table:
                              f"{len(fields)} (truncated row?)", file=filename,
                              line=lineno, field=self.names[len(fields)])
         idx = [self.names.index(r) for r in REQUIRED]
-        self.rows.append([to_float(fields[j], decimal_comma=True, file=filename, line=lineno,
+        self.rows.append([to_float(fields[j], decimal_comma=self.mark, file=filename, line=lineno,
                                    field=r) for j, r in zip(idx, REQUIRED)])
         self.lines.append(lineno)
         return True

@@ -12,6 +12,7 @@ from ._common import to_float
 from .columns import ColumnPlan, accepted_spellings, match_header, resolve_columns
 from .cycling import map_cycling_columns
 from .errors import ParseError
+from .numbers import DecimalMark
 from .registry import register
 
 HEADER_SCAN_ROWS = 30
@@ -82,13 +83,14 @@ def _header(ws, filename: str):
     return None
 
 
-def _number(v, filename: str, row: int, name: str) -> float:
+def _number(v, filename: str, row: int, name: str, mark: DecimalMark) -> float:
+    """A cell as a float: numeric cells as they are, text read with the sheet's decimal mark."""
     if isinstance(v, bool) or v is None:
         raise ParseError(f"expected a number, got {'an empty cell' if v is None else v!r}",
                          file=filename, line=row, field=name)
     if isinstance(v, (int, float)):
         return float(v)
-    return to_float(str(v), decimal_comma=True, file=filename, line=row, field=name)
+    return to_float(str(v), decimal_comma=mark, file=filename, line=row, field=name)
 
 
 def _read_sheet(ws, header_row: int, plan: ColumnPlan, rows, filename: str):
@@ -96,12 +98,13 @@ def _read_sheet(ws, header_row: int, plan: ColumnPlan, rows, filename: str):
     cols: list[list[float]] = [[], [], []]
     linenos = []
     where = f"{filename} (sheet {ws.title!r})"
+    mark = DecimalMark()  # text cells only; numeric cells carry no decimal mark
     for r, values in enumerate(rows, start=header_row + 1):
         if _is_blank(values):
             continue
         values = list(values) + [None] * (max(idx) + 1 - len(values))
         for col, i in zip(cols, idx):
-            col.append(_number(values[i], where, r, plan.names[i]))
+            col.append(_number(values[i], where, r, plan.names[i], mark))
         linenos.append(r)
     if not linenos:
         raise ParseError("expected impedance rows under the header, found none", file=where,
