@@ -16,8 +16,9 @@ problems raise :class:`ParseError` (a ValueError) naming file, line and field.
 
 Sign convention: ``z_imag_ohm`` is Im(Z) of Z = Z' + jZ'' (negative for capacitive arcs);
 columns holding -Im(Z) (BioLogic ``-Im(Z)/Ohm``, ``-Z''`` headers) are negated on read.
-Generic tables (CSV and XLSX exports) are read through the header spellings of
-:mod:`.columns` (frequency, Z'/Z'' or |Z|/phase, units in the header).
+Generic tables (CSV and XLSX exports) and the instrument formats' column names are read through
+the header spellings of :mod:`.columns` (frequency, Z'/Z'' or |Z|/phase, units in the header
+converted to Hz and ohm; a Gamry units line likewise).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from .columns import match_header
+from .columns import ColumnPlan, match_header, resolve_columns
 from .errors import ParseError
 from .numbers import DecimalMark
 
@@ -147,33 +147,22 @@ def is_number(token: str, decimal_comma: bool = True) -> bool:
 
 # --------------------------------------------------------------------------- column names
 
-_LEGACY_KINDS = {"frequency": "freq", "z_real": "real", "z_imag": "imag"}
+_CARTESIAN = frozenset({"frequency", "z_real", "z_imag"})
 
 
-def classify_column(name: str) -> tuple[str | None, bool]:
-    """('freq'|'real'|'imag'|None, negated) for a header name, from ``columns.SPELLINGS``.
+def impedance_columns(names: list[str], *, file: str | None, line: int | None
+                      ) -> ColumnPlan | None:
+    """The ColumnPlan of an instrument header naming frequency, Z' and Z'', or None when one of
+    the three is missing (a column line of another kind of data: cycling, a DC segment).
 
-    A leading minus on an imaginary column (``-Im(Z)``, ``-Z''``) means -Im(Z) is stored.
-    Used by the instrument formats; generic tables resolve headers with
-    :func:`ingest.parsers.columns.resolve_columns` (units, |Z|/phase, ambiguity errors).
+    Spellings, header units (``Z'(kOhm)``, ``Freq (kHz)``) and ambiguity are resolved as for
+    generic tables (:func:`ingest.parsers.columns.resolve_columns`): a unit is converted to Hz /
+    ohm with pint, one of another dimension is a ParseError naming file, line and column.
     """
-    m = match_header(name)
-    kind = _LEGACY_KINDS.get(m.quantity) if m is not None else None
-    if kind is None or (m.negated and kind != "imag"):
-        return None, False
-    return kind, m.negated
-
-
-def map_columns(names: list[str]) -> dict[str, tuple[int, bool]] | None:
-    """Indices of the frequency, real and imaginary columns, or None if not all found."""
-    found: dict[str, tuple[int, bool]] = {}
-    for i, name in enumerate(names):
-        kind, neg = classify_column(name)
-        if kind and kind not in found:
-            found[kind] = (i, neg)
-    if {"freq", "real", "imag"} <= found.keys():
-        return found
-    return None
+    found = {m.quantity for m in map(match_header, names) if m is not None}
+    if not _CARTESIAN <= found:
+        return None
+    return resolve_columns(names, file=file, line=line, required=True)
 
 
 # --------------------------------------------------------------------------- splitting

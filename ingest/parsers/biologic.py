@@ -9,7 +9,7 @@ from typing import Iterator
 import numpy as np
 
 from ._base import BinaryInstrumentFile, TextInstrumentFile
-from ._common import map_columns, split_sweeps, to_float
+from ._common import impedance_columns, split_sweeps, to_float
 from .errors import ParseError
 from .models import CyclingData, ImpedanceSpectrum
 from .numbers import DecimalMark
@@ -28,10 +28,6 @@ CYCLING_MARKERS = ("Q charge/mA.h", "Q discharge/mA.h", "ox/red", "Ewe/V", "half
 _CYCLING_READ = ("cycle number", "time/s", "Ewe/V", "I/mA", "<I>/mA", "control/mA", "ox/red")
 _Q_CHARGE = re.compile(r"^Q charge/([^/]+)$", re.IGNORECASE)
 _Q_DISCHARGE = re.compile(r"^Q discharge/([^/]+)$", re.IGNORECASE)
-
-
-def _is_impedance(names: list[str]) -> dict | None:
-    return map_columns(names)
 
 
 def _is_cycling(names: list[str]) -> bool:
@@ -55,13 +51,16 @@ def _header_metadata(lines: list[str]) -> dict:
 # --------------------------------------------------------------------------- shared builders
 
 def _spectra_from_columns(cols: dict[str, np.ndarray], names: list[str], *, filename: str,
-                          metadata: dict, lines: np.ndarray | None,
+                          metadata: dict, lines: np.ndarray | None, header_line: int | None,
                           loop_starts: np.ndarray | None = None) -> list[ImpedanceSpectrum]:
-    mapping = map_columns(names)
-    (fi, _), (ri, _), (ii, neg) = mapping["freq"], mapping["real"], mapping["imag"]
-    freq, zr, zi = cols[names[fi]], cols[names[ri]], cols[names[ii]]
-    if neg:
-        zi = -zi
+    """Spectra from the columns named in the header (units such as ``freq/kHz`` or
+    ``Re(Z)/kOhm`` converted to Hz and ohm; ``-Im(Z)`` negated back)."""
+    plan = impedance_columns(names, file=filename, line=header_line)
+    if plan is None:
+        raise ParseError("expected impedance columns (freq/Hz, Re(Z)/Ohm, -Im(Z)/Ohm), found "
+                         + ", ".join(names), file=filename, line=header_line, field="freq/Hz")
+    raw = [cols[names[plan.index[k]]] for k in plan.used]
+    freq, zr, zi = plan.to_canonical(*raw, file=filename, lines=lines)
     loop_name = next((c for c in LOOP_COLUMNS if c in cols), None)
     if loop_starts is not None and len(loop_starts) > 1:
         groups = np.searchsorted(np.asarray(loop_starts), np.arange(len(freq)), side="right")
@@ -72,8 +71,7 @@ def _spectra_from_columns(cols: dict[str, np.ndarray], names: list[str], *, file
     out = []
     for k, (a, b) in enumerate(split_sweeps(freq, groups)):
         meta = dict(metadata)
-        meta["columns"] = {"frequency": names[fi], "z_real": names[ri], "z_imag": names[ii],
-                           "z_imag_negated": bool(neg)}
+        meta["columns"] = plan.columns_metadata()
         if loop_name is not None:
             meta["cycle_number"] = int(round(float(cols[loop_name][a])))
         temp = None
@@ -175,7 +173,8 @@ class BioLogicMpt(TextInstrumentFile):
                              f"found a {self.kind} file", file=self.filename,
                              line=self.header_line, field="freq/Hz")
         return _spectra_from_columns(self.columns, self.names, filename=self.filename,
-                                     metadata=self.metadata, lines=self.lines)
+                                     metadata=self.metadata, lines=self.lines,
+                                     header_line=self.header_line)
 
     @property
     def cycling(self) -> CyclingData:
@@ -250,9 +249,9 @@ def _read_header(lines: Iterator[tuple[int, str]], filename: str
 def _wanted_columns(names: list[str], filename: str, header_line: int
                     ) -> tuple[str, list[str]]:
     """The file's kind and the columns to read for it; ParseError naming a missing column."""
-    mapping = map_columns(names)
-    if mapping:
-        wanted = [names[mapping[k][0]] for k in ("freq", "real", "imag")]
+    plan = impedance_columns(names, file=filename, line=header_line)
+    if plan is not None:
+        wanted = [names[plan.index[k]] for k in plan.used]
         wanted += [c for c in LOOP_COLUMNS + ("Temperature/°C",) if c in names]
         return "impedance", wanted
     if _is_cycling(names):
@@ -344,7 +343,7 @@ class BioLogicMpr(BinaryInstrumentFile):
             val = getattr(mpr, attr, None)
             if val is not None:
                 meta[attr] = val.isoformat()
-        if map_columns(names):
+        if impedance_columns(names, file=filename, line=None) is not None:
             kind = "impedance"
         elif _is_cycling(names):
             kind = "cycling"
@@ -360,7 +359,7 @@ class BioLogicMpr(BinaryInstrumentFile):
             raise ParseError(f"expected impedance data, found a {self.kind} file",
                              file=self.filename, field="freq/Hz")
         return _spectra_from_columns(self.columns, self.names, filename=self.filename,
-                                     metadata=self.metadata, lines=None,
+                                     metadata=self.metadata, lines=None, header_line=None,
                                      loop_starts=self.loop_index)
 
     @property

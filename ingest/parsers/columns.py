@@ -85,22 +85,33 @@ class HeaderMatch:
 _SUFFIX_UNIT = re.compile(r"^(?P<name>.*?)\s*[\(\[](?P<unit>[^()\[\]]*)[\)\]]\s*$")
 
 
+#: ``Zreal_ohm``, ``freq_kHz``: a unit after the last underscore (read only if it is a unit of
+#: the quantity, so ``freq_set`` names no frequency)
+_UNDERSCORE_UNIT = re.compile(r"^(?P<name>.+?)_(?P<unit>[A-Za-zΩµμ\u2126]+)$")
+
+
 def _name_unit_forms(header: str):
-    """(name, unit) readings of a header cell, the unit-free reading first."""
-    yield header, None
+    """(name, unit, checked) readings of a header cell, the unit-free reading first.
+
+    ``checked`` marks a reading that counts only when its unit converts to the quantity's unit.
+    """
+    yield header, None, False
     m = _SUFFIX_UNIT.match(header)
     if m and m["name"]:
-        yield m["name"], m["unit"].strip()
+        yield m["name"], m["unit"].strip(), False
     if "/" in header:
         name, unit = header.rsplit("/", 1)
         if name.strip():
-            yield name, unit.strip()
+            yield name, unit.strip(), False
+    m = _UNDERSCORE_UNIT.match(header)
+    if m:
+        yield m["name"], m["unit"], True
 
 
 def match_header(header) -> HeaderMatch | None:
     """The quantity a header cell names, or None if it is not one of ``SPELLINGS``."""
     text = "" if header is None else str(header).strip().strip('"').strip()
-    for name, unit in _name_unit_forms(text):
+    for name, unit, checked in _name_unit_forms(text):
         n = normalize_name(name)
         negated = n.startswith("-")
         if negated:
@@ -108,8 +119,20 @@ def match_header(header) -> HeaderMatch | None:
         key = _LOOKUP.get(n)
         if key is None or (negated and not SPELLINGS[key].negatable):
             continue
-        return HeaderMatch(key, negated, unit or None, text)
+        match = HeaderMatch(key, negated, unit or None, text)
+        if checked and not _is_unit_of(match):
+            continue
+        return match
     return None
+
+
+def _is_unit_of(match: HeaderMatch) -> bool:
+    """True when the header's unit converts to the canonical unit of its quantity."""
+    try:
+        unit_factor(match, file=None, line=None)
+    except ParseError:
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------- units
@@ -122,6 +145,14 @@ _UNIT_FIXES = [
     (re.compile(r"(?i)^(rads?|radians?)$"), "radian"),
     (re.compile(r"^[µμ]"), "u"),
 ]
+
+
+def canonical_factor(quantity: str, unit: str, header: str, *, file: str | None,
+                     line: int | None) -> float:
+    """Factor from ``unit`` (as written in a units line or header) to the canonical unit of
+    ``quantity`` (a ``SPELLINGS`` key); ParseError naming ``header`` for an unknown unit or one
+    of another dimension."""
+    return unit_factor(HeaderMatch(quantity, False, unit, header), file=file, line=line)
 
 
 def unit_factor(match: HeaderMatch, *, file: str | None, line: int | None) -> float:
@@ -175,8 +206,36 @@ class ColumnPlan:
             out[f"{key}_factor"] = self.factor[key]
         return out
 
+    def columns_metadata(self) -> dict:
+        """Which column each array came from, its unit factor and sign (kept with a spectrum)."""
+        out: dict = {key: self.column_name(self.index[key]) for key in self.used}
+        out["form"] = self.form
+        out["factors"] = {key: self.factor[key] for key in self.used}
+        if self.form == "cartesian":
+            out["z_imag_negated"] = self.factor["z_imag"] < 0
+        return out
+
+    def column_name(self, i: int) -> str:
+        """The header of column ``i`` (0-based), or ``column i+1`` without a header."""
+        return self.names[i] if i < len(self.names) else f"column {i + 1}"
+
     def convert(self, f, a, b, *, file: str | None, lines) -> tuple[np.ndarray, ...]:
-        """(frequency Hz, Z' ohm, Z'' ohm) from the raw values of the three used columns."""
+        """(frequency Hz, Z' ohm, Z'' ohm) from the raw values of the three used columns, with
+        the sign checks of a table that documents no sign convention (generic CSV/XLSX)."""
+        f, zr, zi = self.to_canonical(f, a, b, file=file, lines=lines)
+        if self.factor.get("z_real", 1.0) < 0 and np.count_nonzero(zr < 0) > len(zr) / 2:
+            name = self.names[self.index["z_real"]]
+            raise ParseError(f"column {name!r} says it holds -Z', but its values are mostly "
+                             f"positive, so Z' would be negative at {np.count_nonzero(zr < 0)} "
+                             f"of {len(zr)} points (a passive cell has Z' >= 0); name the "
+                             "column Z' if it holds Z'", file=file, line=self.header_line,
+                             field=name)
+        self._check_imaginary_sign(zi, file=file)
+        return f, zr, zi
+
+    def to_canonical(self, f, a, b, *, file: str | None, lines) -> tuple[np.ndarray, ...]:
+        """(frequency Hz, Z' ohm, Z'' ohm): header units and signs applied, |Z|/phase turned into
+        Z', Z''. Used as is by the instrument formats, whose sign convention is documented."""
         k = self.used
         f = np.asarray(f, dtype=float) * self.factor[k[0]]
         a = np.asarray(a, dtype=float) * self.factor[k[1]]
@@ -187,17 +246,10 @@ class ColumnPlan:
             bad = np.flatnonzero(a < 0)
             if bad.size:
                 raise ParseError(f"|Z| must not be negative, got {a[bad[0]]!r}", file=file,
-                                 line=lines[bad[0]], field=self.names[self.index["z_mod"]])
+                                 line=None if lines is None else int(lines[bad[0]]),
+                                 field=self.names[self.index["z_mod"]])
             phi = np.radians(b)
             zr, zi = a * np.cos(phi), a * np.sin(phi)
-        if self.factor.get("z_real", 1.0) < 0 and np.count_nonzero(zr < 0) > len(zr) / 2:
-            name = self.names[self.index["z_real"]]
-            raise ParseError(f"column {name!r} says it holds -Z', but its values are mostly "
-                             f"positive, so Z' would be negative at {np.count_nonzero(zr < 0)} "
-                             f"of {len(zr)} points (a passive cell has Z' >= 0); name the "
-                             "column Z' if it holds Z'", file=file, line=self.header_line,
-                             field=name)
-        self._check_imaginary_sign(zi, file=file)
         return f, zr, zi
 
     def _check_imaginary_sign(self, zi: np.ndarray, *, file: str | None) -> None:

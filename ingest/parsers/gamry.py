@@ -9,20 +9,26 @@ import numpy as np
 
 from ._base import TextInstrumentFile
 from ._common import split_sweeps, to_float
+from .columns import canonical_factor
 from .errors import ParseError
 from .models import ImpedanceSpectrum
 from .numbers import DecimalMark
 from .registry import Head, register
 
 REQUIRED = ("Freq", "Zreal", "Zimag")
+#: the quantity (``columns.SPELLINGS`` key) of each required column, for its unit
+QUANTITY = {"Freq": "frequency", "Zreal": "z_real", "Zimag": "z_imag"}
 
 
 @register
 class GamryDTA(TextInstrumentFile):
     """Gamry ``.DTA``: ``ZCURVE<TAB>TABLE[<TAB>n]``, a column-name line, a units line, rows.
 
-    Gamry stores Im(Z) as is (``Zimag``), so no sign change.  Every ZCURVE table becomes one
-    spectrum (further split if the frequency sweep restarts inside a table).
+    Gamry stores Im(Z) as is (``Zimag``), so no sign change.  The units line must give a unit
+    for Freq, Zreal and Zimag (Gamry writes ``Hz`` and ``ohm``); it is converted to Hz / ohm
+    with pint, and a missing unit or one of another dimension is refused naming the line and
+    column.  Every ZCURVE table becomes one spectrum (further split if the frequency sweep
+    restarts inside a table).
     """
 
     format = "gamry_dta"
@@ -95,6 +101,7 @@ class _Table:
     expected: int | None
     names: list[str] | None = None
     units: list[str] | None = None
+    factors: list[float] = field(default_factory=list)
     rows: list[list[float]] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
     mark: DecimalMark = field(default_factory=DecimalMark)  # decimal mark of the table
@@ -110,6 +117,7 @@ class _Table:
             return True
         if self.units is None:
             self.units = [f.strip() for f in fields]
+            self.factors = _unit_factors(self.names, self.units, filename, lineno)
             return True
         if not line.startswith("\t"):
             return False
@@ -138,7 +146,7 @@ class _Table:
                              line=self.lines[-1], field="ZCURVE")
 
     def spectra(self, metadata: dict, filename: str, start_loop: int) -> list[ImpedanceSpectrum]:
-        data = np.array(self.rows, dtype=float)
+        data = np.array(self.rows, dtype=float) * np.array(self.factors)
         units = dict(zip(self.names, self.units))
         out = []
         for a, b in split_sweeps(data[:, 0]):
@@ -150,3 +158,20 @@ class _Table:
                 loop=start_loop + len(out), temperature_k=None, metadata=meta,
                 source_file=filename, first_line=self.lines[a]))
         return out
+
+
+def _unit_factors(names: list[str], units: list[str], filename: str, lineno: int) -> list[float]:
+    """Factors taking Freq, Zreal and Zimag from the units line's units to Hz and ohm.
+
+    ParseError naming the units line and the column for a missing unit, or one that is not a
+    frequency / impedance unit (never taken as Hz or ohm unseen)."""
+    out = []
+    for req in REQUIRED:
+        i = names.index(req)
+        unit = units[i] if i < len(units) else ""
+        if not unit:
+            raise ParseError(f"expected a unit for column {req!r} in the units line under the "
+                             "ZCURVE column names (Gamry writes Hz / ohm)", file=filename,
+                             line=lineno, field=req)
+        out.append(canonical_factor(QUANTITY[req], unit, req, file=filename, line=lineno))
+    return out

@@ -8,7 +8,7 @@ from typing import Iterator
 import numpy as np
 
 from ._base import TextInstrumentFile
-from ._common import map_columns, split_sweeps, to_float
+from ._common import impedance_columns, split_sweeps, to_float
 from .errors import ParseError
 from .models import ImpedanceSpectrum
 from .registry import Head, register
@@ -21,7 +21,8 @@ class VersaStudioPar(TextInstrumentFile):
     """VersaStudio ``.par``: each ``<SegmentN>`` holds ``key=value`` lines, a
     ``Definition=`` line naming the columns, then comma-separated rows until ``</SegmentN>``.
     Segments with ``Frequency(Hz)``, ``Z Real``, ``Z Imag`` columns are impedance spectra
-    (Z Imag is Im(Z), kept as is)."""
+    (Z Imag is Im(Z), kept as is); a unit in a column name (``Frequency(kHz)``, ``Z Real(kOhm)``)
+    is converted to Hz / ohm, one of another dimension refused."""
 
     format = "versastudio_par"
     kinds = ("impedance",)
@@ -59,7 +60,7 @@ class VersaStudioPar(TextInstrumentFile):
                 continue
             m = _OPEN.match(line)
             if m:
-                seg = {"n": m.group(1), "names": None, "mapping": None, "rows": [],
+                seg = {"n": m.group(1), "names": None, "plan": None, "rows": [],
                        "lines": [], "meta": {}, "line": lineno}
                 continue
             if re.match(r"^<(\w+)>$", s):
@@ -80,16 +81,20 @@ class VersaStudioPar(TextInstrumentFile):
 
     @staticmethod
     def _finish(seg, metadata, filename, start_loop):
-        if seg["mapping"] is None or not seg["rows"]:
+        plan = seg["plan"]
+        if plan is None or not seg["rows"]:
             return []
         data = np.array(seg["rows"], dtype=float)
+        freq, zr, zi = plan.to_canonical(data[:, 0], data[:, 1], data[:, 2], file=filename,
+                                         lines=seg["lines"])
         out = []
-        for a, b in split_sweeps(data[:, 0]):
+        for a, b in split_sweeps(freq):
             meta = dict(metadata)
             meta.update({f"segment.{k}": v for k, v in seg["meta"].items()})
             meta["segment"] = int(seg["n"])
+            meta["columns"] = plan.columns_metadata()
             out.append(ImpedanceSpectrum(
-                frequency_hz=data[a:b, 0], z_real_ohm=data[a:b, 1], z_imag_ohm=data[a:b, 2],
+                frequency_hz=freq[a:b], z_real_ohm=zr[a:b], z_imag_ohm=zi[a:b],
                 loop=start_loop + len(out), metadata=meta, source_file=filename,
                 first_line=seg["lines"][a]))
         return out
@@ -100,23 +105,22 @@ def _segment_line(seg: dict, s: str, lineno: int, filename: str) -> None:
     if seg["names"] is None:
         if s.startswith("Definition="):
             seg["names"] = [n.strip() for n in s[len("Definition="):].split(",")]
-            seg["mapping"] = map_columns(seg["names"])
+            seg["plan"] = impedance_columns(seg["names"], file=filename, line=lineno)
             seg["line"] = lineno
         elif "=" in s:
             k, _, v = s.partition("=")
             seg["meta"][k.strip()] = v.strip()
         return
-    if seg["mapping"] is None or not s:
+    plan = seg["plan"]
+    if plan is None or not s:
         return
     fields = s.split(",")
-    names, m = seg["names"], seg["mapping"]
-    idx = [m["freq"][0], m["real"][0], m["imag"][0]]
+    names = seg["names"]
+    idx = [plan.index[k] for k in plan.used]
     if len(fields) < max(idx) + 1:
         raise ParseError(f"expected {len(names)} comma-separated fields, got "
                          f"{len(fields)} (truncated row?)", file=filename,
                          line=lineno, field=names[len(fields)])
-    row = [to_float(fields[j], file=filename, line=lineno, field=names[j]) for j in idx]
-    if m["imag"][1]:
-        row[2] = -row[2]
-    seg["rows"].append(row)
+    seg["rows"].append([to_float(fields[j], file=filename, line=lineno, field=names[j])
+                        for j in idx])
     seg["lines"].append(lineno)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-import numpy as np
-
 from ._base import TextInstrumentFile
-from ._common import map_columns, split_sweeps, to_float
+from ._common import split_sweeps, to_float
+from .columns import ColumnPlan, resolve_columns
 from .errors import ParseError
 from .models import ImpedanceSpectrum
 from .registry import Head, register
@@ -16,30 +15,34 @@ from .registry import Head, register
 #: a .z file recognised only by 'End Comments' ranks below ZView CSV (priority 680)
 END_COMMENTS_SCORE = 650
 
-# ZView's fixed column order: Freq, Ampl, Bias, Time, Z'(a), Z''(b), GD, Err, Range
-_FALLBACK = {"freq": (0, False), "real": (4, False), "imag": (5, False)}
+#: ZPlot's documented column order (Freq, Ampl, Bias, Time, Z'(a), Z''(b), GD, Err, Range; Hz and
+#: ohm), used only for a ``.z`` file without a column-name line before 'End Comments'
+FIXED_POSITIONS = ColumnPlan("cartesian", {"frequency": 0, "z_real": 4, "z_imag": 5},
+                             {"frequency": 1.0, "z_real": 1.0, "z_imag": 1.0}, [])
 
 
-def _rows_to_spectra(rows, linenos, names, mapping, metadata, filename):
-    data = np.array(rows, dtype=float)
+def _rows_to_spectra(cols: list[list[float]], linenos: list[int], plan: ColumnPlan,
+                     metadata: dict, filename: str) -> list[ImpedanceSpectrum]:
+    """Spectra (one per frequency sweep) from the raw values of the three used columns,
+    converted to Hz and ohm with the header's units."""
+    freq, zr, zi = plan.to_canonical(*cols, file=filename, lines=linenos)
     out = []
-    for a, b in split_sweeps(data[:, 0]):
+    for a, b in split_sweeps(freq):
         meta = dict(metadata)
-        meta["columns"] = {"frequency": names[mapping["freq"][0]] if names else "column 1",
-                           "z_real": names[mapping["real"][0]] if names else "column 5",
-                           "z_imag": names[mapping["imag"][0]] if names else "column 6",
-                           "z_imag_negated": bool(mapping["imag"][1])}
-        out.append(ImpedanceSpectrum(frequency_hz=data[a:b, 0], z_real_ohm=data[a:b, 1],
-                                     z_imag_ohm=data[a:b, 2], loop=len(out), metadata=meta,
+        meta["columns"] = plan.columns_metadata()
+        out.append(ImpedanceSpectrum(frequency_hz=freq[a:b], z_real_ohm=zr[a:b],
+                                     z_imag_ohm=zi[a:b], loop=len(out), metadata=meta,
                                      source_file=filename, first_line=linenos[a]))
     return out
 
 
-def _read_rows(lines, split, names, mapping, filename, decimal_comma):
-    fi, ri, ii = mapping["freq"][0], mapping["real"][0], mapping["imag"][0]
-    neg = mapping["imag"][1]
-    need = max(fi, ri, ii) + 1
-    rows, linenos = [], []
+def _read_rows(lines, split, plan: ColumnPlan, filename: str
+               ) -> tuple[list[list[float]], list[int]]:
+    """Raw values ([f, a, b] lists, as written) of the plan's three columns, and line numbers."""
+    idx = [plan.index[k] for k in plan.used]
+    need = max(idx) + 1
+    cols: list[list[float]] = [[], [], []]
+    linenos: list[int] = []
     for lineno, line in lines:
         if not line.strip():
             continue
@@ -47,22 +50,26 @@ def _read_rows(lines, split, names, mapping, filename, decimal_comma):
         if len(fields) < need:
             raise ParseError(f"expected at least {need} fields, got {len(fields)} "
                              "(truncated row?)", file=filename, line=lineno,
-                             field=_name(names, len(fields)))
-        f = to_float(fields[fi], decimal_comma=decimal_comma, file=filename, line=lineno,
-                     field=_name(names, fi))
-        zr = to_float(fields[ri], decimal_comma=decimal_comma, file=filename, line=lineno,
-                      field=_name(names, ri))
-        zi = to_float(fields[ii], decimal_comma=decimal_comma, file=filename, line=lineno,
-                      field=_name(names, ii))
-        rows.append((f, zr, -zi if neg else zi))
+                             field=plan.column_name(len(fields)))
+        for col, i in zip(cols, idx):
+            col.append(to_float(fields[i], file=filename, line=lineno,
+                                field=plan.column_name(i)))
         linenos.append(lineno)
-    return rows, linenos
+    return cols, linenos
 
 
-def _name(names, i):
-    if names and i < len(names):
-        return names[i]
-    return f"column {i + 1}"
+def _zplot_plan(header: tuple[int, str] | None, filename: str) -> ColumnPlan:
+    """The columns of a ``.z`` file from the line before 'End Comments'.
+
+    A line that is not a ``key: value`` header entry is the column-name line (tab separated, or
+    space separated without a tab) and must name frequency, Z' and Z'' (units converted); only
+    without such a line are the documented fixed positions used.
+    """
+    if header is None or ":" in header[1]:
+        return FIXED_POSITIONS
+    text = header[1].strip()
+    names = [n.strip() for n in (text.split("\t") if "\t" in text else text.split())]
+    return resolve_columns(names, file=filename, line=header[0], required=True)
 
 
 @register
@@ -70,7 +77,9 @@ class ZPlotFile(TextInstrumentFile):
     """ZPlot / ZView ``.z``: ``key: value`` header, column names, ``End Comments``, data.
 
     Z''(b) in these files is Im(Z) (negative for capacitive arcs) and is kept as is; a column
-    named with a leading minus (``-Z''``) is negated.
+    named with a leading minus (``-Z''``) is negated. Header units (``Freq(kHz)``,
+    ``Z'(kOhm)``) are converted to Hz and ohm; a file without a column-name line is read in
+    ZPlot's documented column order (Freq, Ampl, Bias, Time, Z'(a), Z''(b), ...).
     """
 
     format = "zplot"
@@ -97,8 +106,8 @@ class ZPlotFile(TextInstrumentFile):
 
     @classmethod
     def _parse(cls, lines: Iterator[tuple[int, str]], filename: str) -> "ZPlotFile":
-        metadata: dict[str, str] = {}
-        prev = ""
+        metadata: dict = {}
+        prev: tuple[int, str] | None = None
         end_line = None
         first = True
         for lineno, line in lines:
@@ -116,33 +125,33 @@ class ZPlotFile(TextInstrumentFile):
                 k, _, v = line.partition(":")
                 metadata.setdefault(k.strip(), v.strip())
             if line.strip():
-                prev = line
+                prev = (lineno, line)
         if end_line is None:
             raise ParseError("expected an 'End Comments' line before the data (truncated "
                              "file?)", file=filename, field="End Comments")
-        names = [n.strip() for n in prev.split("\t")] if "\t" in prev else []
-        mapping = map_columns(names) if names else None
-        if mapping is None:
-            names, mapping = [], dict(_FALLBACK)
+        plan = _zplot_plan(prev, filename)
         split = (lambda s: re.split(r"\t|,\s*", s.strip()))
-        rows, linenos = _read_rows(lines, split, names, mapping, filename, decimal_comma=False)
-        if not rows:
+        cols, linenos = _read_rows(lines, split, plan, filename)
+        if not linenos:
             raise ParseError("expected data rows after 'End Comments', found none "
                              "(truncated file?)", file=filename, line=end_line)
         expected = metadata.get("Data Points")
-        if expected and expected.isdigit() and int(expected) != len(rows):
+        if expected and expected.isdigit() and int(expected) != len(linenos):
             # Real files do this (the impedance.py ZPlot example declares 56, holds 21):
             # keep what is there and say so.
             metadata["warnings"] = [f"header 'Data Points' says {expected}, file holds "
-                                    f"{len(rows)} rows"]
-        return cls(_rows_to_spectra(rows, linenos, names, mapping, metadata, filename),
-                   metadata, filename)
+                                    f"{len(linenos)} rows"]
+        return cls(_rows_to_spectra(cols, linenos, plan, metadata, filename), metadata, filename)
 
 
 @register
 class ZViewCsv(TextInstrumentFile):
     """ZView-style CSV (e.g. Autolab export, ``"Z60W Data File"``): quoted header block,
-    a point-count line, a quoted column-name line, comma separated rows."""
+    a point-count line, a quoted column-name line, comma separated rows.
+
+    The columns are found by name in any order (``Z'(a)``, ``Zreal_ohm``, ``-Z''``, ...), header
+    units converted to Hz and ohm; a column-name line that names no frequency, Z' or Z'' is
+    refused, listing the columns it holds."""
 
     format = "zview_csv"
     kinds = ("impedance",)
@@ -183,15 +192,15 @@ class ZViewCsv(TextInstrumentFile):
             raise ParseError("expected a column-name line starting with 'Freq'", file=filename,
                              field="Freq")
         expected = int(prev) if prev and prev.isdigit() else None
-        mapping = map_columns(names) or dict(_FALLBACK)
-        rows, linenos = _read_rows(lines, lambda s: s.split(","), names, mapping, filename,
-                                   decimal_comma=False)
-        if not rows:
+        # the column-name line is always there: it must be understood, never replaced by
+        # fixed positions (a reordered export would be read from the wrong columns)
+        plan = resolve_columns(names, file=filename, line=header_line, required=True)
+        cols, linenos = _read_rows(lines, lambda s: s.split(","), plan, filename)
+        if not linenos:
             raise ParseError("expected data rows after the column names, found none "
                              "(truncated file?)", file=filename, line=header_line)
-        if expected is not None and expected != len(rows):
+        if expected is not None and expected != len(linenos):
             metadata["warnings"] = [f"header declares {expected} points, file holds "
-                                    f"{len(rows)} rows"]
+                                    f"{len(linenos)} rows"]
         metadata["n_points_declared"] = expected
-        return cls(_rows_to_spectra(rows, linenos, names, mapping, metadata, filename),
-                   metadata, filename)
+        return cls(_rows_to_spectra(cols, linenos, plan, metadata, filename), metadata, filename)
