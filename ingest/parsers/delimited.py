@@ -217,9 +217,24 @@ def _find_header(all_lines, split, sep, metadata: dict, filename: str):
         if last is not None and len(last[1]) == len(fields) and \
                 _looks_like_header(last[1], last[2]):
             resolve_columns(last[1], file=filename, line=last[0], required=True)  # raises
+        _refuse_unread_header(last, sep, filename)
         plan = ColumnPlan("cartesian", {"frequency": 0, "z_real": 1, "z_imag": 2},
                           {"frequency": 1.0, "z_real": 1.0, "z_imag": 1.0}, [])
     return plan, header_line, first_data
+
+
+def _refuse_unread_header(last, sep, filename: str) -> None:
+    """A text line right above headerless data is a header this table's separator does not split
+    (``Freq (kHz);Zre (kOhm)`` over comma-separated rows): its units would be lost and the columns
+    taken as Hz and ohm, so it is refused. Preamble lines (``key = value``, ``key: value``) and
+    lines with numbers are not headers."""
+    if last is None or _numeric_count(last[1]) or "=" in last[2] or ":" in last[2]:
+        return
+    raise ParseError(f"the line right above the data, {last[2].strip()[:80]!r}, is not a header of "
+                     f"this table's {_SEP_NAMES[sep]}-separated columns: write the header with the "
+                     "data's separator (frequency, Z', Z'' with their units), or leave no text line "
+                     "right above a table without header (its columns are then read as frequency in Hz, "
+                     "Z' and Z'' in ohm)", file=filename, line=last[0])
 
 
 def _field_name(plan: ColumnPlan, i: int) -> str:

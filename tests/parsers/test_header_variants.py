@@ -255,3 +255,18 @@ def test_any_header_cells_resolve_or_raise_parse_error(cells):
         resolve_columns(cells, file="x.csv", line=1, required=True)
     except ParseError:
         pass
+
+
+def test_a_header_in_another_separator_is_refused_not_read_as_hz_and_ohm():
+    """'Freq (kHz);Zre (kOhm);Zim (kOhm)' over comma-separated rows was skipped as preamble and the
+    columns read as Hz and ohm (1000x off, no error); now refused naming the line."""
+    from ionbase.ingest.parsers import DelimitedSpectra, ParseError
+
+    text = "Freq (kHz);Zre (kOhm);Zim (kOhm)\n1000,0.1015,-0.005\n100,0.102,-0.02\n10,0.11,-0.05\n"
+    with pytest.raises(ParseError) as err:
+        DelimitedSpectra.from_str(text, "semi_header.csv")
+    assert err.value.line == 1 and "not a header" in str(err.value) and "semi_header.csv" in str(err.value)
+    ok = DelimitedSpectra.from_str(text.replace(";", ","), "comma_header.csv").spectra[0]
+    assert ok.frequency_hz[0] == 1e6 and ok.z_real_ohm[0] == pytest.approx(101.5)
+    bare = DelimitedSpectra.from_str("1000,101.5,-5\n100,102,-20\n10,110,-50\n", "bare.csv").spectra[0]
+    assert bare.frequency_hz[0] == 1000 and bare.z_real_ohm[0] == 101.5, "a table without header is still read"
