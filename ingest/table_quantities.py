@@ -9,6 +9,10 @@ unless it has its own (header, units row or cell), which is then converted as a 
 
 The conversion itself happens once, in ``schemas.build.build_property`` (pint, rounding rule of
 ``schemas.units``); this module only decides which unit applies and hands the value on as entered.
+
+A workbook cell formatted as a percentage (a PercentCell: 0.85 shown as 85 %) is the quantity it
+shows, ``85 %``: with the row's unit given elsewhere it is expressed in that unit (``%`` -> 85,
+``-`` -> 0.85), which must then be a fraction; without one its unit is ``%``.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ionbase.ingest.parsers.cellformat import PercentCell
 from ionbase.schemas import registry
-from ionbase.schemas.units import UnitError, number_and_unit, parse_unit, parse_value, text_unit
+from ionbase.schemas.units import UnitError, convert, number_and_unit, parse_unit, parse_value, round_sig, text_unit
 
 _INT = re.compile(r"^[-+]?\d+$")
 _FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
@@ -100,6 +105,8 @@ def quantity_fields(row: dict, value_col: str, cols: dict[str, Column], quantity
     if isinstance(raw, str) and text_unit(raw):
         places.append((text_unit(raw), value_col, f"the cell {raw!r}"))
     unit, unit_col, unit_where = _one_unit(places, value_col)
+    if isinstance(raw, PercentCell):
+        raw, unit, unit_col, unit_where = _percent_value(raw, unit, unit_col, unit_where, value_col)
     if unit is not None and quantity is not None:
         _check_dimension(unit, quantity, unit_col, unit_where)
     out: dict[str, Any] = {}
@@ -118,6 +125,36 @@ def quantity_fields(row: dict, value_col: str, cols: dict[str, Column], quantity
     if "uncertainty" in row:
         out["uncertainty"] = _uncertainty(row.pop("uncertainty"), cols["uncertainty"], unit, quantity)
     return out
+
+
+#: where the unit of a PercentCell comes from, for the errors
+_PERCENT_FORMAT = "the cell's percentage format (Excel)"
+
+
+def percent_in_unit(cell: PercentCell, unit: str, column: str, where: str) -> float:
+    """The quantity a percentage-formatted cell shows (0.85 -> 85 %) in ``unit``, which must be a
+    fraction or a percentage (``%``, ``-``, ``ppm``); CellError otherwise."""
+    try:
+        return round_sig(convert(cell.percent, "percent", unit))
+    except UnitError:
+        raise CellError(f"the cell shows {cell.percent:g} % (formatted as a percentage in Excel), but {where} gives "
+                        f"the unit {unit!r}, which is not a fraction or a percentage: format the cell as a plain "
+                        "number", column) from None
+
+
+def percent_cell(cell: PercentCell, unit: str | None, column: str) -> Any:
+    """A percentage-formatted cell of a column with unit ``unit`` (or none): the quantity it shows."""
+    if unit is None:
+        return cell.text()  # "85.0 %", read as any quantity written in a cell
+    return {"value": percent_in_unit(cell, unit, column, f"column '{column}'"), "unit": unit}
+
+
+def _percent_value(cell: PercentCell, unit: str | None, unit_col: str, unit_where: str,
+                   value_col: str) -> tuple[float, str, str, str]:
+    """(number, unit, column of the unit, where it was written) of a percentage-formatted value cell."""
+    if unit is None:
+        return cell.percent, "%", value_col, _PERCENT_FORMAT
+    return percent_in_unit(cell, unit, value_col, unit_where), unit, unit_col, unit_where
 
 
 def _one_unit(places: list[tuple[str, str, str]], value_col: str) -> tuple[str | None, str, str]:
@@ -154,6 +191,11 @@ def _uncertainty(cell: Any, col: Column, value_unit: str | None, quantity: str |
     """The uncertainty as a number in the value's unit, or ``{value, unit}`` when it has its own unit."""
     raw = number_or_text(cell, "uncertainty")
     places = [(col.unit, "uncertainty", f"the {col.unit_from} of column '{col.text}'")] if col.unit else []
+    if isinstance(raw, PercentCell) and col.unit:
+        raw = percent_in_unit(raw, col.unit, "uncertainty", places[0][2])
+    elif isinstance(raw, PercentCell):
+        raw = raw.percent
+        places.append(("%", "uncertainty", _PERCENT_FORMAT))
     if isinstance(raw, str):
         try:
             raw, inline = number_and_unit(raw)

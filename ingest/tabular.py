@@ -18,7 +18,8 @@ from typing import Any, Iterator
 from ionbase.ingest import limits, xlsx
 from ionbase.ingest.errors import Issue
 from ionbase.ingest.loaders import LoadedFile, LoadError, RawRecord
-from ionbase.ingest.table_quantities import CellError, Column, decimal_comma, looks_numeric
+from ionbase.ingest.parsers.cellformat import PercentCell
+from ionbase.ingest.table_quantities import CellError, Column, decimal_comma, looks_numeric, percent_cell
 from ionbase.ingest.table_rows import KEY_COLUMNS, TableRecords, _RowError, cell_text, row_source_key, row_to_records
 from ionbase.schemas.units import UnitError, parse_unit, text_unit
 
@@ -418,7 +419,7 @@ def _row_dict(names: list[str], cells: list, cols: dict[str, Column]) -> dict:
         if cell is None or (isinstance(cell, str) and not cell.strip()):
             continue
         try:
-            row[col] = cell if col in _RAW_COLUMNS else _cell(cell, cols[col].unit)
+            row[col] = cell if col in _RAW_COLUMNS else _cell(cell, cols[col].unit, cols[col].text)
         except _RowError as exc:
             raise _RowError(exc.message, col) from None
     return row
@@ -478,7 +479,13 @@ _FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 _INTERN_CHARS = 40
 
 
-def _cell(cell: Any, unit: str | None) -> Any:
+def _cell(cell: Any, unit: str | None, column: str = "") -> Any:
+    """A cell read with its column's unit: a number becomes ``{value, unit}``; text stays text."""
+    if isinstance(cell, PercentCell):  # a workbook cell shown as 85 % (0.85): the quantity "85 %"
+        try:
+            return percent_cell(cell, unit, column)
+        except CellError as exc:
+            raise _RowError(exc.message) from None
     if isinstance(cell, str):
         cell = cell.strip()
         try:

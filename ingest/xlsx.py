@@ -7,7 +7,8 @@ package is checked first (every sheet part present, no DTD or entity declaration
 entity bombs and external entities are refused before a parser sees them, no text run above the
 string limit, measured while decompressing), dimensions are reset, and every formula cell must carry
 a cached value. Any row, sheet or cell that cannot be read is a LoadError naming the file, the sheet
-and the row.
+and the row. A number in a cell formatted as a percentage (``0%``, ``0.00%``) is Excel's fraction
+(0.85 for 85 %): it is given as a PercentCell, which the table reader takes as the quantity "85 %".
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any, Iterator
 from ionbase.ingest import limits
 from ionbase.ingest.errors import Issue
 from ionbase.ingest.loaders import LoadError
+from ionbase.ingest.parsers.cellformat import AmbiguousFormat, PercentCell, percent_format
 
 _CHUNK = 256 * 1024
 _REL = re.compile(rb'<Relationship\b[^>]*>')
@@ -115,7 +117,7 @@ def sheet_rows(path: Path, title: str) -> Iterator[tuple[int, list]]:
         values, formulas = values_wb[title], formulas_wb[title]
         values.reset_dimensions()
         formulas.reset_dimensions()
-        pairs = zip(values.iter_rows(values_only=True), formulas.iter_rows(values_only=True))
+        pairs = zip(values.iter_rows(), formulas.iter_rows(values_only=True))
         n = width = 0
         while True:
             try:
@@ -134,10 +136,12 @@ def sheet_rows(path: Path, title: str) -> Iterator[tuple[int, list]]:
 
 
 def _cells(path: Path, title: str, n: int, row: tuple, frow: tuple) -> list:
+    """The values of one row's cells (openpyxl cells, with their number formats)."""
     from openpyxl.utils import get_column_letter
 
     cells = []
-    for i, (cell, formula) in enumerate(zip(row, frow)):
+    for i, (xcell, formula) in enumerate(zip(row, frow)):
+        cell = _value(path, title, n, i, xcell)
         if cell is None and isinstance(formula, str) and formula.startswith("="):
             raise _fail(path, f"cell {get_column_letter(i + 1)}{n} holds the formula {formula[:80]!r} without a computed "
                         "value; open and save the workbook in a spreadsheet program (or paste values)", row=n, sheet=title)
@@ -146,3 +150,18 @@ def _cells(path: Path, title: str, n: int, row: tuple, frow: tuple) -> list:
                         f"{limits.MAX_STRING_CHARS}", row=n, sheet=title)
         cells.append("" if cell is None else cell)
     return cells
+
+
+def _value(path: Path, title: str, n: int, i: int, xcell: Any) -> Any:
+    """A cell's value; a number formatted as a percentage as a PercentCell (0.85 shown as 85 %)."""
+    value = xcell.value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    try:
+        shown_as_percent = percent_format(xcell.number_format, value)
+    except AmbiguousFormat as exc:
+        from openpyxl.utils import get_column_letter
+
+        raise _fail(path, f"cell {get_column_letter(i + 1)}{n}: {exc}; format the cell as a plain number",
+                    row=n, sheet=title) from None
+    return PercentCell(value) if shown_as_percent else value

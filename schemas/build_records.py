@@ -6,6 +6,7 @@ Pure functions, no database access; each raises RecordError naming the field.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Iterable
 
 from ionbase.schemas import registry
@@ -54,32 +55,8 @@ def build_material(rec: dict, default_source: dict, field: str = "material") -> 
             "nominal": _float(series.get("nominal"), f"{field}.series.nominal"),
             "refined": _float(series.get("refined"), f"{field}.series.refined"),
         })
-    components = []
-    for i, comp in enumerate(rec.get("components") or []):
-        cf = f"{field}.components[{i}]"
-        _known(comp, {"formula", "fraction", "basis", "role", "name", "descriptors"}, cf)
-        cinfo = parse_formula(comp.get("formula"), f"{cf}.formula")
-        fraction = _float(comp.get("fraction"), f"{cf}.fraction")
-        if fraction is not None and not (0 <= fraction <= 100):
-            raise RecordError(f"fraction must be between 0 and 100 (percent), got {fraction}", f"{cf}.fraction")
-        basis = comp.get("basis")
-        if basis is not None and basis not in ("vol", "wt", "mol"):
-            raise RecordError(f"basis must be vol, wt or mol, got {basis!r}", f"{cf}.basis")
-        descriptors = {}
-        for name, raw in (comp.get("descriptors") or {}).items():
-            ptype = _property_type(name, f"{cf}.descriptors.{name}")
-            descriptors[name] = measured(raw, ptype.quantity, f"{cf}.descriptors.{name}")
-        components.append(
-            {
-                "formula": comp["formula"],
-                "reduced_formula": cinfo["reduced_formula"],
-                "fraction": fraction,
-                "basis": basis,
-                "role": comp.get("role"),
-                "name": comp.get("name"),
-                "descriptors": descriptors,
-            }
-        )
+    components = [_component(comp, f"{field}.components[{i}]") for i, comp in enumerate(rec.get("components") or [])]
+    _check_fractions(rec.get("components") or [], components, f"{field}.components")
     if components:
         doc["components"] = components
     # a material is identified within its source by its key: the five SiO2 scaffolds of one paper are
@@ -87,6 +64,92 @@ def build_material(rec: dict, default_source: dict, field: str = "material") -> 
     doc["_id"] = make_id("mat", source_key(doc["source"]), doc["key"])
     doc["content_hash"] = stable_hash({k: v for k, v in doc.items() if k != "_id"})
     return _drop_none(doc)
+
+
+def _component(comp: dict, cf: str) -> dict:
+    """One component of a composite: formula, fraction (percent) in a basis, role, name, descriptors."""
+    _known(comp, {"formula", "fraction", "basis", "role", "name", "descriptors"}, cf)
+    cinfo = parse_formula(comp.get("formula"), f"{cf}.formula")
+    basis = comp.get("basis")
+    if basis is not None and basis not in ("vol", "wt", "mol"):
+        raise RecordError(f"basis must be vol, wt or mol, got {basis!r}", f"{cf}.basis")
+    fraction = _fraction(comp.get("fraction"), basis, f"{cf}.fraction")
+    descriptors = {}
+    for name, raw in (comp.get("descriptors") or {}).items():
+        ptype = _property_type(name, f"{cf}.descriptors.{name}")
+        descriptors[name] = measured(raw, ptype.quantity, f"{cf}.descriptors.{name}")
+    return {
+        "formula": comp["formula"],
+        "reduced_formula": cinfo["reduced_formula"],
+        "fraction": fraction,
+        "basis": basis,
+        "role": comp.get("role"),
+        "name": comp.get("name"),
+        "descriptors": descriptors,
+    }
+
+
+_BASIS_IN_TEXT = re.compile(r"\b(vol|wt|mol)\s*%")
+
+
+def _fraction(raw: Any, basis: str | None, field: str) -> float | None:
+    """A component's fraction in percent: a number (65) or a quantity with a unit ("65 %", "65 vol%",
+    ``{value: 0.65, unit: "-"}``); between 0 and 100."""
+    if raw is None or isinstance(raw, bool) or not isinstance(raw, (str, dict)):
+        fraction = _float(raw, field)
+    else:
+        fraction = _value(raw, "percent", field).value
+        written = _BASIS_IN_TEXT.search(str(raw.get("unit", "") if isinstance(raw, dict) else raw))
+        if written and written[1] != basis:
+            raise RecordError(f"the fraction {raw!r} is in {written[1]}% but the component's basis is {basis!r}",
+                              field)
+    if fraction is not None and not (0 <= fraction <= 100):
+        raise RecordError(f"fraction must be between 0 and 100 (percent), got {fraction:g}", field)
+    return fraction
+
+
+#: the components' fractions must add up to 100 % within this many percentage points, or within the
+#: rounding of the numbers as written when that is wider (half a unit of each one's last digit: whole
+#: numbers 33/33/33 are 99 %, three thirds rounded)
+FRACTION_SUM_TOLERANCE = 0.5
+
+
+def _rounding(raw: Any) -> float:
+    """Half a unit of the last digit of a fraction written as a number (0.5 for 33, 0.05 for 33.3);
+    0 for a quantity with a unit (its digits are in another unit)."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return 0.5
+    if isinstance(raw, float) and "e" not in repr(raw):
+        return 0.5 * 10.0 ** -len(repr(raw).split(".")[1])
+    return 0.0
+
+
+def _check_fractions(raw: list, components: list[dict], field: str) -> None:
+    """The fractions of a composite, when given, are given for every component, in one basis, and add
+    up to 100 % (FRACTION_SUM_TOLERANCE); a sum near 1 means fractions of 1 written where percent is
+    expected (0.65 and 0.35 stored as 0.65 vol%), refused."""
+    given = [c["fraction"] for c in components if c["fraction"] is not None]
+    if not given:
+        return
+    missing = [i for i, c in enumerate(components) if c["fraction"] is None]
+    if missing:
+        raise RecordError(f"component {missing[0]} has no fraction while others have one: give every component's "
+                          "fraction (percent, adding up to 100; the balance too) or none", f"{field}[{missing[0]}].fraction")
+    bases = sorted({c["basis"] or "none given" for c in components})
+    if len(bases) > 1:
+        raise RecordError(f"the components' fractions are in different bases ({', '.join(bases)}): give one basis "
+                          "(vol, wt or mol) for every component", field)
+    total = round(math.fsum(given), 9)
+    tolerance = max(FRACTION_SUM_TOLERANCE, sum(_rounding(c.get("fraction")) for c in raw))
+    if abs(total - 100) <= tolerance:
+        return
+    shown = " + ".join(f"{f:g}" for f in given)
+    if total <= 1 + 0.05:  # 0.65 + 0.35, 0.6 + 0.3 + 0.1: fractions of 1
+        raise RecordError(f"the components' fractions add up to {total:g} ({shown}), not 100: written as fractions "
+                          "of 1? A component's fraction is in percent: write 65 for 65 %, or give the unit "
+                          "('65 %', '65 vol%')", f"{field}[*].fraction")
+    raise RecordError(f"the components' fractions add up to {total:g} % ({shown}), not 100 % (within "
+                      f"{tolerance:g} percentage points)", f"{field}[*].fraction")
 
 
 # ---------------------------------------------------------------- synthesis

@@ -40,8 +40,14 @@ def ureg():
     import pint
 
     reg = pint.UnitRegistry(autoconvert_offset_to_baseunit=False, on_redefinition="ignore")
-    reg.define("rpm = revolution / minute")  # pint has rpm, but make sure it is 1/min
+    # a mill's speed and frequency count revolutions (oscillations): 1 rpm = 1/min = 1/60 Hz. pint's
+    # rpm is revolution/minute with revolution = 2π rad, which made "400 min-1" 63.66 rpm. The angles
+    # (radian, degree, turn) stay angles; _affine turns an angle per time into a count per time.
+    reg.define("revolutions_per_minute = 1 / minute = rpm")
+    reg.define("revolutions_per_second = 1 / second = rps")
+    reg.define("ton_US = short_ton")  # the explicit name of pint's 'ton' (2000 lb); 'ton' itself is refused
     reg.define("percent_unit = 0.01 = pct")
+    reg._build_cache()  # pint caches root units when the registry is made: rpm must be 1/min there too
     molar = pint.Context("molar")
     molar.add_transformation("[energy] / [substance]", "[energy]", lambda r, x: x / r.avogadro_constant)
     molar.add_transformation("[energy]", "[energy] / [substance]", lambda r, x: x * r.avogadro_constant)
@@ -102,9 +108,27 @@ def parse_unit(text: str):
     if not re.fullmatch(r"[A-Za-z0-9_\^\*/\.\(\) \-]+", norm):
         raise UnitError(f"unit {text!r} contains characters that are not part of a unit")
     try:
-        return ureg().parse_units(norm)
+        unit = ureg().parse_units(norm)
     except Exception as exc:  # pint raises several types
         raise UnitError(f"unknown unit {text!r}") from exc
+    _refuse_ambiguous_ton(text, norm)
+    return unit
+
+
+#: pint's names of the US short ton (2000 lb) and its force; written without "short" they are ambiguous
+_SHORT_TON_UNITS = frozenset({"ton", "force_ton"})
+
+
+def _refuse_ambiguous_ton(text: str, norm: str) -> None:
+    """Refuse 'ton', 'tons', 'ton_force' (pint: the US short ton, 907.2 kg): a lab's press load in
+    "tons" is a metric tonne (1000 kg) in most labs and a short ton on US presses, never guessed."""
+    reg = ureg()
+    for token in re.findall(r"[A-Za-z_]+", norm):
+        names = {name for _prefix, name, _suffix in reg.parse_unit_name(token)}
+        if names & _SHORT_TON_UNITS and "short" not in token.lower():
+            raise UnitError(f"unit {text!r}: '{token}' is ambiguous (a metric tonne of 1000 kg in most labs, "
+                            "a US short ton of 907.2 kg on US presses); write 't' (tonne) or 'ton_US' / "
+                            "'short_ton'")
 
 
 @dataclass(frozen=True)
@@ -210,9 +234,14 @@ def _affine(from_unit: str, to_unit: str, field: str | None) -> tuple[float, flo
     reg = ureg()
     # energies per mole <-> per particle need the Avogadro constant; nothing else uses a context
     contexts = ("molar",) if {_energy_kind(src), _energy_kind(dst)} == {"molar", "particle"} else ()
+    per_turn = _per_turn(src, dst)
+
+    def at(x: float) -> float:
+        q = reg.Quantity(x, src)  # an offset unit (degC) is never multiplied, not even by 1
+        return float((q if per_turn is None else q * per_turn).to(dst, *contexts).magnitude)
+
     try:
-        y0 = float(reg.Quantity(0.0, src).to(dst, *contexts).magnitude)
-        y1 = float(reg.Quantity(1.0, src).to(dst, *contexts).magnitude)
+        y0, y1 = at(0.0), at(1.0)
     except Exception as exc:
         raise UnitError(
             f"cannot express {from_unit} in {to_unit} (dimension {src.dimensionality} "
@@ -220,6 +249,23 @@ def _affine(from_unit: str, to_unit: str, field: str | None) -> tuple[float, flo
             field,
         ) from exc
     return y1 - y0, y0
+
+
+def _angle_power(unit) -> float:
+    """The power of radian in a unit's root units: 1 for rad/s, deg/s, revolution/min; 0 for Hz, rpm."""
+    return dict(ureg().get_root_units(unit)[1]._units).get("radian", 0)
+
+
+def _per_turn(src, dst):
+    """What a rate must be multiplied by when only one side counts an angle: an angle per time
+    (rad/s, deg/s, revolution/min) is a count per time (Hz, rpm, 1/min) of one per turn (2π rad),
+    so 1 rad/s = 1/(2π) Hz and 1 revolution/min = 1 rpm; pint, whose radian is a plain number, would
+    make 1 rad/s = 1 Hz. None for every other conversion (left to pint as it is)."""
+    reg = ureg()
+    power = _angle_power(dst) - _angle_power(src)
+    if not power or src.dimensionality != reg.hertz.dimensionality:
+        return None
+    return reg.Quantity(1.0, "turn") ** power
 
 
 def _energy_kind(unit) -> str | None:
@@ -345,8 +391,8 @@ def _canonical_value(read: _Read, kind: str, canonical: str, field: str, prop: s
         raise UnitError(f"value {num} is not finite", field)
     if kind == "c_rate" and str(unit).strip() in ("C", "c"):
         unit = "1/h"  # a C-rate of 0.2C means 0.2 per hour, not 0.2 coulomb
-    if kind == "force" and parse_unit(unit).dimensionality == ureg().kilogram.dimensionality:
-        unit = f"({normalize_unit_text(str(unit))})*standard_gravity"  # a press load written as "5 t" means tonne-force
+    if kind == "force":
+        unit = _press_load_unit(unit, field)
     value = _to_canonical(num, unit, kind, field)
     check_range(value, kind, field, prop, entered=f"{num:g} {unit}")
     if unc is not None:
@@ -359,6 +405,16 @@ def _canonical_value(read: _Read, kind: str, canonical: str, field: str, prop: s
             check_range(end, kind, field, prop)
     return Value(round_sig(value), _display(canonical), round_sig(unc), qualifier,
                  (round_sig(rng[0]), round_sig(rng[1])) if rng else None, read.entered)
+
+
+def _press_load_unit(unit: str, field: str) -> str:
+    """A press load written as a mass ("5 t") means that mass's weight (tonne-force); 'ton' is refused
+    (parse_unit), naming the field."""
+    try:
+        mass = parse_unit(unit).dimensionality == ureg().kilogram.dimensionality
+    except UnitError as exc:
+        raise UnitError(str(exc), field) from None
+    return f"({normalize_unit_text(str(unit))})*standard_gravity" if mass else unit
 
 
 def check_range(value: float, kind: str, field: str | None, prop: str | None = None,

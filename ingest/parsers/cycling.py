@@ -17,6 +17,7 @@ import numpy as np
 from ionbase.schemas.units import UnitError, convert, round_sig
 
 from ._base import BinaryInstrumentFile, TextInstrumentFile
+from .cellformat import AmbiguousFormat, PercentCell, percent_format
 from .delimited import SEPARATORS, _SEP_NAMES, split_row, splitter
 from .errors import ParseError
 from .models import CyclingData
@@ -337,34 +338,8 @@ class CyclingXlsx(BinaryInstrumentFile):
             wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:
             raise ParseError(f"expected an .xlsx workbook: {exc}", file=filename) from None
-        tables = []
         try:
-            for ws in wb.worksheets:
-                rows_iter = ws.iter_rows(values_only=True)
-                header = None
-                head = []
-                for r, values in enumerate(rows_iter, start=1):
-                    head.append((r, values))
-                    m = map_cycling_columns(list(values))
-                    if m:
-                        header = (r, list(values), m)
-                        break
-                    if r >= _HEADER_SCAN_ROWS:
-                        break
-                if header is None:
-                    continue
-                header_row, names, mapping = header
-                where = f"sheet {ws.title!r}: "
-                rows = []
-                mark = DecimalMark()  # text cells only; numeric cells carry no decimal mark
-                for r, values in enumerate(rows_iter, start=header_row + 1):
-                    if values is None or all(v is None or (isinstance(v, str) and not v.strip())
-                                             for v in values):
-                        continue
-                    rows.append(_row_values(list(values), mapping, names, filename, r, mark,
-                                            where))
-                tables.append(_build(rows, names, mapping, filename, header_row,
-                                     {"sheet": ws.title}))
+            tables = [t for ws in wb.worksheets if (t := cls._sheet(ws, filename)) is not None]
         finally:
             wb.close()
         if not tables:
@@ -373,3 +348,63 @@ class CyclingXlsx(BinaryInstrumentFile):
                              + ", ".join(repr(s) for s in wb.sheetnames), file=filename,
                              field="cycle")
         return cls(tables, filename)
+
+    @classmethod
+    def _sheet(cls, ws: Any, filename: str) -> CyclingData | None:
+        """The cycling table of one sheet, or None when no header among its first rows is one."""
+        rows_iter = ws.iter_rows()  # cells, not values: a cell's number format can say "percent"
+        header = None
+        for r, cells in enumerate(rows_iter, start=1):
+            m = map_cycling_columns([c.value for c in cells])
+            if m:
+                header = (r, [c.value for c in cells], m)
+                break
+            if r >= _HEADER_SCAN_ROWS:
+                break
+        if header is None:
+            return None
+        header_row, names, mapping = header
+        where = f"sheet {ws.title!r}: "
+        # a coulombic efficiency header without a unit, or with one that is not a fraction, is refused
+        # before its cells are read (a percentage-formatted cell is expressed in the header's unit)
+        _efficiency_scale(names, mapping, filename, header_row, where)
+        rows = []
+        mark = DecimalMark()  # text cells only; numeric cells carry no decimal mark
+        for r, cells in enumerate(rows_iter, start=header_row + 1):
+            values = cls._values(cells, names, mapping, filename, r, where)
+            if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+                continue
+            rows.append(_row_values(values, mapping, names, filename, r, mark, where))
+        return _build(rows, names, mapping, filename, header_row, {"sheet": ws.title})
+
+    @staticmethod
+    def _values(cells: tuple, names: list, mapping: dict, filename: str, line: int,
+                where: str) -> list:
+        """A row's values; a coulombic efficiency formatted as a percentage in Excel (0.986 shown
+        as 98.6 %) in its header's unit ('%' -> 98.6, '-' -> 0.986). A cycle number or a capacity
+        formatted as a percentage is refused: neither is a fraction."""
+        values = [c.value for c in cells]
+        for key, i in mapping.items():
+            v = values[i] if i < len(values) else None
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                continue
+            try:
+                shown_as_percent = percent_format(cells[i].number_format, v)
+            except AmbiguousFormat as exc:
+                raise ParseError(f"{where}{exc}; format the cell as a plain number", file=filename,
+                                 line=line, field=str(names[i])) from None
+            if shown_as_percent:
+                values[i] = CyclingXlsx._percent(PercentCell(v), key, str(names[i]), filename, line,
+                                                 where)
+        return values
+
+    @staticmethod
+    def _percent(cell: PercentCell, key: str, name: str, filename: str, line: int,
+                 where: str) -> float:
+        """A percentage-formatted cell of column ``name`` in the header's unit (efficiency only;
+        its unit was checked by _efficiency_scale)."""
+        if key != "efficiency":
+            raise ParseError(f"{where}the cell shows {cell.percent:g} % (formatted as a percentage "
+                             f"in Excel), but the {key} column is not a fraction: format the cell "
+                             "as a plain number", file=filename, line=line, field=name)
+        return round_sig(convert(cell.percent, "percent", _efficiency_unit(name)))
