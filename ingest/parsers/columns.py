@@ -170,6 +170,10 @@ def unit_factor(match: HeaderMatch, *, file: str | None, line: int | None) -> fl
                          file=file, line=line, field=match.header)
     for pattern, repl in _UNIT_FIXES:
         text = pattern.sub(repl, text)
+    if re.search(r"rad|deg|rev|°|turn", text, re.IGNORECASE) and q.unit == "Hz":
+        # pint counts radians as 1, so 'rad/s' would be read as Hz: an angular frequency is 2 pi f
+        raise ParseError(f"unit {match.unit!r} is an angular frequency (omega = 2 pi f); give the "
+                         "frequency f in Hz", file=file, line=line, field=match.header)
     from ionbase.schemas.units import ureg
 
     reg = ureg()

@@ -270,3 +270,12 @@ def test_a_header_in_another_separator_is_refused_not_read_as_hz_and_ohm():
     assert ok.frequency_hz[0] == 1e6 and ok.z_real_ohm[0] == pytest.approx(101.5)
     bare = DelimitedSpectra.from_str("1000,101.5,-5\n100,102,-20\n10,110,-50\n", "bare.csv").spectra[0]
     assert bare.frequency_hz[0] == 1000 and bare.z_real_ohm[0] == 101.5, "a table without header is still read"
+
+
+def test_an_angular_frequency_header_is_refused():
+    """pint counts radians as 1: 'Freq (rad/s)' was read as Hz, 2 pi too high."""
+    from ionbase.ingest.parsers import DelimitedSpectra, ParseError
+
+    with pytest.raises(ParseError, match="angular frequency") as err:
+        DelimitedSpectra.from_str("Freq (rad/s),Z' (Ohm),Z'' (Ohm)\n6283,101.5,-5\n628,102,-20\n62.8,110,-50\n", "w.csv")
+    assert (err.value.line, err.value.field) == (1, "Freq (rad/s)")
