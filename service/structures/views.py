@@ -51,6 +51,7 @@ def list_structures(args):
 @blp.route("/<string:structure_id>")
 @blp.arguments(StructureGetArgs, location="query", error_status_code=400)
 @blp.response(200, StructureOut, description="JSON; with format=cif a CIF file (chemical/x-cif)")
+@blp.doc(responses={200: {"content": {"chemical/x-cif": {"schema": {"type": "string"}}}}})
 def get_structure(args, structure_id):
     """One structure result (JSON), or its phases as CIF with ``format=cif``."""
     doc = get_or_404("structures", structure_id, "structure result")
