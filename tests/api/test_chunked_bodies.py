@@ -157,7 +157,7 @@ def test_gunicorn_guards_chunked_bodies(settings, key_and_store, tmp_path):
                 break
             except OSError:
                 assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.3)
+                time.sleep(0.05)
         _check_server(port, store, token)
     finally:
         proc.terminate()

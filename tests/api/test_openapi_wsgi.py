@@ -65,7 +65,7 @@ def test_gunicorn_factory_serves_health(api_settings, tmp_path):
                     body = resp.read().decode()
                     break
             except OSError:
-                time.sleep(0.3)
+                time.sleep(0.05)
         assert body is not None, "gunicorn did not answer"
         import json
 

@@ -64,6 +64,14 @@ class Reader(threading.Thread):
             self.seen.append(kinds.pop() if len(kinds) == 1 and len(got) == len(self.old) else f"mix {sorted(kinds)} {len(got)}")
             time.sleep(0.01)
 
+    def polls(self, n: int, timeout_s: float = 30.0) -> None:
+        """Wait until the reader has answered ``n`` more polls (instead of a fixed sleep: as many
+        polls under load as on an idle machine, and no longer than that)."""
+        target, deadline = len(self.seen) + n, time.monotonic() + timeout_s
+        while len(self.seen) < target:
+            assert self.is_alive() and time.monotonic() < deadline, f"the reader made {len(self.seen)} of {target} polls"
+            time.sleep(0.005)
+
 
 @pytest.mark.parametrize("stage,nth,after_commit_point", [
     ("staged", 1, False),  # before the commit point: cleaned, the old values stay
@@ -86,9 +94,9 @@ def test_a_reader_never_sees_a_mix_across_a_kill_during_commit(store, settings, 
                            str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == -9, proc.stderr[-2000:]
     raw = {d["_id"]: d["value"] for d in store.db.properties.find({"name": "ionic_conductivity"}, {"value": 1})}
-    time.sleep(1.0)  # the reader polls the killed, half-settled state
+    reader.polls(20)  # the reader polls the killed, half-settled state
     done = recover(store)
-    time.sleep(0.5)
+    reader.polls(10)
     reader.stop.set()
     reader.join(10)
     assert [d["action"] for d in done] == (["rolled forward"] if after_commit_point else ["cleaned"])
@@ -122,9 +130,9 @@ def test_a_reader_never_sees_a_half_rolled_back_batch(store, tmp_path, monkeypat
     second = store.db.import_batches.find({}, {"_id": 1}).sort("started_at", -1).limit(1)[0]["_id"]
     reader = Reader(store, old, new)
     reader.start()
-    time.sleep(0.3)
+    reader.polls(10)
     out = rollback(store, second)
-    time.sleep(0.3)
+    reader.polls(10)
     reader.stop.set()
     reader.join(10)
     assert out["restored"] == len(old)
