@@ -138,20 +138,23 @@ def run_jobs(
 
 
 def _todo(items: Iterable[Item], states: dict[str, dict], version: str, force: bool, seen: set[str],
-          counts: dict) -> Iterator[tuple[Item, str]]:
+          counts: dict, stale: set[str] = frozenset()) -> Iterator[tuple[Item, str]]:
     """get_items: the selected items that need computing, with their fingerprints, streamed.
 
     Items that were computed (state ``ok``) and whose fingerprint and job version match their stored
-    state are counted as skipped (up to date); an item that failed is tried again, whatever its
-    fingerprint, so it is counted as computed or failed by this run, never as up to date. Every item
-    id is added to ``seen`` (what is not seen by the end is superseded).
+    state, and none of whose outputs is marked stale (``stale``: ids of this job's stale outputs), are
+    counted as skipped (up to date); an item that failed is tried again, whatever its fingerprint, so it
+    is counted as computed or failed by this run, never as up to date; so is one with a stale output (an
+    input changed in a way its fingerprint does not see, e.g. its uncertainty or notes: left stale, the
+    value would stay out of export, OPTIMADE and plots for good). Every item id is added to ``seen``
+    (what is not seen by the end is superseded).
     """
     for item in items:
         seen.add(item.id)
         counts["items"] += 1
         fp = fingerprint(item, version)
         st = states.get(item.id)
-        if not force and _up_to_date(st, fp, version):
+        if not force and _up_to_date(st, fp, version) and stale.isdisjoint(st.get("outputs") or ()):
             counts["skipped"] += 1
             continue
         yield item, fp
@@ -256,10 +259,12 @@ def _run_job(store, job: Job, samples: list[str] | None, force: bool, executor: 
     if samples:
         state_query["sample"] = {"$in": samples}
     states = {s["item"]: s for s in store.job_items.find(state_query, {"item": 1, "outputs": 1, "input_fingerprint": 1, "job_version": 1, "state": 1})}
+    stale_query = {"origin": "derived", "stale": True, "provenance.job": job.name, **({"sample": {"$in": samples}} if samples else {})}
+    stale = {d["_id"] for d in store.properties.find(stale_query, {"_id": 1})}
     counts = {"items": 0, "computed": 0, "skipped": 0, "failed": 0, "superseded": 0, "written": 0, "flagged": 0}
     seen: set[str] = set()
     with _progress_bar(job, progress) as bar:
-        for chunk in _chunks(_todo(job.select(store, samples), states, version, force, seen, counts), CHUNK_SIZE):
+        for chunk in _chunks(_todo(job.select(store, samples), states, version, force, seen, counts, stale), CHUNK_SIZE):
             results = executor.map(job.name, [it.inputs for it, _ in chunk])
             _write_chunk(store, job, version, chunk, results, states, run_id, errors, counts)
             if bar is not None:

@@ -80,3 +80,32 @@ def test_import_analysis_line_counts_a_failed_item(imported, settings, force):  
     result = run_jobs(imported, settings, job_names=["crystallography"], force=force)
     assert result["failed"] == 1 and result["skipped"] == (0 if force else 1)
     assert result["skipped"] + result["computed"] + result["failed"] == result["jobs"]["crystallography"]["items"]
+
+
+def test_a_stale_output_is_recomputed_not_up_to_date(store, settings, tmp_path):
+    """A re-import that changes only what the item's fingerprint does not see (a point's notes) marks
+    the fit stale; `analyze` without --force said "1 up to date" and left it stale, so it was gone
+    from export, OPTIMADE and plots for good. Now its item is computed again and the fit is current."""
+    from ionbase.ingest.importer import Importer, ImportOptions
+
+    def write(notes: str | None) -> None:
+        pts = [("0.031 mS/cm", "25 °C"), ("0.072 mS/cm", "40 °C"), ("0.18 mS/cm", "60 °C")]
+        props = "".join(
+            f'  - {{sample: S1, name: ionic_conductivity, value: "{v}", conditions: {{temperature: "{t}", method: EIS}}'
+            + (f', notes: "{notes}"' if notes and i == 0 else "") + "}\n" for i, (v, t) in enumerate(pts))
+        (tmp_path / "st.yaml").write_text("source: {doi: 10.1000/stale-2026}\n"
+                                          "materials: [{key: M, formula: Na3InCl6, family: halide}]\n"
+                                          "samples: [{label: S1, material: M}]\nproperties:\n" + props)
+        Importer(store, ImportOptions()).run([tmp_path / "st.yaml"])
+
+    write(None)
+    assert run_jobs(store, settings, job_names=["arrhenius"])["computed"] == 1
+    ea = store.db.properties.find_one({"name": "activation_energy", "origin": "derived"})
+    write("pellet re-polished")
+    assert store.db.properties.find_one({"_id": ea["_id"]})["stale"] is True
+    again = run_jobs(store, settings, job_names=["arrhenius"])
+    assert (again["computed"], again["skipped"]) == (1, 0), again
+    now = store.db.properties.find_one({"name": "activation_energy", "origin": "derived"})
+    assert now["stale"] is False and now["value"] == pytest.approx(ea["value"], rel=1e-12)
+    third = run_jobs(store, settings, job_names=["arrhenius"])
+    assert (third["computed"], third["skipped"]) == (0, 1), "current again: up to date"
