@@ -341,7 +341,7 @@ def _read_text(raw: str, fallback_unit: str, field: str) -> _Read:
     text = raw.strip()
     m_range = _RANGE_RE.match(text)
     if m_range and not text.lstrip().startswith("-"):
-        lo, hi = float(m_range["lo"]), float(m_range["hi"])
+        lo, hi = _range_ends(m_range["lo"], m_range["hi"], raw, field)
         # a stated range, nothing known inside it: the standard uncertainty of a rectangular distribution
         # (GUM 4.3.7, half-width / sqrt 3), as every stored uncertainty is a standard one (docs/export.md)
         return _Read((lo + hi) / 2, m_range["unit"] or fallback_unit, (hi - lo) / (2 * math.sqrt(3)), (lo, hi),
@@ -356,6 +356,18 @@ def _read_text(raw: str, fallback_unit: str, field: str) -> _Read:
         unc = abs(float(m["pm"]))
     qualifier = _QUALIFIERS[m["qual"]] if m["qual"] else None
     return _Read(float(m["num"]), m["unit"] or fallback_unit, unc, None, qualifier, {"text": raw})
+
+
+def _range_ends(lo_text: str, hi_text: str, raw: str, field: str) -> tuple[float, float]:
+    """The ends of a range written as text, low first. One end with an exponent and the other without
+    ('1-3e-4 S/cm', papers' '1-3 x 10^-4') is refused: the exponent may belong to both ends or to one."""
+    if ("e" in lo_text.lower()) != ("e" in hi_text.lower()):
+        raise UnitError(f"range {raw!r}: only one end has an exponent; write both ends in full "
+                        "(e.g. '1e-4-3e-4 S/cm')", field)
+    lo, hi = float(lo_text), float(hi_text)
+    if lo > hi:
+        raise UnitError(f"range {raw!r}: the low end comes first (e.g. '{hi_text}-{lo_text}')", field)
+    return lo, hi
 
 
 def _read_mapping(raw: dict, fallback_unit: str, field: str) -> _Read:
@@ -376,6 +388,8 @@ def _read_mapping(raw: dict, fallback_unit: str, field: str) -> _Read:
         if not (isinstance(r, (list, tuple)) and len(r) == 2):
             raise UnitError("range must be [low, high]", field)
         rng = (_as_float(r[0], field), _as_float(r[1], field))
+        if rng[0] > rng[1]:
+            raise UnitError(f"range {list(r)!r}: the low end comes first", field)
     num = num if num is not None else sum(rng) / 2
     unc = _mapping_uncertainty(raw["uncertainty"], unit, field) if raw.get("uncertainty") is not None else None
     entered = {k: raw[k] for k in ("value", "unit", "uncertainty", "range") if k in raw}

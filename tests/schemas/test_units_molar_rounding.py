@@ -117,3 +117,15 @@ def test_papers_exponents_in_other_quantities():
     assert convert(1.0, "kJ mol-1", "eV") == pytest.approx(1 / EV_IN_KJ_PER_MOL, rel=1e-12)
     assert convert(1.0, "mA cm-2", "A/cm^2") == pytest.approx(1e-3, rel=1e-12)
     assert convert(1.0, "mAh g-1", "mA*h/g") == pytest.approx(1.0, rel=1e-12)
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ("1-3e-4 S/cm", "only one end has an exponent"),  # was 0.50015 S/cm, range (1.0, 0.0003)
+    ("1e-4-3 S/cm", "only one end has an exponent"),
+    ("3e-4-1e-4 S/cm", "the low end comes first"),
+    ({"value": 2e-4, "range": [3e-4, 1e-4], "unit": "S/cm"}, "the low end comes first"),
+])
+def test_a_range_that_cannot_be_read_one_way_is_refused(raw, message):
+    with pytest.raises(UnitError, match=message):
+        parse_value(raw, "conductivity", "sigma")
+    assert parse_value("1e-4-3e-4 S/cm", "conductivity", "sigma").range == (1e-4, 3e-4)
