@@ -120,9 +120,19 @@ def one_value_per_point(pts: list[dict]) -> tuple[list[dict], list[dict]]:
         group.sort(key=_point_rank)
         used.append(group[0])
         left_out += [{"property": d["_id"], "temperature_k": d["temperature_k"], "value": d["value"], "used_instead": group[0]["_id"],
-                      "source": {k: v for k, v in (d.get("source") or {}).items() if k in ("table", "figure", "section", "page", "quote")}}
+                      "source": {k: v for k, v in (d.get("source") or {}).items() if k in ("table", "figure", "section", "page", "quote")},
+                      **({"disagrees": True} if _disagree(d, group[0]) else {})}
                      for d in group[1:]]
     return used, left_out
+
+
+def _disagree(a: dict, b: dict) -> bool:
+    """Whether two statements of one point differ by more than they can: twice their combined
+    uncertainty, or 10 % (a value read off a figure against the table's) when that is larger. Then
+    the fit rests on a choice between them, and says so (flag ``inconsistent_duplicates``)."""
+    ua, ub = a.get("uncertainty") or 0.0, b.get("uncertainty") or 0.0
+    allowed = max(2 * (ua**2 + ub**2) ** 0.5, 0.1 * max(abs(a["value"]), abs(b["value"])))
+    return abs(a["value"] - b["value"]) > allowed
 
 
 def _arrhenius_item(sample: str, name: str, key: tuple, pts: list[dict]) -> Item | None:
@@ -140,6 +150,7 @@ def _arrhenius_item(sample: str, name: str, key: tuple, pts: list[dict]) -> Item
                                      if p.get("qualifier") in INEXACT_QUALIFIERS]}
     if left_out:
         inputs["duplicates"] = sorted(left_out, key=lambda d: d["property"])
+        inputs["inconsistent_duplicates"] = [d["property"] for d in inputs["duplicates"] if d.get("disagrees")]
     # the duplicates left out are inputs too: which value is used depends on them
     input_ids = [p["_id"] for p in pts] + [d["property"] for d in inputs.get("duplicates", [])]
     return Item(id=_series_item_id(sample, name, key), sample=sample, inputs=inputs, input_ids=input_ids)
@@ -191,9 +202,11 @@ def _mark_inputs(out: list[dict], params: dict, flags: list[str], inputs: dict) 
     - flagged points (e.g. poor circuit fits): flag ``flagged_inputs``, ``parameters.flagged_inputs``;
     - approximate points or range midpoints: every output is ``approximate`` (a fit is no more exact
       than its points), flag ``approximate_inputs``, ``parameters.approximate_inputs`` names them;
-    - duplicates of a point left out (:func:`one_value_per_point`): ``parameters.duplicates``.
+    - duplicates of a point left out (:func:`one_value_per_point`): ``parameters.duplicates``; one that
+      disagrees with the value used: flag ``inconsistent_duplicates``, ``parameters.inconsistent_duplicates``.
     """
-    marks = {"flagged_inputs": inputs.get("flagged_inputs"), "approximate_inputs": inputs.get("approximate_inputs")}
+    marks = {"flagged_inputs": inputs.get("flagged_inputs"), "approximate_inputs": inputs.get("approximate_inputs"),
+             "inconsistent_duplicates": inputs.get("inconsistent_duplicates")}
     marks = {k: v for k, v in marks.items() if v}
     extra = dict(marks, **({"duplicates": inputs["duplicates"]} if inputs.get("duplicates") else {}))
     params.update(extra)

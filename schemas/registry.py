@@ -500,4 +500,7 @@ QUALIFIERS: tuple[str, ...] = ("exact", "approximate", "upper_bound", "lower_bou
 #:                  provenance.parameters.flagged_inputs)
 #: approximate_inputs - some of the values it was computed from are approximate or range midpoints
 #:                  (listed in provenance.parameters.approximate_inputs); the value is approximate too
-QUALITY_FLAGS: tuple[str, ...] = ("poor_fit", "few_points", "flagged_inputs", "approximate_inputs")
+#: inconsistent_duplicates - a point stated twice (two source locations) with values that disagree
+#:                  (beyond twice their combined uncertainty, or 10 %): the fit used one of them
+#:                  (provenance.parameters.duplicates, inconsistent_duplicates)
+QUALITY_FLAGS: tuple[str, ...] = ("poor_fit", "few_points", "flagged_inputs", "approximate_inputs", "inconsistent_duplicates")

@@ -90,3 +90,22 @@ def test_one_value_stated_twice_is_one_point(store, settings, tmp_path):
     fit = fit_arrhenius([p["temperature_k"] for p in params["points"]], [p["value"] for p in params["points"]])
     assert ea["value"] == pytest.approx(fit.Ea_eV, rel=1e-12)
     assert "qualifier" not in ea or ea["qualifier"] in (None, "exact")
+    assert "inconsistent_duplicates" not in (ea.get("flags") or []), "4.0e-5 and 4.2(3)e-5 agree: one point"
+
+
+def test_two_statements_of_a_point_that_disagree_flag_the_fit(store, settings, tmp_path):
+    """The same 50 °C point stated as 4.0e-5 in table 1 and 9.0e-5 in figure 2: the fit uses one of
+    them (the table's, which states an uncertainty) and says it rests on that choice."""
+    path = write_points(tmp_path / "q.yaml", {25: "1.0e-5 S/cm", 50: {"value": 4.0e-5, "uncertainty": 0.2e-5, "unit": "S/cm"},
+                                              75: "1.3e-4 S/cm", 100: "3.6e-4 S/cm"})
+    doc = yaml.safe_load(path.read_text())
+    doc["properties"].append({"sample": "Q-A", "name": "ionic_conductivity", "value": "9.0e-5 S/cm",
+                              "conditions": {"temperature": "50 °C", "method": "EIS"}, "source": {"figure": "2"}})
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False))
+    Importer(store, ImportOptions()).run([path])
+    assert run_jobs(store, settings, job_names=["arrhenius"])["failed"] == 0
+    for ea in derived(store, "activation_energy") + derived(store, "conductivity_prefactor"):
+        assert "inconsistent_duplicates" in ea["flags"], ea["flags"]
+        (dup,) = ea["provenance"]["parameters"]["duplicates"]
+        assert dup["value"] == 9.0e-5 and dup["disagrees"] is True
+        assert ea["provenance"]["parameters"]["inconsistent_duplicates"] == [dup["property"]]
