@@ -9,15 +9,22 @@ One function per question, each saying which stored fields it used:
   unique axis's angle left free); anything else missing is an error, never a guess. Stored
   parameters the symmetry ties or fixes must agree with it. The crystallography job completes its
   cells with the same rules (``complete_lattice``).
-* ``resolve_space_group_symbol(symbol, number)``: the one setting a Hermann-Mauguin symbol names,
-  screw axes written with or without underscores ('P21/n' is P 1 21/n 1); ambiguity is an error.
+* ``resolve_space_group_symbol(symbol, number)``: the setting a Hermann-Mauguin symbol names,
+  screw axes written with or without underscores ('P21/n' is P 1 21/n 1). Readings that name
+  different groups or axis settings are an error. The origin choice is not: for the groups the
+  International Tables give two origins (Fd-3m, P4/nmm, P4/n, I41/amd, Pn-3m, Fddd, ...) a symbol
+  without ':1' or ':2' resolves to pymatgen's first entry, origin choice 1, which is right for the
+  cell (only the crystal system is used) but not for atomic positions: ``origin_choice_unstated``
+  says so, and everything that expands sites (``space_group``, ``phase_structure``, ``phase_cif``,
+  the OPTIMADE structures) refuses such a symbol and asks for 'Fd-3m:2' or 'Fd-3m:1'.
 * ``phase_structure(phase)``: a ``pymatgen.core.Structure`` with disordered sites as fractional
   species (``{"Mg": 0.97, "Li": 0.03}``). A phase read from a CIF carries pymatgen's own
   structure (``phase["structure"]``, built from the file's symmetry operations) and that is used
   as stored. Otherwise the stored sites are the asymmetric unit: each is expanded with the space
-  group's operations (the symbol decides the setting; the number is only a cross-check), the
-  expansion must give the stored multiplicity, and sites sharing a position are merged with their
-  occupancies summed (which must not exceed 1).
+  group's operations (the symbol decides the setting and, for groups with two origins, must name
+  the origin choice; the number is only a cross-check), the expansion must give the stored
+  multiplicity (if the other origin choice gives it, the error says so), and sites
+  sharing a position are merged with their occupancies summed (which must not exceed 1).
 * ``phase_cif(phase, name)``: one CIF data block. With a structure: pymatgen's ``CifWriter``
   (P1, every site with its occupancy). With a unit cell but no atomic positions (a refinement
   table that prints the cell only): a cell-only block (cell, space group, formula sum, Z) written
@@ -172,14 +179,59 @@ def resolve_space_group_symbol(symbol: str, number: int | None = None) -> str | 
     return _pymatgen_name(symbol, next(iter(pick))[1], suffix)
 
 
+#: No. 68 in pymatgen's tables: origin choice 1 under the e-glide symbol, origin choice 2 only under the
+#: older a/b/c-glide symbol of the same axes (checked: the :2 operations are the :1 ones shifted by
+#: (0, 1/4, 1/4), (1/4, 0, 1/4), (1/4, 1/4, 0), the International Tables' origin shift)
+_ORIGIN_TWINS = {("Ccce", ":2"): "Ccca", ("Ccca", ":1"): "Ccce", ("Aeaa", ":2"): "Abaa", ("Abaa", ":1"): "Aeaa",
+                 ("Bbeb", ":2"): "Bbcb", ("Bbcb", ":1"): "Bbeb"}
+
+
 def _pymatgen_name(symbol: str, full: str, suffix: str) -> str:
     """pymatgen's unique name (``universal_h_m``) of the first table entry of ``full`` with ``suffix``."""
     from pymatgen.symmetry.groups import SpaceGroup
 
+    full = _ORIGIN_TWINS.get((full, suffix), full)
     for e in SpaceGroup.SYMM_OPS:
         if e["hermann_mauguin_u"] == full and e["universal_h_m"].endswith(suffix):
             return e["universal_h_m"]
     raise CrystalError(f"space_group_symbol: {symbol!r}: {full} has no setting {suffix!r} in pymatgen's tables")
+
+
+@lru_cache(maxsize=1)
+def _two_origin_numbers() -> frozenset[int]:
+    """Numbers of the space groups pymatgen lists with origin choices 1 and 2 (the centrosymmetric
+    groups the International Tables give two origins: 48, 50, 59, 68, 70, 85, 86, 88, 125, ...)."""
+    from pymatgen.symmetry.groups import SpaceGroup
+
+    by_number: dict[int, set[str]] = defaultdict(set)
+    for e in SpaceGroup.SYMM_OPS:
+        by_number[e["number"]].add(e["universal_h_m"][-2:])
+    return frozenset(n for n, ends in by_number.items() if {":1", ":2"} <= ends)
+
+
+def _origin_names(resolved: str) -> tuple[str, str]:
+    """('Fd-3m:1', 'Fd-3m:2'): how to write each origin choice of a resolved two-origin setting."""
+    base = resolved.rsplit(":", 1)[0]
+    return f"{base}:1", f"{base}:2"
+
+
+def origin_choice_unstated(symbol: str | None, number: int | None = None) -> str | None:
+    """None when ``symbol`` fixes where a space group puts its sites; else why not: the group has two
+    origin choices (International Tables) and the symbol names neither (no ':1' or ':2'). Such a
+    symbol is enough for the cell (crystal system), not for atomic positions."""
+    if not symbol:
+        return None
+    resolved = resolve_space_group_symbol(symbol, number)
+    if resolved is None:
+        return None
+    compact = re.sub(r"\s+", "", symbol)
+    if _split_suffix(compact)[1] or _space_group_cached(resolved, None).int_number not in _two_origin_numbers():
+        return None
+    one, two = _origin_names(resolved)
+    return (f"space_group_symbol: {symbol!r} does not say which origin choice the site coordinates use; "
+            f"space group No. {_space_group_cached(resolved, None).int_number} has two, and they put the atoms "
+            f"in different places: write {two!r} (origin choice 2, centre of symmetry at the origin, the one "
+            f"most papers and databases use) or {one!r} (origin choice 1)")
 
 
 def symmetry_rules(sg) -> dict[str, Any]:
@@ -289,17 +341,22 @@ def _space_group_cached(symbol: str | None, number: int | None):
 
 
 def space_group(phase: dict):
-    """pymatgen ``SpaceGroup`` of the phase; the symbol decides the setting, the number must agree."""
+    """pymatgen ``SpaceGroup`` that expands the phase's sites; the symbol decides the setting (and for a
+    group with two origins must name the origin choice, ``origin_choice_unstated``), the number must agree."""
     symbol, number = phase.get("space_group_symbol"), phase.get("space_group_number")
     resolved = resolve_space_group_symbol(symbol, number) if symbol else None
     if resolved is None:
         raise CrystalError(f"space_group_symbol: {symbol!r} is not a setting pymatgen knows; write the full "
                            "Hermann-Mauguin symbol (e.g. 'P 1 21/n 1')" if symbol else
                            "space_group: none stored, so the sites' symmetry equivalents are unknown")
+    unstated = origin_choice_unstated(symbol, number)
+    if unstated:
+        raise CrystalError(unstated)
     return _space_group_cached(resolved, None)
 
 
-def _site_orbit(sg, site: dict, where: str) -> list[list[float]]:
+def _site_orbit(sg, site: dict, where: str, setting: str = "") -> list[list[float]]:
+    """The positions ``sg`` makes of one stored site; ``setting``: its pymatgen name ('Fd-3m:2'), for the error."""
     coords = [site.get(axis) for axis in ("x", "y", "z")]
     if any(c is None for c in coords):
         raise CrystalError(f"{where}: no fractional coordinates stored")
@@ -307,8 +364,27 @@ def _site_orbit(sg, site: dict, where: str) -> list[list[float]]:
     mult = site.get("multiplicity")
     if mult is not None and len(orbit) != mult:
         raise CrystalError(f"{where}: {sg.symbol} gives {len(orbit)} positions for ({coords[0]}, {coords[1]}, "
-                           f"{coords[2]}), the record says multiplicity {mult}")
+                           f"{coords[2]}), the record says multiplicity {mult}"
+                           + _other_origin_hint(setting, coords, mult))
     return [list(map(float, c)) for c in orbit]
+
+
+def _other_origin_hint(name: str, coords: list, mult: int) -> str:
+    """For a setting of a two-origin group ('Fd-3m:1'): '; ...' naming the other origin choice when it
+    gives the stored multiplicity (coordinates taken from a paper in the other origin), else ''."""
+    if not name.endswith((":1", ":2")) or _space_group_cached(name, None).int_number not in _two_origin_numbers():
+        return ""
+    one, two = _origin_names(name)
+    other, choice = (two, 2) if name.endswith(":1") else (one, 1)
+    try:
+        fits = len(_space_group_cached(resolve_space_group_symbol(other), None)
+                   .get_orbit(coords, tol=SITE_TOLERANCE)) == mult
+    except (CrystalError, ValueError):  # a hint only
+        fits = False
+    if not fits:
+        return ""
+    return (f"; the coordinates fit origin choice {choice} ({other!r} gives {mult}), not origin choice "
+            f"{3 - choice} ({name!r}): if the paper uses origin choice {choice}, store the symbol as {other!r}")
 
 
 def phase_structure(phase: dict):
@@ -324,9 +400,10 @@ def phase_structure(phase: dict):
     if not sites:
         raise CrystalError("sites: none stored (the refinement gives no atomic positions)")
     sg = space_group(phase)
+    setting = resolve_space_group_symbol(phase["space_group_symbol"], phase.get("space_group_number"))
     species, coords = [], []
     for i, site in enumerate(sites):
-        for c in _site_orbit(sg, site, f"sites[{i}] ({site.get('label')})"):
+        for c in _site_orbit(sg, site, f"sites[{i}] ({site.get('label')})", setting):
             species.append(dict(site["species"]))
             coords.append(c)
     lattice = Lattice.from_parameters(*(params[k] for k in (*_LENGTHS, *_ANGLES)))
