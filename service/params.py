@@ -8,6 +8,10 @@ location=...)`` as usual; the ``Blueprint`` here differs from flask-smorest's in
   naming it and listing what the endpoint accepts (other validation errors stay 422);
 * a view that declares no query-string parameters gets an empty query schema, so
   ``GET /samples/{id}?bogus=1`` is refused too;
+* a parameter given more than once (``?filter=a&filter=b``, a form field sent twice) is refused with
+  **400** naming it, in every location read from a multidict (query string, form fields, multipart),
+  unless its schema field takes a list (``fields.List``, e.g. the ``files`` of an upload): webargs
+  would silently read the first value;
 * the location ``multipart`` reads form fields and uploaded files together (flask-smorest
   documents one request body per operation, and a multipart body mixes both), so an upload
   endpoint declares its fields and files in one schema and an unknown field or file part is
@@ -136,8 +140,28 @@ def _passes(field: ma.fields.Field, value: Any) -> bool:
     return True
 
 
+class RepeatedParameter(ma.ValidationError):
+    """Keys given more than once for a field that takes one value: {key: times}."""
+
+    def __init__(self, counts: dict[str, int]):
+        self.counts = counts
+        super().__init__({key: [f"given {n} times; give it once"] for key, n in counts.items()})
+
+
+def repeated_keys(multidict: Any, proxy: Any, schema: ma.Schema) -> dict[str, int]:
+    """The keys of ``multidict`` given more than once whose field in ``schema`` takes one value.
+
+    Unknown keys are left out: marshmallow refuses them as unknown, however often they are given."""
+    lists = getattr(multidict, "lists", None)
+    if lists is None:
+        return {}
+    known = {f.data_key or name for name, f in schema.load_fields.items()}
+    return {key: len(values) for key, values in lists()
+            if len(values) > 1 and key in known and key not in proxy.multiple_keys}
+
+
 class StrictParser(FlaskParser):
-    """webargs parser: unknown keys raise in every location; unknown keys -> 400, the rest 422."""
+    """webargs parser: unknown keys raise in every location; unknown and repeated keys -> 400, the rest 422."""
 
     DEFAULT_UNKNOWN_BY_LOCATION = {loc: ma.RAISE for loc in
                                    ("json", "form", "json_or_form", "querystring", "query", "headers",
@@ -163,6 +187,14 @@ class StrictParser(FlaskParser):
                 return loaded
         return super().parse(argmap, req, location=location, **kwargs)
 
+    def _makeproxy(self, multidict: Any, schema: ma.Schema, **kwargs: Any) -> Any:
+        """webargs' multidict proxy, after refusing a key given more than once for a one-value field."""
+        proxy = super()._makeproxy(multidict, schema, **kwargs)
+        counts = repeated_keys(multidict, proxy, schema)
+        if counts:
+            raise RepeatedParameter(counts)  # inside webargs' parse: handle_error gets it, under its location
+        return proxy
+
     def _load_multipart(self, req: Request, schema: ma.Schema) -> Any:
         """Form fields and uploaded files of a multipart body, as one multidict."""
         return self._makeproxy(CombinedMultiDict([req.form, req.files]), schema)
@@ -180,10 +212,13 @@ class StrictParser(FlaskParser):
         location, messages = None, error.messages
         if isinstance(error.messages, dict) and len(error.messages) == 1:  # webargs: {location: messages}
             (location, messages), = error.messages.items()
+        where = _WHERE.get(location, location or "request")
+        if isinstance(error, RepeatedParameter):
+            given = "; ".join(f"parameter '{k}' given {n} times" for k, n in sorted(error.counts.items()))
+            raise InvalidRequest(f"{given} in the {where}; give it once", {location or "request": messages})
         unknown = unknown_names(messages, schema.error_messages.get("unknown", "Unknown field."))
         if not unknown:
             super().handle_error(error, req, schema, error_status_code=error_status_code, error_headers=error_headers)
-        where = _WHERE.get(location, location or "request")
         accepted = _accepted(schema)
         names = ", ".join(repr(n) for n in unknown)
         message = (f"unknown parameter{'s' if len(unknown) > 1 else ''} {names} in the {where}; "

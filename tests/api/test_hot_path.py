@@ -32,6 +32,7 @@ CORPUS = [
     ({"filter": EXAMPLE, "unit": "eV"}, {}, False),  # unit that does not fit: 400
     ({"filter": "value >"}, {}, False),
     ({"bogus": "1"}, {}, False),  # unknown parameter: 400 naming it
+    ([("filter", "value>1"), ("filter", "value<0")], {}, False),  # repeated parameter: 400 naming it
     ({"page_limit": "0"}, {}, False),  # failing validator: 422
     ({"page_limit": "x"}, {}, False),
     ({"expand": "nothing"}, {}, False),
@@ -64,6 +65,18 @@ def test_same_answer_as_flask(api_app, params, headers, hot):
     assert path.answered - before == int(hot), f"answered by the hot path: expected {hot} for {params}"
     if hot:
         assert got[0] == 200
+
+
+def test_a_repeated_parameter_is_refused_by_flask(api_app):
+    """A key given twice goes to Flask, which refuses it (400), in either order (service/params.py)."""
+    path, shipped, flask_only = _both(api_app)
+    for pairs in ([("filter", "value>1"), ("filter", "value<0")], [("filter", "value<0"), ("filter", "value>1")],
+                  [("filter", EXAMPLE), ("page_limit", "2"), ("page_limit", "2")]):
+        before = path.answered
+        got = _answer(shipped, urllib.parse.urlencode(pairs), {})
+        assert got == _answer(flask_only, urllib.parse.urlencode(pairs), {})
+        assert got[0] == 400 and b"given 2 times" in got[2], got
+        assert path.answered == before
 
 
 def test_following_every_page_gives_flasks_pages(api_app):

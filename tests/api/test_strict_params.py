@@ -57,6 +57,59 @@ def test_every_operation_refuses_an_unknown_query_parameter(loaded_rw_app, store
     assert _counts(store) == before
 
 
+def _scalar_query_parameters(op: dict) -> list[str]:
+    """The query parameters of an operation that take one value (not an array)."""
+    return [p["name"] for p in op.get("parameters", [])
+            if p["in"] == "query" and (p.get("schema") or {}).get("type") != "array"]
+
+
+def test_every_operation_refuses_a_repeated_query_parameter(loaded_rw_app, store, writer_token):
+    """A parameter given twice is refused (400, naming it), never read as its first value."""
+    client = loaded_rw_app.test_client()
+    before = _counts(store)
+    checked = 0
+    for method, path, op in _operations(client):
+        names = _scalar_query_parameters(op)
+        if not names:
+            continue  # no query parameter: any is unknown (test above)
+        body = {"json": {}} if "application/json" in (op.get("requestBody") or {}).get("content", {}) else {}
+        for name in names:
+            r = client.open(_url(path), method=method.upper(), query_string=[(name, "1"), (name, "2")],
+                            headers={"X-API-Key": writer_token}, **body)
+            err = assert_error(r, 400)
+            assert f"'{name}'" in err["message"] and "given 2 times" in err["message"], (method, path, name, err)
+            assert "query string" in err["message"], (method, path, name, err)
+            assert err["errors"]["query"] == {name: ["given 2 times; give it once"]}, (method, path, name, err)
+            checked += 1
+    assert checked >= 20
+    assert _counts(store) == before
+
+
+@pytest.mark.parametrize("query", ["filter=value%3E1&filter=value%3C0", "filter=value%3C0&filter=value%3E1",
+                                   "page_limit=3&page_limit=3", "page_limit=3&sort=value&page_limit=5&page_limit=7"])
+def test_a_repeated_filter_is_refused_whatever_the_order(client, query):
+    """The defect: the first of two filters was used silently (50 rows one way round, 3 the other)."""
+    name = query.split("=")[0]
+    err = assert_error(client.get("/api/v1/properties", query_string=query), 400)
+    times = query.count(f"{name}=")
+    assert f"parameter '{name}' given {times} times in the query string; give it once" in err["message"], err
+    assert err["errors"] == {"query": {name: [f"given {times} times; give it once"]}}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/materials", "/api/v1/samples"])
+def test_a_list_parameter_still_repeats(client, path):
+    """``element`` is a list (fields.List): each value is one element, all must be present."""
+    both = client.get(path, query_string=[("element", "Na"), ("element", "Cl"), ("page_limit", "500")])
+    assert both.status_code == 200, both.get_json()
+    na = client.get(path, query_string={"element": "Na", "page_limit": "500"}).get_json()["data"]
+    assert 0 < len(both.get_json()["data"]) < len(na)
+
+
+def test_an_unknown_repeated_parameter_is_refused_as_unknown(client):
+    err = assert_error(client.get("/api/v1/properties", query_string=[(UNKNOWN, "1"), (UNKNOWN, "2")]), 400)
+    assert f"unknown parameter '{UNKNOWN}'" in err["message"], err
+
+
 def test_every_json_body_refuses_an_unknown_key(loaded_rw_app, writer_token):
     """Operations whose JSON body has a declared schema refuse keys outside it (400, named)."""
     client = loaded_rw_app.test_client()
@@ -126,6 +179,27 @@ def test_unknown_form_fields_and_file_parts_are_refused(rw_app, store, writer_to
     assert "'attachment'" in err["message"]
     err = assert_error(_upload(client, writer_token, form={"dry_run": "perhaps"}), 422)
     assert "dry_run" in str(err["errors"])
+    assert _counts(store) == before
+
+
+def test_a_repeated_form_field_is_refused_and_files_repeat(rw_app, store, writer_token):
+    """In the form fields too a flag is given once; ``files`` is a list and takes one part per file."""
+    client = rw_app.test_client()
+    before = _counts(store)
+    for value in (["true", "false"], ["true", "true"]):
+        err = assert_error(_upload(client, writer_token, form={"dry_run": value}), 400)
+        assert "parameter 'dry_run' given 2 times in the multipart form fields; give it once" in err["message"], err
+        assert err["errors"] == {"multipart": {"dry_run": ["given 2 times; give it once"]}}
+    err = assert_error(_upload(client, writer_token, query=[("skip_invalid", "1"), ("skip_invalid", "0")]), 400)
+    assert "'skip_invalid' given 2 times in the query string" in err["message"], err
+    assert _counts(store) == before
+    data = {"files": [(io.BytesIO((API_DATA / "records.yaml").read_bytes()), "a/records.yaml"),
+                      (io.BytesIO(b"ionbase_format: 1\nsource: {notebook: TWO}\nmaterials: [{key: L, formula: LiCl}]\n"),
+                       "b.yaml")],
+            "dry_run": "true"}
+    r = client.post("/api/v1/imports", data=data, content_type="multipart/form-data", headers={"X-API-Key": writer_token})
+    assert r.status_code == 200, r.get_json()
+    assert len(r.get_json()["files"]) == 2
     assert _counts(store) == before
 
 
