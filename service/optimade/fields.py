@@ -45,6 +45,8 @@ PROVIDER_FIELDS: dict[str, tuple[str, str | None, bool, str]] = {
     "activation_energy_qualifier": ("string", None, True, "exact or approximate"),
     "activation_energy_property": ("string", None, False, "Id of the property the activation energy comes from"),
     "doi": ("string", None, True, "DOI of the source of the structure result"),
+    "sites_error": ("string", None, False, "Why the sites are not given although the record has positions (e.g. a "
+                    "space group with two origin choices and none stated): the cell is, the positions are null"),
 }
 
 

@@ -80,7 +80,7 @@ def _species_entry(name: str, occupancy: dict[str, float]) -> dict:
 def _site_fields(phase: dict) -> tuple[dict[str, Any], dict[str, float] | None]:
     """Sites, species and lattice vectors; and the composition they imply (None without a structure)."""
     out: dict[str, Any] = {"lattice_vectors": None, "cartesian_site_positions": None, "nsites": None,
-                           "species": None, "species_at_sites": None}
+                           "species": None, "species_at_sites": None, P("sites_error"): None}
     try:
         params = lattice_parameters(phase)
     except CrystalError:  # a cell its record and symmetry do not fix (only a, no space group): unknown, null
@@ -90,7 +90,12 @@ def _site_fields(phase: dict) -> tuple[dict[str, Any], dict[str, float] | None]:
 
         out["lattice_vectors"] = Lattice.from_parameters(*params.values()).matrix.tolist()
     if params is not None and has_positions(phase):
-        s = phase_structure(phase)
+        try:
+            s = phase_structure(phase)
+        except CrystalError as exc:  # sites that cannot be expanded (origin choice unstated, multiplicity):
+            # the cell is known, the positions are not; the listing names why instead of failing (500)
+            out[P("sites_error")] = str(exc)[:500]
+            return out, None
         names: dict[tuple, str] = {}
         at_sites = []
         for site in s:
