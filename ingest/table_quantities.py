@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ionbase.ingest.parsers.cellformat import PercentCell
+from ionbase.ingest.parsers.cellformat import PercentCell, PercentText
 from ionbase.schemas import registry
 from ionbase.schemas.units import UnitError, convert, number_and_unit, parse_unit, parse_value, round_sig, text_unit
 
@@ -54,32 +54,12 @@ def looks_numeric(text: str) -> bool:
     return bool(_NUMBER_START.match(text))
 
 
-_AMBIGUOUS_COMMA = re.compile(r"^[-+]?[1-9]\d{0,2},\d{3}$")
-_DECIMAL_COMMA = re.compile(r"^[-+]?\d*,\d+(?:[eE][-+]?\d+)?$")
-
-
-def decimal_comma(text: str) -> str:
-    """``0,031`` -> ``0.031`` (a decimal comma); other text unchanged.
-
-    A comma followed by exactly three digits after a non-zero integer part (``1,500``) may be a
-    thousands separator (1500) as well as a decimal comma (1.5): that is refused (ValueError), never
-    guessed, so an English "1,500 rpm" is not stored as 1.5 rpm.
-    """
-    text = text.strip()
-    if _AMBIGUOUS_COMMA.match(text):
-        raise ValueError(f"ambiguous number {text!r}: a decimal comma ({text.replace(',', '.')}) or a thousands "
-                         f"separator ({text.replace(',', '')})? write it without the comma, or with a decimal point")
-    return text.replace(",", ".") if _DECIMAL_COMMA.match(text) else text
-
-
-def number_or_text(cell: Any, column: str = "value") -> Any:
-    """A CSV/XLSX cell as a number when it is one (decimal comma accepted), else its stripped text."""
+def number_or_text(cell: Any) -> Any:
+    """A CSV/XLSX cell as a number when it is one, else its stripped text. A decimal comma was read
+    already, by the table's decimal mark (tabular._with_decimal_point)."""
     if not isinstance(cell, str):
         return cell
-    try:
-        text = decimal_comma(cell)
-    except ValueError as exc:
-        raise CellError(str(exc), column) from None
+    text = cell.strip()
     if _INT.match(text):
         return int(text)
     if _FLOAT.match(text):
@@ -93,7 +73,7 @@ def quantity_fields(row: dict, value_col: str, cols: dict[str, Column], quantity
     ``quantity`` is the registry quantity of the row's property (None when the property is unknown:
     build_property reports that). Raises CellError naming the column at fault.
     """
-    raw = number_or_text(row.pop(value_col), value_col)
+    raw = number_or_text(row.pop(value_col))
     places = []
     vcol = cols[value_col]
     if vcol.unit:
@@ -145,7 +125,7 @@ def percent_in_unit(cell: PercentCell, unit: str, column: str, where: str) -> fl
 def percent_cell(cell: PercentCell, unit: str | None, column: str) -> Any:
     """A percentage-formatted cell of a column with unit ``unit`` (or none): the quantity it shows."""
     if unit is None:
-        return cell.text()  # "85.0 %", read as any quantity written in a cell
+        return PercentText(cell)  # "85.0 %", read as any quantity written in a cell (or a plain fraction)
     return {"value": percent_in_unit(cell, unit, column, f"column '{column}'"), "unit": unit}
 
 
@@ -189,7 +169,7 @@ def _check_dimension(unit: str, quantity: str, col: str, where: str) -> None:
 
 def _uncertainty(cell: Any, col: Column, value_unit: str | None, quantity: str | None) -> Any:
     """The uncertainty as a number in the value's unit, or ``{value, unit}`` when it has its own unit."""
-    raw = number_or_text(cell, "uncertainty")
+    raw = number_or_text(cell)
     places = [(col.unit, "uncertainty", f"the {col.unit_from} of column '{col.text}'")] if col.unit else []
     if isinstance(raw, PercentCell) and col.unit:
         raw = percent_in_unit(raw, col.unit, "uncertainty", places[0][2])

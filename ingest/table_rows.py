@@ -14,7 +14,8 @@ from typing import Any, Callable
 
 from ionbase.ingest.errors import Issue
 from ionbase.ingest.loaders import LoadedFile, RawRecord
-from ionbase.ingest.table_quantities import Column, decimal_comma, quantity_fields
+from ionbase.ingest.parsers.cellformat import PercentText
+from ionbase.ingest.table_quantities import Column, quantity_fields
 from ionbase.schemas import build as B
 from ionbase.schemas import registry
 
@@ -56,7 +57,8 @@ class TableRecords:
             B.build_steps([step], "steps")
         except B.RecordError as exc:
             column = re.sub(r"^steps\[\d+\]\.?", "", exc.field or "") or None
-            issue = Issue.in_table(self.loaded.path.name, self.sheet, exc.message, row=lineno, field=column)
+            issue = Issue.in_table(self.loaded.path.name, self.sheet, exc.message + _percent_hint(step.get(column)),
+                                   row=lineno, field=column)
             self.break_route(label)
         self.loaded.shelved().add_step(label, order, step, lineno, issue, self.sheet, numbered)
 
@@ -68,6 +70,14 @@ class TableRecords:
     def broken_routes(self) -> set[str]:
         """The labels of broken_keys: this file's samples of those labels lose their steps here."""
         return {label for label, _source in self.broken_keys}
+
+
+def _percent_hint(value: Any) -> str:
+    """How to fix a refused cell that is formatted as a percentage in Excel ("" for any other)."""
+    if not isinstance(value, PercentText):
+        return ""
+    return (f" (the cell is formatted as a percentage in Excel and holds {float(value.cell):g}: format it as a "
+            "number, with the column's unit in its header)")
 
 
 #: the source columns that decide which sample a label names (schemas.build.source_key)
@@ -143,7 +153,7 @@ def _material_of_row(row: dict, materials: dict[str, dict]) -> str:
         if row.get("series"):
             mat["series"] = {"name": cell_text(row.pop("series")), "parameter": "x"}
             if row.get("x") is not None:
-                mat["series"]["nominal"] = row.pop("x")
+                mat["series"]["nominal"] = _fraction(row.pop("x"))
     row.pop("family", None)
     return mat_key
 
@@ -259,14 +269,14 @@ def _site_row(r: Row, out: TableRecords) -> None:
     sample = cell_text(row.pop("sample"))
     phase_name = cell_text(row.pop("phase", "") or "")
     site: dict[str, Any] = {"label": cell_text(row.pop("label", row.get("element"))),
-                            "species": {cell_text(row.pop("element")): _num(row.pop("occupancy"), "occupancy")}}
+                            "species": {cell_text(row.pop("element")): _num(row.pop("occupancy"), "occupancy", fraction=True)}}
     if "wyckoff" in row:
         site["wyckoff"] = cell_text(row.pop("wyckoff"))
     if "multiplicity" in row:
         site["multiplicity"] = _count(row.pop("multiplicity"), "multiplicity")
     for k in ("x", "y", "z", "b", "u"):
         if k in row:
-            site[k.upper() if k in "bu" else k] = row.pop(k) if isinstance(row.get(k), str) else _num(row.pop(k), k)
+            site[k.upper() if k in "bu" else k] = _site_number(row.pop(k), k)
     _refuse_leftovers(row, "sites table")
     element = next(iter(site["species"]))
     for lineno, key, other in out.site_rows:  # the same site twice: which row is right is not ours to guess
@@ -335,19 +345,35 @@ def _property_row(kind: str, row: dict, cols: dict[str, Column]) -> tuple[dict, 
     return data, {f: cols[c].text for f, c in columns.items() if c in cols}
 
 
-def _num(v: Any, field: str) -> float:
-    """A cell's finite number (NaN, inf and 1e400 are refused naming the column)."""
+def _fraction(v: Any) -> Any:
+    """A cell of a field that is a plain fraction: a percentage-formatted cell is its fraction
+    (shown 62 %, it is 0.62); other cells as they are."""
+    return float(v.cell) if isinstance(v, PercentText) else v
+
+
+def _site_number(v: Any, field: str) -> Any:
+    """A site's x, y, z (fractional coordinates: a percentage-formatted cell is its fraction) or
+    b, u (not fractions: such a cell is refused); text (``0.25(1)``) as written."""
+    if isinstance(v, str) and not isinstance(v, PercentText):
+        return v
+    return _num(v, field, fraction=field in ("x", "y", "z"))
+
+
+def _num(v: Any, field: str, fraction: bool = False) -> float:
+    """A cell's finite number (NaN, inf and 1e400 are refused naming the column). A percentage-formatted
+    cell is its fraction in a ``fraction`` field (62 % -> 0.62), and refused in any other."""
+    if isinstance(v, PercentText) and fraction:
+        return float(v.cell)
+    if isinstance(v, PercentText):
+        raise _RowError(f"the cell shows {v} (formatted as a percentage in Excel), but this column takes a plain "
+                        f"number, not a percentage: format the cell as a number (it holds {float(v.cell):g})", field)
     if isinstance(v, dict):
         v = v["value"]
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         num = float(v)
     else:
-        try:
-            text = decimal_comma(str(v))
-        except ValueError as exc:
-            raise _RowError(str(exc), field) from None
-        try:
-            num = float(text)
+        try:  # a decimal comma was read already, by the table's decimal mark (tabular._with_decimal_point)
+            num = float(str(v).strip())
         except ValueError:
             raise _RowError(f"expected a number, got {v!r}", field) from None
     if not math.isfinite(num):

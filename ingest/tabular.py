@@ -19,7 +19,9 @@ from ionbase.ingest import limits, xlsx
 from ionbase.ingest.errors import Issue
 from ionbase.ingest.loaders import LoadedFile, LoadError, RawRecord
 from ionbase.ingest.parsers.cellformat import PercentCell
-from ionbase.ingest.table_quantities import CellError, Column, decimal_comma, looks_numeric, percent_cell
+from ionbase.ingest.parsers.errors import ParseError
+from ionbase.ingest.parsers.numbers import DecimalMark, Tokens, mark_of
+from ionbase.ingest.table_quantities import CellError, Column, looks_numeric, percent_cell
 from ionbase.ingest.table_rows import KEY_COLUMNS, TableRecords, _RowError, cell_text, row_source_key, row_to_records
 from ionbase.schemas.units import UnitError, parse_unit, text_unit
 
@@ -221,7 +223,7 @@ def _convert_table(out: TableRecords, sheet: str | None, rows) -> None:
     if kind in STREAMED_KINDS:
         loaded.streams.append(_stream(loaded.path, sheet, kind, dict(loaded.source)))
         return
-    for item in _table_rows(name, header, columns, rows, sheet):
+    for item in _table_rows(name, header, columns, rows, sheet, table_mark(loaded.path, sheet, header)):
         if isinstance(item, Issue):
             loaded.issues.append(item)
             continue
@@ -355,8 +357,27 @@ def _units_row(name: str, sheet: str | None, lineno: int, cells: list, cols: dic
     return out
 
 
-def _table_rows(name: str, header: list, columns: list, rows, sheet: str | None = None) -> Iterator:
-    """(line, {column: cell}, {column: Column}) per data row, honouring a units row; Issues for malformed rows."""
+def table_mark(path: Path, sheet: str | None, header: list) -> DecimalMark:
+    """The decimal mark of one table (a CSV file or a workbook sheet), learnt from its text cells as
+    ingest/parsers/numbers.py learns an instrument file's: ``24,75`` anywhere in the table makes
+    ``1.100`` a possible thousands separator (refused), ``2.5`` makes ``1,100`` one. The table is read
+    a second time only when a number cannot be judged by the cells before it."""
+    def tokens() -> Tokens:
+        rows, close = open_table(path, sheet)
+        try:
+            next(rows, None)  # the header
+            for lineno, cells in rows:
+                if not is_units_row(cells):
+                    yield from ((c, lineno, str(h).strip()) for h, c in zip(header, cells) if isinstance(c, str))
+        finally:
+            close()
+
+    return DecimalMark(tokens, what="table")
+
+
+def _table_rows(name: str, header: list, columns: list, rows, sheet: str | None, mark: DecimalMark) -> Iterator:
+    """(line, {column: cell}, {column: Column}) per data row, honouring a units row; Issues for malformed rows.
+    Text cells are read with the table's decimal ``mark``."""
     names = [c[0] for c in columns]
     cols = _columns(header, columns)
     dup = sorted({n for n in names if n and names.count(n) > 1})
@@ -381,7 +402,7 @@ def _table_rows(name: str, header: list, columns: list, rows, sheet: str | None 
                                                 f"{len(names)} columns (a truncated row?)", row=lineno))
             continue
         try:
-            row = _row_dict(names, cells, cols)
+            row = _row_dict(names, cells, cols, mark, lineno)
         except _RowError as exc:
             yield _bad_row(cells, names, Issue.in_table(name, sheet, exc.message, row=lineno, field=exc.field,
                                                 column=cols[exc.field].text))
@@ -412,17 +433,31 @@ def is_units_row(cells: list) -> bool:
     return bool(cells) and str(cells[0]).strip().lower() in ("units", "unit", "[units]")
 
 
-def _row_dict(names: list[str], cells: list, cols: dict[str, Column]) -> dict:
-    """{column: cell} of the non-empty cells, read with their column's unit (_RowError names the column)."""
+def _row_dict(names: list[str], cells: list, cols: dict[str, Column], mark: DecimalMark, lineno: int) -> dict:
+    """{column: cell} of the non-empty cells, read with the table's decimal mark and their column's unit
+    (_RowError names the column)."""
     row = {}
     for col, cell in zip(names, cells):
         if cell is None or (isinstance(cell, str) and not cell.strip()):
             continue
         try:
+            cell = _with_decimal_point(cell, mark, lineno, cols[col].text)
             row[col] = cell if col in _RAW_COLUMNS else _cell(cell, cols[col].unit, cols[col].text)
         except _RowError as exc:
             raise _RowError(exc.message, col) from None
     return row
+
+
+def _with_decimal_point(cell: Any, mark: DecimalMark, lineno: int, column: str) -> Any:
+    """A text cell that is a number, written with a decimal point (``"24,75"`` -> ``"24.75"`` in a table
+    whose mark is ','); _RowError for a thousands separator, possible or certain, and for a decimal mark
+    other than the table's. Other cells (words, ``4.2(3)``, ``1,234.5``) are returned as they are."""
+    if not isinstance(cell, str) or mark_of(cell) in (None, "grouped"):
+        return cell
+    try:
+        return mark.read(cell, file=None, line=lineno, field=column)
+    except ParseError as exc:
+        raise _RowError(exc.message) from None
 
 
 def open_table(path: Path, sheet: str | None):
@@ -452,7 +487,7 @@ def _stream(path: Path, sheet: str | None, kind: str, source: dict):
             header_line, header = next(rows)
             columns = [_split_header(c) for c in header]
             sink = LoadedFile(path, "stream", source=source)
-            for item in _table_rows(name, header, columns, rows, sheet):
+            for item in _table_rows(name, header, columns, rows, sheet, table_mark(path, sheet, header)):
                 if isinstance(item, (Issue, BadRow)):
                     yield item if isinstance(item, Issue) else item.issue
                     continue
@@ -487,11 +522,7 @@ def _cell(cell: Any, unit: str | None, column: str = "") -> Any:
         except CellError as exc:
             raise _RowError(exc.message) from None
     if isinstance(cell, str):
-        cell = cell.strip()
-        try:
-            number = decimal_comma(cell)  # "2,5" -> "2.5"; "1,500" (1.5 or 1500?) is refused
-        except ValueError as exc:
-            raise _RowError(str(exc)) from None
+        cell = number = cell.strip()  # a decimal comma was read already (_with_decimal_point)
         if not unit and _INT.match(number):
             return int(number)
         if not unit and _FLOAT.match(number):

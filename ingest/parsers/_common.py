@@ -14,7 +14,7 @@ import numpy as np
 
 from .columns import ColumnPlan, match_header, resolve_columns
 from .errors import ParseError
-from .numbers import DecimalMark
+from .numbers import DecimalMark, mark_of
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 #: longest text line a parser accepts; control characters never occur in instrument text exports
@@ -139,10 +139,11 @@ def to_float(token: str, *, decimal_comma: bool | DecimalMark = False, file: str
 
 
 def is_number(token: str, decimal_comma: bool = True) -> bool:
+    """Whether ``token`` looks like one number; with ``decimal_comma``, one whose comma may be a
+    decimal comma (``150,2``, and ``1,000``, which :class:`~.numbers.DecimalMark` reads or refuses
+    by the file's mark)."""
     tok = token.strip()
-    if decimal_comma and "," in tok and "." not in tok and tok.count(",") == 1:
-        tok = tok.replace(",", ".")
-    return bool(_NUMBER_RE.match(tok))
+    return bool(_NUMBER_RE.match(tok)) or (decimal_comma and mark_of(tok) in (",", "either"))
 
 
 # --------------------------------------------------------------------------- column names

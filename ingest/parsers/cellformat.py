@@ -37,6 +37,22 @@ class PercentCell(float):
         return f"{self.percent!r} %"
 
 
+class PercentText(str):
+    """The quantity a percentage-formatted cell shows, as text (``"62.0 %"``), read as any quantity
+    written in a cell; ``cell`` keeps the cell's number (0.62), which a field that is a plain
+    fraction (a site occupancy, a series x) takes as it is."""
+
+    cell: PercentCell
+
+    def __new__(cls, cell: PercentCell) -> "PercentText":
+        text = super().__new__(cls, cell.text())
+        text.cell = cell
+        return text
+
+    def __getnewargs__(self) -> tuple[PercentCell]:  # pickled (ingest/recordshelf.py) with its cell
+        return (self.cell,)
+
+
 def _sections(fmt: str) -> list[str]:
     """The ';'-separated sections of a number format (a ';' inside quotes does not separate)."""
     out, current, quoted = [], [], False

@@ -11,7 +11,8 @@ import pytest
 
 from ionbase.ingest.errors import ImportFailed
 from ionbase.ingest.importer import Importer, ImportOptions
-from ionbase.ingest.table_quantities import decimal_comma
+from ionbase.ingest.parsers.errors import ParseError
+from ionbase.ingest.parsers.numbers import DecimalMark
 from tests.ingest.workbook import table_writer
 
 HEAD = "# notebook: NB-COMMA\n"
@@ -21,15 +22,15 @@ _write = table_writer(HEAD)
 
 
 @pytest.mark.parametrize("text,expected", [("0,031", "0.031"), ("12,5", "12.5"), ("1,5", "1.5"), ("-0,250", "-0.250"),
-                                           ("1,2345", "1.2345"), ("1.500", "1.500"), ("abc", "abc"), ("1,5e-3", "1.5e-3")])
+                                           ("1,2345", "1.2345"), ("1.500", "1.500"), ("1,5e-3", "1.5e-3")])
 def test_decimal_comma(text, expected):
-    assert decimal_comma(text) == expected
+    assert DecimalMark(what="table").read(text, file=None, line=None, field=None) == expected
 
 
 @pytest.mark.parametrize("text", ["1,500", "12,000", "-250,000", "999,999"])
 def test_possible_thousands_separator_is_refused(text):
-    with pytest.raises(ValueError, match="ambiguous number"):
-        decimal_comma(text)
+    with pytest.raises(ParseError, match="cannot tell whether"):
+        DecimalMark(what="table").read(text, file=None, line=None, field=None)
 
 
 def _fails(store, paths) -> list[str]:
@@ -45,7 +46,7 @@ def test_thousands_separator_in_a_steps_table_fails_the_batch(store, tmp_path):
     steps = _write(tmp_path, "steps.csv", "sample,step,type,rpm,duration (h)\nS1,1,ball_milling,\"1,500\",2\n")
     issues = _fails(store, [samples, steps])
     assert len(issues) == 1 and "steps.csv, row 3" in issues[0] and "column 'rpm'" in issues[0]
-    assert "ambiguous number '1,500'" in issues[0]
+    assert "cannot tell whether '1,500' is 1.500 (decimal comma) or 1500 (thousands separator)" in issues[0]
 
 
 def test_thousands_separator_in_a_property_value_fails_the_batch(store, tmp_path):

@@ -163,3 +163,37 @@ def test_a_conditional_format_that_disagrees_is_ambiguous():
     with pytest.raises(AmbiguousFormat):
         percent_format("[>=1]0.0;0%", 0.5)
     assert PercentCell(0.85).percent == 85.0 and PercentCell(0.0012).text() == "0.12 %"
+
+
+SITES = ["sample", "phase", "label", "element", "occupancy", "multiplicity", "x", "y", "z"]
+STRUCTURE = [["sample", "method", "phase", "formula"], ["P-A", "xrd_rietveld", "main", "Li6PS5Cl"]]
+
+
+def test_percent_cells_in_plain_fraction_fields_are_their_fraction(store, tmp_path):
+    """A site occupancy shown 62 % and a series x shown 50 % are 0.62 and 0.5 (review, 2026-12-04: both
+    refused as "expected a number, got '62.0 %'" since percentage cells became quantities)."""
+    samples = [["label", "formula", "family", "series", "x"], ["P-A", "Li6PS5Cl", "sulfide", "Li6PS5Cl-x", _cell(0.5, "0%")]]
+    book = _workbook(tmp_path / "lab.xlsx", {"samples": samples, "structures": STRUCTURE, "sites": [
+        SITES, ["P-A", "main", "Li1", "Li", _cell(0.62, "0%"), 48, _cell(0.25, "0%"), 0, _cell(0.5, "0.0%")],
+        ["P-A", "main", "P1", "P", _cell(0.95, "0.0%"), 4, 0, 0, 0]]})
+    _run(store, book)
+    sites = store.db.structures.find_one()["phases"][0]["sites"]
+    assert [(s["label"], s["species"], s["x"], s["z"]) for s in sites] == [
+        ("Li1", {"Li": 0.62}, 0.25, 0.5), ("P1", {"P": 0.95}, 0, 0)]
+    assert store.db.materials.find_one({"formula": "Li6PS5Cl"})["series"]["nominal"] == 0.5
+
+
+def test_a_percent_cell_in_a_field_that_is_no_fraction_is_refused_saying_how_to_fix_it(store, tmp_path):
+    book = _workbook(tmp_path / "lab.xlsx", {"samples": SAMPLES, "structures": STRUCTURE, "sites": [
+        SITES, ["P-A", "main", "Li1", "Li", 0.62, _cell(0.48, "0%"), 0, 0, 0]]})
+    issues = _refused(store, book)
+    assert len(issues) == 1 and "sheet 'sites'" in issues[0] and "row 2" in issues[0] and "'multiplicity'" in issues[0]
+    assert "shows 48.0 % (formatted as a percentage in Excel)" in issues[0] and "format the cell as a number" in issues[0]
+
+
+def test_a_percent_cell_refused_in_a_steps_row_says_how_to_fix_it(store, tmp_path):
+    book = _workbook(tmp_path / "lab.xlsx", {"samples": SAMPLES, "steps": [
+        ["sample", "step", "type", "rpm", "duration (h)"], ["P-A", 1, "ball_milling", _cell(0.5, "0%"), 2]]})
+    issues = _refused(store, book)
+    assert len(issues) == 1 and "sheet 'steps'" in issues[0] and "row 2" in issues[0] and "'rpm'" in issues[0]
+    assert "formatted as a percentage in Excel and holds 0.5: format it as a number" in issues[0]
