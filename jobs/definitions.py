@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterable
 
 from ionbase.jobs.dc import compute_dc, select_dc  # the DC job (electrode-type dependent)
 from ionbase.jobs.items import Item, cell_geometry, sample_filter, temperature_conditions
+from ionbase.schemas.priority import priority
 from ionbase.schemas.units import to_celsius
 
 #: properties written by jobs that other jobs must not read back as inputs
@@ -94,20 +95,12 @@ def _series_description(key: tuple) -> dict:
     return {"kind": "pooled", "method": key[1], "cell": key[2] or None}
 
 
-def _point_rank(p: dict) -> tuple:
-    """The export's order among competing values (docs/export.md, Conflicts): a plain value before an
-    approximate one before a range midpoint, unflagged before flagged, with an uncertainty before
-    without, then the smallest id."""
-    inexact = {"approximate": 1, "range": 2}.get(p.get("qualifier") or "exact", 0)
-    return inexact, bool(p.get("flags")), p.get("uncertainty") is None, p["_id"]
-
-
 def one_value_per_point(pts: list[dict]) -> tuple[list[dict], list[dict]]:
     """A pooled series with one value per point: (points used, duplicates left out).
 
     Reported values of one sample sharing every condition (temperature, method, cell, ...) and differing
     only in their source location (figure 3a and table 2 at 50 °C) are one measurement stated twice;
-    counting both would weigh that temperature twice. The first by :func:`_point_rank` is used; each
+    counting both would weigh that temperature twice. The first by ``schemas.priority.priority`` (the export's order) is used; each
     duplicate names the property used instead, its value and its source.
     """
     from ionbase.schemas.build import stable_hash
@@ -117,7 +110,7 @@ def one_value_per_point(pts: list[dict]) -> tuple[list[dict], list[dict]]:
         same.setdefault(stable_hash(p.get("conditions") or {}), []).append(p)
     used, left_out = [], []
     for group in same.values():
-        group.sort(key=_point_rank)
+        group.sort(key=priority)
         used.append(group[0])
         left_out += [{"property": d["_id"], "temperature_k": d["temperature_k"], "value": d["value"], "used_instead": group[0]["_id"],
                       "source": {k: v for k, v in (d.get("source") or {}).items() if k in ("table", "figure", "section", "page", "quote")},

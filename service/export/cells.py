@@ -23,25 +23,20 @@ Pure functions over property documents (dicts as read from the store), no databa
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterable
 
 from ionbase.schemas import carriers, registry
+from ionbase.schemas.priority import ORIGIN_RANK, QUALIFIER_RANK, priority  # noqa: F401  (cells.priority: the export's order)
+from ionbase.schemas.priority import finite as _finite
 from ionbase.service.export import features as F
 
 #: stored qualifier -> export symbol (a value without qualifier is exact: "=")
 QUALIFIER_SYMBOLS: dict[str | None, str] = {
     None: "=", "exact": "=", "approximate": "~", "upper_bound": "<", "lower_bound": ">", "range": "range",
 }
-#: a point value beats an approximate one, which beats a range midpoint or a bound
-QUALIFIER_RANK: dict[str | None, int] = {
-    None: 0, "exact": 0, "approximate": 1, "range": 2, "upper_bound": 3, "lower_bound": 3,
-}
-#: values stated by those who measured (paper text or their measurement record) before our derivations
-ORIGIN_RANK: dict[str, int] = {"reported": 0, "measured": 0, "derived": 1}
 _SOURCE_PLACES = ("table", "figure", "section", "page", "file", "line")
 #: results of an Arrhenius fit: each describes the carrier of the fitted conductivity series
 FIT_PROPERTIES = frozenset(registry.ARRHENIUS_FIT_PROPERTIES)
@@ -57,10 +52,6 @@ def value_columns(name: str) -> tuple[tuple[str, str], ...]:
     )
 
 
-def _finite(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
 def exportable(doc: dict) -> bool:
     """A value that may fill a cell: finite and not stale (stale derived values are never exported)."""
     return not doc.get("stale") and _finite(doc.get("value"))
@@ -71,27 +62,6 @@ def ionic_or_carrier_free(doc: dict) -> bool:
     only when they state ionic transport (``schemas.carriers.describes``: an electronic activation
     energy is not the ionic one, and one whose carrier is unknown is never taken for it)."""
     return not carriers.is_fit(doc) or carriers.describes(doc, "ionic")
-
-
-def priority(doc: dict) -> tuple:
-    """Sort key of competing values, best first.
-
-    1. a point value before an approximate one, before a range midpoint or a bound
-       (a bound is not the value a model should learn);
-    2. a value without quality flags before a flagged one (poor fit, few points, flagged inputs);
-    3. reported or measured before derived: the value stated by those who made the measurement
-       carries their judgement (which arc, which geometry); ours is a reconstruction;
-    4. a value with an uncertainty before one without (it says more);
-    5. the smallest document id (deterministic, stable across runs).
-    """
-    unc = doc.get("uncertainty")
-    return (
-        QUALIFIER_RANK.get(doc.get("qualifier"), 3),
-        bool(doc.get("flags")),
-        ORIGIN_RANK.get(doc.get("origin"), 2),
-        not _finite(unc),
-        str(doc.get("_id")),
-    )
 
 
 def source_text(doc: dict) -> str | None:
