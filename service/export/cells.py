@@ -57,7 +57,7 @@ def exportable(doc: dict) -> bool:
     return not doc.get("stale") and _finite(doc.get("value"))
 
 
-def ionic_or_carrier_free(doc: dict) -> bool:
+def ionic_or_not_a_fit(doc: dict) -> bool:
     """Whether a value may fill its target cell: any property but the Arrhenius-fit ones, and those
     only when they state ionic transport (``schemas.carriers.describes``: an electronic activation
     energy is not the ionic one, and one whose carrier is unknown is never taken for it)."""
@@ -160,7 +160,7 @@ def assign(docs: Iterable[dict], targets: set[str] | None = None) -> SampleCells
         kind = _target_kind(name) if isinstance(name, str) else 0
         if not kind or (targets is not None and name not in targets) or not exportable(doc):
             continue
-        if not ionic_or_carrier_free(doc):  # an electronic, total or unknown-carrier fit is not the ionic one
+        if not ionic_or_not_a_fit(doc):  # an electronic, total or unknown-carrier fit is not the ionic one
             continue
         if kind == 2:
             t = temperature_key(doc)

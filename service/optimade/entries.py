@@ -15,7 +15,7 @@ import re
 from collections import defaultdict
 
 from ionbase.errors import BadFilter
-from ionbase.service.export.cells import exportable, ionic_or_carrier_free, priority, temperature_key
+from ionbase.service.export.cells import exportable, ionic_or_not_a_fit, priority, temperature_key
 from ionbase.service.optimade.mapper import structure_entry
 
 _PROPS = ("ionic_conductivity", "activation_energy")
@@ -32,13 +32,13 @@ def _field_of(doc: dict) -> str | None:
     """The provider field a property may fill, or None.
 
     Only exportable point values (exact or approximate, never a bound or range midpoint); the
-    conductivity only at 25 °C; the activation energy only of ionic transport (``cells.ionic_or_carrier_free``:
+    conductivity only at 25 °C; the activation energy only of ionic transport (``cells.ionic_or_not_a_fit``:
     an electronic or total fit, or one whose carrier is unknown, fills nothing)."""
     if not exportable(doc) or doc.get("qualifier") not in POINT_QUALIFIERS:
         return None
     if doc["name"] == "ionic_conductivity":
         return "ionic_conductivity_25c" if temperature_key(doc) == 25.0 else None
-    return "activation_energy" if ionic_or_carrier_free(doc) else None
+    return "activation_energy" if ionic_or_not_a_fit(doc) else None
 
 
 def _best_by_sample(store, sample_ids: list[str]) -> dict[str, dict[str, dict]]:
